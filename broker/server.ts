@@ -1,0 +1,222 @@
+// The embedded MQTT broker: aedes 1.x on TCP, WebSocket and optional TLS, with per-node
+// credentials, the topic ACL, and sessions + queued QoS 1 messages persisted on disk.
+import { Aedes, type Client } from 'aedes';
+import { Level } from 'level';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Counter, Gauge } from 'prom-client';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { Logger } from '../platform/logger.ts';
+import { metricsRegistry } from '../platform/metrics.ts';
+import { passwordMatches } from '../platform/credentials.ts';
+import { authorizePublish, authorizeSubscribe, principalFor, type Principal } from './acl.ts';
+import { BoundedLevelPersistence } from './bounded-persistence.ts';
+
+export interface BrokerOptions {
+  host: string;
+  port: number;
+  /** 0 disables. */
+  wsPort: number;
+  tls?: { port: number; certFile: string; keyFile: string } | undefined;
+  dataDir: string;
+  secret: string;
+  nodeIds: ReadonlySet<string>;
+  queueLimit: number;
+  /** Largest payload accepted; readings are ~200 bytes. */
+  maxPayloadBytes?: number;
+  logger: Logger;
+}
+
+export interface RunningBroker {
+  aedes: Aedes;
+  port: number;
+  wsPort: number;
+  tlsPort: number | undefined;
+  close(): Promise<void>;
+}
+
+const rejected = new Counter({
+  name: 'ews_broker_rejected_total',
+  help: 'Connections, publishes and subscriptions the broker refused',
+  labelNames: ['action', 'reason'] as const,
+  registers: [metricsRegistry],
+});
+const connected = new Gauge({ name: 'ews_broker_connected_clients', help: 'Clients connected to the broker', registers: [metricsRegistry] });
+const published = new Counter({ name: 'ews_broker_published_total', help: 'Messages published by clients', registers: [metricsRegistry] });
+const queueDropped = new Counter({
+  name: 'ews_broker_queue_dropped_total',
+  help: 'QoS 1 messages refused because an offline session reached its queue limit',
+  labelNames: ['client'] as const,
+  registers: [metricsRegistry],
+});
+const queueDepth = new Gauge({
+  name: 'ews_broker_session_queue_depth',
+  help: 'QoS 1 messages stored for a persistent session (queued or awaiting PUBACK)',
+  labelNames: ['client'] as const,
+  registers: [metricsRegistry],
+});
+
+class AuthError extends Error {
+  constructor(
+    message: string,
+    readonly returnCode: 4 | 5,
+  ) {
+    super(message);
+  }
+}
+
+async function listen(server: NetServer | HttpServer | TlsServer, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : port;
+}
+
+async function closeServer(server: NetServer | HttpServer | TlsServer): Promise<void> {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
+  const log = opts.logger;
+  const maxPayload = opts.maxPayloadBytes ?? 64 * 1024;
+  const principals = new WeakMap<Client, Principal>();
+  let dropWarnedAt = 0;
+
+  const db = new Level<string, Buffer>(join(opts.dataDir, 'broker-sessions'), { valueEncoding: 'buffer' });
+  await db.open();
+  const persistence = new BoundedLevelPersistence(db, opts.queueLimit, (clientId, topic, queued) => {
+    queueDropped.inc({ client: clientId });
+    const now = Date.now();
+    if (now - dropWarnedAt > 10_000) {
+      dropWarnedAt = now;
+      log.error({ clientId, topic, queued, limit: opts.queueLimit }, 'offline session queue full: refusing new messages for this client');
+    }
+  });
+
+  const aedes = await Aedes.createBroker({
+    persistence,
+    // A frozen subscriber must not stall delivery to everyone (aedes #1060): give up on it after 30 s.
+    drainTimeout: 30_000,
+    // Packets a client may send before its session is ready (nodes replay a backlog right after CONNECT).
+    queueLimit: 1_000,
+    // Our clients use QoS 1; QoS 2 in flight is only ever a handful, so keep that map small.
+    maxInflightInbound: 100,
+    concurrency: 200,
+    // Rural links are slow: allow 30 s for CONNECT to arrive.
+    connectTimeout: 30_000,
+    authenticate(client, username, password, done) {
+      const principal = username ? principalFor(username, opts.nodeIds) : null;
+      if (!principal || !username || !passwordMatches(opts.secret, username, password)) {
+        const reason = !username ? 'no username' : !principal ? `unknown user ${username}` : `wrong password for ${username}`;
+        rejected.inc({ action: 'connect', reason: !principal ? 'unknown-user' : 'bad-password' });
+        log.warn({ clientId: client.id, username, reason }, 'connection refused');
+        done(new AuthError(reason, 4) as Error & { returnCode: 4 }, false);
+        return;
+      }
+      principals.set(client, principal);
+      done(null, true);
+    },
+    authorizePublish(client, packet, done) {
+      if (!client) return done(null); // the broker's own messages ($SYS, wills already checked)
+      const principal = principals.get(client);
+      const size = packet.payload?.length ?? 0;
+      const decision = !principal
+        ? { ok: false as const, reason: 'not authenticated' }
+        : size > maxPayload
+          ? { ok: false as const, reason: `payload of ${size} bytes exceeds ${maxPayload}` }
+          : authorizePublish(principal, packet.topic);
+      if (!decision.ok) {
+        rejected.inc({ action: 'publish', reason: size > maxPayload ? 'too-large' : 'acl' });
+        log.warn({ clientId: client.id, topic: packet.topic, bytes: size, reason: decision.reason }, 'publish refused');
+        return done(new Error(decision.reason));
+      }
+      published.inc();
+      done(null);
+    },
+    authorizeSubscribe(client, sub, done) {
+      const principal = principals.get(client);
+      const decision = principal ? authorizeSubscribe(principal, sub.topic) : { ok: false as const, reason: 'not authenticated' };
+      if (!decision.ok) {
+        rejected.inc({ action: 'subscribe', reason: 'acl' });
+        log.warn({ clientId: client.id, filter: sub.topic, reason: decision.reason }, 'subscription refused');
+        return done(null, null); // SUBACK 0x80 for this filter
+      }
+      done(null, sub);
+    },
+  });
+
+  aedes.on('client', (client) => {
+    persistence.recount(client.id);
+    connected.set(aedes.connectedClients);
+    log.debug({ clientId: client.id }, 'client connected');
+  });
+  aedes.on('clientDisconnect', (client) => {
+    connected.set(aedes.connectedClients);
+    log.debug({ clientId: client.id }, 'client disconnected');
+  });
+  aedes.on('clientError', (client, err) => log.warn({ clientId: client.id, err: err.message }, 'client error'));
+  aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'connection error before CONNECT'));
+
+  const depthTimer = setInterval(() => {
+    for (const [client, depth] of persistence.knownQueueDepths()) queueDepth.set({ client }, depth);
+  }, 2_000);
+  depthTimer.unref();
+
+  const tcp = createNetServer((socket) => aedes.handle(socket));
+  const port = await listen(tcp, opts.port, opts.host);
+  const servers: (NetServer | HttpServer | TlsServer)[] = [tcp];
+
+  let wsPort = 0;
+  let wss: WebSocketServer | undefined;
+  if (opts.wsPort > 0) {
+    const http = createHttpServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' });
+      res.end('MQTT over WebSocket only\n');
+    });
+    wss = new WebSocketServer({ server: http });
+    wss.on('connection', (ws, req) => {
+      const stream = createWebSocketStream(ws);
+      aedes.handle(stream, req);
+    });
+    wsPort = await listen(http, opts.wsPort, opts.host);
+    servers.push(http);
+  }
+
+  let tlsPort: number | undefined;
+  if (opts.tls) {
+    const tls = createTlsServer({ cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) }, (socket) => aedes.handle(socket));
+    tlsPort = await listen(tls, opts.tls.port, opts.host);
+    servers.push(tls);
+  }
+
+  log.info({ port, wsPort: wsPort || undefined, tlsPort, queueLimit: opts.queueLimit }, 'MQTT broker listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    aedes,
+    port,
+    wsPort,
+    tlsPort,
+    close() {
+      closing ??= (async () => {
+        clearInterval(depthTimer);
+        // Stop accepting, close every client (their sessions stay on disk), then wait for the sockets.
+        const serversClosed = Promise.all(servers.map((s) => closeServer(s)));
+        wss?.close();
+        await new Promise<void>((resolve) => aedes.close(() => resolve()));
+        await serversClosed;
+        await persistence.destroy();
+        log.info('MQTT broker closed');
+      })();
+      return closing;
+    },
+  };
+}

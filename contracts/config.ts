@@ -1,0 +1,70 @@
+// Environment configuration, parsed once by zod. Secrets and endpoints come only from here.
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+
+export const envSchema = z.object({
+  EWS_DATA_DIR: z.string().default('./data'),
+  EWS_SITE_FILE: z.string().default('config/lai-chau.site.yaml'),
+  EWS_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** /metrics and /healthz of a service (the embedded process serves one for all). 0 disables. */
+  EWS_HTTP_PORT: port.default(9464),
+  EWS_HTTP_HOST: z.string().default('127.0.0.1'),
+  /** Broker secret: node and service passwords are HMACs of their usernames under it. */
+  EWS_BROKER_SECRET: optionalString.pipe(z.string().min(16, 'EWS_BROKER_SECRET must be at least 16 characters').optional()),
+
+  MQTT_HOST: z.string().default('0.0.0.0'),
+  MQTT_PORT: port.default(1883),
+  /** MQTT over WebSocket; 0 disables. */
+  MQTT_WS_PORT: port.default(8083),
+  MQTT_TLS_PORT: port.default(8883),
+  MQTT_TLS_CERT_FILE: optionalString,
+  MQTT_TLS_KEY_FILE: optionalString,
+  /** Per-client cap on QoS 1 messages queued for an offline persistent session. */
+  BROKER_QUEUE_LIMIT: positiveInt.default(1_000_000),
+
+  /** Where services connect. */
+  MQTT_URL: z.string().default('mqtt://127.0.0.1:1883'),
+  /** A service's own credentials; when absent they are derived from EWS_BROKER_SECRET. */
+  MQTT_USERNAME: optionalString,
+  MQTT_PASSWORD: optionalString,
+
+  /** InfluxDB; absent = local SQLite store only. */
+  INFLUX_URL: optionalString,
+  /** v2: @influxdata/influxdb-client (InfluxDB 1.8+, 2.x, 3.x); v1: the /write endpoint of older 1.x servers. */
+  INFLUX_API: z.enum(['v2', 'v1']).default('v2'),
+  INFLUX_TOKEN: optionalString,
+  INFLUX_ORG: z.string().default(''),
+  INFLUX_BUCKET: z.string().default('ews'),
+  INFLUX_DATABASE: z.string().default('ews'),
+  INFLUX_RETENTION_POLICY: optionalString,
+  INFLUX_USERNAME: optionalString,
+  INFLUX_PASSWORD: optionalString,
+  INFLUX_TIMEOUT_MS: positiveInt.default(10_000),
+
+  INGEST_CLIENT_ID: z.string().default('ews-ingest'),
+  INGEST_BATCH_SIZE: positiveInt.default(5000),
+  INGEST_FLUSH_MS: positiveInt.default(200),
+  /** Spool cap (rows); at the cap ingest stops acknowledging so the broker keeps the messages. */
+  INGEST_SPOOL_MAX_ROWS: positiveInt.default(2_000_000),
+  INGEST_MAX_PAYLOAD_BYTES: positiveInt.default(4096),
+  INGEST_MAX_FUTURE_S: positiveInt.default(300),
+  INGEST_MAX_AGE_DAYS: positiveInt.default(400),
+  /** Rows kept in the local store when no InfluxDB is configured. */
+  INGEST_LOCAL_RETENTION_ROWS: positiveInt.default(5_000_000),
+});
+export type Env = z.infer<typeof envSchema>;
+
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const result = envSchema.safeParse(source);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,154 @@
+// Zod schemas of every MQTT payload (contract v1). Types are inferred from the schemas so the
+// wire format and the code cannot drift apart.
+import { z } from 'zod';
+import { EVENT_KINDS, TOPIC_ID_PATTERN, DEADLETTER_SERVICES } from './topics.ts';
+
+export const nodeIdSchema = z.string().regex(TOPIC_ID_PATTERN, 'expected a lower-case id (a-z, 0-9, -)');
+export const zoneIdSchema = nodeIdSchema;
+
+/** ISO 8601 instant with an explicit offset, e.g. 2026-02-14T06:00:00Z or 2026-02-14T13:00:00+07:00. */
+export const instantSchema = z.iso.datetime({ offset: true });
+
+/**
+ * Physical limits of the sensors we accept (SHT3x/BME-class: −40…125 °C, 0…100 %RH). Values outside
+ * are faults, not weather. The upper temperature limit is deliberately high: a burning node reads hot.
+ */
+export const READING_LIMITS = {
+  temperatureC: { min: -40, max: 125 },
+  humidityPct: { min: 0, max: 100 },
+  smoke: { min: 0, max: 1_000_000 },
+  rainMm: { min: 0, max: 500 },
+  windMs: { min: 0, max: 75 },
+  batteryV: { min: 0, max: 20 },
+  rssiDbm: { min: -150, max: 0 },
+} as const;
+
+const bounded = (k: keyof typeof READING_LIMITS) => z.number().min(READING_LIMITS[k].min).max(READING_LIMITS[k].max);
+
+/** `ews/v1/readings/<nodeId>`, QoS 1. */
+export const readingSchema = z
+  .object({
+    nodeId: nodeIdSchema,
+    /** Per-node sequence number, increasing; (nodeId, seq) identifies a reading. */
+    seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    /** Observation time at the node. */
+    ts: instantSchema,
+    temperatureC: bounded('temperatureC'),
+    humidityPct: bounded('humidityPct'),
+    /** Raw smoke/gas sensor value in the node's own units; rules compare it with the node's baseline. */
+    smoke: bounded('smoke'),
+    /** Rain since the previous report. */
+    rainMm: bounded('rainMm').optional(),
+    windMs: bounded('windMs').optional(),
+    batteryV: bounded('batteryV').optional(),
+    rssiDbm: bounded('rssiDbm').optional(),
+  })
+  .strict();
+export type Reading = z.infer<typeof readingSchema>;
+
+/** `ews/v1/status/<nodeId>`, retained; the `offline` message is the node's MQTT will. */
+export const nodeStatusSchema = z
+  .object({
+    nodeId: nodeIdSchema,
+    status: z.enum(['online', 'offline']),
+    ts: instantSchema.optional(),
+    reason: z.string().max(200).optional(),
+    firmware: z.string().max(64).optional(),
+  })
+  .strict();
+export type NodeStatus = z.infer<typeof nodeStatusSchema>;
+
+export const DANGER_LEVELS = [1, 2, 3, 4, 5] as const;
+export const dangerLevelSchema = z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(5)]);
+export type DangerLevel = z.infer<typeof dangerLevelSchema>;
+
+/** `ews/v1/danger/<zoneId>`, retained. Filled in by the rules engine. */
+export const dangerSchema = z
+  .object({
+    zoneId: zoneIdSchema,
+    /** Local date (Asia/Ho_Chi_Minh) the value belongs to. */
+    date: z.iso.date(),
+    ts: instantSchema,
+    official: z.boolean(),
+    /** ok: computed from healthy nodes; estimated: partial data; unavailable: no level could be computed. */
+    quality: z.enum(['ok', 'estimated', 'unavailable']),
+    level: dangerLevelSchema.nullable(),
+    levelName: z.string().nullable(),
+    nesterovP: z.number().nonnegative().nullable(),
+    inputs: z
+      .object({
+        t13: z.number().nullable(),
+        rh13: z.number().nullable(),
+        d13: z.number().nullable(),
+        rain24hMm: z.number().nullable(),
+        nodesUsed: z.array(nodeIdSchema),
+      })
+      .strict(),
+  })
+  .strict();
+export type Danger = z.infer<typeof dangerSchema>;
+
+export const eventKindSchema = z.enum(EVENT_KINDS);
+
+/** `ews/v1/events/<kind>/<zoneId>`. Filled in by the rules engine; eventId is stable across repeats. */
+export const eventSchema = z
+  .object({
+    eventId: nodeIdSchema,
+    kind: eventKindSchema,
+    zoneId: zoneIdSchema,
+    nodeId: nodeIdSchema.optional(),
+    ts: instantSchema,
+    level: dangerLevelSchema.optional(),
+    previousLevel: dangerLevelSchema.optional(),
+    detail: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}),
+  })
+  .strict();
+export type FireEvent = z.infer<typeof eventSchema>;
+
+export const alertStateSchema = z.enum([
+  'queued',
+  'sent',
+  'delivered',
+  'undelivered',
+  'failed',
+  'acknowledged',
+  'escalated',
+  'resolved',
+]);
+
+/** `ews/v1/alerts/<eventId>`: the alert lifecycle, for observability. Filled in by the alerts service. */
+export const alertLifecycleSchema = z
+  .object({
+    eventId: nodeIdSchema,
+    state: alertStateSchema,
+    ts: instantSchema,
+    recipients: z.number().int().nonnegative().optional(),
+    detail: z.string().max(500).optional(),
+  })
+  .strict();
+export type AlertLifecycle = z.infer<typeof alertLifecycleSchema>;
+
+/** `ews/v1/deadletter/<service>`: input a service refused, with the reason. */
+export const deadLetterSchema = z
+  .object({
+    service: z.enum(DEADLETTER_SERVICES),
+    reason: z.string(),
+    topic: z.string(),
+    receivedAt: instantSchema,
+    payloadBytes: z.number().int().nonnegative(),
+    /** First bytes of the payload as UTF-8 (invalid bytes replaced); truncated. */
+    payloadExcerpt: z.string(),
+    nodeId: z.string().optional(),
+  })
+  .strict();
+export type DeadLetter = z.infer<typeof deadLetterSchema>;
+
+/** Human-readable one-line summary of a zod error, naming each field path. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.length ? issue.path.map(String).join('.') : '(root)';
+      return `${path}: ${issue.message}`;
+    })
+    .join('; ');
+}

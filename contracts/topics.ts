@@ -1,0 +1,71 @@
+// MQTT topic contract, version 1. Every service builds and parses topics here and nowhere else.
+
+export const TOPIC_ROOT = 'ews/v1';
+
+/** Ids used as a single topic level: lower-case ASCII, digits and dashes (no MQTT wildcards or separators). */
+export const TOPIC_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export const EVENT_KINDS = [
+  'fire-suspected',
+  'fire-confirmed',
+  'fire-cleared',
+  'level-changed',
+  'node-offline',
+  'node-online',
+  'node-fault',
+  'node-fault-cleared',
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+export const DEADLETTER_SERVICES = ['ingest', 'rules', 'alerts', 'replay'] as const;
+export type DeadLetterService = (typeof DEADLETTER_SERVICES)[number];
+
+function assertId(kind: string, id: string): string {
+  if (!TOPIC_ID_PATTERN.test(id)) throw new Error(`invalid ${kind} id for a topic: ${JSON.stringify(id)}`);
+  return id;
+}
+
+export const topics = {
+  reading: (nodeId: string) => `${TOPIC_ROOT}/readings/${assertId('node', nodeId)}`,
+  status: (nodeId: string) => `${TOPIC_ROOT}/status/${assertId('node', nodeId)}`,
+  danger: (zoneId: string) => `${TOPIC_ROOT}/danger/${assertId('zone', zoneId)}`,
+  event: (kind: EventKind, zoneId: string) => `${TOPIC_ROOT}/events/${kind}/${assertId('zone', zoneId)}`,
+  alert: (eventId: string) => `${TOPIC_ROOT}/alerts/${assertId('event', eventId)}`,
+  deadLetter: (service: DeadLetterService) => `${TOPIC_ROOT}/deadletter/${service}`,
+  /** Subscription filters. */
+  allReadings: `${TOPIC_ROOT}/readings/+`,
+  allStatus: `${TOPIC_ROOT}/status/+`,
+  allDanger: `${TOPIC_ROOT}/danger/+`,
+  allEvents: `${TOPIC_ROOT}/events/+/+`,
+  allAlerts: `${TOPIC_ROOT}/alerts/+`,
+  allDeadLetters: `${TOPIC_ROOT}/deadletter/+`,
+} as const;
+
+export type ParsedTopic =
+  | { kind: 'reading'; nodeId: string }
+  | { kind: 'status'; nodeId: string }
+  | { kind: 'danger'; zoneId: string }
+  | { kind: 'event'; eventKind: EventKind; zoneId: string }
+  | { kind: 'alert'; eventId: string }
+  | { kind: 'deadletter'; service: DeadLetterService };
+
+/** Parses a concrete topic of the v1 contract; returns null for anything else (never throws). */
+export function parseTopic(topic: string): ParsedTopic | null {
+  const parts = topic.split('/');
+  if (parts[0] !== 'ews' || parts[1] !== 'v1') return null;
+  const [, , family, a, b] = parts;
+  const valid = (id: string | undefined): id is string => id !== undefined && TOPIC_ID_PATTERN.test(id);
+  if (parts.length === 4) {
+    if (family === 'readings' && valid(a)) return { kind: 'reading', nodeId: a };
+    if (family === 'status' && valid(a)) return { kind: 'status', nodeId: a };
+    if (family === 'danger' && valid(a)) return { kind: 'danger', zoneId: a };
+    if (family === 'alerts' && valid(a)) return { kind: 'alert', eventId: a };
+    if (family === 'deadletter' && (DEADLETTER_SERVICES as readonly string[]).includes(a ?? '')) {
+      return { kind: 'deadletter', service: a as DeadLetterService };
+    }
+  }
+  if (parts.length === 5 && family === 'events' && (EVENT_KINDS as readonly string[]).includes(a ?? '') && valid(b)) {
+    return { kind: 'event', eventKind: a as EventKind, zoneId: b };
+  }
+  return null;
+}

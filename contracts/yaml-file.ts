@@ -1,0 +1,80 @@
+// Parses YAML text with a zod schema and reports each problem as `file:line path: message`,
+// so an engineer editing a site or scenario file is pointed at the exact line.
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+
+export interface FileProblem {
+  file: string;
+  line: number;
+  path: string;
+  message: string;
+}
+
+export type YamlParseResult<T> = { ok: true; value: T } | { ok: false; problems: FileProblem[] };
+
+export function formatProblem(p: FileProblem): string {
+  return `${p.file}:${p.line} ${p.path ? `${p.path}: ` : ''}${p.message}`;
+}
+
+/** `nodes[3].lat` style path, as people read it. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out ? `.${String(key)}` : String(key);
+  }
+  return out;
+}
+
+type Issue = z.core.$ZodIssue;
+
+function describeIssue(issue: Issue): string {
+  switch (issue.code) {
+    case 'too_big':
+      return `expected ${issue.origin} ${issue.inclusive ? '≤' : '<'} ${String(issue.maximum)}`;
+    case 'too_small':
+      return `expected ${issue.origin} ${issue.inclusive ? '≥' : '>'} ${String(issue.minimum)}`;
+    case 'invalid_type':
+      return `expected ${issue.expected}${issue.input === undefined ? ', but it is missing' : `, got ${typeof issue.input === 'object' ? (issue.input === null ? 'null' : Array.isArray(issue.input) ? 'list' : 'mapping') : typeof issue.input}`}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'unrecognized_keys':
+      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+    default:
+      return issue.message;
+  }
+}
+
+/** Line of the deepest YAML node that exists along `path` (a missing field points at its parent). */
+function lineOf(doc: Document, lineCounter: LineCounter, path: readonly PropertyKey[]): number {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth) as unknown[], true);
+    if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+  }
+  return 1;
+}
+
+export function parseYamlWithSchema<S extends z.ZodType>(text: string, file: string, schema: S): YamlParseResult<z.output<S>> {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => ({
+        file,
+        line: e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line,
+        path: '',
+        message: `YAML syntax: ${e.message.split('\n')[0]}`,
+      })),
+    };
+  }
+  const result = schema.safeParse(doc.toJS({ maxAliasCount: 100 }));
+  if (result.success) return { ok: true, value: result.data };
+  const problems = result.error.issues.map((issue) => {
+    // An unknown key is reported on its own line, not on the parent mapping.
+    const path = issue.code === 'unrecognized_keys' && issue.keys.length === 1 ? [...issue.path, issue.keys[0] as string] : issue.path;
+    return { file, line: lineOf(doc, lineCounter, path), path: formatPath(issue.code === 'unrecognized_keys' ? issue.path : path), message: describeIssue(issue) };
+  });
+  problems.sort((a, b) => a.line - b.line);
+  return { ok: false, problems };
+}

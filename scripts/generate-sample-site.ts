@@ -1,0 +1,117 @@
+// Generates config/lai-chau.site.yaml: the real zones and counts of Lai Châu city with an
+// ILLUSTRATIVE roster (the real one is not public). Phones use +8400…, which no Vietnamese
+// operator assigns, so a misconfigured deployment cannot text a stranger.
+// Run: node --import tsx scripts/generate-sample-site.ts > config/lai-chau.site.yaml
+import { Document, isScalar, visit } from 'yaml';
+import { SENSOR_KINDS, type SiteInput } from '../contracts/site.ts';
+
+type SensorKind = (typeof SENSOR_KINDS)[number];
+
+const zones = [
+  { id: 'quyet-thang', name: 'Quyết Thắng', kind: 'phuong', gsoCode: '03386', hotspot: true, lat: 22.405, lon: 103.44, nodes: 6, teams: 4, elevation: 980 },
+  { id: 'tan-phong', name: 'Tân Phong', kind: 'phuong', gsoCode: '03387', hotspot: false, lat: 22.386, lon: 103.47, nodes: 3, teams: 1, elevation: 930 },
+  { id: 'quyet-tien', name: 'Quyết Tiến', kind: 'phuong', gsoCode: '03388', hotspot: false, lat: 22.398, lon: 103.452, nodes: 3, teams: 1, elevation: 950 },
+  { id: 'doan-ket', name: 'Đoàn Kết', kind: 'phuong', gsoCode: '03389', hotspot: false, lat: 22.392, lon: 103.462, nodes: 3, teams: 1, elevation: 940 },
+  { id: 'nam-loong', name: 'Nậm Loỏng', kind: 'xa', gsoCode: '03403', hotspot: true, lat: 22.41, lon: 103.48, nodes: 7, teams: 7, elevation: 1020 },
+  { id: 'dong-phong', name: 'Đông Phong', kind: 'phuong', gsoCode: '03408', hotspot: false, lat: 22.378, lon: 103.482, nodes: 3, teams: 2, elevation: 960 },
+  { id: 'san-thang', name: 'San Thàng', kind: 'xa', gsoCode: '03409', hotspot: true, lat: 22.365, lon: 103.47, nodes: 8, teams: 8, elevation: 1050 },
+] as const;
+
+// Team sizes sum to 302 over 24 teams; commune boards to 192 over 7; city board 23.
+const TEAM_SIZES = [13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12];
+const BOARD_SIZES = [28, 28, 28, 27, 27, 27, 27];
+const CITY_BOARD_SIZE = 23;
+
+const FAMILY = ['Lò', 'Tòng', 'Lường', 'Giàng', 'Sùng', 'Vàng', 'Hoàng', 'Nguyễn', 'Trần', 'Phạm', 'Lê', 'Đỗ', 'Lý', 'Tẩn', 'Chẻo'];
+const MIDDLE = ['Văn', 'Thị', 'A', 'Seo', 'Đức', 'Minh', 'Thanh'];
+const GIVEN = ['An', 'Bình', 'Chiến', 'Dũng', 'Giang', 'Hà', 'Hùng', 'Khánh', 'Lâm', 'Mai', 'Nam', 'Phong', 'Quân', 'Sơn', 'Thắng', 'Tuấn', 'Vinh', 'Xuân', 'Páo', 'Chứ', 'Dế', 'Lù', 'Súa', 'Pó'];
+
+let serial = 0;
+function member(prefix: string, index: number, role?: string) {
+  serial += 1;
+  const name = `${FAMILY[serial % FAMILY.length]} ${MIDDLE[(serial * 3) % MIDDLE.length]} ${GIVEN[(serial * 7) % GIVEN.length]}`;
+  const phone = `+84001${String(serial).padStart(6, '0')}`;
+  return { id: `${prefix}-m${String(index + 1).padStart(2, '0')}`, name, phone, ...(role ? { role } : {}) };
+}
+
+const zoneAbbr: Record<string, string> = {
+  'quyet-thang': 'qth', 'tan-phong': 'tph', 'quyet-tien': 'qti', 'doan-ket': 'dke', 'nam-loong': 'nlo', 'dong-phong': 'dph', 'san-thang': 'sth',
+};
+
+const nodes = zones.flatMap((z) =>
+  Array.from({ length: z.nodes }, (_, i) => {
+    // Spread nodes on a ring around the unit's centre, roughly 0.6–1.8 km out, along the forest edge.
+    const angle = (2 * Math.PI * i) / z.nodes + 0.4;
+    const radius = 0.006 + 0.01 * ((i % 3) / 2);
+    return {
+      id: `${z.id}-${String(i + 1).padStart(2, '0')}`,
+      zone: z.id,
+      lat: Number((z.lat + radius * Math.sin(angle)).toFixed(5)),
+      lon: Number((z.lon + radius * Math.cos(angle)).toFixed(5)),
+      elevationM: z.elevation + ((i * 37) % 160) - 40,
+      reportingIntervalS: 60,
+      sensors: (i === 0 ? ['temperature', 'humidity', 'smoke', 'rain', 'wind', 'battery', 'rssi'] : ['temperature', 'humidity', 'smoke', 'battery', 'rssi']) as SensorKind[],
+    };
+  }),
+);
+
+let teamNo = 0;
+const teams = zones.flatMap((z) =>
+  Array.from({ length: z.teams }, (_, i) => {
+    const size = TEAM_SIZES[teamNo] ?? 12;
+    teamNo += 1;
+    const id = `team-${zoneAbbr[z.id]}-${i + 1}`;
+    const members = Array.from({ length: size }, (_, j) => member(id, j, j === 0 ? 'tổ trưởng' : undefined));
+    // Teams on a zone border also cover the neighbouring ward (first team of the central wards).
+    const extra = z.id === 'tan-phong' ? ['doan-ket'] : z.id === 'quyet-tien' ? ['quyet-thang'] : [];
+    return {
+      id,
+      name: `Tổ BVR ${z.name} ${i + 1}`,
+      village: `Bản ${i + 1} (${z.name})`,
+      zones: [z.id, ...extra],
+      leader: members[0]!.id,
+      members,
+    };
+  }),
+);
+
+const site: SiteInput = {
+  site: { id: 'lai-chau-city', name: 'Thành phố Lai Châu', timezone: 'Asia/Ho_Chi_Minh', sampleData: true, forestAreaHa: 2644.1 },
+  dangerTable: { thresholds: [1000, 2500, 5000, 10000], rainResetMm: 5, deficitUnit: 'hPa' },
+  zones: zones.map(({ nodes: _n, teams: _t, elevation: _e, ...z }) => z),
+  nodes,
+  boards: {
+    city: {
+      id: 'city-board',
+      name: 'Ban Chỉ huy PCCCR thành phố Lai Châu',
+      members: Array.from({ length: CITY_BOARD_SIZE }, (_, j) => member('city-board', j, j === 0 ? 'trưởng ban' : undefined)),
+    },
+    communes: zones.map((z, i) => ({
+      id: `board-${zoneAbbr[z.id]}`,
+      name: `Ban Chỉ huy PCCCR ${z.kind === 'xa' ? 'xã' : 'phường'} ${z.name}`,
+      zone: z.id,
+      members: Array.from({ length: BOARD_SIZES[i] ?? 27 }, (_, j) => member(`board-${zoneAbbr[z.id]}`, j, j === 0 ? 'trưởng ban' : undefined)),
+    })),
+  },
+  teams,
+  rangers: Array.from({ length: 3 }, (_, j) => member('rangers', j, 'Hạt Kiểm lâm')),
+  maintenance: [member('maintenance', 0, 'kỹ thuật viên cảm biến')],
+};
+
+process.stdout.write(
+  '# Lai Châu city site file. Zones, hotspots and counts are real (see shared site facts);\n' +
+    '# node positions are estimates and the ROSTER IS SAMPLE DATA: names are invented and every\n' +
+    '# phone is +8400…, a prefix no Vietnamese operator assigns. Replace before deployment.\n' +
+    '# Regenerate: node --import tsx scripts/generate-sample-site.ts > config/lai-chau.site.yaml\n',
+);
+// One line per roster member and per short list keeps the file easy to review and edit.
+const doc = new Document(site);
+visit(doc, {
+  Map(_key, node) {
+    if (node.has('phone')) node.flow = true;
+  },
+  Seq(_key, node) {
+    if (node.items.every((item) => isScalar(item))) node.flow = true;
+  },
+});
+process.stdout.write(doc.toString({ lineWidth: 0, flowCollectionPadding: true }));
