@@ -28,14 +28,22 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 type Issue = z.core.$ZodIssue;
 
-function describeIssue(issue: Issue): string {
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'it is missing';
+  if (value === null) return 'got null';
+  if (Array.isArray(value)) return 'got a list';
+  if (typeof value === 'object') return 'got a mapping';
+  return `got ${typeof value} ${JSON.stringify(value)}`;
+}
+
+function describeIssue(issue: Issue, value: unknown): string {
   switch (issue.code) {
     case 'too_big':
       return `expected ${issue.origin} ${issue.inclusive ? '≤' : '<'} ${String(issue.maximum)}`;
     case 'too_small':
       return `expected ${issue.origin} ${issue.inclusive ? '≥' : '>'} ${String(issue.minimum)}`;
     case 'invalid_type':
-      return `expected ${issue.expected}${issue.input === undefined ? ', but it is missing' : `, got ${typeof issue.input === 'object' ? (issue.input === null ? 'null' : Array.isArray(issue.input) ? 'list' : 'mapping') : typeof issue.input}`}`;
+      return `expected ${issue.expected}, ${describeValue(value)}`;
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'unrecognized_keys':
@@ -68,12 +76,14 @@ export function parseYamlWithSchema<S extends z.ZodType>(text: string, file: str
       })),
     };
   }
-  const result = schema.safeParse(doc.toJS({ maxAliasCount: 100 }));
+  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  const result = schema.safeParse(data);
   if (result.success) return { ok: true, value: result.data };
   const problems = result.error.issues.map((issue) => {
     // An unknown key is reported on its own line, not on the parent mapping.
     const path = issue.code === 'unrecognized_keys' && issue.keys.length === 1 ? [...issue.path, issue.keys[0] as string] : issue.path;
-    return { file, line: lineOf(doc, lineCounter, path), path: formatPath(issue.code === 'unrecognized_keys' ? issue.path : path), message: describeIssue(issue) };
+    const value = issue.path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), data);
+    return { file, line: lineOf(doc, lineCounter, path), path: formatPath(issue.code === 'unrecognized_keys' ? issue.path : path), message: describeIssue(issue, value) };
   });
   problems.sort((a, b) => a.line - b.line);
   return { ok: false, problems };

@@ -18,7 +18,7 @@ const zones = [
 ] as const;
 
 // Team sizes sum to 302 over 24 teams; commune boards to 192 over 7; city board 23.
-const TEAM_SIZES = [13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12];
+const TEAM_SIZES = [13, 12, 13, 12, 13, 13, 13, 12, 13, 12, 13, 12, 13, 12, 13, 13, 13, 12, 13, 12, 13, 12, 13, 12];
 const BOARD_SIZES = [28, 28, 28, 27, 27, 27, 27];
 const CITY_BOARD_SIZE = 23;
 

@@ -1,0 +1,21 @@
+// `fire-ews`: one command-line entry for every service and tool.
+import { Command } from 'commander';
+import { registerServiceCommands } from './service-commands.ts';
+import { registerSiteCommands } from './site-commands.ts';
+import { registerSimulatorCommands } from '../simulator/cli.ts';
+import { registerRulesCommands } from '../rules/cli.ts';
+import { registerAlertsCommands } from '../alerts/cli.ts';
+
+const program = new Command();
+program
+  .name('fire-ews')
+  .description('Lai Châu forest-fire early-warning pipeline: broker, ingest, rules, alerts, simulator and tools')
+  .showHelpAfterError();
+
+registerServiceCommands(program);
+registerSiteCommands(program);
+registerSimulatorCommands(program);
+registerRulesCommands(program);
+registerAlertsCommands(program);
+
+await program.parseAsync(process.argv);
