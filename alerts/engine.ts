@@ -1,0 +1,476 @@
+// The alert state machine: grouping, inhibition, alerts opened/folded/superseded/resolved, repeats
+// and escalation until acknowledgement. Pure: time comes in as `now` (ms), randomness through the
+// injected ack-code generator, and the whole state is a JSON-serialisable value the service stores
+// in SQLite in the same transaction as the outbox rows it produced.
+import type { FireEvent } from '../contracts/payloads.ts';
+import type { EventKind } from '../contracts/topics.ts';
+import { findRoute, type AlertPolicy, type MessageKind, type Route, RAISING_KINDS } from './policy.ts';
+import { resolveAudiences, type Recipient, type Roster } from './routing.ts';
+import { localTime, romanLevel, type TemplateFields } from './templates.ts';
+
+export type RaisingKind = (typeof RAISING_KINDS)[number];
+export type Family = 'fire' | 'danger' | 'node';
+export const ACK_CHANNELS = ['link', 'modem', 'api'] as const;
+export type AckChannel = (typeof ACK_CHANNELS)[number];
+
+export function familyOf(kind: EventKind): Family {
+  if (kind.startsWith('fire-')) return 'fire';
+  if (kind === 'level-changed') return 'danger';
+  return 'node';
+}
+
+/** Severity inside a family: a more severe event is never held back by grouping and supersedes a milder alert. */
+function rankOf(kind: EventKind, level: number | undefined): number {
+  if (kind === 'fire-confirmed') return 2;
+  if (kind === 'fire-suspected') return 1;
+  if (kind === 'level-changed') return level ?? 0;
+  return 1;
+}
+
+/** Outbox order: lower first. */
+export const PRIORITY: Record<MessageKind, number> = {
+  'fire-confirmed': 0,
+  'fire-suspected': 1,
+  'level-raised': 2,
+  'fire-cleared': 3,
+  'level-fell': 4,
+  'node-offline': 5,
+  'node-fault': 5,
+  'node-online': 6,
+  'node-fault-cleared': 6,
+};
+
+export interface PendingGroup {
+  zoneId: string;
+  family: Family;
+  events: FireEvent[];
+  flushAt: number;
+}
+
+export interface AlertRecord {
+  alertId: string;
+  kind: RaisingKind;
+  family: Family;
+  zoneId: string;
+  nodeId: string | null;
+  level: number | null;
+  eventTs: string;
+  /** Every event folded into this alert, the lead first. */
+  eventIds: string[];
+  nodeCount: number;
+  routeIndex: number;
+  openedAt: number;
+  ackCode: string | null;
+  status: 'active' | 'acknowledged' | 'resolved';
+  /** Recipient ids told about this alert so far (all-clear goes to them). */
+  notified: string[];
+  stepsDone: number;
+  repeatsDone: number;
+  nextRepeatAt: number | null;
+  ack: { by: string; at: number; channel: AckChannel } | null;
+  resolvedAt: number | null;
+  resolvedBy: string | null;
+}
+
+export interface EngineState {
+  alerts: Record<string, AlertRecord>;
+  pending: Record<string, PendingGroup>;
+  /** Last message per zone+family: { at, rank } drives the grouping window. */
+  lastSent: Record<string, { at: number; rank: number }>;
+  /** Recently seen event ids (redelivered MQTT messages are ignored). */
+  seen: string[];
+}
+
+export function emptyEngineState(): EngineState {
+  return { alerts: {}, pending: {}, lastSent: {}, seen: [] };
+}
+
+/** One message wave: the same text (apart from each person's ack link) to several recipients. */
+export interface Notification {
+  alertId: string;
+  /** initial | esc<n> | rep<n> | clear — the outbox keys on (alertId, recipient, step). */
+  step: string;
+  messageKind: MessageKind;
+  priority: number;
+  recipients: Recipient[];
+  /** Every field but `link`, which carries each recipient's own token. */
+  fields: Omit<TemplateFields, 'link'>;
+  /** Whether this message carries an ack code and link. */
+  ackable: boolean;
+}
+
+export interface LifecycleNote {
+  alertId: string;
+  state: 'queued' | 'acknowledged' | 'escalated' | 'resolved';
+  recipients?: number;
+  detail?: string;
+}
+
+export interface EngineOutput {
+  notifications: Notification[];
+  lifecycle: LifecycleNote[];
+  /** Why an event produced nothing (duplicate, inhibited, folded, no route...). */
+  ignored: string[];
+  /** Alerts whose pending repeat/escalation rows should be cancelled (acked or resolved). */
+  stopped: string[];
+}
+
+export interface EngineContext {
+  policy: AlertPolicy;
+  roster: Roster;
+  /** A fresh ack code not in `taken` (digits; injected so tests are deterministic). */
+  newAckCode: (taken: ReadonlySet<string>) => string;
+}
+
+const SEEN_LIMIT = 10_000;
+const RESOLVED_KEEP_MS = 7 * 86_400_000;
+
+const groupKey = (zoneId: string, family: Family) => `${zoneId}|${family}`;
+
+function emptyOutput(): EngineOutput {
+  return { notifications: [], lifecycle: [], ignored: [], stopped: [] };
+}
+
+function clone(state: EngineState): EngineState {
+  return structuredClone(state);
+}
+
+function raisingMessageKind(kind: RaisingKind): MessageKind {
+  return kind === 'level-changed' ? 'level-raised' : kind;
+}
+
+function baseFields(ctx: EngineContext, zoneId: string, nodeId: string | null, ts: string): Omit<TemplateFields, 'link'> {
+  const zoneName = ctx.roster.site.zones.find((z) => z.id === zoneId)?.name ?? zoneId;
+  return {
+    brand: ctx.policy.brand,
+    repeat: '',
+    zone: zoneName,
+    place: nodeId ?? zoneName,
+    time: localTime(ts, ctx.policy.timezone),
+    level: '',
+    levelName: '',
+    previousLevel: '',
+    code: '',
+    count: '1',
+  };
+}
+
+function levelName(ctx: EngineContext, level: number | null): string {
+  if (level === null) return '';
+  const names = ctx.policy.levelNames as Record<string, string>;
+  return names[String(level)] ?? '';
+}
+
+function alertFields(ctx: EngineContext, a: AlertRecord, repeat: boolean): Omit<TemplateFields, 'link'> {
+  return {
+    ...baseFields(ctx, a.zoneId, a.nodeId, a.eventTs),
+    repeat: repeat ? ctx.policy.repeatMarker : '',
+    level: romanLevel(a.level ?? undefined),
+    levelName: levelName(ctx, a.level),
+    code: a.ackCode ?? '',
+    count: String(a.nodeCount),
+  };
+}
+
+function routeOf(ctx: EngineContext, a: AlertRecord): Route | null {
+  return ctx.policy.routes[a.routeIndex] ?? null;
+}
+
+function isOpen(a: AlertRecord): boolean {
+  return a.status !== 'resolved';
+}
+
+function isFall(e: FireEvent): boolean {
+  return e.kind === 'level-changed' && e.level !== undefined && e.previousLevel !== undefined && e.level < e.previousLevel;
+}
+
+function resolveAlert(ctx: EngineContext, a: AlertRecord, now: number, by: string, clear: { kind: MessageKind; event: FireEvent } | null, out: EngineOutput): void {
+  a.status = 'resolved';
+  a.resolvedAt = now;
+  a.resolvedBy = by;
+  a.nextRepeatAt = null;
+  out.stopped.push(a.alertId);
+  const recipients = clear ? a.notified.map((id) => ctx.roster.byId.get(id)).filter((r): r is Recipient => r !== undefined) : [];
+  out.lifecycle.push({ alertId: a.alertId, state: 'resolved', recipients: recipients.length, detail: by });
+  if (clear && recipients.length) {
+    const fields = { ...baseFields(ctx, a.zoneId, a.nodeId, clear.event.ts) };
+    if (clear.kind === 'level-fell') {
+      fields.level = romanLevel(clear.event.level);
+      fields.levelName = levelName(ctx, clear.event.level ?? null);
+      fields.previousLevel = romanLevel(a.level ?? undefined);
+    }
+    out.notifications.push({ alertId: a.alertId, step: 'clear', messageKind: clear.kind, priority: PRIORITY[clear.kind], recipients, fields, ackable: false });
+  }
+}
+
+/** Events of the target kinds are muted in a zone while a source event is pending or its alert is open. */
+function inhibitor(ctx: EngineContext, state: EngineState, event: FireEvent): string | null {
+  for (const rule of ctx.policy.inhibit) {
+    if (!rule.targets.includes(event.kind as RaisingKind) || rule.source === event.kind) continue;
+    for (const a of Object.values(state.alerts)) {
+      if (isOpen(a) && a.zoneId === event.zoneId && a.kind === rule.source) return a.alertId;
+    }
+    for (const g of Object.values(state.pending)) {
+      const src = g.zoneId === event.zoneId ? g.events.find((e) => e.kind === rule.source) : undefined;
+      if (src) return src.eventId;
+    }
+  }
+  return null;
+}
+
+/** Drops pending events a newly arrived source event inhibits. */
+function applyInhibitionToPending(ctx: EngineContext, state: EngineState, source: FireEvent, out: EngineOutput): void {
+  for (const rule of ctx.policy.inhibit) {
+    if (rule.source !== source.kind) continue;
+    for (const [key, g] of Object.entries(state.pending)) {
+      if (g.zoneId !== source.zoneId) continue;
+      const kept = g.events.filter((e) => !(rule.targets as readonly string[]).includes(e.kind));
+      for (const e of g.events) if (!kept.includes(e)) out.ignored.push(`${e.eventId}: inhibited by ${source.eventId}`);
+      if (kept.length === 0) delete state.pending[key];
+      else g.events = kept;
+    }
+  }
+}
+
+function takenCodes(state: EngineState): Set<string> {
+  return new Set(
+    Object.values(state.alerts)
+      .filter(isOpen)
+      .map((a) => a.ackCode)
+      .filter((c): c is string => c !== null),
+  );
+}
+
+function flushGroup(ctx: EngineContext, state: EngineState, key: string, g: PendingGroup, now: number, out: EngineOutput): void {
+  delete state.pending[key];
+  // Lead: the most severe; among equals the latest (a level change states the current level).
+  const lead = g.events.reduce((best, e) => {
+    const rb = rankOf(best.kind, best.level);
+    const re = rankOf(e.kind, e.level);
+    return re > rb || (re === rb && g.family === 'danger') ? e : best;
+  });
+  const kind = lead.kind as RaisingKind;
+  const route = findRoute(ctx.policy, kind, lead.level);
+  if (!route) {
+    out.ignored.push(`${lead.eventId}: no route for ${kind}${lead.level !== undefined ? ` level ${lead.level}` : ''}`);
+    return;
+  }
+  const rank = rankOf(lead.kind, lead.level);
+  // An open alert of the same family and zone: fold if it is at least as severe, else supersede it.
+  for (const a of Object.values(state.alerts)) {
+    if (!isOpen(a) || a.zoneId !== g.zoneId || a.family !== g.family) continue;
+    if (g.family === 'node' && a.nodeId !== lead.nodeId) continue;
+    if (rankOf(a.kind, a.level ?? undefined) >= rank) {
+      a.eventIds.push(...g.events.map((e) => e.eventId));
+      out.ignored.push(`${lead.eventId}: folded into open alert ${a.alertId}`);
+      return;
+    }
+    a.status = 'resolved';
+    a.resolvedAt = now;
+    a.resolvedBy = `superseded by ${lead.eventId}`;
+    a.nextRepeatAt = null;
+    out.stopped.push(a.alertId);
+    out.lifecycle.push({ alertId: a.alertId, state: 'resolved', detail: `superseded by ${lead.eventId}` });
+  }
+  const routeIndex = ctx.policy.routes.indexOf(route);
+  const recipients = resolveAudiences(ctx.roster, route.to, g.zoneId);
+  const alert: AlertRecord = {
+    alertId: lead.eventId,
+    kind,
+    family: g.family,
+    zoneId: g.zoneId,
+    nodeId: lead.nodeId ?? null,
+    level: lead.level ?? null,
+    eventTs: lead.ts,
+    eventIds: [lead.eventId, ...g.events.filter((e) => e !== lead).map((e) => e.eventId)],
+    nodeCount: new Set(g.events.map((e) => e.nodeId ?? e.eventId)).size,
+    routeIndex,
+    openedAt: now,
+    ackCode: route.ack ? ctx.newAckCode(takenCodes(state)) : null,
+    status: 'active',
+    notified: recipients.map((r) => r.id),
+    stepsDone: 0,
+    repeatsDone: 0,
+    nextRepeatAt: route.ack && route.repeat && route.repeat.max > 0 ? now + route.repeat.everyS * 1000 : null,
+    ack: null,
+    resolvedAt: null,
+    resolvedBy: null,
+  };
+  state.alerts[alert.alertId] = alert;
+  state.lastSent[key] = { at: now, rank };
+  const messageKind = raisingMessageKind(kind);
+  out.notifications.push({
+    alertId: alert.alertId,
+    step: 'initial',
+    messageKind,
+    priority: PRIORITY[messageKind],
+    recipients,
+    fields: alertFields(ctx, alert, false),
+    ackable: route.ack,
+  });
+  out.lifecycle.push({ alertId: alert.alertId, state: 'queued', recipients: recipients.length, detail: `${kind} in ${g.zoneId}` });
+}
+
+function runTimers(ctx: EngineContext, state: EngineState, now: number, out: EngineOutput): void {
+  for (const [key, g] of Object.entries(state.pending)) if (g.flushAt <= now) flushGroup(ctx, state, key, g, now, out);
+  for (const a of Object.values(state.alerts)) {
+    if (a.status !== 'active') continue;
+    const route = routeOf(ctx, a);
+    if (!route || !route.ack) continue;
+    const messageKind = raisingMessageKind(a.kind);
+    while (a.stepsDone < route.escalation.length) {
+      const step = route.escalation[a.stepsDone];
+      if (!step || a.openedAt + step.afterS * 1000 > now) break;
+      a.stepsDone += 1;
+      const already = new Set(a.notified);
+      const recipients = resolveAudiences(ctx.roster, step.to, a.zoneId).filter((r) => !already.has(r.id));
+      a.notified.push(...recipients.map((r) => r.id));
+      out.lifecycle.push({ alertId: a.alertId, state: 'escalated', recipients: recipients.length, detail: `step ${a.stepsDone}: ${step.to.join(', ')}` });
+      if (recipients.length) {
+        out.notifications.push({ alertId: a.alertId, step: `esc${a.stepsDone}`, messageKind, priority: PRIORITY[messageKind], recipients, fields: alertFields(ctx, a, true), ackable: true });
+      }
+    }
+    if (a.nextRepeatAt !== null && a.nextRepeatAt <= now && route.repeat) {
+      a.repeatsDone += 1;
+      // After downtime, one repeat now rather than every missed one.
+      a.nextRepeatAt = a.repeatsDone < route.repeat.max ? now + route.repeat.everyS * 1000 : null;
+      const recipients = resolveAudiences(ctx.roster, route.repeat.to ?? route.to, a.zoneId);
+      out.notifications.push({ alertId: a.alertId, step: `rep${a.repeatsDone}`, messageKind, priority: PRIORITY[messageKind], recipients, fields: alertFields(ctx, a, true), ackable: true });
+    }
+  }
+  for (const [id, a] of Object.entries(state.alerts)) {
+    if (a.status === 'resolved' && a.resolvedAt !== null && now - a.resolvedAt > RESOLVED_KEEP_MS) delete state.alerts[id];
+  }
+}
+
+/** Runs due group flushes, escalation steps and repeats. */
+export function tick(ctx: EngineContext, state: EngineState, now: number): { state: EngineState; output: EngineOutput } {
+  const next = clone(state);
+  const out = emptyOutput();
+  runTimers(ctx, next, now, out);
+  return { state: next, output: out };
+}
+
+/** Takes one event from the rules engine. */
+export function handleEvent(ctx: EngineContext, state: EngineState, event: FireEvent, now: number): { state: EngineState; output: EngineOutput } {
+  const out = emptyOutput();
+  if (state.seen.includes(event.eventId)) {
+    out.ignored.push(`${event.eventId}: duplicate event`);
+    return { state, output: out };
+  }
+  const next = clone(state);
+  next.seen.push(event.eventId);
+  if (next.seen.length > SEEN_LIMIT) next.seen.splice(0, next.seen.length - SEEN_LIMIT);
+  const family = familyOf(event.kind);
+  const key = groupKey(event.zoneId, family);
+
+  const clearing =
+    event.kind === 'fire-cleared'
+      ? { kinds: ['fire-suspected', 'fire-confirmed'], message: 'fire-cleared' as const, node: false }
+      : event.kind === 'node-online'
+        ? { kinds: ['node-offline'], message: 'node-online' as const, node: true }
+        : event.kind === 'node-fault-cleared'
+          ? { kinds: ['node-fault'], message: 'node-fault-cleared' as const, node: true }
+          : isFall(event)
+            ? { kinds: ['level-changed'], message: 'level-fell' as const, node: false }
+            : null;
+
+  if (clearing) {
+    const matches = (kind: string, nodeId: string | null | undefined, level: number | null | undefined) =>
+      clearing.kinds.includes(kind) &&
+      (!clearing.node || nodeId === event.nodeId) &&
+      (clearing.message !== 'level-fell' || (level ?? 0) > (event.level ?? 0));
+    // Resolved before it was sent: nothing is sent at all.
+    const g = next.pending[key];
+    if (g) {
+      const kept = g.events.filter((e) => !matches(e.kind, e.nodeId, e.level));
+      for (const e of g.events) if (!kept.includes(e)) out.ignored.push(`${e.eventId}: cleared by ${event.eventId} before it was sent`);
+      if (kept.length) g.events = kept;
+      else delete next.pending[key];
+    }
+    for (const a of Object.values(next.alerts)) {
+      if (isOpen(a) && a.zoneId === event.zoneId && matches(a.kind, a.nodeId, a.level)) {
+        resolveAlert(ctx, a, now, event.eventId, { kind: clearing.message, event }, out);
+      }
+    }
+    if (out.lifecycle.length === 0 && !g) out.ignored.push(`${event.eventId}: nothing open to clear`);
+    runTimers(ctx, next, now, out);
+    return { state: next, output: out };
+  }
+
+  const kind = event.kind as RaisingKind;
+  const route = findRoute(ctx.policy, kind, event.level);
+  if (!route) {
+    out.ignored.push(`${event.eventId}: no route for ${kind}${event.level !== undefined ? ` level ${event.level}` : ''}`);
+    runTimers(ctx, next, now, out);
+    return { state: next, output: out };
+  }
+  const mutedBy = inhibitor(ctx, next, event);
+  if (mutedBy) {
+    out.ignored.push(`${event.eventId}: inhibited by ${mutedBy}`);
+    runTimers(ctx, next, now, out);
+    return { state: next, output: out };
+  }
+  applyInhibitionToPending(ctx, next, event, out);
+
+  const rank = rankOf(event.kind, event.level);
+  const wait = now + route.groupWaitS * 1000;
+  const existing = next.pending[key];
+  if (existing) {
+    existing.events.push(event);
+    existing.flushAt = Math.min(existing.flushAt, wait);
+  } else {
+    const last = next.lastSent[key];
+    const windowEnd = last ? last.at + ctx.policy.grouping.windowS * 1000 : 0;
+    // Inside the window after a message, hold the event unless it is more severe than what went out.
+    const flushAt = last && windowEnd > now && rank <= last.rank ? Math.max(wait, windowEnd) : wait;
+    next.pending[key] = { zoneId: event.zoneId, family, events: [event], flushAt };
+  }
+  runTimers(ctx, next, now, out);
+  return { state: next, output: out };
+}
+
+export type AckResult = { ok: true; alert: AlertRecord; already: boolean } | { ok: false; reason: string };
+
+/** Acknowledges an alert: stops its repeats and escalation and records who, when and how. */
+export function acknowledge(
+  state: EngineState,
+  alertId: string,
+  by: string,
+  channel: AckChannel,
+  now: number,
+): { state: EngineState; result: AckResult; output: EngineOutput } {
+  const out = emptyOutput();
+  const existing = state.alerts[alertId];
+  if (!existing) return { state, result: { ok: false, reason: `no alert ${alertId}` }, output: out };
+  if (existing.status !== 'active') return { state, result: { ok: true, alert: existing, already: true }, output: out };
+  const next = clone(state);
+  const a = next.alerts[alertId] as AlertRecord;
+  a.status = 'acknowledged';
+  a.ack = { by, at: now, channel };
+  a.nextRepeatAt = null;
+  out.stopped.push(alertId);
+  out.lifecycle.push({ alertId, state: 'acknowledged', detail: `by ${by} via ${channel}` });
+  return { state: next, result: { ok: true, alert: a, already: false }, output: out };
+}
+
+/** The open alert an ack code names (codes are unique among open alerts). */
+export function alertByAckCode(state: EngineState, code: string): AlertRecord | null {
+  return Object.values(state.alerts).find((a) => isOpen(a) && a.ackCode === code) ?? null;
+}
+
+/** When `tick` next has something to do; null if nothing is scheduled. */
+export function nextWakeAt(ctx: EngineContext, state: EngineState): number | null {
+  let next: number | null = null;
+  const consider = (t: number | null) => {
+    if (t !== null && (next === null || t < next)) next = t;
+  };
+  for (const g of Object.values(state.pending)) consider(g.flushAt);
+  for (const a of Object.values(state.alerts)) {
+    if (a.status !== 'active') continue;
+    consider(a.nextRepeatAt);
+    const step = routeOf(ctx, a)?.escalation[a.stepsDone];
+    if (step) consider(a.openedAt + step.afterS * 1000);
+  }
+  return next;
+}
