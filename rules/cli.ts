@@ -1,4 +1,112 @@
 import type { Command } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import type { DangerTable } from '../contracts/site.ts';
+import { FileValidationError, loadSiteFile } from '../platform/site-file.ts';
+import { NATIONAL_DANGER_TABLE } from './nesterov.ts';
+import { FFMC_COEFFICIENT_1985, LAI_CHAU_LATITUDE } from './fwi.ts';
+import { runFwiCsv, runNesterovCsv, type ToolResult } from './daily-tools.ts';
+
+export const DEFAULT_SITE_FILE = 'config/lai-chau.site.yaml';
+
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
+    super(message);
+  }
+}
+
+function readInput(file: string): string {
+  try {
+    return readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/**
+ * The danger table in force: `--site <file>`, else $EWS_SITE_FILE or config/lai-chau.site.yaml when
+ * present, else the national table. A site file that is present but invalid is an error, never a
+ * silent fallback to another province's table.
+ */
+export function resolveDangerTable(siteOption: string | undefined): { table: DangerTable; source: string } {
+  const file = siteOption ?? process.env.EWS_SITE_FILE ?? DEFAULT_SITE_FILE;
+  if (!siteOption && !existsSync(file)) return { table: NATIONAL_DANGER_TABLE, source: 'national table (QĐ 127/2000)' };
+  try {
+    return { table: loadSiteFile(file).dangerTable, source: file };
+  } catch (err) {
+    if (err instanceof FileValidationError) throw new CliError(`invalid site file ${file}:\n${err.message}`);
+    throw new CliError(`cannot read site file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function number(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new CliError(`--${name} must be a number in ${min}…${max}, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
+function emit(result: ToolResult): void {
+  if (result.stdout) process.stdout.write(result.stdout);
+  for (const line of result.stderr) process.stderr.write(line + '\n');
+  process.exitCode = result.exitCode;
+}
+
+function guarded(action: () => void): void {
+  try {
+    action();
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    process.stderr.write(`fire-ews: ${err.message}\n`);
+    process.exitCode = err.exitCode;
+  }
+}
 
 /** Adds this service's commands to `fire-ews`. */
-export function registerRulesCommands(_program: Command): void {}
+export function registerRulesCommands(program: Command): void {
+  program
+    .command('nesterov')
+    .description('Vietnam fire-danger level from daily 13:00 weather: CSV date,t13,rh13,rain → CSV date,d13,p,level')
+    .requiredOption('--input <file>', 'CSV with header date,t13,rh13,rain (°C, %, mm); - for stdin')
+    .option('--site <file>', `site file whose dangerTable to use (default $EWS_SITE_FILE or ${DEFAULT_SITE_FILE}, else the national table)`)
+    .option('--p0 <P>', 'index carried in from before the first day', '0')
+    .addHelpText(
+      'after',
+      '\nBad rows are reported on stderr as file:line; the output stops before the first bad row and the exit code is 1.\n',
+    )
+    .action((opts: { input: string; site?: string; p0: string }) =>
+      guarded(() => {
+        const { table } = resolveDangerTable(opts.site);
+        const p0 = number('p0', 0, 1e9)(opts.p0);
+        emit(runNesterovCsv(readInput(opts.input), opts.input === '-' ? 'stdin' : opts.input, { table, p0 }));
+      }),
+    );
+
+  program
+    .command('fwi')
+    .description('Canadian FWI System (cffdrs) from daily noon weather: CSV date,temp,rh,wind,precip[,lat] → CSV date,ffmc,dmc,dc,isi,bui,fwi,dsr')
+    .requiredOption('--input <file>', 'CSV with header date,temp,rh,wind,precip and optional lat (°C, %, km/h, mm, °N); - for stdin')
+    .option('--ffmc0 <n>', 'start-up FFMC', '85')
+    .option('--dmc0 <n>', 'start-up DMC', '6')
+    .option('--dc0 <n>', 'start-up DC', '15')
+    .option('--lat <deg>', `latitude for rows without a lat column (default Lai Châu ${LAI_CHAU_LATITUDE})`)
+    .option('--no-lat-adjust', 'use the Canadian (46°N) day-length factors everywhere, as cffdrs lat.adjust=FALSE')
+    .option('--fwi1985', 'use the 1985 FORTRAN FFMC constant 147.2 (reproduces the Van Wagner & Pickett table) instead of cffdrs 147.27723')
+    .action((opts: { input: string; ffmc0: string; dmc0: string; dc0: string; lat?: string; latAdjust: boolean; fwi1985?: boolean }) =>
+      guarded(() => {
+        const start = { ffmc: number('ffmc0', 0, 101)(opts.ffmc0), dmc: number('dmc0', 0, 1e5)(opts.dmc0), dc: number('dc0', 0, 1e5)(opts.dc0) };
+        const lat = opts.lat === undefined ? LAI_CHAU_LATITUDE : number('lat', -90, 90)(opts.lat);
+        emit(
+          runFwiCsv(readInput(opts.input), opts.input === '-' ? 'stdin' : opts.input, {
+            start,
+            lat,
+            latAdjust: opts.latAdjust,
+            ...(opts.fwi1985 ? { ffmcCoefficient: FFMC_COEFFICIENT_1985 } : {}),
+          }),
+        );
+      }),
+    );
+}

@@ -1,0 +1,61 @@
+// The exact command-line interface, through the real `fire-ews` entry point (what `npx fire-ews` runs).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'rules-cli-'));
+
+function fireEws(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [join(root, 'bin/fire-ews.js'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+test('npx fire-ews nesterov --input daily.csv prints date,d13,p,level', () => {
+  const file = join(dir, 'daily.csv');
+  writeFileSync(file, 'date,t13,rh13,rain\n2026-02-01,28,40,0\n2026-02-02,28,40,0\n2026-02-03,25,90,12\n');
+  const r = fireEws(['nesterov', '--input', file]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'date,d13,p,level\n2026-02-01,22.63,633.55,1\n2026-02-02,22.63,1267.11,2\n2026-02-03,3.16,0.00,1\n');
+});
+
+test('nesterov --site uses the site file danger table; an invalid site file is an error', () => {
+  const site = readFileSync(join(root, 'config/lai-chau.site.yaml'), 'utf8');
+  const custom = site.replace(/thresholds: \[[^\]]*\]/, 'thresholds: [ 600, 700, 800, 900 ]');
+  assert.notEqual(custom, site);
+  const siteFile = join(dir, 'custom.site.yaml');
+  writeFileSync(siteFile, custom);
+  const file = join(dir, 'one.csv');
+  writeFileSync(file, 'date,t13,rh13,rain\n2026-02-01,28,40,0\n');
+  assert.equal(fireEws(['nesterov', '--input', file]).stdout.split('\n')[1], '2026-02-01,22.63,633.55,1');
+  assert.equal(fireEws(['nesterov', '--input', file, '--site', siteFile]).stdout.split('\n')[1], '2026-02-01,22.63,633.55,2');
+  const broken = join(dir, 'broken.site.yaml');
+  writeFileSync(broken, site.replace('rainResetMm: 5', 'rainResetMm: -5'));
+  const r = fireEws(['nesterov', '--input', file, '--site', broken]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /broken\.site\.yaml:\d+ dangerTable\.rainResetMm/);
+});
+
+test('nesterov: bad rows on stderr with line numbers, exit 1, no rows from the first bad one', () => {
+  const file = join(dir, 'bad.csv');
+  writeFileSync(file, 'date,t13,rh13,rain\n2026-02-01,28,40,0\n2026-02-02,28,x,0\n2026-02-03,28,40,0\n');
+  const r = fireEws(['nesterov', '--input', file]);
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, 'date,d13,p,level\n2026-02-01,22.63,633.55,1\n');
+  assert.match(r.stderr, /bad\.csv:3 rh13 is not a number/);
+});
+
+test('npx fire-ews fwi --input daily.csv --ffmc0 --dmc0 --dc0 prints date,ffmc,dmc,dc,isi,bui,fwi,dsr', () => {
+  const file = join(dir, 'fwi.csv');
+  writeFileSync(file, 'date,temp,rh,wind,precip,lat\n1985-04-13,17,42,25,0,40\n1985-04-14,20,21,25,2.4,40\n');
+  const r = fireEws(['fwi', '--input', file, '--ffmc0', '85', '--dmc0', '6', '--dc0', '15']);
+  assert.equal(r.status, 0, r.stderr);
+  // cffdrs fwi(test_fwi), days 1–2: 87.65 8.545 19.01 10.78 8.49 10.04 1.612 / 86.2 10.4 23.57 8.771 10.36 9.22 1.387
+  assert.equal(r.stdout, 'date,ffmc,dmc,dc,isi,bui,fwi,dsr\n1985-04-13,87.65,8.55,19.01,10.78,8.49,10.04,1.61\n1985-04-14,86.20,10.40,23.57,8.77,10.36,9.22,1.39\n');
+  const bad = fireEws(['fwi', '--input', file, '--ffmc0', '120']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--ffmc0 must be a number in 0…101/);
+});

@@ -1,0 +1,142 @@
+// Small, strict CSV reader for the rules tools: a header row, then one record per line, every
+// row parsed by a zod schema. Problems name the line number (1-based, the header is line 1) and
+// the column, and a malformed row never yields a record.
+import { z } from 'zod';
+
+export interface CsvProblem {
+  line: number;
+  message: string;
+}
+
+export interface CsvRecord<T> {
+  line: number;
+  value: T;
+}
+
+export interface CsvResult<T> {
+  /** Valid rows in file order. */
+  records: CsvRecord<T>[];
+  /** Every problem found, in line order. A header problem leaves `records` empty. */
+  problems: CsvProblem[];
+  /** Line of the first bad row, or null when the file is clean. */
+  firstBadLine: number | null;
+  /** False when the file is empty or its header is wrong: no row was read. */
+  headerOk: boolean;
+}
+
+/** Splits one CSV line into fields; supports double-quoted fields with "" escapes. */
+export function splitCsvLine(line: string): string[] | null {
+  if (!line.includes('"')) return line.split(',');
+  const out: string[] = [];
+  let field = '';
+  let i = 0;
+  let quoted = false;
+  while (i < line.length) {
+    const ch = line[i]!;
+    if (quoted) {
+      if (ch === '"') {
+        if (line[i + 1] === '"') {
+          field += '"';
+          i += 2;
+          continue;
+        }
+        quoted = false;
+      } else field += ch;
+    } else if (ch === '"') {
+      if (field.trim() !== '') return null;
+      quoted = true;
+    } else if (ch === ',') {
+      out.push(field);
+      field = '';
+    } else field += ch;
+    i++;
+  }
+  if (quoted) return null;
+  out.push(field);
+  return out;
+}
+
+const NUMBER_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A decimal number written in a CSV cell (no empty cell, no NaN/Infinity, no "1,5"), bounded. */
+export function csvNumber(min: number, max: number) {
+  return z
+    .string()
+    .trim()
+    .min(1, 'is empty')
+    .regex(NUMBER_RE, 'is not a number')
+    .transform(Number)
+    .pipe(z.number().min(min, `must be ≥ ${min}`).max(max, `must be ≤ ${max}`));
+}
+
+/** A calendar date YYYY-MM-DD (2026-02-30 is refused). */
+export const csvDate = z.string().trim().pipe(z.iso.date('is not a valid date (YYYY-MM-DD)'));
+
+export interface CsvSpec<S extends z.ZodType> {
+  /** Required columns, any order; names compared case-insensitively after trimming. */
+  required: readonly string[];
+  optional?: readonly string[];
+  /** Schema of one row as an object of strings keyed by lower-case column name. */
+  row: S;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const col = issue.path.length ? String(issue.path[0]) : '';
+      return col ? `${col} ${issue.message}` : issue.message;
+    })
+    .join('; ');
+}
+
+/** Parses the whole text. Blank lines are skipped; a UTF-8 BOM and CRLF line ends are accepted. */
+export function parseCsv<S extends z.ZodType>(text: string, spec: CsvSpec<S>): CsvResult<z.output<S>> {
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const problems: CsvProblem[] = [];
+  const records: CsvRecord<z.output<S>>[] = [];
+  const headerIndex = lines.findIndex((l) => l.trim() !== '');
+  if (headerIndex < 0) return { records, problems: [{ line: 1, message: 'empty file: expected a header row' }], firstBadLine: 1, headerOk: false };
+  const headerCells = splitCsvLine(lines[headerIndex]!);
+  const header = (headerCells ?? []).map((c) => c.trim().toLowerCase());
+  const known = new Set([...spec.required, ...(spec.optional ?? [])]);
+  const headerProblems: string[] = [];
+  if (!headerCells) headerProblems.push('unbalanced quotes');
+  const missing = spec.required.filter((c) => !header.includes(c));
+  if (missing.length) headerProblems.push(`missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  const unknown = header.filter((c) => !known.has(c));
+  if (unknown.length) headerProblems.push(`unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => JSON.stringify(c)).join(', ')}`);
+  const dup = header.filter((c, i) => header.indexOf(c) !== i);
+  if (dup.length) headerProblems.push(`duplicate column ${dup.join(', ')}`);
+  if (headerProblems.length) {
+    const line = headerIndex + 1;
+    const expected = [...spec.required, ...(spec.optional ?? []).map((c) => `[${c}]`)].join(',');
+    return { records, problems: [{ line, message: `bad header: ${headerProblems.join('; ')} (expected ${expected})` }], firstBadLine: line, headerOk: false };
+  }
+  for (let i = headerIndex + 1; i < lines.length; i++) {
+    const raw = lines[i]!;
+    if (raw.trim() === '') continue;
+    const line = i + 1;
+    const cells = splitCsvLine(raw);
+    if (!cells) {
+      problems.push({ line, message: 'unbalanced quotes' });
+      continue;
+    }
+    if (cells.length !== header.length) {
+      problems.push({ line, message: `expected ${header.length} columns, got ${cells.length}` });
+      continue;
+    }
+    const obj: Record<string, string> = {};
+    header.forEach((name, j) => (obj[name] = cells[j]!));
+    const parsed = spec.row.safeParse(obj);
+    if (!parsed.success) {
+      problems.push({ line, message: describeIssues(parsed.error) });
+      continue;
+    }
+    records.push({ line, value: parsed.data });
+  }
+  return { records, problems, firstBadLine: problems[0]?.line ?? null, headerOk: true };
+}
+
+export function formatCsvProblem(file: string, p: CsvProblem): string {
+  return `${file}:${p.line} ${p.message}`;
+}
