@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readingSchema } from '../contracts/payloads.ts';
+import { loadScenario } from './scenario.ts';
+import { collect, localTime } from './test-helpers.ts';
+import { nationalLevel, nesterovSeries, saturationVapourPressureHpa, SiteWeather, type NesterovDay } from './weather.ts';
+import type { Reading } from '../contracts/payloads.ts';
+
+/** The Nesterov inputs one node's readings give, per local day: first reading at 13:xx, rain summed. */
+function nesterovDays(readings: readonly Reading[]): { date: string; day: NesterovDay }[] {
+  const byDate = new Map<string, { t13?: number; rh13?: number; rain: number }>();
+  for (const r of readings) {
+    const { date, hour } = localTime(r);
+    const d = byDate.get(date) ?? { rain: 0 };
+    d.rain += r.rainMm ?? 0;
+    if (hour === 13 && d.t13 === undefined) {
+      d.t13 = r.temperatureC;
+      d.rh13 = r.humidityPct;
+    }
+    byDate.set(date, d);
+  }
+  return [...byDate.entries()].flatMap(([date, d]) => (d.t13 === undefined || d.rh13 === undefined ? [] : [{ date, day: { t13: d.t13, rh13: d.rh13, rainMm: d.rain } }]));
+}
+
+test('Magnus saturation vapour pressure matches the worked example (28 °C → 37.7 hPa)', () => {
+  assert.ok(Math.abs(saturationVapourPressureHpa(28) - 37.8) < 0.2);
+  assert.equal(nationalLevel(1000), 1);
+  assert.equal(nationalLevel(1001), 2);
+  assert.equal(nationalLevel(10_001), 5);
+});
+
+test('a 30-day dry spell drives the Nesterov index up through the levels, day by day', () => {
+  const { readings } = collect(loadScenario('dry-spell-30d'), ['san-thang-01']);
+  assert.equal(readings.length, 30 * 24 * 60);
+  for (const r of readings.slice(0, 2000)) readingSchema.parse(r);
+  const days = nesterovDays(readings);
+  assert.equal(days.length, 30);
+  assert.ok(days.every((d) => d.day.rainMm === 0), 'no rain in a dry spell');
+  const p = nesterovSeries(days.map((d) => d.day));
+  for (let i = 1; i < p.length; i++) assert.ok(p[i]! > p[i - 1]!, `P rises every day (day ${i})`);
+  const levels = p.map((v) => nationalLevel(v));
+  assert.equal(levels[0], 1, 'starts at level I');
+  assert.ok(levels.at(-1)! >= 4, `ends at level IV or V, got ${levels.at(-1)} (P=${Math.round(p.at(-1)!)})`);
+  // It climbs through the levels one at a time over days, not in one jump.
+  for (let level = 2; level <= levels.at(-1)!; level++) assert.ok(levels.includes(level), `passes through level ${level}`);
+  // 13:00 humidity of dry days is in the documented 25–60 % band (± sensor noise and elevation).
+  assert.ok(days.every((d) => d.day.rh13 > 18 && d.day.rh13 < 68), JSON.stringify(days.map((d) => d.day.rh13)));
+});
+
+test('a rain day brings ≥ 5 mm at every rain gauge and resets the index', () => {
+  const scenario = loadScenario('rain-reset');
+  const gauges = ['quyet-thang-01', 'tan-phong-01', 'san-thang-01', 'nam-loong-01'];
+  const { readings } = collect(scenario, gauges);
+  for (const node of gauges) {
+    const days = nesterovDays(readings.filter((r) => r.nodeId === node));
+    const rainDay = days.find((d) => d.date === '2026-03-07');
+    assert.ok(rainDay, 'day 6 is present');
+    assert.ok(rainDay.day.rainMm >= 5, `${node}: ${rainDay.day.rainMm} mm on the rain day`);
+    assert.ok(rainDay.day.rainMm < 60, `${node}: ${rainDay.day.rainMm} mm is not a plausible single-day total here`);
+    assert.ok(days.filter((d) => d.date !== '2026-03-07').every((d) => d.day.rainMm === 0), `${node}: dry days stay dry`);
+    const p = nesterovSeries(days.map((d) => d.day));
+    const i = days.indexOf(rainDay);
+    assert.ok(p[i - 1]! > 1000, `index had built up before the rain (${Math.round(p[i - 1]!)})`);
+    assert.equal(p[i], 0);
+    assert.ok(p[i + 1]! > 0 && p[i + 1]! < p[i - 1]!);
+  }
+  // Rain arrives as tipping-bucket steps of 0.2 mm.
+  assert.ok(readings.every((r) => r.rainMm === undefined || Math.abs(r.rainMm / 0.2 - Math.round(r.rainMm / 0.2)) < 1e-6));
+});
+
+test('diurnal cycle: cool humid nights, warm drier afternoons; higher nodes are colder', () => {
+  const weather = new SiteWeather({ seed: 5, startMs: Date.parse('2026-02-10T00:00:00+07:00'), endMs: Date.parse('2026-02-11T00:00:00+07:00'), mode: 'dry-spell' });
+  const dawn = weather.at(Date.parse('2026-02-10T06:00:00+07:00'), 940);
+  const afternoon = weather.at(Date.parse('2026-02-10T14:00:00+07:00'), 940);
+  assert.ok(afternoon.temperatureC - dawn.temperatureC > 6, `range ${afternoon.temperatureC - dawn.temperatureC}`);
+  assert.ok(dawn.humidityPct >= 80, `night RH ${dawn.humidityPct}`);
+  assert.ok(afternoon.humidityPct < 65, `afternoon RH ${afternoon.humidityPct}`);
+  const high = weather.at(Date.parse('2026-02-10T14:00:00+07:00'), 1540);
+  assert.ok(Math.abs(afternoon.temperatureC - high.temperatureC - 3.6) < 0.01, 'lapse rate 0.6 °C / 100 m');
+  // February at 940 m: about 21/12 °C.
+  assert.ok(afternoon.temperatureC > 17 && afternoon.temperatureC < 27);
+});
