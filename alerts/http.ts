@@ -1,0 +1,182 @@
+// The alerts service's small HTTP server: Twilio status callbacks (signature checked), the ack page
+// behind the link in each SMS, the boards' API (API key), /metrics and /healthz. Every body is parsed
+// by a zod schema; malformed input gets 400 with the reason, never a crash.
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import twilio from 'twilio';
+import { z } from 'zod';
+import { describeZodError, nodeIdSchema } from '../contracts/payloads.ts';
+import type { Logger } from '../platform/logger.ts';
+import { metricsRegistry } from '../platform/metrics.ts';
+import type { AlertOutbox } from './outbox.ts';
+import type { AlertService } from './service.ts';
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+/** Twilio's status callback form (the fields we use; Twilio sends more, which are kept for the signature). */
+export const twilioStatusSchema = z.object({
+  MessageSid: z.string().regex(/^(SM|MM)[0-9a-fA-F]{32}$/, 'expected a Message SID'),
+  MessageStatus: z.enum(['queued', 'accepted', 'scheduled', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'read', 'canceled', 'receiving', 'received', 'partially_delivered']),
+  ErrorCode: z.string().regex(/^\d+$/).optional(),
+});
+
+export const apiAckSchema = z.object({ alertId: nodeIdSchema, by: z.string().min(1).max(100) }).strict();
+export const ackTokenSchema = z.string().regex(/^[A-Za-z0-9]{10}$/);
+
+export interface AlertsHttpOptions {
+  host: string;
+  port: number;
+  service: AlertService;
+  outbox: AlertOutbox;
+  log: Logger;
+  /** ALERTS_PUBLIC_URL: what Twilio signs, and the base of ack links. */
+  publicUrl: string;
+  twilioAuthToken: string | undefined;
+  apiKey: string | undefined;
+  health: () => { ok: boolean; detail: Record<string, unknown> };
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const b = chunk as Buffer;
+    size += b.length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(res: ServerResponse, status: number, body: string, type = 'application/json; charset=utf-8'): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.end(body);
+}
+const json = (res: ServerResponse, status: number, value: unknown) => send(res, status, `${JSON.stringify(value)}\n`);
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+function page(res: ServerResponse, status: number, title: string, bodyHtml: string): void {
+  send(
+    res,
+    status,
+    `<!doctype html><html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1>${bodyHtml}</body></html>\n`,
+    'text/html; charset=utf-8',
+  );
+}
+
+function apiKeyMatches(req: IncomingMessage, key: string | undefined): boolean {
+  if (!key) throw new HttpError(503, 'ALERTS_API_KEY is not configured');
+  const header = req.headers['x-api-key'];
+  const given = typeof header === 'string' ? header : (/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '');
+  const a = Buffer.from(given);
+  const b = Buffer.from(key);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
+  const statusUrl = `${o.publicUrl.replace(/\/+$/, '')}/twilio/status`;
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+
+    if (path === '/healthz' && method === 'GET') {
+      const h = o.health();
+      return json(res, h.ok ? 200 : 503, h);
+    }
+    if (path === '/metrics' && method === 'GET') {
+      return send(res, 200, await metricsRegistry.metrics(), metricsRegistry.contentType);
+    }
+
+    if (path === '/twilio/status') {
+      if (method !== 'POST') throw new HttpError(405, 'POST only');
+      if (!o.twilioAuthToken) throw new HttpError(404, 'twilio transport not configured');
+      const raw = await readBody(req);
+      const params = Object.fromEntries(new URLSearchParams(raw));
+      const signature = req.headers['x-twilio-signature'];
+      if (typeof signature !== 'string' || !twilio.validateRequest(o.twilioAuthToken, signature, statusUrl, params)) {
+        o.log.warn({ ip: req.socket.remoteAddress }, 'status callback with a missing or invalid X-Twilio-Signature refused');
+        return json(res, 403, { error: 'invalid X-Twilio-Signature' });
+      }
+      const parsed = twilioStatusSchema.safeParse(params);
+      if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
+      const s = parsed.data.MessageStatus;
+      const mapped = s === 'delivered' || s === 'read' ? 'delivered' : s === 'undelivered' ? 'undelivered' : s === 'failed' || s === 'canceled' ? 'failed' : 'sent';
+      const changed = o.outbox.applyDeliveryStatus(parsed.data.MessageSid, mapped, parsed.data.ErrorCode ?? null, Date.now());
+      return json(res, 200, { ok: true, updated: changed });
+    }
+
+    const ackMatch = /^\/ack\/([^/]*)$/.exec(path);
+    if (ackMatch) {
+      const token = ackTokenSchema.safeParse(ackMatch[1]);
+      if (!token.success) return page(res, 404, 'Liên kết không hợp lệ', '<p>Không tìm thấy cảnh báo.</p>');
+      if (method === 'GET') {
+        // GET only shows the page: link previews and prefetchers must not acknowledge anything.
+        const row = o.outbox.findToken(token.data);
+        if (!row) return page(res, 404, 'Liên kết không hợp lệ', '<p>Không tìm thấy cảnh báo.</p>');
+        if (row.expires_at <= Date.now()) return page(res, 410, 'Liên kết đã hết hạn', '<p>Hãy gọi Ban Chỉ huy để báo đã nhận.</p>');
+        const alert = o.service.engineState.alerts[row.alert_id];
+        const what = alert ? `${alert.kind} — ${alert.zoneId}${alert.nodeId ? ` (${alert.nodeId})` : ''}` : row.alert_id;
+        const state = alert?.status === 'acknowledged' ? `<p>Đã có người xác nhận: ${escapeHtml(alert.ack?.by ?? '')}</p>` : '';
+        return page(res, 200, 'Xác nhận đã nhận cảnh báo', `<p>${escapeHtml(what)}</p>${state}<form method="post"><button type="submit">Tôi đã nhận</button></form>`);
+      }
+      if (method === 'POST') {
+        await readBody(req);
+        const r = o.service.acknowledgeByToken(token.data);
+        if (!r.ok) return page(res, r.status, r.status === 410 ? 'Liên kết đã hết hạn' : 'Liên kết không hợp lệ', `<p>${escapeHtml(r.reason)}</p>`);
+        return page(res, 200, 'Đã ghi nhận', `<p>${r.already ? 'Cảnh báo này đã được xác nhận trước đó.' : 'Cảm ơn. Đã dừng nhắc lại và chuyển cấp.'}</p>`);
+      }
+      throw new HttpError(405, 'GET or POST');
+    }
+
+    if (path === '/api/ack' || path === '/api/alerts') {
+      if (!apiKeyMatches(req, o.apiKey)) return json(res, 401, { error: 'missing or wrong API key' });
+      if (path === '/api/alerts') {
+        if (method !== 'GET') throw new HttpError(405, 'GET only');
+        const filter = url.searchParams.get('state') === 'all' ? 'all' : 'open';
+        return json(res, 200, { alerts: o.service.listAlerts(filter) });
+      }
+      if (method !== 'POST') throw new HttpError(405, 'POST only');
+      const raw = await readBody(req);
+      let body: unknown;
+      try {
+        body = JSON.parse(raw);
+      } catch (err) {
+        throw new HttpError(400, `body is not JSON: ${(err as Error).message}`);
+      }
+      const parsed = apiAckSchema.safeParse(body);
+      if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
+      const r = o.service.acknowledgeByApi(parsed.data.alertId, parsed.data.by);
+      if (!r.ok) return json(res, 404, { error: r.reason });
+      return json(res, 200, { ok: true, alreadyAcknowledged: r.already, alert: { alertId: r.alert.alertId, status: r.alert.status, ack: r.alert.ack } });
+    }
+    throw new HttpError(404, 'not found');
+  }
+
+  return createServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      if (err instanceof HttpError) return json(res, err.status, { error: err.message });
+      o.log.error({ err: String(err), url: req.url }, 'HTTP handler error');
+      if (!res.headersSent) json(res, 500, { error: 'internal error' });
+    });
+  });
+}
+
+export async function listenAlertsHttp(server: Server, host: string, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const a = server.address();
+  return typeof a === 'object' && a ? a.port : port;
+}

@@ -1,0 +1,177 @@
+// Runs the alerts service: site + policy (templates checked at start-up), SQLite outbox, transport,
+// HTTP server, and the MQTT subscription to rule events as svc-alerts with a persistent session.
+import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { deadLetterSchema, describeZodError, eventSchema, alertLifecycleSchema } from '../contracts/payloads.ts';
+import { parseTopic, topics } from '../contracts/topics.ts';
+import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platform/credentials.ts';
+import { createLogger, type Logger } from '../platform/logger.ts';
+import { loadSiteFile } from '../platform/site-file.ts';
+import { openDatabase } from '../platform/sqlite.ts';
+import { chooseTransport, type AlertsEnv } from './config.ts';
+import type { EngineContext } from './engine.ts';
+import { createAlertsHttpServer, listenAlertsHttp } from './http.ts';
+import { AlertOutbox } from './outbox.ts';
+import { loadAlertPolicyFile } from './policy.ts';
+import { buildRoster } from './routing.ts';
+import { AlertService } from './service.ts';
+import { assertTemplatesFit, ACK_CODE_DIGITS } from './templates.ts';
+import { DryRunTransport, GammuTransport, TwilioTransport, type SmsTransport } from './transports.ts';
+import { randomInt } from 'node:crypto';
+
+export interface RunningAlerts {
+  service: AlertService;
+  httpPort: number;
+  close(): Promise<void>;
+}
+
+function newAckCode(taken: ReadonlySet<string>): string {
+  for (;;) {
+    const code = String(randomInt(10 ** (ACK_CODE_DIGITS - 1), 10 ** ACK_CODE_DIGITS));
+    if (!taken.has(code)) return code;
+  }
+}
+
+function makeTransport(env: AlertsEnv, log: Logger, unicode: boolean): SmsTransport {
+  const kind = chooseTransport(env);
+  if (kind === 'twilio') {
+    return new TwilioTransport({
+      accountSid: env.TWILIO_ACCOUNT_SID ?? '',
+      authToken: env.TWILIO_AUTH_TOKEN ?? '',
+      messagingServiceSid: env.TWILIO_MESSAGING_SERVICE_SID,
+      from: env.TWILIO_FROM,
+      statusCallback: `${env.ALERTS_PUBLIC_URL.replace(/\/+$/, '')}/twilio/status`,
+      apiBaseUrl: env.ALERTS_TWILIO_API_BASE_URL,
+      timeoutMs: 15_000,
+    });
+  }
+  if (kind === 'gammu') return new GammuTransport({ configFile: env.GAMMU_SMSD_CONFIG ?? '', injectCommand: env.GAMMU_INJECT_COMMAND, unicode });
+  return new DryRunTransport(log);
+}
+
+/** Reads gammu-smsd's inbox (files backend): each reply is offered as an acknowledgement, then moved to processed/. */
+export function scanGammuInbox(dir: string, service: AlertService, log: Logger): number {
+  const done = join(dir, 'processed');
+  mkdirSync(done, { recursive: true });
+  let n = 0;
+  for (const name of readdirSync(dir).sort()) {
+    // IN<yyyymmdd>_<hhmmss>_<serial>_<number>_<part>.txt
+    const m = /^IN\d{8}_\d{6}_\d+_(\+?\d+)_\d+\.txt$/.exec(name);
+    if (!m) continue;
+    const raw = readFileSync(join(dir, name));
+    const text = raw[0] === 0xff && raw[1] === 0xfe ? raw.subarray(2).toString('utf16le') : raw.toString('utf8');
+    const result = service.acknowledgeByModemReply(m[1] ?? '', text);
+    log.info({ file: name, from: m[1], result: result.ok ? `acknowledged ${result.alert.alertId}` : result.reason }, 'modem reply');
+    renameSync(join(dir, name), join(done, name));
+    n += 1;
+  }
+  return n;
+}
+
+export async function runAlertsService(env: AlertsEnv, log: Logger = createLogger('alerts', env.EWS_LOG_LEVEL)): Promise<RunningAlerts> {
+  const site = loadSiteFile(env.EWS_SITE_FILE);
+  const policy = loadAlertPolicyFile(env.ALERTS_POLICY_FILE);
+  assertTemplatesFit(policy, site, env.ALERTS_PUBLIC_URL);
+  const ctx: EngineContext = { policy, roster: buildRoster(site), newAckCode };
+  const db = openDatabase(env.ALERTS_DB_FILE ?? join(env.EWS_DATA_DIR, 'alerts.sqlite'));
+  const outbox = new AlertOutbox(db, { policy, publicUrl: env.ALERTS_PUBLIC_URL, validityS: env.ALERTS_VALIDITY_S });
+  const transport = makeTransport(env, log, policy.encoding === 'ucs2');
+  let mqttClient: MqttClient | null = null;
+  const service = new AlertService({
+    ctx,
+    outbox,
+    transport,
+    log,
+    segmentsPerSecond: env.ALERTS_RATE_SEGMENTS_PER_S,
+    burst: env.ALERTS_RATE_BURST,
+    concurrency: env.ALERTS_SEND_CONCURRENCY,
+    retry: { baseMs: env.ALERTS_RETRY_BASE_MS, capMs: env.ALERTS_RETRY_CAP_MS },
+    validityS: env.ALERTS_VALIDITY_S,
+    onLifecycle: (note) => {
+      const payload = alertLifecycleSchema.parse({ eventId: note.alertId, state: note.state, ts: new Date().toISOString(), recipients: note.recipients, detail: note.detail?.slice(0, 500) });
+      mqttClient?.publish(topics.alert(note.alertId), JSON.stringify(payload), { qos: 1 });
+    },
+  });
+  log.info({ transport: transport.name, encoding: policy.encoding, maxSegments: policy.maxSegments, rate: env.ALERTS_RATE_SEGMENTS_PER_S }, 'alerts service starting');
+  service.start();
+
+  const http = createAlertsHttpServer({
+    host: env.ALERTS_HTTP_HOST,
+    port: env.ALERTS_HTTP_PORT,
+    service,
+    outbox,
+    log,
+    publicUrl: env.ALERTS_PUBLIC_URL,
+    twilioAuthToken: transport.name === 'twilio' ? env.TWILIO_AUTH_TOKEN : undefined,
+    apiKey: env.ALERTS_API_KEY,
+    health: () => ({ ok: mqttClient?.connected ?? false, detail: { mqtt: mqttClient?.connected ?? false, transport: transport.name, outbox: outbox.countsByState() } }),
+  });
+  const httpPort = await listenAlertsHttp(http, env.ALERTS_HTTP_HOST, env.ALERTS_HTTP_PORT);
+
+  const username = env.MQTT_USERNAME ?? serviceUsername('alerts');
+  const password = env.MQTT_PASSWORD ?? derivePassword(resolveBrokerSecret(env.EWS_BROKER_SECRET, env.EWS_DATA_DIR).secret, username);
+  const client = mqtt.connect(env.MQTT_URL, { clientId: env.ALERTS_MQTT_CLIENT_ID, clean: false, username, password, reconnectPeriod: 1000, protocolVersion: 4 });
+  mqttClient = client;
+  const deadLetter = (reason: string, topic: string, payload: Buffer) => {
+    const dl = deadLetterSchema.parse({ service: 'alerts', reason: reason.slice(0, 500), topic, receivedAt: new Date().toISOString(), payloadBytes: payload.length, payloadExcerpt: payload.subarray(0, 200).toString('utf8') });
+    client.publish(topics.deadLetter('alerts'), JSON.stringify(dl), { qos: 1 });
+    log.warn({ topic, reason }, 'event refused (dead letter)');
+  };
+  // Events are committed to SQLite inside handleMessage, before mqtt.js sends the PUBACK: a crash
+  // before the commit leaves the message with the broker's persistent session, which redelivers it.
+  client.handleMessage = (packet, done) => {
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    try {
+      const parsedTopic = parseTopic(packet.topic);
+      if (!parsedTopic || parsedTopic.kind !== 'event') {
+        deadLetter('not an event topic', packet.topic, payload);
+      } else {
+        let json: unknown;
+        try {
+          json = JSON.parse(payload.toString('utf8'));
+        } catch {
+          json = undefined;
+        }
+        const parsed = eventSchema.safeParse(json);
+        if (!parsed.success) deadLetter(json === undefined ? 'payload is not JSON' : describeZodError(parsed.error), packet.topic, payload);
+        else if (parsed.data.kind !== parsedTopic.eventKind || parsed.data.zoneId !== parsedTopic.zoneId) deadLetter('topic and payload disagree on kind or zone', packet.topic, payload);
+        else service.handleEvent(parsed.data);
+      }
+      done();
+    } catch (err) {
+      log.error({ err: String(err), topic: packet.topic }, 'event handling failed; not acknowledged');
+      done(err as Error);
+    }
+  };
+  client.on('connect', (ack) => {
+    log.info({ sessionPresent: ack.sessionPresent }, 'connected to the broker');
+    if (!ack.sessionPresent) client.subscribe(topics.allEvents, { qos: 1 }, (err) => err && log.error({ err: err.message }, 'subscribe failed'));
+  });
+  client.on('error', (err) => log.warn({ err: err.message }, 'MQTT error'));
+
+  let inboxTimer: NodeJS.Timeout | null = null;
+  if (env.GAMMU_INBOX_DIR) {
+    const dir = env.GAMMU_INBOX_DIR;
+    inboxTimer = setInterval(() => {
+      try {
+        scanGammuInbox(dir, service, log);
+      } catch (err) {
+        log.warn({ err: String(err) }, 'reading the modem inbox failed');
+      }
+    }, 1000);
+  }
+
+  return {
+    service,
+    httpPort,
+    async close() {
+      if (inboxTimer) clearInterval(inboxTimer);
+      await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+      await service.stop();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeAllConnections();
+      db.close();
+    },
+  };
+}

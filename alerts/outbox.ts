@@ -1,0 +1,214 @@
+// The durable SQLite outbox and alert store. Every engine step commits, in one transaction, the new
+// engine state and the outbox rows it produced; every SMS is recorded before it is sent and marked
+// after. Rows are keyed by (alert, recipient, step), so the same message can never be queued twice.
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { SqliteDatabase } from '../platform/sqlite.ts';
+import { emptyEngineState, type AckChannel, type EngineOutput, type EngineState, type Notification } from './engine.ts';
+import type { AlertPolicy } from './policy.ts';
+import type { Recipient } from './routing.ts';
+import { ACK_TOKEN_LENGTH, ackLink, renderMessage } from './templates.ts';
+
+export const OUTBOX_STATES = ['queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'acknowledged', 'cancelled'] as const;
+export type OutboxState = (typeof OUTBOX_STATES)[number];
+
+export const outboxRowSchema = z.object({
+  id: z.number().int(),
+  alert_id: z.string(),
+  recipient_id: z.string(),
+  step: z.string(),
+  phone: z.string(),
+  body: z.string(),
+  segments: z.number().int(),
+  priority: z.number().int(),
+  state: z.enum(OUTBOX_STATES),
+  attempts: z.number().int(),
+  next_attempt_at: z.number(),
+  created_at: z.number(),
+  updated_at: z.number(),
+  expires_at: z.number(),
+  provider_id: z.string().nullable(),
+  error_code: z.string().nullable(),
+  error_detail: z.string().nullable(),
+  in_flight_at_restart: z.number().int(),
+});
+export type OutboxRow = z.infer<typeof outboxRowSchema>;
+
+const ackTokenRowSchema = z.object({ token: z.string(), alert_id: z.string(), recipient_id: z.string(), expires_at: z.number() });
+export type AckTokenRow = z.infer<typeof ackTokenRowSchema>;
+
+const ackRowSchema = z.object({ alert_id: z.string(), by: z.string(), channel: z.string(), at: z.number(), effective: z.number().int(), detail: z.string().nullable() });
+export type AckRow = z.infer<typeof ackRowSchema>;
+
+const engineStateSchema = z.custom<EngineState>((v) => typeof v === 'object' && v !== null && 'alerts' in v && 'pending' in v && 'lastSent' in v && 'seen' in v);
+
+const TOKEN_ALPHABET = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+
+/** An unguessable link token: 10 characters of a 56-letter alphabet ≈ 58 bits. */
+export function newAckToken(): string {
+  const bytes = randomBytes(ACK_TOKEN_LENGTH * 2);
+  let out = '';
+  for (let i = 0; out.length < ACK_TOKEN_LENGTH && i < bytes.length; i++) {
+    const b = bytes[i] ?? 0;
+    if (b < 224) out += TOKEN_ALPHABET[b % 56]; // 224 = 4 × 56: no modulo bias
+  }
+  return out.length === ACK_TOKEN_LENGTH ? out : newAckToken();
+}
+
+export interface OutboxOptions {
+  policy: AlertPolicy;
+  publicUrl: string;
+  /** How long a message may wait (queue + retries) before it is pointless; also Twilio's validityPeriod. */
+  validityS: number;
+}
+
+export class AlertOutbox {
+  constructor(
+    readonly db: SqliteDatabase,
+    private readonly opts: OutboxOptions,
+  ) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS engine_state (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL, updated_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        alert_id TEXT NOT NULL, recipient_id TEXT NOT NULL, step TEXT NOT NULL,
+        phone TEXT NOT NULL, body TEXT NOT NULL, segments INTEGER NOT NULL, priority INTEGER NOT NULL,
+        state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+        provider_id TEXT, error_code TEXT, error_detail TEXT, in_flight_at_restart INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (alert_id, recipient_id, step)
+      );
+      CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, priority, next_attempt_at, id);
+      CREATE INDEX IF NOT EXISTS outbox_provider ON outbox (provider_id);
+      CREATE TABLE IF NOT EXISTS ack_tokens (token TEXT PRIMARY KEY, alert_id TEXT NOT NULL, recipient_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS acks (id INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL, by TEXT NOT NULL, channel TEXT NOT NULL, at INTEGER NOT NULL, effective INTEGER NOT NULL, detail TEXT);
+    `);
+  }
+
+  loadState(): EngineState {
+    const row = this.db.prepare('SELECT json FROM engine_state WHERE id = 1').get() as { json: string } | undefined;
+    return row ? engineStateSchema.parse(JSON.parse(row.json)) : emptyEngineState();
+  }
+
+  /** Commits an engine step: the new state, the rendered outbox rows, cancellations. Returns rows inserted. */
+  commit(state: EngineState, output: EngineOutput, now: number): number {
+    let inserted = 0;
+    const tx = this.db.transaction(() => {
+      this.db.prepare('INSERT INTO engine_state (id, json, updated_at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json, updated_at = excluded.updated_at').run(JSON.stringify(state), now);
+      for (const alertId of output.stopped) {
+        // Acknowledged or resolved: repeats and escalation not yet sent are dropped; first messages still go out.
+        this.db.prepare(`UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE alert_id = ? AND state = 'queued' AND step <> 'initial' AND step <> 'clear'`).run(now, alertId);
+      }
+      for (const n of output.notifications) for (const r of n.recipients) inserted += this.insertMessage(n, r, now);
+    });
+    tx();
+    return inserted;
+  }
+
+  private insertMessage(n: Notification, r: Recipient, now: number): number {
+    const exists = this.db.prepare('SELECT 1 FROM outbox WHERE alert_id = ? AND recipient_id = ? AND step = ?').get(n.alertId, r.id, n.step);
+    if (exists) return 0;
+    let link = '';
+    if (n.ackable) {
+      const token = newAckToken();
+      this.db.prepare('INSERT INTO ack_tokens (token, alert_id, recipient_id, expires_at) VALUES (?, ?, ?, ?)').run(token, n.alertId, r.id, now + this.opts.policy.ackTokenTtlS * 1000);
+      link = ackLink(this.opts.publicUrl, token);
+    }
+    const msg = renderMessage(this.opts.policy, n.messageKind, { ...n.fields, link });
+    this.db
+      .prepare(
+        `INSERT INTO outbox (alert_id, recipient_id, step, phone, body, segments, priority, state, next_attempt_at, created_at, updated_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
+      )
+      .run(n.alertId, r.id, n.step, r.phone, msg.body, msg.count.segments, n.priority, now, now, now, now + this.opts.validityS * 1000);
+    return 1;
+  }
+
+  /**
+   * At start-up: rows left in `sending` were in flight when the process died. Twilio may or may not
+   * have accepted them, so they are queued again (at-least-once) and flagged; the caller logs them as
+   * possible duplicates.
+   */
+  recoverInFlight(now: number): OutboxRow[] {
+    const rows = this.db.prepare(`SELECT * FROM outbox WHERE state = 'sending'`).all().map((r) => outboxRowSchema.parse(r));
+    this.db.prepare(`UPDATE outbox SET state = 'queued', in_flight_at_restart = in_flight_at_restart + 1, updated_at = ? WHERE state = 'sending'`).run(now);
+    return rows;
+  }
+
+  /** Takes the most urgent due message and marks it `sending` (committed before the request goes out). */
+  claimNext(now: number): OutboxRow | null {
+    const tx = this.db.transaction((): OutboxRow | null => {
+      // Past its validity a fire alert is stale: fail it rather than deliver it hours late.
+      this.db
+        .prepare(`UPDATE outbox SET state = 'failed', error_code = 'expired', error_detail = 'validity period passed before it could be sent', updated_at = ? WHERE state = 'queued' AND expires_at <= ?`)
+        .run(now, now);
+      const row = this.db.prepare(`SELECT * FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY priority, id LIMIT 1`).get(now);
+      if (!row) return null;
+      const parsed = outboxRowSchema.parse(row);
+      this.db.prepare(`UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?`).run(now, parsed.id);
+      return { ...parsed, state: 'sending', attempts: parsed.attempts + 1 };
+    });
+    return tx();
+  }
+
+  /** Earliest next_attempt_at among queued rows (for the sender's sleep). */
+  nextDueAt(): number | null {
+    const row = this.db.prepare(`SELECT MIN(next_attempt_at) AS t FROM outbox WHERE state = 'queued'`).get() as { t: number | null };
+    return row.t;
+  }
+
+  markSent(id: number, providerId: string, now: number): void {
+    this.db.prepare(`UPDATE outbox SET state = 'sent', provider_id = ?, error_code = NULL, error_detail = NULL, updated_at = ? WHERE id = ? AND state = 'sending'`).run(providerId, now, id);
+  }
+
+  markRetry(id: number, nextAt: number, code: string, detail: string, now: number): void {
+    this.db.prepare(`UPDATE outbox SET state = 'queued', next_attempt_at = ?, error_code = ?, error_detail = ?, updated_at = ? WHERE id = ? AND state = 'sending'`).run(nextAt, code, detail, now, id);
+  }
+
+  markFailed(id: number, code: string, detail: string, now: number): void {
+    this.db.prepare(`UPDATE outbox SET state = 'failed', error_code = ?, error_detail = ?, updated_at = ? WHERE id = ? AND state = 'sending'`).run(code, detail, now, id);
+  }
+
+  /** Applies a delivery report. Never moves a row backwards (delivered/acknowledged stay). Returns rows changed. */
+  applyDeliveryStatus(providerId: string, status: 'sent' | 'delivered' | 'undelivered' | 'failed', errorCode: string | null, now: number): number {
+    if (status === 'sent') return 0;
+    return this.db
+      .prepare(`UPDATE outbox SET state = ?, error_code = COALESCE(?, error_code), updated_at = ? WHERE provider_id = ? AND state IN ('sent', 'sending', 'delivered', 'undelivered')`)
+      .run(status, errorCode, now, providerId).changes;
+  }
+
+  findToken(token: string): AckTokenRow | null {
+    const row = this.db.prepare('SELECT * FROM ack_tokens WHERE token = ?').get(token);
+    return row ? ackTokenRowSchema.parse(row) : null;
+  }
+
+  /** Records an acknowledgement (also late or repeated ones) and marks the person's messages for it. */
+  recordAck(alertId: string, by: string, channel: AckChannel, effective: boolean, detail: string | null, recipientId: string | null, now: number): void {
+    this.db.transaction(() => {
+      this.db.prepare('INSERT INTO acks (alert_id, by, channel, at, effective, detail) VALUES (?, ?, ?, ?, ?, ?)').run(alertId, by, channel, now, effective ? 1 : 0, detail);
+      if (recipientId) {
+        this.db.prepare(`UPDATE outbox SET state = 'acknowledged', updated_at = ? WHERE alert_id = ? AND recipient_id = ? AND state IN ('sent', 'delivered', 'undelivered')`).run(now, alertId, recipientId);
+      }
+    })();
+  }
+
+  acksFor(alertId: string): AckRow[] {
+    return this.db.prepare('SELECT alert_id, by, channel, at, effective, detail FROM acks WHERE alert_id = ? ORDER BY id').all(alertId).map((r) => ackRowSchema.parse(r));
+  }
+
+  countsByState(alertId?: string): Record<OutboxState, number> {
+    const rows = (
+      alertId
+        ? this.db.prepare('SELECT state, COUNT(*) AS n FROM outbox WHERE alert_id = ? GROUP BY state').all(alertId)
+        : this.db.prepare('SELECT state, COUNT(*) AS n FROM outbox GROUP BY state').all()
+    ) as { state: OutboxState; n: number }[];
+    const out = Object.fromEntries(OUTBOX_STATES.map((s) => [s, 0])) as Record<OutboxState, number>;
+    for (const r of rows) out[r.state] = r.n;
+    return out;
+  }
+
+  rows(where: 'all' | OutboxState = 'all'): OutboxRow[] {
+    const stmt = where === 'all' ? this.db.prepare('SELECT * FROM outbox ORDER BY id') : this.db.prepare('SELECT * FROM outbox WHERE state = ? ORDER BY id');
+    return (where === 'all' ? stmt.all() : stmt.all(where)).map((r) => outboxRowSchema.parse(r));
+  }
+}

@@ -1,0 +1,246 @@
+// The alerts service core: feeds events and acknowledgements to the engine, commits each step to
+// the outbox, wakes up for grouping/escalation/repeat timers, and drains the outbox through the
+// transport at the configured segments per second with retries. No MQTT or HTTP here.
+import { Counter, Gauge } from 'prom-client';
+import type { FireEvent } from '../contracts/payloads.ts';
+import type { Logger } from '../platform/logger.ts';
+import { metricsRegistry } from '../platform/metrics.ts';
+import {
+  acknowledge,
+  alertByAckCode,
+  handleEvent,
+  nextWakeAt,
+  tick,
+  type AckChannel,
+  type AlertRecord,
+  type EngineContext,
+  type EngineOutput,
+  type EngineState,
+  type LifecycleNote,
+} from './engine.ts';
+import type { AlertOutbox } from './outbox.ts';
+import { retryDelayMs, SegmentRateLimiter, type RetryPolicy, type SmsTransport } from './transports.ts';
+
+const smsRequests = new Counter({ name: 'ews_alerts_sms_requests_total', help: 'SMS send attempts by result', labelNames: ['transport', 'result'] as const, registers: [metricsRegistry] });
+const smsSegments = new Counter({ name: 'ews_alerts_sms_segments_total', help: 'Segments handed to the transport', labelNames: ['transport'] as const, registers: [metricsRegistry] });
+const eventsTotal = new Counter({ name: 'ews_alerts_events_total', help: 'Events taken from the rules engine', labelNames: ['result'] as const, registers: [metricsRegistry] });
+const acksTotal = new Counter({ name: 'ews_alerts_acks_total', help: 'Acknowledgements received', labelNames: ['channel', 'effective'] as const, registers: [metricsRegistry] });
+const inFlightRecovered = new Counter({ name: 'ews_alerts_inflight_recovered_total', help: 'Messages in flight at a crash, re-sent (possible duplicates)', registers: [metricsRegistry] });
+const outboxGauge = new Gauge({ name: 'ews_alerts_outbox_messages', help: 'Outbox rows by state', labelNames: ['state'] as const, registers: [metricsRegistry] });
+
+export interface AlertServiceOptions {
+  ctx: EngineContext;
+  outbox: AlertOutbox;
+  transport: SmsTransport;
+  log: Logger;
+  segmentsPerSecond: number;
+  burst: number;
+  /** Requests to the transport at the same time. */
+  concurrency: number;
+  retry: RetryPolicy;
+  validityS: number;
+  now?: () => number;
+  random?: () => number;
+  onLifecycle?: (note: LifecycleNote, alert: AlertRecord | undefined) => void;
+}
+
+export type TokenAckResult =
+  | { ok: true; alert: AlertRecord; already: boolean; recipientId: string }
+  | { ok: false; status: 404 | 410; reason: string };
+
+export class AlertService {
+  private state: EngineState;
+  private readonly limiter: SegmentRateLimiter;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private inFlight = 0;
+  private running = false;
+  private engineTimer: NodeJS.Timeout | null = null;
+  private senderTimer: NodeJS.Timeout | null = null;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly o: AlertServiceOptions) {
+    this.now = o.now ?? Date.now;
+    this.random = o.random ?? Math.random;
+    this.state = o.outbox.loadState();
+    this.limiter = new SegmentRateLimiter(o.segmentsPerSecond, o.burst, this.now());
+  }
+
+  get engineState(): EngineState {
+    return this.state;
+  }
+
+  /** Recovers messages in flight at the last stop, runs due timers and starts sending. */
+  start(): void {
+    this.running = true;
+    const recovered = this.o.outbox.recoverInFlight(this.now());
+    for (const row of recovered) {
+      inFlightRecovered.inc();
+      this.o.log.warn(
+        { outboxId: row.id, alertId: row.alert_id, recipientId: row.recipient_id, step: row.step, to: row.phone },
+        'possible duplicate: message was in flight when the service stopped; sending it again',
+      );
+    }
+    this.runTimers();
+    this.pump();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.engineTimer) clearTimeout(this.engineTimer);
+    if (this.senderTimer) clearTimeout(this.senderTimer);
+    await this.whenIdle();
+  }
+
+  /** Resolves when no request is in flight. */
+  whenIdle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Takes one event; returns once its messages are committed to the outbox. */
+  handleEvent(event: FireEvent): EngineOutput {
+    const { state, output } = handleEvent(this.o.ctx, this.state, event, this.now());
+    this.apply(state, output);
+    eventsTotal.inc({ result: output.notifications.length ? 'notified' : output.ignored.length ? 'ignored' : 'held' });
+    for (const reason of output.ignored) this.o.log.info({ eventId: event.eventId, zoneId: event.zoneId, kind: event.kind, reason }, 'event produced no message');
+    return output;
+  }
+
+  private apply(state: EngineState, output: EngineOutput): void {
+    const inserted = this.o.outbox.commit(state, output, this.now());
+    this.state = state;
+    for (const note of output.lifecycle) {
+      this.o.log.info({ ...note }, `alert ${note.state}`);
+      this.o.onLifecycle?.(note, state.alerts[note.alertId]);
+    }
+    if (inserted) this.pump();
+    this.scheduleEngine();
+  }
+
+  private runTimers(): void {
+    const { state, output } = tick(this.o.ctx, this.state, this.now());
+    this.apply(state, output);
+  }
+
+  private scheduleEngine(): void {
+    if (!this.running) return;
+    if (this.engineTimer) clearTimeout(this.engineTimer);
+    const at = nextWakeAt(this.o.ctx, this.state);
+    this.engineTimer = null;
+    if (at === null) return;
+    this.engineTimer = setTimeout(() => this.runTimers(), Math.max(0, Math.min(at - this.now(), 2 ** 31 - 1)));
+  }
+
+  private ackCommon(alertId: string, by: string, channel: AckChannel, recipientId: string | null, detail: string | null) {
+    const r = acknowledge(this.state, alertId, by, channel, this.now());
+    if (!r.result.ok) return r.result;
+    this.o.outbox.recordAck(alertId, by, channel, !r.result.already, detail, recipientId, this.now());
+    acksTotal.inc({ channel, effective: String(!r.result.already) });
+    if (!r.result.already) this.apply(r.state, r.output);
+    return r.result;
+  }
+
+  /** The link in the SMS: identifies alert and person; expires. */
+  acknowledgeByToken(token: string): TokenAckResult {
+    const row = this.o.outbox.findToken(token);
+    if (!row) return { ok: false, status: 404, reason: 'unknown link' };
+    if (row.expires_at <= this.now()) return { ok: false, status: 410, reason: 'this link has expired' };
+    const recipient = this.o.ctx.roster.byId.get(row.recipient_id);
+    const by = recipient ? `${recipient.name} (${recipient.id})` : row.recipient_id;
+    const result = this.ackCommon(row.alert_id, by, 'link', row.recipient_id, null);
+    if (!result.ok) return { ok: false, status: 404, reason: result.reason };
+    return { ok: true, alert: result.alert, already: result.already, recipientId: row.recipient_id };
+  }
+
+  /** A reply to the GSM modem: the sender's phone must be on the roster and the text must carry an open alert's code. */
+  acknowledgeByModemReply(fromPhone: string, text: string): { ok: true; alert: AlertRecord; already: boolean } | { ok: false; reason: string } {
+    const people = this.o.ctx.roster.byPhone.get(fromPhone) ?? [];
+    if (people.length === 0) return { ok: false, reason: `reply from ${fromPhone}, not on the roster` };
+    for (const code of text.match(/\d{4}/g) ?? []) {
+      const alert = alertByAckCode(this.state, code);
+      if (!alert) continue;
+      const person = people.find((p) => alert.notified.includes(p.id)) ?? people[0];
+      if (!person) continue;
+      const result = this.ackCommon(alert.alertId, `${person.name} (${person.id})`, 'modem', person.id, text.slice(0, 160));
+      if (result.ok) return { ok: true, alert: result.alert, already: result.already };
+    }
+    return { ok: false, reason: 'no open alert code in the reply' };
+  }
+
+  acknowledgeByApi(alertId: string, by: string) {
+    return this.ackCommon(alertId, by, 'api', null, null);
+  }
+
+  /** Pulls due messages and sends them within the rate limit and concurrency. */
+  private pump(): void {
+    if (!this.running) return;
+    while (this.inFlight < this.o.concurrency) {
+      const now = this.now();
+      const needed = this.limiter.delayFor(1, now);
+      if (needed > 0) {
+        this.wakeSenderIn(needed);
+        return;
+      }
+      const row = this.o.outbox.claimNext(now);
+      if (!row) {
+        const due = this.o.outbox.nextDueAt();
+        if (due !== null) this.wakeSenderIn(Math.max(1, due - now));
+        this.refreshGauge();
+        return;
+      }
+      this.limiter.reserve(row.segments, now);
+      this.inFlight += 1;
+      void this.sendOne(row.id, row.phone, row.body, row.segments, row.attempts, row.expires_at);
+    }
+  }
+
+  private wakeSenderIn(ms: number): void {
+    if (this.senderTimer) clearTimeout(this.senderTimer);
+    this.senderTimer = setTimeout(() => {
+      this.senderTimer = null;
+      this.pump();
+    }, ms);
+  }
+
+  private async sendOne(id: number, to: string, body: string, segments: number, attempts: number, expiresAt: number): Promise<void> {
+    const t = this.o.transport;
+    try {
+      const validityS = Math.max(1, Math.floor((expiresAt - this.now()) / 1000));
+      const result = await t.send({ to, body, segments, validityS, outboxId: id });
+      const now = this.now();
+      if (result.ok) {
+        this.o.outbox.markSent(id, result.providerId, now);
+        smsRequests.inc({ transport: t.name, result: 'sent' });
+        smsSegments.inc({ transport: t.name }, segments);
+      } else if (result.retry && now + retryDelayMs(attempts, this.o.retry, () => 0) < expiresAt) {
+        const delay = retryDelayMs(attempts, this.o.retry, this.random);
+        this.o.outbox.markRetry(id, now + delay, result.code, result.detail, now);
+        smsRequests.inc({ transport: t.name, result: 'retry' });
+        this.o.log.warn({ outboxId: id, to, code: result.code, detail: result.detail, attempts, retryInMs: delay }, 'SMS send failed, will retry');
+      } else {
+        this.o.outbox.markFailed(id, result.code, result.detail, now);
+        smsRequests.inc({ transport: t.name, result: 'failed' });
+        this.o.log.error({ outboxId: id, to, code: result.code, detail: result.detail, attempts }, result.retry ? 'SMS send failed, validity period over' : 'SMS send failed permanently, not retried');
+      }
+    } catch (err) {
+      this.o.log.error({ outboxId: id, err: String(err) }, 'SMS sender error');
+    } finally {
+      this.inFlight -= 1;
+      if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+      this.pump();
+    }
+  }
+
+  private refreshGauge(): void {
+    for (const [state, n] of Object.entries(this.o.outbox.countsByState())) outboxGauge.set({ state }, n);
+  }
+
+  /** Alerts for the boards' API, newest first. */
+  listAlerts(filter: 'open' | 'all'): (AlertRecord & { outbox: Record<string, number>; acks: ReturnType<AlertOutbox['acksFor']> })[] {
+    return Object.values(this.state.alerts)
+      .filter((a) => filter === 'all' || a.status !== 'resolved')
+      .sort((a, b) => b.openedAt - a.openedAt)
+      .map((a) => ({ ...a, outbox: this.o.outbox.countsByState(a.alertId), acks: this.o.outbox.acksFor(a.alertId) }));
+  }
+}
