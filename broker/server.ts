@@ -89,6 +89,20 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const maxPayload = opts.maxPayloadBytes ?? 64 * 1024;
   const principals = new WeakMap<Client, Principal>();
   let dropWarnedAt = 0;
+  // A node whose publish is refused is disconnected (MQTT 3.1.1 has no negative PUBACK) and its
+  // client library resends the same message on reconnect, every second: log each cause once a minute.
+  const lastWarned = new Map<string, { at: number; suppressed: number }>();
+  const warnLimited = (key: string, detail: Record<string, unknown>, msg: string) => {
+    const now = Date.now();
+    const entry = lastWarned.get(key);
+    if (entry && now - entry.at < 60_000) {
+      entry.suppressed += 1;
+      return;
+    }
+    if (lastWarned.size > 10_000) lastWarned.clear();
+    lastWarned.set(key, { at: now, suppressed: 0 });
+    log.warn({ ...detail, repeatsSinceLastLog: entry?.suppressed ?? 0 }, msg);
+  };
 
   const db = new Level<string, Buffer>(join(opts.dataDir, 'broker-sessions'), { valueEncoding: 'buffer' });
   await db.open();
@@ -117,7 +131,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       if (!principal || !username || !passwordMatches(opts.secret, username, password)) {
         const reason = !username ? 'no username' : !principal ? `unknown user ${username}` : `wrong password for ${username}`;
         rejected.inc({ action: 'connect', reason: !principal ? 'unknown-user' : 'bad-password' });
-        log.warn({ clientId: client.id, username, reason }, 'connection refused');
+        warnLimited(`connect:${client.id}:${reason}`, { clientId: client.id, username, reason }, 'connection refused');
         done(new AuthError(reason, 4) as Error & { returnCode: 4 }, false);
         return;
       }
@@ -135,7 +149,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
           : authorizePublish(principal, packet.topic);
       if (!decision.ok) {
         rejected.inc({ action: 'publish', reason: size > maxPayload ? 'too-large' : 'acl' });
-        log.warn({ clientId: client.id, topic: packet.topic, bytes: size, reason: decision.reason }, 'publish refused');
+        warnLimited(`publish:${client.id}:${decision.reason}`, { clientId: client.id, topic: packet.topic, bytes: size, reason: decision.reason }, 'publish refused; closing the connection');
         return done(new Error(decision.reason));
       }
       published.inc();
@@ -146,7 +160,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       const decision = principal ? authorizeSubscribe(principal, sub.topic) : { ok: false as const, reason: 'not authenticated' };
       if (!decision.ok) {
         rejected.inc({ action: 'subscribe', reason: 'acl' });
-        log.warn({ clientId: client.id, filter: sub.topic, reason: decision.reason }, 'subscription refused');
+        warnLimited(`subscribe:${client.id}:${sub.topic}`, { clientId: client.id, filter: sub.topic, reason: decision.reason }, 'subscription refused');
         return done(null, null); // SUBACK 0x80 for this filter
       }
       done(null, sub);
@@ -162,7 +176,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     connected.set(aedes.connectedClients);
     log.debug({ clientId: client.id }, 'client disconnected');
   });
-  aedes.on('clientError', (client, err) => log.warn({ clientId: client.id, err: err.message }, 'client error'));
+  aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
   aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'connection error before CONNECT'));
 
   const depthTimer = setInterval(() => {

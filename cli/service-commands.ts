@@ -1,3 +1,126 @@
+// `fire-ews start | broker | ingest`: run services alone or all in one process, with a clean Ctrl-C.
 import type { Command } from 'commander';
+import { loadEnv, type Env } from '../contracts/config.ts';
+import type { Site } from '../contracts/site.ts';
+import { derivePassword, resolveBrokerSecret, serviceUsername, type ServiceRole } from '../platform/credentials.ts';
+import { createLogger, type Logger } from '../platform/logger.ts';
+import { startMetricsServer } from '../platform/metrics.ts';
+import { loadSiteFile } from '../platform/site-file.ts';
+import { runBroker } from '../broker/main.ts';
+import { runIngest } from '../ingest/main.ts';
 
-export function registerServiceCommands(_program: Command): void {}
+interface Runtime {
+  env: Env;
+  site: Site;
+  logger: Logger;
+  secret: () => string;
+  credentialsFor: (role: ServiceRole) => { username: string; password: string };
+}
+
+function loadRuntime(name: string): Runtime {
+  const env = loadEnv();
+  const logger = createLogger(name, env.EWS_LOG_LEVEL);
+  const site = loadSiteFile(env.EWS_SITE_FILE);
+  let secret: string | undefined;
+  const getSecret = () => {
+    if (secret === undefined) {
+      const resolved = resolveBrokerSecret(env.EWS_BROKER_SECRET, env.EWS_DATA_DIR);
+      if (resolved.source === 'generated') logger.warn({ dataDir: env.EWS_DATA_DIR }, 'no EWS_BROKER_SECRET: generated one and kept it in the data dir (set it in production)');
+      secret = resolved.secret;
+    }
+    return secret;
+  };
+  return {
+    env,
+    site,
+    logger,
+    secret: getSecret,
+    credentialsFor: (role) => {
+      const username = env.MQTT_USERNAME ?? serviceUsername(role);
+      return { username, password: env.MQTT_PASSWORD ?? derivePassword(getSecret(), username) };
+    },
+  };
+}
+
+type Stoppable = { name: string; close(): Promise<void> };
+
+/** Runs until SIGINT/SIGTERM, then closes services in reverse order and exits 0. */
+async function runUntilSignal(logger: Logger, start: () => Promise<Stoppable[]>): Promise<void> {
+  let services: Stoppable[] = [];
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without finishing shutdown');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    for (const s of [...services].reverse()) {
+      try {
+        await s.close();
+      } catch (err) {
+        logger.error({ service: s.name, err: err instanceof Error ? err.message : String(err) }, 'error while stopping');
+      }
+    }
+    logger.info('stopped cleanly');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  try {
+    services = await start();
+  } catch (err) {
+    logger.fatal({ err: err instanceof Error ? err.message : String(err) }, 'start-up failed');
+    for (const s of [...services].reverse()) await s.close().catch(() => undefined);
+    process.exit(1);
+  }
+}
+
+async function metricsService(rt: Runtime, health: () => Record<string, unknown>): Promise<Stoppable[]> {
+  if (rt.env.EWS_HTTP_PORT === 0) return [];
+  const server = await startMetricsServer(rt.env.EWS_HTTP_HOST, rt.env.EWS_HTTP_PORT, () => ({ ok: true, detail: health() }));
+  rt.logger.info({ url: `http://${rt.env.EWS_HTTP_HOST}:${rt.env.EWS_HTTP_PORT}/metrics` }, 'metrics and health endpoint');
+  return [{ name: 'metrics', close: () => new Promise<void>((resolve) => server.close(() => resolve())) }];
+}
+
+export function registerServiceCommands(program: Command): void {
+  program
+    .command('start')
+    .description('run the whole pipeline in one process (broker + ingest); works without InfluxDB')
+    .action(async () => {
+      const rt = loadRuntime('ews');
+      await runUntilSignal(rt.logger, async () => {
+        const started: Stoppable[] = [];
+        const broker = await runBroker(rt.env, rt.site, rt.secret(), rt.logger.child({ service: 'broker' }));
+        started.push({ name: 'broker', close: () => broker.close() });
+        const ingestEnv = { ...rt.env, MQTT_URL: `mqtt://127.0.0.1:${broker.port}` };
+        const ingest = await runIngest(ingestEnv, rt.site, rt.credentialsFor('ingest'), rt.logger.child({ service: 'ingest' }));
+        started.push({ name: 'ingest', close: () => ingest.close() });
+        started.push(...(await metricsService(rt, () => ({ brokerClients: broker.aedes.connectedClients, ingestConnected: ingest.connected, spoolDepth: ingest.store.spoolDepth }))));
+        rt.logger.info({ mqtt: broker.port, site: rt.site.site.name, nodes: rt.site.nodes.length }, 'pipeline running; Ctrl-C to stop');
+        return started;
+      });
+    });
+
+  program
+    .command('broker')
+    .description('run the MQTT broker alone')
+    .action(async () => {
+      const rt = loadRuntime('broker');
+      await runUntilSignal(rt.logger, async () => {
+        const broker = await runBroker(rt.env, rt.site, rt.secret(), rt.logger);
+        return [{ name: 'broker', close: () => broker.close() }, ...(await metricsService(rt, () => ({ clients: broker.aedes.connectedClients })))];
+      });
+    });
+
+  program
+    .command('ingest')
+    .description('run the ingest service alone (connects to MQTT_URL)')
+    .action(async () => {
+      const rt = loadRuntime('ingest');
+      await runUntilSignal(rt.logger, async () => {
+        const ingest = await runIngest(rt.env, rt.site, rt.credentialsFor('ingest'), rt.logger);
+        return [{ name: 'ingest', close: () => ingest.close() }, ...(await metricsService(rt, () => ({ connected: ingest.connected, spoolDepth: ingest.store.spoolDepth })))];
+      });
+    });
+}

@@ -1,0 +1,19 @@
+// Entry point of the broker service (also started by `fire-ews start`).
+import type { Env } from '../contracts/config.ts';
+import type { Site } from '../contracts/site.ts';
+import type { Logger } from '../platform/logger.ts';
+import { startBroker, type RunningBroker } from './server.ts';
+
+export function runBroker(env: Env, site: Site, secret: string, logger: Logger): Promise<RunningBroker> {
+  return startBroker({
+    host: env.MQTT_HOST,
+    port: env.MQTT_PORT,
+    wsPort: env.MQTT_WS_PORT,
+    tls: env.MQTT_TLS_CERT_FILE && env.MQTT_TLS_KEY_FILE ? { port: env.MQTT_TLS_PORT, certFile: env.MQTT_TLS_CERT_FILE, keyFile: env.MQTT_TLS_KEY_FILE } : undefined,
+    dataDir: env.EWS_DATA_DIR,
+    secret,
+    nodeIds: new Set(site.nodes.map((n) => n.id)),
+    queueLimit: env.BROKER_QUEUE_LIMIT,
+    logger,
+  });
+}

@@ -1,0 +1,33 @@
+// Entry point of the ingest service (also started by `fire-ews start`).
+import { join } from 'node:path';
+import type { Env } from '../contracts/config.ts';
+import { indexSite, type Site } from '../contracts/site.ts';
+import { createLineWriter } from '../platform/influx-writer.ts';
+import type { Logger } from '../platform/logger.ts';
+import { startIngest, type IngestOptions, type RunningIngest } from './service.ts';
+
+export function ingestOptionsFromEnv(env: Env, site: Site, credentials: { username: string; password: string }, logger: Logger): IngestOptions {
+  return {
+    mqttUrl: env.MQTT_URL,
+    clientId: env.INGEST_CLIENT_ID,
+    username: credentials.username,
+    password: credentials.password,
+    site: indexSite(site),
+    databaseFile: join(env.EWS_DATA_DIR, 'ingest.sqlite'),
+    writer: createLineWriter(env, logger),
+    limits: {
+      maxPayloadBytes: env.INGEST_MAX_PAYLOAD_BYTES,
+      maxFutureMs: env.INGEST_MAX_FUTURE_S * 1000,
+      maxAgeMs: env.INGEST_MAX_AGE_DAYS * 86_400_000,
+    },
+    batchSize: env.INGEST_BATCH_SIZE,
+    flushMs: env.INGEST_FLUSH_MS,
+    spoolMaxRows: env.INGEST_SPOOL_MAX_ROWS,
+    localRetentionRows: env.INGEST_LOCAL_RETENTION_ROWS,
+    logger,
+  };
+}
+
+export function runIngest(env: Env, site: Site, credentials: { username: string; password: string }, logger: Logger): Promise<RunningIngest> {
+  return startIngest(ingestOptionsFromEnv(env, site, credentials, logger));
+}

@@ -1,0 +1,260 @@
+// ingest: MQTT (persistent session, QoS 1) → validate → SQLite spool → InfluxDB (or the local store).
+// The PUBACK for a message is sent only after its row is in the spool, so a crash at any point
+// leaves every message either in the broker's queue for us or in the spool.
+import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { SiteIndex } from '../contracts/site.ts';
+import { topics } from '../contracts/topics.ts';
+import type { DeadLetter } from '../contracts/payloads.ts';
+import type { Logger } from '../platform/logger.ts';
+import { metricsRegistry } from '../platform/metrics.ts';
+import { openDatabase } from '../platform/sqlite.ts';
+import { PermanentWriteError, type LineWriter } from '../platform/influx-writer.ts';
+import { deadLetterLine, nodeStatusLine, readingLine } from './line-protocol.ts';
+import { RecentSequences } from './dedupe.ts';
+import { IngestStore, type SpoolRow } from './spool.ts';
+import { validateMessage, type IngestLimits } from './validate.ts';
+
+export interface IngestOptions {
+  mqttUrl: string;
+  clientId: string;
+  username: string;
+  password: string;
+  site: SiteIndex;
+  databaseFile: string;
+  /** null: no InfluxDB, readings go to the local SQLite store. */
+  writer: LineWriter | null;
+  limits: IngestLimits;
+  batchSize: number;
+  flushMs: number;
+  spoolMaxRows: number;
+  localRetentionRows: number;
+  logger: Logger;
+  /** Test and bench hook: called after rows reached their destination. */
+  onStored?: (rows: readonly SpoolRow[], storedAtMs: number) => void;
+}
+
+export interface RunningIngest {
+  readonly store: IngestStore;
+  readonly connected: boolean;
+  close(): Promise<void>;
+}
+
+const received = new Counter({ name: 'ews_ingest_received_total', help: 'Messages received by ingest', labelNames: ['kind'] as const, registers: [metricsRegistry] });
+const stored = new Counter({ name: 'ews_ingest_stored_total', help: 'Lines written to their destination (InfluxDB or local store)', labelNames: ['destination'] as const, registers: [metricsRegistry] });
+const rejectedTotal = new Counter({ name: 'ews_ingest_rejected_total', help: 'Messages dead-lettered by ingest', labelNames: ['reason'] as const, registers: [metricsRegistry] });
+const duplicates = new Counter({ name: 'ews_ingest_duplicates_total', help: 'Readings seen again (same node and sequence) and not rewritten', registers: [metricsRegistry] });
+const spoolDepthGauge = new Gauge({ name: 'ews_ingest_spool_depth', help: 'Rows waiting in the spool', registers: [metricsRegistry] });
+const writeFailures = new Counter({ name: 'ews_ingest_write_failures_total', help: 'Failed InfluxDB writes (retried)', registers: [metricsRegistry] });
+const setAsideTotal = new Counter({ name: 'ews_ingest_lines_refused_total', help: 'Lines InfluxDB refused for their content, kept in SQLite', registers: [metricsRegistry] });
+const writeSeconds = new Histogram({
+  name: 'ews_ingest_write_seconds',
+  help: 'Latency of one batch write to the destination',
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [metricsRegistry],
+});
+const lagSeconds = new Histogram({
+  name: 'ews_ingest_lag_seconds',
+  help: 'Observation time to stored time of each reading',
+  buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600, 86400],
+  registers: [metricsRegistry],
+});
+
+const EXCERPT_BYTES = 256;
+
+export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
+  const log = opts.logger;
+  const db = openDatabase(opts.databaseFile);
+  const store = new IngestStore(db);
+  const recent = new RecentSequences();
+  const destination = opts.writer ? 'influxdb' : 'local';
+  let running = true;
+  /** True while InfluxDB writes fail: new rows then wait for the backoff instead of waking the writer. */
+  let failing = false;
+  let wake: (() => void) | undefined;
+  /** Waits up to `ms`, or less if woken (new rows, shutdown). */
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }).finally(() => {
+      wake = undefined;
+    });
+  /** Acks held back while the spool is at its cap (backpressure into the broker's queue). */
+  const heldAcks: (() => void)[] = [];
+  let lastCapWarning = 0;
+
+  if (!opts.writer) log.warn('no INFLUX_URL configured: readings are kept in the local SQLite store only');
+  else log.info({ writer: opts.writer.description }, 'ingest writes to InfluxDB');
+  if (store.spoolDepth > 0) log.info({ spoolDepth: store.spoolDepth }, 'spool has rows from before the restart; draining them first');
+  spoolDepthGauge.set(store.spoolDepth);
+
+  function spoolHasRoom(): boolean {
+    const depth = store.spoolDepth;
+    spoolDepthGauge.set(depth);
+    const now = Date.now();
+    if (depth >= opts.spoolMaxRows * 0.8 && now - lastCapWarning > 60_000) {
+      lastCapWarning = now;
+      log.warn({ spoolDepth: depth, cap: opts.spoolMaxRows }, depth >= opts.spoolMaxRows ? 'spool FULL: no longer acknowledging; the broker keeps the messages' : 'spool above 80 % of its cap');
+    }
+    return depth < opts.spoolMaxRows;
+  }
+
+  function deadLetter(topic: string, payload: Buffer, code: string, reason: string, nodeId: string | undefined, nowMs: number): void {
+    const dl: DeadLetter = {
+      service: 'ingest',
+      reason,
+      topic,
+      receivedAt: new Date(nowMs).toISOString(),
+      payloadBytes: payload.length,
+      payloadExcerpt: payload.subarray(0, EXCERPT_BYTES).toString('utf8'),
+      ...(nodeId ? { nodeId } : {}),
+    };
+    const id = store.recordDeadLetter({ ...dl, code });
+    store.append(deadLetterLine(code as Parameters<typeof deadLetterLine>[0], nodeId, id, nowMs), nowMs);
+    rejectedTotal.inc({ reason: code });
+    log.warn({ nodeId, topic, code, reason, bytes: payload.length }, 'message dead-lettered');
+    if (client.connected) client.publish(topics.deadLetter('ingest'), JSON.stringify(dl), { qos: 0 });
+  }
+
+  /** Validates and spools (or dead-letters) one message. */
+  function accept(packet: IPublishPacket): void {
+    const nowMs = Date.now();
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const result = validateMessage(packet.topic, payload, nowMs, opts.site, opts.limits);
+    if (!result.ok) {
+      received.inc({ kind: 'invalid' });
+      deadLetter(packet.topic, payload, result.code, result.reason, result.nodeId, nowMs);
+      return;
+    }
+    if (result.kind === 'status') {
+      received.inc({ kind: 'status' });
+      store.append(nodeStatusLine(result.status, result.zoneId, result.tsMs), result.tsMs);
+      log.info({ nodeId: result.status.nodeId, zoneId: result.zoneId, status: result.status.status }, 'node status');
+      return;
+    }
+    received.inc({ kind: 'reading' });
+    const { reading } = result;
+    if (recent.has(reading.nodeId, reading.seq)) {
+      duplicates.inc();
+      return;
+    }
+    store.append(readingLine(reading, result.zoneId, result.tsMs), result.tsMs);
+    recent.remember(reading.nodeId, reading.seq);
+    if (!failing && store.spoolDepth >= opts.batchSize) wake?.();
+  }
+
+  const client: MqttClient = mqtt.connect(opts.mqttUrl, {
+    clientId: opts.clientId,
+    username: opts.username,
+    password: opts.password,
+    clean: false,
+    protocolVersion: 4,
+    reconnectPeriod: 1000,
+    connectTimeout: 30_000,
+    keepalive: 30,
+    // Dead letters are in SQLite already; do not pile copies up in memory while offline.
+    queueQoSZero: false,
+  });
+
+  // mqtt.js sends the PUBACK when this callback is called: only after the message is durable.
+  client.handleMessage = (packet, done) => {
+    const ackWhenDurable = () => {
+      try {
+        accept(packet as IPublishPacket);
+        done();
+      } catch (err) {
+        // Storage trouble (disk full…): keep the message unacknowledged and try again shortly.
+        log.error({ err: err instanceof Error ? err.message : String(err), topic: packet.topic }, 'could not spool message; retrying');
+        setTimeout(ackWhenDurable, 1000);
+      }
+    };
+    if (spoolHasRoom()) ackWhenDurable();
+    else heldAcks.push(ackWhenDurable);
+  };
+
+  client.on('connect', (connack) => {
+    log.info({ sessionPresent: connack.sessionPresent, clientId: opts.clientId }, 'ingest connected to broker');
+    client.subscribe([topics.allReadings, topics.allStatus], { qos: 1 }, (err, granted) => {
+      if (err) log.error({ err: err.message }, 'subscribe failed');
+      else if (granted?.some((g) => g.qos === 128)) log.error({ granted }, 'broker refused a subscription');
+    });
+  });
+  client.on('reconnect', () => log.debug('ingest reconnecting to broker'));
+  client.on('offline', () => log.warn('ingest lost the broker connection'));
+  client.on('error', (err) => log.error({ err: err.message }, 'ingest MQTT error'));
+
+  async function drainOnce(): Promise<'empty' | 'wrote' | 'failed'> {
+    const rows = store.peek(opts.batchSize);
+    if (rows.length === 0) return 'empty';
+    const started = performance.now();
+    try {
+      if (opts.writer) await opts.writer.write(rows.map((r) => r.line));
+      else store.moveToLocal(rows, opts.localRetentionRows);
+    } catch (err) {
+      if (err instanceof PermanentWriteError) {
+        store.setAside(rows, err.message);
+        setAsideTotal.inc(rows.length);
+        log.error({ rows: rows.length, err: err.message }, 'InfluxDB refused a batch for its content; kept in rejected_lines');
+        return 'wrote';
+      }
+      writeFailures.inc();
+      throw err;
+    }
+    if (opts.writer) store.release(rows);
+    const now = Date.now();
+    writeSeconds.observe((performance.now() - started) / 1000);
+    for (const r of rows) lagSeconds.observe(Math.max(0, now - r.tsMs) / 1000);
+    stored.inc({ destination }, rows.length);
+    spoolDepthGauge.set(store.spoolDepth);
+    opts.onStored?.(rows, now);
+    while (heldAcks.length > 0 && store.spoolDepth < opts.spoolMaxRows) heldAcks.shift()?.();
+    return 'wrote';
+  }
+
+  const drainLoop = (async () => {
+    let backoffMs = 0;
+    while (running) {
+      try {
+        const outcome = await drainOnce();
+        if (failing) log.info({ spoolDepth: store.spoolDepth }, 'InfluxDB writes succeed again; draining the spool');
+        failing = false;
+        backoffMs = 0;
+        if (outcome === 'wrote' && store.spoolDepth >= opts.batchSize) continue;
+      } catch (err) {
+        if (!failing) log.error({ err: err instanceof Error ? err.message : String(err), spoolDepth: store.spoolDepth }, 'InfluxDB write failed; readings stay in the spool and are retried');
+        failing = true;
+        // Exponential backoff with full jitter, 0.5 s → 30 s: a struggling InfluxDB is not hammered.
+        backoffMs = Math.min(30_000, Math.max(500, backoffMs * 2));
+        await pause(Math.random() * backoffMs + 100);
+        continue;
+      }
+      await pause(opts.flushMs);
+    }
+  })();
+
+  return {
+    store,
+    get connected() {
+      return client.connected;
+    },
+    async close() {
+      // Stop taking messages first (unacked ones stay queued at the broker), then flush what we hold.
+      await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+      running = false;
+      wake?.();
+      await drainLoop;
+      try {
+        while ((await drainOnce()) === 'wrote');
+      } catch (err) {
+        log.warn({ err: err instanceof Error ? err.message : String(err), spoolDepth: store.spoolDepth }, 'final flush failed; rows stay in the spool for the next start');
+      }
+      await opts.writer?.close();
+      db.close();
+      log.info({ spoolDepth: store.spoolDepth }, 'ingest stopped');
+    },
+  };
+}

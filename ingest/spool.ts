@@ -1,0 +1,101 @@
+// Ingest's durable state in SQLite: the spool every accepted message passes through before
+// InfluxDB, the local store used when no InfluxDB is configured, dead letters, and lines
+// InfluxDB refused outright. A message is acknowledged to the broker only after its row is here.
+import type { SqliteDatabase } from '../platform/sqlite.ts';
+import type { DeadLetter } from '../contracts/payloads.ts';
+
+export interface SpoolRow {
+  id: number;
+  line: string;
+  tsMs: number;
+}
+
+export class IngestStore {
+  private depth: number;
+  private readonly insertSpool;
+  private readonly selectBatch;
+  private readonly deleteUpTo;
+  private readonly insertDeadLetter;
+  private readonly insertLocal;
+  private readonly insertRejected;
+
+  constructor(private readonly db: SqliteDatabase) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS spool (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL, ts_ms INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS local_readings (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL, ts_ms INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS rejected_lines (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL, error TEXT NOT NULL, at TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS dead_letters (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, service TEXT NOT NULL, code TEXT NOT NULL, reason TEXT NOT NULL,
+        topic TEXT NOT NULL, received_at TEXT NOT NULL, payload_bytes INTEGER NOT NULL, payload_excerpt TEXT NOT NULL, node_id TEXT);
+    `);
+    this.insertSpool = db.prepare<[string, number]>('INSERT INTO spool (line, ts_ms) VALUES (?, ?)');
+    this.selectBatch = db.prepare<[number]>('SELECT id, line, ts_ms AS tsMs FROM spool ORDER BY id LIMIT ?');
+    this.deleteUpTo = db.prepare<[number]>('DELETE FROM spool WHERE id <= ?');
+    this.insertDeadLetter = db.prepare(
+      'INSERT INTO dead_letters (service, code, reason, topic, received_at, payload_bytes, payload_excerpt, node_id) VALUES (@service, @code, @reason, @topic, @receivedAt, @payloadBytes, @payloadExcerpt, @nodeId)',
+    );
+    this.insertLocal = db.prepare<[string, number]>('INSERT INTO local_readings (line, ts_ms) VALUES (?, ?)');
+    this.insertRejected = db.prepare<[string, string, string]>('INSERT INTO rejected_lines (line, error, at) VALUES (?, ?, ?)');
+    this.depth = (db.prepare('SELECT count(*) AS n FROM spool').get() as { n: number }).n;
+  }
+
+  get spoolDepth(): number {
+    return this.depth;
+  }
+
+  append(line: string, tsMs: number): void {
+    this.insertSpool.run(line, tsMs);
+    this.depth += 1;
+  }
+
+  /** Oldest rows first: the spool drains in arrival order. */
+  peek(limit: number): SpoolRow[] {
+    return this.selectBatch.all(limit) as SpoolRow[];
+  }
+
+  /** Removes rows up to and including `id` once their destination has them. */
+  release(rows: readonly SpoolRow[]): void {
+    const last = rows[rows.length - 1];
+    if (!last) return;
+    const removed = this.deleteUpTo.run(last.id).changes;
+    this.depth = Math.max(0, this.depth - removed);
+  }
+
+  /** With no InfluxDB, the local table is the destination; oldest rows beyond `keepRows` are pruned. */
+  readonly moveToLocal = (rows: readonly SpoolRow[], keepRows: number): void => {
+    this.db.transaction(() => {
+      for (const r of rows) this.insertLocal.run(r.line, r.tsMs);
+      this.release(rows);
+      this.db.prepare('DELETE FROM local_readings WHERE id <= (SELECT max(id) FROM local_readings) - ?').run(keepRows);
+    })();
+  };
+
+  /** Lines InfluxDB refused for their content are kept, with the error, rather than retried forever. */
+  readonly setAside = (rows: readonly SpoolRow[], error: string): void => {
+    const at = new Date().toISOString();
+    this.db.transaction(() => {
+      for (const r of rows) this.insertRejected.run(r.line, error, at);
+      this.release(rows);
+    })();
+  };
+
+  recordDeadLetter(dl: DeadLetter & { code: string }): number {
+    return Number(this.insertDeadLetter.run({ ...dl, nodeId: dl.nodeId ?? null }).lastInsertRowid);
+  }
+
+  deadLetters(limit = 100): (DeadLetter & { id: number; code: string })[] {
+    return this.db
+      .prepare(
+        'SELECT id, service, code, reason, topic, received_at AS receivedAt, payload_bytes AS payloadBytes, payload_excerpt AS payloadExcerpt, node_id AS nodeId FROM dead_letters ORDER BY id DESC LIMIT ?',
+      )
+      .all(limit) as (DeadLetter & { id: number; code: string })[];
+  }
+
+  localReadingCount(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM local_readings').get() as { n: number }).n;
+  }
+
+  rejectedLineCount(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM rejected_lines').get() as { n: number }).n;
+  }
+}
