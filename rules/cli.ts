@@ -5,6 +5,9 @@ import { FileValidationError, loadSiteFile } from '../platform/site-file.ts';
 import { NATIONAL_DANGER_TABLE } from './nesterov.ts';
 import { FFMC_COEFFICIENT_1985, LAI_CHAU_LATITUDE } from './fwi.ts';
 import { runFwiCsv, runNesterovCsv, type ToolResult } from './daily-tools.ts';
+import { Backtest, formatSummary, truthSchema, type TruthFire } from './backtest.ts';
+import { loadRulesConfig, DEFAULT_RULES_CONFIG } from './config.ts';
+import { openSync, readSync, closeSync, writeFileSync, createWriteStream } from 'node:fs';
 
 export const DEFAULT_SITE_FILE = 'config/lai-chau.site.yaml';
 
@@ -65,6 +68,48 @@ function guarded(action: () => void): void {
   }
 }
 
+/** Reads a file in chunks and hands out complete lines (1-based numbers); flat memory. */
+export function forEachLine(file: string, fn: (line: string, lineNo: number) => void): void {
+  const fd = file === '-' ? 0 : openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(1 << 22);
+  let rest = '';
+  let lineNo = 0;
+  try {
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+        if ((err as NodeJS.ErrnoException).code === 'EOF') break;
+        throw err;
+      }
+      if (n === 0) break;
+      // Cut at the last newline so a multi-byte character never straddles two chunks.
+      const lastNl = buf.lastIndexOf(10, n - 1);
+      if (lastNl < 0) {
+        rest += buf.toString('utf8', 0, n);
+        continue;
+      }
+      const text = rest + buf.toString('utf8', 0, lastNl);
+      rest = buf.toString('utf8', lastNl + 1, n);
+      let start = 0;
+      for (;;) {
+        const nl = text.indexOf('\n', start);
+        if (nl < 0) {
+          fn(text.slice(start).replace(/\r$/, ''), ++lineNo);
+          break;
+        }
+        fn(text.slice(start, nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl), ++lineNo);
+        start = nl + 1;
+      }
+    }
+    if (rest.length) fn(rest.replace(/\r$/, ''), ++lineNo);
+  } finally {
+    if (fd !== 0) closeSync(fd);
+  }
+}
+
 /** Adds this service's commands to `fire-ews`. */
 export function registerRulesCommands(program: Command): void {
   program
@@ -82,6 +127,68 @@ export function registerRulesCommands(program: Command): void {
         const { table } = resolveDangerTable(opts.site);
         const p0 = number('p0', 0, 1e9)(opts.p0);
         emit(runNesterovCsv(readInput(opts.input), opts.input === '-' ? 'stdin' : opts.input, { table, p0 }));
+      }),
+    );
+
+  program
+    .command('backtest')
+    .argument('<readings>', 'NDJSON file, one contract reading per line in delivery order (- for stdin)')
+    .description('run the whole rules engine offline over readings under virtual time; events as NDJSON on stdout, a summary on stderr')
+    .option('--site <file>', `site file (default $EWS_SITE_FILE or ${DEFAULT_SITE_FILE})`)
+    .option('--rules-config <file>', 'rules tuning YAML (detection, health, danger); defaults otherwise')
+    .option('--truth <file>', 'ground truth: JSON [{"zone","from","to"}] fire windows, to count false confirmations')
+    .option('--summary <file>', 'also write the summary as JSON here')
+    .option('--dangers <file>', 'write the official daily danger payloads as NDJSON here')
+    .action((file: string, opts: { site?: string; rulesConfig?: string; truth?: string; summary?: string; dangers?: string }) =>
+      guarded(() => {
+        const siteFile = opts.site ?? process.env.EWS_SITE_FILE ?? DEFAULT_SITE_FILE;
+        let site;
+        try {
+          site = loadSiteFile(siteFile);
+        } catch (err) {
+          throw new CliError(`site file ${siteFile}: ${(err as Error).message}`);
+        }
+        let config = DEFAULT_RULES_CONFIG;
+        if (opts.rulesConfig) {
+          try {
+            config = loadRulesConfig(opts.rulesConfig);
+          } catch (err) {
+            throw new CliError(`rules config ${opts.rulesConfig}:\n${(err as Error).message}`);
+          }
+        }
+        let truth: TruthFire[] | undefined;
+        if (opts.truth) {
+          const parsed = truthSchema.safeParse(JSON.parse(readInput(opts.truth)));
+          if (!parsed.success) throw new CliError(`truth file ${opts.truth}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+          truth = parsed.data;
+        }
+        const dangerOut = opts.dangers ? createWriteStream(opts.dangers) : null;
+        const chunks: string[] = [];
+        const flush = () => {
+          if (chunks.length) process.stdout.write(chunks.splice(0).join(''));
+        };
+        const bt = new Backtest(site, {
+          config,
+          ...(truth ? { truth } : {}),
+          onEvent: (e) => {
+            chunks.push(JSON.stringify(e) + '\n');
+            if (chunks.length >= 1024) flush();
+          },
+          onDanger: (d) => dangerOut?.write(JSON.stringify(d) + '\n'),
+        });
+        const t0 = performance.now();
+        try {
+          forEachLine(file, (line, n) => bt.line(line, n));
+        } catch (err) {
+          throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        }
+        const summary = bt.finish();
+        const wallMs = performance.now() - t0;
+        flush();
+        dangerOut?.end();
+        process.stderr.write(formatSummary(summary, wallMs) + '\n');
+        if (opts.summary) writeFileSync(opts.summary, JSON.stringify({ ...summary, wallMs: Math.round(wallMs) }, null, 2) + '\n');
+        process.exitCode = summary.badLines > 0 ? 1 : 0;
       }),
     );
 

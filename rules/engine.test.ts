@@ -1,0 +1,174 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { dangerSchema, eventSchema, type Danger } from '../contracts/payloads.ts';
+import { RulesEngine, parseState, serializeState, type EngineReading } from './engine.ts';
+import { rulesConfig } from './config.ts';
+import { EventLog, MIN, T0, reading, testSite, wiggle } from './testing.ts';
+
+const site = testSite();
+const DAY = 1440;
+
+interface Plan {
+  /** Weather of node at minute k (minutes since T0 = local midnight). */
+  weather?: (id: string, k: number) => Partial<{ temperatureC: number; humidityPct: number; smoke: number; rainMm: number }> | null;
+}
+
+/** Every node reports every minute from T0 for `days`; returns readings in delivery order. */
+function readings(days: number, plan: Plan = {}): EngineReading[] {
+  const out: EngineReading[] = [];
+  for (let k = 0; k < days * DAY; k++) {
+    for (const n of site.nodes) {
+      const w = plan.weather ? plan.weather(n.id, k) : {};
+      if (w === null) continue; // silent
+      const r = reading(n.id, k, T0 + k * MIN + 1000 * site.nodes.indexOf(n), {
+        temperatureC: 30 + wiggle(k, 0.2),
+        humidityPct: 35 + wiggle(k + 5, 0.5),
+        ...(n.sensors.includes('rain') ? { rainMm: 0 } : {}),
+        ...w,
+      });
+      out.push(r);
+    }
+  }
+  return out;
+}
+
+function run(rs: EngineReading[], engine?: RulesEngine) {
+  const log = new EventLog();
+  const dangers: Danger[] = [];
+  const e = engine ?? new RulesEngine(site, T0, { event: log.sink, danger: (d) => dangers.push(d) });
+  for (const r of rs) e.ingest(r, Date.parse(r.ts));
+  return { engine: e, log, dangers };
+}
+
+test('official 13:00 level per zone: medians of healthy nodes, quality, level change events, schemas', () => {
+  // Day 2 (from 13:00 of day 1 to 13:00 of day 2) brings 6 mm at a-1: P resets, then accumulates.
+  const rs = readings(4, { weather: (id, k) => (id === 'a-1' && k >= DAY + 15 * 60 && k < DAY + 15 * 60 + 60 ? { rainMm: 0.1 } : {}) });
+  const { dangers, log } = run(rs);
+  for (const d of dangers) dangerSchema.parse(d);
+  for (const e of log.events) eventSchema.parse(e);
+  const byDay = (zone: string) => dangers.filter((d) => d.zoneId === zone);
+  const a = byDay('a');
+  assert.deepEqual(a.map((d) => d.date), ['2026-03-10', '2026-03-11', '2026-03-12', '2026-03-13']);
+  assert.equal(a[0]!.ts, '2026-03-10T13:00:00+07:00');
+  assert.equal(a[0]!.official, true);
+  // Day 1: the gauge only covers 13 of the 24 hours → estimated; 30 °C / 35 % → P ≈ 825.6.
+  assert.equal(a[0]!.quality, 'estimated');
+  assert.ok(Math.abs(a[0]!.nesterovP! - 825.58) < 15, String(a[0]!.nesterovP));
+  assert.equal(a[0]!.inputs.nodesUsed.join(), 'a-1');
+  assert.equal(a[1]!.inputs.rain24hMm, 0);
+  assert.equal(a[1]!.level, 2);
+  // 6 mm fell after 13:00 on day 2: counted for day 3, a measured reset → exact chain again.
+  assert.equal(a[2]!.inputs.rain24hMm, 6);
+  assert.equal(a[2]!.nesterovP, 0);
+  assert.equal(a[2]!.level, 1);
+  assert.equal(a[2]!.quality, 'ok');
+  assert.equal(a[3]!.quality, 'ok');
+  assert.equal(a[3]!.levelName, 'Cấp I – thấp');
+  // Zone c has three nodes but no rain gauge: it borrows the site's → estimated, and its own reset.
+  const c = byDay('c');
+  assert.deepEqual(c[0]!.inputs.nodesUsed, ['c-1', 'c-2', 'c-3']);
+  assert.equal(c[2]!.quality, 'estimated');
+  assert.equal(c[2]!.nesterovP, 0);
+  // Level changes: II on day 2 (previous I), I on day 3 after the reset — one event per zone per day.
+  const changes = log.of('level-changed').filter((e) => e.zoneId === 'a');
+  assert.deepEqual(changes.map((e) => [e.detail.date, e.previousLevel, e.level]), [
+    ['2026-03-11', 1, 2],
+    ['2026-03-12', 2, 1],
+  ]);
+  assert.equal(changes[0]!.eventId, 'level-a-20260311');
+});
+
+test('missing data is explicit: borrowed inputs are estimated, no data anywhere is unavailable', () => {
+  // Zone b silent around 13:00 on day 1; the whole site silent around 13:00 on day 2.
+  const rs = readings(3, {
+    weather: (id, k) => {
+      const tod = k % DAY;
+      const inWindow = tod >= 12 * 60 + 30 && tod <= 13 * 60 + 30;
+      if (inWindow && k < DAY && id === 'b-1') return null;
+      if (inWindow && k >= DAY && k < 2 * DAY) return null;
+      return {};
+    },
+  });
+  const { dangers } = run(rs);
+  const b = dangers.filter((d) => d.zoneId === 'b');
+  assert.equal(b[0]!.quality, 'estimated');
+  assert.deepEqual(b[0]!.inputs.nodesUsed, ['a-1', 'c-1', 'c-2', 'c-3']);
+  const day2 = dangers.filter((d) => d.date === '2026-03-11');
+  for (const d of day2) {
+    assert.equal(d.quality, 'unavailable');
+    assert.equal(d.level, null);
+    assert.equal(d.nesterovP, null);
+    assert.equal(d.inputs.t13, null);
+  }
+  // P is carried unchanged over the missing day; the next day is estimated.
+  const a = dangers.filter((d) => d.zoneId === 'a');
+  assert.ok(Math.abs(a[2]!.nesterovP! - 2 * a[0]!.nesterovP!) < 20);
+  assert.equal(a[2]!.quality, 'estimated');
+});
+
+test('faulty and fire-affected nodes are left out of the 13:00 aggregate', () => {
+  // c-3 reads 45 °C with a stuck humidity all day (a fault); c-2 has a fire around noon.
+  const rs = readings(1, {
+    weather: (id, k) => {
+      if (id === 'c-3') return { temperatureC: 45, humidityPct: 20 };
+      if (id === 'c-2' && k >= 11 * 60 && k < 14 * 60) return { smoke: 900, temperatureC: 55 };
+      return {};
+    },
+  });
+  const { dangers, log } = run(rs);
+  const c = dangers.find((d) => d.zoneId === 'c')!;
+  assert.deepEqual(c.inputs.nodesUsed, ['c-1']);
+  assert.ok(Math.abs(c.inputs.t13! - 30) < 0.5);
+  assert.equal(c.quality, 'estimated'); // 1 of 3 nodes
+  assert.ok(log.of('node-fault').some((e) => e.nodeId === 'c-3' && e.detail.fault === 'stuck'));
+  assert.ok(log.of('fire-suspected').some((e) => e.nodeId === 'c-2'));
+  assert.ok(!log.of('fire-suspected').some((e) => e.nodeId === 'c-3'), 'a faulty node never raises a fire');
+});
+
+test('restart equivalence: a snapshot restored mid-run yields exactly the events of an uninterrupted run', () => {
+  const rs = readings(3, {
+    weather: (id, k) => {
+      if (id === 'c-1' && k >= 2000 && k < 2100) return { smoke: 700 }; // a fire spanning the restart
+      if (id === 'c-2' && k >= 2030 && k < 2100) return { smoke: 400 };
+      if (id === 'b-1' && k >= 1900 && k < 1950) return null; // offline across the restart
+      if (id === 'a-1' && k >= 2500 && k < 2600) return { humidityPct: 44.4 }; // stuck
+      return {};
+    },
+  });
+  const whole = run(rs);
+  assert.ok(whole.log.of('fire-confirmed').length === 1 && whole.log.of('node-offline').length === 1 && whole.log.of('node-fault').length === 1);
+
+  for (const cut of [rs.length / 2 + 7, 2040 * site.nodes.length, 1920 * site.nodes.length + 3]) {
+    const first = run(rs.slice(0, cut));
+    const saved = serializeState(first.engine.snapshot());
+    const log = new EventLog();
+    const dangers: Danger[] = [];
+    const restored = new RulesEngine(site, 0, { event: log.sink, danger: (d) => dangers.push(d) }, undefined, parseState(saved));
+    run(rs.slice(cut), restored);
+    assert.deepEqual([...first.log.events, ...log.events], whole.log.events, `cut at ${cut}`);
+    assert.deepEqual([...first.dangers, ...dangers], whole.dangers, `cut at ${cut}`);
+  }
+});
+
+test('a state from another site layout is refused', () => {
+  const { engine } = run(readings(0));
+  const other = testSite({ nodes: site.nodes.slice(0, 4) });
+  assert.throws(() => new RulesEngine(other, T0, {}, undefined, engine.snapshot()), /another site layout/);
+});
+
+test('unknown nodes and unparseable timestamps are counted, not fatal', () => {
+  const e = new RulesEngine(site, T0);
+  e.ingest({ ...reading('zz-9', 0, T0) }, T0);
+  e.ingest({ ...reading('a-1', 0, T0), ts: 'yesterday' }, T0);
+  assert.equal(e.stats.unknownNode, 1);
+  assert.equal(e.stats.badTimestamp, 1);
+});
+
+test('tuning from config: a shorter persistence confirms earlier', () => {
+  const rs = readings(1, { weather: (id, k) => (id === 'a-1' && k >= 600 && k < 700 ? { smoke: 800 } : {}) });
+  const quick = new EventLog();
+  const engine = new RulesEngine(site, T0, { event: quick.sink }, rulesConfig({ detection: { confirmAfterS: 300 } }));
+  run(rs, engine);
+  const c = quick.of('fire-confirmed')[0]!;
+  assert.equal(c.detail.timeToDetectS, 7 * 60);
+});
