@@ -4,8 +4,8 @@
 // Virtual clock. A readings file carries observation times, not arrival times, so the backtest
 // derives "now" from the fleet: it starts at the median timestamp of the first lines, then
 // follows the readings' timestamps forward; a timestamp more than maxClockSkewS ahead of the
-// clock moves it only when at least two different nodes agree (a gap in the whole recording), so
-// one node with a fast clock cannot drag time forward. A reading "arrives" at the clock's value
+// clock moves it only when a second node's timestamp agrees with it (a gap in the whole
+// recording), so one node with a fast clock cannot drag time forward. A reading "arrives" at the clock's value
 // when it is read; a store-and-forward burst therefore arrives late, as it did live.
 import { z } from 'zod';
 import { readingSchema, type Danger, type DangerLevel, type FireEvent } from '../contracts/payloads.ts';
@@ -101,11 +101,15 @@ export class VirtualClock {
       if (this.ahead.size) this.ahead.clear();
       return this.now;
     }
-    this.ahead.set(nodeId, tsMs);
-    if (this.ahead.size >= 2) {
-      this.now = Math.min(...this.ahead.values());
-      this.ahead.clear();
+    // A jump needs a second node whose time agrees (within the same tolerance).
+    for (const [other, t] of this.ahead) {
+      if (other !== nodeId && Math.abs(t - tsMs) <= this.maxJumpMs) {
+        this.now = Math.min(t, tsMs);
+        this.ahead.clear();
+        return this.now;
+      }
     }
+    this.ahead.set(nodeId, tsMs);
     return this.now;
   }
 }
