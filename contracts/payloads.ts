@@ -62,6 +62,24 @@ export const DANGER_LEVELS = [1, 2, 3, 4, 5] as const;
 export const dangerLevelSchema = z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(5)]);
 export type DangerLevel = z.infer<typeof dangerLevelSchema>;
 
+/**
+ * Canadian FWI System codes of a zone that measures wind and rain (advisory companion to the
+ * official level; see rules/README.md). `windKmh` is the wind used.
+ */
+export const fwiCodesSchema = z
+  .object({
+    ffmc: z.number().min(0).max(101),
+    dmc: z.number().nonnegative(),
+    dc: z.number().nonnegative(),
+    isi: z.number().nonnegative(),
+    bui: z.number().nonnegative(),
+    fwi: z.number().nonnegative(),
+    dsr: z.number().nonnegative(),
+    windKmh: z.number().nonnegative(),
+  })
+  .strict();
+export type FwiCodes = z.infer<typeof fwiCodesSchema>;
+
 /** `ews/v1/danger/<zoneId>`, retained. Filled in by the rules engine. */
 export const dangerSchema = z
   .object({
@@ -69,6 +87,7 @@ export const dangerSchema = z
     /** Local date (Asia/Ho_Chi_Minh) the value belongs to. */
     date: z.iso.date(),
     ts: instantSchema,
+    /** true: the 13:00 value of `date`; false: a provisional intra-day estimate of it. */
     official: z.boolean(),
     /** ok: computed from healthy nodes; estimated: partial data; unavailable: no level could be computed. */
     quality: z.enum(['ok', 'estimated', 'unavailable']),
@@ -84,6 +103,8 @@ export const dangerSchema = z
         nodesUsed: z.array(nodeIdSchema),
       })
       .strict(),
+    /** FWI codes when the zone measures wind and rain (official values only); absent otherwise. */
+    fwi: fwiCodesSchema.optional(),
   })
   .strict();
 export type Danger = z.infer<typeof dangerSchema>;

@@ -96,6 +96,8 @@ export const dangerConfigSchema = z
     okNodeFraction: z.number().min(0).max(1).default(0.5),
     /** A node's 24-h rain total is complete when its readings cover this fraction of the day. */
     rainCoverage: z.number().min(0).max(1).default(0.9),
+    /** The provisional intra-day value uses the readings of this many last minutes. */
+    provisionalWindowMinutes: z.number().int().min(1).max(180).default(30),
   })
   .strict();
 

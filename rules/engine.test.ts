@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { dangerSchema, eventSchema, type Danger } from '../contracts/payloads.ts';
 import { RulesEngine, parseState, serializeState, type EngineReading } from './engine.ts';
 import { rulesConfig } from './config.ts';
+import { FWI_STARTUP, fwiDay } from './fwi.ts';
 import { EventLog, MIN, T0, reading, testSite, wiggle } from './testing.ts';
 
 const site = testSite();
@@ -10,7 +11,7 @@ const DAY = 1440;
 
 interface Plan {
   /** Weather of node at minute k (minutes since T0 = local midnight). */
-  weather?: (id: string, k: number) => Partial<{ temperatureC: number; humidityPct: number; smoke: number; rainMm: number }> | null;
+  weather?: (id: string, k: number) => Partial<{ temperatureC: number; humidityPct: number; smoke: number; rainMm: number; windMs: number }> | null;
 }
 
 /** Every node reports every minute from T0 for `days`; returns readings in delivery order. */
@@ -171,4 +172,53 @@ test('tuning from config: a shorter persistence confirms earlier', () => {
   run(rs, engine);
   const c = quick.of('fire-confirmed')[0]!;
   assert.equal(c.detail.timeToDetectS, 7 * 60);
+});
+
+test('provisional intra-day value: labelled official: false, for the next official date, changes nothing', () => {
+  const rs = readings(2);
+  const cut = rs.findIndex((r) => Date.parse(r.ts) >= T0 + DAY * MIN + 10 * 60 * MIN); // day 2, 10:00
+  const { engine, dangers } = run(rs.slice(0, cut));
+  const a1 = dangers.find((d) => d.zoneId === 'a' && d.date === '2026-03-10')!;
+  const prov = engine.provisional();
+  for (const d of prov) dangerSchema.parse(d);
+  const a = prov.find((d) => d.zoneId === 'a')!;
+  assert.equal(a.official, false);
+  assert.equal(a.date, '2026-03-11');
+  assert.equal(a.ts, '2026-03-11T09:59:04+07:00');
+  // P of day 1 plus the term of the last 30 minutes' weather (30 °C / 35 %: ≈ 825.6).
+  assert.ok(Math.abs(a.nesterovP! - a1.nesterovP! - 825.6) < 15, `${a.nesterovP} vs ${a1.nesterovP}`);
+  assert.equal(a.level, 2);
+  assert.ok(Math.abs(engine.zoneDanger('a')!.p - a1.nesterovP!) < 0.01, 'the zone state still holds day 1');
+  // The official run is unaffected by asking for provisional values.
+  const official: Danger[] = [];
+  const plain = new RulesEngine(site, T0, { danger: (d) => official.push(d) });
+  const officialWith: Danger[] = [];
+  const withCallsSink = new RulesEngine(site, T0, { danger: (d) => officialWith.push(d) });
+  rs.forEach((r, n) => {
+    plain.ingest(r, Date.parse(r.ts));
+    withCallsSink.ingest(r, Date.parse(r.ts));
+    if (n % 997 === 0) withCallsSink.provisional();
+  });
+  assert.deepEqual(officialWith, official);
+  // Rain so far at or above the limit: the provisional value is already reset.
+  const wet = readings(2, { weather: (id, k) => (id === 'a-1' && k >= DAY + 2 * 60 && k < DAY + 3 * 60 ? { rainMm: 0.1 } : {}) });
+  const wetRun = run(wet.slice(0, cut));
+  const wa = wetRun.engine.provisional().find((d) => d.zoneId === 'a')!;
+  assert.equal(wa.inputs.rain24hMm, 6);
+  assert.equal(wa.nesterovP, 0);
+});
+
+test('FWI codes for a zone that measures wind and rain, chained day to day; none elsewhere', () => {
+  const rs = readings(3).map((r) => (r.nodeId === 'a-1' ? { ...r, windMs: 2.1 } : r));
+  const { dangers } = run(rs);
+  const a = dangers.filter((d) => d.zoneId === 'a');
+  assert.equal(a[0]!.fwi, undefined, 'day 1: the rain gauge covers only 13 h');
+  assert.ok(a[1]!.fwi && a[2]!.fwi);
+  // Day 2 from the start-up codes with the zone's 13:00 observation, wind 2.1 m/s = 7.56 km/h.
+  const expected = fwiDay(FWI_STARTUP, { temp: a[1]!.inputs.t13!, rh: a[1]!.inputs.rh13!, wind: 7.56, precip: 0, month: 3, lat: 22.4 });
+  assert.ok(Math.abs(a[1]!.fwi!.ffmc - expected.ffmc) < 0.05);
+  assert.ok(Math.abs(a[1]!.fwi!.dmc - expected.dmc) < 0.05);
+  assert.equal(a[1]!.fwi!.windKmh, 7.56);
+  assert.ok(a[2]!.fwi!.dc > a[1]!.fwi!.dc, 'DC accumulates on dry days');
+  for (const d of dangers.filter((x) => x.zoneId !== 'a')) assert.equal(d.fwi, undefined);
 });

@@ -17,6 +17,7 @@ import { parseInstant } from './time.ts';
 /** A reading as the engine needs it: the contract's Reading, numbers not yet bounds-checked. */
 export interface EngineReading extends ReadingValues {
   nodeId: string;
+  windMs?: number | undefined;
   /** ISO 8601 instant with offset. */
   ts: string;
 }
@@ -84,7 +85,7 @@ export class RulesEngine {
     this.nowMs = state ? state.nowMs : startMs;
     this.health = state ? state.health.map((h) => ({ ...newNodeHealth(startMs), ...h, faults: { ...newNodeHealth(startMs).faults, ...h.faults } })) : this.nodes.map(() => newNodeHealth(startMs));
     this.detector = new FireDetector(this.nodes, config.detection, (i) => isHealthy(this.health[i]!), state?.detector);
-    this.daily = new ZoneDaily(this.nodes, site.zones.map((z) => z.id), site.dangerTable, config.danger, config.utcOffsetMinutes, state?.daily);
+    this.daily = new ZoneDaily(this.nodes, site.zones.map((z) => ({ id: z.id, lat: z.lat })), site.dangerTable, config.danger, config.utcOffsetMinutes, state?.daily);
     this.stats = state ? { ...state.stats } : { readings: 0, unknownNode: 0, badTimestamp: 0, used: 0, late: 0, skipped: 0, anomalous: 0 };
     this.emitEvent = sinks.event ?? (() => {});
     this.emitDanger = sinks.danger ?? (() => {});
@@ -149,7 +150,16 @@ export class RulesEngine {
       this.stats.used++;
       if (this.detector.onReading(i, ts, r.temperatureC, r.humidityPct, r.smoke, this.emitEvent)) this.stats.anomalous++;
     } else if (verdict === LATE) this.stats.late++;
-    this.daily.add(i, r.seq, ts, r.temperatureC, r.humidityPct, r.rainMm, !this.detector.isSuspected(i));
+    this.daily.add(i, r.seq, ts, r.temperatureC, r.humidityPct, r.rainMm, !this.detector.isSuspected(i), r.windMs);
+  }
+
+  /**
+   * Provisional danger of every zone (official: false) for the next official date, from the last
+   * `provisionalWindowMinutes` of healthy readings and the rain so far. Changes no state; call it
+   * as often as wanted (the service publishes it hourly, labelled provisional).
+   */
+  provisional(nowMs: number = this.nowMs): Danger[] {
+    return this.daily.provisional(nowMs, this.startMs, this.config.danger.provisionalWindowMinutes);
   }
 
   /** Whether a node is healthy now (online, no excluding fault). */

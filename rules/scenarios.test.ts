@@ -126,6 +126,12 @@ test('rain-reset: a dry week climbs the levels, the rain day resets P to 0 in ev
     assert.equal(days[7]!.level, 1);
     assert.equal(days[7]!.quality, 'ok', 'a measured reset makes the chain exact');
     assert.ok(p[9]! > p[8]! && p[8]! > 0);
+    // FWI companion (every Lai Châu zone has a rain and wind node): from day 2, when the gauge
+    // covers a whole day; the rain day wets the fuels.
+    assert.equal(days[0]!.fwi, undefined);
+    for (const d of days.slice(1)) assert.ok(d.fwi, `${zone} ${d.date}: FWI codes`);
+    assert.ok(days[7]!.fwi!.dc < days[6]!.fwi!.dc && days[7]!.fwi!.ffmc < days[6]!.fwi!.ffmc, `${zone}: rain lowers DC and FFMC`);
+    assert.ok(days[6]!.fwi!.dc > days[1]!.fwi!.dc, `${zone}: DC builds up over the dry week`);
   }
 });
 

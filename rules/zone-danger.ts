@@ -1,4 +1,5 @@
-// The zone's daily 13:00 observation, 24-hour rain and official Nesterov level.
+// The zone's daily 13:00 observation, 24-hour rain and official Nesterov level; the provisional
+// intra-day value; the advisory FWI codes of zones that measure wind and rain.
 //
 // 13:00 observation: every healthy node's readings in the window 13:00 ± windowMinutes local
 // (Asia/Ho_Chi_Minh) are reduced to the node's median temperature and median humidity (at least
@@ -16,10 +17,16 @@
 //                bound), or an estimated/unavailable day earlier in the current chain;
 //   unavailable  no 13:00 observation anywhere on the site: level and P are null and P is
 //                carried unchanged to the next day (which is then estimated).
-import type { Danger, DangerLevel } from '../contracts/payloads.ts';
+// Provisional (official: false): the same computation for the next official date from the
+// last provisionalWindowMinutes of readings and the rain so far; it changes no state.
+// FWI: for a zone with its own complete rain gauge and wind readings in the 13:00 window, the
+// cffdrs daily step from the zone's 13:00 observation, median wind and 24-h rain (an hour after
+// the standard noon observation: an advisory index, slightly on the dry side).
+import type { Danger, DangerLevel, FwiCodes } from '../contracts/payloads.ts';
 import type { DangerTable } from '../contracts/site.ts';
 import type { DangerConfig } from './config.ts';
 import { DANGER_LEVEL_INFO, dangerLevelFromP, nesterovStep, saturationDeficit } from './nesterov.ts';
+import { FWI_STARTUP, fwiDay, type FwiCodes as FwiMoisture } from './fwi.ts';
 import { makeEvent, stableId, type EventSink } from './events.ts';
 import { DAY_MS, MINUTE_MS, dayToDate, isoLocal } from './time.ts';
 
@@ -27,6 +34,11 @@ export interface ZoneNode {
   id: string;
   zone: string;
   intervalMs: number;
+}
+
+export interface ZoneInfo {
+  id: string;
+  lat: number;
 }
 
 export function median(values: number[]): number {
@@ -40,6 +52,7 @@ interface WindowSamples {
   day: number;
   t: number[];
   h: number[];
+  w: number[];
   seqs: number[];
 }
 
@@ -55,7 +68,12 @@ export interface ZoneDangerState {
   /** A day since the last reset was estimated or unavailable. */
   chainEstimated: boolean;
   lastDate: string | null;
+  /** FWI moisture codes after the last computed day (null: not started). */
+  fwi: FwiMoisture | null;
 }
+
+/** The last readings of a node for the provisional value: [ts, t, h] triples in a ring. */
+const RING = 64;
 
 export interface DailyState {
   /** Last local day computed (days since epoch), or null before the first. */
@@ -63,15 +81,28 @@ export interface DailyState {
   zones: Record<string, ZoneDangerState>;
   windows: (WindowSamples | null)[];
   rain: { day: number; sum: number; seqs: number[] }[][];
+  recent: number[][];
+  recentHead: number[];
 }
 
-export interface DayResult {
-  dangers: Danger[];
+interface Obs {
+  i: number;
+  t: number;
+  h: number;
+  w: number | null;
 }
+
+interface RainTotal {
+  sum: number;
+  complete: boolean;
+}
+
+const round2 = (v: number) => Math.round(v * 100) / 100;
+const newZoneState = (): ZoneDangerState => ({ p: 0, level: null, chainEstimated: false, lastDate: null, fwi: null });
 
 export class ZoneDaily {
   private readonly nodes: readonly ZoneNode[];
-  private readonly zoneIds: readonly string[];
+  private readonly zoneInfo: readonly ZoneInfo[];
   private readonly cfg: DangerConfig;
   private readonly table: DangerTable;
   private readonly offsetMs: number;
@@ -81,32 +112,41 @@ export class ZoneDaily {
   private windows: (WindowSamples | null)[];
   private rain: RainDay[][];
   private zones: Record<string, ZoneDangerState>;
+  private recent: Float64Array[];
+  private recentHead: number[];
   lastDay: number | null;
 
-  constructor(nodes: readonly ZoneNode[], zoneIds: readonly string[], table: DangerTable, cfg: DangerConfig, utcOffsetMinutes: number, state?: DailyState) {
+  constructor(nodes: readonly ZoneNode[], zones: readonly ZoneInfo[], table: DangerTable, cfg: DangerConfig, utcOffsetMinutes: number, state?: DailyState) {
     this.nodes = nodes;
-    this.zoneIds = zoneIds;
+    this.zoneInfo = zones;
     this.cfg = cfg;
     this.table = table;
     this.offsetMs = utcOffsetMinutes * MINUTE_MS;
     this.officialMs = cfg.officialMinute * MINUTE_MS;
     this.winStartMs = this.officialMs - cfg.windowMinutes * MINUTE_MS;
     this.winEndMs = this.officialMs + cfg.windowMinutes * MINUTE_MS;
-    this.windows = state ? state.windows.map((w) => (w ? { day: w.day, t: [...w.t], h: [...w.h], seqs: [...w.seqs] } : null)) : nodes.map(() => null);
+    this.windows = state ? state.windows.map((w) => (w ? { day: w.day, t: [...w.t], h: [...w.h], w: [...(w.w ?? [])], seqs: [...w.seqs] } : null)) : nodes.map(() => null);
     this.rain = state ? state.rain.map((days) => days.map((d) => ({ day: d.day, sum: d.sum, seqs: new Set(d.seqs) }))) : nodes.map(() => []);
-    this.zones = state
-      ? Object.fromEntries(Object.entries(state.zones).map(([k, v]) => [k, { ...v }]))
-      : Object.fromEntries(zoneIds.map((z) => [z, { p: 0, level: null, chainEstimated: false, lastDate: null }]));
-    for (const z of zoneIds) this.zones[z] ??= { p: 0, level: null, chainEstimated: false, lastDate: null };
+    this.zones = state ? Object.fromEntries(Object.entries(state.zones).map(([k, v]) => [k, { ...newZoneState(), ...v }])) : {};
+    for (const z of zones) this.zones[z.id] ??= newZoneState();
+    this.recent = nodes.map((_, i) => {
+      const ring = new Float64Array(RING * 3).fill(NaN);
+      const saved = state?.recent?.[i];
+      if (saved) ring.set(saved.slice(0, RING * 3));
+      return ring;
+    });
+    this.recentHead = state?.recentHead ? [...state.recentHead] : nodes.map(() => 0);
     this.lastDay = state ? state.lastDay : null;
   }
 
   snapshot(): DailyState {
     return {
       lastDay: this.lastDay,
-      zones: Object.fromEntries(Object.entries(this.zones).map(([k, v]) => [k, { ...v }])),
-      windows: this.windows.map((w) => (w ? { day: w.day, t: [...w.t], h: [...w.h], seqs: [...w.seqs] } : null)),
+      zones: Object.fromEntries(Object.entries(this.zones).map(([k, v]) => [k, { ...v, fwi: v.fwi ? { ...v.fwi } : null }])),
+      windows: this.windows.map((w) => (w ? { day: w.day, t: [...w.t], h: [...w.h], w: [...w.w], seqs: [...w.seqs] } : null)),
       rain: this.rain.map((days) => days.map((d) => ({ day: d.day, sum: d.sum, seqs: [...d.seqs] }))),
+      recent: this.recent.map((r) => Array.from(r)),
+      recentHead: [...this.recentHead],
     };
   }
 
@@ -118,21 +158,30 @@ export class ZoneDaily {
    * A usable reading of node i (healthy node, plausible values). `weatherOk` is false while the
    * node is part of a suspected fire: its rain still counts, its temperature does not.
    */
-  add(i: number, seq: number, ts: number, t: number, h: number, rainMm: number | undefined, weatherOk: boolean): void {
+  add(i: number, seq: number, ts: number, t: number, h: number, rainMm: number | undefined, weatherOk: boolean, windMs?: number): void {
     const local = ts + this.offsetMs;
-    const day = Math.floor(local / DAY_MS);
-    const tod = local - day * DAY_MS;
-    if (weatherOk && tod >= this.winStartMs && tod <= this.winEndMs) {
-      let w = this.windows[i];
-      if (!w || w.day !== day) {
-        if (w && w.day > day) w = null; // a late reading for an older window: ignore
-        else this.windows[i] = w = { day, t: [], h: [], seqs: [] };
+    if (weatherOk) {
+      const day = Math.floor(local / DAY_MS);
+      const tod = local - day * DAY_MS;
+      if (tod >= this.winStartMs && tod <= this.winEndMs) {
+        let w = this.windows[i];
+        if (!w || w.day !== day) {
+          if (w && w.day > day) w = null; // a late reading for an older window: ignore
+          else this.windows[i] = w = { day, t: [], h: [], w: [], seqs: [] };
+        }
+        if (w && !w.seqs.includes(seq)) {
+          w.seqs.push(seq);
+          w.t.push(t);
+          w.h.push(h);
+          if (windMs !== undefined) w.w.push(windMs);
+        }
       }
-      if (w && !w.seqs.includes(seq)) {
-        w.seqs.push(seq);
-        w.t.push(t);
-        w.h.push(h);
-      }
+      const ring = this.recent[i]!;
+      const head = this.recentHead[i]!;
+      ring[head * 3] = ts;
+      ring[head * 3 + 1] = t;
+      ring[head * 3 + 2] = h;
+      this.recentHead[i] = (head + 1) % RING;
     }
     if (rainMm !== undefined) {
       // Rain day D covers (13:00 of D−1, 13:00 of D].
@@ -168,10 +217,15 @@ export class ZoneDaily {
     return local - day * DAY_MS <= this.winStartMs ? day : day + 1;
   }
 
+  /** The next local day with an official value still to compute. */
+  nextDay(startMs: number): number {
+    return this.lastDay === null ? this.firstDayFrom(startMs) : this.lastDay + 1;
+  }
+
   /** Computes every official day due by `nowMs`; emits level-changed events; returns the dangers. */
   advance(nowMs: number, startMs: number, emit: EventSink): Danger[] {
     const out: Danger[] = [];
-    let next = this.lastDay === null ? this.firstDayFrom(startMs) : this.lastDay + 1;
+    let next = this.nextDay(startMs);
     while (this.computeAt(next) <= nowMs) {
       out.push(...this.computeDay(next, emit));
       this.lastDay = next;
@@ -180,13 +234,28 @@ export class ZoneDaily {
     return out;
   }
 
-  private nodeObservation(i: number, day: number): { t: number; h: number } | null {
+  private windowObservation(i: number, day: number): Obs | null {
     const w = this.windows[i];
     if (!w || w.day !== day || w.t.length < this.cfg.minSamplesPerNode) return null;
-    return { t: median(w.t), h: median(w.h) };
+    return { i, t: median(w.t), h: median(w.h), w: w.w.length ? median(w.w) : null };
   }
 
-  private nodeRain(i: number, day: number): { sum: number; complete: boolean } | null {
+  private recentObservation(i: number, fromMs: number, toMs: number): Obs | null {
+    const ring = this.recent[i]!;
+    const t: number[] = [];
+    const h: number[] = [];
+    for (let k = 0; k < RING; k++) {
+      const ts = ring[k * 3]!;
+      if (ts >= fromMs && ts <= toMs) {
+        t.push(ring[k * 3 + 1]!);
+        h.push(ring[k * 3 + 2]!);
+      }
+    }
+    if (t.length < this.cfg.minSamplesPerNode) return null;
+    return { i, t: median(t), h: median(h), w: null };
+  }
+
+  private nodeRain(i: number, day: number): RainTotal | null {
     const b = this.rain[i]!.find((x) => x.day === day);
     if (!b) return null;
     const expected = DAY_MS / this.nodes[i]!.intervalMs;
@@ -195,111 +264,137 @@ export class ZoneDaily {
 
   /** The official danger of every zone for local day `day`. */
   computeDay(day: number, emit: EventSink): Danger[] {
-    const date = dayToDate(day);
-    const ts = isoLocal(day * DAY_MS - this.offsetMs + this.officialMs, this.offsetMs / MINUTE_MS);
-    const obs = this.nodes.map((_, i) => this.nodeObservation(i, day));
+    const obs = this.nodes.map((_, i) => this.windowObservation(i, day));
     const rain = this.nodes.map((_, i) => this.nodeRain(i, day));
-    const siteObs = obs.flatMap((o, i) => (o ? [{ i, ...o }] : []));
-    const siteCompleteRain = rain.flatMap((r) => (r && r.complete ? [r.sum] : []));
-    const sitePartialRain = rain.flatMap((r) => (r ? [r.sum] : []));
-    const dangers: Danger[] = [];
-    for (const zone of this.zoneIds) {
-      const zs = this.zones[zone]!;
-      const members = this.nodes.flatMap((n, i) => (n.zone === zone ? [i] : []));
-      const zoneObs = siteObs.filter((o) => this.nodes[o.i]!.zone === zone);
-      let estimated = false;
-      let used = zoneObs;
-      if (used.length === 0) {
-        used = siteObs; // borrow the rest of the site
-        estimated = true;
-      } else if (used.length < Math.max(1, Math.ceil(this.cfg.okNodeFraction * members.length))) estimated = true;
+    const ts = isoLocal(day * DAY_MS - this.offsetMs + this.officialMs, this.offsetMs / MINUTE_MS);
+    return this.zoneInfo.map((z) => this.evaluate(z, day, ts, obs, rain, true, emit));
+  }
 
-      const zoneRain = members.map((i) => rain[i]).filter((r): r is { sum: number; complete: boolean } => r !== null);
-      const complete = zoneRain.filter((r) => r.complete).map((r) => r.sum);
-      let rain24: number | null;
-      if (complete.length) rain24 = median(complete);
-      else if (zoneRain.length) {
-        rain24 = Math.max(...zoneRain.map((r) => r.sum));
-        estimated = true;
-      } else if (siteCompleteRain.length) {
-        rain24 = median(siteCompleteRain);
-        estimated = true;
-      } else if (sitePartialRain.length) {
-        rain24 = Math.max(...sitePartialRain);
-        estimated = true;
-      } else {
-        rain24 = null; // no gauge reported anywhere: treated as no rain, estimated
-        estimated = true;
-      }
+  /**
+   * Provisional values (official: false) of the next official date, from the readings of the
+   * last `windowMinutes` before nowMs and the rain so far. Changes no state.
+   */
+  provisional(nowMs: number, startMs: number, windowMinutes: number): Danger[] {
+    const day = this.nextDay(startMs);
+    const obs = this.nodes.map((_, i) => this.recentObservation(i, nowMs - windowMinutes * MINUTE_MS, nowMs));
+    // Rain so far is by nature incomplete: judge it as complete (it can only grow).
+    const rain = this.nodes.map((_, i) => {
+      const r = this.nodeRain(i, day);
+      return r ? { sum: r.sum, complete: true } : null;
+    });
+    const ts = isoLocal(nowMs, this.offsetMs / MINUTE_MS);
+    return this.zoneInfo.map((z) => this.evaluate(z, day, ts, obs, rain, false, () => {}));
+  }
 
-      // The zone's own gauge reaching the limit makes the reset certain (a partial sum is a lower bound).
-      const certainReset = rain24 !== null && rain24 >= this.table.rainResetMm && zoneRain.length > 0;
-      if (used.length === 0 && !certainReset) {
-        // Nothing to compute from: say so, carry P unchanged.
-        zs.chainEstimated = true;
-        zs.lastDate = date;
-        dangers.push({
-          zoneId: zone,
-          date,
-          ts,
-          official: true,
-          quality: 'unavailable',
-          level: null,
-          levelName: null,
-          nesterovP: null,
-          inputs: { t13: null, rh13: null, d13: null, rain24hMm: rain24 === null ? null : round2(rain24), nodesUsed: [] },
-        });
-        continue;
-      }
-      const t13 = used.length ? median(used.map((o) => o.t)) : NaN;
-      const rh13 = used.length ? median(used.map((o) => o.h)) : NaN;
-      const step = used.length ? nesterovStep(zs.p, { t13, rh13, rainMm: rain24 ?? 0 }, this.table) : { p: 0, reset: true };
-      let quality: Danger['quality'];
-      if (certainReset) {
-        zs.chainEstimated = false; // a measured reset starts a fresh, exact chain
-        quality = used.length ? 'ok' : 'estimated';
-      } else {
-        if (estimated) zs.chainEstimated = true;
-        quality = zs.chainEstimated ? 'estimated' : 'ok';
-      }
-      zs.p = step.p;
-      const level = dangerLevelFromP(step.p, this.table.thresholds);
-      const previous = zs.level;
-      zs.level = level;
+  private evaluate(zoneInfo: ZoneInfo, day: number, ts: string, obs: (Obs | null)[], rain: (RainTotal | null)[], official: boolean, emit: EventSink): Danger {
+    const zone = zoneInfo.id;
+    const date = dayToDate(day);
+    const live = this.zones[zone]!;
+    // Provisional: work on a copy so nothing changes.
+    const zs: ZoneDangerState = official ? live : { ...live, fwi: live.fwi ? { ...live.fwi } : null };
+    const members = this.nodes.flatMap((n, i) => (n.zone === zone ? [i] : []));
+    const siteObs = obs.filter((o): o is Obs => o !== null);
+    const zoneObs = siteObs.filter((o) => this.nodes[o.i]!.zone === zone);
+    let estimated = false;
+    let used = zoneObs;
+    if (used.length === 0) {
+      used = siteObs; // borrow the rest of the site
+      estimated = true;
+    } else if (used.length < Math.max(1, Math.ceil(this.cfg.okNodeFraction * members.length))) estimated = true;
+
+    const zoneRain = members.map((i) => rain[i]).filter((r): r is RainTotal => r !== null && r !== undefined);
+    const complete = zoneRain.filter((r) => r.complete).map((r) => r.sum);
+    const siteComplete = rain.flatMap((r) => (r && r.complete ? [r.sum] : []));
+    const sitePartial = rain.flatMap((r) => (r ? [r.sum] : []));
+    let rain24: number | null;
+    if (complete.length) rain24 = median(complete);
+    else if (zoneRain.length) {
+      rain24 = Math.max(...zoneRain.map((r) => r.sum));
+      estimated = true;
+    } else if (siteComplete.length) {
+      rain24 = median(siteComplete);
+      estimated = true;
+    } else if (sitePartial.length) {
+      rain24 = Math.max(...sitePartial);
+      estimated = true;
+    } else {
+      rain24 = null; // no gauge reported anywhere: treated as no rain, estimated
+      estimated = true;
+    }
+
+    // The zone's own gauge reaching the limit makes the reset certain (a partial sum is a lower bound).
+    const certainReset = rain24 !== null && rain24 >= this.table.rainResetMm && zoneRain.length > 0;
+    if (used.length === 0 && !certainReset) {
+      // Nothing to compute from: say so, carry P unchanged.
+      zs.chainEstimated = true;
       zs.lastDate = date;
-      const danger: Danger = {
+      return {
         zoneId: zone,
         date,
         ts,
-        official: true,
-        quality,
-        level,
-        levelName: DANGER_LEVEL_INFO[level].label,
-        nesterovP: round2(step.p),
-        inputs: {
-          t13: used.length ? round2(t13) : null,
-          rh13: used.length ? round2(rh13) : null,
-          d13: used.length ? round2(saturationDeficit(t13, rh13, this.table.deficitUnit)) : null,
-          rain24hMm: rain24 === null ? null : round2(rain24),
-          nodesUsed: used.map((o) => this.nodes[o.i]!.id),
-        },
+        official,
+        quality: 'unavailable',
+        level: null,
+        levelName: null,
+        nesterovP: null,
+        inputs: { t13: null, rh13: null, d13: null, rain24hMm: rain24 === null ? null : round2(rain24), nodesUsed: [] },
       };
-      dangers.push(danger);
-      if (previous !== null && previous !== level) {
-        emit(
-          makeEvent('level-changed', stableId('level', zone, date.replaceAll('-', '')), zone, ts, {
-            date,
-            nesterovP: round2(step.p),
-            quality,
-            levelName: DANGER_LEVEL_INFO[level].label,
-            previousLevelName: DANGER_LEVEL_INFO[previous].label,
-            reset: step.reset,
-          }, { level, previousLevel: previous }),
-        );
-      }
     }
-    return dangers;
+    const t13 = used.length ? median(used.map((o) => o.t)) : NaN;
+    const rh13 = used.length ? median(used.map((o) => o.h)) : NaN;
+    const step = used.length ? nesterovStep(zs.p, { t13, rh13, rainMm: rain24 ?? 0 }, this.table) : { p: 0, reset: true };
+    let quality: Danger['quality'];
+    if (certainReset) {
+      zs.chainEstimated = false; // a measured reset starts a fresh, exact chain
+      quality = used.length ? 'ok' : 'estimated';
+    } else {
+      if (estimated) zs.chainEstimated = true;
+      quality = zs.chainEstimated ? 'estimated' : 'ok';
+    }
+    zs.p = step.p;
+    const level = dangerLevelFromP(step.p, this.table.thresholds);
+    const previous = zs.level;
+    zs.level = level;
+    zs.lastDate = date;
+    const danger: Danger = {
+      zoneId: zone,
+      date,
+      ts,
+      official,
+      quality,
+      level,
+      levelName: DANGER_LEVEL_INFO[level].label,
+      nesterovP: round2(step.p),
+      inputs: {
+        t13: used.length ? round2(t13) : null,
+        rh13: used.length ? round2(rh13) : null,
+        d13: used.length ? round2(saturationDeficit(t13, rh13, this.table.deficitUnit)) : null,
+        rain24hMm: rain24 === null ? null : round2(rain24),
+        nodesUsed: used.map((o) => this.nodes[o.i]!.id),
+      },
+    };
+    // FWI for zones that measure wind and rain themselves (official values only).
+    const winds = zoneObs.flatMap((o) => (o.w === null ? [] : [o.w]));
+    if (official && complete.length && winds.length && used === zoneObs) {
+      const windKmh = median(winds) * 3.6;
+      const month = Number(date.slice(5, 7));
+      const d = fwiDay(zs.fwi ?? FWI_STARTUP, { temp: t13, rh: rh13, wind: windKmh, precip: rain24 ?? 0, month, lat: zoneInfo.lat });
+      zs.fwi = { ffmc: d.ffmc, dmc: d.dmc, dc: d.dc };
+      const codes: FwiCodes = { ffmc: round2(d.ffmc), dmc: round2(d.dmc), dc: round2(d.dc), isi: round2(d.isi), bui: round2(d.bui), fwi: round2(d.fwi), dsr: round2(d.dsr), windKmh: round2(windKmh) };
+      danger.fwi = codes;
+    }
+    if (official && previous !== null && previous !== level) {
+      emit(
+        makeEvent('level-changed', stableId('level', zone, date.replaceAll('-', '')), zone, ts, {
+          date,
+          nesterovP: round2(step.p),
+          quality,
+          levelName: DANGER_LEVEL_INFO[level].label,
+          previousLevelName: DANGER_LEVEL_INFO[previous].label,
+          reset: step.reset,
+        }, { level, previousLevel: previous }),
+      );
+    }
+    return danger;
   }
 }
-
-const round2 = (v: number) => Math.round(v * 100) / 100;
