@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadSiteFile } from '../platform/site-file.ts';
 import { Backtest, parseReadingLine, type BacktestSummary, type TruthFire } from '../rules/backtest.ts';
-import { forEachLine } from '../rules/cli.ts';
+import { forEachLine } from '../rules/lines.ts';
 import type { EngineReading } from '../rules/engine.ts';
 
 const root = new URL('..', import.meta.url).pathname;

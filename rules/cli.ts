@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { DangerTable } from '../contracts/site.ts';
 import { FileValidationError, loadSiteFile } from '../platform/site-file.ts';
 import { NATIONAL_DANGER_TABLE } from './nesterov.ts';
@@ -7,7 +7,7 @@ import { FFMC_COEFFICIENT_1985, LAI_CHAU_LATITUDE } from './fwi.ts';
 import { runFwiCsv, runNesterovCsv, type ToolResult } from './daily-tools.ts';
 import { Backtest, formatSummary, truthSchema, type TruthFire } from './backtest.ts';
 import { loadRulesConfig, DEFAULT_RULES_CONFIG } from './config.ts';
-import { openSync, readSync, closeSync, writeFileSync, createWriteStream } from 'node:fs';
+import { forEachLine } from './lines.ts';
 
 export const DEFAULT_SITE_FILE = 'config/lai-chau.site.yaml';
 
@@ -65,48 +65,6 @@ function guarded(action: () => void): void {
     if (!(err instanceof CliError)) throw err;
     process.stderr.write(`fire-ews: ${err.message}\n`);
     process.exitCode = err.exitCode;
-  }
-}
-
-/** Reads a file in chunks and hands out complete lines (1-based numbers); flat memory. */
-export function forEachLine(file: string, fn: (line: string, lineNo: number) => void): void {
-  const fd = file === '-' ? 0 : openSync(file, 'r');
-  const buf = Buffer.allocUnsafe(1 << 22);
-  let rest = '';
-  let lineNo = 0;
-  try {
-    for (;;) {
-      let n: number;
-      try {
-        n = readSync(fd, buf, 0, buf.length, null);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
-        if ((err as NodeJS.ErrnoException).code === 'EOF') break;
-        throw err;
-      }
-      if (n === 0) break;
-      // Cut at the last newline so a multi-byte character never straddles two chunks.
-      const lastNl = buf.lastIndexOf(10, n - 1);
-      if (lastNl < 0) {
-        rest += buf.toString('utf8', 0, n);
-        continue;
-      }
-      const text = rest + buf.toString('utf8', 0, lastNl);
-      rest = buf.toString('utf8', lastNl + 1, n);
-      let start = 0;
-      for (;;) {
-        const nl = text.indexOf('\n', start);
-        if (nl < 0) {
-          fn(text.slice(start).replace(/\r$/, ''), ++lineNo);
-          break;
-        }
-        fn(text.slice(start, nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl), ++lineNo);
-        start = nl + 1;
-      }
-    }
-    if (rest.length) fn(rest.replace(/\r$/, ''), ++lineNo);
-  } finally {
-    if (fd !== 0) closeSync(fd);
   }
 }
 

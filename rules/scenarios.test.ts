@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { dangerSchema, eventSchema, type Danger, type FireEvent } from '../contracts/payloads.ts';
 import { loadSiteFile } from '../platform/site-file.ts';
 import { Backtest, type BacktestSummary, type TruthFire } from './backtest.ts';
-import { forEachLine } from './cli.ts';
+import { forEachLine } from './lines.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'rules-scenarios-'));
