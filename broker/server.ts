@@ -59,6 +59,17 @@ const queueDepth = new Gauge({
   registers: [metricsRegistry],
 });
 
+/**
+ * aedes drops a message as a "duplicate" when a client already got one with a higher broker
+ * counter. With an on-disk (async) persistence, messages reach delivery out of counter order, so
+ * that check silently discards real messages (we measured 0.3–4 % lost for a persistent session).
+ * Our consumers are idempotent, so we turn the check off: at-least-once, never at-most-once.
+ */
+const NEVER_SEEN: Record<string, number> = new Proxy(Object.create(null) as Record<string, number>, {
+  get: () => 0,
+  set: () => true,
+});
+
 class AuthError extends Error {
   constructor(
     message: string,
@@ -126,6 +137,10 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     concurrency: 200,
     // Rural links are slow: allow 30 s for CONNECT to arrive.
     connectTimeout: 30_000,
+    preConnect(client, _packet, done) {
+      (client as unknown as { duplicates: Record<string, number> }).duplicates = NEVER_SEEN;
+      done(null, true);
+    },
     authenticate(client, username, password, done) {
       const principal = username ? principalFor(username, opts.nodeIds) : null;
       if (!principal || !username || !passwordMatches(opts.secret, username, password)) {

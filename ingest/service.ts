@@ -138,12 +138,12 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     }
     received.inc({ kind: 'reading' });
     const { reading } = result;
-    if (recent.has(reading.nodeId, reading.seq)) {
+    if (recent.has(reading.nodeId, reading.seq, result.tsMs)) {
       duplicates.inc();
       return;
     }
     store.append(readingLine(reading, result.zoneId, result.tsMs), result.tsMs);
-    recent.remember(reading.nodeId, reading.seq);
+    recent.remember(reading.nodeId, reading.seq, result.tsMs);
     if (!failing && store.spoolDepth >= opts.batchSize) wake?.();
   }
 
@@ -181,6 +181,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     client.subscribe([topics.allReadings, topics.allStatus], { qos: 1 }, (err, granted) => {
       if (err) log.error({ err: err.message }, 'subscribe failed');
       else if (granted?.some((g) => g.qos === 128)) log.error({ granted }, 'broker refused a subscription');
+      else log.info({ filters: granted?.map((g) => g.topic) }, 'ingest subscribed');
     });
   });
   client.on('reconnect', () => log.debug('ingest reconnecting to broker'));

@@ -65,10 +65,12 @@ test('line protocol keeps the values, tags node and zone, ms time', () => {
 
 test('recent sequence window remembers re-deliveries and forgets beyond its size', () => {
   const recent = new RecentSequences(3);
-  for (const s of [1, 2, 3]) recent.remember('n', s);
-  assert.equal(recent.has('n', 1), true);
-  recent.remember('n', 4);
-  assert.equal(recent.has('n', 1), false);
-  assert.equal(recent.has('n', 4), true);
-  assert.equal(recent.has('other', 4), false);
+  for (const s of [1, 2, 3]) recent.remember('n', s, s * 1000);
+  assert.equal(recent.has('n', 1, 1000), true);
+  recent.remember('n', 4, 4000);
+  assert.equal(recent.has('n', 1, 1000), false);
+  assert.equal(recent.has('n', 4, 4000), true);
+  assert.equal(recent.has('other', 4, 4000), false);
+  // A rebooted node reuses sequence 2 at a new time: not a duplicate.
+  assert.equal(recent.has('n', 2, 99_000), false);
 });
