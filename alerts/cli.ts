@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { loadSiteFile } from '../platform/site-file.ts';
-import { createLogger } from '../platform/logger.ts';
 import { loadAlertsEnv } from './config.ts';
 import { loadAlertPolicyFile } from './policy.ts';
 import { checkTemplates } from './templates.ts';
@@ -24,15 +23,6 @@ export function registerAlertsCommands(program: Command): void {
     .command('run')
     .description('run the alerts service (dry run unless Twilio or gammu is configured)')
     .action(async () => {
-      const { runAlertsService } = await import('./main.ts');
-      const env = loadAlertsEnv();
-      const log = createLogger('alerts', env.EWS_LOG_LEVEL);
-      const running = await runAlertsService(env, log);
-      log.info({ httpPort: running.httpPort }, 'alerts service running');
-      const stop = () => {
-        void running.close().then(() => process.exit(0));
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      await import('./run.ts');
     });
 }

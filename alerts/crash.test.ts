@@ -1,0 +1,158 @@
+// Crash test: the real alerts process (alerts/run.ts) with a real broker (broker/server.ts) and the
+// Twilio Messages API double. Three confirmed fires give a burst of ~360 SMS; the process is
+// SIGKILLed at random points of the burst (and once while events wait at the broker), restarted,
+// and at the end every outbox row must have been requested exactly once — except rows the service
+// logged as in flight at the kill, which may have been requested twice.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+import { pino } from 'pino';
+import Database from 'better-sqlite3';
+import { startBroker } from '../broker/server.ts';
+import { topics } from '../contracts/topics.ts';
+import { derivePassword } from '../platform/credentials.ts';
+import { freePort, waitFor } from '../test/harness/ports.ts';
+import { resolveAudiences } from './routing.ts';
+import { laiChauContext, POLICY_FILE, SITE_FILE } from './test-fixtures.ts';
+import { TwilioMessagesDouble } from './twilio-double.ts';
+import { outboxRowSchema } from './outbox.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SID = `AC${'3'.repeat(32)}`;
+const TOKEN = 'crash-test-auth-token';
+const SECRET = 'crash-test-broker-secret-0123';
+
+test('SIGKILL during a 300+ message burst: after restarts every message was sent exactly once, apart from logged in-flight ones', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'alerts-crash-'));
+  const ctx = laiChauContext();
+  const broker = await startBroker({
+    host: '127.0.0.1', port: 0, wsPort: 0, dataDir: join(dir, 'broker'), secret: SECRET,
+    nodeIds: new Set(ctx.roster.site.nodes.map((n) => n.id)), queueLimit: 10_000, logger: pino({ level: 'silent' }),
+  });
+  const double = new TwilioMessagesDouble(SID, TOKEN);
+  await double.start();
+  let subscribed = 0;
+  broker.aedes.on('subscribe', (_subs, client) => {
+    if (client?.id === 'ews-alerts') subscribed += 1;
+  });
+  const httpPort = await freePort();
+  const logLines: string[] = [];
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH, HOME: process.env.HOME,
+    EWS_DATA_DIR: join(dir, 'data'), EWS_SITE_FILE: SITE_FILE, ALERTS_POLICY_FILE: POLICY_FILE, EWS_BROKER_SECRET: SECRET,
+    EWS_LOG_LEVEL: 'info', MQTT_URL: `mqtt://127.0.0.1:${broker.port}`, ALERTS_TRANSPORT: 'twilio',
+    TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN, TWILIO_MESSAGING_SERVICE_SID: `MG${'4'.repeat(32)}`,
+    ALERTS_TWILIO_API_BASE_URL: double.baseUrl, ALERTS_PUBLIC_URL: `http://127.0.0.1:${httpPort}`, ALERTS_HTTP_PORT: String(httpPort),
+    ALERTS_RATE_SEGMENTS_PER_S: '120', ALERTS_RATE_BURST: '5', ALERTS_SEND_CONCURRENCY: '4', ALERTS_RETRY_BASE_MS: '20', ALERTS_RETRY_CAP_MS: '200',
+  };
+  let child: ChildProcess | null = null;
+  const startService = () => {
+    const c = spawn(process.execPath, ['--import', 'tsx', 'alerts/run.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let buf = '';
+    c.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      logLines.push(...lines);
+    });
+    c.stderr?.on('data', (d: Buffer) => logLines.push(`stderr: ${d.toString()}`));
+    child = c;
+    return c;
+  };
+  const kill = async () => {
+    const c = child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill('SIGKILL');
+    await exited;
+  };
+  const healthy = async () => {
+    try {
+      return (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status === 200;
+    } catch {
+      return false;
+    }
+  };
+  const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'crash-test-rules', username: 'svc-rules', password: derivePassword(SECRET, 'svc-rules') });
+  const publish = (eventId: string, zoneId: string) =>
+    publisher.publishAsync(topics.event('fire-confirmed', zoneId), JSON.stringify({ eventId, kind: 'fire-confirmed', zoneId, ts: new Date().toISOString(), detail: {} }), { qos: 1 });
+  const served = () => double.requests.filter((r) => r.answered === 201).length;
+  const rand = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo));
+  const killPoints: number[] = [];
+
+  try {
+    startService();
+    await waitFor(async () => subscribed > 0 && (await healthy()), 30_000, 'alerts service subscribed', 20);
+    await publish('crash-fire-san-thang', 'san-thang');
+    killPoints.push(rand(10, 120));
+    await waitFor(() => served() >= (killPoints[0] ?? 0), 30_000, 'first kill point', 2);
+    await kill();
+    // While the service is down, two more fires wait in its persistent session at the broker.
+    await publish('crash-fire-nam-loong', 'nam-loong');
+    await publish('crash-fire-dong-phong', 'dong-phong');
+    startService();
+    killPoints.push(served() + rand(30, 150));
+    await waitFor(() => served() >= (killPoints[1] ?? 0), 30_000, 'second kill point', 2);
+    await kill();
+    startService();
+    killPoints.push(served() + rand(1, 20));
+    await waitFor(() => served() >= (killPoints[2] ?? 0), 30_000, 'third kill point', 2);
+    await kill();
+    startService();
+
+    const zones = ['san-thang', 'nam-loong', 'dong-phong'];
+    const expectedRows = zones.reduce((n, z) => n + resolveAudiences(ctx.roster, ['team-members', 'commune-board', 'city-board'], z).length, 0);
+    assert.ok(expectedRows >= 300, `burst of ${expectedRows} messages`);
+    const dbFile = join(dir, 'data', 'alerts.sqlite');
+    const rows = () => {
+      const db = new Database(dbFile, { readonly: true });
+      try {
+        return db.prepare('SELECT * FROM outbox').all().map((r) => outboxRowSchema.parse(r));
+      } finally {
+        db.close();
+      }
+    };
+    await waitFor(() => { const r = rows(); return r.length === expectedRows && r.every((x) => x.state === 'sent'); }, 60_000, 'every outbox row sent', 100);
+    const c = child as ChildProcess | null;
+    if (c && c.exitCode === null && c.signalCode === null) {
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill('SIGTERM');
+      await exited;
+    }
+
+    const final = rows();
+    const inFlight = new Set(
+      logLines
+        .filter((l) => l.includes('possible duplicate'))
+        .map((l) => (JSON.parse(l) as { outboxId: number }).outboxId),
+    );
+    const byBody = new Map<string, number>();
+    for (const r of double.requests) if (r.answered === 201) byBody.set(r.form.Body ?? '', (byBody.get(r.form.Body ?? '') ?? 0) + 1);
+    const unlogged: string[] = [];
+    let duplicates = 0;
+    for (const r of final) {
+      const n = byBody.get(r.body) ?? 0;
+      assert.ok(n >= 1, `row ${r.id} (${r.alert_id} → ${r.recipient_id}) never reached Twilio`);
+      if (n > 1) {
+        duplicates += n - 1;
+        if (!inFlight.has(r.id)) unlogged.push(`row ${r.id} sent ${n} times`);
+      }
+    }
+    assert.deepEqual(unlogged, [], 'a duplicate that was not logged as in flight');
+    assert.equal(byBody.size, final.length, 'nothing sent that is not in the outbox');
+    assert.equal(new Set(final.map((r) => `${r.alert_id}|${r.recipient_id}`)).size, expectedRows, 'one row per alert and person');
+    assert.deepEqual(double.violations, []);
+    console.log(`# crash test: ${expectedRows} messages, kills after ${killPoints.join(', ')} accepted requests, ${inFlight.size} logged in flight, ${duplicates} duplicate requests`);
+  } finally {
+    await kill();
+    await publisher.endAsync();
+    await double.close();
+    await broker.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
