@@ -3,6 +3,7 @@
 // count (and log) what the cap refuses.
 import AsyncLevelPersistence, { type PersistedPacket, type QueuedSubscription } from 'aedes-persistence-level/asyncPersistence.js';
 import type { Level } from 'level';
+import { WriteCombiningLevel } from './write-combining-level.ts';
 
 const OUTGOING_PREFIX = 'outgoing:';
 
@@ -13,7 +14,7 @@ function outgoingRange(clientId: string) {
 }
 
 export class BoundedLevelPersistence extends AsyncLevelPersistence {
-  readonly #db: Level<string, Buffer>;
+  readonly #db: WriteCombiningLevel;
   readonly #counts = new Map<string, Promise<number> | number>();
 
   constructor(
@@ -21,8 +22,9 @@ export class BoundedLevelPersistence extends AsyncLevelPersistence {
     readonly queueLimit: number,
     private readonly onDrop: (clientId: string, topic: string, queued: number) => void,
   ) {
-    super(db as never);
-    this.#db = db;
+    const combined = new WriteCombiningLevel(db);
+    super(combined as never);
+    this.#db = combined;
   }
 
   /** Messages currently stored for a client (queued offline or awaiting PUBACK). */
