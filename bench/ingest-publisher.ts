@@ -49,5 +49,5 @@ await new Promise<void>((resolve) => {
     }
   }, TICK_MS);
 });
-await client.endAsync();
 process.stdout.write(`${JSON.stringify({ published, acked, seconds: (Date.now() - started) / 1000 })}\n`);
+client.end(true);

@@ -8,6 +8,9 @@ import { startMetricsServer } from '../platform/metrics.ts';
 import { loadSiteFile } from '../platform/site-file.ts';
 import { runBroker } from '../broker/main.ts';
 import { runIngest } from '../ingest/main.ts';
+import { loadAlertsEnv } from '../alerts/config.ts';
+import { runAlertsService } from '../alerts/main.ts';
+import { startBackgroundSimulation } from '../simulator/run.ts';
 
 interface Runtime {
   env: Env;
@@ -86,16 +89,35 @@ async function metricsService(rt: Runtime, health: () => Record<string, unknown>
 export function registerServiceCommands(program: Command): void {
   program
     .command('start')
-    .description('run the whole pipeline in one process (broker + ingest); works without InfluxDB')
-    .action(async () => {
+    .description('run the whole pipeline in one process (broker, ingest, alerts, a background simulation); works without InfluxDB')
+    .option('--scenario <name>', 'scenario the background simulation plays (built-in name or YAML file)', 'normal-day')
+    .option('--speed <factor>', 'background simulation speed (1 = real time)', '1')
+    .option('--no-simulation', 'do not run the background simulation')
+    .option('--no-alerts', 'do not run the alerts service')
+    .action(async (options: { scenario: string; speed: string; simulation: boolean; alerts: boolean }) => {
       const rt = loadRuntime('ews');
       await runUntilSignal(rt.logger, async () => {
         const started: Stoppable[] = [];
         const broker = await runBroker(rt.env, rt.site, rt.secret(), rt.logger.child({ service: 'broker' }));
         started.push({ name: 'broker', close: () => broker.close() });
-        const ingestEnv = { ...rt.env, MQTT_URL: `mqtt://127.0.0.1:${broker.port}` };
+        const localMqtt = `mqtt://127.0.0.1:${broker.port}`;
+        const ingestEnv = { ...rt.env, MQTT_URL: localMqtt };
         const ingest = await runIngest(ingestEnv, rt.site, rt.credentialsFor('ingest'), rt.logger.child({ service: 'ingest' }));
         started.push({ name: 'ingest', close: () => ingest.close() });
+        if (options.alerts) {
+          const alerts = await runAlertsService({ ...loadAlertsEnv(), MQTT_URL: localMqtt, EWS_BROKER_SECRET: rt.secret() }, rt.logger.child({ service: 'alerts' }));
+          started.push({ name: 'alerts', close: () => alerts.close() });
+        }
+        if (options.simulation) {
+          const simulation = await startBackgroundSimulation({
+            access: { url: localMqtt, secret: rt.secret() },
+            site: rt.site,
+            scenario: options.scenario,
+            speed: Number(options.speed),
+            logger: rt.logger.child({ service: 'simulator' }),
+          });
+          started.push({ name: 'simulator', close: () => simulation.stop() });
+        }
         started.push(...(await metricsService(rt, () => ({ brokerClients: broker.aedes.connectedClients, ingestConnected: ingest.connected, spoolDepth: ingest.store.spoolDepth }))));
         rt.logger.info({ mqtt: broker.port, site: rt.site.site.name, nodes: rt.site.nodes.length }, 'pipeline running; Ctrl-C to stop');
         return started;

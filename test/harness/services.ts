@@ -32,7 +32,7 @@ export class ServiceProcess {
 
   start(): this {
     if (this.child) throw new Error(`${this.command} already running`);
-    const child = spawn(process.execPath, [join(ROOT, 'bin/fire-ews.js'), this.command], {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/fire-ews.js'), ...this.command.split(' ')], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
