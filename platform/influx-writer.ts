@@ -83,7 +83,8 @@ export class ClientLineWriter implements LineWriter {
     const influx = new InfluxDB({ url, token, timeout: timeoutMs });
     // No client-side batching, timers or retry buffer: one call = one request, the spool retries.
     this.writeApi = influx.getWriteApi(org, bucket, 'ms', {
-      batchSize: Number.MAX_SAFE_INTEGER,
+      // Larger than any spool batch, so one write() is one request (the client preallocates this many slots).
+      batchSize: 100_000,
       flushInterval: 0,
       maxRetries: 0,
       maxBufferLines: 0,

@@ -1,0 +1,75 @@
+// InfluxDB 2.x/3.x cannot run here (Debian ships 1.6): the v2 path is tested against a local double
+// of POST /api/v2/write that checks the official contract (path, org/bucket/precision query,
+// `Authorization: Token`, gzip body, line protocol) and can fail on demand. The v1 path is tested
+// against the real Debian influxd in test/integration/.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage } from 'node:http';
+import { gunzipSync } from 'node:zlib';
+import { ClientLineWriter, PermanentWriteError } from './influx-writer.ts';
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function startDouble() {
+  const received: string[][] = [];
+  let failWith: number | null = null;
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const body = await readBody(req);
+    const problems: string[] = [];
+    if (req.method !== 'POST' || url.pathname !== '/api/v2/write') problems.push(`bad path ${req.method} ${url.pathname}`);
+    if (url.searchParams.get('org') !== 'forest' || url.searchParams.get('bucket') !== 'ews' || url.searchParams.get('precision') !== 'ms') problems.push(`bad query ${url.search}`);
+    if (req.headers.authorization !== 'Token secret-token') problems.push('bad auth');
+    const text = req.headers['content-encoding'] === 'gzip' ? gunzipSync(body).toString() : body.toString();
+    if (problems.length) {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ code: 'invalid', message: problems.join('; ') }));
+      return;
+    }
+    if (failWith) {
+      res.writeHead(failWith, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ code: failWith === 400 ? 'invalid' : 'unavailable', message: 'as asked' }));
+      return;
+    }
+    received.push(text.split('\n'));
+    res.writeHead(204);
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { url: `http://127.0.0.1:${port}`, received, fail: (status: number | null) => (failWith = status), close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+test('v2 writer sends one gzip request per call with the token, org, bucket and ms precision', async () => {
+  const double = await startDouble();
+  const writer = new ClientLineWriter(double.url, 'secret-token', 'forest', 'ews', 5000);
+  const lines = Array.from({ length: 300 }, (_, i) => `reading,node=san-thang-01,zone=san-thang temperature=${20 + i / 10} ${1771048740000 + i * 60000}`);
+  await writer.write(lines);
+  assert.equal(double.received.length, 1);
+  assert.deepEqual(double.received[0], lines);
+  await writer.write(lines.slice(0, 2));
+  assert.equal(double.received.length, 2);
+  await writer.close();
+  await double.close();
+});
+
+test('v2 writer: 503 is a retryable failure, 400 a permanent one; nothing is buffered inside the client', async () => {
+  const double = await startDouble();
+  const writer = new ClientLineWriter(double.url, 'secret-token', 'forest', 'ews', 5000);
+  double.fail(503);
+  await assert.rejects(writer.write(['reading,node=a temperature=1 1']), (err: unknown) => !(err instanceof PermanentWriteError));
+  double.fail(400);
+  await assert.rejects(writer.write(['reading,node=a temperature=1 1']), PermanentWriteError);
+  double.fail(null);
+  await writer.write(['reading,node=a temperature=2 2']);
+  // Only the last write arrives: failed lines are not retried behind our back (the spool owns retries).
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(double.received, [['reading,node=a temperature=2 2']]);
+  await writer.close();
+  await double.close();
+});
