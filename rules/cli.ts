@@ -8,6 +8,11 @@ import { runFwiCsv, runNesterovCsv, type ToolResult } from './daily-tools.ts';
 import { Backtest, formatSummary, truthSchema, type TruthFire } from './backtest.ts';
 import { loadRulesConfig, DEFAULT_RULES_CONFIG } from './config.ts';
 import { forEachLine } from './lines.ts';
+import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platform/credentials.ts';
+import { createLogger } from '../platform/logger.ts';
+import { startMetricsServer } from '../platform/metrics.ts';
+import { loadRulesEnv } from './env.ts';
+import { runRules } from './main.ts';
 
 export const DEFAULT_SITE_FILE = 'config/lai-chau.site.yaml';
 
@@ -70,6 +75,45 @@ function guarded(action: () => void): void {
 
 /** Adds this service's commands to `fire-ews`. */
 export function registerRulesCommands(program: Command): void {
+  program
+    .command('rules')
+    .description('run the rules service alone (connects to MQTT_URL as svc-rules; state in <EWS_DATA_DIR>/rules.sqlite)')
+    .action(async () => {
+      const env = loadRulesEnv();
+      const log = createLogger('rules', env.EWS_LOG_LEVEL);
+      const site = loadSiteFile(env.EWS_SITE_FILE);
+      const username = env.MQTT_USERNAME ?? serviceUsername('rules');
+      const password = env.MQTT_PASSWORD ?? derivePassword(resolveBrokerSecret(env.EWS_BROKER_SECRET, env.EWS_DATA_DIR).secret, username);
+      let rules: Awaited<ReturnType<typeof runRules>>;
+      try {
+        rules = await runRules(env, site, { username, password }, log, env);
+      } catch (err) {
+        log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'rules start-up failed');
+        process.exit(1);
+      }
+      const server =
+        env.EWS_HTTP_PORT === 0
+          ? null
+          : await startMetricsServer(env.EWS_HTTP_HOST, env.EWS_HTTP_PORT, () => ({ ok: rules.connected, detail: { connected: rules.connected, outboxDepth: rules.store.outboxDepth(), spoolDepth: rules.store.spoolDepth() } }));
+      log.info({ clientId: env.RULES_CLIENT_ID, clock: env.RULES_CLOCK }, 'rules service running');
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) process.exit(1);
+        stopping = true;
+        log.info({ signal }, 'shutting down');
+        server?.close();
+        rules.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            log.error({ err: err instanceof Error ? err.message : String(err) }, 'error while stopping');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
+
   program
     .command('nesterov')
     .description('Vietnam fire-danger level from daily 13:00 weather: CSV date,t13,rh13,rain → CSV date,d13,p,level')
