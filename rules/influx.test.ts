@@ -1,0 +1,121 @@
+// Danger values and events reach a real InfluxDB (Debian's influxd 1.6, INFLUX_API=v1) through the
+// rules spool, including across an InfluxDB outage.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import { startBroker, type RunningBroker } from '../broker/server.ts';
+import { loadEnv } from '../contracts/config.ts';
+import { topics } from '../contracts/topics.ts';
+import { derivePassword } from '../platform/credentials.ts';
+import { createLineWriter } from '../platform/influx-writer.ts';
+import { loadSiteFile } from '../platform/site-file.ts';
+import { InfluxdProcess, integrationSkipReason } from '../test/harness/influxd.ts';
+import { connectAs, SITE_FILE, TEST_SECRET, tempDataDir } from '../test/harness/services.ts';
+import { freePort, waitFor } from '../test/harness/ports.ts';
+import { DEFAULT_RULES_CONFIG } from './config.ts';
+import { startRules } from './service.ts';
+import { reading } from './testing.ts';
+
+const skip = integrationSkipReason();
+const site = loadSiteFile(SITE_FILE);
+const silent = pino({ level: 'silent' });
+const tmp = tempDataDir('rules-influx');
+let influx: InfluxdProcess;
+let broker: RunningBroker;
+let url: string;
+let publisher: MqttClient;
+
+before(async () => {
+  if (skip) return;
+  influx = await InfluxdProcess.start('ews');
+  const port = await freePort();
+  broker = await startBroker({ host: '127.0.0.1', port, wsPort: 0, dataDir: join(tmp.dir, 'broker'), secret: TEST_SECRET, nodeIds: new Set(site.nodes.map((n) => n.id)), queueLimit: 100_000, logger: silent });
+  url = `mqtt://127.0.0.1:${port}`;
+  publisher = await connectAs(url, 'svc-simulator');
+});
+
+after(async () => {
+  if (skip) return;
+  await publisher.endAsync();
+  await broker.close();
+  await influx.destroy();
+  tmp.remove();
+});
+
+const T0 = Date.parse('2026-03-20T12:40:00+07:00');
+const SILENT = 'san-thang-02';
+
+async function publishMinutes(from: number, to: number, silentFrom = 6): Promise<number> {
+  let n = 0;
+  for (let m = from; m < to; m++) {
+    for (const node of site.nodes) {
+      if (node.id === SILENT && m >= silentFrom && m < 46) continue;
+      await publisher.publishAsync(topics.reading(node.id), JSON.stringify(reading(node.id, m, T0 + m * 60_000, node.sensors.includes('rain') ? { rainMm: 0 } : {})), { qos: 1 });
+      n += 1;
+    }
+  }
+  return n;
+}
+
+test('danger (official and provisional) and events are written to InfluxDB, and survive an InfluxDB outage', { skip }, async () => {
+  const env = loadEnv({ INFLUX_URL: influx.url, INFLUX_API: 'v1', INFLUX_DATABASE: 'ews', INFLUX_TIMEOUT_MS: '2000' });
+  const rules = await startRules({
+    mqttUrl: url,
+    clientId: 'ews-rules-influx',
+    username: 'svc-rules',
+    password: derivePassword(TEST_SECRET, 'svc-rules'),
+    site,
+    config: DEFAULT_RULES_CONFIG,
+    clockMode: 'readings',
+    databaseFile: join(tmp.dir, 'rules.sqlite'),
+    writer: createLineWriter(env, silent),
+    timezone: 'Asia/Ho_Chi_Minh',
+    provisionalCron: '0 * * * *',
+    tickS: 10,
+    checkpointEvery: 1000,
+    checkpointS: 30,
+    influxBatch: 1000,
+    logger: silent,
+  });
+  try {
+    await scenario(rules);
+  } finally {
+    await rules.close();
+  }
+});
+
+async function scenario(rules: Awaited<ReturnType<typeof startRules>>): Promise<void> {
+  await waitFor(() => rules.connected, 10_000, 'rules connected');
+  let n = await publishMinutes(0, 45);
+  await waitFor(() => rules.store.journalTotal() === n, 20_000, 'readings processed');
+  await waitFor(async () => (await influx.count('danger', 'quality')) === 2 * site.zones.length && (await influx.count('event', 'event_id')) === 1, 20_000, 'points in InfluxDB');
+
+  const official = await influx.query('SELECT * FROM "danger" WHERE "official" = \'true\' GROUP BY "zone"', 'ews');
+  assert.equal(official.length, site.zones.length);
+  for (const s of official) {
+    const row = Object.fromEntries(s.columns.map((c, i) => [c, s.values[0]![i]]));
+    assert.equal(row.time, Date.parse('2026-03-20T13:00:00+07:00'));
+    assert.ok(['ok', 'estimated', 'unavailable'].includes(String(row.quality)));
+    assert.equal(typeof row.level, 'number');
+    assert.equal(typeof row.nesterov_p, 'number');
+    for (const f of ['t13', 'rh13', 'd13', 'rain24h']) assert.equal(typeof row[f], 'number', `${s.tags?.zone} ${f}`);
+  }
+  const provisional = await influx.query('SELECT count("quality") FROM "danger" WHERE "official" = \'false\'', 'ews');
+  assert.equal(provisional[0]?.values[0]?.[1], site.zones.length);
+  const ev = await influx.query('SELECT "event_id", "kind", "node", "zone" FROM "event"', 'ews');
+  assert.deepEqual(ev[0]?.values.map((v) => v.slice(2)), [['node-offline', SILENT, 'san-thang']]);
+  assert.match(String(ev[0]?.values[0]?.[1]), /^san-thang-02-offline-/);
+
+  // InfluxDB down: the node comes back (node-online), the line waits in the spool.
+  await influx.stop();
+  n += await publishMinutes(45, 48);
+  await waitFor(() => rules.store.journalTotal() === n, 20_000, 'readings processed');
+  await waitFor(() => rules.store.spoolDepth() >= 1, 10_000, 'the event line is spooled');
+  await influx.restart();
+  await waitFor(async () => (await influx.count('event', 'event_id')) === 2, 40_000, 'spooled line written after the outage');
+  assert.equal(rules.store.spoolDepth(), 0);
+  const kinds = await influx.query('SELECT "event_id" FROM "event" GROUP BY "kind"', 'ews');
+  assert.deepEqual(kinds.map((s) => s.tags?.kind).sort(), ['node-offline', 'node-online']);
+}
