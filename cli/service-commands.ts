@@ -9,6 +9,7 @@ import { loadSiteFile } from '../platform/site-file.ts';
 import { runBroker } from '../broker/main.ts';
 import { runIngest } from '../ingest/main.ts';
 import { loadAlertsEnv } from '../alerts/config.ts';
+import { runRules } from '../rules/main.ts';
 import { runAlertsService } from '../alerts/main.ts';
 import { startBackgroundSimulation } from '../simulator/run.ts';
 
@@ -89,7 +90,7 @@ async function metricsService(rt: Runtime, health: () => Record<string, unknown>
 export function registerServiceCommands(program: Command): void {
   program
     .command('start')
-    .description('run the whole pipeline in one process (broker, ingest, alerts, a background simulation); works without InfluxDB')
+    .description('run the whole pipeline in one process (broker, ingest, rules, alerts, a background simulation); works without InfluxDB')
     .option('--scenario <name>', 'scenario the background simulation plays (built-in name or YAML file)', 'normal-day')
     .option('--speed <factor>', 'background simulation speed (1 = real time)', '1')
     .option('--no-simulation', 'do not run the background simulation')
@@ -104,6 +105,8 @@ export function registerServiceCommands(program: Command): void {
         const ingestEnv = { ...rt.env, MQTT_URL: localMqtt };
         const ingest = await runIngest(ingestEnv, rt.site, rt.credentialsFor('ingest'), rt.logger.child({ service: 'ingest' }));
         started.push({ name: 'ingest', close: () => ingest.close() });
+        const rules = await runRules({ ...rt.env, MQTT_URL: localMqtt }, rt.site, rt.credentialsFor('rules'), rt.logger.child({ service: 'rules' }));
+        started.push({ name: 'rules', close: () => rules.close() });
         if (options.alerts) {
           const alerts = await runAlertsService({ ...loadAlertsEnv(), MQTT_URL: localMqtt, EWS_BROKER_SECRET: rt.secret() }, rt.logger.child({ service: 'alerts' }));
           started.push({ name: 'alerts', close: () => alerts.close() });
