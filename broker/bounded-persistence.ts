@@ -47,7 +47,14 @@ export class BoundedLevelPersistence extends AsyncLevelPersistence {
   }
 
   override async outgoingEnqueue(sub: QueuedSubscription, packet: PersistedPacket): Promise<void> {
-    const queued = await this.queuedFor(sub.clientId);
+    // aedes acknowledges a publish before it is stored, so enqueues for one client run concurrently.
+    // The check and the increment must happen in one synchronous step after the count is known;
+    // reading the awaited value instead let every enqueue waiting on the first count pass the cap.
+    let queued = this.#counts.get(sub.clientId);
+    while (typeof queued !== 'number') {
+      await this.queuedFor(sub.clientId);
+      queued = this.#counts.get(sub.clientId);
+    }
     if (queued >= this.queueLimit) {
       this.onDrop(sub.clientId, packet.topic, queued);
       return;

@@ -48,7 +48,7 @@ test('a persistent session receives every one of 10,000 QoS 1 messages', { timeo
   });
 });
 
-test('the offline queue of a persistent session is capped, and refusals are counted', { timeout: 30_000, skip: process.env.EWS_RUN_FLAKY ? false : 'received more than the cap once in CI (count cache race suspected); EWS_RUN_FLAKY=1 runs it' }, async () => {
+test('the offline queue of a persistent session is capped, and refusals are counted', { timeout: 30_000 }, async () => {
   await withBroker({ queueLimit: 5 }, async (broker) => {
     const url = `mqtt://127.0.0.1:${broker.port}`;
     const sub = await connectAs(url, 'svc-ingest', { clientId: 'capped-consumer', clean: false });
