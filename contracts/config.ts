@@ -15,6 +15,8 @@ export const envSchema = z.object({
   /** /metrics and /healthz of a service (the embedded process serves one for all). 0 disables. */
   EWS_HTTP_PORT: port.default(9464),
   EWS_HTTP_HOST: z.string().default('127.0.0.1'),
+  /** Seconds between the `pipeline` points each service writes to InfluxDB for the dashboards; 0 disables. */
+  EWS_PIPELINE_STATS_S: z.coerce.number().int().min(0).default(10),
   /** Broker secret: node and service passwords are HMACs of their usernames under it. */
   EWS_BROKER_SECRET: optionalString.pipe(z.string().min(16, 'EWS_BROKER_SECRET must be at least 16 characters').optional()),
 

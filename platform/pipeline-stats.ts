@@ -1,0 +1,150 @@
+// Pipeline figures for the Grafana "Pipeline" dashboard, written to InfluxDB as ordinary points so
+// Grafana needs no second datasource. Every service that has figures to show runs one reporter:
+//
+//   pipeline,service=<name> <field>=<value>[,…] <ms>
+//
+// Field names the dashboards query (keep them exactly):
+//   service=ingest  readings_stored=<cumulative>i,spool_depth=<n>i,write_latency_ms=<float>,dead_letters=<cumulative>i
+//   service=alerts  sms_sent=<cumulative>i,sms_failed=<cumulative>i,sms_acked=<cumulative>i,outbox_queued=<n>i
+// Cumulative counters count since the process started (the dashboards use non_negative_derivative,
+// so a restart shows as one missing step, not a negative spike).
+//
+// Also here: the `alert` measurement the alerts service writes on every state change of an alert
+// (tags zone, kind; fields alert_id, state, acked_by, level), so its line format and the dashboards'
+// queries share one definition.
+//
+// The reporter never throws into its caller: a lost stats point is acceptable, a crash is not.
+// It hands each line to a `sink` the service provides, normally the same durable spool its other
+// InfluxDB lines go through.
+import type { Logger } from './logger.ts';
+
+export const PIPELINE_MEASUREMENT = 'pipeline';
+export const ALERT_MEASUREMENT = 'alert';
+export const DEFAULT_PIPELINE_STATS_S = 10;
+
+/** One point's fields: integers are written with the `i` suffix, floats as floats, strings quoted. */
+export interface StatFields {
+  ints?: Record<string, number>;
+  floats?: Record<string, number>;
+  strings?: Record<string, string>;
+}
+
+const escapeKey = (s: string) => s.replace(/[\\,= ]/g, (c) => `\\${c}`);
+const escapeMeasurement = (s: string) => s.replace(/[\\, ]/g, (c) => `\\${c}`);
+const quote = (s: string) => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+const float = (v: number) => (Number.isInteger(v) ? `${v}.0` : String(v));
+
+/**
+ * One line of line protocol (millisecond timestamp). Non-finite numbers are dropped; a point
+ * without any field is not valid line protocol, so then the result is null.
+ */
+export function formatLine(measurement: string, tags: Record<string, string | undefined>, fields: StatFields, tsMs: number): string | null {
+  const tagPart = Object.entries(tags)
+    .filter((e): e is [string, string] => e[1] !== undefined && e[1] !== '')
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `,${escapeKey(k)}=${escapeKey(v)}`)
+    .join('');
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(fields.ints ?? {})) if (Number.isFinite(v)) parts.push(`${escapeKey(k)}=${Math.trunc(v)}i`);
+  for (const [k, v] of Object.entries(fields.floats ?? {})) if (Number.isFinite(v)) parts.push(`${escapeKey(k)}=${float(v)}`);
+  for (const [k, v] of Object.entries(fields.strings ?? {})) parts.push(`${escapeKey(k)}=${quote(v)}`);
+  if (parts.length === 0) return null;
+  return `${escapeMeasurement(measurement)}${tagPart} ${parts.join(',')} ${Math.trunc(tsMs)}`;
+}
+
+/** `pipeline,service=<service> …` */
+export function pipelineLine(service: string, fields: StatFields, tsMs: number): string | null {
+  return formatLine(PIPELINE_MEASUREMENT, { service }, fields, tsMs);
+}
+
+export type AlertState = 'active' | 'acknowledged' | 'resolved';
+
+export interface AlertPoint {
+  alertId: string;
+  zoneId: string;
+  /** The event kind that raised the alert (fire-suspected, fire-confirmed, level-changed, …). */
+  kind: string;
+  state: AlertState;
+  /** Who acknowledged (name or phone), when state is acknowledged. */
+  ackedBy?: string | undefined;
+  level?: number | undefined;
+}
+
+/**
+ * `alert,kind=<kind>,zone=<zone> alert_id="…",state="active|acknowledged|resolved",acked_by="…",level=<n>i <ms>`.
+ * acked_by is always written ("" when nobody acknowledged) so the table panel's column exists.
+ */
+export function alertLine(a: AlertPoint, tsMs: number): string {
+  const ints: Record<string, number> = {};
+  if (a.level !== undefined) ints.level = a.level;
+  return formatLine(ALERT_MEASUREMENT, { zone: a.zoneId, kind: a.kind }, { ints, strings: { alert_id: a.alertId, state: a.state, acked_by: a.ackedBy ?? '' } }, tsMs) as string;
+}
+
+export interface PipelineStatsOptions {
+  service: string;
+  /** Seconds between points; 0 disables the reporter. */
+  intervalS: number;
+  /** The figures now. Called on each tick; an exception skips that point. */
+  collect: () => StatFields;
+  /** Where a line goes (the service's spool). An exception drops that point. */
+  sink: (line: string, tsMs: number) => void;
+  logger: Logger;
+  /** Injectable clock for tests. */
+  now?: () => number;
+}
+
+export interface PipelineStatsReporter {
+  /** Writes one point now (also done on every tick). Returns the line, or null when none was written. */
+  report(): string | null;
+  /** Stops the timer; with `finalPoint`, writes one last point first. */
+  stop(finalPoint?: boolean): void;
+}
+
+/** Starts a timer writing one `pipeline` point every `intervalS` seconds. The timer never keeps the process alive. */
+export function startPipelineStats(opts: PipelineStatsOptions): PipelineStatsReporter {
+  const now = opts.now ?? Date.now;
+  let lastErrorLog = 0;
+  const report = (): string | null => {
+    try {
+      const ts = now();
+      const line = pipelineLine(opts.service, opts.collect(), ts);
+      if (line === null) return null;
+      opts.sink(line, ts);
+      return line;
+    } catch (err) {
+      const t = Date.now();
+      if (t - lastErrorLog > 60_000) {
+        lastErrorLog = t;
+        opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'pipeline stats point skipped');
+      }
+      return null;
+    }
+  };
+  const timer = opts.intervalS > 0 ? setInterval(report, opts.intervalS * 1000) : undefined;
+  timer?.unref();
+  return {
+    report,
+    stop(finalPoint = false) {
+      if (timer) clearInterval(timer);
+      if (finalPoint && opts.intervalS > 0) report();
+    },
+  };
+}
+
+/** Mean of the values observed since the last take(); for "write latency over the last interval". */
+export class IntervalMean {
+  private sum = 0;
+  private n = 0;
+  observe(v: number): void {
+    this.sum += v;
+    this.n += 1;
+  }
+  /** The mean since the previous call; undefined when nothing was observed (the field is then left out). */
+  take(): number | undefined {
+    if (this.n === 0) return undefined;
+    const mean = this.sum / this.n;
+    this.sum = 0;
+    this.n = 0;
+    return mean;
+  }
+}
