@@ -25,6 +25,7 @@ export function ingestOptionsFromEnv(env: Env, site: Site, credentials: { userna
     spoolMaxRows: env.INGEST_SPOOL_MAX_ROWS,
     localRetentionRows: env.INGEST_LOCAL_RETENTION_ROWS,
     logger,
+    pipelineStatsS: env.EWS_PIPELINE_STATS_S,
   };
 }
 

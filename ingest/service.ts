@@ -10,6 +10,7 @@ import type { Logger } from '../platform/logger.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import { PermanentWriteError, type LineWriter } from '../platform/influx-writer.ts';
+import { IntervalMean, startPipelineStats } from '../platform/pipeline-stats.ts';
 import { deadLetterLine, nodeStatusLine, readingLine } from './line-protocol.ts';
 import { RecentSequences } from './dedupe.ts';
 import { IngestStore, type SpoolRow } from './spool.ts';
@@ -30,6 +31,8 @@ export interface IngestOptions {
   spoolMaxRows: number;
   localRetentionRows: number;
   logger: Logger;
+  /** Seconds between `pipeline,service=ingest` points (through the spool); 0 or absent: none. */
+  pipelineStatsS?: number;
   /** Test and bench hook: called after rows reached their destination. */
   onStored?: (rows: readonly SpoolRow[], storedAtMs: number) => void;
 }
@@ -86,6 +89,9 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
   /** Acks held back while the spool is at its cap (backpressure into the broker's queue). */
   const heldAcks: (() => void)[] = [];
   let lastCapWarning = 0;
+  // Figures for the `pipeline` measurement (cumulative since this process started).
+  const statsCounts = { readingsStored: 0, deadLetters: 0 };
+  const statsLatency = new IntervalMean();
 
   if (!opts.writer) log.warn('no INFLUX_URL configured: readings are kept in the local SQLite store only');
   else log.info({ writer: opts.writer.description }, 'ingest writes to InfluxDB');
@@ -116,6 +122,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     const id = store.recordDeadLetter({ ...dl, code });
     store.append(deadLetterLine(code as Parameters<typeof deadLetterLine>[0], nodeId, id, nowMs), nowMs);
     rejectedTotal.inc({ reason: code });
+    statsCounts.deadLetters += 1;
     log.warn({ nodeId, topic, code, reason, bytes: payload.length }, 'message dead-lettered');
     if (client.connected) client.publish(topics.deadLetter('ingest'), JSON.stringify(dl), { qos: 0 });
   }
@@ -208,6 +215,8 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     if (opts.writer) store.release(rows);
     const now = Date.now();
     writeSeconds.observe((performance.now() - started) / 1000);
+    statsLatency.observe(performance.now() - started);
+    for (const r of rows) if (r.line.startsWith('reading,')) statsCounts.readingsStored += 1;
     for (const r of rows) lagSeconds.observe(Math.max(0, now - r.tsMs) / 1000);
     stored.inc({ destination }, rows.length);
     spoolDepthGauge.set(store.spoolDepth);
@@ -215,6 +224,23 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     while (heldAcks.length > 0 && store.spoolDepth < opts.spoolMaxRows) heldAcks.shift()?.();
     return 'wrote';
   }
+
+  // A stats point goes through the spool like every other line; skipped (lost) when the spool is full.
+  const stats = startPipelineStats({
+    service: 'ingest',
+    intervalS: opts.pipelineStatsS ?? 0,
+    logger: log,
+    collect: () => {
+      // No write since the last point: write_latency_ms is left out (NaN is dropped).
+      return {
+        ints: { readings_stored: statsCounts.readingsStored, spool_depth: store.spoolDepth, dead_letters: statsCounts.deadLetters },
+        floats: { write_latency_ms: statsLatency.take() ?? Number.NaN },
+      };
+    },
+    sink: (line, tsMs) => {
+      if (store.spoolDepth < opts.spoolMaxRows) store.append(line, tsMs);
+    },
+  });
 
   const drainLoop = (async () => {
     let backoffMs = 0;
@@ -245,6 +271,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     async close() {
       // Stop taking messages first (unacked ones stay queued at the broker), then flush what we hold.
       await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+      stats.stop(true);
       running = false;
       wake?.();
       await drainLoop;
