@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { loadSiteFile } from '../platform/site-file.ts';
 import { loadAlertsEnv } from './config.ts';
-import { loadAlertPolicyFile } from './policy.ts';
+import { loadSiteWithPolicy } from './policy.ts';
 import { checkTemplates } from './templates.ts';
 
 /** Adds this service's commands to `fire-ews`. */
@@ -9,11 +8,10 @@ export function registerAlertsCommands(program: Command): void {
   const alerts = program.command('alerts').description('SMS alerts: routing, templates, outbox, Twilio/gammu transports');
   alerts
     .command('check')
-    .description('check the alert policy and that every SMS template fits with the longest zone/node names')
+    .description('check the site file\'s alerts section and that every SMS template fits with the longest zone/node names')
     .action(() => {
       const env = loadAlertsEnv();
-      const site = loadSiteFile(env.EWS_SITE_FILE);
-      const policy = loadAlertPolicyFile(env.ALERTS_POLICY_FILE);
+      const { site, policy } = loadSiteWithPolicy(env.EWS_SITE_FILE);
       const problems = checkTemplates(policy, site, env.ALERTS_PUBLIC_URL);
       for (const p of problems) console.error(`${p.kind}: ${p.message}${p.sample ? `\n  worst case: ${p.sample}` : ''}`);
       if (problems.length) process.exit(1);

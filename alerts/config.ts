@@ -11,7 +11,6 @@ const positiveInt = z.coerce.number().int().positive();
 
 export const alertsEnvSchema = envSchema
   .extend({
-    ALERTS_POLICY_FILE: z.string().default('config/lai-chau.alerts.yaml'),
     /** Default: <EWS_DATA_DIR>/alerts.sqlite */
     ALERTS_DB_FILE: optionalString,
     /** Default: twilio when TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set, else dryrun. */

@@ -18,7 +18,7 @@ import { topics } from '../contracts/topics.ts';
 import { derivePassword } from '../platform/credentials.ts';
 import { freePort, waitFor } from '../test/harness/ports.ts';
 import { resolveAudiences } from './routing.ts';
-import { laiChauContext, POLICY_FILE, SITE_FILE } from './test-fixtures.ts';
+import { laiChauContext, SITE_FILE } from './test-fixtures.ts';
 import { TwilioMessagesDouble } from './twilio-double.ts';
 import { outboxRowSchema } from './outbox.ts';
 
@@ -44,7 +44,7 @@ test('SIGKILL during a 300+ message burst: after restarts every message was sent
   const logLines: string[] = [];
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH, HOME: process.env.HOME,
-    EWS_DATA_DIR: join(dir, 'data'), EWS_SITE_FILE: SITE_FILE, ALERTS_POLICY_FILE: POLICY_FILE, EWS_BROKER_SECRET: SECRET,
+    EWS_DATA_DIR: join(dir, 'data'), EWS_SITE_FILE: SITE_FILE, EWS_BROKER_SECRET: SECRET,
     EWS_LOG_LEVEL: 'info', MQTT_URL: `mqtt://127.0.0.1:${broker.port}`, ALERTS_TRANSPORT: 'twilio',
     TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN, TWILIO_MESSAGING_SERVICE_SID: `MG${'4'.repeat(32)}`,
     ALERTS_TWILIO_API_BASE_URL: double.baseUrl, ALERTS_PUBLIC_URL: `http://127.0.0.1:${httpPort}`, ALERTS_HTTP_PORT: String(httpPort),

@@ -1,4 +1,4 @@
-// Runs the alerts service: site + policy (templates checked at start-up), SQLite outbox, transport,
+// Runs the alerts service: site file with its alerts section (templates checked at start-up), SQLite outbox, transport,
 // HTTP server, and the MQTT subscription to rule events as svc-alerts with a persistent session.
 import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,13 +7,12 @@ import { deadLetterSchema, describeZodError, eventSchema, alertLifecycleSchema }
 import { parseTopic, topics } from '../contracts/topics.ts';
 import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platform/credentials.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
-import { loadSiteFile } from '../platform/site-file.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import { chooseTransport, type AlertsEnv } from './config.ts';
 import type { EngineContext } from './engine.ts';
 import { createAlertsHttpServer, listenAlertsHttp } from './http.ts';
 import { AlertOutbox } from './outbox.ts';
-import { loadAlertPolicyFile } from './policy.ts';
+import { loadSiteWithPolicy } from './policy.ts';
 import { buildRoster } from './routing.ts';
 import { AlertService } from './service.ts';
 import { assertTemplatesFit, ACK_CODE_DIGITS } from './templates.ts';
@@ -70,8 +69,7 @@ export function scanGammuInbox(dir: string, service: AlertService, log: Logger):
 }
 
 export async function runAlertsService(env: AlertsEnv, log: Logger = createLogger('alerts', env.EWS_LOG_LEVEL)): Promise<RunningAlerts> {
-  const site = loadSiteFile(env.EWS_SITE_FILE);
-  const policy = loadAlertPolicyFile(env.ALERTS_POLICY_FILE);
+  const { site, policy } = loadSiteWithPolicy(env.EWS_SITE_FILE);
   assertTemplatesFit(policy, site, env.ALERTS_PUBLIC_URL);
   const ctx: EngineContext = { policy, roster: buildRoster(site), newAckCode };
   const db = openDatabase(env.ALERTS_DB_FILE ?? join(env.EWS_DATA_DIR, 'alerts.sqlite'));

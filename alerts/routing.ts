@@ -1,6 +1,6 @@
 // Who an audience selector names for a zone, on the site roster. Pure.
 import type { Member, Site } from '../contracts/site.ts';
-import type { Audience } from './policy.ts';
+import type { Audience, ZoneAudience } from './policy.ts';
 
 export interface Recipient {
   /** Member id, unique across the roster (the outbox keys on it). */
@@ -35,11 +35,20 @@ export function buildRoster(site: Site): Roster {
   return { site, byId: new Map(all.map((r) => [r.id, r])), byPhone };
 }
 
-/** Recipients of one audience for a zone, in roster order. */
+/** Recipients of one audience for a zone, in roster order. `team:`, `board:` and `member:` name a fixed unit or person. */
 export function audienceMembers(roster: Roster, audience: Audience, zoneId: string): Recipient[] {
   const site = roster.site;
   const pick = (members: readonly Member[]) => members.map((m) => roster.byId.get(m.id)).filter((r): r is Recipient => r !== undefined);
-  switch (audience) {
+  const colon = audience.indexOf(':');
+  if (colon > 0) {
+    const prefix = audience.slice(0, colon);
+    const id = audience.slice(colon + 1);
+    if (prefix === 'team') return pick(site.teams.find((t) => t.id === id)?.members ?? []);
+    if (prefix === 'board') return pick([site.boards.city, ...site.boards.communes].find((b) => b.id === id)?.members ?? []);
+    const person = roster.byId.get(id);
+    return person ? [person] : [];
+  }
+  switch (audience as ZoneAudience) {
     case 'team-leaders':
       return site.teams.filter((t) => t.zones.includes(zoneId)).flatMap((t) => pick(t.members.filter((m) => m.id === t.leader)));
     case 'team-members':

@@ -94,6 +94,139 @@ export const dangerTableSchema = z
   });
 export type DangerTable = z.infer<typeof dangerTableSchema>;
 
+// ---------------------------------------------------------------------------------------------
+// The site file's `alerts:` section: who gets which event, grouping, inhibition, repeat and
+// escalation, message encoding and the Vietnamese SMS templates (read by the alerts service).
+
+/** Who an audience selector names, always relative to the event's zone. */
+export const AUDIENCES = [
+  'team-leaders', // leaders of the teams covering the zone
+  'team-members', // every member of those teams (leaders included)
+  'commune-board', // the board of the zone's commune/ward
+  'city-board',
+  'rangers',
+  'maintenance',
+] as const;
+export type ZoneAudience = (typeof AUDIENCES)[number];
+/** A fixed unit or person on the roster, whatever the zone: `team:<team id>`, `board:<board id>`, `member:<member id>`. */
+export type RosterRef = `team:${string}` | `board:${string}` | `member:${string}`;
+export type Audience = ZoneAudience | RosterRef;
+const ROSTER_REF = /^(team|board|member):[a-z0-9][a-z0-9-]*$/;
+
+/** Message kinds a template exists for: the raising events plus the all-clear messages. */
+export const MESSAGE_KINDS = [
+  'fire-suspected',
+  'fire-confirmed',
+  'fire-cleared',
+  'level-raised',
+  'level-fell',
+  'node-offline',
+  'node-online',
+  'node-fault',
+  'node-fault-cleared',
+] as const;
+export type MessageKind = (typeof MESSAGE_KINDS)[number];
+
+/** Kinds that open an alert (the others clear one). */
+export const RAISING_KINDS = ['fire-suspected', 'fire-confirmed', 'level-changed', 'node-offline', 'node-fault'] as const;
+
+const audienceSchema = z.union([
+  z.enum(AUDIENCES),
+  z
+    .string()
+    .regex(ROSTER_REF, `expected one of ${AUDIENCES.join(', ')}, or team:<id>, board:<id>, member:<id>`)
+    .transform((v) => v as RosterRef),
+]);
+const audienceList = z.array(audienceSchema).min(1);
+const seconds = z.number().int().min(0).max(7 * 86_400);
+
+export const escalationStepSchema = z
+  .object({
+    /** Seconds after the alert was first sent; the step runs if nobody has acknowledged by then. */
+    afterS: seconds.refine((v) => v > 0, 'an escalation step needs afterS > 0'),
+    to: audienceList,
+  })
+  .strict();
+
+export const repeatSchema = z
+  .object({
+    everyS: z.number().int().min(60).max(86_400),
+    /** Repeats after the first message; 0 disables. */
+    max: z.number().int().min(0).max(20),
+    /** Who gets the repeat; default: the route's first audience. */
+    to: audienceList.optional(),
+  })
+  .strict();
+
+export const routeSchema = z
+  .object({
+    kinds: z.array(z.enum(RAISING_KINDS)).min(1),
+    /** For level-changed: the new level range this route applies to (inclusive). */
+    minLevel: z.number().int().min(1).max(5).optional(),
+    maxLevel: z.number().int().min(1).max(5).optional(),
+    to: audienceList,
+    /** Hold before the first message so related events fold into it (0 = send at once). */
+    groupWaitS: seconds.default(0),
+    /** Acknowledgement requested: the message carries the ack code and link, repeats/escalation run until acked. */
+    ack: z.boolean().default(true),
+    repeat: repeatSchema.optional(),
+    escalation: z.array(escalationStepSchema).default([]),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.minLevel !== undefined && r.maxLevel !== undefined && r.minLevel > r.maxLevel) {
+      ctx.addIssue({ code: 'custom', message: 'minLevel must not exceed maxLevel', path: ['minLevel'] });
+    }
+    r.escalation.forEach((s, i) => {
+      const prev = r.escalation[i - 1];
+      if (prev && s.afterS <= prev.afterS) ctx.addIssue({ code: 'custom', message: 'escalation steps must have increasing afterS', path: ['escalation', i, 'afterS'] });
+    });
+    if (!r.ack && (r.escalation.length > 0 || r.repeat)) {
+      ctx.addIssue({ code: 'custom', message: 'repeat and escalation need ack: true (they stop on acknowledgement)', path: ['ack'] });
+    }
+  });
+export type Route = z.infer<typeof routeSchema>;
+
+const templateText = z.string().min(1).max(1000);
+
+export const alertPolicySchema = z
+  .object({
+    /** Registered brand-name prefix; every Vietnamese A2P message must carry it. */
+    brand: z.string().min(1).max(20),
+    /** gsm7: unaccented Vietnamese, 160 characters a segment; ucs2: accented, NFC, 70 a segment. */
+    encoding: z.enum(['gsm7', 'ucs2']).default('gsm7'),
+    /** Largest number of segments a rendered message may take; checked at start-up with the longest names. */
+    maxSegments: z.number().int().min(1).max(10).default(1),
+    /** Default: the site's timezone. */
+    timezone: z.string().optional(),
+    grouping: z
+      .object({
+        /** After a message for a zone, further events of the same family wait this long and go out as one. */
+        windowS: seconds.default(60),
+      })
+      .strict()
+      .default({ windowS: 60 }),
+    /** A source event in a zone (pending, or an open alert) mutes the target kinds in the same zone. */
+    inhibit: z
+      .array(z.object({ source: z.enum(RAISING_KINDS), targets: z.array(z.enum(RAISING_KINDS)).min(1) }).strict())
+      .default([]),
+    /** Lifetime of an acknowledgement link. */
+    ackTokenTtlS: z.number().int().min(60).max(30 * 86_400).default(86_400),
+    /** Names of danger levels I–V as shown in messages. */
+    levelNames: z.object({ 1: z.string(), 2: z.string(), 3: z.string(), 4: z.string(), 5: z.string() }).strict(),
+    routes: z.array(routeSchema).min(1),
+    /** Text put in {repeat} for a repeat or escalation message (empty on the first). */
+    repeatMarker: z.string().max(30).default('NHẮC LẠI '),
+    /** Placeholders: {brand} {repeat} {zone} {place} {time} {level} {levelName} {previousLevel} {code} {link} {count}. */
+    templates: z.object(Object.fromEntries(MESSAGE_KINDS.map((k) => [k, templateText])) as Record<MessageKind, typeof templateText>).strict(),
+  })
+  .strict();
+/** The `alerts:` section as the alerts service uses it (timezone filled in from the site). */
+export type AlertPolicy = Omit<z.infer<typeof alertPolicySchema>, 'timezone'> & { timezone: string };
+export type AlertPolicyInput = z.input<typeof alertPolicySchema>;
+
+// ---------------------------------------------------------------------------------------------
+
 export const siteSchema = z
   .object({
     site: z
@@ -120,6 +253,8 @@ export const siteSchema = z
     rangers: z.array(memberSchema).default([]),
     /** Who fixes nodes (node faults go here). */
     maintenance: z.array(memberSchema).default([]),
+    /** Alert routing, policy and SMS templates; required by the alerts service, optional for the others. */
+    alerts: alertPolicySchema.optional(),
   })
   .strict()
   .superRefine((site, ctx) => {
@@ -170,8 +305,55 @@ export const siteSchema = z
     site.teams.forEach((t, i) => checkMembers(t.members, ['teams', i, 'members']));
     checkMembers(site.rangers, ['rangers']);
     checkMembers(site.maintenance, ['maintenance']);
+    if (site.alerts) checkAlertReferences(site, memberIds, ctx);
   });
 export type Site = z.infer<typeof siteSchema>;
+
+/**
+ * Cross-checks the alerts section against the roster: every team, board and member it names exists,
+ * and every zone-relative audience names somebody for every zone that has sensor nodes (an event
+ * from such a zone must never reach an empty list).
+ */
+function checkAlertReferences(site: Site, memberIds: ReadonlyMap<string, string>, ctx: z.RefinementCtx): void {
+  const policy = site.alerts;
+  if (!policy) return;
+  const teamIds = new Set(site.teams.map((t) => t.id));
+  const boardIds = new Set([site.boards.city.id, ...site.boards.communes.map((b) => b.id)]);
+  const zonesWithNodes = site.zones.filter((zone) => site.nodes.some((n) => n.zone === zone.id)).map((zone) => zone.id);
+  const reported = new Set<string>();
+  const check = (audience: string, path: (string | number)[]) => {
+    const [prefix, id] = audience.includes(':') ? (audience.split(':', 2) as [string, string]) : [audience, ''];
+    let problem: string | null = null;
+    if (prefix === 'team' && !teamIds.has(id)) problem = `unknown team ${id}`;
+    else if (prefix === 'board' && !boardIds.has(id)) problem = `unknown board ${id} (the city board or a commune board id)`;
+    else if (prefix === 'member' && !memberIds.has(id)) problem = `unknown member ${id}`;
+    else if (audience === 'rangers' && site.rangers.length === 0) problem = 'rangers is named but the site lists no rangers';
+    else if (audience === 'maintenance' && site.maintenance.length === 0) problem = 'maintenance is named but the site lists no maintenance contact';
+    else if (audience === 'team-leaders' || audience === 'team-members') {
+      const bare = zonesWithNodes.filter((zone) => !site.teams.some((t) => t.zones.includes(zone)));
+      if (bare.length) problem = `${audience}: no team covers ${bare.join(', ')}`;
+    } else if (audience === 'commune-board') {
+      const bare = zonesWithNodes.filter((zone) => !site.boards.communes.some((b) => b.zone === zone));
+      if (bare.length) problem = `commune-board: no commune board for ${bare.join(', ')}`;
+    }
+    if (problem) {
+      const key = `${path.join('.')}|${problem}`;
+      if (!reported.has(key)) ctx.addIssue({ code: 'custom', message: problem, path });
+      reported.add(key);
+    }
+  };
+  policy.routes.forEach((r, i) => {
+    r.to.forEach((a, j) => check(a, ['alerts', 'routes', i, 'to', j]));
+    r.repeat?.to?.forEach((a, j) => check(a, ['alerts', 'routes', i, 'repeat', 'to', j]));
+    r.escalation.forEach((s, k) => s.to.forEach((a, j) => check(a, ['alerts', 'routes', i, 'escalation', k, 'to', j])));
+  });
+}
+
+/** The site's alerts section with defaults filled in from the site (timezone); throws when the site has none. */
+export function sitePolicy(site: Site): AlertPolicy {
+  if (!site.alerts) throw new Error(`the site file of ${site.site.id} has no alerts section (routing, policy and SMS templates)`);
+  return { ...site.alerts, timezone: site.alerts.timezone ?? site.site.timezone };
+}
 export type SiteInput = z.input<typeof siteSchema>;
 
 /** Lookups the services need on every message; built once per site. */

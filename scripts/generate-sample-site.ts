@@ -2,7 +2,7 @@
 // ILLUSTRATIVE roster (the real one is not public). Phones use +8400…, which no Vietnamese
 // operator assigns, so a misconfigured deployment cannot text a stranger.
 // Run: node --import tsx scripts/generate-sample-site.ts > config/lai-chau.site.yaml
-import { Document, isScalar, visit } from 'yaml';
+import { Document, isMap, isScalar, visit } from 'yaml';
 import { SENSOR_KINDS, type SiteInput } from '../contracts/site.ts';
 
 type SensorKind = (typeof SENSOR_KINDS)[number];
@@ -96,6 +96,60 @@ const site: SiteInput = {
   teams,
   rangers: Array.from({ length: 3 }, (_, j) => member('rangers', j, 'Hạt Kiểm lâm')),
   maintenance: [member('maintenance', 0, 'kỹ thuật viên cảm biến')],
+  // Routing, policy and templates of the alerts service (alerts/README.md explains each field).
+  alerts: {
+    brand: 'PCCR LAI CHAU',
+    encoding: 'gsm7',
+    maxSegments: 1,
+    grouping: { windowS: 60 },
+    inhibit: [{ source: 'fire-confirmed', targets: ['level-changed', 'fire-suspected'] }],
+    ackTokenTtlS: 86400,
+    levelNames: { 1: 'thấp', 2: 'trung bình', 3: 'cao', 4: 'nguy hiểm', 5: 'cực kỳ nguy hiểm' },
+    routes: [
+      {
+        kinds: ['fire-confirmed'],
+        to: ['team-members', 'commune-board', 'city-board'],
+        groupWaitS: 0,
+        ack: true,
+        repeat: { everyS: 600, max: 3, to: ['team-leaders', 'commune-board'] },
+        escalation: [{ afterS: 900, to: ['rangers'] }],
+      },
+      {
+        kinds: ['fire-suspected'],
+        to: ['team-leaders'],
+        groupWaitS: 0,
+        ack: true,
+        repeat: { everyS: 600, max: 2 },
+        escalation: [
+          { afterS: 300, to: ['team-members'] },
+          { afterS: 600, to: ['commune-board'] },
+          { afterS: 900, to: ['city-board'] },
+        ],
+      },
+      {
+        kinds: ['level-changed'],
+        minLevel: 4,
+        to: ['team-leaders', 'commune-board', 'city-board', 'rangers'],
+        groupWaitS: 60,
+        ack: true,
+        escalation: [{ afterS: 1800, to: ['team-members'] }],
+      },
+      { kinds: ['level-changed'], minLevel: 3, maxLevel: 3, to: ['team-leaders', 'commune-board'], groupWaitS: 60, ack: true },
+      { kinds: ['node-offline', 'node-fault'], to: ['maintenance'], groupWaitS: 60, ack: false },
+    ],
+    repeatMarker: 'NHẮC LẠI ',
+    templates: {
+      'fire-confirmed': '{brand}: {repeat}CHÁY RỪNG tại {zone} ({place}) {time}. Tổ BVR xuất quân ngay. Đã nhận: nhắn {code} hoặc {link}',
+      'fire-suspected': '{brand}: {repeat}NGHI CHÁY tại {zone} ({place}) {time}. Kiểm tra ngay. Đã nhận: nhắn {code} hoặc {link}',
+      'fire-cleared': '{brand}: HẾT CHÁY tại {zone}, {time}. Đám cháy đã được khống chế, dừng báo động.',
+      'level-raised': '{brand}: {repeat}{zone} lên cấp cháy rừng {level} ({levelName}) {time}. Tăng tuần tra. Đã nhận: nhắn {code} hoặc {link}',
+      'level-fell': '{brand}: Cấp cháy rừng {zone} giảm còn cấp {level} ({levelName}) lúc {time}. Dừng báo động cấp {previousLevel}.',
+      'node-offline': '{brand}: Trạm cảm biến {place} ({zone}) mất kết nối từ {time} ({count} trạm). Kiểm tra nguồn và sóng.',
+      'node-online': '{brand}: Trạm cảm biến {place} ({zone}) đã kết nối lại lúc {time}.',
+      'node-fault': '{brand}: Trạm cảm biến {place} ({zone}) báo lỗi lúc {time} ({count} trạm). Cần bảo trì.',
+      'node-fault-cleared': '{brand}: Trạm cảm biến {place} ({zone}) hết lỗi lúc {time}.',
+    },
+  },
 };
 
 process.stdout.write(
@@ -108,10 +162,23 @@ process.stdout.write(
 const doc = new Document(site);
 visit(doc, {
   Map(_key, node) {
-    if (node.has('phone')) node.flow = true;
+    if (node.has('phone') || node.has('afterS') || node.has('everyS')) node.flow = true;
   },
   Seq(_key, node) {
     if (node.items.every((item) => isScalar(item))) node.flow = true;
   },
 });
+const root = doc.contents;
+const alertsKey = isMap(root) ? root.items.find((pair) => isScalar(pair.key) && pair.key.value === 'alerts')?.key : undefined;
+if (isScalar(alertsKey)) {
+  alertsKey.spaceBefore = true;
+  alertsKey.commentBefore = [
+    ' Alerts: routing, policy and SMS templates (alerts/README.md). Routes are matched first to last on',
+    ' kind and level; `to` names zone-relative audiences (team-leaders, team-members, commune-board,',
+    ' city-board, rangers, maintenance) or fixed ones (team:<id>, board:<id>, member:<id>), all checked',
+    ' against the roster above. Templates are written with accents; encoding gsm7 sends them unaccented',
+    ' (160 characters a segment), ucs2 accented (NFC, 70 a segment). At start-up every template is',
+    ' rendered with the longest zone and node names and refused if it exceeds maxSegments.',
+  ].join('\n');
+}
 process.stdout.write(doc.toString({ lineWidth: 0, flowCollectionPadding: true }));
