@@ -1,7 +1,7 @@
 // Restart equivalence with the real process: `fire-ews rules` (readings clock) against a real
 // broker, fed the simulator's fire-san-thang scenario; one run uninterrupted, one SIGKILLed twice
 // mid-scenario (first while the fire is suspected but not yet confirmed) and restarted. Both must
-// end with the same events in the same order, each published, and the fire announced once.
+// end with the same events (the same order within each zone and kind), each published, and the fire announced once.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -45,6 +45,8 @@ interface Progress {
   journal: number;
   unpublished: number;
   keys: string[];
+  /** Outbox keys per topic (one zone's events of one kind, or one zone's danger values), in order. */
+  streams: Record<string, string[]>;
 }
 
 function progress(dbFile: string): Progress {
@@ -53,16 +55,19 @@ function progress(dbFile: string): Progress {
     const journal = (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'journal'").get() as { seq: number } | undefined)?.seq ?? 0;
     const unpublished = (db.prepare('SELECT count(*) AS n FROM outbox WHERE published = 0').get() as { n: number }).n;
     // Key and payload: the same ids with different content would be a different run.
-    const keys = (db.prepare('SELECT key, payload FROM outbox ORDER BY seq').all() as { key: string; payload: string }[]).map((r) => `${r.key} ${r.payload}`);
-    return { journal, unpublished, keys };
+    const rows = db.prepare('SELECT key, topic, payload FROM outbox ORDER BY seq').all() as { key: string; topic: string; payload: string }[];
+    const keys = rows.map((r) => `${r.key} ${r.payload}`);
+    const streams: Record<string, string[]> = {};
+    for (const r of rows) (streams[r.topic] ??= []).push(r.key);
+    return { journal, unpublished, keys, streams };
   } catch {
-    return { journal: 0, unpublished: 0, keys: [] };
+    return { journal: 0, unpublished: 0, keys: [], streams: {} };
   } finally {
     db.close();
   }
 }
 
-async function run(name: string, kills: ((p: Progress) => boolean)[]): Promise<{ keys: string[]; received: string[]; restarts: number }> {
+async function run(name: string, kills: ((p: Progress) => boolean)[]): Promise<{ keys: string[]; streams: Record<string, string[]>; received: string[]; restarts: number }> {
   const dataDir = join(tmp.dir, name);
   const dbFile = join(dataDir, 'rules.sqlite');
   const env = serviceEnv(dataDir, { MQTT_URL: url, RULES_CLOCK: 'readings', RULES_CLIENT_ID: `ews-rules-${name}`, RULES_CHECKPOINT_EVERY: '2000' });
@@ -92,15 +97,15 @@ async function run(name: string, kills: ((p: Progress) => boolean)[]): Promise<{
     `${name}: every reading processed and every output published`,
     100,
   );
-  const { keys } = progress(dbFile);
+  const { keys, streams } = progress(dbFile);
   await waitFor(() => new Set(received).size === keys.filter((k) => k.startsWith('event:')).length, 10_000, `${name}: observer has every event`);
   assert.equal(await proc.stop('SIGTERM'), 0);
   await publisher.endAsync();
   await observer.endAsync();
-  return { keys, received, restarts };
+  return { keys, streams, received, restarts };
 }
 
-test('fire-san-thang through the real process: SIGKILL twice mid-scenario gives the same events as an uninterrupted run', { skip: process.env.EWS_RUN_FLAKY ? false : 'order of outputs after a SIGKILL differed once in CI; under investigation (EWS_RUN_FLAKY=1 runs it)' }, async () => {
+test('fire-san-thang through the real process: SIGKILL twice mid-scenario gives the same events as an uninterrupted run', { timeout: 300_000 }, async () => {
   const a = await run('uninterrupted', []);
   const events = a.keys.filter((k) => k.startsWith('event:'));
   const fire = events.filter((k) => k.startsWith('event:fire-'));
@@ -112,7 +117,12 @@ test('fire-san-thang through the real process: SIGKILL twice mid-scenario gives 
     (p) => p.journal >= readings.length * 0.7,
   ]);
   assert.equal(b.restarts, 2);
-  assert.deepEqual(b.keys, a.keys, 'same events and danger values, in the same order');
+  // Same outputs with the same payloads, and the same order within each topic. The interleaving of
+  // different zones may differ: after a restart the broker replays the session's queue while new
+  // readings keep arriving, so cross-zone arrival order is not the publisher's order (it is not in
+  // the field either). Content that depended on that order would still differ and fail here.
+  assert.deepEqual([...b.keys].sort(), [...a.keys].sort(), 'same events and danger values, with the same payloads');
+  assert.deepEqual(b.streams, a.streams, 'the same order within each zone and kind');
   assert.deepEqual([...new Set(b.received)].sort(), [...new Set(a.received)].sort(), 'the observer saw the same event ids');
   // At-least-once on the wire: a kill between the broker's PUBACK and marking the row published
   // can repeat that one message (same event id); the fire is never announced under a new id.
