@@ -1,0 +1,35 @@
+# One image for every fire-ews service; docker-compose.yml picks the command (broker, ingest, rules,
+# alerts run, simulate). No build step: tsx runs the TypeScript, so it is a runtime dependency.
+#
+#   docker build -t fire-ews:local .
+#   docker run --rm fire-ews:local --help
+
+# --- dependencies: production node_modules, native addons compiled here -------------------------
+FROM node:20-bookworm-slim AS deps
+# better-sqlite3 (and classic-level, under aedes-persistence-level) are native addons: prebuilt
+# binaries are used when they match, node-gyp builds them otherwise.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --omit=dev keeps tsx (a dependency), drops typescript and @types/*.
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force
+
+# --- runtime ---------------------------------------------------------------------------------------
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    EWS_DATA_DIR=/data \
+    EWS_HTTP_HOST=0.0.0.0
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+# Source (see .dockerignore: no tests, no .git, no .env, no data).
+COPY . .
+# /data belongs to the unprivileged user; an empty named volume mounted there inherits this owner.
+RUN mkdir -p /data && chown node:node /data
+USER node
+# 1883 MQTT, 8083 MQTT over WebSocket, 8883 MQTT over TLS, 8090 alerts HTTP, 9464 /metrics and /healthz
+EXPOSE 1883 8083 8883 8090 9464
+ENTRYPOINT ["node", "bin/fire-ews.js"]
+CMD ["start"]
