@@ -1,0 +1,118 @@
+// The official 13:00 level under the wall clock, in the real `fire-ews rules` process: node-cron
+// (Asia/Ho_Chi_Minh) must fire at 13:17 local and publish the day's official level, retained.
+// The process runs under libfaketime (Debian's faketime package) so its wall clock reads a chosen
+// day; the broker and this test run on the real clock. The engine's own 10-s tick is set to an
+// hour, so only the cron schedule (or a reading arriving) can advance time: no reading arrives
+// after 13:16:50, so an official value at 13:17 comes from the cron.
+// The process also runs TZ=UTC, so a schedule that ignored its timezone would fire at 20:17 local.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import { startBroker, type RunningBroker } from '../../broker/server.ts';
+import { dangerSchema, type Danger, type Reading } from '../../contracts/payloads.ts';
+import { loadSiteFile } from '../../platform/site-file.ts';
+import { connectAs, makeReading, publishReadings, serviceEnv, ServiceProcess, SITE_FILE, TEST_SECRET, tempDataDir } from '../harness/services.ts';
+import { freePort, waitFor } from '../harness/ports.ts';
+
+const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+function skipReason(): string | false {
+  if (existsSync(LIBFAKETIME)) return false;
+  if (process.env.CI || process.env.EWS_REQUIRE_INTEGRATION) throw new Error(`${LIBFAKETIME} not found: apt-get install -y faketime`);
+  return 'libfaketime not installed (apt-get install -y faketime)';
+}
+
+const site = loadSiteFile(SITE_FILE);
+const tmp = tempDataDir('rules-cron');
+let broker: RunningBroker;
+let url: string;
+const skip = skipReason();
+
+before(async () => {
+  if (skip) return;
+  const port = await freePort();
+  broker = await startBroker({ host: '127.0.0.1', port, wsPort: 0, dataDir: join(tmp.dir, 'broker'), secret: TEST_SECRET, nodeIds: new Set(site.nodes.map((n) => n.id)), queueLimit: 1_000_000, logger: pino({ level: 'silent' }) });
+  url = `mqtt://127.0.0.1:${port}`;
+});
+
+after(async () => {
+  await broker?.close();
+  tmp.remove();
+});
+
+function journalLength(): number {
+  const file = join(tmp.dir, 'rules', 'rules.sqlite');
+  if (!existsSync(file)) return 0;
+  const db = new Database(file, { readonly: true });
+  try {
+    return (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'journal'").get() as { seq: number } | undefined)?.seq ?? 0;
+  } catch {
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+const local = (hhmmss: string) => Date.parse(`2026-03-11T${hhmmss}+07:00`);
+
+function rulesAt(fakeStartMs: number): ServiceProcess {
+  return new ServiceProcess(
+    'rules',
+    serviceEnv(join(tmp.dir, 'rules'), {
+      MQTT_URL: url,
+      RULES_CLOCK: 'wall',
+      RULES_TICK_S: '3600',
+      TZ: 'UTC',
+      LD_PRELOAD: LIBFAKETIME,
+      // '@' = start at this moment and run forward at normal speed.
+      FAKETIME: `@${new Date(fakeStartMs).toISOString().slice(0, 19).replace('T', ' ')}`,
+      FAKETIME_DONT_FAKE_MONOTONIC: '1',
+    }),
+  );
+}
+
+test('the official level is published by the cron at 13:17 Asia/Ho_Chi_Minh, not before', { skip, timeout: 120_000 }, async () => {
+  const observer = await connectAs(url, 'svc-observer');
+  const dangers: { d: Danger; atMs: number }[] = [];
+  observer.on('message', (_t, payload) => dangers.push({ d: dangerSchema.parse(JSON.parse(payload.toString())), atMs: Date.now() }));
+  await observer.subscribeAsync('ews/v1/danger/+', { qos: 1 });
+  const publisher = await connectAs(url, 'svc-simulator');
+
+  // 12:44:30: the engine starts before the 12:45–13:15 window opens (it only computes days whose
+  // whole window it has seen), then stops cleanly.
+  let proc = rulesAt(local('12:44:30')).start();
+  await proc.waitForLog('rules subscribed');
+  await publishReadings(publisher, site.nodes.map((n) => makeReading(n.id, 1, local('12:44:30'))));
+  await waitFor(() => journalLength() >= site.nodes.length, 10_000, 'the first readings journaled');
+  assert.equal(await proc.stop('SIGTERM'), 0);
+
+  // 13:16:35: the window's readings arrive late, in one store-and-forward burst.
+  const fakeStart = local('13:16:35');
+  proc = rulesAt(fakeStart).start();
+  const realStart = Date.now();
+  const fakeNow = (realMs: number) => fakeStart + (realMs - realStart);
+  await proc.waitForLog('rules subscribed');
+  const burst: Reading[] = [];
+  for (const n of site.nodes) for (let i = 0; i <= 6; i++) burst.push(makeReading(n.id, 2 + i, local('12:45:00') + i * 5 * 60_000));
+  await publishReadings(publisher, burst);
+  assert.ok(fakeNow(Date.now()) < local('13:16:50'), 'the burst arrived before 13:16:50 (slow machine: rerun)');
+
+  await waitFor(() => dangers.some(({ d }) => d.official && d.date === '2026-03-11'), 60_000, 'the official level of 2026-03-11');
+  await new Promise((r) => setTimeout(r, 1000));
+  const official = dangers.filter(({ d }) => d.official && d.date === '2026-03-11');
+  assert.equal(new Set(official.map(({ d }) => d.zoneId)).size, site.zones.length, 'one official value per zone');
+  for (const { d, atMs } of official) {
+    const at = fakeNow(atMs);
+    assert.ok(at >= local('13:17:00') && at < local('13:17:05'), `${d.zoneId} published at ${new Date(at).toISOString()} (expected 13:17:00–13:17:05 local)`);
+  }
+  // The zones with readings in the window have a computed level from them.
+  const computed = official.filter(({ d }) => d.level !== null);
+  assert.ok(computed.length > 0, `levels: ${official.map(({ d }) => `${d.zoneId}=${d.level}/${d.quality}`).join(' ')}`);
+  for (const { d } of computed) assert.ok(d.inputs.nodesUsed.length > 0 && d.inputs.t13 !== null);
+
+  assert.equal(await proc.stop('SIGTERM'), 0);
+  await publisher.endAsync();
+  await observer.endAsync();
+});
