@@ -10,7 +10,7 @@ import type { Logger } from '../platform/logger.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import { PermanentWriteError, type LineWriter } from '../platform/influx-writer.ts';
-import { IntervalMean, startPipelineStats } from '../platform/pipeline-stats.ts';
+import { IntervalMean, siteNodeLines, startPipelineStats } from '../platform/pipeline-stats.ts';
 import { deadLetterLine, nodeStatusLine, readingLine } from './line-protocol.ts';
 import { RecentSequences } from './dedupe.ts';
 import { IngestStore, type SpoolRow } from './spool.ts';
@@ -241,6 +241,19 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
       if (store.spoolDepth < opts.spoolMaxRows) store.append(line, tsMs);
     },
   });
+  // The node registry (positions) for the city geomap, at start and every 5 minutes, with the stats.
+  const writeSiteNodes = () => {
+    try {
+      if (store.spoolDepth >= opts.spoolMaxRows) return;
+      const now = Date.now();
+      const nodes = [...opts.site.nodes.values()].map((n) => ({ ...n, zoneName: opts.site.zones.get(n.zone)?.name ?? n.zone }));
+      for (const line of siteNodeLines(nodes, now)) store.append(line, now);
+    } catch (err) {
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site_node points skipped');
+    }
+  };
+  const siteNodesTimer = (opts.pipelineStatsS ?? 0) > 0 ? setInterval(writeSiteNodes, 300_000).unref() : undefined;
+  if (siteNodesTimer) writeSiteNodes();
 
   const drainLoop = (async () => {
     let backoffMs = 0;
@@ -272,6 +285,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
       // Stop taking messages first (unacked ones stay queued at the broker), then flush what we hold.
       await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
       stats.stop(true);
+      clearInterval(siteNodesTimer);
       running = false;
       wake?.();
       await drainLoop;

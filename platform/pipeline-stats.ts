@@ -148,3 +148,28 @@ export class IntervalMean {
     return mean;
   }
 }
+
+export const SITE_NODE_MEASUREMENT = 'site_node';
+
+/** What a `site_node` point needs from the site file (a SensorNode plus its zone's display name). */
+export interface SiteNodeInfo {
+  id: string;
+  zone: string;
+  lat: number;
+  lon: number;
+  elevationM: number;
+  zoneName: string;
+}
+
+/**
+ * `site_node,node=<id>,zone=<zone> lat=…,lon=…,elevation_m=…,zone_name="…" <ms>`: the node registry
+ * in InfluxDB. InfluxDB readings carry no coordinates and InfluxQL cannot join, so the city geomap
+ * reads node positions from these points (written by ingest at start and every few minutes) and
+ * joins them with the zones' danger level in Grafana.
+ */
+export function siteNodeLines(nodes: readonly SiteNodeInfo[], tsMs: number): string[] {
+  return nodes.map(
+    (n) =>
+      formatLine(SITE_NODE_MEASUREMENT, { node: n.id, zone: n.zone }, { floats: { lat: n.lat, lon: n.lon, elevation_m: n.elevationM }, strings: { zone_name: n.zoneName } }, tsMs) as string,
+  );
+}
