@@ -1,0 +1,103 @@
+// The dashboards as files: committed JSON = generator output, lint rules, provisioning YAML.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parse } from 'yaml';
+import { driftedFiles, generateDashboards, GENERATED_DIR, ROOT } from './generate.ts';
+import { DATASOURCE_UID } from './influxql.ts';
+import { lintDashboards } from './lint.ts';
+import { expandQuery, grafanaInterval, selectShape, type DashboardJson } from './queries.ts';
+
+const generated = generateDashboards();
+const committed = (): DashboardJson[] => [...generated.keys()].map((f) => JSON.parse(readFileSync(join(GENERATED_DIR, f), 'utf8')) as DashboardJson);
+
+test('committed dashboards equal the generator output (run npm run dashboards after changing a builder or the site file)', () => {
+  assert.deepEqual(driftedFiles(generated), []);
+  assert.deepEqual([...generated.keys()], ['city-overview.json', 'zone-detail.json', 'sensor-fleet.json', 'pipeline.json']);
+});
+
+test('lint: datasource uid, titles, descriptions, units, $timeFilter, GROUP BY time($__interval), no Flux, known variables, unique ids', () => {
+  assert.deepEqual(lintDashboards(committed()), []);
+});
+
+test('lint catches what it should', () => {
+  const good = committed();
+  const bad = structuredClone(good);
+  const zone = bad[1] as DashboardJson;
+  const panel = zone.panels?.[3];
+  assert.ok(panel?.targets?.[0]);
+  panel.datasource = { type: 'influxdb', uid: 'other' };
+  panel.description = '';
+  panel.targets[0].query = (panel.targets[0].query ?? '').replace('GROUP BY time($__interval)', 'GROUP BY time(1m)').replace("'$zone'", "'$zonee'");
+  const timeline = zone.panels?.[0];
+  const mapping = timeline?.fieldConfig?.defaults?.mappings?.[0] as { options: Record<string, unknown> };
+  delete mapping.options['5'];
+  const city = bad[0] as DashboardJson;
+  (city.panels?.[1] as { id: number }).id = 1;
+  const geoLayer = ((city.panels?.[0]?.options?.layers ?? []) as { location: { latitude: string } }[])[0];
+  if (geoLayer) geoLayer.location.latitude = 'lat';
+  city.panels?.[2]?.targets?.push({ refId: 'F', rawQuery: true, resultFormat: 'table', query: 'from(bucket: "ews") |> range(start: -1h)' });
+  const problems = lintDashboards(bad).join('\n');
+  for (const expected of [
+    /not the provisioned influxdb-fire/,
+    /no description/,
+    /without GROUP BY time\(\$__interval\)/,
+    /unknown template variable \$zonee/,
+    /no mapping for level 5/,
+    /duplicate panel id/,
+    /uses field "lat"/,
+    /Flux is not allowed/,
+  ]) {
+    assert.match(problems, expected);
+  }
+});
+
+test('state timeline and geomap carry the five official levels and colours', () => {
+  const [city, zone] = committed();
+  const timeline = zone?.panels?.find((p) => p.type === 'state-timeline');
+  const opts = (timeline?.fieldConfig?.defaults?.mappings?.[0] as { options: Record<string, { text: string; color: string }> }).options;
+  assert.deepEqual(Object.entries(opts).map(([k, v]) => [k, v.color]), [['1', 'green'], ['2', 'blue'], ['3', 'yellow'], ['4', 'orange'], ['5', 'red']]);
+  assert.match(opts['3']?.text ?? '', /^Cấp III/);
+  const map = city?.panels?.find((p) => p.type === 'geomap');
+  assert.deepEqual(map?.transformations?.map((t) => t.id), ['joinByField']);
+});
+
+test('provisioning YAML parses; datasource uid matches the dashboards; provider is read-only', () => {
+  const dsText = readFileSync(join(ROOT, 'dashboards/provisioning/datasources/influxdb.yaml'), 'utf8');
+  const ds = parse(dsText) as { apiVersion: number; datasources: { uid: string; type: string; url: string; jsonData: Record<string, string>; secureJsonData: Record<string, string> }[] };
+  assert.equal(ds.apiVersion, 1);
+  const [influx] = ds.datasources;
+  assert.ok(influx);
+  assert.equal(influx.uid, DATASOURCE_UID);
+  assert.equal(influx.type, 'influxdb');
+  assert.equal(influx.url, '${INFLUX_URL}');
+  assert.equal(influx.jsonData.dbName, '${INFLUX_BUCKET}');
+  assert.equal(influx.jsonData.httpHeaderName1, 'Authorization');
+  assert.equal(influx.secureJsonData.httpHeaderValue1, 'Token ${INFLUX_TOKEN}');
+  assert.equal(influx.jsonData.version, undefined, 'InfluxQL (the default), not Flux');
+
+  const prov = parse(readFileSync(join(ROOT, 'dashboards/provisioning/dashboards/fire.yaml'), 'utf8')) as { providers: { type: string; allowUiUpdates: boolean; options: { path: string } }[] };
+  assert.equal(prov.providers[0]?.type, 'file');
+  assert.equal(prov.providers[0]?.allowUiUpdates, false);
+  assert.equal(prov.providers[0]?.options.path, '/var/lib/grafana/dashboards');
+
+  // Every ${VAR} the provisioning reads is documented in the README's Dashboards section.
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Dashboards'), readme.indexOf('\n## ', readme.indexOf('## Dashboards') + 5));
+  const vars = [...dsText.replace(/^#.*$/gm, '').matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]);
+  assert.deepEqual([...new Set(vars)].sort(), ['INFLUX_BUCKET', 'INFLUX_TOKEN', 'INFLUX_URL']);
+  for (const v of vars) assert.ok(section.includes(`\`${v}\``), `README "Dashboards" lists ${v}`);
+});
+
+test('macro expansion and query shape helpers', () => {
+  assert.equal(grafanaInterval(0, 3_600_000), '10s');
+  assert.equal(grafanaInterval(0, 86_400_000), '2m');
+  assert.equal(
+    expandQuery(`SELECT mean("t") AS "t" FROM "reading" WHERE "zone" = '$zone' AND $timeFilter GROUP BY time($__interval), "node"`, { fromMs: 1000, toMs: 3_601_000, variables: { zone: 'san-thang' } }),
+    `SELECT mean("t") AS "t" FROM "reading" WHERE "zone" = 'san-thang' AND time >= 1000ms and time <= 3601000ms GROUP BY time(10s), "node"`,
+  );
+  const s = selectShape(`SELECT count("x") AS "n" FROM (SELECT last("x") AS "x", "kind" AS "k" FROM "e" WHERE "kind" =~ /^a(b|c)$/ GROUP BY "node") WHERE "k" = 'b'`);
+  assert.deepEqual(s.columns.map((c) => c.name), ['n']);
+  assert.deepEqual(s.groupByTags, []);
+});

@@ -1,0 +1,107 @@
+// Lint rules over the generated dashboards (the grafana/dashboard-linter rules that apply to InfluxQL,
+// plus our own). Pure: takes parsed JSON, returns problems as "uid: where: message".
+import { DATASOURCE_UID } from './influxql.ts';
+import { BUILTIN_VARIABLES, queriesOf, referencedVariables, selectShape, type DashboardJson, type PanelJson } from './queries.ts';
+
+const FLUX = /\|>|from\s*\(\s*bucket|range\s*\(\s*start/i;
+
+function mappingKeys(panel: PanelJson): Set<string> {
+  const keys = new Set<string>();
+  const collect = (mappings: unknown) => {
+    for (const m of (mappings as { type: string; options: Record<string, unknown> }[] | undefined) ?? []) if (m.type === 'value') for (const k of Object.keys(m.options)) keys.add(k);
+  };
+  collect(panel.fieldConfig?.defaults?.mappings);
+  for (const o of panel.fieldConfig?.overrides ?? []) for (const p of o.properties) if (p.id === 'mappings') collect(p.value);
+  return keys;
+}
+
+function hasUnitOrMappings(panel: PanelJson): boolean {
+  const d = panel.fieldConfig?.defaults;
+  if (d?.unit) return true;
+  if ((d?.mappings?.length ?? 0) > 0) return true;
+  return false;
+}
+
+export function lintDashboards(dashboards: DashboardJson[]): string[] {
+  const problems: string[] = [];
+  const uids = new Set<string>();
+  const titles = new Set<string>();
+  for (const d of dashboards) {
+    const p = (where: string, msg: string) => problems.push(`${d.uid}: ${where}: ${msg}`);
+    if (!d.uid || !/^[a-z0-9-]{1,40}$/.test(d.uid)) p('dashboard', `bad uid "${d.uid}"`);
+    if (uids.has(d.uid)) p('dashboard', 'duplicate uid');
+    uids.add(d.uid);
+    if (titles.has(d.title)) p('dashboard', 'duplicate title');
+    titles.add(d.title);
+    if (d.editable !== false) p('dashboard', 'must be read-only (editable: false)');
+    if (d.timezone !== 'Asia/Ho_Chi_Minh') p('dashboard', `timezone is ${d.timezone}, not Asia/Ho_Chi_Minh`);
+
+    const variables = new Set((d.templating?.list ?? []).map((v) => v.name));
+    const checkVars = (where: string, text: string | undefined) => {
+      for (const name of referencedVariables(text ?? '')) if (!variables.has(name) && !BUILTIN_VARIABLES.has(name)) p(where, `unknown template variable $${name}`);
+    };
+
+    const ids = new Set<number>();
+    for (const panel of d.panels ?? []) {
+      const where = `panel ${panel.id} "${panel.title ?? ''}"`;
+      if (typeof panel.id !== 'number') p(where, 'panel has no id');
+      else if (ids.has(panel.id)) p(where, 'duplicate panel id');
+      else ids.add(panel.id);
+      if (!panel.title?.trim()) p(where, 'no title');
+      if (!panel.description?.trim()) p(where, 'no description');
+      if (panel.datasource?.uid !== DATASOURCE_UID || panel.datasource?.type !== 'influxdb') p(where, `datasource is ${JSON.stringify(panel.datasource)}, not the provisioned ${DATASOURCE_UID}`);
+      if (!hasUnitOrMappings(panel)) p(where, 'no unit and no value mappings');
+      if ((panel.targets ?? []).length === 0) p(where, 'no targets');
+      checkVars(where, panel.title);
+      const refIds = new Set<string>();
+      for (const t of panel.targets ?? []) {
+        if (!t.refId || refIds.has(t.refId)) p(where, `missing or duplicate refId ${t.refId}`);
+        refIds.add(t.refId ?? '');
+      }
+      if (panel.type === 'state-timeline') {
+        const keys = mappingKeys(panel);
+        for (const level of ['1', '2', '3', '4', '5']) if (!keys.has(level)) p(where, `state timeline has no mapping for level ${level}`);
+      }
+      if (panel.type === 'geomap') {
+        const names = new Set((panel.targets ?? []).flatMap((t) => (t.query ? selectShape(t.query).columns.map((c) => c.name).concat(selectShape(t.query).groupByTags) : [])));
+        for (const t of panel.targets ?? []) if (t.resultFormat !== 'table') p(where, `geomap target ${t.refId} must be a table`);
+        const layers = ((panel.options?.layers ?? []) as { name: string; location?: { mode?: string; latitude?: string; longitude?: string }; config?: { style?: { color?: { field?: string }; text?: { field?: string } } } }[]);
+        if (layers.length === 0) p(where, 'geomap without layers');
+        for (const layer of layers) {
+          const loc = layer.location;
+          if (loc?.mode !== 'coords') p(where, `layer "${layer.name}" location mode is ${loc?.mode}, not coords`);
+          for (const f of [loc?.latitude, loc?.longitude, layer.config?.style?.color?.field, layer.config?.style?.text?.field]) {
+            if (f !== undefined && !names.has(f)) p(where, `layer "${layer.name}" uses field "${f}", which no query returns (${[...names].join(', ')})`);
+          }
+        }
+      }
+    }
+
+    for (const q of queriesOf(d)) {
+      const t = q.target;
+      const text = t.query ?? '';
+      if (t.rawQuery !== true || !text) p(q.where, 'not a raw InfluxQL query');
+      if (FLUX.test(text)) p(q.where, 'Flux is not allowed (InfluxQL only)');
+      if (t.datasource && t.datasource.uid !== DATASOURCE_UID) p(q.where, `target datasource ${t.datasource.uid}`);
+      if (t.resultFormat !== 'time_series' && t.resultFormat !== 'table') p(q.where, `resultFormat ${t.resultFormat}`);
+      if (!text.includes('$timeFilter')) p(q.where, 'no $timeFilter');
+      if (t.resultFormat === 'time_series' && !/GROUP BY time\(\$__interval\)/.test(text)) p(q.where, 'time series without GROUP BY time($__interval)');
+      checkVars(q.where, text);
+      checkVars(q.where, t.alias);
+      let shape;
+      try {
+        shape = selectShape(text);
+      } catch (err) {
+        p(q.where, String(err));
+        continue;
+      }
+      for (const c of shape.columns) if (!c.aliased && /\(/.test(c.expr)) p(q.where, `expression without an alias: ${c.expr}`);
+      if (q.kind === 'annotation') {
+        const cols = new Set([...shape.columns.map((c) => c.name), ...shape.groupByTags]);
+        if (!t.fromAnnotations) p(q.where, 'annotation target without fromAnnotations');
+        for (const c of [t.textColumn, ...(t.tagsColumn ?? '').split(',')]) if (c && !cols.has(c)) p(q.where, `annotation column "${c}" not returned`);
+      }
+    }
+  }
+  return problems;
+}
