@@ -12,6 +12,7 @@ import { readingSchema, type Danger, type DangerLevel, type FireEvent } from '..
 import { TOPIC_ID_PATTERN } from '../contracts/topics.ts';
 import type { Site } from '../contracts/site.ts';
 import { DEFAULT_RULES_CONFIG, type RulesConfig } from './config.ts';
+import { FleetClock } from './core.ts';
 import { RulesEngine, type EngineReading, type EngineStats } from './engine.ts';
 import { parseInstant, parseInstantFast } from './time.ts';
 
@@ -76,11 +77,11 @@ export function parseReadingLine(line: string): LineResult {
   return { ok: true, reading: parsed.data as EngineReading, tsMs: parseInstant(parsed.data.ts) };
 }
 
-/** The backtest's clock: the fleet's time, robust to one node with a wrong clock. */
-export class VirtualClock {
-  private now = NaN;
-  private readonly ahead = new Map<string, number>();
-  constructor(private readonly maxJumpMs: number) {}
+/** The backtest's clock: the service's FleetClock, started from the median of the first observations. */
+export class VirtualClock extends FleetClock {
+  constructor(maxJumpMs: number) {
+    super(maxJumpMs);
+  }
 
   get value(): number {
     return this.now;
@@ -90,27 +91,6 @@ export class VirtualClock {
   start(firstTimestamps: number[]): void {
     const a = firstTimestamps.filter((t) => Number.isFinite(t)).sort((x, y) => x - y);
     this.now = a.length ? a[(a.length - 1) >> 1]! : NaN;
-  }
-
-  /** A reading observed at tsMs by nodeId is read now; returns its arrival time. */
-  observe(nodeId: string, tsMs: number): number {
-    if (Number.isNaN(this.now)) this.now = tsMs;
-    if (!(tsMs > this.now)) return this.now;
-    if (tsMs - this.now <= this.maxJumpMs) {
-      this.now = tsMs;
-      if (this.ahead.size) this.ahead.clear();
-      return this.now;
-    }
-    // A jump needs a second node whose time agrees (within the same tolerance).
-    for (const [other, t] of this.ahead) {
-      if (other !== nodeId && Math.abs(t - tsMs) <= this.maxJumpMs) {
-        this.now = Math.min(t, tsMs);
-        this.ahead.clear();
-        return this.now;
-      }
-    }
-    this.ahead.set(nodeId, tsMs);
-    return this.now;
   }
 }
 

@@ -48,7 +48,7 @@ export function officialCronExpression(config: RulesConfig): string {
 }
 
 /**
- * The fleet's time from the readings' own timestamps (as the backtest's VirtualClock): it follows
+ * The fleet's time from the readings' own timestamps (the backtest's VirtualClock extends it): it follows
  * them forward; a jump of more than maxJumpMs needs a second node that agrees, so one node with a
  * fast clock cannot drag time forward. Its state is part of the checkpoint.
  */

@@ -10,15 +10,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import type { MqttClient } from 'mqtt';
-import { pino } from 'pino';
-import { startBroker, type RunningBroker } from '../broker/server.ts';
+import type { RunningBroker } from '../broker/server.ts';
 import { eventSchema, readingSchema, type Reading } from '../contracts/payloads.ts';
-import { loadSiteFile } from '../platform/site-file.ts';
-import { connectAs, publishReadings, serviceEnv, ServiceProcess, SITE_FILE, TEST_SECRET, tempDataDir } from '../test/harness/services.ts';
-import { freePort, waitFor } from '../test/harness/ports.ts';
+import { connectAs, publishReadings, serviceEnv, ServiceProcess, startSiteBroker, tempDataDir } from '../test/harness/services.ts';
+import { waitFor } from '../test/harness/ports.ts';
 
 const root = new URL('..', import.meta.url).pathname;
-const site = loadSiteFile(SITE_FILE);
 const tmp = tempDataDir('rules-restart');
 let broker: RunningBroker;
 let url: string;
@@ -31,9 +28,7 @@ before(async () => {
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => readingSchema.parse(JSON.parse(l)));
-  const port = await freePort();
-  broker = await startBroker({ host: '127.0.0.1', port, wsPort: 0, dataDir: join(tmp.dir, 'broker'), secret: TEST_SECRET, nodeIds: new Set(site.nodes.map((n) => n.id)), queueLimit: 1_000_000, logger: pino({ level: 'silent' }) });
-  url = `mqtt://127.0.0.1:${port}`;
+  ({ broker, url } = await startSiteBroker(join(tmp.dir, 'broker')));
 });
 
 after(async () => {

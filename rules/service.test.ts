@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { pino } from 'pino';
-import { startBroker, type RunningBroker } from '../broker/server.ts';
+import type { RunningBroker } from '../broker/server.ts';
 import { dangerSchema, deadLetterSchema, eventSchema, type Danger, type FireEvent } from '../contracts/payloads.ts';
 import { topics } from '../contracts/topics.ts';
 import { derivePassword } from '../platform/credentials.ts';
 import { loadSiteFile } from '../platform/site-file.ts';
-import { connectAs, SITE_FILE, TEST_SECRET, tempDataDir } from '../test/harness/services.ts';
-import { freePort, waitFor } from '../test/harness/ports.ts';
+import { connectAs, SITE_FILE, TEST_SECRET, tempDataDir, startSiteBroker } from '../test/harness/services.ts';
+import { waitFor } from '../test/harness/ports.ts';
 import { DEFAULT_RULES_CONFIG } from './config.ts';
 import { startRules, type RulesServiceOptions } from './service.ts';
 import { reading } from './testing.ts';
@@ -27,9 +27,7 @@ let observer: MqttClient;
 const received: { topic: string; payload: string; retain: boolean }[] = [];
 
 before(async () => {
-  const port = await freePort();
-  broker = await startBroker({ host: '127.0.0.1', port, wsPort: 0, dataDir: join(tmp.dir, 'broker'), secret: TEST_SECRET, nodeIds: new Set(site.nodes.map((n) => n.id)), queueLimit: 100_000, logger: silent });
-  url = `mqtt://127.0.0.1:${port}`;
+  ({ broker, url } = await startSiteBroker(join(tmp.dir, 'broker'), 100_000));
   publisher = await connectAs(url, 'svc-simulator');
   observer = await connectAs(url, 'svc-observer');
   observer.on('message', (topic, payload, packet) => received.push({ topic, payload: payload.toString(), retain: packet.retain }));

@@ -8,7 +8,10 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { derivePassword } from '../../platform/credentials.ts';
 import type { Reading } from '../../contracts/payloads.ts';
 import { topics } from '../../contracts/topics.ts';
-import { waitFor } from './ports.ts';
+import { startBroker, type RunningBroker } from '../../broker/server.ts';
+import { createLogger } from '../../platform/logger.ts';
+import { loadSiteFile } from '../../platform/site-file.ts';
+import { freePort, waitFor } from './ports.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 export const TEST_SECRET = 'test-secret-not-for-production-0123456789';
@@ -163,4 +166,12 @@ export function* readingStream(nodeIds: readonly string[], count: number, endMs 
     const k = Math.floor(i / nodeIds.length);
     yield makeReading(nodeId, startSeq + k, endMs - (perNode - k) * 60_000);
   }
+}
+
+/** An in-process aedes broker for the sample site's nodes, on a free port, sessions under dataDir. */
+export async function startSiteBroker(dataDir: string, queueLimit = 1_000_000): Promise<{ broker: RunningBroker; url: string }> {
+  const site = loadSiteFile(SITE_FILE);
+  const port = await freePort();
+  const broker = await startBroker({ host: '127.0.0.1', port, wsPort: 0, dataDir, secret: TEST_SECRET, nodeIds: new Set(site.nodes.map((n) => n.id)), queueLimit, logger: createLogger('test-broker', 'silent') });
+  return { broker, url: `mqtt://127.0.0.1:${port}` };
 }

@@ -10,12 +10,11 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { pino } from 'pino';
-import { startBroker, type RunningBroker } from '../../broker/server.ts';
+import type { RunningBroker } from '../../broker/server.ts';
 import { dangerSchema, type Danger, type Reading } from '../../contracts/payloads.ts';
 import { loadSiteFile } from '../../platform/site-file.ts';
-import { connectAs, makeReading, publishReadings, serviceEnv, ServiceProcess, SITE_FILE, TEST_SECRET, tempDataDir } from '../harness/services.ts';
-import { freePort, waitFor } from '../harness/ports.ts';
+import { connectAs, makeReading, publishReadings, serviceEnv, ServiceProcess, SITE_FILE, startSiteBroker, tempDataDir } from '../harness/services.ts';
+import { waitFor } from '../harness/ports.ts';
 
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 function skipReason(): string | false {
@@ -32,9 +31,7 @@ const skip = skipReason();
 
 before(async () => {
   if (skip) return;
-  const port = await freePort();
-  broker = await startBroker({ host: '127.0.0.1', port, wsPort: 0, dataDir: join(tmp.dir, 'broker'), secret: TEST_SECRET, nodeIds: new Set(site.nodes.map((n) => n.id)), queueLimit: 1_000_000, logger: pino({ level: 'silent' }) });
-  url = `mqtt://127.0.0.1:${port}`;
+  ({ broker, url } = await startSiteBroker(join(tmp.dir, 'broker')));
 });
 
 after(async () => {
