@@ -1,6 +1,5 @@
 // Runs the alerts service: site file with its alerts section (templates checked at start-up), SQLite outbox, transport,
 // HTTP server, and the MQTT subscription to rule events as svc-alerts with a persistent session.
-import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { deadLetterSchema, describeZodError, eventSchema, alertLifecycleSchema } from '../contracts/payloads.ts';
@@ -12,6 +11,7 @@ import { chooseTransport, type AlertsEnv } from './config.ts';
 import type { EngineContext } from './engine.ts';
 import { createAlertsHttpServer, listenAlertsHttp } from './http.ts';
 import { AlertOutbox } from './outbox.ts';
+import { readSmsdFolders, scanGammuErrors, scanGammuInbox } from './gammu.ts';
 import { loadSiteWithPolicy } from './policy.ts';
 import { buildRoster } from './routing.ts';
 import { AlertService } from './service.ts';
@@ -49,24 +49,7 @@ function makeTransport(env: AlertsEnv, log: Logger, unicode: boolean): SmsTransp
   return new DryRunTransport(log);
 }
 
-/** Reads gammu-smsd's inbox (files backend): each reply is offered as an acknowledgement, then moved to processed/. */
-export function scanGammuInbox(dir: string, service: AlertService, log: Logger): number {
-  const done = join(dir, 'processed');
-  mkdirSync(done, { recursive: true });
-  let n = 0;
-  for (const name of readdirSync(dir).sort()) {
-    // IN<yyyymmdd>_<hhmmss>_<serial>_<number>_<part>.txt
-    const m = /^IN\d{8}_\d{6}_\d+_(\+?\d+)_\d+\.txt$/.exec(name);
-    if (!m) continue;
-    const raw = readFileSync(join(dir, name));
-    const text = raw[0] === 0xff && raw[1] === 0xfe ? raw.subarray(2).toString('utf16le') : raw.toString('utf8');
-    const result = service.acknowledgeByModemReply(m[1] ?? '', text);
-    log.info({ file: name, from: m[1], result: result.ok ? `acknowledged ${result.alert.alertId}` : result.reason }, 'modem reply');
-    renameSync(join(dir, name), join(done, name));
-    n += 1;
-  }
-  return n;
-}
+export { scanGammuInbox } from './gammu.ts';
 
 export async function runAlertsService(env: AlertsEnv, log: Logger = createLogger('alerts', env.EWS_LOG_LEVEL)): Promise<RunningAlerts> {
   const { site, policy } = loadSiteWithPolicy(env.EWS_SITE_FILE);
@@ -148,14 +131,20 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
   });
   client.on('error', (err) => log.warn({ err: err.message }, 'MQTT error'));
 
+  // The modem's folders: replies in the inbox acknowledge, messages in the error folder are failed.
+  // GAMMU_INBOX_DIR overrides the inbox read from the gammu-smsd configuration.
   let inboxTimer: NodeJS.Timeout | null = null;
-  if (env.GAMMU_INBOX_DIR) {
-    const dir = env.GAMMU_INBOX_DIR;
+  const folders = transport.name === 'gammu' && env.GAMMU_SMSD_CONFIG ? readSmsdFolders(env.GAMMU_SMSD_CONFIG) : {};
+  const inboxDir = env.GAMMU_INBOX_DIR ?? folders.inboxPath;
+  const errorDir = folders.errorPath;
+  if (inboxDir || errorDir) {
+    log.info({ inboxDir, errorDir }, 'watching the modem folders');
     inboxTimer = setInterval(() => {
       try {
-        scanGammuInbox(dir, service, log);
+        if (inboxDir) scanGammuInbox(inboxDir, service, log);
+        if (errorDir) scanGammuErrors(errorDir, outbox, log, Date.now());
       } catch (err) {
-        log.warn({ err: String(err) }, 'reading the modem inbox failed');
+        log.warn({ err: String(err) }, 'reading the modem folders failed');
       }
     }, 1000);
   }

@@ -2,9 +2,11 @@
 // (Debian's gammu-smsd through gammu-smsd-inject). Plus the pure pieces the sender uses: a
 // segments-per-second token bucket and retry delays with backoff and jitter.
 import { execFile } from 'node:child_process';
+import { basename } from 'node:path';
 import twilio from 'twilio';
 import { z } from 'zod';
 import type { Logger } from '../platform/logger.ts';
+import { gammuProviderId } from './gammu.ts';
 
 export interface OutgoingSms {
   to: string;
@@ -155,7 +157,8 @@ export class GammuTransport implements SmsTransport {
           resolve({ ok: false, retry: true, code: 'gammu-inject', detail: `${err?.message ?? ''} ${stderr}`.trim().slice(0, 300) });
           return;
         }
-        resolve({ ok: true, providerId: `gammu:${id}` });
+        // The id is the file written into gammu-smsd's outbox; gammu moves it under the same name to sent/ or error/.
+        resolve({ ok: true, providerId: gammuProviderId(basename(id)) });
       });
     });
   }

@@ -1,0 +1,80 @@
+// The gammu-smsd side of the modem path (files backend, `gammu-smsd(1)`, `gammu-smsdrc(5)`):
+// reading the daemon's configuration for its folders, replies in its inbox offered as
+// acknowledgements, and messages it moved to its error folder marked failed in the outbox.
+// Sending is GammuTransport (transports.ts, through gammu-smsd-inject with the same config file).
+import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../platform/logger.ts';
+import type { AlertOutbox } from './outbox.ts';
+import type { AlertService } from './service.ts';
+
+export interface SmsdFolders {
+  inboxPath?: string | undefined;
+  outboxPath?: string | undefined;
+  sentPath?: string | undefined;
+  errorPath?: string | undefined;
+}
+
+/** The files-backend folders of a gammu-smsd configuration (section [smsd]; keys are case-insensitive). */
+export function readSmsdFolders(configFile: string): SmsdFolders {
+  const values = new Map<string, string>();
+  let section = '';
+  for (const raw of readFileSync(configFile, 'utf8').split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
+    const header = /^\[(.+)\]$/.exec(line);
+    if (header) {
+      section = (header[1] ?? '').trim().toLowerCase();
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (section !== 'smsd' || eq < 0) continue;
+    values.set(line.slice(0, eq).trim().toLowerCase(), line.slice(eq + 1).trim());
+  }
+  return { inboxPath: values.get('inboxpath'), outboxPath: values.get('outboxpath'), sentPath: values.get('sentsmspath'), errorPath: values.get('errorsmspath') };
+}
+
+/** IN<yyyymmdd>_<hhmmss>_<serial>_<number>_<part>.txt — the files backend's name for a received message. */
+const INBOX_FILE = /^IN\d{8}_\d{6}_\d+_(\+?\d+)_\d+\.txt$/;
+
+/** Reads gammu-smsd's inbox: each reply is offered as an acknowledgement, then moved to processed/. Returns the number handled. */
+export function scanGammuInbox(dir: string, service: AlertService, log: Logger): number {
+  const done = join(dir, 'processed');
+  mkdirSync(done, { recursive: true });
+  let n = 0;
+  for (const name of readdirSync(dir).sort()) {
+    const m = INBOX_FILE.exec(name);
+    if (!m) continue;
+    const raw = readFileSync(join(dir, name));
+    // inboxformat = unicode writes UTF-16LE with a BOM; standard (the default) and utf8 write 8-bit text.
+    const text = raw[0] === 0xff && raw[1] === 0xfe ? raw.subarray(2).toString('utf16le') : raw.toString('utf8');
+    const result = service.acknowledgeByModemReply(m[1] ?? '', text);
+    log.info({ file: name, from: m[1], result: result.ok ? `acknowledged ${result.alert.alertId}` : result.reason }, 'modem reply');
+    renameSync(join(dir, name), join(done, name));
+    n += 1;
+  }
+  return n;
+}
+
+/** The outbox provider id of a message injected into gammu-smsd: its outbox file name. */
+export function gammuProviderId(outboxFileName: string): string {
+  return `gammu:${outboxFileName}`;
+}
+
+/**
+ * Messages gammu-smsd gave up on (moved to errorsmspath with the same file name) are marked failed;
+ * the files are moved to processed/. Returns the number of outbox rows changed.
+ */
+export function scanGammuErrors(dir: string, outbox: AlertOutbox, log: Logger, now: number): number {
+  const done = join(dir, 'processed');
+  mkdirSync(done, { recursive: true });
+  let changed = 0;
+  for (const name of readdirSync(dir).sort()) {
+    if (!name.startsWith('OUT')) continue;
+    const rows = outbox.applyDeliveryStatus(gammuProviderId(name), 'failed', 'gammu-error', now);
+    log.error({ file: name, rows }, 'gammu-smsd could not send a message (moved to its error folder)');
+    renameSync(join(dir, name), join(done, name));
+    changed += rows;
+  }
+  return changed;
+}

@@ -1,0 +1,115 @@
+// The modem path for real: Debian's gammu-smsd with Gammu's dummy phone driver (no modem needed;
+// see test/harness/gammu-smsd.ts for the configuration and why each setting is there), the alerts
+// service in-process with ALERTS_TRANSPORT=gammu, a real broker. Two suspected fires go out through
+// gammu-smsd-inject; gammu-smsd transmits them (moved to sent/); a reply carrying the ack code put in
+// the dummy phone's SIM inbox is received by gammu-smsd, read by the service from the smsd inbox and
+// acknowledges its alert — whose escalation then never runs, while the unacknowledged one escalates.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { pino } from 'pino';
+import { parseDocument } from 'yaml';
+import { loadAlertsEnv } from '../../alerts/config.ts';
+import { runAlertsService } from '../../alerts/main.ts';
+import { loadSiteWithPolicy } from '../../alerts/policy.ts';
+import { buildRoster, resolveAudiences } from '../../alerts/routing.ts';
+import { startBroker } from '../../broker/server.ts';
+import { topics } from '../../contracts/topics.ts';
+import { derivePassword } from '../../platform/credentials.ts';
+import { GammuSmsd, gammuSkipReason } from '../harness/gammu-smsd.ts';
+import { freePort, waitFor } from '../harness/ports.ts';
+import { SITE_FILE } from '../harness/services.ts';
+
+const SECRET = 'gammu-test-broker-secret-0123';
+const ESCALATE_AFTER_S = 12;
+
+test('gammu-smsd (dummy phone): alerts transmitted, a modem reply with the ack code acknowledges and stops escalation', { skip: gammuSkipReason() }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'alerts-gammu-'));
+  // The committed site, with a short escalation for suspected fires: leaders first, then one ranger.
+  const doc = parseDocument(readFileSync(SITE_FILE, 'utf8'));
+  const routes = doc.getIn(['alerts', 'routes']) as { items: unknown[] };
+  const suspectedIndex = (doc.toJS() as { alerts: { routes: { kinds: string[] }[] } }).alerts.routes.findIndex((r) => r.kinds.includes('fire-suspected'));
+  assert.ok(suspectedIndex >= 0 && routes.items.length > suspectedIndex);
+  doc.setIn(['alerts', 'routes', suspectedIndex], doc.createNode({ kinds: ['fire-suspected'], to: ['team-leaders'], groupWaitS: 0, ack: true, escalation: [{ afterS: ESCALATE_AFTER_S, to: ['member:rangers-m01'] }] }));
+  const siteFile = join(dir, 'site.yaml');
+  writeFileSync(siteFile, doc.toString({ lineWidth: 0 }));
+  const { site } = loadSiteWithPolicy(siteFile);
+  const roster = buildRoster(site);
+
+  const gammu = await GammuSmsd.start();
+  const log = pino({ level: process.env.EWS_TEST_LOGS ? 'info' : 'silent' });
+  const broker = await startBroker({ host: '127.0.0.1', port: 0, wsPort: 0, dataDir: join(dir, 'broker'), secret: SECRET, nodeIds: new Set(site.nodes.map((n) => n.id)), queueLimit: 10_000, logger: log });
+  let subscribed = false;
+  broker.aedes.on('subscribe', (_subs, client) => {
+    if (client?.id === 'ews-alerts') subscribed = true;
+  });
+  const httpPort = await freePort();
+  const env = loadAlertsEnv({
+    EWS_DATA_DIR: join(dir, 'data'), EWS_SITE_FILE: siteFile, EWS_BROKER_SECRET: SECRET, MQTT_URL: `mqtt://127.0.0.1:${broker.port}`,
+    ALERTS_TRANSPORT: 'gammu', GAMMU_SMSD_CONFIG: gammu.configFile, // inbox and error folders are read from it
+    ALERTS_HTTP_PORT: String(httpPort), ALERTS_PUBLIC_URL: `http://127.0.0.1:${httpPort}`,
+  });
+  const running = await runAlertsService(env, log);
+  const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'gammu-test-rules', username: 'svc-rules', password: derivePassword(SECRET, 'svc-rules') });
+  try {
+    await waitFor(() => subscribed, 10_000, 'alerts service subscribed');
+    const acked = { zone: 'tan-phong', eventId: 'gammu-suspect-tan-phong' };
+    const open = { zone: 'quyet-tien', eventId: 'gammu-suspect-quyet-tien' };
+    for (const e of [acked, open]) {
+      const event = { eventId: e.eventId, kind: 'fire-suspected', zoneId: e.zone, nodeId: `${e.zone}-02`, ts: new Date().toISOString(), detail: {} };
+      await publisher.publishAsync(topics.event('fire-suspected', e.zone), JSON.stringify(event), { qos: 1 });
+    }
+    const leaders = (zone: string) => resolveAudiences(roster, ['team-leaders'], zone);
+    const expected = [...leaders(acked.zone), ...leaders(open.zone)];
+    assert.ok(expected.length >= 2);
+    const t0 = Date.now();
+    await waitFor(() => expected.every((p) => gammu.sentMessages().some((m) => m.number === p.phone)), 20_000, 'gammu-smsd transmitted every first message', 100);
+    const firstSent = Date.now() - t0;
+    const alertOf = (eventId: string) => running.service.listAlerts('all').find((a) => a.eventIds.includes(eventId));
+    const ackedAlert = alertOf(acked.eventId);
+    assert.ok(ackedAlert?.ackCode, 'alert with an ack code');
+    const code = ackedAlert.ackCode;
+    const leader = leaders(acked.zone)[0]!;
+    const toLeader = gammu.sentMessages().find((m) => m.number === leader.phone);
+    assert.ok(toLeader);
+    assert.match(toLeader.text, /^PCCR LAI CHAU: NGHI CHAY tai Tan Phong \(tan-phong-02\) \d\d:\d\d\. Kiem tra ngay\. Da nhan: nhan (\d{4}) hoac http:\/\/127\.0\.0\.1:\d+\/ack\/\w{10}$/);
+    assert.ok(toLeader.text.includes(` nhan ${code} `), 'the SMS carries the alert code');
+    assert.match(gammu.log(), new RegExp(`Transmitted OUT\\S+ \\(total: \\d+\\) to \\${leader.phone}`));
+
+    // A reply from a number not on the roster is read but acknowledges nothing.
+    gammu.receive('+84009999999', `Da nhan ${code}`);
+    // The leader replies to the modem.
+    gammu.receive(leader.phone, `da nhan ${code}, dang di`);
+    await waitFor(() => alertOf(acked.eventId)?.status === 'acknowledged', 10_000, 'acknowledged by the modem reply', 100);
+    const after = alertOf(acked.eventId)!;
+    assert.equal(after.ack?.channel, 'modem');
+    assert.equal(after.ack?.by, `${leader.name} (${leader.id})`);
+    assert.equal(after.acks.length, 1, 'only the roster phone acknowledged');
+    assert.ok((after.ack?.at ?? Infinity) - after.openedAt < ESCALATE_AFTER_S * 1000, 'acknowledged before the escalation was due');
+    assert.match(gammu.log(), /Received message from: \+84009999999/);
+
+    // The unacknowledged alert escalates to the ranger; the acknowledged one does not.
+    const ranger = roster.byId.get('rangers-m01')!;
+    await waitFor(() => gammu.sentMessages().some((m) => m.number === ranger.phone), (ESCALATE_AFTER_S + 15) * 1000, 'escalation of the open alert transmitted', 200);
+    await new Promise((r) => setTimeout(r, 2500));
+    const toRanger = gammu.sentMessages().filter((m) => m.number === ranger.phone);
+    assert.equal(toRanger.length, 1, 'one escalation message (the acknowledged alert did not escalate)');
+    assert.match(toRanger[0]?.text ?? '', /NHAC LAI NGHI CHAY tai Quyet Tien/);
+    assert.equal(alertOf(open.eventId)?.stepsDone, 1);
+    assert.equal(alertOf(acked.eventId)?.stepsDone, 0);
+    const counts = alertOf(acked.eventId)!.outbox;
+    assert.equal(Object.values(counts).reduce((a, b) => a + b, 0), leaders(acked.zone).length, 'no escalation row for the acknowledged alert');
+    assert.equal(gammu.sentMessages().length, expected.length + 1, 'nothing else transmitted');
+    assert.deepEqual(gammu.queued(), []);
+    console.log(`# gammu: ${expected.length} first messages transmitted by gammu-smsd within ${firstSent} ms; modem reply acknowledged ${after.ack!.at - after.openedAt} ms after the alert opened`);
+  } finally {
+    await publisher.endAsync();
+    await running.close();
+    await broker.close();
+    await gammu.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
