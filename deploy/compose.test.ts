@@ -1,0 +1,542 @@
+// Checks docker-compose.yml, .env.example, the Dockerfile and the Grafana provisioning YAML against
+// each other and against the services' zod env schemas, without a Docker engine (none in CI or on
+// the developers' machines: nothing here has started the stack). `docker-compose config -q` (Debian's
+// Compose v1, installed by .ci/run) runs too when present: skipped locally without it, required in CI.
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, posix, relative } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import type { z } from 'zod';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const read = (file: string) => readFileSync(join(root, file), 'utf8');
+const execFileAsync = promisify(execFile);
+const requireTools = Boolean(process.env.CI || process.env.EWS_REQUIRE_INTEGRATION);
+
+// ---------------------------------------------------------------------------------------------
+// Which schema each container parses its environment with, found at run time by importing the
+// modules that define them: a variable added to a schema is checked here with no edit to this file.
+// ---------------------------------------------------------------------------------------------
+
+type AnySchema = z.ZodType;
+
+/** Keys of a zod object, looking through refinements, pipes and wrappers. */
+function schemaKeys(schema: unknown): string[] | undefined {
+  const s = schema as { shape?: Record<string, unknown>; _zod?: { def?: Record<string, unknown> } } | null;
+  if (!s || typeof s !== 'object') return undefined;
+  if (s.shape && typeof s.shape === 'object') return Object.keys(s.shape);
+  const def = s._zod?.def;
+  for (const inner of [def?.in, def?.schema, def?.innerType]) {
+    const keys = schemaKeys(inner);
+    if (keys) return keys;
+  }
+  return undefined;
+}
+
+/** Modules that define env schemas; the alerts schema may move into contracts/config.ts. */
+const SCHEMA_MODULES = ['contracts/config.ts', 'rules/env.ts', 'alerts/config.ts'];
+
+async function exportedSchemas(): Promise<Array<{ name: string; schema: AnySchema; keys: string[] }>> {
+  const found: Array<{ name: string; schema: AnySchema; keys: string[] }> = [];
+  for (const file of SCHEMA_MODULES) {
+    if (!existsSync(join(root, file))) continue;
+    const mod = (await import(pathToFileURL(join(root, file)).href)) as Record<string, unknown>;
+    for (const [name, value] of Object.entries(mod)) {
+      const keys = schemaKeys(value);
+      if (keys && typeof (value as { safeParse?: unknown }).safeParse === 'function') found.push({ name: `${file}:${name}`, schema: value as AnySchema, keys });
+    }
+  }
+  return found;
+}
+
+interface ServiceSchema {
+  /** Every variable the container's process parses. */
+  keys: Set<string>;
+  /** Parses a complete environment the way the service does at start-up. */
+  parse: (env: Record<string, string>) => { success: boolean; error?: unknown };
+}
+
+async function serviceSchemas(): Promise<Record<string, ServiceSchema>> {
+  const all = await exportedSchemas();
+  const pick = (what: string, match: (keys: string[]) => boolean) => {
+    // the widest schema that matches (a service schema extends the shared one)
+    const hits = all.filter((s) => match(s.keys)).sort((a, b) => b.keys.length - a.keys.length);
+    assert.ok(hits[0], `no exported zod schema for ${what} in ${SCHEMA_MODULES.join(', ')}`);
+    return hits[0];
+  };
+  const shared = pick('the shared env (EWS_DATA_DIR)', (k) => k.includes('EWS_DATA_DIR') && k.includes('MQTT_URL') && !k.some((x) => x.startsWith('RULES_') || x.startsWith('ALERTS_')));
+  const rulesExtras = pick('the rules env (RULES_CLIENT_ID)', (k) => k.includes('RULES_CLIENT_ID'));
+  const alerts = pick('the alerts env (ALERTS_PUBLIC_URL)', (k) => k.includes('ALERTS_PUBLIC_URL'));
+  const sharedService: ServiceSchema = { keys: new Set(shared.keys), parse: (env) => shared.schema.safeParse(env) };
+  return {
+    broker: sharedService,
+    ingest: sharedService,
+    simulator: sharedService,
+    // rules parses the shared schema and its extras (rules/env.ts rulesEnvSchema = shared.extend(extras))
+    rules: {
+      keys: new Set([...shared.keys, ...rulesExtras.keys]),
+      parse: (env) => {
+        const a = shared.schema.safeParse(env);
+        const b = rulesExtras.schema.safeParse(env);
+        return a.success ? b : a;
+      },
+    },
+    alerts: {
+      keys: new Set([...shared.keys, ...alerts.keys]),
+      parse: (env) => {
+        const a = shared.schema.safeParse(env);
+        const b = alerts.schema.safeParse(env);
+        return a.success ? b : a;
+      },
+    },
+  };
+}
+
+/** The fire-ews containers and the CLI command each runs. */
+const EWS_SERVICES: Record<string, string[]> = {
+  broker: ['broker'],
+  ingest: ['ingest'],
+  rules: ['rules'],
+  alerts: ['alerts', 'run'],
+  simulator: ['simulate'],
+};
+
+/**
+ * Variables a service's schema parses that docker-compose.yml may leave out because the default is
+ * right inside a container. Everything else the schema has must be passed. Keep the reason honest:
+ * a variable an operator must be able to set belongs in docker-compose.yml and .env.example instead.
+ */
+const DEFAULT_IS_FINE: Record<string, string> = {
+  MQTT_USERNAME: 'svc-<role> is the service account; its password is derived from EWS_BROKER_SECRET',
+  MQTT_PASSWORD: 'derived from EWS_BROKER_SECRET (platform/credentials.ts)',
+  INFLUX_DATABASE: 'v1 /write API only; the stack runs INFLUX_API=v2 against InfluxDB 2.7',
+  INFLUX_RETENTION_POLICY: 'v1 /write API only',
+  INFLUX_USERNAME: 'v1 /write API only (v2 uses INFLUX_TOKEN)',
+  INFLUX_PASSWORD: 'v1 /write API only (v2 uses INFLUX_TOKEN)',
+  INFLUX_TIMEOUT_MS: '10 s per write; a slow write is retried from the spool',
+  EWS_PIPELINE_STATS_S: 'pipeline figures for the dashboards every 10 s',
+  INGEST_CLIENT_ID: 'fixed ews-ingest: one ingest per stack, its persistent session lives in broker-data',
+  INGEST_BATCH_SIZE: 'tuning (README Configuration)',
+  INGEST_FLUSH_MS: 'tuning',
+  INGEST_SPOOL_MAX_ROWS: 'tuning; 2,000,000 rows fit the ingest-data volume of any server that runs this',
+  INGEST_MAX_PAYLOAD_BYTES: 'part of the node contract, not a deployment choice',
+  INGEST_MAX_FUTURE_S: 'part of the node contract',
+  INGEST_MAX_AGE_DAYS: 'part of the node contract',
+  INGEST_LOCAL_RETENTION_ROWS: 'local store is used only without InfluxDB; the stack has one',
+  RULES_CLIENT_ID: 'fixed ews-rules: one rules service per stack',
+  RULES_DB_FILE: 'default <EWS_DATA_DIR>/rules.sqlite is on the rules-data volume',
+  RULES_CLOCK: 'wall is production; readings is for replays and tests',
+  RULES_TIMEZONE: 'Asia/Ho_Chi_Minh: the official 13:00 level is Lai Châu local time',
+  RULES_PROVISIONAL_CRON: 'tuning',
+  RULES_TICK_S: 'tuning',
+  RULES_CHECKPOINT_EVERY: 'tuning',
+  RULES_CHECKPOINT_S: 'tuning',
+  RULES_INFLUX_BATCH: 'tuning',
+  ALERTS_DB_FILE: 'default <EWS_DATA_DIR>/alerts.sqlite is on the alerts-data volume',
+  ALERTS_TRANSPORT: 'unset = twilio when TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set, else dry run; a blank value would fail the enum',
+  ALERTS_MQTT_CLIENT_ID: 'fixed ews-alerts: one alerts service per stack',
+  ALERTS_RATE_SEGMENTS_PER_S: "Twilio's 10 segments/s for an alphanumeric sender",
+  ALERTS_RATE_BURST: 'tuning',
+  ALERTS_SEND_CONCURRENCY: 'tuning',
+  ALERTS_VALIDITY_S: 'tuning',
+  ALERTS_RETRY_BASE_MS: 'tuning',
+  ALERTS_RETRY_CAP_MS: 'tuning',
+  ALERTS_TWILIO_API_BASE_URL: 'tests and benches only (a local double of the Twilio API)',
+  GAMMU_SMSD_CONFIG: 'the gammu transport is not supported in the image (needs gammu-smsd and the USB modem); run alerts on the host for it',
+  GAMMU_INJECT_COMMAND: 'gammu transport only (see GAMMU_SMSD_CONFIG)',
+  GAMMU_INBOX_DIR: 'gammu transport only (see GAMMU_SMSD_CONFIG)',
+};
+
+/**
+ * Variables of the shared schema a service parses but never uses (every process parses the whole
+ * shared schema). Checked below: the name must not occur in the service's own source folder.
+ */
+const LISTENER = ['MQTT_HOST', 'MQTT_PORT', 'MQTT_WS_PORT', 'MQTT_TLS_PORT', 'MQTT_TLS_CERT_FILE', 'MQTT_TLS_KEY_FILE', 'BROKER_QUEUE_LIMIT'];
+const NOT_USED_BY: Record<string, { folder: string; names: string[] }> = {
+  broker: { folder: 'broker', names: ['MQTT_URL', 'INFLUX_URL', 'INFLUX_API', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET'] },
+  ingest: { folder: 'ingest', names: LISTENER },
+  rules: { folder: 'rules', names: LISTENER },
+  alerts: { folder: 'alerts', names: LISTENER },
+  simulator: { folder: 'simulator', names: [...LISTENER, 'INFLUX_URL', 'INFLUX_API', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET'] },
+};
+
+// ---------------------------------------------------------------------------------------------
+// The compose file, .env.example, and Compose's variable interpolation
+// ---------------------------------------------------------------------------------------------
+
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  environment?: Record<string, string | number | boolean | null>;
+  volumes?: string[];
+  ports?: string[];
+  depends_on?: Record<string, { condition?: string }> | string[];
+  healthcheck?: { test?: string[] | string; disable?: boolean };
+  restart?: string;
+  profiles?: string[];
+}
+interface Compose {
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+}
+
+const composeText = read('docker-compose.yml');
+// merge: true resolves the `<<: *anchor` keys the way Compose does
+const compose = parse(composeText, { merge: true }) as Compose;
+
+/** NAME=value lines of .env.example, with whether a comment explains each. */
+function parseEnvExample(text: string): Map<string, { value: string; line: number; explained: boolean }> {
+  const vars = new Map<string, { value: string; line: number; explained: boolean }>();
+  const lines = text.split('\n');
+  let blockHasComment = false; // a contiguous block (no blank line) with a comment that is not a section header
+  lines.forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '') {
+      blockHasComment = false;
+      return;
+    }
+    if (line.startsWith('#')) {
+      if (!/^#\s*---/.test(line)) blockHasComment = true;
+      return;
+    }
+    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
+    assert.ok(m, `.env.example:${i + 1}: not NAME=value: ${line}`);
+    assert.ok(!vars.has(m[1]!), `.env.example:${i + 1}: ${m[1]} twice`);
+    vars.set(m[1]!, { value: m[2]!, line: i + 1, explained: blockHasComment });
+  });
+  return vars;
+}
+const envExample = parseEnvExample(read('.env.example'));
+
+/** ${VAR}, ${VAR:-x}, ${VAR-x}, ${VAR:?x}, ${VAR?x} and $VAR references ($$ is a literal $). */
+function referencedVariables(text: string): Array<{ name: string; required: boolean }> {
+  const out: Array<{ name: string; required: boolean }> = [];
+  const re = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])[^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+  const uncommented = text
+    .split('\n')
+    .map((l) => (/^\s*#/.test(l) ? '' : l))
+    .join('\n');
+  for (const m of uncommented.matchAll(re)) {
+    if (m[0] === '$$') continue;
+    const name = m[1] ?? m[3];
+    if (name) out.push({ name, required: m[2] === ':?' || m[2] === '?' });
+  }
+  return out;
+}
+
+/** Compose's interpolation of one value against an .env (the subset the file uses; $$ → $). */
+function interpolate(value: string, env: Record<string, string>, where: string): string {
+  return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (all, braced?: string, colon?: string, op?: string, arg?: string, bare?: string) => {
+    if (all === '$$') return '$';
+    const name = (braced ?? bare)!;
+    const v = env[name];
+    const missing = colon ? v === undefined || v === '' : v === undefined;
+    if (op === '-') return missing ? (arg ?? '') : v!;
+    if (op === '?') {
+      if (missing) throw new Error(`${where}: ${name} is required: ${arg}`);
+      return v!;
+    }
+    return v ?? '';
+  });
+}
+
+/** A complete test .env: .env.example with every empty REQUIRED value given a valid placeholder. */
+function placeholderEnv(): Record<string, string> {
+  const required = new Set(referencedVariables(composeText).filter((r) => r.required).map((r) => r.name));
+  const env: Record<string, string> = {};
+  for (const [name, { value }] of envExample) {
+    env[name] = value !== '' || !required.has(name) ? value : name.endsWith('_URL') ? 'https://ews.example.invalid' : `ci-placeholder-${name.toLowerCase()}-0123456789`;
+  }
+  return env;
+}
+
+function environmentOf(name: string, env: Record<string, string>): Record<string, string> {
+  const svc = compose.services[name];
+  assert.ok(svc, `service ${name} missing`);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(svc.environment ?? {})) out[k] = interpolate(String(v ?? ''), env, `${name}.environment.${k}`);
+  return out;
+}
+
+/** volumes: entries as { source, target, readOnly, named }. */
+function mountsOf(name: string): Array<{ source: string; target: string; readOnly: boolean; named: boolean }> {
+  const env = placeholderEnv();
+  return (compose.services[name]?.volumes ?? []).map((v) => {
+    assert.equal(typeof v, 'string', `${name}: use the short volume syntax (source:target[:ro])`);
+    const [source = '', target = '', mode = ''] = interpolate(v, env, `${name}.volumes`).split(':');
+    return { source, target, readOnly: mode.split(',').includes('ro'), named: /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(source) };
+  });
+}
+
+function walkFiles(dir: string, pred: (f: string) => boolean): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) out.push(...walkFiles(full, pred));
+    else if (pred(name)) out.push(full);
+  }
+  return out.sort();
+}
+const provisioningFiles = walkFiles(join(root, 'dashboards/provisioning'), (f) => /\.ya?ml$/.test(f));
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+test('every variable a service reads is passed to it, or listed as a default that is fine in a container', async () => {
+  const schemas = await serviceSchemas();
+  const problems: string[] = [];
+  for (const [service, schema] of Object.entries(schemas)) {
+    const passed = new Set(Object.keys(compose.services[service]?.environment ?? {}));
+    const notUsed = new Set(NOT_USED_BY[service]?.names ?? []);
+    for (const key of schema.keys) {
+      if (passed.has(key) || key in DEFAULT_IS_FINE || notUsed.has(key)) continue;
+      problems.push(`${service}: reads ${key}, which docker-compose.yml does not pass (pass it, or add it with a reason to DEFAULT_IS_FINE)`);
+    }
+    // the other way round: a typo in docker-compose.yml is a variable nobody reads
+    for (const key of passed) if (!schema.keys.has(key)) problems.push(`${service}: docker-compose.yml passes ${key}, which its env schema does not have`);
+  }
+  assert.deepEqual(problems, []);
+});
+
+test('the allow-lists are honest: listed variables exist, and "not used" ones are not in that service\'s code', async () => {
+  const schemas = await serviceSchemas();
+  const everyKey = new Set(Object.values(schemas).flatMap((s) => [...s.keys]));
+  for (const key of Object.keys(DEFAULT_IS_FINE)) assert.ok(everyKey.has(key), `DEFAULT_IS_FINE lists ${key}, which no env schema has any more: remove it`);
+  for (const [service, { folder, names }] of Object.entries(NOT_USED_BY)) {
+    const sources = walkFiles(join(root, folder), (f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+    assert.ok(sources.length > 0, `no sources in ${folder}/`);
+    for (const name of names) {
+      assert.ok(schemas[service]?.keys.has(name), `NOT_USED_BY.${service} lists ${name}, which its schema does not have`);
+      const user = sources.find((f) => new RegExp(`\\b${name}\\b`).test(readFileSync(f, 'utf8')));
+      assert.equal(user, undefined, `NOT_USED_BY.${service} says ${name} is unused, but ${relative(root, user ?? '')} mentions it: pass it in docker-compose.yml`);
+    }
+  }
+});
+
+test('each service environment, filled from .env.example, parses with the service\'s own schema', async () => {
+  const schemas = await serviceSchemas();
+  const env = placeholderEnv();
+  for (const [service, schema] of Object.entries(schemas)) {
+    const result = schema.parse(environmentOf(service, env));
+    assert.ok(result.success, `${service}: the container environment fails its schema: ${JSON.stringify((result.error as { issues?: unknown })?.issues ?? result.error)}`);
+  }
+});
+
+test('containers listen on all interfaces and find each other by service name', () => {
+  const env = placeholderEnv();
+  for (const service of Object.keys(EWS_SERVICES)) {
+    const e = environmentOf(service, env);
+    assert.equal(e.EWS_DATA_DIR, '/data', `${service}: EWS_DATA_DIR`);
+    assert.equal(e.EWS_HTTP_HOST, '0.0.0.0', `${service}: EWS_HTTP_HOST must be 0.0.0.0 inside a container`);
+    assert.ok((e.EWS_BROKER_SECRET ?? '').length >= 16, `${service}: EWS_BROKER_SECRET must come from .env (one secret for broker and services)`);
+    if (service !== 'broker') assert.equal(e.MQTT_URL, 'mqtt://broker:1883', `${service}: MQTT_URL`);
+    if (['ingest', 'rules', 'alerts'].includes(service)) {
+      assert.equal(e.INFLUX_URL, 'http://influxdb:8086', `${service}: INFLUX_URL`);
+      assert.equal(e.INFLUX_API, 'v2', `${service}: INFLUX_API`);
+      for (const k of ['INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET']) assert.ok(e[k], `${service}: ${k}`);
+    }
+  }
+  // one secret: every service interpolates the same variable
+  for (const service of Object.keys(EWS_SERVICES)) assert.match(String(compose.services[service]?.environment?.EWS_BROKER_SECRET), /^\$\{EWS_BROKER_SECRET:\?/, `${service}: EWS_BROKER_SECRET must be \${EWS_BROKER_SECRET:?…}`);
+  const alerts = environmentOf('alerts', env);
+  assert.equal(alerts.ALERTS_HTTP_HOST, '0.0.0.0');
+  assert.match(String(compose.services.alerts?.environment?.ALERTS_PUBLIC_URL), /^\$\{ALERTS_PUBLIC_URL:\?/, 'ALERTS_PUBLIC_URL is required: ack links must reach the server');
+  // InfluxDB's token and the services' token are the same .env variable
+  assert.equal(compose.services.influxdb?.environment?.DOCKER_INFLUXDB_INIT_ADMIN_TOKEN, compose.services.ingest?.environment?.INFLUX_TOKEN);
+  assert.equal(environmentOf('influxdb', env).DOCKER_INFLUXDB_INIT_BUCKET, environmentOf('ingest', env).INFLUX_BUCKET);
+  assert.equal(environmentOf('influxdb', env).DOCKER_INFLUXDB_INIT_ORG, environmentOf('ingest', env).INFLUX_ORG);
+});
+
+test('published ports: MQTT 1883/8083/8883, Grafana 3000, alerts 8090; InfluxDB only on the server itself', () => {
+  const published = (s: string) => (compose.services[s]?.ports ?? []).map(String);
+  assert.deepEqual(published('broker'), ['1883:1883', '8083:8083', '8883:8883']);
+  assert.deepEqual(published('grafana'), ['3000:3000']);
+  const env = placeholderEnv();
+  assert.deepEqual(published('alerts'), [`${environmentOf('alerts', env).ALERTS_HTTP_PORT}:${environmentOf('alerts', env).ALERTS_HTTP_PORT}`]);
+  for (const p of published('influxdb')) assert.match(p, /^127\.0\.0\.1:/, 'InfluxDB must not be published beyond localhost');
+  for (const s of ['ingest', 'rules', 'simulator']) assert.deepEqual(published(s), [], `${s} publishes nothing`);
+});
+
+test('every service has a real healthcheck on its own port and a restart policy', () => {
+  const env = placeholderEnv();
+  for (const [name, svc] of Object.entries(compose.services)) {
+    assert.ok(['always', 'unless-stopped', 'on-failure'].includes(svc.restart ?? ''), `${name}: restart policy (got ${svc.restart})`);
+    assert.ok(svc.healthcheck && !svc.healthcheck.disable && svc.healthcheck.test, `${name}: healthcheck`);
+    const test = Array.isArray(svc.healthcheck.test) ? svc.healthcheck.test : ['CMD-SHELL', svc.healthcheck.test];
+    assert.ok(['CMD', 'CMD-SHELL'].includes(test[0] ?? ''), `${name}: healthcheck test starts with CMD or CMD-SHELL`);
+    if (name in EWS_SERVICES && name !== 'simulator') {
+      const e = environmentOf(name, env);
+      const port = name === 'alerts' ? e.ALERTS_HTTP_PORT : e.EWS_HTTP_PORT;
+      assert.ok(port && port !== '0', `${name}: its health port must be enabled`);
+      assert.deepEqual(test, ['CMD', 'node', 'deploy/healthcheck.js', `http://127.0.0.1:${port}/healthz`], `${name}: healthcheck on /healthz of its own port`);
+    }
+  }
+  assert.ok(existsSync(join(root, 'deploy/healthcheck.js')));
+});
+
+test('depends_on waits for health, and only on services that have a healthcheck', () => {
+  for (const [name, svc] of Object.entries(compose.services)) {
+    if (!svc.depends_on) continue;
+    assert.ok(!Array.isArray(svc.depends_on), `${name}: depends_on must use the long form with condition: service_healthy`);
+    for (const [dep, cond] of Object.entries(svc.depends_on)) {
+      assert.equal(cond.condition, 'service_healthy', `${name} → ${dep}`);
+      assert.ok(compose.services[dep]?.healthcheck, `${name} depends on ${dep}, which has no healthcheck`);
+      assert.ok(!compose.services[dep]?.profiles, `${name} depends on ${dep}, which only runs under a profile`);
+    }
+  }
+  for (const s of ['ingest', 'rules', 'alerts', 'simulator']) assert.ok(compose.services[s]?.depends_on, `${s} waits for the broker`);
+  assert.ok(compose.services.grafana?.depends_on, 'grafana waits for influxdb');
+});
+
+test('all state is on named volumes; bind mounts are read-only configuration', () => {
+  const declared = new Set(Object.keys(compose.volumes ?? {}));
+  const env = placeholderEnv();
+  const statePaths: Record<string, string[]> = {
+    influxdb: ['/var/lib/influxdb2', '/etc/influxdb2'],
+    grafana: ['/var/lib/grafana'],
+  };
+  for (const s of ['broker', 'ingest', 'rules', 'alerts']) {
+    const e = environmentOf(s, env);
+    statePaths[s] = [e.EWS_DATA_DIR!, ...[e.RULES_DB_FILE, e.ALERTS_DB_FILE].filter((f): f is string => Boolean(f)).map((f) => posix.dirname(f))];
+  }
+  const used = new Set<string>();
+  for (const [name, paths] of Object.entries(statePaths)) {
+    const mounts = mountsOf(name);
+    for (const p of paths) {
+      const m = mounts.filter((x) => p === x.target || p.startsWith(`${x.target}/`)).sort((a, b) => b.target.length - a.target.length)[0];
+      assert.ok(m, `${name}: state path ${p} is not on a volume`);
+      assert.ok(m.named && !m.readOnly, `${name}: state path ${p} must be a writable named volume, not ${m.source}`);
+    }
+  }
+  for (const name of Object.keys(compose.services)) {
+    for (const m of mountsOf(name)) {
+      if (m.named) {
+        assert.ok(declared.has(m.source), `${name}: volume ${m.source} is not declared under volumes:`);
+        used.add(m.source);
+      } else {
+        assert.ok(m.readOnly, `${name}: bind mount ${m.source} must be :ro (state belongs on named volumes)`);
+      }
+    }
+  }
+  for (const v of declared) assert.ok(used.has(v), `volume ${v} is declared but not used`);
+  // each service keeps its own volume: two SQLite writers never share one
+  const owners = new Map<string, string>();
+  for (const name of Object.keys(compose.services)) {
+    for (const m of mountsOf(name).filter((x) => x.named)) {
+      assert.ok(!owners.has(m.source), `volume ${m.source} is mounted by ${owners.get(m.source)} and ${name}`);
+      owners.set(m.source, name);
+    }
+  }
+});
+
+test('images are pinned; one multi-stage Dockerfile builds every fire-ews service', () => {
+  const images = new Set<string>();
+  for (const [name, svc] of Object.entries(compose.services)) {
+    assert.ok(svc.image, `${name}: image`);
+    const [repo, tag = ''] = svc.image.split(/:(?=[^/]*$)/);
+    assert.ok(tag && tag !== 'latest', `${name}: image ${svc.image} must be pinned to a version`);
+    if (name in EWS_SERVICES) {
+      assert.equal(svc.build, '.', `${name}: built from ./Dockerfile`);
+      images.add(svc.image);
+    } else {
+      assert.match(tag, /^\d+\.\d+/, `${name}: image ${svc.image} must carry a version number`);
+      assert.equal(svc.build, undefined);
+    }
+    if (name === 'grafana') assert.equal(repo, 'grafana/grafana', 'grafana/grafana-oss gets no new images since 12.4');
+    if (name === 'influxdb') assert.match(svc.image, /^influxdb:2\.7(\.\d+)?$/);
+  }
+  assert.equal(images.size, 1, 'every fire-ews service runs the same image');
+  for (const [name, cmd] of Object.entries(EWS_SERVICES)) assert.deepEqual(compose.services[name]?.command?.slice(0, cmd.length), cmd, `${name}: command`);
+  assert.deepEqual(compose.services.simulator?.profiles, ['demo']);
+  for (const [name, svc] of Object.entries(compose.services)) if (name !== 'simulator') assert.equal(svc.profiles, undefined, `${name} runs without a profile`);
+
+  const dockerfile = read('Dockerfile');
+  const froms = [...dockerfile.matchAll(/^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/gim)].map((m) => m[1]!);
+  assert.ok(froms.length >= 2, 'multi-stage');
+  for (const f of froms) assert.equal(f, 'node:20-bookworm-slim');
+  assert.match(dockerfile, /npm ci --omit=dev/);
+  assert.match(dockerfile, /python3 make g\+\+/, 'better-sqlite3 may need a compiler');
+  assert.match(dockerfile, /^USER node$/m);
+  assert.match(dockerfile, /^ENTRYPOINT \["node", "bin\/fire-ews\.js"\]$/m);
+  const pkg = JSON.parse(read('package.json')) as { dependencies?: Record<string, string> };
+  assert.ok(pkg.dependencies?.tsx, 'tsx must stay a runtime dependency: the image has no build step and npm ci --omit=dev');
+  const dockerignore = read('.dockerignore').split('\n');
+  for (const must of ['.env', 'node_modules', 'data', '.git']) assert.ok(dockerignore.includes(must), `.dockerignore: ${must}`);
+});
+
+test('the commands and the demo scenario exist', async () => {
+  const env = placeholderEnv();
+  const scenario = interpolate(compose.services.simulator?.command?.[2] ?? '', env, 'simulator.command');
+  assert.ok(existsSync(join(root, 'simulator/scenarios', `${scenario}.yaml`)), `scenario ${scenario}`);
+  // `fire-ews <command> --help` exits 0 with that command's own usage (commander prints the top-level
+  // usage for an unknown command); all at once, each start costs a second of tsx
+  await Promise.all(
+    Object.entries(EWS_SERVICES).map(async ([name, cmd]) => {
+      const r = await execFileAsync(process.execPath, ['bin/fire-ews.js', ...cmd, '--help'], { cwd: root, encoding: 'utf8' }).catch((err: { stderr?: string }) => assert.fail(`${name}: fire-ews ${cmd.join(' ')} --help: ${err.stderr}`));
+      assert.match(r.stdout, new RegExp(`^Usage: fire-ews ${cmd.join(' ')} `, 'm'), `${name}: fire-ews ${cmd.join(' ')} is not a command`);
+    }),
+  );
+});
+
+test('.env.example lists every variable used, explains each, and holds no secret', () => {
+  const problems: string[] = [];
+  const used = new Map<string, string>();
+  for (const r of referencedVariables(composeText)) used.set(r.name, 'docker-compose.yml');
+  for (const [name, where] of used) if (!envExample.has(name)) problems.push(`${where} uses \${${name}}, missing from .env.example`);
+  // The provisioning YAML reads the grafana container's environment: a variable there is either set
+  // to a fixed value by docker-compose.yml (INFLUX_URL=http://influxdb:8086) or interpolated from
+  // .env, and then it is one of docker-compose.yml's variables, checked just above.
+  const grafanaEnv = compose.services.grafana?.environment ?? {};
+  for (const f of provisioningFiles) {
+    for (const r of referencedVariables(readFileSync(f, 'utf8'))) {
+      if (!(r.name in grafanaEnv)) problems.push(`${relative(root, f)} uses \${${r.name}}, which the grafana service's environment does not set`);
+      for (const inner of referencedVariables(String(grafanaEnv[r.name] ?? ''))) if (!envExample.has(inner.name)) problems.push(`${relative(root, f)}: \${${r.name}} comes from \${${inner.name}}, missing from .env.example`);
+    }
+  }
+  for (const [name, { line, explained, value }] of envExample) {
+    if (!used.has(name)) problems.push(`.env.example:${line}: ${name} is used nowhere (stale?)`);
+    if (!explained) problems.push(`.env.example:${line}: ${name} has no comment`);
+    if (/SECRET|TOKEN|PASSWORD|API_KEY|AUTH/.test(name) && value !== '') problems.push(`.env.example:${line}: ${name} must be blank (secrets live only in .env)`);
+  }
+  // every REQUIRED value is blank in the example: copying it unfilled must fail, not run with a default
+  for (const r of referencedVariables(composeText).filter((x) => x.required)) if (envExample.get(r.name)?.value) problems.push(`${r.name} is required but .env.example gives it a value`);
+  assert.deepEqual(problems, []);
+  const tracked = spawnSync('git', ['ls-files', '--', '.env', '**/.env'], { cwd: root, encoding: 'utf8' });
+  assert.equal(tracked.stdout.trim(), '', '.env must never be committed');
+});
+
+test('Grafana mounts the provisioning and the generated dashboards where the provider looks', () => {
+  const mounts = mountsOf('grafana');
+  const target = (src: string) => mounts.find((m) => m.source === src)?.target;
+  assert.equal(target('./dashboards/provisioning'), '/etc/grafana/provisioning');
+  const dashboardsTarget = target('./dashboards/generated');
+  assert.equal(dashboardsTarget, '/var/lib/grafana/dashboards');
+  const grafanaEnv = new Set(Object.keys(compose.services.grafana?.environment ?? {}));
+  for (const f of provisioningFiles) {
+    const doc = parse(readFileSync(f, 'utf8')) as { providers?: Array<{ options?: { path?: string } }> } | null;
+    for (const p of doc?.providers ?? []) {
+      const path = p.options?.path;
+      if (path) assert.ok(path === dashboardsTarget || path.startsWith(`${dashboardsTarget}/`), `${relative(root, f)}: provider path ${path} is not the mounted ${dashboardsTarget}`);
+    }
+    // Grafana expands $VAR from its own container environment only
+    for (const r of referencedVariables(readFileSync(f, 'utf8'))) assert.ok(grafanaEnv.has(r.name), `${relative(root, f)} uses \${${r.name}}: pass it to the grafana service`);
+  }
+});
+
+test('docker-compose config -q accepts the file with a filled .env and refuses the unfilled example (deploy/check-compose.sh)', (t) => {
+  const which = spawnSync('sh', ['-c', 'command -v docker-compose || docker compose version'], { encoding: 'utf8' });
+  if (which.status !== 0) {
+    if (requireTools) assert.fail('docker-compose is missing (apt-get install docker-compose; .ci/run installs it)');
+    t.skip('docker-compose not installed (apt-get install docker-compose)');
+    return;
+  }
+  const r = spawnSync('bash', [join(root, 'deploy/check-compose.sh')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `deploy/check-compose.sh: ${r.stdout}${r.stderr}`);
+});
