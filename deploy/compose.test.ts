@@ -518,7 +518,13 @@ test('Grafana mounts the provisioning and the generated dashboards where the pro
   assert.equal(target('./dashboards/provisioning'), '/etc/grafana/provisioning');
   const dashboardsTarget = target('./dashboards/generated');
   assert.equal(dashboardsTarget, '/var/lib/grafana/dashboards');
-  const grafanaEnv = new Set(Object.keys(compose.services.grafana?.environment ?? {}));
+  const grafanaEnvironment = compose.services.grafana?.environment ?? {};
+  const grafanaEnv = new Set(Object.keys(grafanaEnvironment));
+  // a GF_* setting that names a dashboard file (the home dashboard) names one that is generated
+  for (const [key, value] of Object.entries(grafanaEnvironment)) {
+    const v = String(value);
+    if (v.startsWith(`${dashboardsTarget}/`)) assert.ok(existsSync(join(root, 'dashboards/generated', v.slice(`${dashboardsTarget}/`.length))), `grafana ${key}=${v}: no such file in dashboards/generated`);
+  }
   for (const f of provisioningFiles) {
     const doc = parse(readFileSync(f, 'utf8')) as { providers?: Array<{ options?: { path?: string } }> } | null;
     for (const p of doc?.providers ?? []) {
