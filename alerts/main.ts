@@ -12,6 +12,8 @@ import type { EngineContext } from './engine.ts';
 import { createAlertsHttpServer, listenAlertsHttp } from './http.ts';
 import { AlertOutbox } from './outbox.ts';
 import { readSmsdFolders, scanGammuErrors, scanGammuInbox } from './gammu.ts';
+import { DEFAULT_INFLUX_SPOOL_MAX_LINES, startAlertsInflux, type AlertsInflux } from './influx.ts';
+import { createLineWriter } from '../platform/influx-writer.ts';
 import { loadSiteWithPolicy } from './policy.ts';
 import { buildRoster } from './routing.ts';
 import { AlertService } from './service.ts';
@@ -22,6 +24,8 @@ import { randomInt } from 'node:crypto';
 export interface RunningAlerts {
   service: AlertService;
   httpPort: number;
+  /** Present when INFLUX_URL is set. */
+  influx: AlertsInflux | null;
   close(): Promise<void>;
 }
 
@@ -56,7 +60,11 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
   assertTemplatesFit(policy, site, env.ALERTS_PUBLIC_URL);
   const ctx: EngineContext = { policy, roster: buildRoster(site), newAckCode };
   const db = openDatabase(env.ALERTS_DB_FILE ?? join(env.EWS_DATA_DIR, 'alerts.sqlite'));
-  const outbox = new AlertOutbox(db, { policy, publicUrl: env.ALERTS_PUBLIC_URL, validityS: env.ALERTS_VALIDITY_S });
+  // InfluxDB (optional): alert state changes and pipeline figures for the dashboards, through a spool in alerts.sqlite.
+  const influxWriter = createLineWriter(env, log);
+  const outbox = new AlertOutbox(db, { policy, publicUrl: env.ALERTS_PUBLIC_URL, validityS: env.ALERTS_VALIDITY_S, influxSpoolMaxLines: influxWriter ? DEFAULT_INFLUX_SPOOL_MAX_LINES : 0 });
+  const influx = influxWriter ? startAlertsInflux({ outbox, writer: influxWriter, log, statsIntervalS: env.EWS_PIPELINE_STATS_S }) : null;
+  if (influxWriter) log.info({ influx: influxWriter.description, statsIntervalS: env.EWS_PIPELINE_STATS_S }, 'alert states and pipeline figures go to InfluxDB');
   const transport = makeTransport(env, log, policy.encoding === 'ucs2');
   let mqttClient: MqttClient | null = null;
   const service = new AlertService({
@@ -152,10 +160,12 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
   return {
     service,
     httpPort,
+    influx,
     async close() {
       if (inboxTimer) clearInterval(inboxTimer);
       await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
       await service.stop();
+      await influx?.stop();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
       db.close();

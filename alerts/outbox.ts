@@ -3,6 +3,7 @@
 // after. Rows are keyed by (alert, recipient, step), so the same message can never be queued twice.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { alertLine } from '../platform/pipeline-stats.ts';
 import type { SqliteDatabase } from '../platform/sqlite.ts';
 import { emptyEngineState, type AckChannel, type EngineOutput, type EngineState, type Notification } from './engine.ts';
 import type { AlertPolicy } from './policy.ts';
@@ -60,9 +61,26 @@ export interface OutboxOptions {
   publicUrl: string;
   /** How long a message may wait (queue + retries) before it is pointless; also Twilio's validityPeriod. */
   validityS: number;
+  /**
+   * With InfluxDB configured: an `alert` line (platform/pipeline-stats.ts) is spooled in the same
+   * transaction as each alert state change, and at most this many lines wait for InfluxDB. 0/absent: no spool.
+   */
+  influxSpoolMaxLines?: number;
 }
 
+/** Cumulative SMS figures since the process started (the `pipeline,service=alerts` point). */
+export interface SmsCounts {
+  sent: number;
+  failed: number;
+  acked: number;
+}
+
+/** Lifecycle note → the `alert` measurement's state; escalations change nothing there. */
+const ALERT_POINT_STATE = { queued: 'active', acknowledged: 'acknowledged', resolved: 'resolved' } as const;
+
 export class AlertOutbox {
+  readonly counts: SmsCounts = { sent: 0, failed: 0, acked: 0 };
+  private droppedLines = 0;
   constructor(
     readonly db: SqliteDatabase,
     private readonly opts: OutboxOptions,
@@ -82,6 +100,7 @@ export class AlertOutbox {
       CREATE INDEX IF NOT EXISTS outbox_provider ON outbox (provider_id);
       CREATE TABLE IF NOT EXISTS ack_tokens (token TEXT PRIMARY KEY, alert_id TEXT NOT NULL, recipient_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS acks (id INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL, by TEXT NOT NULL, channel TEXT NOT NULL, at INTEGER NOT NULL, effective INTEGER NOT NULL, detail TEXT);
+      CREATE TABLE IF NOT EXISTS influx_spool (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL);
     `);
   }
 
@@ -100,6 +119,18 @@ export class AlertOutbox {
         this.db.prepare(`UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE alert_id = ? AND state = 'queued' AND step <> 'initial' AND step <> 'clear'`).run(now, alertId);
       }
       for (const n of output.notifications) for (const r of n.recipients) inserted += this.insertMessage(n, r, now);
+      if (this.opts.influxSpoolMaxLines) {
+        for (const note of output.lifecycle) {
+          const pointState = note.state === 'escalated' ? null : ALERT_POINT_STATE[note.state];
+          const a = state.alerts[note.alertId];
+          if (!pointState || !a) continue;
+          const line = alertLine(
+            { alertId: a.alertId, zoneId: a.zoneId, kind: a.kind, state: pointState, ackedBy: pointState === 'acknowledged' ? a.ack?.by : undefined, level: a.kind === 'level-changed' ? (a.level ?? undefined) : undefined },
+            now,
+          );
+          this.appendLine(line);
+        }
+      }
     });
     tx();
     return inserted;
@@ -158,7 +189,7 @@ export class AlertOutbox {
   }
 
   markSent(id: number, providerId: string, now: number): void {
-    this.db.prepare(`UPDATE outbox SET state = 'sent', provider_id = ?, error_code = NULL, error_detail = NULL, updated_at = ? WHERE id = ? AND state = 'sending'`).run(providerId, now, id);
+    this.counts.sent += this.db.prepare(`UPDATE outbox SET state = 'sent', provider_id = ?, error_code = NULL, error_detail = NULL, updated_at = ? WHERE id = ? AND state = 'sending'`).run(providerId, now, id).changes;
   }
 
   markRetry(id: number, nextAt: number, code: string, detail: string, now: number): void {
@@ -166,15 +197,19 @@ export class AlertOutbox {
   }
 
   markFailed(id: number, code: string, detail: string, now: number): void {
-    this.db.prepare(`UPDATE outbox SET state = 'failed', error_code = ?, error_detail = ?, updated_at = ? WHERE id = ? AND state = 'sending'`).run(code, detail, now, id);
+    this.counts.failed += this.db.prepare(`UPDATE outbox SET state = 'failed', error_code = ?, error_detail = ?, updated_at = ? WHERE id = ? AND state = 'sending'`).run(code, detail, now, id).changes;
   }
 
   /** Applies a delivery report. Never moves a row backwards (delivered/acknowledged stay). Returns rows changed. */
   applyDeliveryStatus(providerId: string, status: 'sent' | 'delivered' | 'undelivered' | 'failed', errorCode: string | null, now: number): number {
     if (status === 'sent') return 0;
-    return this.db
+    const wasOk = (this.db.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE provider_id = ? AND state IN ('sent', 'sending', 'delivered')`).get(providerId) as { n: number }).n;
+    const changes = this.db
       .prepare(`UPDATE outbox SET state = ?, error_code = COALESCE(?, error_code), updated_at = ? WHERE provider_id = ? AND state IN ('sent', 'sending', 'delivered', 'undelivered')`)
       .run(status, errorCode, now, providerId).changes;
+    // A message that turns out undelivered or failed after it was handed over counts as failed once.
+    if (status === 'failed' || status === 'undelivered') this.counts.failed += Math.min(changes, wasOk);
+    return changes;
   }
 
   findToken(token: string): AckTokenRow | null {
@@ -186,6 +221,7 @@ export class AlertOutbox {
   recordAck(alertId: string, by: string, channel: AckChannel, effective: boolean, detail: string | null, recipientId: string | null, now: number): void {
     this.db.transaction(() => {
       this.db.prepare('INSERT INTO acks (alert_id, by, channel, at, effective, detail) VALUES (?, ?, ?, ?, ?, ?)').run(alertId, by, channel, now, effective ? 1 : 0, detail);
+      if (effective) this.counts.acked += 1;
       if (recipientId) {
         this.db.prepare(`UPDATE outbox SET state = 'acknowledged', updated_at = ? WHERE alert_id = ? AND recipient_id = ? AND state IN ('sent', 'delivered', 'undelivered')`).run(now, alertId, recipientId);
       }
@@ -205,6 +241,35 @@ export class AlertOutbox {
     const out = Object.fromEntries(OUTBOX_STATES.map((s) => [s, 0])) as Record<OutboxState, number>;
     for (const r of rows) out[r.state] = r.n;
     return out;
+  }
+
+  /** Spools one line for InfluxDB (dropped, and counted, when the spool is full or disabled). */
+  appendLine(line: string): boolean {
+    const cap = this.opts.influxSpoolMaxLines ?? 0;
+    if (cap <= 0 || this.spoolDepth() >= cap) {
+      this.droppedLines += 1;
+      return false;
+    }
+    this.db.prepare('INSERT INTO influx_spool (line) VALUES (?)').run(line);
+    return true;
+  }
+
+  /** Oldest spooled lines first. */
+  peekLines(limit: number): { id: number; line: string }[] {
+    return this.db.prepare('SELECT id, line FROM influx_spool ORDER BY id LIMIT ?').all(limit) as { id: number; line: string }[];
+  }
+
+  /** Removes lines up to and including `lastId` (written, or refused by InfluxDB for their content). */
+  releaseLines(lastId: number): void {
+    this.db.prepare('DELETE FROM influx_spool WHERE id <= ?').run(lastId);
+  }
+
+  spoolDepth(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM influx_spool').get() as { n: number }).n;
+  }
+
+  get spoolDropped(): number {
+    return this.droppedLines;
   }
 
   rows(where: 'all' | OutboxState = 'all'): OutboxRow[] {

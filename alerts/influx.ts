@@ -1,0 +1,97 @@
+// The alerts service's figures for the Grafana dashboards, when InfluxDB is configured:
+//  - `alert,kind=…,zone=… alert_id="…",state="active|acknowledged|resolved",acked_by="…"[,level=<n>i]`
+//    at each alert state change (spooled by the outbox in the same transaction as the change);
+//  - `pipeline,service=alerts sms_sent=<n>i,sms_failed=<n>i,sms_acked=<n>i,outbox_queued=<n>i` every
+//    EWS_PIPELINE_STATS_S seconds (counts since the process started; outbox_queued = rows waiting or in flight).
+// Both formats come from platform/pipeline-stats.ts. Lines wait in the SQLite spool (alerts.sqlite,
+// table influx_spool) and are written in order, with backoff while InfluxDB is unreachable.
+import { PermanentWriteError, type LineWriter } from '../platform/influx-writer.ts';
+import type { Logger } from '../platform/logger.ts';
+import { startPipelineStats, type StatFields } from '../platform/pipeline-stats.ts';
+import type { AlertOutbox } from './outbox.ts';
+
+export const DEFAULT_INFLUX_SPOOL_MAX_LINES = 100_000;
+const BATCH = 1000;
+
+export function alertsPipelineFields(outbox: AlertOutbox): StatFields {
+  const states = outbox.countsByState();
+  return { ints: { sms_sent: outbox.counts.sent, sms_failed: outbox.counts.failed, sms_acked: outbox.counts.acked, outbox_queued: states.queued + states.sending } };
+}
+
+export interface AlertsInflux {
+  /** Writes what is spooled now (tests, shutdown). Resolves false if InfluxDB could not take it. */
+  flush(): Promise<boolean>;
+  /** Stops the timers; writes a last pipeline point and tries one final flush. */
+  stop(): Promise<void>;
+}
+
+export function startAlertsInflux(opts: { outbox: AlertOutbox; writer: LineWriter; log: Logger; statsIntervalS: number }): AlertsInflux {
+  const { outbox, writer, log } = opts;
+  let running = true;
+  let failing = false;
+  let backoffMs = 0;
+  let timer: NodeJS.Timeout | null = null;
+  let busy: Promise<boolean> | null = null;
+
+  const drain = async (): Promise<boolean> => {
+    for (;;) {
+      const lines = outbox.peekLines(BATCH);
+      if (lines.length === 0) return true;
+      const lastId = lines[lines.length - 1]?.id ?? 0;
+      try {
+        await writer.write(lines.map((l) => l.line));
+        outbox.releaseLines(lastId);
+        if (failing) log.info('InfluxDB writes succeed again');
+        failing = false;
+        backoffMs = 0;
+      } catch (err) {
+        if (err instanceof PermanentWriteError) {
+          // Content InfluxDB will never take (e.g. a field type conflict): retrying cannot help.
+          outbox.releaseLines(lastId);
+          log.error({ lines: lines.length, err: err.message }, 'InfluxDB refused alerts lines for their content; dropped');
+          continue;
+        }
+        if (!failing) log.error({ err: err instanceof Error ? err.message : String(err), spoolDepth: outbox.spoolDepth() }, 'InfluxDB write failed; lines stay in the spool');
+        failing = true;
+        backoffMs = Math.min(30_000, Math.max(500, backoffMs * 2));
+        return false;
+      }
+    }
+  };
+  const once = (): Promise<boolean> => {
+    busy ??= drain().finally(() => {
+      busy = null;
+    });
+    return busy;
+  };
+  const schedule = (ms: number) => {
+    if (!running) return;
+    timer = setTimeout(() => {
+      void once().then((ok) => schedule(ok ? 1000 : backoffMs / 2 + Math.random() * (backoffMs / 2)));
+    }, ms);
+    timer.unref();
+  };
+  const stats = startPipelineStats({
+    service: 'alerts',
+    intervalS: opts.statsIntervalS,
+    logger: log,
+    collect: () => alertsPipelineFields(outbox),
+    sink: (line) => {
+      outbox.appendLine(line);
+    },
+  });
+  schedule(0);
+  return {
+    flush: once,
+    async stop() {
+      running = false;
+      if (timer) clearTimeout(timer);
+      stats.stop(true);
+      if (busy) await busy;
+      if (!(await Promise.race([once(), new Promise<boolean>((r) => setTimeout(() => r(false), 3000).unref())]))) {
+        log.warn({ spoolDepth: outbox.spoolDepth() }, 'final InfluxDB flush failed; lines stay in the spool for the next start');
+      }
+      await writer.close();
+    },
+  };
+}

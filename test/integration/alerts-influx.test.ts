@@ -1,0 +1,125 @@
+// The alerts service's figures in a real InfluxDB (Debian's influxd 1.6, v1 /write), as the
+// dashboards query them: the `alert` measurement at each state change and `pipeline,service=alerts`
+// every EWS_PIPELINE_STATS_S seconds — including a state change made while InfluxDB was down.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { pino } from 'pino';
+import { parseDocument } from 'yaml';
+import { loadAlertsEnv } from '../../alerts/config.ts';
+import { runAlertsService } from '../../alerts/main.ts';
+import { startBroker } from '../../broker/server.ts';
+import { topics } from '../../contracts/topics.ts';
+import { derivePassword } from '../../platform/credentials.ts';
+import { loadSiteFile } from '../../platform/site-file.ts';
+import { InfluxdProcess, integrationSkipReason } from '../harness/influxd.ts';
+import { freePort, waitFor } from '../harness/ports.ts';
+import { SITE_FILE } from '../harness/services.ts';
+
+const SECRET = 'influx-test-broker-secret-0123';
+
+test('alerts → InfluxDB: alert state changes and pipeline,service=alerts points, across an InfluxDB outage', { skip: integrationSkipReason(), timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'alerts-influx-'));
+  // Level changes go out at once here (the committed policy holds them 60 s for grouping).
+  const doc = parseDocument(readFileSync(SITE_FILE, 'utf8'));
+  const routes = (doc.toJS() as { alerts: { routes: { kinds: string[] }[] } }).alerts.routes;
+  routes.forEach((r, i) => {
+    if (r.kinds.includes('level-changed')) doc.setIn(['alerts', 'routes', i, 'groupWaitS'], 0);
+  });
+  const siteFile = join(dir, 'site.yaml');
+  writeFileSync(siteFile, doc.toString({ lineWidth: 0 }));
+  const site = loadSiteFile(siteFile);
+
+  const influx = await InfluxdProcess.start('ews');
+  const log = pino({ level: process.env.EWS_TEST_LOGS ? 'info' : 'silent' });
+  const broker = await startBroker({ host: '127.0.0.1', port: 0, wsPort: 0, dataDir: join(dir, 'broker'), secret: SECRET, nodeIds: new Set(site.nodes.map((n) => n.id)), queueLimit: 10_000, logger: log });
+  let subscribed = false;
+  broker.aedes.on('subscribe', (_subs, client) => {
+    if (client?.id === 'ews-alerts') subscribed = true;
+  });
+  const httpPort = await freePort();
+  const env = loadAlertsEnv({
+    EWS_DATA_DIR: join(dir, 'data'), EWS_SITE_FILE: siteFile, EWS_BROKER_SECRET: SECRET, MQTT_URL: `mqtt://127.0.0.1:${broker.port}`,
+    ALERTS_HTTP_PORT: String(httpPort), ALERTS_PUBLIC_URL: `http://127.0.0.1:${httpPort}`, ALERTS_RATE_SEGMENTS_PER_S: '1000', ALERTS_RATE_BURST: '100',
+    INFLUX_URL: influx.url, INFLUX_API: 'v1', INFLUX_DATABASE: 'ews', EWS_PIPELINE_STATS_S: '1',
+  });
+  const running = await runAlertsService(env, log);
+  const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'influx-test-rules', username: 'svc-rules', password: derivePassword(SECRET, 'svc-rules') });
+  const publish = (event: Record<string, unknown> & { kind: string; zoneId: string }) =>
+    publisher.publishAsync(topics.event(event.kind as 'fire-suspected', event.zoneId), JSON.stringify({ ts: new Date().toISOString(), detail: {}, ...event }), { qos: 1 });
+  const alertOf = (eventId: string) => running.service.listAlerts('all').find((a) => a.eventIds.includes(eventId));
+  const settled = () => {
+    const c = running.service.listAlerts('all').reduce((n, a) => n + (a.outbox.queued ?? 0) + (a.outbox.sending ?? 0), 0);
+    return c === 0;
+  };
+  type Row = { alert_id: string; state: string; acked_by: string; level: number | null; zone: string; kind: string };
+  const alertRows = async (): Promise<Row[]> => {
+    const [series] = await influx.query('SELECT "alert_id", "state", "acked_by", "level", "zone", "kind" FROM "alert"', 'ews');
+    if (!series) return [];
+    return series.values.map((v) => Object.fromEntries(series.columns.map((c, i) => [c, v[i]]).filter(([c]) => c !== 'time')) as unknown as Row);
+  };
+  try {
+    await waitFor(() => subscribed, 10_000, 'alerts service subscribed');
+    await publish({ eventId: 'influx-suspect-tan-phong', kind: 'fire-suspected', zoneId: 'tan-phong', nodeId: 'tan-phong-01' });
+    await waitFor(() => alertOf('influx-suspect-tan-phong') !== undefined && settled(), 10_000, 'suspected fire sent');
+    const suspected = alertOf('influx-suspect-tan-phong')!;
+    const ack = running.service.acknowledgeByApi(suspected.alertId, 'Lò Văn Test (board)');
+    assert.ok(ack.ok);
+    await publish({ eventId: 'influx-clear-tan-phong', kind: 'fire-cleared', zoneId: 'tan-phong', nodeId: 'tan-phong-01' });
+    await waitFor(() => alertOf('influx-suspect-tan-phong')?.status === 'resolved' && settled(), 10_000, 'all-clear sent');
+    await waitFor(async () => (await alertRows()).length === 3, 15_000, 'three alert points', 200);
+
+    // InfluxDB down: the level change is spooled and written once it is back.
+    await influx.stop();
+    await publish({ eventId: 'influx-level-quyet-tien', kind: 'level-changed', zoneId: 'quyet-tien', level: 4, previousLevel: 3 });
+    await waitFor(() => alertOf('influx-level-quyet-tien') !== undefined && settled(), 10_000, 'level IV message sent');
+    await new Promise((r) => setTimeout(r, 1500));
+    await influx.restart();
+    await waitFor(async () => (await alertRows()).length === 4, 30_000, 'the spooled level-change point after the outage', 250);
+
+    const rows = await alertRows();
+    const level = alertOf('influx-level-quyet-tien')!;
+    assert.deepEqual(rows, [
+      { alert_id: suspected.alertId, state: 'active', acked_by: '', level: null, zone: 'tan-phong', kind: 'fire-suspected' },
+      { alert_id: suspected.alertId, state: 'acknowledged', acked_by: 'Lò Văn Test (board)', level: null, zone: 'tan-phong', kind: 'fire-suspected' },
+      { alert_id: suspected.alertId, state: 'resolved', acked_by: '', level: null, zone: 'tan-phong', kind: 'fire-suspected' },
+      { alert_id: level.alertId, state: 'active', acked_by: '', level: 4, zone: 'quyet-tien', kind: 'level-changed' },
+    ]);
+    const fieldTypes = async (m: string) => Object.fromEntries(((await influx.query(`SHOW FIELD KEYS FROM "${m}"`, 'ews'))[0]?.values ?? []).map((v) => [v[0], v[1]]));
+    assert.deepEqual(await fieldTypes('alert'), { acked_by: 'string', alert_id: 'string', level: 'integer', state: 'string' });
+    assert.deepEqual(((await influx.query('SHOW TAG KEYS FROM "alert"', 'ews'))[0]?.values ?? []).map((v) => v[0]), ['kind', 'zone']);
+
+    // pipeline,service=alerts: cumulative counts; the last point matches the outbox.
+    const sentRows = running.service.listAlerts('all').reduce((n, a) => n + (a.outbox.sent ?? 0) + (a.outbox.acknowledged ?? 0), 0);
+    await waitFor(
+      async () => {
+        const [s] = await influx.query(`SELECT last("sms_sent") FROM "pipeline" WHERE "service" = 'alerts'`, 'ews');
+        return s?.values[0]?.[1] === sentRows;
+      },
+      15_000,
+      'a pipeline point with every sent SMS',
+      250,
+    );
+    const [last] = await influx.query(`SELECT last("sms_sent") AS sent, last("sms_failed") AS failed, last("sms_acked") AS acked, last("outbox_queued") AS queued, count("sms_sent") AS n FROM "pipeline" WHERE "service" = 'alerts'`, 'ews');
+    const [, sent, failed, acked, queued, n] = last?.values[0] ?? [];
+    assert.deepEqual({ sent, failed, acked, queued }, { sent: sentRows, failed: 0, acked: 1, queued: 0 });
+    assert.ok(typeof n === 'number' && n >= 3, `${String(n)} pipeline points`);
+    assert.deepEqual(await fieldTypes('pipeline'), { outbox_queued: 'integer', sms_acked: 'integer', sms_failed: 'integer', sms_sent: 'integer' });
+    // The stats kept coming during the outage (spooled, then written): no gap longer than a few seconds.
+    const [times] = await influx.query(`SELECT "sms_sent" FROM "pipeline" WHERE "service" = 'alerts'`, 'ews');
+    const ts = (times?.values ?? []).map((v) => v[0] as number);
+    const gaps = ts.slice(1).map((t, i) => t - (ts[i] ?? t));
+    assert.ok(Math.max(...gaps) < 3000, `largest gap between pipeline points ${Math.max(...gaps)} ms`);
+    assert.equal(running.service.listAlerts('all').length, 2);
+    console.log(`# alerts influx: ${rows.length} alert points, ${ts.length} pipeline points, sms_sent ${sentRows}`);
+  } finally {
+    await publisher.endAsync();
+    await running.close();
+    await broker.close();
+    await influx.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
