@@ -305,6 +305,22 @@ test('every variable a service reads is passed to it, or listed as a default tha
   assert.deepEqual(problems, []);
 });
 
+test('no service reads a variable outside the env schemas (so the check above sees them all)', async () => {
+  const schemas = await serviceSchemas();
+  const everyKey = new Set(Object.values(schemas).flatMap((s) => [...s.keys]));
+  const runtime = ['alerts', 'broker', 'ingest', 'rules', 'simulator', 'platform', 'contracts', 'cli'].flatMap((d) =>
+    walkFiles(join(root, d), (f) => f.endsWith('.ts') && !f.endsWith('.test.ts')),
+  );
+  const direct: string[] = [];
+  for (const f of runtime) {
+    for (const m of readFileSync(f, 'utf8').matchAll(/process\.env(?:\.([A-Z_][A-Z0-9_]*)|\[['"]([A-Z_][A-Z0-9_]*)['"]\])/g)) {
+      const name = m[1] ?? m[2]!;
+      if (!everyKey.has(name)) direct.push(`${relative(root, f)} reads process.env.${name}, which no env schema parses`);
+    }
+  }
+  assert.deepEqual(direct, []);
+});
+
 test('the allow-lists are honest: listed variables exist, and "not used" ones are not in that service\'s code', async () => {
   const schemas = await serviceSchemas();
   const everyKey = new Set(Object.values(schemas).flatMap((s) => [...s.keys]));
