@@ -36,30 +36,22 @@ const onlineMappings = (): dash.ValueMapping[] => [
 export function sensorFleet(site: Site): dash.DashboardBuilder {
   const grid = new Grid();
 
-  const offlineCount = new stat.PanelBuilder()
+  const offline = new tablePanel.PanelBuilder()
     .id(1)
-    .title('Nút mất dữ liệu — Nodes offline (no readings)')
-    .description('Nodes whose last rules event is node-offline (no reading for 3 reporting intervals) and not yet node-online again.')
+    .title('Nút không gửi dữ liệu — Nodes offline (no readings)')
+    .description('Nodes whose last rules event is node-offline (no reading for 3 reporting intervals) and not node-online again; empty when every node reports.')
     .datasource(DATASOURCE)
     .gridPos(grid.next(6, 6))
-    .withTarget(
-      table(
-        'A',
-        `SELECT count("event_id") AS "offline" FROM (SELECT last("event_id") AS "event_id", "kind" AS "state" FROM "event" WHERE "kind" =~ /^node-(offline|online)$/ AND $timeFilter GROUP BY "node") WHERE "state" = 'node-offline'`,
-      ),
-    )
+    .withTarget(table('A', 'SELECT last("event_id") AS "event_id", "kind" AS "state" FROM "event" WHERE "kind" =~ /^node-(offline|online)$/ AND $timeFilter GROUP BY "node", "zone"'))
+    .withTransformation({
+      id: 'filterByValue',
+      options: { type: 'include', match: 'any', filters: [{ fieldName: 'state', config: { id: 'equal', options: { value: 'node-offline' } } }] },
+    })
+    .withTransformation({ id: 'organize', options: { excludeByName: { event_id: true, state: true, zone: true } } })
     .unit('none')
-    .noValue('0')
-    .thresholds(
-      new dash.ThresholdsConfigBuilder().mode(dash.ThresholdsMode.Absolute).steps([
-        { value: null, color: 'green' },
-        { value: 1, color: 'red' },
-      ]),
-    )
-    .colorScheme(new dash.FieldColorBuilder().mode(dash.FieldColorModeId.Thresholds))
-    .colorMode(common.BigValueColorMode.Background)
-    .graphMode(common.BigValueGraphMode.None)
-    .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('/^offline$/'));
+    .noValue('Tất cả đang gửi (all reporting)')
+    .overrideByName('Time', [{ id: 'unit', value: 'dateTimeFromNow' }, ...displayName('Từ (since)')])
+    .overrideByName('node', [...displayName('Nút (node)'), { id: 'custom.cellOptions', value: { type: 'color-background', mode: 'basic' } }, { id: 'color', value: { mode: 'fixed', fixedColor: 'red' } }]);
 
   const disconnected = new stat.PanelBuilder()
     .id(2)
@@ -187,7 +179,7 @@ export function sensorFleet(site: Site): dash.DashboardBuilder {
     .overrideByName('event_id', displayName('Mã sự kiện (event id)'));
 
   return baseDashboard(SENSOR_FLEET_UID, 'Cháy rừng Lai Châu — Đội nút cảm biến (Sensor fleet)', 'Health of the sensor nodes: last seen, battery, signal, offline nodes, refused messages.', 'now-24h')
-    .withPanel(offlineCount)
+    .withPanel(offline)
     .withPanel(disconnected)
     .withPanel(deadLetterTotals)
     .withPanel(nodes)

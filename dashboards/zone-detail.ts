@@ -108,13 +108,12 @@ export function zoneDetail(site: Site): dash.DashboardBuilder {
     .description('Fire detections, level changes and node faults of the zone from the rules engine, newest first.')
     .datasource(DATASOURCE)
     .gridPos(grid.next(24, 8))
-    .withTarget(table('A', `SELECT "event_id", "kind", "node", "level" FROM "event" WHERE "zone" = '$zone' AND $timeFilter ORDER BY time DESC LIMIT 100`))
+    .withTarget(table('A', `SELECT "event_id", "kind", "node" FROM "event" WHERE "zone" = '$zone' AND $timeFilter ORDER BY time DESC LIMIT 100`))
     .unit('none')
     .overrideByName('Time', [{ id: 'unit', value: 'time:DD/MM HH:mm' }, ...displayName('Lúc (at)')])
     .overrideByName('kind', mappingOverride(eventKindMappings(), 'Loại (kind)', true))
     .overrideByName('node', displayName('Nút (node)'))
-    .overrideByName('event_id', displayName('Mã sự kiện (event id)'))
-    .overrideByName('level', mappingOverride(levelMappings(), 'Cấp (level)'));
+    .overrideByName('event_id', displayName('Mã sự kiện (event id)'));
 
   const annotation = (name: string, color: string, kindRegex: string) =>
     new dash.AnnotationQueryBuilder()
