@@ -96,6 +96,15 @@ export function lintDashboards(dashboards: DashboardJson[]): string[] {
         continue;
       }
       for (const c of shape.columns) if (!c.aliased && /\(/.test(c.expr)) p(q.where, `expression without an alias: ${c.expr}`);
+      // Several value columns in one time series: the legend/field names come from the alias pattern.
+      if (t.resultFormat === 'time_series' && shape.columns.length > 1 && !t.alias?.includes('$col')) p(q.where, 'time series with several columns needs an alias with $col');
+      // A stat panel's field regex must match a column the query returns.
+      const statFields = (q.panel?.options?.reduceOptions as { fields?: string } | undefined)?.fields;
+      if (q.panel?.type === 'stat' && statFields) {
+        const re = /^\/(.*)\/$/.exec(statFields);
+        const names = [...shape.columns.map((c) => c.name), ...shape.groupByTags];
+        if (!re || !names.some((n) => new RegExp(re[1] as string).test(n))) p(q.where, `stat fields ${statFields} match none of ${names.join(', ')}`);
+      }
       if (q.kind === 'annotation') {
         const cols = new Set([...shape.columns.map((c) => c.name), ...shape.groupByTags]);
         if (!t.fromAnnotations) p(q.where, 'annotation target without fromAnnotations');

@@ -24,7 +24,7 @@ function total(id: number, grid: Grid, title: string, description: string, field
     .description(description)
     .datasource(DATASOURCE)
     .gridPos(grid.next(4, 5))
-    .withTarget(series('A', SMS_DIFF))
+    .withTarget(series('A', SMS_DIFF, '$col'))
     .unit('none')
     .decimals(0)
     .colorScheme(new dash.FieldColorBuilder().mode(dash.FieldColorModeId.Fixed).fixedColor(color))

@@ -89,6 +89,7 @@ export function zoneDetail(site: Site): dash.DashboardBuilder {
       series(
         'A',
         `SELECT last("ffmc") AS "FFMC", last("dmc") AS "DMC", last("dc") AS "DC", last("isi") AS "ISI", last("bui") AS "BUI", last("fwi") AS "FWI" FROM "danger" WHERE "zone" = '$zone' AND "official" = 'true' AND $timeFilter GROUP BY time($__interval) fill(none)`,
+        '$col',
       ),
     )
     .unit('none')
