@@ -112,7 +112,7 @@ test('alerts → InfluxDB: alert state changes and pipeline,service=alerts point
     const [times] = await influx.query(`SELECT "sms_sent" FROM "pipeline" WHERE "service" = 'alerts'`, 'ews');
     const ts = (times?.values ?? []).map((v) => v[0] as number);
     const gaps = ts.slice(1).map((t, i) => t - (ts[i] ?? t));
-    assert.ok(Math.max(...gaps) < 3000, `largest gap between pipeline points ${Math.max(...gaps)} ms`);
+    assert.ok(Math.max(...gaps) < 5000, `largest gap between pipeline points ${Math.max(...gaps)} ms`);
     assert.equal(running.service.listAlerts('all').length, 2);
     console.log(`# alerts influx: ${rows.length} alert points, ${ts.length} pipeline points, sms_sent ${sentRows}`);
   } finally {
