@@ -149,7 +149,13 @@ export class GammuTransport implements SmsTransport {
   constructor(private readonly opts: GammuOptions) {}
 
   send(sms: OutgoingSms): Promise<SendResult> {
-    const args = ['-c', this.opts.configFile, 'TEXT', sms.to, ...(this.opts.unicode ? ['-unicode'] : []), '-len', String(sms.body.length + 10), '-text', sms.body];
+    // TEXT makes exactly one SMS and silently cuts the text at one segment (70 UCS-2 characters were
+    // seen to go out truncated); EMS makes a concatenated message split at 153/67 like our counter.
+    const unicode = this.opts.unicode ? ['-unicode'] : [];
+    const args =
+      sms.segments > 1
+        ? ['-c', this.opts.configFile, 'EMS', sms.to, ...unicode, '-text', sms.body]
+        : ['-c', this.opts.configFile, 'TEXT', sms.to, ...unicode, '-len', String(sms.body.length + 10), '-text', sms.body];
     return new Promise((resolve) => {
       execFile(this.opts.injectCommand, args, { timeout: 15_000 }, (err, stdout, stderr) => {
         const id = /Written message with ID (\S+)/.exec(`${stdout}\n${stderr}`)?.[1];

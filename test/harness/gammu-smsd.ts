@@ -37,16 +37,20 @@ export interface BackupSms {
 }
 
 /**
- * Text00, Text01… are the UTF-16BE text in hex; Number the peer. Only the first [SMSBackup000]
- * section is read: gammu-smsd 1.42 appends a second copy of the message to the file it moves to
- * sentsmspath (with the message reference), so a sent file holds the same message twice.
+ * Text00, Text01… are the UTF-16BE text in hex; Number the peer; a concatenated message has one
+ * [SMSBackupNNN] section per part. gammu-smsd 1.42 rewrites the file it moves to sentsmspath in place
+ * after each part (with the message reference) without truncating it, so sections repeat: the first
+ * occurrence of each section number is read, in order.
  */
 export function parseSmsBackup(fileContent: string, file = ''): BackupSms {
-  const start = fileContent.indexOf('[SMSBackup000]');
-  const next = fileContent.indexOf('[SMSBackup000]', start + 1);
-  const content = fileContent.slice(Math.max(0, start), next > start ? next : undefined);
+  const sections = new Map<string, string>();
+  for (const m of fileContent.matchAll(/^\[(SMSBackup\d{3})\]\s*$([\s\S]*?)(?=^\[SMSBackup\d{3}\]|(?![\s\S]))/gm)) {
+    if (!sections.has(m[1] ?? '')) sections.set(m[1] ?? '', m[2] ?? '');
+  }
+  const parts = [...sections.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, body]) => body);
+  const content = parts[0] ?? '';
   const get = (key: string) => new RegExp(`^${key}\\s*=\\s*"?([^"\\r\\n]*)"?\\s*$`, 'm').exec(content)?.[1] ?? '';
-  const hex = [...content.matchAll(/^Text\d\d\s*=\s*([0-9A-Fa-f]*)\s*$/gm)].map((m) => m[1] ?? '').join('');
+  const hex = parts.flatMap((part) => [...part.matchAll(/^Text\d\d\s*=\s*([0-9A-Fa-f]*)\s*$/gm)].map((m) => m[1] ?? '')).join('');
   const be = Buffer.from(hex, 'hex');
   const le = Buffer.alloc(be.length);
   for (let i = 0; i + 1 < be.length; i += 2) {

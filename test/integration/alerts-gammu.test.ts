@@ -16,6 +16,7 @@ import { loadAlertsEnv } from '../../alerts/config.ts';
 import { runAlertsService } from '../../alerts/main.ts';
 import { loadSiteWithPolicy } from '../../alerts/policy.ts';
 import { buildRoster, resolveAudiences } from '../../alerts/routing.ts';
+import { GammuTransport } from '../../alerts/transports.ts';
 import { startBroker } from '../../broker/server.ts';
 import { topics } from '../../contracts/topics.ts';
 import { derivePassword } from '../../platform/credentials.ts';
@@ -111,5 +112,30 @@ test('gammu-smsd (dummy phone): alerts transmitted, a modem reply with the ack c
     await broker.close();
     await gammu.stop();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('gammu transport: a multi-segment message (UCS-2 accented, NFC; GSM-7) is injected as EMS and transmitted whole, not cut at one segment', { skip: gammuSkipReason() }, async () => {
+  const gammu = await GammuSmsd.start();
+  try {
+    const transport = new GammuTransport({ configFile: gammu.configFile, injectCommand: 'gammu-smsd-inject', unicode: true });
+    const body = 'PCCR LAI CHAU: CHÁY RỪNG tại San Thàng (san-thang-03) 14:05. Tổ BVR xuất quân ngay. Đã nhận: nhắn 4821'.normalize('NFC');
+    const result = await transport.send({ to: '+84001000123', body, segments: 2, validityS: 900, outboxId: 1 });
+    assert.ok(result.ok, JSON.stringify(result));
+    assert.match(result.providerId, /^gammu:OUT[A-Z]\d{8}_\d{6}_\d+_\+84001000123_sms0\.smsbackup$/);
+    await waitFor(() => gammu.sentMessages().length === 1, 10_000, 'transmitted', 100);
+    const [sent] = gammu.sentMessages();
+    assert.equal(sent?.number, '+84001000123');
+    assert.equal(sent?.text, body);
+    assert.equal(`gammu:${sent?.file}`, result.providerId, 'the provider id names the file gammu-smsd moved to sent/');
+    assert.match(gammu.log(), /Transmitted OUT\S+ \(total: 2\) to \+84001000123/, 'two concatenated parts');
+    // GSM-7 over one segment goes out whole too (153 septets a part).
+    const long = `PCCR LAI CHAU: ${'CHAY RUNG tai San Thang. '.repeat(8)}`.trim();
+    const gsm = await new GammuTransport({ configFile: gammu.configFile, injectCommand: 'gammu-smsd-inject', unicode: false }).send({ to: '+84001000124', body: long, segments: 2, validityS: 900, outboxId: 2 });
+    assert.ok(gsm.ok);
+    await waitFor(() => gammu.sentMessages().length === 2, 10_000, 'second transmitted', 100);
+    assert.equal(gammu.sentMessages().find((m) => m.number === '+84001000124')?.text, long);
+  } finally {
+    await gammu.stop();
   }
 });
