@@ -133,7 +133,7 @@ export function cityOverview(site: Site): dash.DashboardBuilder {
     .description('Alerts sent by the alerts service and not yet resolved, with their acknowledgement state (last state per zone and kind; resolved ones are hidden).')
     .datasource(DATASOURCE)
     .gridPos(grid.next(14, 9))
-    .withTarget(table('A', 'SELECT last("state") AS "state", "alert_id", "acked_by", "level" FROM "alert" WHERE $timeFilter GROUP BY "zone", "kind"'))
+    .withTarget(table('A', 'SELECT last("state") AS "state", "alert_id", "acked_by" FROM "alert" WHERE $timeFilter GROUP BY "zone", "kind"'))
     .withTransformation({
       id: 'filterByValue',
       options: { type: 'exclude', match: 'any', filters: [{ fieldName: 'state', config: { id: 'equal', options: { value: 'resolved' } } }] },
@@ -144,8 +144,7 @@ export function cityOverview(site: Site): dash.DashboardBuilder {
     .overrideByName('kind', mappingOverride(eventKindMappings(), 'Loại (kind)'))
     .overrideByName('state', mappingOverride(alertStateMappings(), 'Trạng thái (state)', true))
     .overrideByName('acked_by', displayName('Người xác nhận (acked by)'))
-    .overrideByName('alert_id', displayName('Mã cảnh báo (alert id)'))
-    .overrideByName('level', mappingOverride(levelMappings(), 'Cấp (level)', true));
+    .overrideByName('alert_id', displayName('Mã cảnh báo (alert id)'));
 
   const fires = new tablePanel.PanelBuilder()
     .id(5)
