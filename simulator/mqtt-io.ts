@@ -96,6 +96,8 @@ export class EmulatedNode {
   private client: MqttClient | undefined;
   private linkUp = false;
   private readonly buffer: Reading[] = [];
+  /** Published on the current link and not yet acknowledged by the broker. */
+  private readonly unacked = new Set<Reading>();
   private readonly bufferLimit: number;
   stats = { published: 0, buffered: 0, dropped: 0, acked: 0 };
 
@@ -150,8 +152,11 @@ export class EmulatedNode {
   private publish(reading: Reading): void {
     const client = this.client!;
     this.window.start();
+    this.unacked.add(reading);
     this.stats.published++;
     client.publish(topics.reading(this.nodeId), JSON.stringify(reading), { qos: 1 }, (err) => {
+      // Already taken back at a link drop (and released from the window there).
+      if (!this.unacked.delete(reading)) return;
       if (!err) this.stats.acked++;
       this.window.done(err ?? undefined);
     });
@@ -177,7 +182,15 @@ export class EmulatedNode {
     this.linkUp = false;
     const client = this.client;
     this.client = undefined;
+    // A forced end never calls the callbacks of unacknowledged publishes, so the fleet would wait
+    // for them forever. A real node keeps what the broker has not acknowledged and sends it again
+    // first after reconnecting (QoS 1: the broker may see it twice; consumers dedupe).
+    const unacked = [...this.unacked];
+    this.unacked.clear();
     if (client) await endClient(client, true);
+    this.buffer.unshift(...unacked);
+    this.stats.buffered += unacked.length;
+    for (let i = 0; i < unacked.length; i++) this.window.done();
   }
 
   /** Graceful stop at the end of a run: say so on the status topic, then disconnect. */
@@ -194,6 +207,11 @@ export class EmulatedNode {
 
   get buffered(): number {
     return this.buffer.length;
+  }
+
+  /** Readings still on the node (never acknowledged by the broker), oldest first. */
+  get pending(): readonly Reading[] {
+    return this.buffer;
   }
 }
 
