@@ -4,9 +4,11 @@
 //  - `pipeline,service=alerts sms_sent=<n>i,sms_failed=<n>i,sms_acked=<n>i,outbox_queued=<n>i` every
 //    EWS_PIPELINE_STATS_S seconds (counts since the process started; outbox_queued = rows waiting or in flight).
 // Both formats come from platform/pipeline-stats.ts. Lines wait in the SQLite spool (alerts.sqlite,
-// table influx_spool) and are written in order, with backoff while InfluxDB is unreachable.
+// table influx_spool) and are written in order by platform/spool-drain.ts, with backoff while
+// InfluxDB is unreachable.
 import { PermanentWriteError, type LineWriter } from '../platform/influx-writer.ts';
 import type { Logger } from '../platform/logger.ts';
+import { SpoolDrain, type DrainOutcome } from '../platform/spool-drain.ts';
 import { startPipelineStats, type StatFields } from '../platform/pipeline-stats.ts';
 import type { AlertOutbox } from './outbox.ts';
 
@@ -27,50 +29,21 @@ export interface AlertsInflux {
 
 export function startAlertsInflux(opts: { outbox: AlertOutbox; writer: LineWriter; log: Logger; statsIntervalS: number }): AlertsInflux {
   const { outbox, writer, log } = opts;
-  let running = true;
-  let failing = false;
-  let backoffMs = 0;
-  let timer: NodeJS.Timeout | null = null;
-  let busy: Promise<boolean> | null = null;
-
-  const drain = async (): Promise<boolean> => {
-    for (;;) {
-      const lines = outbox.peekLines(BATCH);
-      if (lines.length === 0) return true;
-      const lastId = lines[lines.length - 1]?.id ?? 0;
-      try {
-        await writer.write(lines.map((l) => l.line));
-        outbox.releaseLines(lastId);
-        if (failing) log.info('InfluxDB writes succeed again');
-        failing = false;
-        backoffMs = 0;
-      } catch (err) {
-        if (err instanceof PermanentWriteError) {
-          // Content InfluxDB will never take (e.g. a field type conflict): retrying cannot help.
-          outbox.releaseLines(lastId);
-          log.error({ lines: lines.length, err: err.message }, 'InfluxDB refused alerts lines for their content; dropped');
-          continue;
-        }
-        if (!failing) log.error({ err: err instanceof Error ? err.message : String(err), spoolDepth: outbox.spoolDepth() }, 'InfluxDB write failed; lines stay in the spool');
-        failing = true;
-        backoffMs = Math.min(30_000, Math.max(500, backoffMs * 2));
-        return false;
-      }
+  const step = async (): Promise<DrainOutcome> => {
+    const lines = outbox.peekLines(BATCH);
+    if (lines.length === 0) return 'empty';
+    const lastId = lines[lines.length - 1]?.id ?? 0;
+    try {
+      await writer.write(lines.map((l) => l.line));
+    } catch (err) {
+      if (!(err instanceof PermanentWriteError)) throw err;
+      // Content InfluxDB will never take (e.g. a field type conflict): retrying cannot help.
+      log.error({ lines: lines.length, err: err.message }, 'InfluxDB refused alerts lines for their content; dropped');
     }
+    outbox.releaseLines(lastId);
+    return 'wrote';
   };
-  const once = (): Promise<boolean> => {
-    busy ??= drain().finally(() => {
-      busy = null;
-    });
-    return busy;
-  };
-  const schedule = (ms: number) => {
-    if (!running) return;
-    timer = setTimeout(() => {
-      void once().then((ok) => schedule(ok ? 1000 : backoffMs / 2 + Math.random() * (backoffMs / 2)));
-    }, ms);
-    timer.unref();
-  };
+  const drain = new SpoolDrain({ step, idleMs: 1000, log, what: 'lines', describe: () => ({ spoolDepth: outbox.spoolDepth() }) }).start();
   const stats = startPipelineStats({
     service: 'alerts',
     intervalS: opts.statsIntervalS,
@@ -80,15 +53,12 @@ export function startAlertsInflux(opts: { outbox: AlertOutbox; writer: LineWrite
       outbox.appendLine(line);
     },
   });
-  schedule(0);
   return {
-    flush: once,
+    flush: () => drain.flush(),
     async stop() {
-      running = false;
-      if (timer) clearTimeout(timer);
       stats.stop(true);
-      if (busy) await busy;
-      if (!(await Promise.race([once(), new Promise<boolean>((r) => setTimeout(() => r(false), 3000).unref())]))) {
+      await drain.stop();
+      if (!(await Promise.race([drain.flush(), new Promise<boolean>((r) => setTimeout(() => r(false), 3000).unref())]))) {
         log.warn({ spoolDepth: outbox.spoolDepth() }, 'final InfluxDB flush failed; lines stay in the spool for the next start');
       }
       await writer.close();

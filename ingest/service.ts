@@ -11,6 +11,7 @@ import { metricsRegistry } from '../platform/metrics.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import { PermanentWriteError, type LineWriter } from '../platform/influx-writer.ts';
 import { IntervalMean, siteNodeLines, startPipelineStats } from '../platform/pipeline-stats.ts';
+import { SpoolDrain, type DrainOutcome } from '../platform/spool-drain.ts';
 import { deadLetterLine, nodeStatusLine, readingLine } from './line-protocol.ts';
 import { RecentSequences } from './dedupe.ts';
 import { IngestStore, type SpoolRow } from './spool.ts';
@@ -71,21 +72,15 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
   const store = new IngestStore(db);
   const recent = new RecentSequences();
   const destination = opts.writer ? 'influxdb' : 'local';
-  let running = true;
-  /** True while InfluxDB writes fail: new rows then wait for the backoff instead of waking the writer. */
-  let failing = false;
-  let wake: (() => void) | undefined;
-  /** Waits up to `ms`, or less if woken (new rows, shutdown). */
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    }).finally(() => {
-      wake = undefined;
-    });
+  // Spool → InfluxDB (or the local store); waits for a full batch or INGEST_FLUSH_MS.
+  const drain = new SpoolDrain({
+    step: drainOnce,
+    idleMs: opts.flushMs,
+    continueAfterWrite: () => store.spoolDepth >= opts.batchSize,
+    log,
+    what: 'readings',
+    describe: () => ({ spoolDepth: store.spoolDepth }),
+  });
   /** Acks held back while the spool is at its cap (backpressure into the broker's queue). */
   const heldAcks: (() => void)[] = [];
   let lastCapWarning = 0;
@@ -151,7 +146,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     }
     store.append(readingLine(reading, result.zoneId, result.tsMs), result.tsMs);
     recent.remember(reading.nodeId, reading.seq, result.tsMs);
-    if (!failing && store.spoolDepth >= opts.batchSize) wake?.();
+    if (!drain.failing && store.spoolDepth >= opts.batchSize) drain.wake();
   }
 
   const client: MqttClient = mqtt.connect(opts.mqttUrl, {
@@ -195,7 +190,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
   client.on('offline', () => log.warn('ingest lost the broker connection'));
   client.on('error', (err) => log.error({ err: err.message }, 'ingest MQTT error'));
 
-  async function drainOnce(): Promise<'empty' | 'wrote' | 'failed'> {
+  async function drainOnce(): Promise<DrainOutcome> {
     const rows = store.peek(opts.batchSize);
     if (rows.length === 0) return 'empty';
     const started = performance.now();
@@ -255,26 +250,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
   const siteNodesTimer = (opts.pipelineStatsS ?? 0) > 0 ? setInterval(writeSiteNodes, 300_000).unref() : undefined;
   if (siteNodesTimer) writeSiteNodes();
 
-  const drainLoop = (async () => {
-    let backoffMs = 0;
-    while (running) {
-      try {
-        const outcome = await drainOnce();
-        if (failing) log.info({ spoolDepth: store.spoolDepth }, 'InfluxDB writes succeed again; draining the spool');
-        failing = false;
-        backoffMs = 0;
-        if (outcome === 'wrote' && store.spoolDepth >= opts.batchSize) continue;
-      } catch (err) {
-        if (!failing) log.error({ err: err instanceof Error ? err.message : String(err), spoolDepth: store.spoolDepth }, 'InfluxDB write failed; readings stay in the spool and are retried');
-        failing = true;
-        // Exponential backoff with full jitter, 0.5 s → 30 s: a struggling InfluxDB is not hammered.
-        backoffMs = Math.min(30_000, Math.max(500, backoffMs * 2));
-        await pause(Math.random() * backoffMs + 100);
-        continue;
-      }
-      await pause(opts.flushMs);
-    }
-  })();
+  drain.start();
 
   return {
     store,
@@ -286,14 +262,8 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
       await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
       stats.stop(true);
       clearInterval(siteNodesTimer);
-      running = false;
-      wake?.();
-      await drainLoop;
-      try {
-        while ((await drainOnce()) === 'wrote');
-      } catch (err) {
-        log.warn({ err: err instanceof Error ? err.message : String(err), spoolDepth: store.spoolDepth }, 'final flush failed; rows stay in the spool for the next start');
-      }
+      await drain.stop();
+      if (!(await drain.flush())) log.warn({ spoolDepth: store.spoolDepth }, 'final flush failed; rows stay in the spool for the next start');
       await opts.writer?.close();
       db.close();
       log.info({ spoolDepth: store.spoolDepth }, 'ingest stopped');

@@ -13,6 +13,7 @@ import type { Site } from '../contracts/site.ts';
 import { parseTopic, topics } from '../contracts/topics.ts';
 import { PermanentWriteError, type LineWriter } from '../platform/influx-writer.ts';
 import type { Logger } from '../platform/logger.ts';
+import { SpoolDrain, type DrainOutcome } from '../platform/spool-drain.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import type { RulesConfig } from './config.ts';
@@ -178,7 +179,7 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
       log.info({ zoneId: d.zoneId, date: d.date, official: d.official, level: d.level, quality: d.quality, nesterovP: d.nesterovP }, d.official ? 'official danger level' : 'provisional danger level');
     }
     if (out.events.length || out.dangers.length) wakePublisher?.();
-    if (out.dangers.length || out.events.length) wakeInflux?.();
+    if ((out.dangers.length || out.events.length) && !influxDrain?.failing) influxDrain?.wake();
     maybeCheckpoint();
   }
 
@@ -249,7 +250,8 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
   }
 
   let wakePublisher: (() => void) | undefined;
-  let wakeInflux: (() => void) | undefined;
+  // Spool → InfluxDB, with backoff; lines InfluxDB refuses for their content are set aside.
+  const influxDrain = opts.writer ? new SpoolDrain({ step: drainInfluxOnce, idleMs: 1000, log, what: 'lines', describe: () => ({ spoolDepth: store.spoolDepth() }) }) : null;
   const pause = (ms: number, set: (w: (() => void) | undefined) => void) =>
     new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);
@@ -316,8 +318,7 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
     }
   })();
 
-  // Spool → InfluxDB, with backoff; lines InfluxDB refuses for their content are set aside.
-  async function drainInfluxOnce(): Promise<'empty' | 'wrote'> {
+  async function drainInfluxOnce(): Promise<DrainOutcome> {
     const lines = store.peekLines(opts.influxBatch);
     if (lines.length === 0 || !opts.writer) return 'empty';
     try {
@@ -331,26 +332,7 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
     spoolDepth.set(store.spoolDepth());
     return 'wrote';
   }
-  const influxLoop = (async () => {
-    if (!opts.writer) return;
-    let backoffMs = 0;
-    let failing = false;
-    while (running) {
-      try {
-        const outcome = await drainInfluxOnce();
-        if (failing) log.info('InfluxDB writes succeed again');
-        failing = false;
-        backoffMs = 0;
-        if (outcome === 'wrote') continue;
-        await pause(1000, (w) => (wakeInflux = w));
-      } catch (err) {
-        if (!failing) log.error({ err: err instanceof Error ? err.message : String(err), spoolDepth: store.spoolDepth() }, 'InfluxDB write failed; lines stay in the spool');
-        failing = true;
-        backoffMs = Math.min(30_000, Math.max(500, backoffMs * 2));
-        await pause(Math.random() * backoffMs + 100, () => undefined);
-      }
-    }
-  })();
+  influxDrain?.start();
 
   // Wall clock: the engine's tick, the official level's moment (13:17 local: the 13:00 window has
   // closed) and the hourly provisional value. In readings mode time moves only with the readings
@@ -395,13 +377,10 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
       await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
       running = false;
       wakePublisher?.();
-      wakeInflux?.();
       await publisher;
-      await influxLoop;
-      try {
-        while ((await drainInfluxOnce()) === 'wrote');
-      } catch (err) {
-        log.warn({ err: err instanceof Error ? err.message : String(err), spoolDepth: store.spoolDepth() }, 'final InfluxDB flush failed; lines stay in the spool');
+      if (influxDrain) {
+        await influxDrain.stop();
+        if (!(await influxDrain.flush())) log.warn({ spoolDepth: store.spoolDepth() }, 'final InfluxDB flush failed; lines stay in the spool');
       }
       checkpoint();
       await opts.writer?.close();
