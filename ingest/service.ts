@@ -1,7 +1,7 @@
 // ingest: MQTT (persistent session, QoS 1) → validate → SQLite spool → InfluxDB (or the local store).
 // The PUBACK for a message is sent only after its row is in the spool, so a crash at any point
 // leaves every message either in the broker's queue for us or in the spool.
-import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
+import type { IPublishPacket, MqttClient } from 'mqtt';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { SiteIndex } from '../contracts/site.ts';
 import { topics } from '../contracts/topics.ts';
@@ -12,6 +12,7 @@ import { openDatabase } from '../platform/sqlite.ts';
 import { PermanentWriteError, type LineWriter } from '../platform/influx-writer.ts';
 import { IntervalMean, siteNodeLines, startPipelineStats } from '../platform/pipeline-stats.ts';
 import { SpoolDrain, type DrainOutcome } from '../platform/spool-drain.ts';
+import { connectDurableSession } from '../platform/mqtt-session.ts';
 import { deadLetterLine, nodeStatusLine, readingLine } from './line-protocol.ts';
 import { RecentSequences } from './dedupe.ts';
 import { IngestStore, type SpoolRow } from './spool.ts';
@@ -149,46 +150,31 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     if (!drain.failing && store.spoolDepth >= opts.batchSize) drain.wake();
   }
 
-  const client: MqttClient = mqtt.connect(opts.mqttUrl, {
+  const client: MqttClient = connectDurableSession({
+    url: opts.mqttUrl,
     clientId: opts.clientId,
     username: opts.username,
     password: opts.password,
-    clean: false,
-    protocolVersion: 4,
-    reconnectPeriod: 1000,
-    connectTimeout: 30_000,
-    keepalive: 30,
+    service: 'ingest',
+    filters: [topics.allReadings, topics.allStatus],
+    log,
     // Dead letters are in SQLite already; do not pile copies up in memory while offline.
     queueQoSZero: false,
+    handle: (packet, done) => {
+      const ackWhenDurable = () => {
+        try {
+          accept(packet);
+          done();
+        } catch (err) {
+          // Storage trouble (disk full…): keep the message unacknowledged and try again shortly.
+          log.error({ err: err instanceof Error ? err.message : String(err), topic: packet.topic }, 'could not spool message; retrying');
+          setTimeout(ackWhenDurable, 1000);
+        }
+      };
+      if (spoolHasRoom()) ackWhenDurable();
+      else heldAcks.push(ackWhenDurable);
+    },
   });
-
-  // mqtt.js sends the PUBACK when this callback is called: only after the message is durable.
-  client.handleMessage = (packet, done) => {
-    const ackWhenDurable = () => {
-      try {
-        accept(packet as IPublishPacket);
-        done();
-      } catch (err) {
-        // Storage trouble (disk full…): keep the message unacknowledged and try again shortly.
-        log.error({ err: err instanceof Error ? err.message : String(err), topic: packet.topic }, 'could not spool message; retrying');
-        setTimeout(ackWhenDurable, 1000);
-      }
-    };
-    if (spoolHasRoom()) ackWhenDurable();
-    else heldAcks.push(ackWhenDurable);
-  };
-
-  client.on('connect', (connack) => {
-    log.info({ sessionPresent: connack.sessionPresent, clientId: opts.clientId }, 'ingest connected to broker');
-    client.subscribe([topics.allReadings, topics.allStatus], { qos: 1 }, (err, granted) => {
-      if (err) log.error({ err: err.message }, 'subscribe failed');
-      else if (granted?.some((g) => g.qos === 128)) log.error({ granted }, 'broker refused a subscription');
-      else log.info({ filters: granted?.map((g) => g.topic) }, 'ingest subscribed');
-    });
-  });
-  client.on('reconnect', () => log.debug('ingest reconnecting to broker'));
-  client.on('offline', () => log.warn('ingest lost the broker connection'));
-  client.on('error', (err) => log.error({ err: err.message }, 'ingest MQTT error'));
 
   async function drainOnce(): Promise<DrainOutcome> {
     const rows = store.peek(opts.batchSize);

@@ -4,7 +4,7 @@
 // effect is durable, and an event is published only once it is durable, so a crash at any point
 // loses nothing: the broker redelivers what was not acknowledged, the journal replays what was not
 // checkpointed, the outbox publishes what was not marked published.
-import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
+import type { IPublishPacket, MqttClient } from 'mqtt';
 import cron, { type ScheduledTask } from 'node-cron';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { z } from 'zod';
@@ -14,6 +14,7 @@ import { parseTopic, topics } from '../contracts/topics.ts';
 import { PermanentWriteError, type LineWriter } from '../platform/influx-writer.ts';
 import type { Logger } from '../platform/logger.ts';
 import { SpoolDrain, type DrainOutcome } from '../platform/spool-drain.ts';
+import { connectDurableSession } from '../platform/mqtt-session.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import type { RulesConfig } from './config.ts';
@@ -261,40 +262,28 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
       });
     }).finally(() => set(undefined));
 
-  client = mqtt.connect(opts.mqttUrl, {
+  client = connectDurableSession({
+    url: opts.mqttUrl,
     clientId: opts.clientId,
     username: opts.username,
     password: opts.password,
-    clean: false,
-    protocolVersion: 4,
-    reconnectPeriod: 1000,
-    connectTimeout: 30_000,
-    keepalive: 30,
+    service: 'rules',
+    filters: [topics.allReadings, topics.allStatus],
+    log,
+    // Acknowledged only after the journal transaction committed.
+    handle: (packet, done) => {
+      const attempt = () => {
+        try {
+          handle(packet);
+          done();
+        } catch (err) {
+          log.error({ err: err instanceof Error ? err.message : String(err), topic: packet.topic }, 'could not store the effect of a message; retrying (not acknowledged)');
+          if (running) setTimeout(attempt, 1000);
+        }
+      };
+      attempt();
+    },
   });
-
-  // mqtt.js sends the PUBACK when `done` is called: only after the transaction committed.
-  client.handleMessage = (packet, done) => {
-    const attempt = () => {
-      try {
-        handle(packet as IPublishPacket);
-        done();
-      } catch (err) {
-        log.error({ err: err instanceof Error ? err.message : String(err), topic: packet.topic }, 'could not store the effect of a message; retrying (not acknowledged)');
-        if (running) setTimeout(attempt, 1000);
-      }
-    };
-    attempt();
-  };
-  client.on('connect', (connack) => {
-    log.info({ sessionPresent: connack.sessionPresent, clientId: opts.clientId }, 'rules connected to broker');
-    client.subscribe([topics.allReadings, topics.allStatus], { qos: 1 }, (err, granted) => {
-      if (err) log.error({ err: err.message }, 'subscribe failed');
-      else if (granted?.some((g) => g.qos === 128)) log.error({ granted }, 'broker refused a subscription');
-      else log.info({ filters: granted?.map((g) => g.topic) }, 'rules subscribed');
-    });
-  });
-  client.on('offline', () => log.warn('rules lost the broker connection'));
-  client.on('error', (err) => log.error({ err: err.message }, 'rules MQTT error'));
 
   // Outbox → MQTT, in order; a row is marked published after its PUBACK.
   const publisher = (async () => {
