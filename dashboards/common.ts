@@ -4,7 +4,7 @@ import * as dash from '@grafana/grafana-foundation-sdk/dashboard';
 import type { Site } from '../contracts/site.ts';
 // The level labels and colours are the rules engine's table (one source for SMS, MQTT and the
 // dashboards); read at generation time only, so no runtime coupling between services.
-import { DANGER_LEVEL_INFO } from '../rules/nesterov.ts';
+import { DANGER_LEVEL_INFO } from '../contracts/danger-levels.ts';
 
 export const TIMEZONE = 'Asia/Ho_Chi_Minh';
 export const LEVELS = [1, 2, 3, 4, 5] as const;
