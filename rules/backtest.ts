@@ -9,6 +9,7 @@
 // when it is read; a store-and-forward burst therefore arrives late, as it did live.
 import { z } from 'zod';
 import { readingSchema, type Danger, type DangerLevel, type FireEvent } from '../contracts/payloads.ts';
+import type { RowResult } from '../contracts/reading-files.ts';
 import { TOPIC_ID_PATTERN } from '../contracts/topics.ts';
 import type { Site } from '../contracts/site.ts';
 import { DEFAULT_RULES_CONFIG, type RulesConfig } from './config.ts';
@@ -238,6 +239,18 @@ export class Backtest {
       return;
     }
     this.reading(r.reading, lineNo, r.tsMs);
+  }
+
+  /** One row of a CSV or line-protocol readings file, parsed by contracts/reading-files.ts. */
+  row(result: RowResult, lineNo: number): void {
+    this.lines++;
+    if (result.ok === 'skip') return;
+    if (result.ok === false) {
+      this.badLines++;
+      if (this.firstBad.length < 20) this.firstBad.push({ line: lineNo, reason: result.error });
+      return;
+    }
+    this.reading(result.reading, lineNo);
   }
 
   /** One already-parsed reading (what the engine benchmark feeds); tsMs its parsed timestamp if known. */

@@ -5,6 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readingSchema } from '../contracts/payloads.ts';
+import { CSV_COLUMNS, readingToCsvRecord, readingToLineProtocol } from '../contracts/reading-files.ts';
+import { loadSiteFile } from '../platform/site-file.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'rules-cli-'));
@@ -58,4 +61,27 @@ test('npx fire-ews fwi --input daily.csv --ffmc0 --dmc0 --dc0 prints date,ffmc,d
   const bad = fireEws(['fwi', '--input', file, '--ffmc0', '120']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--ffmc0 must be a number in 0…101/);
+});
+
+test('backtest reads NDJSON, CSV and line protocol alike, and reports bad rows with their line numbers', () => {
+  const ndjson = join(dir, 'fire.ndjson');
+  assert.equal(fireEws(['simulate', '--scenario', 'fire-san-thang', '--fast', '--out', ndjson]).status, 0);
+  const readings = readFileSync(ndjson, 'utf8').trim().split('\n').map((l) => readingSchema.parse(JSON.parse(l)));
+  const zoneOf = new Map(loadSiteFile(join(root, 'config/lai-chau.site.yaml')).nodes.map((n) => [n.id, n.zone]));
+  const csv = join(dir, 'fire.csv');
+  // Line 3 is a broken row: it is reported and the rest still runs.
+  writeFileSync(csv, [CSV_COLUMNS.join(','), readingToCsvRecord(readings[0]!), 'san-thang-01,x,not-a-time,1,2,3', ...readings.slice(1).map(readingToCsvRecord)].join('\n') + '\n');
+  const lp = join(dir, 'fire.lp');
+  writeFileSync(lp, readings.map((r) => readingToLineProtocol(r, zoneOf.get(r.nodeId)!)).join('\n') + '\n');
+  const a = fireEws(['backtest', ndjson]);
+  const b = fireEws(['backtest', csv]);
+  const c = fireEws(['backtest', lp]);
+  assert.equal(a.status, 0, a.stderr);
+  assert.equal(c.status, 0, c.stderr);
+  assert.equal(b.status, 1, 'a bad row makes the exit code 1');
+  assert.match(b.stderr, /line 3\b/);
+  const events = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; eventId: string });
+  assert.ok(events(a.stdout).some((e) => e.kind === 'fire-confirmed'), 'the fire is confirmed');
+  assert.deepEqual(events(b.stdout), events(a.stdout));
+  assert.deepEqual(events(c.stdout), events(a.stdout));
 });

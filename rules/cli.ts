@@ -1,5 +1,6 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { CsvReadingParser, formatFromFileName, parseLineProtocolLine, REPLAY_FORMATS, type ReplayFormat } from '../contracts/reading-files.ts';
 import type { DangerTable } from '../contracts/site.ts';
 import { FileValidationError, loadSiteFile } from '../platform/site-file.ts';
 import { NATIONAL_DANGER_TABLE } from './nesterov.ts';
@@ -134,14 +135,15 @@ export function registerRulesCommands(program: Command): void {
 
   program
     .command('backtest')
-    .argument('<readings>', 'NDJSON file, one contract reading per line in delivery order (- for stdin)')
+    .argument('<readings>', 'readings in delivery order: NDJSON, CSV or InfluxDB line protocol (as replay reads them; - for stdin)')
+    .addOption(new Option('--format <format>', 'input format (default from the file extension: .csv, .lp/.line/.influx, else NDJSON)').choices([...REPLAY_FORMATS]))
     .description('run the whole rules engine offline over readings under virtual time; events as NDJSON on stdout, a summary on stderr')
     .option('--site <file>', `site file (default $EWS_SITE_FILE or ${DEFAULT_SITE_FILE})`)
     .option('--rules-config <file>', 'rules tuning YAML (detection, health, danger); defaults otherwise')
     .option('--truth <file>', 'ground truth: JSON [{"zone","from","to"}] fire windows, to count false confirmations')
     .option('--summary <file>', 'also write the summary as JSON here')
     .option('--dangers <file>', 'write the official daily danger payloads as NDJSON here')
-    .action((file: string, opts: { site?: string; rulesConfig?: string; truth?: string; summary?: string; dangers?: string }) =>
+    .action((file: string, opts: { format?: ReplayFormat; site?: string; rulesConfig?: string; truth?: string; summary?: string; dangers?: string }) =>
       guarded(() => {
         const siteFile = opts.site ?? process.env.EWS_SITE_FILE ?? DEFAULT_SITE_FILE;
         let site;
@@ -179,9 +181,20 @@ export function registerRulesCommands(program: Command): void {
           onDanger: (d) => dangerOut?.write(JSON.stringify(d) + '\n'),
         });
         const t0 = performance.now();
+        const format = opts.format ?? (file === '-' ? 'ndjson' : formatFromFileName(file));
+        let csv: CsvReadingParser | undefined;
+        const rowOf = (line: string, n: number) => {
+          if (format === 'line-protocol') return bt.row(parseLineProtocolLine(line), n);
+          if (csv) return bt.row(csv.parse(line), n);
+          if (line.trim() === '') return;
+          const parser = CsvReadingParser.fromHeader(line);
+          if ('error' in parser) throw new CliError(`${file}:${n}: ${parser.error}`);
+          csv = parser;
+        };
         try {
-          forEachLine(file, (line, n) => bt.line(line, n));
+          forEachLine(file, format === 'ndjson' ? (line, n) => bt.line(line, n) : rowOf);
         } catch (err) {
+          if (err instanceof CliError) throw err;
           throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
         }
         const summary = bt.finish();

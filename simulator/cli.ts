@@ -10,7 +10,7 @@ import { loadSiteFile } from '../platform/site-file.ts';
 import { systemClock } from './clock.ts';
 import { loadTestNodes, scenarioNodes, simulate, type SimulatedNode } from './engine.ts';
 import { MqttReadingSink, NodeFleet, recordReadings, type BrokerAccess } from './mqtt-io.ts';
-import { formatFromFileName, REPLAY_FORMATS, type ReplayFormat } from './replay-formats.ts';
+import { formatFromFileName, REPLAY_FORMATS, type ReplayFormat } from '../contracts/reading-files.ts';
 import { readFileRows, replayRows, ReplayFileError, type ReadingSink } from './replay.ts';
 import { NdjsonFileSink, runLive, runToSink, type RunCounts } from './run.ts';
 import { listBuiltinScenarios, loadScenario, parseDurationMs, withStart, type Scenario } from './scenario.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Reading } from '../contracts/payloads.ts';
 import { VirtualClock } from './clock.ts';
-import { CsvReadingParser, formatFromFileName, parseLineProtocolLine, parseNdjsonLine, readingToCsvRecord, readingToLineProtocol, CSV_COLUMNS } from './replay-formats.ts';
+import { CsvReadingParser, formatFromFileName, parseLineProtocolLine, parseNdjsonLine, readingToCsvRecord, readingToLineProtocol, CSV_COLUMNS } from '../contracts/reading-files.ts';
 import { readFileRows, replayRows, ReplayFileError, type ReadingSink, type ReplayOptions } from './replay.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ews-replay-test-'));

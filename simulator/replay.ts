@@ -5,7 +5,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Reading } from '../contracts/payloads.ts';
 import type { Clock } from './clock.ts';
-import { CsvReadingParser, parseLineProtocolLine, parseNdjsonLine, type ReplayFormat, type RowResult } from './replay-formats.ts';
+import { CsvReadingParser, parseLineProtocolLine, parseNdjsonLine, type ReplayFormat, type RowResult } from '../contracts/reading-files.ts';
 
 export interface NumberedRow {
   line: number;

@@ -1,8 +1,8 @@
-// Parsers for the files `replay` reads (pure, one line at a time): NDJSON readings, CSV with a
+// Parsers for readings files (pure, one line at a time; `replay` and `backtest` read them): NDJSON readings, CSV with a
 // header of reading field names, and InfluxDB line protocol (measurement `reading`, ms timestamps).
 // Every row ends up validated by the contract's readingSchema.
 import { z } from 'zod';
-import { describeZodError, readingSchema, type Reading } from '../contracts/payloads.ts';
+import { describeZodError, readingSchema, type Reading } from './payloads.ts';
 
 export const REPLAY_FORMATS = ['ndjson', 'csv', 'line-protocol'] as const;
 export type ReplayFormat = (typeof REPLAY_FORMATS)[number];
