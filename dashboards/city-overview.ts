@@ -6,7 +6,7 @@ import * as geomap from '@grafana/grafana-foundation-sdk/geomap';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as tablePanel from '@grafana/grafana-foundation-sdk/table';
 import type { Site } from '../contracts/site.ts';
-import { baseDashboard, displayName, eventKindMappings, Grid, levelMappings, levelThresholds, mappingOverride, zoneNameMappings } from './common.ts';
+import { baseDashboard, displayName, eventKindMappings, Grid, levelMappings, levelThresholds, mappingOverride, zoneNameMappings, placed } from './common.ts';
 import { DATASOURCE, table } from './influxql.ts';
 
 export const CITY_OVERVIEW_UID = 'fire-city-overview';
@@ -98,12 +98,7 @@ export function cityOverview(site: Site): dash.DashboardBuilder {
         }),
     ]);
 
-  const highest = new stat.PanelBuilder()
-    .id(2)
-    .title('Cấp cao nhất hiện nay — Highest official level now')
-    .description('The highest official danger level (13:00 value) among all wards and communes in the time range.')
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(10, 5))
+  const highest = placed(new stat.PanelBuilder(), 2, 'Cấp cao nhất hiện nay — Highest official level now', 'The highest official danger level (13:00 value) among all wards and communes in the time range.', grid.next(10, 5))
     .withTarget(table('A', `SELECT max("level") AS "level" FROM (SELECT last("level") AS "level" FROM "danger" WHERE "official" = 'true' AND $timeFilter GROUP BY "zone")`))
     .mappings(levelMappings())
     .thresholds(levelThresholds())
@@ -112,12 +107,7 @@ export function cityOverview(site: Site): dash.DashboardBuilder {
     .graphMode(common.BigValueGraphMode.None)
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('/^level$/'));
 
-  const zones = new tablePanel.PanelBuilder()
-    .id(3)
-    .title('Cấp dự báo cháy rừng theo xã / phường — Official level and P per zone')
-    .description('Last official (13:00) danger value of each ward/commune: level with its official colour, Nesterov index P and the data quality.')
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(10, 12))
+  const zones = placed(new tablePanel.PanelBuilder(), 3, 'Cấp dự báo cháy rừng theo xã / phường — Official level and P per zone', 'Last official (13:00) danger value of each ward/commune: level with its official colour, Nesterov index P and the data quality.', grid.next(10, 12))
     .withTarget(table('A', `SELECT last("level") AS "level", "nesterov_p" AS "P", "quality" FROM "danger" WHERE "official" = 'true' AND $timeFilter GROUP BY "zone"`))
     .unit('none')
     .decimals(0)
@@ -127,12 +117,7 @@ export function cityOverview(site: Site): dash.DashboardBuilder {
     .overrideByName('P', displayName('Chỉ số P (Nesterov)'))
     .overrideByName('quality', mappingOverride(qualityMappings(), 'Chất lượng (quality)'));
 
-  const alerts = new tablePanel.PanelBuilder()
-    .id(4)
-    .title('Cảnh báo đang hoạt động — Active alerts')
-    .description('Alerts sent by the alerts service and not yet resolved, with their acknowledgement state (last state per zone and kind; resolved ones are hidden).')
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(14, 9))
+  const alerts = placed(new tablePanel.PanelBuilder(), 4, 'Cảnh báo đang hoạt động — Active alerts', 'Alerts sent by the alerts service and not yet resolved, with their acknowledgement state (last state per zone and kind; resolved ones are hidden).', grid.next(14, 9))
     .withTarget(table('A', 'SELECT last("state") AS "state", "alert_id", "acked_by" FROM "alert" WHERE $timeFilter GROUP BY "zone", "kind"'))
     .withTransformation({
       id: 'filterByValue',
@@ -146,12 +131,7 @@ export function cityOverview(site: Site): dash.DashboardBuilder {
     .overrideByName('acked_by', displayName('Người xác nhận (acked by)'))
     .overrideByName('alert_id', displayName('Mã cảnh báo (alert id)'));
 
-  const fires = new tablePanel.PanelBuilder()
-    .id(5)
-    .title('Sự kiện cháy gần đây — Recent fire events')
-    .description('Fire detections from the rules engine (suspected, confirmed, cleared), newest first.')
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(10, 9))
+  const fires = placed(new tablePanel.PanelBuilder(), 5, 'Sự kiện cháy gần đây — Recent fire events', 'Fire detections from the rules engine (suspected, confirmed, cleared), newest first.', grid.next(10, 9))
     .withTarget(table('A', 'SELECT "event_id", "kind", "node", "zone" FROM "event" WHERE "kind" =~ /^fire-/ AND $timeFilter ORDER BY time DESC LIMIT 50'))
     .unit('none')
     .overrideByName('Time', [{ id: 'unit', value: 'time:DD/MM HH:mm' }, ...displayName('Lúc (at)')])

@@ -2,9 +2,9 @@
 // thresholds), the official level colours and labels, value mappings, layout helpers.
 import * as dash from '@grafana/grafana-foundation-sdk/dashboard';
 import type { Site } from '../contracts/site.ts';
-// The level labels and colours are the rules engine's table (one source for SMS, MQTT and the
-// dashboards); read at generation time only, so no runtime coupling between services.
+// The official level labels and colours (one source for SMS, MQTT and the dashboards).
 import { DANGER_LEVEL_INFO } from '../contracts/danger-levels.ts';
+import { DATASOURCE } from './influxql.ts';
 
 export const TIMEZONE = 'Asia/Ho_Chi_Minh';
 export const LEVELS = [1, 2, 3, 4, 5] as const;
@@ -112,4 +112,18 @@ export function baseDashboard(uid: string, title: string, description: string, f
     .refresh('1m')
     .tooltip(dash.DashboardCursorSync.Crosshair)
     .link(new dash.DashboardLinkBuilder('Cảnh báo cháy rừng').type(dash.DashboardLinkType.Dashboards).tags(['fire-ews']).asDropdown(true).keepTime(true));
+}
+
+/** What every panel builder of the SDK offers for its identity and place. */
+interface PlaceablePanel<T> {
+  id(id: number): T;
+  title(title: string): T;
+  description(description: string): T;
+  datasource(ref: typeof DATASOURCE): T;
+  gridPos(pos: dash.GridPos): T;
+}
+
+/** A panel's id, bilingual title, description (the lint requires both), the provisioned datasource and its place. */
+export function placed<T extends PlaceablePanel<T>>(builder: T, id: number, title: string, description: string, pos: dash.GridPos): T {
+  return builder.id(id).title(title).description(description).datasource(DATASOURCE).gridPos(pos);
 }

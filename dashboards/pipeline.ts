@@ -6,8 +6,8 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import type { Site } from '../contracts/site.ts';
-import { baseDashboard, Grid } from './common.ts';
-import { DATASOURCE, series } from './influxql.ts';
+import { baseDashboard, Grid, placed } from './common.ts';
+import { series } from './influxql.ts';
 
 export const PIPELINE_UID = 'fire-pipeline';
 
@@ -18,12 +18,7 @@ const RATE = (field: string, alias: string, service: string) =>
 const SMS_DIFF = `SELECT non_negative_difference(last("sms_sent")) AS "sent", non_negative_difference(last("sms_failed")) AS "failed", non_negative_difference(last("sms_acked")) AS "acked" FROM "pipeline" WHERE "service" = 'alerts' AND $timeFilter GROUP BY time($__interval) fill(none)`;
 
 function total(id: number, grid: Grid, title: string, description: string, field: 'sent' | 'failed' | 'acked', color: string): stat.PanelBuilder {
-  return new stat.PanelBuilder()
-    .id(id)
-    .title(title)
-    .description(description)
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(4, 5))
+  return placed(new stat.PanelBuilder(), id, title, description, grid.next(4, 5))
     .withTarget(series('A', SMS_DIFF, '$col'))
     .unit('none')
     .decimals(0)
@@ -36,35 +31,20 @@ function total(id: number, grid: Grid, title: string, description: string, field
 export function pipeline(_site: Site): dash.DashboardBuilder {
   const grid = new Grid();
 
-  const stored = new timeseries.PanelBuilder()
-    .id(1)
-    .title('Bản ghi lưu mỗi giây — Readings stored per second')
-    .description('Readings ingest wrote to InfluxDB per second (rate of its cumulative readings_stored counter; a restart shows as a gap, not a drop).')
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(12, 8))
+  const stored = placed(new timeseries.PanelBuilder(), 1, 'Bản ghi lưu mỗi giây — Readings stored per second', 'Readings ingest wrote to InfluxDB per second (rate of its cumulative readings_stored counter; a restart shows as a gap, not a drop).', grid.next(12, 8))
     .withTarget(series('A', RATE('readings_stored', 'readings_per_s', 'ingest'), 'bản ghi/giây (readings/s)'))
     .unit('suffix: /s')
     .decimals(1)
     .min(0)
     .legend(legend());
 
-  const spool = new timeseries.PanelBuilder()
-    .id(2)
-    .title('Hàng đợi ghi (spool) — Spool depth')
-    .description('Rows waiting in ingest\'s SQLite spool for InfluxDB (grows while InfluxDB is slow or down; at its cap ingest stops acknowledging).')
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(12, 8))
+  const spool = placed(new timeseries.PanelBuilder(), 2, 'Hàng đợi ghi (spool) — Spool depth', 'Rows waiting in ingest\'s SQLite spool for InfluxDB (grows while InfluxDB is slow or down; at its cap ingest stops acknowledging).', grid.next(12, 8))
     .withTarget(series('A', `SELECT max("spool_depth") AS "spool_depth" FROM "pipeline" WHERE "service" = 'ingest' AND $timeFilter GROUP BY time($__interval) fill(none)`, 'spool (rows)'))
     .unit('none')
     .min(0)
     .legend(legend());
 
-  const latency = new timeseries.PanelBuilder()
-    .id(3)
-    .title('Độ trễ ghi InfluxDB — Write latency')
-    .description('Mean and worst latency of one batch write from the spool to InfluxDB, per interval.')
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(12, 8))
+  const latency = placed(new timeseries.PanelBuilder(), 3, 'Độ trễ ghi InfluxDB — Write latency', 'Mean and worst latency of one batch write from the spool to InfluxDB, per interval.', grid.next(12, 8))
     .withTarget(
       series('A', `SELECT mean("write_latency_ms") AS "mean", max("write_latency_ms") AS "max" FROM "pipeline" WHERE "service" = 'ingest' AND $timeFilter GROUP BY time($__interval) fill(none)`, '$col'),
     )
@@ -72,24 +52,14 @@ export function pipeline(_site: Site): dash.DashboardBuilder {
     .min(0)
     .legend(legend());
 
-  const deadLetters = new timeseries.PanelBuilder()
-    .id(4)
-    .title('Thư lỗi mỗi giây — Dead letters per second')
-    .description('Messages ingest refused per second (rate of its cumulative dead_letters counter); reasons are on the Sensor fleet dashboard.')
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(12, 8))
+  const deadLetters = placed(new timeseries.PanelBuilder(), 4, 'Thư lỗi mỗi giây — Dead letters per second', 'Messages ingest refused per second (rate of its cumulative dead_letters counter); reasons are on the Sensor fleet dashboard.', grid.next(12, 8))
     .withTarget(series('A', RATE('dead_letters', 'dead_letters_per_s', 'ingest'), 'thư lỗi/giây (dead letters/s)'))
     .unit('suffix: /s')
     .decimals(2)
     .min(0)
     .legend(legend());
 
-  const sms = new timeseries.PanelBuilder()
-    .id(5)
-    .title('Tin nhắn SMS — SMS sent, failed and acknowledged')
-    .description('SMS the alerts service sent, that failed, and that recipients acknowledged, per interval (differences of its cumulative counters).')
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(12, 10))
+  const sms = placed(new timeseries.PanelBuilder(), 5, 'Tin nhắn SMS — SMS sent, failed and acknowledged', 'SMS the alerts service sent, that failed, and that recipients acknowledged, per interval (differences of its cumulative counters).', grid.next(12, 10))
     .withTarget(series('A', SMS_DIFF, '$col'))
     .unit('none')
     .decimals(0)
@@ -100,12 +70,7 @@ export function pipeline(_site: Site): dash.DashboardBuilder {
     .overrideByName('acked', [{ id: 'color', value: { mode: 'fixed', fixedColor: 'green' } }, { id: 'displayName', value: 'Đã xác nhận (acked)' }])
     .legend(legend());
 
-  const outbox = new timeseries.PanelBuilder()
-    .id(6)
-    .title('SMS chờ gửi — SMS outbox queued')
-    .description('SMS waiting in the alerts outbox (rate limits, provider down).')
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(12, 10))
+  const outbox = placed(new timeseries.PanelBuilder(), 6, 'SMS chờ gửi — SMS outbox queued', 'SMS waiting in the alerts outbox (rate limits, provider down).', grid.next(12, 10))
     .withTarget(series('A', `SELECT max("outbox_queued") AS "outbox_queued" FROM "pipeline" WHERE "service" = 'alerts' AND $timeFilter GROUP BY time($__interval) fill(none)`, 'chờ gửi (queued)'))
     .unit('none')
     .min(0)

@@ -5,8 +5,8 @@ import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as tablePanel from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import type { Site } from '../contracts/site.ts';
-import { baseDashboard, displayName, eventKindMappings, Grid, mappingOverride, unitOverride, zoneNameMappings } from './common.ts';
-import { DATASOURCE, series, table } from './influxql.ts';
+import { baseDashboard, displayName, eventKindMappings, Grid, mappingOverride, unitOverride, zoneNameMappings, placed } from './common.ts';
+import { series, table } from './influxql.ts';
 
 export const SENSOR_FLEET_UID = 'fire-sensor-fleet';
 
@@ -36,12 +36,7 @@ const onlineMappings = (): dash.ValueMapping[] => [
 export function sensorFleet(site: Site): dash.DashboardBuilder {
   const grid = new Grid();
 
-  const offline = new tablePanel.PanelBuilder()
-    .id(1)
-    .title('Nút không gửi dữ liệu — Nodes offline (no readings)')
-    .description('Nodes whose last rules event is node-offline (no reading for 3 reporting intervals) and not node-online again; empty when every node reports.')
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(6, 6))
+  const offline = placed(new tablePanel.PanelBuilder(), 1, 'Nút không gửi dữ liệu — Nodes offline (no readings)', 'Nodes whose last rules event is node-offline (no reading for 3 reporting intervals) and not node-online again; empty when every node reports.', grid.next(6, 6))
     .withTarget(table('A', 'SELECT last("event_id") AS "event_id", "kind" AS "state" FROM "event" WHERE "kind" =~ /^node-(offline|online)$/ AND $timeFilter GROUP BY "node", "zone"'))
     .withTransformation({
       id: 'filterByValue',
@@ -53,12 +48,7 @@ export function sensorFleet(site: Site): dash.DashboardBuilder {
     .overrideByName('Time', [{ id: 'unit', value: 'dateTimeFromNow' }, ...displayName('Từ (since)')])
     .overrideByName('node', [...displayName('Nút (node)'), { id: 'custom.cellOptions', value: { type: 'color-background', mode: 'basic' } }, { id: 'color', value: { mode: 'fixed', fixedColor: 'red' } }]);
 
-  const disconnected = new stat.PanelBuilder()
-    .id(2)
-    .title('Nút mất kết nối MQTT — Nodes disconnected (MQTT)')
-    .description("Nodes whose last status message is offline (their MQTT will: the connection was lost), as ingest stored it.")
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(6, 6))
+  const disconnected = placed(new stat.PanelBuilder(), 2, 'Nút mất kết nối MQTT — Nodes disconnected (MQTT)', "Nodes whose last status message is offline (their MQTT will: the connection was lost), as ingest stored it.", grid.next(6, 6))
     .withTarget(table('A', 'SELECT count("online") AS "disconnected" FROM (SELECT last("online") AS "online" FROM "node_status" WHERE $timeFilter GROUP BY "node") WHERE "online" = false'))
     .unit('none')
     .noValue('0')
@@ -73,12 +63,7 @@ export function sensorFleet(site: Site): dash.DashboardBuilder {
     .graphMode(common.BigValueGraphMode.None)
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('/^disconnected$/'));
 
-  const deadLetterTotals = new tablePanel.PanelBuilder()
-    .id(3)
-    .title('Thư lỗi theo lý do — Dead letters by reason')
-    .description('Messages refused by a service (malformed JSON, schema, unknown node, timestamps…) counted per service and reason in the time range.')
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(12, 6))
+  const deadLetterTotals = placed(new tablePanel.PanelBuilder(), 3, 'Thư lỗi theo lý do — Dead letters by reason', 'Messages refused by a service (malformed JSON, schema, unknown node, timestamps…) counted per service and reason in the time range.', grid.next(12, 6))
     .withTarget(table('A', 'SELECT sum("count") AS "count" FROM "dead_letter" WHERE $timeFilter GROUP BY "service", "reason"'))
     .unit('none')
     .overrideByName('Time', [{ id: 'custom.hidden', value: true }])
@@ -86,12 +71,7 @@ export function sensorFleet(site: Site): dash.DashboardBuilder {
     .overrideByName('reason', displayName('Lý do (reason)'))
     .overrideByName('count', displayName('Số thư (count)'));
 
-  const nodes = new tablePanel.PanelBuilder()
-    .id(4)
-    .title('Tình trạng nút — Last seen, battery and signal per node')
-    .description('For each node: the time of its last stored reading, its sequence number, battery voltage and radio signal (RSSI) in that reading.')
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(12, 12))
+  const nodes = placed(new tablePanel.PanelBuilder(), 4, 'Tình trạng nút — Last seen, battery and signal per node', 'For each node: the time of its last stored reading, its sequence number, battery voltage and radio signal (RSSI) in that reading.', grid.next(12, 12))
     .withTarget(table('A', 'SELECT last("seq") AS "seq", "battery", "rssi" FROM "reading" WHERE $timeFilter GROUP BY "node", "zone"'))
     .unit('none')
     .sortBy([new common.TableSortByFieldStateBuilder().displayName('Lần cuối (last seen)').desc(false)])
@@ -112,12 +92,7 @@ export function sensorFleet(site: Site): dash.DashboardBuilder {
       { id: 'custom.cellOptions', value: { type: 'color-text' } },
     ]);
 
-  const connection = new tablePanel.PanelBuilder()
-    .id(5)
-    .title('Kết nối và sự kiện nút — Connection state and node events')
-    .description('Last MQTT status of each node (online, or offline with the reason from its will message).')
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(12, 12))
+  const connection = placed(new tablePanel.PanelBuilder(), 5, 'Kết nối và sự kiện nút — Connection state and node events', 'Last MQTT status of each node (online, or offline with the reason from its will message).', grid.next(12, 12))
     .withTarget(table('A', 'SELECT last("online") AS "online", "reason" FROM "node_status" WHERE $timeFilter GROUP BY "node", "zone"'))
     .unit('none')
     .overrideByName('Time', [{ id: 'unit', value: 'time:DD/MM HH:mm' }, ...displayName('Lúc (at)')])
@@ -126,12 +101,7 @@ export function sensorFleet(site: Site): dash.DashboardBuilder {
     .overrideByName('online', mappingOverride(onlineMappings(), 'Kết nối (connection)', true))
     .overrideByName('reason', displayName('Lý do (reason)'));
 
-  const battery = new timeseries.PanelBuilder()
-    .id(6)
-    .title('Điện áp pin — Battery voltage')
-    .description('Battery voltage per node (mean per interval); the rules engine raises low-battery below 3.5 V and brown-out below 3.3 V.')
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(12, 9))
+  const battery = placed(new timeseries.PanelBuilder(), 6, 'Điện áp pin — Battery voltage', 'Battery voltage per node (mean per interval); the rules engine raises low-battery below 3.5 V and brown-out below 3.3 V.', grid.next(12, 9))
     .withTarget(series('A', 'SELECT mean("battery") AS "battery" FROM "reading" WHERE $timeFilter GROUP BY time($__interval), "node" fill(null)', '$tag_node'))
     .unit('volt')
     .decimals(2)
@@ -139,24 +109,14 @@ export function sensorFleet(site: Site): dash.DashboardBuilder {
     .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed))
     .legend(legend());
 
-  const signal = new timeseries.PanelBuilder()
-    .id(7)
-    .title('Cường độ sóng — Radio signal (RSSI)')
-    .description('Received signal strength per node (mean per interval).')
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(12, 9))
+  const signal = placed(new timeseries.PanelBuilder(), 7, 'Cường độ sóng — Radio signal (RSSI)', 'Received signal strength per node (mean per interval).', grid.next(12, 9))
     .withTarget(series('A', 'SELECT mean("rssi") AS "rssi" FROM "reading" WHERE $timeFilter GROUP BY time($__interval), "node" fill(null)', '$tag_node'))
     .unit('dBm')
     .thresholds(signalThresholds())
     .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed))
     .legend(legend());
 
-  const deadLetters = new timeseries.PanelBuilder()
-    .id(8)
-    .title('Thư lỗi theo thời gian — Dead letters over time by reason')
-    .description('Refused messages per interval, stacked by reason.')
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(12, 8))
+  const deadLetters = placed(new timeseries.PanelBuilder(), 8, 'Thư lỗi theo thời gian — Dead letters over time by reason', 'Refused messages per interval, stacked by reason.', grid.next(12, 8))
     .withTarget(series('A', 'SELECT sum("count") AS "dead_letters" FROM "dead_letter" WHERE $timeFilter GROUP BY time($__interval), "reason" fill(0)', '$tag_reason'))
     .unit('none')
     .drawStyle(common.GraphDrawStyle.Bars)
@@ -164,12 +124,7 @@ export function sensorFleet(site: Site): dash.DashboardBuilder {
     .stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal))
     .legend(legend());
 
-  const nodeEvents = new tablePanel.PanelBuilder()
-    .id(9)
-    .title('Sự kiện lỗi nút — Node fault and offline events')
-    .description('Sensor-health events from the rules engine (offline/online, stuck, out of range, clock skew, battery), newest first.')
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(12, 8))
+  const nodeEvents = placed(new tablePanel.PanelBuilder(), 9, 'Sự kiện lỗi nút — Node fault and offline events', 'Sensor-health events from the rules engine (offline/online, stuck, out of range, clock skew, battery), newest first.', grid.next(12, 8))
     .withTarget(table('A', 'SELECT "event_id", "kind", "node", "zone" FROM "event" WHERE "kind" =~ /^node-/ AND $timeFilter ORDER BY time DESC LIMIT 100'))
     .unit('none')
     .overrideByName('Time', [{ id: 'unit', value: 'time:DD/MM HH:mm' }, ...displayName('Lúc (at)')])

@@ -7,7 +7,7 @@ import * as statetimeline from '@grafana/grafana-foundation-sdk/statetimeline';
 import * as tablePanel from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import type { Site } from '../contracts/site.ts';
-import { baseDashboard, displayName, eventKindMappings, Grid, levelMappings, levelThresholds, mappingOverride, nesterovThresholds, zoneDisplayName } from './common.ts';
+import { baseDashboard, displayName, eventKindMappings, Grid, levelMappings, levelThresholds, mappingOverride, nesterovThresholds, zoneDisplayName, placed } from './common.ts';
 import { DATASOURCE, InfluxQLBuilder, series, table } from './influxql.ts';
 
 export const ZONE_DETAIL_UID = 'fire-zone-detail';
@@ -15,12 +15,7 @@ export const ZONE_DETAIL_UID = 'fire-zone-detail';
 const legend = () => new common.VizLegendOptionsBuilder().displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom).showLegend(true);
 
 function perNode(id: number, grid: Grid, title: string, description: string, field: string, unit: string): timeseries.PanelBuilder {
-  return new timeseries.PanelBuilder()
-    .id(id)
-    .title(title)
-    .description(description)
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(8, 8))
+  return placed(new timeseries.PanelBuilder(), id, title, description, grid.next(8, 8))
     .withTarget(series('A', `SELECT mean("${field}") AS "${field}" FROM "reading" WHERE "zone" = '$zone' AND $timeFilter GROUP BY time($__interval), "node" fill(null)`, '$tag_node'))
     .unit(unit)
     .lineWidth(1)
@@ -42,12 +37,7 @@ export function zoneDetail(site: Site): dash.DashboardBuilder {
     .includeAll(false)
     .allowCustomValue(false);
 
-  const level = new statetimeline.PanelBuilder()
-    .id(1)
-    .title('Cấp dự báo cháy rừng — Official danger level')
-    .description('The official level (cấp I–V, computed from the 13:00 observation) over time, in the official colours.')
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(24, 5))
+  const level = placed(new statetimeline.PanelBuilder(), 1, 'Cấp dự báo cháy rừng — Official danger level', 'The official level (cấp I–V, computed from the 13:00 observation) over time, in the official colours.', grid.next(24, 5))
     .withTarget(series('A', `SELECT last("level") AS "level" FROM "danger" WHERE "zone" = '$zone' AND "official" = 'true' AND $timeFilter GROUP BY time($__interval) fill(previous)`, 'Cấp (level)'))
     .unit('none')
     .mappings(levelMappings())
@@ -79,12 +69,7 @@ export function zoneDetail(site: Site): dash.DashboardBuilder {
     .spanNulls(true)
     .legend(legend());
 
-  const fwi = new timeseries.PanelBuilder()
-    .id(3)
-    .title('Các thành phần FWI — Canadian FWI components')
-    .description('FFMC, DMC, DC, ISI, BUI and FWI of the official daily value; only for zones with their own rain gauge and wind readings at 13:00 (advisory).')
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(12, 9))
+  const fwi = placed(new timeseries.PanelBuilder(), 3, 'Các thành phần FWI — Canadian FWI components', 'FFMC, DMC, DC, ISI, BUI and FWI of the official daily value; only for zones with their own rain gauge and wind readings at 13:00 (advisory).', grid.next(12, 9))
     .withTarget(
       series(
         'A',
@@ -103,12 +88,7 @@ export function zoneDetail(site: Site): dash.DashboardBuilder {
   const humidity = perNode(5, grid, 'Độ ẩm theo nút — Relative humidity per node', 'Relative humidity of each node of the zone (mean per interval).', 'humidity', 'humidity');
   const smoke = perNode(6, grid, 'Khói theo nút — Smoke per node', "Raw smoke sensor value of each node (the rules engine compares it with the node's own baseline).", 'smoke', 'none');
 
-  const events = new tablePanel.PanelBuilder()
-    .id(7)
-    .title('Sự kiện trong xã / phường — Events in the zone')
-    .description('Fire detections, level changes and node faults of the zone from the rules engine, newest first.')
-    .datasource(DATASOURCE)
-    .gridPos(grid.next(24, 8))
+  const events = placed(new tablePanel.PanelBuilder(), 7, 'Sự kiện trong xã / phường — Events in the zone', 'Fire detections, level changes and node faults of the zone from the rules engine, newest first.', grid.next(24, 8))
     .withTarget(table('A', `SELECT "event_id", "kind", "node" FROM "event" WHERE "zone" = '$zone' AND $timeFilter ORDER BY time DESC LIMIT 100`))
     .unit('none')
     .overrideByName('Time', [{ id: 'unit', value: 'time:DD/MM HH:mm' }, ...displayName('Lúc (at)')])
