@@ -104,98 +104,108 @@ interface Row {
 const influx = await InfluxdProcess.start('warmup');
 const rows: Row[] = [];
 
-for (const brokerKind of opts.brokers) {
-  for (const rate of opts.rates) {
-    const db = `bench_${brokerKind}_${rate}`;
-    await influx.query(`CREATE DATABASE "${db}"`, undefined, 'POST');
-    const dir = tempDataDir(`bench-${brokerKind}-${rate}`);
-    const port = await freePort();
-    const url = `mqtt://127.0.0.1:${port}`;
-    let brokerPid: number | undefined;
-    let stopBroker: () => Promise<unknown>;
-    if (brokerKind === 'aedes') {
-      const broker = new ServiceProcess('broker', { ...serviceEnv(dir.dir, { MQTT_PORT: String(port), EWS_SITE_FILE: siteFile, EWS_LOG_LEVEL: 'error' }) }).start();
-      await broker.waitForLog('MQTT broker listening').catch(() => undefined);
-      await waitFor(() => broker.running, 10_000, 'broker');
-      await new Promise((r) => setTimeout(r, 300));
-      brokerPid = broker.pid;
-      stopBroker = () => broker.stop();
-    } else {
-      const m = await startMosquitto(port, dir.dir);
-      brokerPid = m.pid;
-      stopBroker = () => new Promise((resolve) => (m.once('exit', resolve), m.kill('SIGTERM')));
+// A failed step must not leave brokers or influxd behind.
+const running = new Set<() => Promise<unknown>>();
+try {
+  for (const brokerKind of opts.brokers) {
+    for (const rate of opts.rates) {
+      const db = `bench_${brokerKind}_${rate}`;
+      await influx.query(`CREATE DATABASE "${db}"`, undefined, 'POST');
+      const dir = tempDataDir(`bench-${brokerKind}-${rate}`);
+      const port = await freePort();
+      const url = `mqtt://127.0.0.1:${port}`;
+      let brokerPid: number | undefined;
+      let stopBroker: () => Promise<unknown>;
+      if (brokerKind === 'aedes') {
+        const broker = new ServiceProcess('broker', { ...serviceEnv(dir.dir, { MQTT_PORT: String(port), EWS_SITE_FILE: siteFile, EWS_LOG_LEVEL: 'error' }) }).start();
+        await broker.waitForLog('MQTT broker listening').catch(() => undefined);
+        await waitFor(() => broker.running, 10_000, 'broker');
+        await new Promise((r) => setTimeout(r, 300));
+        brokerPid = broker.pid;
+        stopBroker = () => broker.stop();
+        running.add(stopBroker);
+      } else {
+        const m = await startMosquitto(port, dir.dir);
+        brokerPid = m.pid;
+        stopBroker = () => new Promise((resolve) => (m.once('exit', resolve), m.kill('SIGTERM')));
+        running.add(stopBroker);
+      }
+
+      const latencies = new Float64Array(Math.ceil(rate * opts.seconds) + 10);
+      let stored = 0;
+      let firstStoredAt = 0;
+      let lastStoredAt = 0;
+      const ingest = await startIngest({
+        mqttUrl: url,
+        clientId: 'bench-ingest',
+        username: 'svc-ingest',
+        password: derivePassword(TEST_SECRET, 'svc-ingest'),
+        site,
+        databaseFile: join(dir.dir, 'ingest.sqlite'),
+        writer: new V1HttpLineWriter(influx.url, db, { timeoutMs: 10_000 }),
+        limits: { maxPayloadBytes: 4096, maxFutureMs: 300_000, maxAgeMs: 86_400_000 },
+        batchSize: 5000,
+        flushMs: 100,
+        spoolMaxRows: 5_000_000,
+        localRetentionRows: 1,
+        logger,
+        onStored: (batch, at) => {
+          for (const r of batch) if (stored < latencies.length) latencies[stored++] = at - r.tsMs;
+          if (!firstStoredAt) firstStoredAt = at;
+          lastStoredAt = at;
+        },
+      });
+      await waitFor(() => ingest.connected, 10_000, 'ingest connected');
+      await new Promise((r) => setTimeout(r, 500)); // SUBACK
+
+      const perPublisher = rate / opts.publishers;
+      const nodeSlices = Array.from({ length: opts.publishers }, (_, p) => benchNodes.filter((_, i) => i % opts.publishers === p).map((n) => n.id));
+      const started = Date.now();
+      const results = await Promise.all(
+        nodeSlices.map(
+          (nodes, p) =>
+            new Promise<{ published: number }>((resolve, reject) => {
+              const args = { url, username: 'svc-simulator', password: derivePassword(TEST_SECRET, 'svc-simulator'), nodes: nodes.join(','), rate: perPublisher, seconds: opts.seconds, seqStart: p * 1e9 };
+              const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/ingest-publisher.ts'), JSON.stringify(args)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+              let out = '';
+              child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+              // 'close', not 'exit': exit can come before the child's stdout has been read.
+              child.on('close', (code) => (code === 0 && out ? resolve(JSON.parse(out) as { published: number }) : reject(new Error(`publisher exited ${code} with output ${JSON.stringify(out)}`))));
+            }),
+        ),
+      );
+      const published = results.reduce((n, r) => n + r.published, 0);
+      await waitFor(() => stored >= published, 120_000, `ingest to store ${published}`, 100).catch(() => undefined);
+      // Rate over the stored span (publisher processes take ~1 s to start, which is not the pipeline's time).
+      const elapsed = (lastStoredAt - firstStoredAt) / 1000;
+      void started;
+      const inInflux = (await influx.count('reading', 'temperature', db)) as number;
+      const sorted = latencies.slice(0, stored).sort();
+      rows.push({
+        broker: brokerKind,
+        offered: rate,
+        published,
+        stored,
+        inInflux,
+        ratePerS: Math.round(stored / elapsed),
+        p50: percentile(sorted, 50),
+        p99: percentile(sorted, 99),
+        brokerRss: peakRssMb(brokerPid),
+        ingestRss: process.resourceUsage().maxRSS / 1024,
+      });
+      await ingest.close();
+      await stopBroker();
+      running.delete(stopBroker);
+      dir.remove();
+      const r = rows[rows.length - 1] as Row;
+      console.error(`${r.broker} offered ${r.offered}/s: stored ${r.ratePerS}/s, lost ${r.published - r.inInflux}, p50 ${r.p50} ms, p99 ${r.p99} ms`);
     }
-
-    const latencies = new Float64Array(Math.ceil(rate * opts.seconds) + 10);
-    let stored = 0;
-    let firstStoredAt = 0;
-    let lastStoredAt = 0;
-    const ingest = await startIngest({
-      mqttUrl: url,
-      clientId: 'bench-ingest',
-      username: 'svc-ingest',
-      password: derivePassword(TEST_SECRET, 'svc-ingest'),
-      site,
-      databaseFile: join(dir.dir, 'ingest.sqlite'),
-      writer: new V1HttpLineWriter(influx.url, db, { timeoutMs: 10_000 }),
-      limits: { maxPayloadBytes: 4096, maxFutureMs: 300_000, maxAgeMs: 86_400_000 },
-      batchSize: 5000,
-      flushMs: 100,
-      spoolMaxRows: 5_000_000,
-      localRetentionRows: 1,
-      logger,
-      onStored: (batch, at) => {
-        for (const r of batch) if (stored < latencies.length) latencies[stored++] = at - r.tsMs;
-        if (!firstStoredAt) firstStoredAt = at;
-        lastStoredAt = at;
-      },
-    });
-    await waitFor(() => ingest.connected, 10_000, 'ingest connected');
-    await new Promise((r) => setTimeout(r, 500)); // SUBACK
-
-    const perPublisher = rate / opts.publishers;
-    const nodeSlices = Array.from({ length: opts.publishers }, (_, p) => benchNodes.filter((_, i) => i % opts.publishers === p).map((n) => n.id));
-    const started = Date.now();
-    const results = await Promise.all(
-      nodeSlices.map(
-        (nodes, p) =>
-          new Promise<{ published: number }>((resolve, reject) => {
-            const args = { url, username: 'svc-simulator', password: derivePassword(TEST_SECRET, 'svc-simulator'), nodes: nodes.join(','), rate: perPublisher, seconds: opts.seconds, seqStart: p * 1e9 };
-            const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/ingest-publisher.ts'), JSON.stringify(args)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-            let out = '';
-            child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-            child.on('exit', (code) => (code === 0 && out ? resolve(JSON.parse(out) as { published: number }) : reject(new Error(`publisher exited ${code} with output ${JSON.stringify(out)}`))));
-          }),
-      ),
-    );
-    const published = results.reduce((n, r) => n + r.published, 0);
-    await waitFor(() => stored >= published, 120_000, `ingest to store ${published}`, 100).catch(() => undefined);
-    // Rate over the stored span (publisher processes take ~1 s to start, which is not the pipeline's time).
-    const elapsed = (lastStoredAt - firstStoredAt) / 1000;
-    void started;
-    const inInflux = (await influx.count('reading', 'temperature', db)) as number;
-    const sorted = latencies.slice(0, stored).sort();
-    rows.push({
-      broker: brokerKind,
-      offered: rate,
-      published,
-      stored,
-      inInflux,
-      ratePerS: Math.round(stored / elapsed),
-      p50: percentile(sorted, 50),
-      p99: percentile(sorted, 99),
-      brokerRss: peakRssMb(brokerPid),
-      ingestRss: process.resourceUsage().maxRSS / 1024,
-    });
-    await ingest.close();
-    await stopBroker();
-    dir.remove();
-    const r = rows[rows.length - 1] as Row;
-    console.error(`${r.broker} offered ${r.offered}/s: stored ${r.ratePerS}/s, lost ${r.published - r.inInflux}, p50 ${r.p50} ms, p99 ${r.p99} ms`);
   }
+} finally {
+  for (const stop of running) await stop().catch(() => undefined);
+  await influx.destroy();
+  work.remove();
 }
-await influx.destroy();
-work.remove();
 
 console.log(`\ningest throughput: ${opts.publishers} publishers → broker → ingest → InfluxDB ${'1.6'} (v1 /write), ${opts.seconds} s per step, ${opts.nodes} nodes`);
 console.log('| broker | offered/s | published | points in InfluxDB | lost | stored/s | p50 ms | p99 ms | broker peak RSS MB | ingest peak RSS MB |');
