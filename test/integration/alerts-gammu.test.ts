@@ -9,20 +9,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
-import { pino } from 'pino';
 import { parseDocument } from 'yaml';
 import { loadAlertsEnv } from '../../alerts/config.ts';
 import { runAlertsService } from '../../alerts/main.ts';
 import { loadSiteWithPolicy } from '../../alerts/policy.ts';
 import { buildRoster, resolveAudiences } from '../../alerts/routing.ts';
 import { GammuTransport } from '../../alerts/transports.ts';
-import { startBroker } from '../../broker/server.ts';
 import { topics } from '../../contracts/topics.ts';
-import { derivePassword } from '../../platform/credentials.ts';
 import { GammuSmsd, gammuSkipReason } from '../harness/gammu-smsd.ts';
-import { freePort, waitFor } from '../harness/ports.ts';
+import { waitFor } from '../harness/ports.ts';
 import { SITE_FILE } from '../harness/services.ts';
+import { startAlertsTestBed } from '../harness/alerts.ts';
 
 const SECRET = 'gammu-test-broker-secret-0123';
 const ESCALATE_AFTER_S = 12;
@@ -41,22 +38,16 @@ test('gammu-smsd (dummy phone): alerts transmitted, a modem reply with the ack c
   const roster = buildRoster(site);
 
   const gammu = await GammuSmsd.start();
-  const log = pino({ level: process.env.EWS_TEST_LOGS ? 'info' : 'silent' });
-  const broker = await startBroker({ host: '127.0.0.1', port: 0, wsPort: 0, dataDir: join(dir, 'broker'), secret: SECRET, nodeIds: new Set(site.nodes.map((n) => n.id)), queueLimit: 10_000, logger: log });
-  let subscribed = false;
-  broker.aedes.on('subscribe', (_subs, client) => {
-    if (client?.id === 'ews-alerts') subscribed = true;
-  });
-  const httpPort = await freePort();
+  const bed = await startAlertsTestBed(dir, siteFile, site, SECRET);
+  const { log, broker } = bed;
   const env = loadAlertsEnv({
-    EWS_DATA_DIR: join(dir, 'data'), EWS_SITE_FILE: siteFile, EWS_BROKER_SECRET: SECRET, MQTT_URL: `mqtt://127.0.0.1:${broker.port}`,
+    ...bed.env,
     ALERTS_TRANSPORT: 'gammu', GAMMU_SMSD_CONFIG: gammu.configFile, // inbox and error folders are read from it
-    ALERTS_HTTP_PORT: String(httpPort), ALERTS_PUBLIC_URL: `http://127.0.0.1:${httpPort}`,
   });
   const running = await runAlertsService(env, log);
-  const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'gammu-test-rules', username: 'svc-rules', password: derivePassword(SECRET, 'svc-rules') });
+  const publisher = await bed.connectRules('gammu-test-rules');
   try {
-    await waitFor(() => subscribed, 10_000, 'alerts service subscribed');
+    await waitFor(bed.subscribed, 10_000, 'alerts service subscribed');
     const acked = { zone: 'tan-phong', eventId: 'gammu-suspect-tan-phong' };
     const open = { zone: 'quyet-tien', eventId: 'gammu-suspect-quyet-tien' };
     for (const e of [acked, open]) {
