@@ -1,5 +1,5 @@
 // The alerts service's figures for the Grafana dashboards, when InfluxDB is configured:
-//  - `alert,kind=…,zone=… alert_id="…",state="active|acknowledged|resolved",acked_by="…"[,level=<n>i]`
+//  - `alert,alert=…,kind=…,zone=… alert_id="…",state="active|acknowledged|resolved",acked_by="…"[,level=<n>i]`
 //    at each alert state change (spooled by the outbox in the same transaction as the change);
 //  - `pipeline,service=alerts sms_sent=<n>i,sms_failed=<n>i,sms_acked=<n>i,outbox_queued=<n>i` every
 //    EWS_PIPELINE_STATS_S seconds (counts since the process started; outbox_queued = rows waiting or in flight).

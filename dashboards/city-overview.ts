@@ -117,8 +117,8 @@ export function cityOverview(site: Site): dash.DashboardBuilder {
     .overrideByName('P', displayName('Chỉ số P (Nesterov)'))
     .overrideByName('quality', mappingOverride(qualityMappings(), 'Chất lượng (quality)'));
 
-  const alerts = placed(new tablePanel.PanelBuilder(), 4, 'Cảnh báo đang hoạt động — Active alerts', 'Alerts sent by the alerts service and not yet resolved, with their acknowledgement state (last state per zone and kind; resolved ones are hidden).', grid.next(14, 9))
-    .withTarget(table('A', 'SELECT last("state") AS "state", "alert_id", "acked_by" FROM "alert" WHERE $timeFilter GROUP BY "zone", "kind"'))
+  const alerts = placed(new tablePanel.PanelBuilder(), 4, 'Cảnh báo đang hoạt động — Active alerts', 'Alerts sent by the alerts service and not yet resolved, with their acknowledgement state (last state of each alert; resolved ones are hidden).', grid.next(14, 9))
+    .withTarget(table('A', 'SELECT last("state") AS "state", "acked_by" FROM "alert" WHERE $timeFilter GROUP BY "zone", "kind", "alert"'))
     .withTransformation({
       id: 'filterByValue',
       options: { type: 'exclude', match: 'any', filters: [{ fieldName: 'state', config: { id: 'equal', options: { value: 'resolved' } } }] },
@@ -129,7 +129,7 @@ export function cityOverview(site: Site): dash.DashboardBuilder {
     .overrideByName('kind', mappingOverride(eventKindMappings(), 'Loại (kind)'))
     .overrideByName('state', mappingOverride(alertStateMappings(), 'Trạng thái (state)', true))
     .overrideByName('acked_by', displayName('Người xác nhận (acked by)'))
-    .overrideByName('alert_id', displayName('Mã cảnh báo (alert id)'));
+    .overrideByName('alert', displayName('Mã cảnh báo (alert id)'));
 
   const fires = placed(new tablePanel.PanelBuilder(), 5, 'Sự kiện cháy gần đây — Recent fire events', 'Fire detections from the rules engine (suspected, confirmed, cleared), newest first.', grid.next(10, 9))
     .withTarget(table('A', 'SELECT "event_id", "kind", "node", "zone" FROM "event" WHERE "kind" =~ /^fire-/ AND $timeFilter ORDER BY time DESC LIMIT 50'))

@@ -14,10 +14,10 @@ test('pipeline line: ints with i, floats with a decimal point, tags escaped and 
   assert.equal(formatLine('m', {}, { floats: { v: Number.POSITIVE_INFINITY } }, 1), null, 'no field → no line');
 });
 
-test('alert line carries alert_id, state, acked_by (always) and level', () => {
+test('alert line carries the alert id as a tag, alert_id, state, acked_by (always) and level', () => {
   assert.equal(
     alertLine({ alertId: 'evt-1', zoneId: 'san-thang', kind: 'fire-suspected', state: 'acknowledged', ackedBy: 'Lò Văn "A"', level: 4 }, 5),
-    'alert,kind=fire-suspected,zone=san-thang level=4i,alert_id="evt-1",state="acknowledged",acked_by="Lò Văn \\"A\\"" 5',
+    'alert,alert=evt-1,kind=fire-suspected,zone=san-thang level=4i,alert_id="evt-1",state="acknowledged",acked_by="Lò Văn \\"A\\"" 5',
   );
   assert.match(alertLine({ alertId: 'e', zoneId: 'z', kind: 'k', state: 'active' }, 5), /acked_by="" 5$/);
 });

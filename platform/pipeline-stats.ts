@@ -10,7 +10,7 @@
 // so a restart shows as one missing step, not a negative spike).
 //
 // Also here: the `alert` measurement the alerts service writes on every state change of an alert
-// (tags zone, kind; fields alert_id, state, acked_by, level), so its line format and the dashboards'
+// (tags zone, kind, alert; fields alert_id, state, acked_by, level), so its line format and the dashboards'
 // queries share one definition.
 //
 // The reporter never throws into its caller: a lost stats point is acceptable, a crash is not.
@@ -71,13 +71,13 @@ export interface AlertPoint {
 }
 
 /**
- * `alert,kind=<kind>,zone=<zone> alert_id="…",state="active|acknowledged|resolved",acked_by="…",level=<n>i <ms>`.
+ * `alert,alert=<alert id>,kind=<kind>,zone=<zone> alert_id="…",state="active|acknowledged|resolved",acked_by="…",level=<n>i <ms>`.
  * acked_by is always written ("" when nobody acknowledged) so the table panel's column exists.
  */
 export function alertLine(a: AlertPoint, tsMs: number): string {
   const ints: Record<string, number> = {};
   if (a.level !== undefined) ints.level = a.level;
-  return formatLine(ALERT_MEASUREMENT, { zone: a.zoneId, kind: a.kind }, { ints, strings: { alert_id: a.alertId, state: a.state, acked_by: a.ackedBy ?? '' } }, tsMs) as string;
+  return formatLine(ALERT_MEASUREMENT, { zone: a.zoneId, kind: a.kind, alert: a.alertId }, { ints, strings: { alert_id: a.alertId, state: a.state, acked_by: a.ackedBy ?? '' } }, tsMs) as string;
 }
 
 export interface PipelineStatsOptions {

@@ -84,7 +84,7 @@ test('alerts → InfluxDB: alert state changes and pipeline,service=alerts point
     ]);
     const fieldTypes = async (m: string) => Object.fromEntries(((await influx.query(`SHOW FIELD KEYS FROM "${m}"`, 'ews'))[0]?.values ?? []).map((v) => [v[0], v[1]]));
     assert.deepEqual(await fieldTypes('alert'), { acked_by: 'string', alert_id: 'string', level: 'integer', state: 'string' });
-    assert.deepEqual(((await influx.query('SHOW TAG KEYS FROM "alert"', 'ews'))[0]?.values ?? []).map((v) => v[0]), ['kind', 'zone']);
+    assert.deepEqual(((await influx.query('SHOW TAG KEYS FROM "alert"', 'ews'))[0]?.values ?? []).map((v) => v[0]), ['alert', 'kind', 'zone']);
 
     // pipeline,service=alerts: cumulative counts; the last point matches the outbox.
     const sentRows = running.service.listAlerts('all').reduce((n, a) => n + (a.outbox.sent ?? 0) + (a.outbox.acknowledged ?? 0), 0);
