@@ -4,7 +4,7 @@
 //  - `pipeline,service=alerts sms_sent=<n>i,sms_failed=<n>i,sms_acked=<n>i,outbox_queued=<n>i` every
 //    EWS_PIPELINE_STATS_S seconds (counts since the process started; outbox_queued = rows waiting or in flight).
 // Both formats come from platform/pipeline-stats.ts. Lines wait in the SQLite spool (alerts.sqlite,
-// table influx_spool) and are written in order by platform/spool-drain.ts, with backoff while
+// table influx_spool; refused ones in influx_refused) and are written in order by platform/spool-drain.ts, with backoff while
 // InfluxDB is unreachable.
 import { PermanentWriteError, type LineWriter } from '../platform/influx-writer.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -30,20 +30,20 @@ export interface AlertsInflux {
 export function startAlertsInflux(opts: { outbox: AlertOutbox; writer: LineWriter; log: Logger; statsIntervalS: number }): AlertsInflux {
   const { outbox, writer, log } = opts;
   const step = async (): Promise<DrainOutcome> => {
-    const lines = outbox.peekLines(BATCH);
+    const lines = outbox.lines.peek(BATCH);
     if (lines.length === 0) return 'empty';
-    const lastId = lines[lines.length - 1]?.id ?? 0;
     try {
       await writer.write(lines.map((l) => l.line));
+      outbox.lines.release(lines);
     } catch (err) {
       if (!(err instanceof PermanentWriteError)) throw err;
       // Content InfluxDB will never take (e.g. a field type conflict): retrying cannot help.
-      log.error({ lines: lines.length, err: err.message }, 'InfluxDB refused alerts lines for their content; dropped');
+      outbox.lines.refuse(lines, err.message);
+      log.error({ lines: lines.length, err: err.message }, 'InfluxDB refused alerts lines for their content; kept in influx_refused');
     }
-    outbox.releaseLines(lastId);
     return 'wrote';
   };
-  const drain = new SpoolDrain({ step, idleMs: 1000, log, what: 'lines', describe: () => ({ spoolDepth: outbox.spoolDepth() }) }).start();
+  const drain = new SpoolDrain({ step, idleMs: 1000, log, what: 'lines', describe: () => ({ spoolDepth: outbox.lines.depth() }) }).start();
   const stats = startPipelineStats({
     service: 'alerts',
     intervalS: opts.statsIntervalS,
@@ -59,7 +59,7 @@ export function startAlertsInflux(opts: { outbox: AlertOutbox; writer: LineWrite
       stats.stop(true);
       await drain.stop();
       if (!(await Promise.race([drain.flush(), new Promise<boolean>((r) => setTimeout(() => r(false), 3000).unref())]))) {
-        log.warn({ spoolDepth: outbox.spoolDepth() }, 'final InfluxDB flush failed; lines stay in the spool for the next start');
+        log.warn({ spoolDepth: outbox.lines.depth() }, 'final InfluxDB flush failed; lines stay in the spool for the next start');
       }
       await writer.close();
     },

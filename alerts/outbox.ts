@@ -3,6 +3,7 @@
 // after. Rows are keyed by (alert, recipient, step), so the same message can never be queued twice.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { LineSpool } from '../platform/line-spool.ts';
 import { alertLine } from '../platform/pipeline-stats.ts';
 import type { SqliteDatabase } from '../platform/sqlite.ts';
 import { emptyEngineState, type AckChannel, type EngineOutput, type EngineState, type Notification } from './engine.ts';
@@ -81,6 +82,8 @@ const ALERT_POINT_STATE = { queued: 'active', acknowledged: 'acknowledged', reso
 export class AlertOutbox {
   readonly counts: SmsCounts = { sent: 0, failed: 0, acked: 0 };
   private droppedLines = 0;
+  /** Lines for InfluxDB (tables influx_spool, influx_refused). */
+  readonly lines: LineSpool;
   constructor(
     readonly db: SqliteDatabase,
     private readonly opts: OutboxOptions,
@@ -100,8 +103,8 @@ export class AlertOutbox {
       CREATE INDEX IF NOT EXISTS outbox_provider ON outbox (provider_id);
       CREATE TABLE IF NOT EXISTS ack_tokens (token TEXT PRIMARY KEY, alert_id TEXT NOT NULL, recipient_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS acks (id INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL, by TEXT NOT NULL, channel TEXT NOT NULL, at INTEGER NOT NULL, effective INTEGER NOT NULL, detail TEXT);
-      CREATE TABLE IF NOT EXISTS influx_spool (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL);
     `);
+    this.lines = new LineSpool(db, 'influx_spool', 'influx_refused');
   }
 
   loadState(): EngineState {
@@ -246,26 +249,12 @@ export class AlertOutbox {
   /** Spools one line for InfluxDB (dropped, and counted, when the spool is full or disabled). */
   appendLine(line: string): boolean {
     const cap = this.opts.influxSpoolMaxLines ?? 0;
-    if (cap <= 0 || this.spoolDepth() >= cap) {
+    if (cap <= 0 || this.lines.depth() >= cap) {
       this.droppedLines += 1;
       return false;
     }
-    this.db.prepare('INSERT INTO influx_spool (line) VALUES (?)').run(line);
+    this.lines.append(line);
     return true;
-  }
-
-  /** Oldest spooled lines first. */
-  peekLines(limit: number): { id: number; line: string }[] {
-    return this.db.prepare('SELECT id, line FROM influx_spool ORDER BY id LIMIT ?').all(limit) as { id: number; line: string }[];
-  }
-
-  /** Removes lines up to and including `lastId` (written, or refused by InfluxDB for their content). */
-  releaseLines(lastId: number): void {
-    this.db.prepare('DELETE FROM influx_spool WHERE id <= ?').run(lastId);
-  }
-
-  spoolDepth(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM influx_spool').get() as { n: number }).n;
   }
 
   get spoolDropped(): number {

@@ -308,14 +308,14 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
   })();
 
   async function drainInfluxOnce(): Promise<DrainOutcome> {
-    const lines = store.peekLines(opts.influxBatch);
+    const lines = store.lines.peek(opts.influxBatch);
     if (lines.length === 0 || !opts.writer) return 'empty';
     try {
       await opts.writer.write(lines.map((l) => l.line));
-      store.releaseLines(lines);
+      store.lines.release(lines);
     } catch (err) {
       if (!(err instanceof PermanentWriteError)) throw err;
-      store.refuseLines(lines, err.message);
+      store.lines.refuse(lines, err.message);
       log.error({ lines: lines.length, err: err.message }, 'InfluxDB refused rules lines for their content; kept in influx_refused');
     }
     spoolDepth.set(store.spoolDepth());

@@ -12,6 +12,7 @@
 // Restart = restore the checkpoint, re-apply the journal after it (the engine is deterministic, so
 // it reaches exactly the state it had), publish what the outbox still holds. Outbox rows are keyed
 // (event id; zone/date/official/ts for danger), so the re-applied entries never add a row twice.
+import { LineSpool } from '../platform/line-spool.ts';
 import type { SqliteDatabase } from '../platform/sqlite.ts';
 import type { DeadLetter } from '../contracts/payloads.ts';
 
@@ -40,20 +41,14 @@ export interface OutboxItem {
   lines: string[];
 }
 
-export interface SpoolLine {
-  id: number;
-  line: string;
-}
-
 export class RulesStore {
   private readonly insertJournal;
   private readonly selectJournal;
   private readonly insertOutbox;
   private readonly selectOutbox;
   private readonly markPublishedStmt;
-  private readonly insertLine;
-  private readonly selectLines;
-  private readonly deleteLines;
+  /** Lines for InfluxDB (tables influx, influx_refused). */
+  readonly lines: LineSpool;
   private readonly insertDeadLetter;
   readonly withInflux: boolean;
 
@@ -67,8 +62,6 @@ export class RulesStore {
       CREATE TABLE IF NOT EXISTS checkpoint (one INTEGER PRIMARY KEY CHECK (one = 1), journal_id INTEGER NOT NULL, state TEXT NOT NULL, at TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, topic TEXT NOT NULL, payload TEXT NOT NULL, retain INTEGER NOT NULL, published INTEGER NOT NULL DEFAULT 0);
       CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (published, seq);
-      CREATE TABLE IF NOT EXISTS influx (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS influx_refused (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL, error TEXT NOT NULL, at TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS dead_letters (
         id INTEGER PRIMARY KEY AUTOINCREMENT, reason TEXT NOT NULL, topic TEXT NOT NULL, received_at TEXT NOT NULL,
         payload_bytes INTEGER NOT NULL, payload_excerpt TEXT NOT NULL, node_id TEXT);
@@ -78,9 +71,7 @@ export class RulesStore {
     this.insertOutbox = db.prepare<[string, string, string, number]>('INSERT OR IGNORE INTO outbox (key, topic, payload, retain) VALUES (?, ?, ?, ?)');
     this.selectOutbox = db.prepare<[number, number]>('SELECT seq, key, topic, payload, retain FROM outbox WHERE published = 0 AND seq > ? ORDER BY seq LIMIT ?');
     this.markPublishedStmt = db.prepare<[number]>('UPDATE outbox SET published = 1 WHERE seq = ?');
-    this.insertLine = db.prepare<[string]>('INSERT INTO influx (line) VALUES (?)');
-    this.selectLines = db.prepare<[number]>('SELECT id, line FROM influx ORDER BY id LIMIT ?');
-    this.deleteLines = db.prepare<[number]>('DELETE FROM influx WHERE id <= ?');
+    this.lines = new LineSpool(db, 'influx', 'influx_refused');
     this.insertDeadLetter = db.prepare(
       'INSERT INTO dead_letters (reason, topic, received_at, payload_bytes, payload_excerpt, node_id) VALUES (@reason, @topic, @receivedAt, @payloadBytes, @payloadExcerpt, @nodeId)',
     );
@@ -102,7 +93,7 @@ export class RulesStore {
     for (const it of items) {
       if (this.insertOutbox.run(it.key, it.topic, it.payload, it.retain ? 1 : 0).changes === 0) continue;
       added += 1;
-      if (this.withInflux) for (const line of it.lines) this.insertLine.run(line);
+      if (this.withInflux) for (const line of it.lines) this.lines.append(line);
     }
     return added;
   }
@@ -144,26 +135,8 @@ export class RulesStore {
     return (this.db.prepare('SELECT count(*) AS n FROM outbox WHERE published = 0').get() as { n: number }).n;
   }
 
-  peekLines(limit: number): SpoolLine[] {
-    return this.selectLines.all(limit) as SpoolLine[];
-  }
-
-  releaseLines(lines: readonly SpoolLine[]): void {
-    const last = lines[lines.length - 1];
-    if (last) this.deleteLines.run(last.id);
-  }
-
-  refuseLines(lines: readonly SpoolLine[], error: string): void {
-    const at = new Date().toISOString();
-    this.transaction(() => {
-      const ins = this.db.prepare<[string, string, string]>('INSERT INTO influx_refused (line, error, at) VALUES (?, ?, ?)');
-      for (const l of lines) ins.run(l.line, error, at);
-      this.releaseLines(lines);
-    });
-  }
-
   spoolDepth(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM influx').get() as { n: number }).n;
+    return this.lines.depth();
   }
 
   recordDeadLetter(dl: DeadLetter): void {
