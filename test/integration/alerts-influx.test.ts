@@ -90,11 +90,12 @@ test('alerts → InfluxDB: alert state changes and pipeline,service=alerts point
     const sentRows = running.service.listAlerts('all').reduce((n, a) => n + (a.outbox.sent ?? 0) + (a.outbox.acknowledged ?? 0), 0);
     await waitFor(
       async () => {
-        const [s] = await influx.query(`SELECT last("sms_sent") FROM "pipeline" WHERE "service" = 'alerts'`, 'ews');
-        return s?.values[0]?.[1] === sentRows;
+        // Points come every second; wait for a few (a fast run may be only ~3 s old here).
+        const [s] = await influx.query(`SELECT last("sms_sent"), count("sms_sent") FROM "pipeline" WHERE "service" = 'alerts'`, 'ews');
+        return s?.values[0]?.[1] === sentRows && Number(s?.values[0]?.[2]) >= 3;
       },
       15_000,
-      'a pipeline point with every sent SMS',
+      'three pipeline points, the last with every sent SMS',
       250,
     );
     const [last] = await influx.query(`SELECT last("sms_sent") AS sent, last("sms_failed") AS failed, last("sms_acked") AS acked, last("outbox_queued") AS queued, count("sms_sent") AS n FROM "pipeline" WHERE "service" = 'alerts'`, 'ews');
