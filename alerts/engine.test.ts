@@ -1,8 +1,5 @@
-// Routing on the Lai Châu roster, grouping, inhibition, repeat and escalation timelines under a fake
-// clock (plain numbers passed as `now`), acknowledgement. Expected recipients are read from the raw
-// site YAML here, not through alerts/routing.ts.
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { FireEvent } from '../contracts/payloads.ts';
@@ -53,67 +50,67 @@ function run(steps: ({ at: number; event: FireEvent } | { at: number; tick: true
       r.output.notifications.forEach((n) => log.push({ at: s.at, n }));
     } else {
       const r = acknowledge(state, s.ack, s.by ?? 'someone', 'api', now);
-      assert.ok(r.result.ok);
+      expect(r.result.ok).toBeTruthy();
       state = r.state;
     }
   }
   return { state, log, ignored };
 }
 
-test('the San Thàng roster is what the test assumes (8 teams, a commune board, the city board)', () => {
-  assert.equal(teamsOf('san-thang').length, 8);
-  assert.ok(communeBoard('san-thang').length > 0);
-  assert.equal(members('san-thang').length, 100);
+it('the San Thàng roster is what the test assumes (8 teams, a commune board, the city board)', () => {
+  expect(teamsOf('san-thang').length).toBe(8);
+  expect(communeBoard('san-thang').length).toBeGreaterThan(0);
+  expect(members('san-thang').length).toBe(100);
 });
 
-test('a confirmed fire in San Thàng reaches exactly the San Thàng teams (all members), the San Thàng commune board and the city board', () => {
+it('a confirmed fire in San Thàng reaches exactly the San Thàng teams (all members), the San Thàng commune board and the city board', () => {
   const { log } = run([{ at: 0, event: ev('fire-confirmed', 'san-thang', { nodeId: 'san-thang-03' }) }]);
-  assert.equal(log.length, 1);
+  expect(log.length).toBe(1);
   const n = log[0]!.n;
-  assert.equal(n.step, 'initial');
-  assert.equal(n.messageKind, 'fire-confirmed');
+  expect(n.step).toBe('initial');
+  expect(n.messageKind).toBe('fire-confirmed');
   const expected = sorted([...members('san-thang'), ...communeBoard('san-thang'), ...cityBoard]);
-  assert.deepEqual(who([n]), expected);
-  assert.equal(n.recipients.length, expected.length, 'nobody twice');
+  expect(who([n])).toStrictEqual(expected);
+  expect(n.recipients.length, 'nobody twice').toBe(expected.length);
   // nobody from another zone's teams or boards, no rangers/maintenance
   const outsiders = [...members('quyet-thang'), ...communeBoard('nam-loong'), ...ids(raw.rangers), ...ids(raw.maintenance)];
-  assert.ok(outsiders.every((id) => !expected.includes(id)));
-  assert.equal(n.fields.zone, 'San Thàng');
-  assert.equal(n.fields.place, 'san-thang-03');
-  assert.equal(n.fields.time, '14:00'); // 07:00Z in Asia/Ho_Chi_Minh
-  assert.match(n.fields.code, /^\d{4}$/);
+  expect(outsiders.every((id) => !expected.includes(id))).toBe(true);
+  expect(n.fields.zone).toBe('San Thàng');
+  expect(n.fields.place).toBe('san-thang-03');
+  expect(n.fields.time).toBe('14:00'); // 07:00Z in Asia/Ho_Chi_Minh
+  expect(n.fields.code).toMatch(/^\d{4}$/);
 });
 
-test('suspected fire → only the covering teams\' leaders; a team covering two zones is included', () => {
+it('suspected fire → only the covering teams\' leaders; a team covering two zones is included', () => {
   const st = run([{ at: 0, event: ev('fire-suspected', 'san-thang') }]);
-  assert.deepEqual(who(st.log.map((l) => l.n)), sorted(leaders('san-thang')));
+  expect(who(st.log.map((l) => l.n))).toStrictEqual(sorted(leaders('san-thang')));
   const dk = run([{ at: 0, event: ev('fire-suspected', 'doan-ket') }]);
-  assert.deepEqual(who(dk.log.map((l) => l.n)), sorted(leaders('doan-ket')));
-  assert.ok(teamsOf('doan-ket').some((t) => t.zones.length > 1));
+  expect(who(dk.log.map((l) => l.n))).toStrictEqual(sorted(leaders('doan-ket')));
+  expect(teamsOf('doan-ket').some((t) => t.zones.length > 1)).toBe(true);
 });
 
-test('danger levels: II nobody, III leaders + commune board, IV and V also city board and rangers', () => {
+it('danger levels: II nobody, III leaders + commune board, IV and V also city board and rangers', () => {
   const at = (level: 1 | 2 | 3 | 4 | 5) =>
     who(run([{ at: 0, event: ev('level-changed', 'san-thang', { level, previousLevel: 1 }) }, { at: 60, tick: true }]).log.map((l) => l.n));
-  assert.deepEqual(at(2), []);
-  assert.deepEqual(at(3), sorted([...leaders('san-thang'), ...communeBoard('san-thang')]));
+  expect(at(2)).toStrictEqual([]);
+  expect(at(3)).toStrictEqual(sorted([...leaders('san-thang'), ...communeBoard('san-thang')]));
   const high = sorted([...leaders('san-thang'), ...communeBoard('san-thang'), ...cityBoard, ...ids(raw.rangers)]);
-  assert.deepEqual(at(4), high);
-  assert.deepEqual(at(5), high);
+  expect(at(4)).toStrictEqual(high);
+  expect(at(5)).toStrictEqual(high);
 });
 
-test('node faults go to maintenance only; the fix sends the all-clear to the same people', () => {
+it('node faults go to maintenance only; the fix sends the all-clear to the same people', () => {
   const { log } = run([
     { at: 0, event: ev('node-fault', 'san-thang', { nodeId: 'san-thang-02' }) },
     { at: 60, tick: true },
     { at: 300, event: ev('node-fault-cleared', 'san-thang', { nodeId: 'san-thang-02' }) },
   ]);
-  assert.deepEqual(log.map((l) => [l.at, l.n.messageKind, l.n.step]), [[60, 'node-fault', 'initial'], [300, 'node-fault-cleared', 'clear']]);
-  assert.deepEqual(who([log[0]!.n]), sorted(ids(raw.maintenance)));
-  assert.deepEqual(who([log[1]!.n]), sorted(ids(raw.maintenance)));
+  expect(log.map((l) => [l.at, l.n.messageKind, l.n.step])).toStrictEqual([[60, 'node-fault', 'initial'], [300, 'node-fault-cleared', 'clear']]);
+  expect(who([log[0]!.n])).toStrictEqual(sorted(ids(raw.maintenance)));
+  expect(who([log[1]!.n])).toStrictEqual(sorted(ids(raw.maintenance)));
 });
 
-test('fire cleared: the all-clear reaches everyone told about the fire, including escalated people', () => {
+it('fire cleared: the all-clear reaches everyone told about the fire, including escalated people', () => {
   const { log, state } = run([
     { at: 0, event: ev('fire-confirmed', 'san-thang') },
     { at: 900, tick: true }, // escalation to rangers + repeat
@@ -121,14 +118,14 @@ test('fire cleared: the all-clear reaches everyone told about the fire, includin
     { at: 5000, tick: true },
   ]);
   const clear = log.filter((l) => l.n.step === 'clear');
-  assert.equal(clear.length, 1);
-  assert.deepEqual(who(clear.map((l) => l.n)), sorted([...members('san-thang'), ...communeBoard('san-thang'), ...cityBoard, ...ids(raw.rangers)]));
-  assert.equal(clear[0]!.n.ackable, false);
-  assert.ok(log.every((l) => l.at <= 1000), 'nothing after the all-clear');
-  assert.equal(Object.values(state.alerts)[0]?.status, 'resolved');
+  expect(clear.length).toBe(1);
+  expect(who(clear.map((l) => l.n))).toStrictEqual(sorted([...members('san-thang'), ...communeBoard('san-thang'), ...cityBoard, ...ids(raw.rangers)]));
+  expect(clear[0]!.n.ackable).toBe(false);
+  expect(log.every((l) => l.at <= 1000), 'nothing after the all-clear').toBe(true);
+  expect(Object.values(state.alerts)[0]?.status).toBe('resolved');
 });
 
-test('grouping: node faults in one zone within the window become one message with the count', () => {
+it('grouping: node faults in one zone within the window become one message with the count', () => {
   const { log } = run([
     { at: 0, event: ev('node-offline', 'nam-loong', { nodeId: 'nam-loong-01' }) },
     { at: 20, event: ev('node-offline', 'nam-loong', { nodeId: 'nam-loong-02' }) },
@@ -136,12 +133,12 @@ test('grouping: node faults in one zone within the window become one message wit
     { at: 59, tick: true },
     { at: 60, tick: true },
   ]);
-  assert.equal(log.length, 1);
-  assert.equal(log[0]!.at, 60);
-  assert.equal(log[0]!.n.fields.count, '3');
+  expect(log.length).toBe(1);
+  expect(log[0]!.at).toBe(60);
+  expect(log[0]!.n.fields.count).toBe('3');
 });
 
-test('grouping: a second level rise within 60 s of a message waits for the window, then goes out as one', () => {
+it('grouping: a second level rise within 60 s of a message waits for the window, then goes out as one', () => {
   const { log } = run([
     { at: 0, event: ev('level-changed', 'quyet-thang', { level: 3, previousLevel: 2 }) },
     { at: 60, tick: true }, // III sent (groupWaitS 60)
@@ -149,22 +146,22 @@ test('grouping: a second level rise within 60 s of a message waits for the windo
     { at: 129, tick: true },
     { at: 130, tick: true },
   ]);
-  assert.deepEqual(log.map((l) => [l.at, l.n.fields.level]), [[60, 'III'], [130, 'IV']]);
+  expect(log.map((l) => [l.at, l.n.fields.level])).toStrictEqual([[60, 'III'], [130, 'IV']]);
 });
 
-test('grouping: a suspected then confirmed fire 20 s apart: the confirmation is not delayed and supersedes the suspicion', () => {
+it('grouping: a suspected then confirmed fire 20 s apart: the confirmation is not delayed and supersedes the suspicion', () => {
   const { log, state } = run([
     { at: 0, event: ev('fire-suspected', 'san-thang') },
     { at: 20, event: ev('fire-confirmed', 'san-thang') },
     { at: 300, tick: true }, // the suspicion's escalation must not run any more
     { at: 25, event: ev('fire-suspected', 'san-thang') }, // inhibited by the open confirmed fire
   ]);
-  assert.deepEqual(log.map((l) => [l.at, l.n.messageKind, l.n.step]), [[0, 'fire-suspected', 'initial'], [20, 'fire-confirmed', 'initial']]);
+  expect(log.map((l) => [l.at, l.n.messageKind, l.n.step])).toStrictEqual([[0, 'fire-suspected', 'initial'], [20, 'fire-confirmed', 'initial']]);
   const statuses = Object.values(state.alerts).map((a) => [a.kind, a.status]);
-  assert.deepEqual(statuses, [['fire-suspected', 'resolved'], ['fire-confirmed', 'active']]);
+  expect(statuses).toStrictEqual([['fire-suspected', 'resolved'], ['fire-confirmed', 'active']]);
 });
 
-test('inhibition: a confirmed fire mutes a pending and a later level change for the same zone, not for other zones', () => {
+it('inhibition: a confirmed fire mutes a pending and a later level change for the same zone, not for other zones', () => {
   const otherZone = ev('level-changed', 'nam-loong', { level: 4, previousLevel: 3 });
   const fire = ev('fire-confirmed', 'san-thang');
   const { log, ignored } = run([
@@ -175,14 +172,11 @@ test('inhibition: a confirmed fire mutes a pending and a later level change for 
     { at: 200, event: ev('level-changed', 'san-thang', { level: 5, previousLevel: 4 }) },
     { at: 300, tick: true },
   ]);
-  assert.deepEqual(
-    log.filter((l) => l.n.step === 'initial').map((l) => [l.at, l.n.messageKind, l.n.alertId]),
-    [[10, 'fire-confirmed', fire.eventId], [60, 'level-raised', otherZone.eventId]],
-  );
-  assert.equal(ignored.filter((i) => i.includes('inhibited')).length, 2);
+  expect(log.filter((l) => l.n.step === 'initial').map((l) => [l.at, l.n.messageKind, l.n.alertId])).toStrictEqual([[10, 'fire-confirmed', fire.eventId], [60, 'level-raised', otherZone.eventId]]);
+  expect(ignored.filter((i) => i.includes('inhibited')).length).toBe(2);
 });
 
-test('escalation timeline of a suspected fire under a fake clock, stopped by acknowledgement', () => {
+it('escalation timeline of a suspected fire under a fake clock, stopped by acknowledgement', () => {
   const e = ev('fire-suspected', 'san-thang');
   const { log } = run([
     { at: 0, event: e },
@@ -193,43 +187,43 @@ test('escalation timeline of a suspected fire under a fake clock, stopped by ack
     { at: 900, tick: true }, // step 3 would be the city board: stopped
     { at: 1200, tick: true }, // repeat 2: stopped
   ]);
-  assert.deepEqual(log.map((l) => [l.at, l.n.step]), [[0, 'initial'], [300, 'esc1'], [600, 'esc2'], [600, 'rep1']]);
+  expect(log.map((l) => [l.at, l.n.step])).toStrictEqual([[0, 'initial'], [300, 'esc1'], [600, 'esc2'], [600, 'rep1']]);
   const byStep = new Map(log.map((l) => [l.n.step, sorted(l.n.recipients.map((r) => r.id))]));
-  assert.deepEqual(byStep.get('esc1'), sorted(members('san-thang').filter((m) => !leaders('san-thang').includes(m))));
-  assert.deepEqual(byStep.get('esc2'), sorted(communeBoard('san-thang')));
-  assert.deepEqual(byStep.get('rep1'), sorted(leaders('san-thang')));
-  assert.equal(log.find((l) => l.n.step === 'rep1')?.n.fields.repeat, 'NHẮC LẠI ');
+  expect(byStep.get('esc1')).toStrictEqual(sorted(members('san-thang').filter((m) => !leaders('san-thang').includes(m))));
+  expect(byStep.get('esc2')).toStrictEqual(sorted(communeBoard('san-thang')));
+  expect(byStep.get('rep1')).toStrictEqual(sorted(leaders('san-thang')));
+  expect(log.find((l) => l.n.step === 'rep1')?.n.fields.repeat).toBe('NHẮC LẠI ');
 });
 
-test('unacknowledged: escalation runs to the city board and repeats stop at the configured maximum', () => {
+it('unacknowledged: escalation runs to the city board and repeats stop at the configured maximum', () => {
   const steps: Parameters<typeof run>[0] = [{ at: 0, event: ev('fire-suspected', 'tan-phong') }];
   for (let t = 60; t <= 4000; t += 60) steps.push({ at: t, tick: true });
   const { log, state } = run(steps);
-  assert.deepEqual(log.map((l) => [l.at, l.n.step]), [[0, 'initial'], [300, 'esc1'], [600, 'esc2'], [600, 'rep1'], [900, 'esc3'], [1200, 'rep2']]);
-  assert.equal(nextWakeAt(ctx, state), null);
+  expect(log.map((l) => [l.at, l.n.step])).toStrictEqual([[0, 'initial'], [300, 'esc1'], [600, 'esc2'], [600, 'rep1'], [900, 'esc3'], [1200, 'rep2']]);
+  expect(nextWakeAt(ctx, state)).toBeNull();
 });
 
-test('a redelivered event (same eventId) sends nothing twice; ack codes find their alert', () => {
+it('a redelivered event (same eventId) sends nothing twice; ack codes find their alert', () => {
   const e = ev('fire-confirmed', 'dong-phong');
   const { log, state } = run([{ at: 0, event: e }, { at: 5, event: e }]);
-  assert.equal(log.length, 1);
+  expect(log.length).toBe(1);
   const code = log[0]!.n.fields.code;
-  assert.equal(alertByAckCode(state, code)?.alertId, e.eventId);
-  assert.equal(alertByAckCode(state, '0000'), null);
+  expect(alertByAckCode(state, code)?.alertId).toBe(e.eventId);
+  expect(alertByAckCode(state, '0000')).toBeNull();
 });
 
-test('a level fall sends the all-clear to those told about the higher level; a fall before sending sends nothing', () => {
+it('a level fall sends the all-clear to those told about the higher level; a fall before sending sends nothing', () => {
   const a = run([
     { at: 0, event: ev('level-changed', 'san-thang', { level: 4, previousLevel: 3 }) },
     { at: 60, tick: true },
     { at: 3600, event: ev('level-changed', 'san-thang', { level: 2, previousLevel: 4 }) },
   ]);
-  assert.deepEqual(a.log.map((l) => [l.n.messageKind, l.n.fields.level, l.n.fields.previousLevel]), [['level-raised', 'IV', ''], ['level-fell', 'II', 'IV']]);
-  assert.deepEqual(who([a.log[1]!.n]), who([a.log[0]!.n]));
+  expect(a.log.map((l) => [l.n.messageKind, l.n.fields.level, l.n.fields.previousLevel])).toStrictEqual([['level-raised', 'IV', ''], ['level-fell', 'II', 'IV']]);
+  expect(who([a.log[1]!.n])).toStrictEqual(who([a.log[0]!.n]));
   const b = run([
     { at: 0, event: ev('level-changed', 'san-thang', { level: 4, previousLevel: 3 }) },
     { at: 30, event: ev('level-changed', 'san-thang', { level: 2, previousLevel: 4 }) },
     { at: 120, tick: true },
   ]);
-  assert.deepEqual(b.log, []);
+  expect(b.log).toStrictEqual([]);
 });

@@ -1,6 +1,5 @@
-// gammu-smsd files-backend helpers without the daemon (the real daemon: test/integration/alerts-gammu.test.ts).
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { assert, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,15 +13,15 @@ import type { SmsTransport } from './transports.ts';
 
 const log = pino({ level: 'silent' });
 
-test('readSmsdFolders reads the [smsd] folders, case-insensitively, ignoring comments and other sections', () => {
+it('readSmsdFolders reads the [smsd] folders, case-insensitively, ignoring comments and other sections', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gammu-cfg-'));
   const file = join(dir, 'smsdrc');
   writeFileSync(file, '[gammu]\ndevice = /dev/ttyUSB0\ninboxpath = /wrong/\n\n[smsd]\n# comment\nService = files\nInboxPath = /var/spool/gammu/inbox/\nOutboxPath=/var/spool/gammu/outbox/\nsentsmspath = /var/spool/gammu/sent/\n; errorsmspath = /old/\nerrorsmspath = /var/spool/gammu/error/\n');
-  assert.deepEqual(readSmsdFolders(file), { inboxPath: '/var/spool/gammu/inbox/', outboxPath: '/var/spool/gammu/outbox/', sentPath: '/var/spool/gammu/sent/', errorPath: '/var/spool/gammu/error/' });
+  expect(readSmsdFolders(file)).toStrictEqual({ inboxPath: '/var/spool/gammu/inbox/', outboxPath: '/var/spool/gammu/outbox/', sentPath: '/var/spool/gammu/sent/', errorPath: '/var/spool/gammu/error/' });
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('messages gammu-smsd moved to its error folder are marked failed; replies in its inbox acknowledge', async () => {
+it('messages gammu-smsd moved to its error folder are marked failed; replies in its inbox acknowledge', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gammu-scan-'));
   const ctx = laiChauContext();
   const outbox = new AlertOutbox(openDatabase(join(dir, 'alerts.sqlite')), { policy: ctx.policy, publicUrl: 'https://ews.laichau.vn', validityS: 900 });
@@ -43,28 +42,28 @@ test('messages gammu-smsd moved to its error folder are marked failed; replies i
     const deadline = Date.now() + 5000;
     while (outbox.countsByState().sent === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     const [row] = outbox.rows('sent');
-    assert.ok(row);
+    assert(row);
     const errorDir = join(dir, 'error');
     mkdirSync(errorDir);
     writeFileSync(join(errorDir, names.get(row.id) ?? ''), '[SMSBackup000]\n');
     writeFileSync(join(errorDir, 'not-a-message.txt'), '');
-    assert.equal(scanGammuErrors(errorDir, outbox, log, Date.now()), 1);
-    assert.equal(outbox.rows('all').find((r) => r.id === row.id)?.state, 'failed');
-    assert.ok(existsSync(join(errorDir, 'processed', names.get(row.id) ?? '')), 'moved aside, not read twice');
-    assert.equal(scanGammuErrors(errorDir, outbox, log, Date.now()), 0);
+    expect(scanGammuErrors(errorDir, outbox, log, Date.now())).toBe(1);
+    expect(outbox.rows('all').find((r) => r.id === row.id)?.state).toBe('failed');
+    expect(existsSync(join(errorDir, 'processed', names.get(row.id) ?? '')), 'moved aside, not read twice').toBe(true);
+    expect(scanGammuErrors(errorDir, outbox, log, Date.now())).toBe(0);
 
     const alert = service.listAlerts('all')[0];
-    assert.ok(alert?.ackCode);
+    assert(alert?.ackCode);
     const inbox = join(dir, 'inbox');
     mkdirSync(inbox);
     // inboxformat = unicode: UTF-16LE with a BOM; standard: 8-bit text.
     writeFileSync(join(inbox, `IN20260314_140700_00_${row.phone}_00.txt`), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`Đã nhận ${alert.ackCode}`, 'utf16le')]));
     writeFileSync(join(inbox, 'IN20260314_140600_00_+84009999999_00.txt'), `da nhan ${alert.ackCode}`);
-    assert.equal(scanGammuInbox(inbox, service, log), 2);
+    expect(scanGammuInbox(inbox, service, log)).toBe(2);
     const acked = service.listAlerts('all')[0];
-    assert.equal(acked?.status, 'acknowledged');
-    assert.equal(acked?.ack?.channel, 'modem');
-    assert.equal(acked?.acks.length, 1);
+    expect(acked?.status).toBe('acknowledged');
+    expect(acked?.ack?.channel).toBe('modem');
+    expect(acked?.acks.length).toBe(1);
   } finally {
     await service.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -1,8 +1,5 @@
-// The service end to end in one process, against a local double of Twilio's Messages API
-// (alerts/twilio-double.ts checks every request against the official CreateMessage contract and
-// answers scripted 429/500/21211/dropped connections) and the real HTTP server.
-import { test, before, after } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { afterAll, assert, beforeAll, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +30,7 @@ let base = '';
 let service: AlertService;
 let outbox: AlertOutbox;
 
-before(async () => {
+beforeAll(async () => {
   await double.start();
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
@@ -46,7 +43,7 @@ before(async () => {
   await listenAlertsHttp(http, '127.0.0.1', port);
 });
 
-after(async () => {
+afterAll(async () => {
   await service.stop();
   await new Promise<void>((r) => http.close(() => r()));
   http.closeAllConnections();
@@ -61,30 +58,30 @@ const settled = (alertId: string) => () => {
   return c.queued === 0 && c.sending === 0;
 };
 
-test('a San Thàng confirmed fire: one valid CreateMessage request per recipient, nothing else', async () => {
+it('a San Thàng confirmed fire: one valid CreateMessage request per recipient, nothing else', async () => {
   const e = event('fire-confirmed', 'san-thang', { nodeId: 'san-thang-03' });
   service.handleEvent(e);
   await waitFor(settled(e.eventId), 20_000, 'all San Thàng messages sent');
   const expected = resolveAudiences(ctx.roster, ['team-members', 'commune-board', 'city-board'], 'san-thang');
   const reqs = double.requests.filter((r) => r.form.Body?.includes('San Thang'));
-  assert.deepEqual(double.violations, []);
-  assert.equal(reqs.length, expected.length);
-  assert.deepEqual(reqs.map((r) => r.form.To).sort(), expected.map((r) => r.phone).sort());
+  expect(double.violations).toStrictEqual([]);
+  expect(reqs.length).toBe(expected.length);
+  expect(reqs.map((r) => r.form.To).sort()).toStrictEqual(expected.map((r) => r.phone).sort());
   for (const r of reqs) {
-    assert.equal(r.form.MessagingServiceSid, MG);
-    assert.equal(r.form.StatusCallback, `${base}/twilio/status`);
-    assert.ok(Number(r.form.ValidityPeriod) > 0 && Number(r.form.ValidityPeriod) <= 900);
+    expect(r.form.MessagingServiceSid).toBe(MG);
+    expect(r.form.StatusCallback).toBe(`${base}/twilio/status`);
+    expect(Number(r.form.ValidityPeriod) > 0 && Number(r.form.ValidityPeriod) <= 900).toBeTruthy();
     const c = countSegments(r.form.Body ?? '');
-    assert.deepEqual([c.encoding, c.segments], ['GSM-7', 1]);
-    assert.match(r.form.Body ?? '', /^PCCR LAI CHAU: CHAY RUNG tai San Thang \(san-thang-03\) \d\d:\d\d\. .* nhan \d{4} hoac http:\/\/127\.0\.0\.1:\d+\/ack\/[A-Za-z0-9]{10}$/);
+    expect([c.encoding, c.segments]).toStrictEqual(['GSM-7', 1]);
+    expect(r.form.Body ?? '').toMatch(/^PCCR LAI CHAU: CHAY RUNG tai San Thang \(san-thang-03\) \d\d:\d\d\. .* nhan \d{4} hoac http:\/\/127\.0\.0\.1:\d+\/ack\/[A-Za-z0-9]{10}$/);
   }
-  assert.equal(new Set(reqs.map((r) => r.form.Body)).size, reqs.length, 'each person has an own ack link');
-  assert.equal(outbox.countsByState(e.eventId).sent, expected.length);
+  expect(new Set(reqs.map((r) => r.form.Body)).size, 'each person has an own ack link').toBe(reqs.length);
+  expect(outbox.countsByState(e.eventId).sent).toBe(expected.length);
 });
 
-test('429, 500 and a dropped connection are retried with backoff; 21211 is failed once and not retried', async () => {
+it('429, 500 and a dropped connection are retried with backoff; 21211 is failed once and not retried', async () => {
   const leaders = resolveAudiences(ctx.roster, ['team-leaders'], 'dong-phong');
-  assert.ok(leaders.length >= 2);
+  expect(leaders.length).toBeGreaterThanOrEqual(2);
   const flaky = leaders[0]!.phone;
   const invalid = leaders[1]!.phone;
   let flakyCalls = 0;
@@ -104,33 +101,33 @@ test('429, 500 and a dropped connection are retried with backoff; 21211 is faile
   const rows = outbox.rows().filter((r) => r.alert_id === e.eventId);
   const flakyRow = rows.find((r) => r.phone === flaky);
   const invalidRow = rows.find((r) => r.phone === invalid);
-  assert.equal(flakyRow?.state, 'sent');
-  assert.equal(flakyRow?.attempts, 4);
-  assert.equal(double.requests.filter((r) => r.form.To === flaky && r.form.Body?.includes('Dong Phong')).length, 4);
-  assert.equal(invalidRow?.state, 'failed');
-  assert.equal(invalidRow?.error_code, '21211');
-  assert.equal(invalidRow?.attempts, 1);
-  assert.equal(double.requests.filter((r) => r.form.To === invalid && r.form.Body?.includes('Dong Phong')).length, 1);
-  assert.ok(rows.filter((r) => r !== flakyRow && r !== invalidRow).every((r) => r.state === 'sent'));
-  assert.deepEqual(double.violations, []);
+  expect(flakyRow?.state).toBe('sent');
+  expect(flakyRow?.attempts).toBe(4);
+  expect(double.requests.filter((r) => r.form.To === flaky && r.form.Body?.includes('Dong Phong')).length).toBe(4);
+  expect(invalidRow?.state).toBe('failed');
+  expect(invalidRow?.error_code).toBe('21211');
+  expect(invalidRow?.attempts).toBe(1);
+  expect(double.requests.filter((r) => r.form.To === invalid && r.form.Body?.includes('Dong Phong')).length).toBe(1);
+  expect(rows.filter((r) => r !== flakyRow && r !== invalidRow).every((r) => r.state === 'sent')).toBe(true);
+  expect(double.violations).toStrictEqual([]);
 });
 
-test('status callbacks: a valid signature updates the outbox; invalid or missing → 403 and no change; malformed → 400', async () => {
+it('status callbacks: a valid signature updates the outbox; invalid or missing → 403 and no change; malformed → 400', async () => {
   const sent = outbox.rows('sent');
   const a = sent[0]!;
   const b = sent[1]!;
-  assert.equal(await double.sendStatusCallback(a.provider_id!, 'delivered', { signature: 'valid' }), 200);
-  assert.equal(await double.sendStatusCallback(b.provider_id!, 'undelivered', { signature: 'invalid', errorCode: '30003' }), 403);
-  assert.equal(await double.sendStatusCallback(b.provider_id!, 'undelivered', { signature: 'missing' }), 403);
+  expect(await double.sendStatusCallback(a.provider_id!, 'delivered', { signature: 'valid' })).toBe(200);
+  expect(await double.sendStatusCallback(b.provider_id!, 'undelivered', { signature: 'invalid', errorCode: '30003' })).toBe(403);
+  expect(await double.sendStatusCallback(b.provider_id!, 'undelivered', { signature: 'missing' })).toBe(403);
   const state = (id: number) => outbox.rows().find((r) => r.id === id)?.state;
-  assert.equal(state(a.id), 'delivered');
-  assert.equal(state(b.id), 'sent');
-  assert.equal(await double.sendStatusCallback(b.provider_id!, 'undelivered', { signature: 'valid', errorCode: '30003' }), 200);
-  assert.equal(state(b.id), 'undelivered');
-  assert.equal(outbox.rows().find((r) => r.id === b.id)?.error_code, '30003');
+  expect(state(a.id)).toBe('delivered');
+  expect(state(b.id)).toBe('sent');
+  expect(await double.sendStatusCallback(b.provider_id!, 'undelivered', { signature: 'valid', errorCode: '30003' })).toBe(200);
+  expect(state(b.id)).toBe('undelivered');
+  expect(outbox.rows().find((r) => r.id === b.id)?.error_code).toBe('30003');
   // a late "sent" never moves a delivered row back
-  assert.equal(await double.sendStatusCallback(a.provider_id!, 'sent', { signature: 'valid' }), 200);
-  assert.equal(state(a.id), 'delivered');
+  expect(await double.sendStatusCallback(a.provider_id!, 'sent', { signature: 'valid' })).toBe(200);
+  expect(state(a.id)).toBe('delivered');
   // correctly signed but not a status callback
   const { default: twilio } = await import('twilio');
   const params = { MessageSid: 'nope', MessageStatus: 'delivered' };
@@ -139,94 +136,96 @@ test('status callbacks: a valid signature updates the outbox; invalid or missing
     headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.getExpectedTwilioSignature(TOKEN, `${base}/twilio/status`, params) },
     body: new URLSearchParams(params).toString(),
   });
-  assert.equal(res.status, 400);
-  assert.match(((await res.json()) as { error: string }).error, /MessageSid: expected a Message SID/);
+  expect(res.status).toBe(400);
+  expect(((await res.json()) as { error: string }).error).toMatch(/MessageSid: expected a Message SID/);
 });
 
-test('ack by link: GET only shows the page, POST acknowledges and records who; expired and unknown links refused', async () => {
+it('ack by link: GET only shows the page, POST acknowledges and records who; expired and unknown links refused', async () => {
   const e = event('fire-suspected', 'tan-phong');
   service.handleEvent(e);
   await waitFor(settled(e.eventId), 10_000, 'tan-phong messages sent');
   const body = double.requests.find((r) => r.form.Body?.includes('Tan Phong'))?.form.Body ?? '';
   const link = /(http:\S+\/ack\/[A-Za-z0-9]{10})$/.exec(body)?.[1] ?? '';
-  assert.ok(link);
+  expect(link).toBeTruthy();
   const get = await fetch(link);
-  assert.equal(get.status, 200);
-  assert.match(await get.text(), /<form method="post">/);
-  assert.equal(service.engineState.alerts[e.eventId]?.status, 'active', 'GET must not acknowledge');
+  expect(get.status).toBe(200);
+  expect(await get.text()).toMatch(/<form method="post">/);
+  expect(service.engineState.alerts[e.eventId]?.status, 'GET must not acknowledge').toBe('active');
   const post = await fetch(link, { method: 'POST' });
-  assert.equal(post.status, 200);
-  assert.match(await post.text(), /Đã ghi nhận/);
+  expect(post.status).toBe(200);
+  expect(await post.text()).toMatch(/Đã ghi nhận/);
   const alert = service.engineState.alerts[e.eventId];
-  assert.equal(alert?.status, 'acknowledged');
-  assert.equal(alert?.ack?.channel, 'link');
+  expect(alert?.status).toBe('acknowledged');
+  expect(alert?.ack?.channel).toBe('link');
   const to = double.requests.find((r) => r.form.Body === body)?.form.To;
   const person = ctx.roster.byPhone.get(to ?? '')?.[0];
-  assert.ok(person && alert?.ack?.by.includes(person.id));
-  assert.equal(outbox.rows().find((r) => r.body === body)?.state, 'acknowledged');
+  assert(person);
+  expect(alert?.ack?.by).toContain(person.id);
+  expect(outbox.rows().find((r) => r.body === body)?.state).toBe('acknowledged');
   const again = await fetch(link, { method: 'POST' });
-  assert.match(await again.text(), /đã được xác nhận trước đó/);
-  assert.deepEqual(outbox.acksFor(e.eventId).map((a) => [a.channel, a.effective]), [['link', 1], ['link', 0]]);
+  expect(await again.text()).toMatch(/đã được xác nhận trước đó/);
+  expect(outbox.acksFor(e.eventId).map((a) => [a.channel, a.effective])).toStrictEqual([['link', 1], ['link', 0]]);
   // expired
   outbox.db.prepare('INSERT INTO ack_tokens (token, alert_id, recipient_id, expires_at) VALUES (?, ?, ?, ?)').run('Expired234', e.eventId, person.id, Date.now() - 1);
-  assert.equal((await fetch(`${base}/ack/Expired234`)).status, 410);
-  assert.equal((await fetch(`${base}/ack/Expired234`, { method: 'POST' })).status, 410);
-  assert.equal((await fetch(`${base}/ack/Unknown234`, { method: 'POST' })).status, 404);
-  assert.equal((await fetch(`${base}/ack/x'or'1=1`)).status, 404);
+  expect((await fetch(`${base}/ack/Expired234`)).status).toBe(410);
+  expect((await fetch(`${base}/ack/Expired234`, { method: 'POST' })).status).toBe(410);
+  expect((await fetch(`${base}/ack/Unknown234`, { method: 'POST' })).status).toBe(404);
+  expect((await fetch(`${base}/ack/x'or'1=1`)).status).toBe(404);
 });
 
-test('board API: API key required, malformed bodies → 400 with the reason, ack by API and alert list', async () => {
+it('board API: API key required, malformed bodies → 400 with the reason, ack by API and alert list', async () => {
   const e = event('fire-confirmed', 'quyet-tien');
   service.handleEvent(e);
   const post = (body: string, key: string | null) =>
     fetch(`${base}/api/ack`, { method: 'POST', headers: { 'content-type': 'application/json', ...(key ? { 'x-api-key': key } : {}) }, body });
-  assert.equal((await post(JSON.stringify({ alertId: e.eventId, by: 'x' }), null)).status, 401);
-  assert.equal((await post(JSON.stringify({ alertId: e.eventId, by: 'x' }), 'wrong-key-wrong-key-1234')).status, 401);
+  expect((await post(JSON.stringify({ alertId: e.eventId, by: 'x' }), null)).status).toBe(401);
+  expect((await post(JSON.stringify({ alertId: e.eventId, by: 'x' }), 'wrong-key-wrong-key-1234')).status).toBe(401);
   const notJson = await post('{"alertId":', API_KEY);
-  assert.equal(notJson.status, 400);
-  assert.match(((await notJson.json()) as { error: string }).error, /not JSON/);
+  expect(notJson.status).toBe(400);
+  expect(((await notJson.json()) as { error: string }).error).toMatch(/not JSON/);
   const badShape = await post(JSON.stringify({ alertId: 'Bad Id!', by: '' }), API_KEY);
-  assert.equal(badShape.status, 400);
-  assert.match(((await badShape.json()) as { error: string }).error, /alertId: .*; by: /);
-  assert.equal((await post(JSON.stringify({ alertId: 'no-such-alert', by: 'Ban chỉ huy' }), API_KEY)).status, 404);
+  expect(badShape.status).toBe(400);
+  expect(((await badShape.json()) as { error: string }).error).toMatch(/alertId: .*; by: /);
+  expect((await post(JSON.stringify({ alertId: 'no-such-alert', by: 'Ban chỉ huy' }), API_KEY)).status).toBe(404);
   const ok = await post(JSON.stringify({ alertId: e.eventId, by: 'Ban chỉ huy thành phố' }), API_KEY);
-  assert.equal(ok.status, 200);
-  assert.deepEqual(((await ok.json()) as { alreadyAcknowledged: boolean }).alreadyAcknowledged, false);
-  assert.equal(service.engineState.alerts[e.eventId]?.ack?.channel, 'api');
+  expect(ok.status).toBe(200);
+  expect(((await ok.json()) as { alreadyAcknowledged: boolean }).alreadyAcknowledged).toStrictEqual(false);
+  expect(service.engineState.alerts[e.eventId]?.ack?.channel).toBe('api');
   const list = await fetch(`${base}/api/alerts`, { headers: { authorization: `Bearer ${API_KEY}` } });
-  assert.equal(list.status, 200);
+  expect(list.status).toBe(200);
   const alerts = ((await list.json()) as { alerts: { alertId: string; status: string; acks: { by: string }[] }[] }).alerts;
   const mine = alerts.find((a) => a.alertId === e.eventId);
-  assert.equal(mine?.status, 'acknowledged');
-  assert.equal(mine?.acks[0]?.by, 'Ban chỉ huy thành phố');
-  assert.equal((await fetch(`${base}/api/alerts`)).status, 401);
-  assert.equal((await fetch(`${base}/api/ack`, { headers: { 'x-api-key': API_KEY } })).status, 405);
+  expect(mine?.status).toBe('acknowledged');
+  expect(mine?.acks[0]?.by).toBe('Ban chỉ huy thành phố');
+  expect((await fetch(`${base}/api/alerts`)).status).toBe(401);
+  expect((await fetch(`${base}/api/ack`, { headers: { 'x-api-key': API_KEY } })).status).toBe(405);
   await waitFor(settled(e.eventId), 10_000, 'quyet-tien messages settled');
 });
 
-test('modem reply with the ack code from a roster phone acknowledges; a stranger or a wrong code does not', () => {
+it('modem reply with the ack code from a roster phone acknowledges; a stranger or a wrong code does not', () => {
   const e = event('fire-suspected', 'doan-ket');
   const out = service.handleEvent(e);
   const code = out.notifications[0]?.fields.code ?? '';
   const leader = out.notifications[0]?.recipients[0];
-  assert.ok(leader && /^\d{4}$/.test(code));
-  assert.equal(service.acknowledgeByModemReply('+84009999999', `OK ${code}`).ok, false);
-  assert.equal(service.acknowledgeByModemReply(leader.phone, 'OK 0000').ok, false);
+  assert(leader);
+  expect(code).toMatch(/^\d{4}$/);
+  expect(service.acknowledgeByModemReply('+84009999999', `OK ${code}`).ok).toBe(false);
+  expect(service.acknowledgeByModemReply(leader.phone, 'OK 0000').ok).toBe(false);
   const r = service.acknowledgeByModemReply(leader.phone, `da nhan ${code}`);
-  assert.ok(r.ok);
-  assert.equal(service.engineState.alerts[e.eventId]?.ack?.channel, 'modem');
-  assert.ok(service.engineState.alerts[e.eventId]?.ack?.by.includes(leader.id));
+  expect(r.ok).toBeTruthy();
+  expect(service.engineState.alerts[e.eventId]?.ack?.channel).toBe('modem');
+  expect(service.engineState.alerts[e.eventId]?.ack?.by).toContain(leader.id);
 });
 
-test('/healthz and /metrics answer; unknown paths 404', async () => {
-  assert.equal((await fetch(`${base}/healthz`)).status, 200);
+it('/healthz and /metrics answer; unknown paths 404', async () => {
+  expect((await fetch(`${base}/healthz`)).status).toBe(200);
   const metrics = await (await fetch(`${base}/metrics`)).text();
-  assert.match(metrics, /ews_alerts_sms_requests_total\{transport="twilio",result="sent"\} \d+/);
-  assert.match(metrics, /ews_alerts_sms_requests_total\{transport="twilio",result="retry"\} 3/);
-  assert.equal((await fetch(`${base}/nope`)).status, 404);
+  expect(metrics).toMatch(/ews_alerts_sms_requests_total\{transport="twilio",result="sent"\} \d+/);
+  expect(metrics).toMatch(/ews_alerts_sms_requests_total\{transport="twilio",result="retry"\} 3/);
+  expect((await fetch(`${base}/nope`)).status).toBe(404);
 });
 
-test('the Twilio double itself refuses what breaks the contract (so an empty violation list means something)', async () => {
+it('the Twilio double itself refuses what breaks the contract (so an empty violation list means something)', async () => {
   const probe = new TwilioMessagesDouble(SID, TOKEN);
   await probe.start();
   try {
@@ -234,12 +233,12 @@ test('the Twilio double itself refuses what breaks the contract (so an empty vio
     const auth = `Basic ${Buffer.from(`${SID}:${TOKEN}`).toString('base64')}`;
     const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
     const h = { 'content-type': 'application/x-www-form-urlencoded', authorization: auth };
-    assert.equal((await fetch(url, { method: 'POST', headers: { ...h, authorization: 'Basic eDp5' }, body: form({ To: '+84001000001', Body: 'x', MessagingServiceSid: MG }) })).status, 401);
-    assert.equal((await fetch(url, { method: 'POST', headers: h, body: form({ To: '0912', Body: 'x', MessagingServiceSid: MG }) })).status, 400);
-    assert.equal((await fetch(url, { method: 'POST', headers: h, body: form({ To: '+84001000001', Body: 'x', From: 'PCCR', MessagingServiceSid: MG }) })).status, 400);
-    assert.equal((await fetch(url, { method: 'POST', headers: h, body: form({ To: '+84001000001', Body: 'x', MessagingServiceSid: MG, ValidityPeriod: '99999', Foo: '1' }) })).status, 400);
-    assert.equal((await fetch(url, { method: 'POST', headers: h, body: form({ To: '+84001000001', Body: 'x', MessagingServiceSid: MG }) })).status, 201);
-    assert.deepEqual(probe.violations.map((v) => v.split(' ')[0]), ['bad', 'To', 'exactly', 'unknown', 'ValidityPeriod']);
+    expect((await fetch(url, { method: 'POST', headers: { ...h, authorization: 'Basic eDp5' }, body: form({ To: '+84001000001', Body: 'x', MessagingServiceSid: MG }) })).status).toBe(401);
+    expect((await fetch(url, { method: 'POST', headers: h, body: form({ To: '0912', Body: 'x', MessagingServiceSid: MG }) })).status).toBe(400);
+    expect((await fetch(url, { method: 'POST', headers: h, body: form({ To: '+84001000001', Body: 'x', From: 'PCCR', MessagingServiceSid: MG }) })).status).toBe(400);
+    expect((await fetch(url, { method: 'POST', headers: h, body: form({ To: '+84001000001', Body: 'x', MessagingServiceSid: MG, ValidityPeriod: '99999', Foo: '1' }) })).status).toBe(400);
+    expect((await fetch(url, { method: 'POST', headers: h, body: form({ To: '+84001000001', Body: 'x', MessagingServiceSid: MG }) })).status).toBe(201);
+    expect(probe.violations.map((v) => v.split(' ')[0])).toStrictEqual(['bad', 'To', 'exactly', 'unknown', 'ValidityPeriod']);
   } finally {
     await probe.close();
   }

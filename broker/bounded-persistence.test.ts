@@ -1,13 +1,11 @@
-// The per-client queue cap under concurrent enqueues: aedes acknowledges a publish before storing
-// it, so many enqueues for one offline client arrive while the first count is still being read.
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { BoundedLevelPersistence } from './bounded-persistence.ts';
 import { tempDataDir } from '../test/harness/services.ts';
 
-test('concurrent enqueues for one client never store more than the cap', async () => {
+it('concurrent enqueues for one client never store more than the cap', async () => {
   const data = tempDataDir('bounded-persistence');
   const db = new Level<string, Buffer>(join(data.dir, 'sessions'), { valueEncoding: 'buffer' });
   const drops: number[] = [];
@@ -21,9 +19,9 @@ test('concurrent enqueues for one client never store more than the cap', async (
       ),
     );
     persistence.recount('slow-consumer'); // forget the cache: count what is really on disk
-    assert.equal(await persistence.queuedFor('slow-consumer'), 5);
-    assert.equal(drops.length, 15);
-    assert.ok(drops.every((q) => q === 5));
+    expect(await persistence.queuedFor('slow-consumer')).toBe(5);
+    expect(drops.length).toBe(15);
+    expect(drops.every((q) => q === 5)).toBe(true);
   } finally {
     await db.close();
     data.remove();

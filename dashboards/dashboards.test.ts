@@ -1,8 +1,7 @@
-// The dashboards as files: committed JSON = generator output, lint rules, provisioning YAML.
-import assert from 'node:assert/strict';
+
+import { assert, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
 import { parse } from 'yaml';
 import { driftedFiles, generateDashboards, GENERATED_DIR, ROOT } from './generate.ts';
 import { DATASOURCE_UID } from './influxql.ts';
@@ -12,21 +11,21 @@ import { expandQuery, grafanaInterval, selectShape, type DashboardJson } from '.
 const generated = generateDashboards();
 const committed = (): DashboardJson[] => [...generated.keys()].map((f) => JSON.parse(readFileSync(join(GENERATED_DIR, f), 'utf8')) as DashboardJson);
 
-test('committed dashboards equal the generator output (run npm run dashboards after changing a builder or the site file)', () => {
-  assert.deepEqual(driftedFiles(generated), []);
-  assert.deepEqual([...generated.keys()], ['city-overview.json', 'zone-detail.json', 'sensor-fleet.json', 'pipeline.json']);
+it('committed dashboards equal the generator output (run npm run dashboards after changing a builder or the site file)', () => {
+  expect(driftedFiles(generated)).toStrictEqual([]);
+  expect([...generated.keys()]).toStrictEqual(['city-overview.json', 'zone-detail.json', 'sensor-fleet.json', 'pipeline.json']);
 });
 
-test('lint: datasource uid, titles, descriptions, units, $timeFilter, GROUP BY time($__interval), no Flux, known variables, unique ids', () => {
-  assert.deepEqual(lintDashboards(committed()), []);
+it('lint: datasource uid, titles, descriptions, units, $timeFilter, GROUP BY time($__interval), no Flux, known variables, unique ids', () => {
+  expect(lintDashboards(committed())).toStrictEqual([]);
 });
 
-test('lint catches what it should', () => {
+it('lint catches what it should', () => {
   const good = committed();
   const bad = structuredClone(good);
   const zone = bad[1] as DashboardJson;
   const panel = zone.panels?.[3];
-  assert.ok(panel?.targets?.[0]);
+  assert(panel?.targets?.[0]);
   panel.datasource = { type: 'influxdb', uid: 'other' };
   panel.description = '';
   panel.targets[0].query = (panel.targets[0].query ?? '').replace('GROUP BY time($__interval)', 'GROUP BY time(1m)').replace("'$zone'", "'$zonee'");
@@ -49,55 +48,52 @@ test('lint catches what it should', () => {
     /uses field "lat"/,
     /Flux is not allowed/,
   ]) {
-    assert.match(problems, expected);
+    expect(problems).toMatch(expected);
   }
 });
 
-test('state timeline and geomap carry the five official levels and colours', () => {
+it('state timeline and geomap carry the five official levels and colours', () => {
   const [city, zone] = committed();
   const timeline = zone?.panels?.find((p) => p.type === 'state-timeline');
   const opts = (timeline?.fieldConfig?.defaults?.mappings?.[0] as { options: Record<string, { text: string; color: string }> }).options;
-  assert.deepEqual(Object.entries(opts).map(([k, v]) => [k, v.color]), [['1', 'green'], ['2', 'blue'], ['3', 'yellow'], ['4', 'orange'], ['5', 'red']]);
-  assert.match(opts['3']?.text ?? '', /^Cấp III/);
+  expect(Object.entries(opts).map(([k, v]) => [k, v.color])).toStrictEqual([['1', 'green'], ['2', 'blue'], ['3', 'yellow'], ['4', 'orange'], ['5', 'red']]);
+  expect(opts['3']?.text ?? '').toMatch(/^Cấp III/);
   const map = city?.panels?.find((p) => p.type === 'geomap');
-  assert.deepEqual(map?.transformations?.map((t) => t.id), ['joinByField']);
+  expect(map?.transformations?.map((t) => t.id)).toStrictEqual(['joinByField']);
 });
 
-test('provisioning YAML parses; datasource uid matches the dashboards; provider is read-only', () => {
+it('provisioning YAML parses; datasource uid matches the dashboards; provider is read-only', () => {
   const dsText = readFileSync(join(ROOT, 'dashboards/provisioning/datasources/influxdb.yaml'), 'utf8');
   const ds = parse(dsText) as { apiVersion: number; datasources: { uid: string; type: string; url: string; jsonData: Record<string, string>; secureJsonData: Record<string, string> }[] };
-  assert.equal(ds.apiVersion, 1);
+  expect(ds.apiVersion).toBe(1);
   const [influx] = ds.datasources;
-  assert.ok(influx);
-  assert.equal(influx.uid, DATASOURCE_UID);
-  assert.equal(influx.type, 'influxdb');
-  assert.equal(influx.url, '${INFLUX_URL}');
-  assert.equal(influx.jsonData.dbName, '${INFLUX_BUCKET}');
-  assert.equal(influx.jsonData.httpHeaderName1, 'Authorization');
-  assert.equal(influx.secureJsonData.httpHeaderValue1, 'Token ${INFLUX_TOKEN}');
-  assert.equal(influx.jsonData.version, undefined, 'InfluxQL (the default), not Flux');
+  assert(influx);
+  expect(influx.uid).toBe(DATASOURCE_UID);
+  expect(influx.type).toBe('influxdb');
+  expect(influx.url).toBe('${INFLUX_URL}');
+  expect(influx.jsonData.dbName).toBe('${INFLUX_BUCKET}');
+  expect(influx.jsonData.httpHeaderName1).toBe('Authorization');
+  expect(influx.secureJsonData.httpHeaderValue1).toBe('Token ${INFLUX_TOKEN}');
+  expect(influx.jsonData.version, 'InfluxQL (the default), not Flux').toBeUndefined();
 
   const prov = parse(readFileSync(join(ROOT, 'dashboards/provisioning/dashboards/fire.yaml'), 'utf8')) as { providers: { type: string; allowUiUpdates: boolean; options: { path: string } }[] };
-  assert.equal(prov.providers[0]?.type, 'file');
-  assert.equal(prov.providers[0]?.allowUiUpdates, false);
-  assert.equal(prov.providers[0]?.options.path, '/var/lib/grafana/dashboards');
+  expect(prov.providers[0]?.type).toBe('file');
+  expect(prov.providers[0]?.allowUiUpdates).toBe(false);
+  expect(prov.providers[0]?.options.path).toBe('/var/lib/grafana/dashboards');
 
   // Every ${VAR} the provisioning reads is documented in the README's Dashboards section.
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const section = readme.slice(readme.indexOf('## Dashboards'), readme.indexOf('\n## ', readme.indexOf('## Dashboards') + 5));
   const vars = [...dsText.replace(/^#.*$/gm, '').matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]);
-  assert.deepEqual([...new Set(vars)].sort(), ['INFLUX_BUCKET', 'INFLUX_TOKEN', 'INFLUX_URL']);
-  for (const v of vars) assert.ok(section.includes(`\`${v}\``), `README "Dashboards" lists ${v}`);
+  expect([...new Set(vars)].sort()).toStrictEqual(['INFLUX_BUCKET', 'INFLUX_TOKEN', 'INFLUX_URL']);
+  for (const v of vars) expect(section, `README "Dashboards" lists ${v}`).toContain(`\`${v}\``);
 });
 
-test('macro expansion and query shape helpers', () => {
-  assert.equal(grafanaInterval(0, 3_600_000), '10s');
-  assert.equal(grafanaInterval(0, 86_400_000), '2m');
-  assert.equal(
-    expandQuery(`SELECT mean("t") AS "t" FROM "reading" WHERE "zone" = '$zone' AND $timeFilter GROUP BY time($__interval), "node"`, { fromMs: 1000, toMs: 3_601_000, variables: { zone: 'san-thang' } }),
-    `SELECT mean("t") AS "t" FROM "reading" WHERE "zone" = 'san-thang' AND time >= 1000ms and time <= 3601000ms GROUP BY time(10s), "node"`,
-  );
+it('macro expansion and query shape helpers', () => {
+  expect(grafanaInterval(0, 3_600_000)).toBe('10s');
+  expect(grafanaInterval(0, 86_400_000)).toBe('2m');
+  expect(expandQuery(`SELECT mean("t") AS "t" FROM "reading" WHERE "zone" = '$zone' AND $timeFilter GROUP BY time($__interval), "node"`, { fromMs: 1000, toMs: 3_601_000, variables: { zone: 'san-thang' } })).toBe(`SELECT mean("t") AS "t" FROM "reading" WHERE "zone" = 'san-thang' AND time >= 1000ms and time <= 3601000ms GROUP BY time(10s), "node"`);
   const s = selectShape(`SELECT count("x") AS "n" FROM (SELECT last("x") AS "x", "kind" AS "k" FROM "e" WHERE "kind" =~ /^a(b|c)$/ GROUP BY "node") WHERE "k" = 'b'`);
-  assert.deepEqual(s.columns.map((c) => c.name), ['n']);
-  assert.deepEqual(s.groupByTags, []);
+  expect(s.columns.map((c) => c.name)).toStrictEqual(['n']);
+  expect(s.groupByTags).toStrictEqual([]);
 });

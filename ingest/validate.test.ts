@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { expect, it } from 'vitest';
 import { indexSite } from '../contracts/site.ts';
 import { loadSiteFile } from '../platform/site-file.ts';
 import { validateMessage } from './validate.ts';
@@ -13,19 +13,19 @@ const topic = 'ews/v1/readings/san-thang-01';
 const reading = { nodeId: 'san-thang-01', seq: 1, ts: '2026-02-14T05:59:00Z', temperatureC: 24.5, humidityPct: 55, smoke: 120 };
 const check = (payload: string | Buffer, t = topic) => validateMessage(t, Buffer.isBuffer(payload) ? payload : Buffer.from(payload), now, site, limits);
 
-test('a valid reading is accepted with its zone and own timestamp', () => {
+it('a valid reading is accepted with its zone and own timestamp', () => {
   const r = check(JSON.stringify(reading));
-  assert.equal(r.ok, true);
+  expect(r.ok).toBe(true);
   if (r.ok && r.kind === 'reading') {
-    assert.equal(r.zoneId, 'san-thang');
-    assert.equal(r.tsMs, Date.parse(reading.ts));
+    expect(r.zoneId).toBe('san-thang');
+    expect(r.tsMs).toBe(Date.parse(reading.ts));
   }
   // A late reading (store-and-forward, 3 days old) keeps its own time.
   const late = check(JSON.stringify({ ...reading, ts: '2026-02-11T06:00:00Z' }));
-  assert.equal(late.ok && late.kind === 'reading' && late.tsMs, Date.parse('2026-02-11T06:00:00Z'));
+  expect(late.ok && late.kind === 'reading' && late.tsMs).toBe(Date.parse('2026-02-11T06:00:00Z'));
 });
 
-test('each kind of bad input is refused with a clear reason code', () => {
+it('each kind of bad input is refused with a clear reason code', () => {
   const cases: [string | Buffer, string, RegExp, string?][] = [
     ['{"nodeId": "san-thang-01", ', 'malformed-json', /malformed JSON/],
     ['{"temperatureC": NaN}', 'malformed-json', /malformed JSON/],
@@ -43,34 +43,31 @@ test('each kind of bad input is refused with a clear reason code', () => {
   ];
   for (const [payload, code, reason, t] of cases) {
     const r = check(payload, t);
-    assert.equal(r.ok, false, `${code}: ${String(payload).slice(0, 60)}`);
+    expect(r.ok, `${code}: ${String(payload).slice(0, 60)}`).toBe(false);
     if (!r.ok) {
-      assert.equal(r.code, code, r.reason);
-      assert.match(r.reason, reason);
+      expect(r.code, r.reason).toBe(code);
+      expect(r.reason).toMatch(reason);
     }
   }
 });
 
-test('a status message (the will) is stamped on arrival when it has no time', () => {
+it('a status message (the will) is stamped on arrival when it has no time', () => {
   const r = validateMessage('ews/v1/status/san-thang-01', Buffer.from('{"nodeId":"san-thang-01","status":"offline"}'), now, site, limits);
-  assert.equal(r.ok && r.kind === 'status' && r.tsMs, now);
+  expect(r.ok && r.kind === 'status' && r.tsMs).toBe(now);
 });
 
-test('line protocol keeps the values, tags node and zone, ms time', () => {
-  assert.equal(
-    readingLine({ ...reading, rainMm: 0.4, batteryV: 3.91 }, 'san-thang', Date.parse(reading.ts)),
-    'reading,node=san-thang-01,zone=san-thang battery=3.91,humidity=55,rain=0.4,seq=1i,smoke=120,temperature=24.5 1771048740000',
-  );
+it('line protocol keeps the values, tags node and zone, ms time', () => {
+  expect(readingLine({ ...reading, rainMm: 0.4, batteryV: 3.91 }, 'san-thang', Date.parse(reading.ts))).toBe('reading,node=san-thang-01,zone=san-thang battery=3.91,humidity=55,rain=0.4,seq=1i,smoke=120,temperature=24.5 1771048740000');
 });
 
-test('recent sequence window remembers re-deliveries and forgets beyond its size', () => {
+it('recent sequence window remembers re-deliveries and forgets beyond its size', () => {
   const recent = new RecentSequences(3);
   for (const s of [1, 2, 3]) recent.remember('n', s, s * 1000);
-  assert.equal(recent.has('n', 1, 1000), true);
+  expect(recent.has('n', 1, 1000)).toBe(true);
   recent.remember('n', 4, 4000);
-  assert.equal(recent.has('n', 1, 1000), false);
-  assert.equal(recent.has('n', 4, 4000), true);
-  assert.equal(recent.has('other', 4, 4000), false);
+  expect(recent.has('n', 1, 1000)).toBe(false);
+  expect(recent.has('n', 4, 4000)).toBe(true);
+  expect(recent.has('other', 4, 4000)).toBe(false);
   // A rebooted node reuses sequence 2 at a new time: not a duplicate.
-  assert.equal(recent.has('n', 2, 99_000), false);
+  expect(recent.has('n', 2, 99_000)).toBe(false);
 });

@@ -1,9 +1,5 @@
-// InfluxDB 2.x/3.x cannot run here (Debian ships 1.6): the v2 path is tested against a local double
-// of POST /api/v2/write that checks the official contract (path, org/bucket/precision query,
-// `Authorization: Token`, gzip body, line protocol) and can fail on demand. The v1 path is tested
-// against the real Debian influxd in test/integration/.
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { expect, it } from 'vitest';
 import { createServer, type IncomingMessage } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { ClientLineWriter, PermanentWriteError } from './influx-writer.ts';
@@ -45,31 +41,31 @@ async function startDouble() {
   return { url: `http://127.0.0.1:${port}`, received, fail: (status: number | null) => (failWith = status), close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-test('v2 writer sends one gzip request per call with the token, org, bucket and ms precision', async () => {
+it('v2 writer sends one gzip request per call with the token, org, bucket and ms precision', async () => {
   const double = await startDouble();
   const writer = new ClientLineWriter(double.url, 'secret-token', 'forest', 'ews', 5000);
   const lines = Array.from({ length: 300 }, (_, i) => `reading,node=san-thang-01,zone=san-thang temperature=${20 + i / 10} ${1771048740000 + i * 60000}`);
   await writer.write(lines);
-  assert.equal(double.received.length, 1);
-  assert.deepEqual(double.received[0], lines);
+  expect(double.received.length).toBe(1);
+  expect(double.received[0]).toStrictEqual(lines);
   await writer.write(lines.slice(0, 2));
-  assert.equal(double.received.length, 2);
+  expect(double.received.length).toBe(2);
   await writer.close();
   await double.close();
 });
 
-test('v2 writer: 503 is a retryable failure, 400 a permanent one; nothing is buffered inside the client', async () => {
+it('v2 writer: 503 is a retryable failure, 400 a permanent one; nothing is buffered inside the client', async () => {
   const double = await startDouble();
   const writer = new ClientLineWriter(double.url, 'secret-token', 'forest', 'ews', 5000);
   double.fail(503);
-  await assert.rejects(writer.write(['reading,node=a temperature=1 1']), (err: unknown) => !(err instanceof PermanentWriteError));
+  await expect(writer.write(['reading,node=a temperature=1 1'])).rejects.toSatisfy((err: unknown) => err instanceof Error && !(err instanceof PermanentWriteError));
   double.fail(400);
-  await assert.rejects(writer.write(['reading,node=a temperature=1 1']), PermanentWriteError);
+  await expect(writer.write(['reading,node=a temperature=1 1'])).rejects.toThrow(PermanentWriteError);
   double.fail(null);
   await writer.write(['reading,node=a temperature=2 2']);
   // Only the last write arrives: failed lines are not retried behind our back (the spool owns retries).
   await new Promise((r) => setTimeout(r, 300));
-  assert.deepEqual(double.received, [['reading,node=a temperature=2 2']]);
+  expect(double.received).toStrictEqual([['reading,node=a temperature=2 2']]);
   await writer.close();
   await double.close();
 });

@@ -1,7 +1,5 @@
-// The spool → InfluxDB loop shared by ingest, rules and alerts: retries with backoff after a
-// failure, logs the outage once and the recovery once, and never runs two batches at a time.
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { expect, it } from 'vitest';
 import { pino } from 'pino';
 import { SpoolDrain, type DrainOutcome } from './spool-drain.ts';
 
@@ -11,7 +9,7 @@ function capture() {
   return { log, lines };
 }
 
-test('a failing InfluxDB is retried until the spool is empty; one error and one recovery logged', async () => {
+it('a failing InfluxDB is retried until the spool is empty; one error and one recovery logged', async () => {
   const { log, lines } = capture();
   let spool = 5;
   let failuresLeft = 2;
@@ -41,17 +39,17 @@ test('a failing InfluxDB is retried until the spool is empty; one error and one 
     }, 20);
   });
   await drain.stop();
-  assert.equal(typeof (await flushed), 'boolean');
-  assert.equal(maxConcurrent, 1);
-  assert.equal(lines.filter((l) => /InfluxDB write failed; readings stay in the spool/.test(l.msg)).length, 1);
-  assert.equal(lines.filter((l) => /succeed again/.test(l.msg)).length, 1);
-  assert.equal(await drain.flush(), true);
+  expect(typeof (await flushed)).toBe('boolean');
+  expect(maxConcurrent).toBe(1);
+  expect(lines.filter((l) => /InfluxDB write failed; readings stay in the spool/.test(l.msg)).length).toBe(1);
+  expect(lines.filter((l) => /succeed again/.test(l.msg)).length).toBe(1);
+  expect(await drain.flush()).toBe(true);
 });
 
-test('flush reports false when a write fails, and stop ends the loop', async () => {
+it('flush reports false when a write fails, and stop ends the loop', async () => {
   const { log } = capture();
   const drain = new SpoolDrain({ step: () => Promise.reject(new Error('timeout')), idleMs: 50, log, what: 'lines' }).start();
-  assert.equal(await drain.flush(), false);
-  assert.equal(drain.failing, true);
+  expect(await drain.flush()).toBe(false);
+  expect(drain.failing).toBe(true);
   await drain.stop();
 });

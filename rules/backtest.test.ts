@@ -1,11 +1,11 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { expect, it } from 'vitest';
 import { Backtest, VirtualClock, backtestReadingSchema, parseReadingLine, formatSummary } from './backtest.ts';
 import { MIN, T0, reading, testSite } from './testing.ts';
 
 const good = { nodeId: 'a-1', seq: 7, ts: '2026-03-10T06:00:00.250Z', temperatureC: 25.1, humidityPct: 50, smoke: 250, rainMm: 0, batteryV: 3.9, rssiDbm: -80, windMs: 1.2 };
 
-test('reading lines: the fast path accepts exactly what the contract schema (sensor channels unbounded) accepts', () => {
+it('reading lines: the fast path accepts exactly what the contract schema (sensor channels unbounded) accepts', () => {
   const variants: unknown[] = [
     good,
     { ...good, ts: '2026-03-10T13:00:00+07:00' },
@@ -36,38 +36,38 @@ test('reading lines: the fast path accepts exactly what the contract schema (sen
     const line = JSON.stringify(v);
     const r = parseReadingLine(line);
     const z = backtestReadingSchema.safeParse(v);
-    assert.equal(r.ok, z.success, line);
+    expect(r.ok, line).toBe(z.success);
     if (r.ok) {
-      assert.deepEqual(r.reading, z.data, line);
-      assert.ok(Number.isFinite(r.tsMs) || Number.isNaN(Date.parse(r.reading.ts)), line);
+      expect(r.reading, line).toStrictEqual(z.data);
+      expect(Number.isFinite(r.tsMs) || Number.isNaN(Date.parse(r.reading.ts)), line).toBeTruthy();
     }
   }
-  assert.equal(parseReadingLine(JSON.stringify({ ...good, temperatureC: 150 })).ok, true);
+  expect(parseReadingLine(JSON.stringify({ ...good, temperatureC: 150 })).ok).toBe(true);
   const notJson = parseReadingLine('{"nodeId": "a-1",');
-  assert.ok(!notJson.ok && /^not JSON/.test(notJson.reason));
+  expect(!notJson.ok && /^not JSON/.test(notJson.reason)).toBeTruthy();
   const bad = parseReadingLine(JSON.stringify({ ...good, seq: -1 }));
-  assert.ok(!bad.ok && /^seq: /.test(bad.reason));
+  expect(!bad.ok && /^seq: /.test(bad.reason)).toBeTruthy();
   const big = parseReadingLine('{"nodeId":"a-1","seq":1,"ts":"2026-03-10T06:00:00Z","temperatureC":1e400,"humidityPct":50,"smoke":1}');
-  assert.equal(big.ok, false, 'Infinity is not a number a sensor sends');
+  expect(big.ok, 'Infinity is not a number a sensor sends').toBe(false);
 });
 
-test('virtual clock: follows the fleet; one fast node cannot drag it; a fleet-wide gap moves it', () => {
+it('virtual clock: follows the fleet; one fast node cannot drag it; a fleet-wide gap moves it', () => {
   const c = new VirtualClock(120_000);
   c.start([T0 + 5000, T0, T0 + 1000]);
-  assert.equal(c.value, T0 + 1000);
-  assert.equal(c.observe('a', T0 + 60_000), T0 + 60_000);
-  assert.equal(c.observe('fast', T0 + 3_600_000), T0 + 60_000, 'one node an hour ahead');
-  assert.equal(c.observe('b', T0 + 30_000), T0 + 60_000, 'older readings arrive now');
-  assert.equal(c.observe('a', T0 + 120_000), T0 + 120_000);
-  assert.equal(c.observe('fast', T0 + 3_660_000), T0 + 120_000);
+  expect(c.value).toBe(T0 + 1000);
+  expect(c.observe('a', T0 + 60_000)).toBe(T0 + 60_000);
+  expect(c.observe('fast', T0 + 3_600_000), 'one node an hour ahead').toBe(T0 + 60_000);
+  expect(c.observe('b', T0 + 30_000), 'older readings arrive now').toBe(T0 + 60_000);
+  expect(c.observe('a', T0 + 120_000)).toBe(T0 + 120_000);
+  expect(c.observe('fast', T0 + 3_660_000)).toBe(T0 + 120_000);
   // The whole recording has a 2-hour hole: two nodes agree (the fast one does not), the clock
   // jumps to the earlier of the two.
-  assert.equal(c.observe('a', T0 + 2 * 3_600_000 + 5000), T0 + 120_000);
-  assert.equal(c.observe('b', T0 + 2 * 3_600_000 + 2000), T0 + 2 * 3_600_000 + 2000);
-  assert.equal(c.observe('a', T0 + 2 * 3_600_000 + 60_000), T0 + 2 * 3_600_000 + 60_000);
+  expect(c.observe('a', T0 + 2 * 3_600_000 + 5000)).toBe(T0 + 120_000);
+  expect(c.observe('b', T0 + 2 * 3_600_000 + 2000)).toBe(T0 + 2 * 3_600_000 + 2000);
+  expect(c.observe('a', T0 + 2 * 3_600_000 + 60_000)).toBe(T0 + 2 * 3_600_000 + 60_000);
 });
 
-test('backtest: bad lines are counted with their line numbers; a skewed first reading does not set the clock', () => {
+it('backtest: bad lines are counted with their line numbers; a skewed first reading does not set the clock', () => {
   const site = testSite();
   const lines: string[] = [];
   // c-3 runs an hour fast and happens to be first in the file.
@@ -78,9 +78,9 @@ test('backtest: bad lines are counted with their line numbers; a skewed first re
   const bt = new Backtest(site, { warmupLines: 16 });
   lines.forEach((l, i) => bt.line(l, i + 1));
   const s = bt.finish();
-  assert.equal(s.badLines, 2);
-  assert.deepEqual(s.firstBadLines.map((b) => b.line), [11, 13]);
-  assert.equal(s.virtualEnd, new Date(T0 + 29 * MIN).toISOString());
-  assert.ok(s.faults.some((f) => f.node === 'c-3' && f.fault === 'clock-skew'));
-  assert.match(formatSummary(s), /c-3: offline, online, clock-skew/); // silent until its lines come, then ahead of the fleet
+  expect(s.badLines).toBe(2);
+  expect(s.firstBadLines.map((b) => b.line)).toStrictEqual([11, 13]);
+  expect(s.virtualEnd).toBe(new Date(T0 + 29 * MIN).toISOString());
+  expect(s.faults.some((f) => f.node === 'c-3' && f.fault === 'clock-skew')).toBe(true);
+  expect(formatSummary(s)).toMatch(/c-3: offline, online, clock-skew/); // silent until its lines come, then ahead of the fleet
 });

@@ -1,8 +1,5 @@
-// The service core under the virtual clock: the hourly provisional schedule, the official value
-// and level-changed events day after day, wall-clock ticks, redelivery filtering, and a state
-// saved and restored mid-stream continuing identically.
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { expect, it } from 'vitest';
 import { validate } from 'node-cron';
 import type { Danger, FireEvent } from '../contracts/payloads.ts';
 import { DEFAULT_RULES_CONFIG, type RulesConfig } from './config.ts';
@@ -35,39 +32,39 @@ function runAll(core: RulesCore, inputs: Iterable<CoreInput>): { events: FireEve
   return { events, dangers };
 }
 
-test('the official value is due at 13:17 local (the 13:00 window closed), a valid node-cron expression', () => {
-  assert.equal(officialCronExpression(DEFAULT_RULES_CONFIG), '17 13 * * *');
+it('the official value is due at 13:17 local (the 13:00 window closed), a valid node-cron expression', () => {
+  expect(officialCronExpression(DEFAULT_RULES_CONFIG)).toBe('17 13 * * *');
   const cfg: RulesConfig = { ...DEFAULT_RULES_CONFIG, danger: { ...DEFAULT_RULES_CONFIG.danger, windowMinutes: 50, graceS: 90 } };
-  assert.equal(officialCronExpression(cfg), '52 13 * * *');
-  assert.ok(validate(officialCronExpression(DEFAULT_RULES_CONFIG)) && validate('0 * * * *'));
-  assert.equal(nextLocalHour(Date.parse('2026-03-10T12:40:00+07:00'), 420), Date.parse('2026-03-10T13:00:00+07:00'));
-  assert.equal(nextLocalHour(Date.parse('2026-03-10T13:00:00+07:00'), 420), Date.parse('2026-03-10T14:00:00+07:00'));
+  expect(officialCronExpression(cfg)).toBe('52 13 * * *');
+  expect(validate(officialCronExpression(DEFAULT_RULES_CONFIG)) && validate('0 * * * *')).toBeTruthy();
+  expect(nextLocalHour(Date.parse('2026-03-10T12:40:00+07:00'), 420)).toBe(Date.parse('2026-03-10T13:00:00+07:00'));
+  expect(nextLocalHour(Date.parse('2026-03-10T13:00:00+07:00'), 420)).toBe(Date.parse('2026-03-10T14:00:00+07:00'));
   // India (+05:30): the top of the local hour, not of the UTC hour.
-  assert.equal(nextLocalHour(Date.parse('2026-03-10T12:40:00+05:30'), 330), Date.parse('2026-03-10T13:00:00+05:30'));
+  expect(nextLocalHour(Date.parse('2026-03-10T12:40:00+05:30'), 330)).toBe(Date.parse('2026-03-10T13:00:00+05:30'));
 });
 
-test('readings clock: official value once a day per zone, a provisional one every local hour, level-changed when the level rises', () => {
+it('readings clock: official value once a day per zone, a provisional one every local hour, level-changed when the level rises', () => {
   const core = new RulesCore(site, DEFAULT_RULES_CONFIG, 'readings');
   const { events, dangers } = runAll(core, dryDays(3));
   const official = dangers.filter((d) => d.official);
-  assert.deepEqual(official.map((d) => `${d.zoneId} ${d.date}`).sort(), ['2026-03-10', '2026-03-11', '2026-03-12'].flatMap((day) => site.zones.map((z) => `${z.id} ${day}`)).sort());
-  assert.ok(official.every((d) => d.ts.endsWith('T13:00:00+07:00')));
+  expect(official.map((d) => `${d.zoneId} ${d.date}`).sort()).toStrictEqual(['2026-03-10', '2026-03-11', '2026-03-12'].flatMap((day) => site.zones.map((z) => `${z.id} ${day}`)).sort());
+  expect(official.every((d) => d.ts.endsWith('T13:00:00+07:00'))).toBe(true);
   // Levels climb: P ≈ 1,570 a day → II, III, III (zone a, which has the rain gauge).
   const a = official.filter((d) => d.zoneId === 'a').map((d) => d.level);
-  assert.deepEqual(a, [2, 3, 3]);
+  expect(a).toStrictEqual([2, 3, 3]);
   const changed = events.filter((e) => e.kind === 'level-changed' && e.zoneId === 'a');
-  assert.deepEqual(changed.map((e) => [e.eventId, e.previousLevel, e.level]), [['level-a-20260311', 2, 3]]);
+  expect(changed.map((e) => [e.eventId, e.previousLevel, e.level])).toStrictEqual([['level-a-20260311', 2, 3]]);
   // Provisional: at every local top of the hour from 07:00 on day 1 to 05:00 on day 4, per zone.
   const provisional = dangers.filter((d) => !d.official);
-  assert.equal(provisional.length, (3 * 24 - 1) * site.zones.length);
-  assert.ok(provisional.every((d) => /T\d\d:00:00\+07:00$/.test(d.ts)), provisional[0]?.ts);
-  assert.equal(events.filter((e) => e.kind.startsWith('fire-') || e.kind.startsWith('node-')).length, 0, 'calm weather: no fire, no fault');
+  expect(provisional.length).toBe((3 * 24 - 1) * site.zones.length);
+  expect(provisional.every((d) => /T\d\d:00:00\+07:00$/.test(d.ts)), provisional[0]?.ts).toBe(true);
+  expect(events.filter((e) => e.kind.startsWith('fire-') || e.kind.startsWith('node-')).length, 'calm weather: no fire, no fault').toBe(0);
   // InfluxDB lines for them.
-  assert.match(dangerLine(official.find((d) => d.zoneId === 'a' && d.date === '2026-03-11')!), /^danger,zone=a,official=true level=3i,nesterov_p=[\d.]+,t13=[\d.]+,rh13=[\d.]+,d13=[\d.]+,rain24h=0\.0,quality="(ok|estimated)"( |,ffmc)/);
-  assert.equal(eventLine(changed[0]!), `event,zone=a,kind=level-changed event_id="level-a-20260311",level=3i ${Date.parse(changed[0]!.ts)}`);
+  expect(dangerLine(official.find((d) => d.zoneId === 'a' && d.date === '2026-03-11')!)).toMatch(/^danger,zone=a,official=true level=3i,nesterov_p=[\d.]+,t13=[\d.]+,rh13=[\d.]+,d13=[\d.]+,rain24h=0\.0,quality="(ok|estimated)"( |,ffmc)/);
+  expect(eventLine(changed[0]!)).toBe(`event,zone=a,kind=level-changed event_id="level-a-20260311",level=3i ${Date.parse(changed[0]!.ts)}`);
 });
 
-test('a state saved and restored mid-stream (JSON through SQLite text) continues exactly; a redelivered reading is recognised', () => {
+it('a state saved and restored mid-stream (JSON through SQLite text) continues exactly; a redelivered reading is recognised', () => {
   const inputs = [...dryDays(2)];
   const whole = runAll(new RulesCore(site, DEFAULT_RULES_CONFIG, 'readings'), inputs);
   const cut = Math.floor(inputs.length * 0.57);
@@ -75,26 +72,26 @@ test('a state saved and restored mid-stream (JSON through SQLite text) continues
   const part1 = runAll(first, inputs.slice(0, cut));
   const last = inputs[cut - 1] as Extract<CoreInput, { kind: 'reading' }>;
   const restored = new RulesCore(site, DEFAULT_RULES_CONFIG, 'readings', parseCoreState(serializeCoreState(first.snapshot())));
-  assert.ok(restored.isDuplicate(last.reading.nodeId, last.reading.seq, last.tsMs));
-  assert.ok(!restored.isDuplicate(last.reading.nodeId, last.reading.seq + 1, last.tsMs + MIN));
+  expect(restored.isDuplicate(last.reading.nodeId, last.reading.seq, last.tsMs)).toBeTruthy();
+  expect(restored.isDuplicate(last.reading.nodeId, last.reading.seq + 1, last.tsMs + MIN)).toBeFalsy();
   const part2 = runAll(restored, inputs.slice(cut));
-  assert.deepEqual([...part1.events, ...part2.events], whole.events);
-  assert.deepEqual([...part1.dangers, ...part2.dangers], whole.dangers);
-  assert.ok(whole.dangers.length > 0);
+  expect([...part1.events, ...part2.events]).toStrictEqual(whole.events);
+  expect([...part1.dangers, ...part2.dangers]).toStrictEqual(whole.dangers);
+  expect(whole.dangers.length).toBeGreaterThan(0);
 });
 
-test('wall clock: readings arrive at their rx time and a tick (what the cron triggers) computes the official value', () => {
+it('wall clock: readings arrive at their rx time and a tick (what the cron triggers) computes the official value', () => {
   const core = new RulesCore(site, DEFAULT_RULES_CONFIG, 'wall');
   // Ticks before any reading do nothing (no engine yet).
-  assert.deepEqual(core.apply({ kind: 'tick', rxMs: START }), { events: [], dangers: [] });
+  expect(core.apply({ kind: 'tick', rxMs: START })).toStrictEqual({ events: [], dangers: [] });
   let official: Danger[] = [];
   const upTo = Date.parse('2026-03-10T13:16:00+07:00');
   for (const input of dryDays(1)) {
     if (input.kind !== 'reading' || input.tsMs > upTo) break;
     official.push(...core.apply({ ...input, rxMs: input.tsMs + 2000 }).dangers.filter((d) => d.official));
   }
-  assert.equal(official.length, 0, 'not before 13:17');
+  expect(official.length, 'not before 13:17').toBe(0);
   official = core.apply({ kind: 'tick', rxMs: Date.parse('2026-03-10T13:17:00+07:00') }).dangers.filter((d) => d.official);
-  assert.deepEqual(official.map((d) => d.zoneId).sort(), site.zones.map((z) => z.id).sort());
-  assert.ok(official.every((d) => d.date === '2026-03-10'));
+  expect(official.map((d) => d.zoneId).sort()).toStrictEqual(site.zones.map((z) => z.id).sort());
+  expect(official.every((d) => d.date === '2026-03-10')).toBe(true);
 });

@@ -1,11 +1,11 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { expect, it } from 'vitest';
 import { runFwiCsv, runNesterovCsv } from './daily-tools.ts';
 import { dangerTableSchema } from '../contracts/site.ts';
 
 const rows = (stdout: string) => stdout.trim().split('\n');
 
-test('nesterov: one output row per input day, in order, with d13, P and level', () => {
+it('nesterov: one output row per input day, in order, with d13, P and level', () => {
   const csv = [
     'date,t13,rh13,rain',
     '2026-02-01,28,40,0', // d = 22.63, term 633.55
@@ -15,9 +15,9 @@ test('nesterov: one output row per input day, in order, with d13, P and level', 
     '2026-02-05,30,35,0', // d = 27.52, term 825.58
   ].join('\n');
   const r = runNesterovCsv(csv, 'daily.csv');
-  assert.equal(r.exitCode, 0);
-  assert.deepEqual(r.stderr, []);
-  assert.deepEqual(rows(r.stdout), [
+  expect(r.exitCode).toBe(0);
+  expect(r.stderr).toStrictEqual([]);
+  expect(rows(r.stdout)).toStrictEqual([
     'date,d13,p,level',
     '2026-02-01,22.63,633.55,1',
     '2026-02-02,22.63,1267.11,2',
@@ -27,15 +27,15 @@ test('nesterov: one output row per input day, in order, with d13, P and level', 
   ]);
 });
 
-test('nesterov: the site table sets thresholds, rain limit and unit; CRLF, BOM, blank lines and column order are accepted', () => {
+it('nesterov: the site table sets thresholds, rain limit and unit; CRLF, BOM, blank lines and column order are accepted', () => {
   const table = dangerTableSchema.parse({ thresholds: [500, 1000, 1500, 2000], rainResetMm: 10, deficitUnit: 'mmHg' });
   const csv = '\uFEFFrain,date,rh13,t13\r\n0,2026-03-01,40,28\r\n\r\n6,2026-03-02,40,28\r\n';
   const r = runNesterovCsv(csv, 'd.csv', { table });
-  assert.equal(r.exitCode, 0);
-  assert.deepEqual(rows(r.stdout), ['date,d13,p,level', '2026-03-01,16.97,475.20,1', '2026-03-02,16.97,950.41,2']);
+  expect(r.exitCode).toBe(0);
+  expect(rows(r.stdout)).toStrictEqual(['date,d13,p,level', '2026-03-01,16.97,475.20,1', '2026-03-02,16.97,950.41,2']);
 });
 
-test('nesterov: every bad row is reported with its line; output stops before the first; exit 1', () => {
+it('nesterov: every bad row is reported with its line; output stops before the first; exit 1', () => {
   const csv = [
     'date,t13,rh13,rain', // 1
     '2026-02-01,28,40,0', // 2 ok
@@ -49,64 +49,64 @@ test('nesterov: every bad row is reported with its line; output stops before the
     '2026-02-09,28,40,0', // 10 ok but after bad rows
   ].join('\n');
   const r = runNesterovCsv(csv, 'daily.csv');
-  assert.equal(r.exitCode, 1);
-  assert.deepEqual(rows(r.stdout), ['date,d13,p,level', '2026-02-01,22.63,633.55,1']);
+  expect(r.exitCode).toBe(1);
+  expect(rows(r.stdout)).toStrictEqual(['date,d13,p,level', '2026-02-01,22.63,633.55,1']);
   const lines = r.stderr.map((l) => l.split(' ')[0]);
-  assert.deepEqual(lines.slice(0, 7), ['daily.csv:3', 'daily.csv:4', 'daily.csv:5', 'daily.csv:6', 'daily.csv:7', 'daily.csv:8', 'daily.csv:9']);
-  assert.match(r.stderr[0]!, /expected 4 columns, got 3/);
-  assert.match(r.stderr[1]!, /t13 is not a number/);
-  assert.match(r.stderr[2]!, /rh13 must be ≤ 100/);
-  assert.match(r.stderr[3]!, /date is not a valid date/);
-  assert.match(r.stderr[4]!, /rh13 is empty/);
-  assert.match(r.stderr[5]!, /rain must be ≥ 0/);
-  assert.match(r.stderr[6]!, /t13 is not a number/);
-  assert.match(r.stderr.at(-1)!, /7 bad rows in daily\.csv; output stops before line 3 \(1 of 9 days computed\)/);
+  expect(lines.slice(0, 7)).toStrictEqual(['daily.csv:3', 'daily.csv:4', 'daily.csv:5', 'daily.csv:6', 'daily.csv:7', 'daily.csv:8', 'daily.csv:9']);
+  expect(r.stderr[0]!).toMatch(/expected 4 columns, got 3/);
+  expect(r.stderr[1]!).toMatch(/t13 is not a number/);
+  expect(r.stderr[2]!).toMatch(/rh13 must be ≤ 100/);
+  expect(r.stderr[3]!).toMatch(/date is not a valid date/);
+  expect(r.stderr[4]!).toMatch(/rh13 is empty/);
+  expect(r.stderr[5]!).toMatch(/rain must be ≥ 0/);
+  expect(r.stderr[6]!).toMatch(/t13 is not a number/);
+  expect(r.stderr.at(-1)!).toMatch(/7 bad rows in daily\.csv; output stops before line 3 \(1 of 9 days computed\)/);
 });
 
-test('nesterov: dates must advance; a gap is a warning only', () => {
+it('nesterov: dates must advance; a gap is a warning only', () => {
   const r = runNesterovCsv(['date,t13,rh13,rain', '2026-02-01,28,40,0', '2026-02-04,28,40,0', '2026-02-04,28,40,0'].join('\n'), 'd.csv');
-  assert.equal(r.exitCode, 1);
-  assert.equal(rows(r.stdout).length, 3);
-  assert.match(r.stderr[0]!, /d\.csv:3 warning: 2 days missing before 2026-02-04/);
-  assert.match(r.stderr[1]!, /d\.csv:4 date 2026-02-04 does not come after 2026-02-04 \(line 3\)/);
+  expect(r.exitCode).toBe(1);
+  expect(rows(r.stdout).length).toBe(3);
+  expect(r.stderr[0]!).toMatch(/d\.csv:3 warning: 2 days missing before 2026-02-04/);
+  expect(r.stderr[1]!).toMatch(/d\.csv:4 date 2026-02-04 does not come after 2026-02-04 \(line 3\)/);
 });
 
-test('nesterov: a bad header or an empty file computes nothing', () => {
+it('nesterov: a bad header or an empty file computes nothing', () => {
   const bad = runNesterovCsv('date,t,rh13,rain\n2026-02-01,28,40,0\n', 'd.csv');
-  assert.equal(bad.exitCode, 1);
-  assert.equal(bad.stdout, '');
-  assert.match(bad.stderr[0]!, /^d\.csv:1 bad header: missing column t13; unknown column "t" \(expected date,t13,rh13,rain\)/);
+  expect(bad.exitCode).toBe(1);
+  expect(bad.stdout).toBe('');
+  expect(bad.stderr[0]!).toMatch(/^d\.csv:1 bad header: missing column t13; unknown column "t" \(expected date,t13,rh13,rain\)/);
   const empty = runNesterovCsv('', 'e.csv');
-  assert.equal(empty.exitCode, 1);
-  assert.match(empty.stderr[0]!, /e\.csv:1 empty file/);
+  expect(empty.exitCode).toBe(1);
+  expect(empty.stderr[0]!).toMatch(/e\.csv:1 empty file/);
   const headerOnly = runNesterovCsv('date,t13,rh13,rain\n', 'h.csv');
-  assert.equal(headerOnly.exitCode, 0);
-  assert.equal(headerOnly.stdout, 'date,d13,p,level\n');
+  expect(headerOnly.exitCode).toBe(0);
+  expect(headerOnly.stdout).toBe('date,d13,p,level\n');
 });
 
-test('fwi: chains the days from the start-up codes, Lai Châu latitude by default, lat column per row', () => {
+it('fwi: chains the days from the start-up codes, Lai Châu latitude by default, lat column per row', () => {
   const csv = ['date,temp,rh,wind,precip', '1985-04-13,17,42,25,0', '1985-04-14,20,21,25,2.4'].join('\n');
   const laiChau = runFwiCsv(csv, 'w.csv');
-  assert.equal(laiChau.exitCode, 0);
+  expect(laiChau.exitCode).toBe(0);
   const [h, d1] = rows(laiChau.stdout);
-  assert.equal(h, 'date,ffmc,dmc,dc,isi,bui,fwi,dsr');
+  expect(h).toBe('date,ffmc,dmc,dc,isi,bui,fwi,dsr');
   // April at 22.39°N: Le = 9.5 (20°N table), Lf = 0.9 (north).
   // DMC = 6 + 1.894·18.1·58·9.5e-4 = 7.889; DC = 15 + 0.5·(0.36·19.8 + 0.9) = 19.014 (same as 46°N).
-  assert.match(d1!, /^1985-04-13,87\.65,7\.89,19\.01,10\.78,/);
+  expect(d1!).toMatch(/^1985-04-13,87\.65,7\.89,19\.01,10\.78,/);
   const north = runFwiCsv(csv.replace('precip', 'precip,lat').replace(/,0$/m, ',0,46').replace('2.4', '2.4,46'), 'w.csv');
-  assert.equal(north.exitCode, 0);
+  expect(north.exitCode).toBe(0);
   // cffdrs test_fwi day 1: 87.65, 8.545, 19.01, 10.78, 8.49, 10.04, 1.612.
-  assert.equal(rows(north.stdout)[1], '1985-04-13,87.65,8.55,19.01,10.78,8.49,10.04,1.61');
+  expect(rows(north.stdout)[1]).toBe('1985-04-13,87.65,8.55,19.01,10.78,8.49,10.04,1.61');
   const started = runFwiCsv(csv, 'w.csv', { start: { ffmc: 90, dmc: 20, dc: 200 } });
-  assert.notEqual(rows(started.stdout)[1], d1);
+  expect(rows(started.stdout)[1]).not.toBe(d1);
 });
 
-test('fwi: bad rows are reported with line numbers and nothing is computed from them', () => {
+it('fwi: bad rows are reported with line numbers and nothing is computed from them', () => {
   const csv = ['date,temp,rh,wind,precip,lat', '2026-02-01,20,40,10,0,22.4', '2026-02-02,20,40,ten,0,22.4', '2026-02-03,20,40,10,0,95', '2026-02-04,20,40,10,0'].join('\n');
   const r = runFwiCsv(csv, 'w.csv');
-  assert.equal(r.exitCode, 1);
-  assert.equal(rows(r.stdout).length, 2);
-  assert.match(r.stderr[0]!, /^w\.csv:3 wind is not a number/);
-  assert.match(r.stderr[1]!, /^w\.csv:4 lat must be ≤ 90/);
-  assert.match(r.stderr[2]!, /^w\.csv:5 expected 6 columns, got 5/);
+  expect(r.exitCode).toBe(1);
+  expect(rows(r.stdout).length).toBe(2);
+  expect(r.stderr[0]!).toMatch(/^w\.csv:3 wind is not a number/);
+  expect(r.stderr[1]!).toMatch(/^w\.csv:4 lat must be ≤ 90/);
+  expect(r.stderr[2]!).toMatch(/^w\.csv:5 expected 6 columns, got 5/);
 });

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { expect, it } from 'vitest';
 import { eventSchema } from '../contracts/payloads.ts';
 import { rulesConfig } from './config.ts';
 import { FireDetector, distanceM, type DetectNode } from './detection.ts';
@@ -19,105 +19,105 @@ function smoky(det: FireDetector, log: EventLog, id: string, k: number, smoke = 
   return det.onReading(idx(id), T0 + k * MIN, t, rh, smoke, log.sink);
 }
 
-test('the test site layout: c-1/c-2 and c-2/c-3 are neighbours, c-1/c-3 are not', () => {
-  assert.ok(distanceM(nodes[idx('c-1')]!, nodes[idx('c-2')]!) < cfg.neighbourDistanceM);
-  assert.ok(distanceM(nodes[idx('c-1')]!, nodes[idx('c-3')]!) > cfg.neighbourDistanceM);
-  assert.ok(distanceM(nodes[idx('a-1')]!, nodes[idx('c-1')]!) > cfg.plumeJoinDistanceM);
+it('the test site layout: c-1/c-2 and c-2/c-3 are neighbours, c-1/c-3 are not', () => {
+  expect(distanceM(nodes[idx('c-1')]!, nodes[idx('c-2')]!)).toBeLessThan(cfg.neighbourDistanceM);
+  expect(distanceM(nodes[idx('c-1')]!, nodes[idx('c-3')]!)).toBeGreaterThan(cfg.neighbourDistanceM);
+  expect(distanceM(nodes[idx('a-1')]!, nodes[idx('c-1')]!)).toBeGreaterThan(cfg.plumeJoinDistanceM);
 });
 
-test('smoke against the node baseline: suspected after 3 of 4 anomalous readings, with time-to-detect', () => {
+it('smoke against the node baseline: suspected after 3 of 4 anomalous readings, with time-to-detect', () => {
   const log = new EventLog();
   const det = new FireDetector(nodes, cfg, () => true);
   calm(det, log, 0, 60);
-  assert.equal(log.events.length, 0);
-  assert.equal(smoky(det, log, 'a-1', 60), true);
-  assert.equal(det.onReading(idx('a-1'), T0 + 61 * MIN, 25, 50, 251, log.sink), false); // one clean reading in between
+  expect(log.events.length).toBe(0);
+  expect(smoky(det, log, 'a-1', 60)).toBe(true);
+  expect(det.onReading(idx('a-1'), T0 + 61 * MIN, 25, 50, 251, log.sink)).toBe(false); // one clean reading in between
   smoky(det, log, 'a-1', 62);
-  assert.equal(log.events.length, 0);
+  expect(log.events.length).toBe(0);
   smoky(det, log, 'a-1', 63);
   const [e] = log.events;
-  assert.equal(e!.kind, 'fire-suspected');
-  assert.equal(e!.nodeId, 'a-1');
-  assert.equal(e!.zoneId, 'a');
-  assert.equal(e!.detail.firstAnomalyAt, new Date(T0 + 60 * MIN).toISOString());
-  assert.equal(e!.detail.timeToDetectS, 180);
-  assert.equal(e!.eventId, `${e!.detail.incidentId}-suspected`);
-  assert.ok(Math.abs(Number(e!.detail.smokeBaseline) - 250) < 5);
+  expect(e!.kind).toBe('fire-suspected');
+  expect(e!.nodeId).toBe('a-1');
+  expect(e!.zoneId).toBe('a');
+  expect(e!.detail.firstAnomalyAt).toBe(new Date(T0 + 60 * MIN).toISOString());
+  expect(e!.detail.timeToDetectS).toBe(180);
+  expect(e!.eventId).toBe(`${e!.detail.incidentId}-suspected`);
+  expect(Math.abs(Number(e!.detail.smokeBaseline) - 250)).toBeLessThan(5);
   eventSchema.parse(e);
 });
 
-test('a village burn shorter than the persistence window is suspected, never confirmed, then cleared', () => {
+it('a village burn shorter than the persistence window is suspected, never confirmed, then cleared', () => {
   const log = new EventLog();
   const det = new FireDetector(nodes, cfg, () => true);
   calm(det, log, 0, 60);
   for (let k = 60; k < 85; k++) smoky(det, log, 'a-1', k, 420); // 25 min of smoke
   calm(det, log, 85, 120, ['a-1']);
-  assert.deepEqual(log.kinds(), ['fire-suspected:a-1', 'fire-cleared:a-1']);
+  expect(log.kinds()).toStrictEqual(['fire-suspected:a-1', 'fire-cleared:a-1']);
   const cleared = log.of('fire-cleared')[0]!;
-  assert.equal(cleared.detail.confirmed, false);
-  assert.equal(cleared.detail.reason, 'baseline');
+  expect(cleared.detail.confirmed).toBe(false);
+  expect(cleared.detail.reason).toBe('baseline');
   // Cleared 30 min after the last anomalous reading (minute 84).
-  assert.equal(cleared.ts, new Date(T0 + 114 * MIN).toISOString());
+  expect(cleared.ts).toBe(new Date(T0 + 114 * MIN).toISOString());
 });
 
-test('confirmed by persistence: suspected for 30 min and still burning', () => {
+it('confirmed by persistence: suspected for 30 min and still burning', () => {
   const log = new EventLog();
   const det = new FireDetector(nodes, cfg, () => true);
   calm(det, log, 0, 60);
   for (let k = 60; k < 100; k++) smoky(det, log, 'a-1', k, 500 + k);
-  assert.deepEqual(log.kinds(), ['fire-suspected:a-1', 'fire-confirmed:a-1']);
+  expect(log.kinds()).toStrictEqual(['fire-suspected:a-1', 'fire-confirmed:a-1']);
   const c = log.of('fire-confirmed')[0]!;
-  assert.equal(c.detail.confirmedBy, 'persistence');
-  assert.equal(c.ts, new Date(T0 + 92 * MIN).toISOString()); // suspected at 62, + 30 min
-  assert.equal(c.detail.timeToDetectS, 32 * 60);
-  assert.equal(c.eventId, `${c.detail.incidentId}-confirmed`);
+  expect(c.detail.confirmedBy).toBe('persistence');
+  expect(c.ts).toBe(new Date(T0 + 92 * MIN).toISOString()); // suspected at 62, + 30 min
+  expect(c.detail.timeToDetectS).toBe(32 * 60);
+  expect(c.eventId).toBe(`${c.detail.incidentId}-confirmed`);
 });
 
-test('confirmed by a neighbour that also suspects; a far node in the plume joins the same incident', () => {
+it('confirmed by a neighbour that also suspects; a far node in the plume joins the same incident', () => {
   const log = new EventLog();
   const det = new FireDetector(nodes, cfg, () => true);
   calm(det, log, 0, 60);
   for (let k = 60; k < 64; k++) smoky(det, log, 'c-1', k);
-  assert.deepEqual(log.kinds(), ['fire-suspected:c-1']);
+  expect(log.kinds()).toStrictEqual(['fire-suspected:c-1']);
   for (let k = 64; k < 70; k++) {
     smoky(det, log, 'c-1', k);
     if (k >= 66) smoky(det, log, 'c-2', k, 330);
     else det.onReading(idx('c-2'), T0 + k * MIN, 25, 50, 250, log.sink);
   }
-  assert.deepEqual(log.kinds(), ['fire-suspected:c-1', 'fire-confirmed:c-2']);
+  expect(log.kinds()).toStrictEqual(['fire-suspected:c-1', 'fire-confirmed:c-2']);
   const c = log.of('fire-confirmed')[0]!;
-  assert.equal(c.detail.confirmedBy, 'neighbour');
-  assert.equal(c.detail.corroboratingNode, 'c-1');
-  assert.equal(c.detail.nodes, 'c-1,c-2');
-  assert.equal(c.zoneId, 'c');
+  expect(c.detail.confirmedBy).toBe('neighbour');
+  expect(c.detail.corroboratingNode).toBe('c-1');
+  expect(c.detail.nodes).toBe('c-1,c-2');
+  expect(c.zoneId).toBe('c');
   // c-3 (1.6 km from c-1, 800 m from c-2) starts seeing smoke: same fire, no new event.
   for (let k = 70; k < 75; k++) {
     smoky(det, log, 'c-1', k);
     smoky(det, log, 'c-2', k, 330);
     smoky(det, log, 'c-3', k, 340);
   }
-  assert.equal(log.events.length, 2);
-  assert.deepEqual(det.activeIncidents()[0]!.members, [idx('c-1'), idx('c-2'), idx('c-3')]);
+  expect(log.events.length).toBe(2);
+  expect(det.activeIncidents()[0]!.members).toStrictEqual([idx('c-1'), idx('c-2'), idx('c-3')]);
 });
 
-test('one fire, one id: never announced twice while active; a new fire after clearing gets a new id', () => {
+it('one fire, one id: never announced twice while active; a new fire after clearing gets a new id', () => {
   const log = new EventLog();
   const det = new FireDetector(nodes, cfg, () => true);
   calm(det, log, 0, 60);
   // Intermittent smoke for two hours: anomalies every few minutes keep the incident open.
   for (let k = 60; k < 180; k++) smoky(det, log, 'b-1', k, k % 7 === 0 ? 252 : 450);
-  assert.deepEqual(log.kinds(), ['fire-suspected:b-1', 'fire-confirmed:b-1']);
+  expect(log.kinds()).toStrictEqual(['fire-suspected:b-1', 'fire-confirmed:b-1']);
   calm(det, log, 180, 40, ['b-1']);
-  assert.equal(log.of('fire-cleared').length, 1);
+  expect(log.of('fire-cleared').length).toBe(1);
   for (let k = 220; k < 225; k++) smoky(det, log, 'b-1', k, 450);
   const suspected = log.of('fire-suspected');
-  assert.equal(suspected.length, 2);
-  assert.notEqual(suspected[0]!.eventId, suspected[1]!.eventId);
+  expect(suspected.length).toBe(2);
+  expect(suspected[0]!.eventId).not.toBe(suspected[1]!.eventId);
   const ids = log.events.map((e) => e.eventId);
-  assert.equal(new Set(ids).size, ids.length);
+  expect(new Set(ids).size).toBe(ids.length);
 });
 
-test('an unhealthy neighbour does not corroborate', () => {
+it('an unhealthy neighbour does not corroborate', () => {
   const log = new EventLog();
   let c1Healthy = true;
   const det = new FireDetector(nodes, cfg, (i) => i !== idx('c-1') || c1Healthy);
@@ -125,51 +125,51 @@ test('an unhealthy neighbour does not corroborate', () => {
   for (let k = 60; k < 64; k++) smoky(det, log, 'c-1', k);
   c1Healthy = false; // e.g. its clock is found to be wrong
   for (let k = 64; k < 70; k++) smoky(det, log, 'c-2', k, 330);
-  assert.deepEqual(log.kinds(), ['fire-suspected:c-1']);
+  expect(log.kinds()).toStrictEqual(['fire-suspected:c-1']);
 });
 
-test('heat with a humidity drop is anomalous without smoke; heat alone is not', () => {
+it('heat with a humidity drop is anomalous without smoke; heat alone is not', () => {
   const log = new EventLog();
   const det = new FireDetector(nodes, cfg, () => true);
   calm(det, log, 0, 60);
   // Fixed ceiling: 60 °C smoothed, but humidity normal → not a fire signal on its own.
   let anomalous = 0;
   for (let k = 60; k < 70; k++) if (det.onReading(idx('a-1'), T0 + k * MIN, 62, 50, 250, log.sink)) anomalous++;
-  assert.equal(anomalous, 0);
+  expect(anomalous).toBe(0);
   // Rate of rise ≥ 6.7 °C/min with humidity 20 points under its baseline.
   const det2 = new FireDetector(nodes, cfg, () => true);
   const log2 = new EventLog();
   calm(det2, log2, 0, 60);
   for (let k = 60; k < 64; k++) det2.onReading(idx('a-1'), T0 + k * MIN, 25 + (k - 59) * 16, 28, 250, log2.sink);
-  assert.deepEqual(log2.kinds(), ['fire-suspected:a-1']);
+  expect(log2.kinds()).toStrictEqual(['fire-suspected:a-1']);
   const e = log2.events[0]!;
-  assert.equal(e.detail.smokeAnomaly, false);
-  assert.equal(e.detail.heat, true);
-  assert.equal(e.detail.humidityDrop, true);
+  expect(e.detail.smokeAnomaly).toBe(false);
+  expect(e.detail.heat).toBe(true);
+  expect(e.detail.humidityDrop).toBe(true);
 });
 
-test('the baseline follows slow drift but is frozen while anomalous', () => {
+it('the baseline follows slow drift but is frozen while anomalous', () => {
   const log = new EventLog();
   const det = new FireDetector(nodes, cfg, () => true);
   // Clean air drifting from 250 to 330 over 16 hours: never an alarm.
   for (let k = 0; k < 960; k++) det.onReading(idx('a-1'), T0 + k * MIN, 25, 50, 250 + k / 12 + wiggle(k, 3), log.sink);
-  assert.equal(log.events.length, 0);
+  expect(log.events.length).toBe(0);
   const before = det.nodeState(idx('a-1')).smokeBase;
-  assert.ok(before > 310, `baseline followed the drift: ${before}`);
+  expect(before, `baseline followed the drift: ${before}`).toBeGreaterThan(310);
   for (let k = 960; k < 1000; k++) det.onReading(idx('a-1'), T0 + k * MIN, 25, 50, 700, log.sink);
-  assert.equal(det.nodeState(idx('a-1')).smokeBase, before);
+  expect(det.nodeState(idx('a-1')).smokeBase).toBe(before);
 });
 
-test('a rising-smoke sensor reporting a ratio (falls with smoke) is handled by smokeDirection: down', () => {
+it('a rising-smoke sensor reporting a ratio (falls with smoke) is handled by smokeDirection: down', () => {
   const log = new EventLog();
   const down = rulesConfig({ detection: { smokeDirection: 'down' } }).detection;
   const det = new FireDetector(nodes, down, () => true);
   for (let k = 0; k < 60; k++) det.onReading(idx('a-1'), T0 + k * MIN, 25, 50, 9.8 + wiggle(k, 0.1), log.sink);
   for (let k = 60; k < 64; k++) det.onReading(idx('a-1'), T0 + k * MIN, 25, 50, 3.4, log.sink);
-  assert.deepEqual(log.kinds(), ['fire-suspected:a-1']);
+  expect(log.kinds()).toStrictEqual(['fire-suspected:a-1']);
 });
 
-test('stale incident: its only member went silent (burnt); closed after staleAfterS', () => {
+it('stale incident: its only member went silent (burnt); closed after staleAfterS', () => {
   const log = new EventLog();
   let alive = true;
   const det = new FireDetector(nodes, cfg, (i) => i !== idx('a-1') || alive);
@@ -177,14 +177,14 @@ test('stale incident: its only member went silent (burnt); closed after staleAft
   for (let k = 60; k < 100; k++) smoky(det, log, 'a-1', k, 900);
   alive = false;
   det.onTick(T0 + 100 * MIN + 5 * 3600_000, log.sink);
-  assert.equal(log.of('fire-cleared').length, 0);
+  expect(log.of('fire-cleared').length).toBe(0);
   det.onTick(T0 + 99 * MIN + 6 * 3600_000, log.sink);
   const cleared = log.of('fire-cleared')[0]!;
-  assert.equal(cleared.detail.reason, 'stale');
-  assert.equal(cleared.detail.confirmed, true);
+  expect(cleared.detail.reason).toBe('stale');
+  expect(cleared.detail.confirmed).toBe(true);
 });
 
-test('snapshot and restore continue identically', () => {
+it('snapshot and restore continue identically', () => {
   const a = new EventLog();
   const b = new EventLog();
   const one = new FireDetector(nodes, cfg, () => true);
@@ -195,5 +195,5 @@ test('snapshot and restore continue identically', () => {
     smoky(one, a, 'c-1', k);
     smoky(two, b, 'c-1', k);
   }
-  assert.deepEqual(b.events, a.events.slice(1));
+  expect(b.events).toStrictEqual(a.events.slice(1));
 });

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { expect, it } from 'vitest';
 import { dangerSchema, eventSchema, type Danger } from '../contracts/payloads.ts';
 import { RulesEngine, parseState, serializeState, type EngineReading } from './engine.ts';
 import { rulesConfig } from './config.ts';
@@ -41,7 +41,7 @@ function run(rs: EngineReading[], engine?: RulesEngine) {
   return { engine: e, log, dangers };
 }
 
-test('official 13:00 level per zone: medians of healthy nodes, quality, level change events, schemas', () => {
+it('official 13:00 level per zone: medians of healthy nodes, quality, level change events, schemas', () => {
   // Day 2 (from 13:00 of day 1 to 13:00 of day 2) brings 6 mm at a-1: P resets, then accumulates.
   const rs = readings(4, { weather: (id, k) => (id === 'a-1' && k >= DAY + 15 * 60 && k < DAY + 15 * 60 + 60 ? { rainMm: 0.1 } : {}) });
   const { dangers, log } = run(rs);
@@ -49,37 +49,37 @@ test('official 13:00 level per zone: medians of healthy nodes, quality, level ch
   for (const e of log.events) eventSchema.parse(e);
   const byDay = (zone: string) => dangers.filter((d) => d.zoneId === zone);
   const a = byDay('a');
-  assert.deepEqual(a.map((d) => d.date), ['2026-03-10', '2026-03-11', '2026-03-12', '2026-03-13']);
-  assert.equal(a[0]!.ts, '2026-03-10T13:00:00+07:00');
-  assert.equal(a[0]!.official, true);
+  expect(a.map((d) => d.date)).toStrictEqual(['2026-03-10', '2026-03-11', '2026-03-12', '2026-03-13']);
+  expect(a[0]!.ts).toBe('2026-03-10T13:00:00+07:00');
+  expect(a[0]!.official).toBe(true);
   // Day 1: the gauge only covers 13 of the 24 hours → estimated; 30 °C / 35 % → P ≈ 825.6.
-  assert.equal(a[0]!.quality, 'estimated');
-  assert.ok(Math.abs(a[0]!.nesterovP! - 825.58) < 15, String(a[0]!.nesterovP));
-  assert.equal(a[0]!.inputs.nodesUsed.join(), 'a-1');
-  assert.equal(a[1]!.inputs.rain24hMm, 0);
-  assert.equal(a[1]!.level, 2);
+  expect(a[0]!.quality).toBe('estimated');
+  expect(Math.abs(a[0]!.nesterovP! - 825.58), String(a[0]!.nesterovP)).toBeLessThan(15);
+  expect(a[0]!.inputs.nodesUsed.join()).toBe('a-1');
+  expect(a[1]!.inputs.rain24hMm).toBe(0);
+  expect(a[1]!.level).toBe(2);
   // 6 mm fell after 13:00 on day 2: counted for day 3, a measured reset → exact chain again.
-  assert.equal(a[2]!.inputs.rain24hMm, 6);
-  assert.equal(a[2]!.nesterovP, 0);
-  assert.equal(a[2]!.level, 1);
-  assert.equal(a[2]!.quality, 'ok');
-  assert.equal(a[3]!.quality, 'ok');
-  assert.equal(a[3]!.levelName, 'Cấp I – thấp');
+  expect(a[2]!.inputs.rain24hMm).toBe(6);
+  expect(a[2]!.nesterovP).toBe(0);
+  expect(a[2]!.level).toBe(1);
+  expect(a[2]!.quality).toBe('ok');
+  expect(a[3]!.quality).toBe('ok');
+  expect(a[3]!.levelName).toBe('Cấp I – thấp');
   // Zone c has three nodes but no rain gauge: it borrows the site's → estimated, and its own reset.
   const c = byDay('c');
-  assert.deepEqual(c[0]!.inputs.nodesUsed, ['c-1', 'c-2', 'c-3']);
-  assert.equal(c[2]!.quality, 'estimated');
-  assert.equal(c[2]!.nesterovP, 0);
+  expect(c[0]!.inputs.nodesUsed).toStrictEqual(['c-1', 'c-2', 'c-3']);
+  expect(c[2]!.quality).toBe('estimated');
+  expect(c[2]!.nesterovP).toBe(0);
   // Level changes: II on day 2 (previous I), I on day 3 after the reset — one event per zone per day.
   const changes = log.of('level-changed').filter((e) => e.zoneId === 'a');
-  assert.deepEqual(changes.map((e) => [e.detail.date, e.previousLevel, e.level]), [
+  expect(changes.map((e) => [e.detail.date, e.previousLevel, e.level])).toStrictEqual([
     ['2026-03-11', 1, 2],
     ['2026-03-12', 2, 1],
   ]);
-  assert.equal(changes[0]!.eventId, 'level-a-20260311');
+  expect(changes[0]!.eventId).toBe('level-a-20260311');
 });
 
-test('missing data is explicit: borrowed inputs are estimated, no data anywhere is unavailable', () => {
+it('missing data is explicit: borrowed inputs are estimated, no data anywhere is unavailable', () => {
   // Zone b silent around 13:00 on day 1; the whole site silent around 13:00 on day 2.
   const rs = readings(3, {
     weather: (id, k) => {
@@ -92,22 +92,22 @@ test('missing data is explicit: borrowed inputs are estimated, no data anywhere 
   });
   const { dangers } = run(rs);
   const b = dangers.filter((d) => d.zoneId === 'b');
-  assert.equal(b[0]!.quality, 'estimated');
-  assert.deepEqual(b[0]!.inputs.nodesUsed, ['a-1', 'c-1', 'c-2', 'c-3']);
+  expect(b[0]!.quality).toBe('estimated');
+  expect(b[0]!.inputs.nodesUsed).toStrictEqual(['a-1', 'c-1', 'c-2', 'c-3']);
   const day2 = dangers.filter((d) => d.date === '2026-03-11');
   for (const d of day2) {
-    assert.equal(d.quality, 'unavailable');
-    assert.equal(d.level, null);
-    assert.equal(d.nesterovP, null);
-    assert.equal(d.inputs.t13, null);
+    expect(d.quality).toBe('unavailable');
+    expect(d.level).toBeNull();
+    expect(d.nesterovP).toBeNull();
+    expect(d.inputs.t13).toBeNull();
   }
   // P is carried unchanged over the missing day; the next day is estimated.
   const a = dangers.filter((d) => d.zoneId === 'a');
-  assert.ok(Math.abs(a[2]!.nesterovP! - 2 * a[0]!.nesterovP!) < 20);
-  assert.equal(a[2]!.quality, 'estimated');
+  expect(Math.abs(a[2]!.nesterovP! - 2 * a[0]!.nesterovP!)).toBeLessThan(20);
+  expect(a[2]!.quality).toBe('estimated');
 });
 
-test('faulty and fire-affected nodes are left out of the 13:00 aggregate', () => {
+it('faulty and fire-affected nodes are left out of the 13:00 aggregate', () => {
   // c-3 reads 45 °C with a stuck humidity all day (a fault); c-2 has a fire around noon.
   const rs = readings(1, {
     weather: (id, k) => {
@@ -118,15 +118,15 @@ test('faulty and fire-affected nodes are left out of the 13:00 aggregate', () =>
   });
   const { dangers, log } = run(rs);
   const c = dangers.find((d) => d.zoneId === 'c')!;
-  assert.deepEqual(c.inputs.nodesUsed, ['c-1']);
-  assert.ok(Math.abs(c.inputs.t13! - 30) < 0.5);
-  assert.equal(c.quality, 'estimated'); // 1 of 3 nodes
-  assert.ok(log.of('node-fault').some((e) => e.nodeId === 'c-3' && e.detail.fault === 'stuck'));
-  assert.ok(log.of('fire-suspected').some((e) => e.nodeId === 'c-2'));
-  assert.ok(!log.of('fire-suspected').some((e) => e.nodeId === 'c-3'), 'a faulty node never raises a fire');
+  expect(c.inputs.nodesUsed).toStrictEqual(['c-1']);
+  expect(Math.abs(c.inputs.t13! - 30)).toBeLessThan(0.5);
+  expect(c.quality).toBe('estimated'); // 1 of 3 nodes
+  expect(log.of('node-fault').some((e) => e.nodeId === 'c-3' && e.detail.fault === 'stuck')).toBe(true);
+  expect(log.of('fire-suspected').some((e) => e.nodeId === 'c-2')).toBe(true);
+  expect(log.of('fire-suspected').some((e) => e.nodeId === 'c-3'), 'a faulty node never raises a fire').toBeFalsy();
 });
 
-test('restart equivalence: a snapshot restored mid-run yields exactly the events of an uninterrupted run', () => {
+it('restart equivalence: a snapshot restored mid-run yields exactly the events of an uninterrupted run', () => {
   const rs = readings(3, {
     weather: (id, k) => {
       if (id === 'c-1' && k >= 2000 && k < 2100) return { smoke: 700 }; // a fire spanning the restart
@@ -137,7 +137,7 @@ test('restart equivalence: a snapshot restored mid-run yields exactly the events
     },
   });
   const whole = run(rs);
-  assert.ok(whole.log.of('fire-confirmed').length === 1 && whole.log.of('node-offline').length === 1 && whole.log.of('node-fault').length === 1);
+  expect(whole.log.of('fire-confirmed').length === 1 && whole.log.of('node-offline').length === 1 && whole.log.of('node-fault').length === 1).toBeTruthy();
 
   for (const cut of [rs.length / 2 + 7, 2040 * site.nodes.length, 1920 * site.nodes.length + 3]) {
     const first = run(rs.slice(0, cut));
@@ -146,35 +146,35 @@ test('restart equivalence: a snapshot restored mid-run yields exactly the events
     const dangers: Danger[] = [];
     const restored = new RulesEngine(site, 0, { event: log.sink, danger: (d) => dangers.push(d) }, undefined, parseState(saved));
     run(rs.slice(cut), restored);
-    assert.deepEqual([...first.log.events, ...log.events], whole.log.events, `cut at ${cut}`);
-    assert.deepEqual([...first.dangers, ...dangers], whole.dangers, `cut at ${cut}`);
+    expect([...first.log.events, ...log.events], `cut at ${cut}`).toStrictEqual(whole.log.events);
+    expect([...first.dangers, ...dangers], `cut at ${cut}`).toStrictEqual(whole.dangers);
   }
 });
 
-test('a state from another site layout is refused', () => {
+it('a state from another site layout is refused', () => {
   const { engine } = run(readings(0));
   const other = testSite({ nodes: site.nodes.slice(0, 4) });
-  assert.throws(() => new RulesEngine(other, T0, {}, undefined, engine.snapshot()), /another site layout/);
+  expect(() => new RulesEngine(other, T0, {}, undefined, engine.snapshot())).toThrow(/another site layout/);
 });
 
-test('unknown nodes and unparseable timestamps are counted, not fatal', () => {
+it('unknown nodes and unparseable timestamps are counted, not fatal', () => {
   const e = new RulesEngine(site, T0);
   e.ingest({ ...reading('zz-9', 0, T0) }, T0);
   e.ingest({ ...reading('a-1', 0, T0), ts: 'yesterday' }, T0);
-  assert.equal(e.stats.unknownNode, 1);
-  assert.equal(e.stats.badTimestamp, 1);
+  expect(e.stats.unknownNode).toBe(1);
+  expect(e.stats.badTimestamp).toBe(1);
 });
 
-test('tuning from config: a shorter persistence confirms earlier', () => {
+it('tuning from config: a shorter persistence confirms earlier', () => {
   const rs = readings(1, { weather: (id, k) => (id === 'a-1' && k >= 600 && k < 700 ? { smoke: 800 } : {}) });
   const quick = new EventLog();
   const engine = new RulesEngine(site, T0, { event: quick.sink }, rulesConfig({ detection: { confirmAfterS: 300 } }));
   run(rs, engine);
   const c = quick.of('fire-confirmed')[0]!;
-  assert.equal(c.detail.timeToDetectS, 7 * 60);
+  expect(c.detail.timeToDetectS).toBe(7 * 60);
 });
 
-test('provisional intra-day value: labelled official: false, for the next official date, changes nothing', () => {
+it('provisional intra-day value: labelled official: false, for the next official date, changes nothing', () => {
   const rs = readings(2);
   const cut = rs.findIndex((r) => Date.parse(r.ts) >= T0 + DAY * MIN + 10 * 60 * MIN); // day 2, 10:00
   const { engine, dangers } = run(rs.slice(0, cut));
@@ -182,13 +182,13 @@ test('provisional intra-day value: labelled official: false, for the next offici
   const prov = engine.provisional();
   for (const d of prov) dangerSchema.parse(d);
   const a = prov.find((d) => d.zoneId === 'a')!;
-  assert.equal(a.official, false);
-  assert.equal(a.date, '2026-03-11');
-  assert.equal(a.ts, '2026-03-11T09:59:04+07:00');
+  expect(a.official).toBe(false);
+  expect(a.date).toBe('2026-03-11');
+  expect(a.ts).toBe('2026-03-11T09:59:04+07:00');
   // P of day 1 plus the term of the last 30 minutes' weather (30 °C / 35 %: ≈ 825.6).
-  assert.ok(Math.abs(a.nesterovP! - a1.nesterovP! - 825.6) < 15, `${a.nesterovP} vs ${a1.nesterovP}`);
-  assert.equal(a.level, 2);
-  assert.ok(Math.abs(engine.zoneDanger('a')!.p - a1.nesterovP!) < 0.01, 'the zone state still holds day 1');
+  expect(Math.abs(a.nesterovP! - a1.nesterovP! - 825.6), `${a.nesterovP} vs ${a1.nesterovP}`).toBeLessThan(15);
+  expect(a.level).toBe(2);
+  expect(Math.abs(engine.zoneDanger('a')!.p - a1.nesterovP!), 'the zone state still holds day 1').toBeLessThan(0.01);
   // The official run is unaffected by asking for provisional values.
   const official: Danger[] = [];
   const plain = new RulesEngine(site, T0, { danger: (d) => official.push(d) });
@@ -199,26 +199,26 @@ test('provisional intra-day value: labelled official: false, for the next offici
     withCallsSink.ingest(r, Date.parse(r.ts));
     if (n % 997 === 0) withCallsSink.provisional();
   });
-  assert.deepEqual(officialWith, official);
+  expect(officialWith).toStrictEqual(official);
   // Rain so far at or above the limit: the provisional value is already reset.
   const wet = readings(2, { weather: (id, k) => (id === 'a-1' && k >= DAY + 2 * 60 && k < DAY + 3 * 60 ? { rainMm: 0.1 } : {}) });
   const wetRun = run(wet.slice(0, cut));
   const wa = wetRun.engine.provisional().find((d) => d.zoneId === 'a')!;
-  assert.equal(wa.inputs.rain24hMm, 6);
-  assert.equal(wa.nesterovP, 0);
+  expect(wa.inputs.rain24hMm).toBe(6);
+  expect(wa.nesterovP).toBe(0);
 });
 
-test('FWI codes for a zone that measures wind and rain, chained day to day; none elsewhere', () => {
+it('FWI codes for a zone that measures wind and rain, chained day to day; none elsewhere', () => {
   const rs = readings(3).map((r) => (r.nodeId === 'a-1' ? { ...r, windMs: 2.1 } : r));
   const { dangers } = run(rs);
   const a = dangers.filter((d) => d.zoneId === 'a');
-  assert.equal(a[0]!.fwi, undefined, 'day 1: the rain gauge covers only 13 h');
-  assert.ok(a[1]!.fwi && a[2]!.fwi);
+  expect(a[0]!.fwi, 'day 1: the rain gauge covers only 13 h').toBeUndefined();
+  expect(a[1]!.fwi && a[2]!.fwi).toBeTruthy();
   // Day 2 from the start-up codes with the zone's 13:00 observation, wind 2.1 m/s = 7.56 km/h.
   const expected = fwiDay(FWI_STARTUP, { temp: a[1]!.inputs.t13!, rh: a[1]!.inputs.rh13!, wind: 7.56, precip: 0, month: 3, lat: 22.4 });
-  assert.ok(Math.abs(a[1]!.fwi!.ffmc - expected.ffmc) < 0.05);
-  assert.ok(Math.abs(a[1]!.fwi!.dmc - expected.dmc) < 0.05);
-  assert.equal(a[1]!.fwi!.windKmh, 7.56);
-  assert.ok(a[2]!.fwi!.dc > a[1]!.fwi!.dc, 'DC accumulates on dry days');
-  for (const d of dangers.filter((x) => x.zoneId !== 'a')) assert.equal(d.fwi, undefined);
+  expect(Math.abs(a[1]!.fwi!.ffmc - expected.ffmc)).toBeLessThan(0.05);
+  expect(Math.abs(a[1]!.fwi!.dmc - expected.dmc)).toBeLessThan(0.05);
+  expect(a[1]!.fwi!.windKmh).toBe(7.56);
+  expect(a[2]!.fwi!.dc, 'DC accumulates on dry days').toBeGreaterThan(a[1]!.fwi!.dc);
+  for (const d of dangers.filter((x) => x.zoneId !== 'a')) expect(d.fwi).toBeUndefined();
 });

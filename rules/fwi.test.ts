@@ -1,11 +1,5 @@
-// FWI System against the standard test data. Sources (see rules/testdata/README.md):
-//  - Van Wagner, C.E.; Pickett, T.L. 1985. Equations and FORTRAN program for the Canadian Forest
-//    Fire Weather Index System. Can. For. Serv., Petawawa Natl. For. Inst., For. Tech. Rep. 33.
-//    The published 49-day test table (13 April – 31 May; start-up 85 / 6 / 15; standard 46°N
-//    day lengths), as transcribed in the xclim test suite.
-//  - cffdrs (R) `fwi(test_fwi)` output, cffdrs/cffdrs_r tests/testthat/data/fwi_02.csv @ 4d20a30.
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import {
   FFMC_COEFFICIENT,
@@ -49,112 +43,106 @@ function maxDiff(actual: FwiDay[], expected: Record<string, number>[], key: keyo
   return Math.max(...actual.map((a, i) => Math.abs(a[key] - expected[i]![key]!)));
 }
 
-test('cffdrs fwi(test_fwi): every code and DSR to the 4 significant digits cffdrs stores', () => {
+it('cffdrs fwi(test_fwi): every code and DSR to the 4 significant digits cffdrs stores', () => {
   const rows = cffdrsOutput();
-  assert.equal(rows.length, 48);
+  expect(rows.length).toBe(48);
   const out = fwiSeries(rows.map((r) => r.input), FWI_STARTUP);
   rows.forEach((r, i) => {
     for (const key of [...CODES, 'dsr'] as const) {
       const e = r.expected[key];
       const tol = 6e-4 * Math.abs(e) + 1e-9;
-      assert.ok(Math.abs(out[i]![key] - e) <= tol, `day ${i + 1} ${key}: expected ${e}, got ${out[i]![key]}`);
+      expect(Math.abs(out[i]![key] - e), `day ${i + 1} ${key}: expected ${e}, got ${out[i]![key]}`).toBeLessThanOrEqual(tol);
     }
   });
 });
 
-test('Van Wagner & Pickett (1985) published table: within 0.1 on every code with the 1985 FFMC constant', () => {
+it('Van Wagner & Pickett (1985) published table: within 0.1 on every code with the 1985 FFMC constant', () => {
   const rows = publishedTable();
-  assert.equal(rows.length, 49);
+  expect(rows.length).toBe(49);
   const out = fwiSeries(rows.map((r) => r.input), FWI_STARTUP, { ffmcCoefficient: FFMC_COEFFICIENT_1985 });
   for (const key of CODES) {
     const worst = maxDiff(out, rows.map((r) => r.expected), key);
     // The table is printed to one decimal: a faithful implementation is within 0.05 + float noise.
-    assert.ok(worst <= 0.1, `${key}: worst difference ${worst.toFixed(3)} > 0.1`);
-    assert.ok(worst <= 0.051, `${key}: worst difference ${worst.toFixed(3)} exceeds the table's rounding`);
+    expect(worst, `${key}: worst difference ${worst.toFixed(3)} > 0.1`).toBeLessThanOrEqual(0.1);
+    expect(worst, `${key}: worst difference ${worst.toFixed(3)} exceeds the table's rounding`).toBeLessThanOrEqual(0.051);
   }
 });
 
-test('Van Wagner & Pickett (1985) published table with the cffdrs default: DMC, DC, BUI within 0.1; FFMC/ISI/FWI show the constant', () => {
+it('Van Wagner & Pickett (1985) published table with the cffdrs default: DMC, DC, BUI within 0.1; FFMC/ISI/FWI show the constant', () => {
   // cffdrs replaced the 1985 constant 147.2 by 250·59.5/101 = 147.27723 (exact inverse of the
   // FFMC scale). That moves FFMC by up to ~0.13 and, through ISI's steep dependence on FFMC,
   // ISI and FWI by up to ~0.3 on this table. DMC, DC and BUI do not depend on it.
   const rows = publishedTable();
   const out = fwiSeries(rows.map((r) => r.input));
   const expected = rows.map((r) => r.expected);
-  for (const key of ['dmc', 'dc', 'bui'] as const) assert.ok(maxDiff(out, expected, key) <= 0.1, key);
-  assert.ok(maxDiff(out, expected, 'ffmc') <= 0.15, 'ffmc');
-  assert.ok(maxDiff(out, expected, 'isi') <= 0.3, 'isi');
-  assert.ok(maxDiff(out, expected, 'fwi') <= 0.35, 'fwi');
+  for (const key of ['dmc', 'dc', 'bui'] as const) expect(maxDiff(out, expected, key), key).toBeLessThanOrEqual(0.1);
+  expect(maxDiff(out, expected, 'ffmc'), 'ffmc').toBeLessThanOrEqual(0.15);
+  expect(maxDiff(out, expected, 'isi'), 'isi').toBeLessThanOrEqual(0.3);
+  expect(maxDiff(out, expected, 'fwi'), 'fwi').toBeLessThanOrEqual(0.35);
   // Relative to the value, ISI and FWI stay within 3 % (plus the table's 0.05 rounding).
   for (const key of ['isi', 'fwi'] as const) {
     out.forEach((o, i) => {
       const e = expected[i]![key];
-      assert.ok(Math.abs(o[key] - e) <= 0.03 * e + 0.05, `${key} day ${i + 1}: ${o[key]} vs ${e}`);
+      expect(Math.abs(o[key] - e), `${key} day ${i + 1}: ${o[key]} vs ${e}`).toBeLessThanOrEqual(0.03 * e + 0.05);
     });
   }
-  assert.ok(Math.abs(FFMC_COEFFICIENT - 147.27723) < 1e-5);
+  expect(Math.abs(FFMC_COEFFICIENT - 147.27723)).toBeLessThan(1e-5);
 });
 
-test('the test tables assume the standard Canadian (46°N) day lengths: cffdrs uses them above 30°N', () => {
+it('the test tables assume the standard Canadian (46°N) day lengths: cffdrs uses them above 30°N', () => {
   // test_fwi is at 40°N, the 1985 table has no latitude (46°N factors): both give the same DMC/DC.
   for (let m = 1; m <= 12; m++) {
-    assert.equal(dmcDayLength(40, m), dmcDayLength(46, m));
-    assert.equal(dmcDayLength(40, m), dmcDayLength(0, m, false));
-    assert.equal(dcDayLengthFactor(40, m), dcDayLengthFactor(46, m));
+    expect(dmcDayLength(40, m)).toBe(dmcDayLength(46, m));
+    expect(dmcDayLength(40, m)).toBe(dmcDayLength(0, m, false));
+    expect(dcDayLengthFactor(40, m)).toBe(dcDayLengthFactor(46, m));
   }
-  assert.deepEqual([4, 5].map((m) => dmcDayLength(46, m)), [12.8, 13.9]);
+  expect([4, 5].map((m) => dmcDayLength(46, m))).toStrictEqual([12.8, 13.9]);
 });
 
-test('latitude bands: Lai Châu (22.39°N) takes the 20°N DMC table and the northern DC factors', () => {
-  assert.deepEqual(
-    Array.from({ length: 12 }, (_, i) => dmcDayLength(LAI_CHAU_LATITUDE, i + 1)),
-    [7.9, 8.4, 8.9, 9.5, 9.9, 10.2, 10.1, 9.7, 9.1, 8.6, 8.1, 7.8],
-  );
-  assert.deepEqual(
-    Array.from({ length: 12 }, (_, i) => dcDayLengthFactor(LAI_CHAU_LATITUDE, i + 1)),
-    [-1.6, -1.6, -1.6, 0.9, 3.8, 5.8, 6.4, 5, 2.4, 0.4, -1.6, -1.6],
-  );
+it('latitude bands: Lai Châu (22.39°N) takes the 20°N DMC table and the northern DC factors', () => {
+  expect(Array.from({ length: 12 }, (_, i) => dmcDayLength(LAI_CHAU_LATITUDE, i + 1))).toStrictEqual([7.9, 8.4, 8.9, 9.5, 9.9, 10.2, 10.1, 9.7, 9.1, 8.6, 8.1, 7.8]);
+  expect(Array.from({ length: 12 }, (_, i) => dcDayLengthFactor(LAI_CHAU_LATITUDE, i + 1))).toStrictEqual([-1.6, -1.6, -1.6, 0.9, 3.8, 5.8, 6.4, 5, 2.4, 0.4, -1.6, -1.6]);
   // Band edges as in cffdrs: 10 < lat ≤ 30 → 20°N; −10 < lat ≤ 10 → 9; lat ≤ −30 → 40°S.
-  assert.equal(dmcDayLength(30, 1), 7.9);
-  assert.equal(dmcDayLength(30.01, 1), 6.5);
-  assert.equal(dmcDayLength(10, 1), 9);
-  assert.equal(dmcDayLength(-10, 1), 10.1);
-  assert.equal(dmcDayLength(-30, 1), 11.5);
+  expect(dmcDayLength(30, 1)).toBe(7.9);
+  expect(dmcDayLength(30.01, 1)).toBe(6.5);
+  expect(dmcDayLength(10, 1)).toBe(9);
+  expect(dmcDayLength(-10, 1)).toBe(10.1);
+  expect(dmcDayLength(-30, 1)).toBe(11.5);
   // DC: lat > 20 north, −20 < lat ≤ 20 → 1.4, lat ≤ −20 south.
-  assert.equal(dcDayLengthFactor(20, 1), 1.4);
-  assert.equal(dcDayLengthFactor(20.01, 1), -1.6);
-  assert.equal(dcDayLengthFactor(-20, 1), 6.4);
+  expect(dcDayLengthFactor(20, 1)).toBe(1.4);
+  expect(dcDayLengthFactor(20.01, 1)).toBe(-1.6);
+  expect(dcDayLengthFactor(-20, 1)).toBe(6.4);
   // Without lat.adjust everything is the Canadian standard.
-  assert.equal(dmcDayLength(LAI_CHAU_LATITUDE, 2, false), 7.5);
-  assert.equal(dcDayLengthFactor(-45, 1, false), -1.6);
+  expect(dmcDayLength(LAI_CHAU_LATITUDE, 2, false)).toBe(7.5);
+  expect(dcDayLengthFactor(-45, 1, false)).toBe(-1.6);
 });
 
-test('Lai Châu dry season: DC grows 0.5·(0.36·(T+2.8) − 1.6) a dry day (3.30 at 20 °C)', () => {
+it('Lai Châu dry season: DC grows 0.5·(0.36·(T+2.8) − 1.6) a dry day (3.30 at 20 °C)', () => {
   const dc = droughtCode(100, 20, 0, LAI_CHAU_LATITUDE, 2);
-  assert.ok(Math.abs(dc - (100 + 0.5 * (0.36 * 22.8 - 1.6))) < 1e-12);
-  assert.ok(Math.abs(dc - 103.304) < 1e-9);
+  expect(Math.abs(dc - (100 + 0.5 * (0.36 * 22.8 - 1.6)))).toBeLessThan(1e-12);
+  expect(Math.abs(dc - 103.304)).toBeLessThan(1e-9);
   // Cold January day: the potential evapotranspiration is capped at 0.
-  assert.equal(droughtCode(50, -2, 0, LAI_CHAU_LATITUDE, 1), 50);
+  expect(droughtCode(50, -2, 0, LAI_CHAU_LATITUDE, 1)).toBe(50);
 });
 
-test('the same weather at Lai Châu and at 46°N: only DMC and what depends on it differ', () => {
+it('the same weather at Lai Châu and at 46°N: only DMC and what depends on it differ', () => {
   const days = publishedTable().map((r) => r.input);
   const north = fwiSeries(days);
   const laiChau = fwiSeries(days.map((d) => ({ ...d, lat: LAI_CHAU_LATITUDE })));
   north.forEach((n, i) => {
-    assert.equal(laiChau[i]!.ffmc, n.ffmc);
-    assert.equal(laiChau[i]!.dc, n.dc); // April–May: the northern factors in both
-    assert.equal(laiChau[i]!.isi, n.isi);
+    expect(laiChau[i]!.ffmc).toBe(n.ffmc);
+    expect(laiChau[i]!.dc).toBe(n.dc); // April–May: the northern factors in both
+    expect(laiChau[i]!.isi).toBe(n.isi);
   });
   // Shorter April–May days at 22°N dry the duff more slowly.
-  assert.ok(laiChau.at(-1)!.dmc < north.at(-1)!.dmc);
+  expect(laiChau.at(-1)!.dmc).toBeLessThan(north.at(-1)!.dmc);
 });
 
-test('edge cases: BUI of zero codes, FWI below 1 is linear, classes', () => {
-  assert.equal(buildupIndex(0, 0), 0);
-  assert.ok(Math.abs(fireWeatherIndex(1, 0) - 0.2) < 1e-12); // 0.1·1·(0.626·0 + 2) = 0.2 ≤ 1
-  assert.equal(fwiClass(5.1), 'very-low');
-  assert.equal(fwiClass(50), 'extreme');
+it('edge cases: BUI of zero codes, FWI below 1 is linear, classes', () => {
+  expect(buildupIndex(0, 0)).toBe(0);
+  expect(Math.abs(fireWeatherIndex(1, 0) - 0.2)).toBeLessThan(1e-12); // 0.1·1·(0.626·0 + 2) = 0.2 ≤ 1
+  expect(fwiClass(5.1)).toBe('very-low');
+  expect(fwiClass(50)).toBe('extreme');
   const saturated = fwiSeries([{ temp: 20, rh: 100, wind: 10, precip: 0, month: 3, lat: LAI_CHAU_LATITUDE }]);
-  assert.ok(Number.isFinite(saturated[0]!.fwi));
+  expect(Number.isFinite(saturated[0]!.fwi)).toBe(true);
 });

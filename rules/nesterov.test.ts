@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { expect, it } from 'vitest';
 import {
   DANGER_LEVEL_INFO,
   HPA_TO_MMHG,
@@ -13,21 +13,21 @@ import {
 import { dangerTableSchema } from '../contracts/site.ts';
 
 const close = (actual: number, expected: number, tol = 1e-3) =>
-  assert.ok(Math.abs(actual - expected) <= tol, `expected ${expected} ± ${tol}, got ${actual}`);
+  expect(Math.abs(actual - expected), `expected ${expected} ± ${tol}, got ${actual}`).toBeLessThanOrEqual(tol);
 
 // Hand computations (calculator): E(t) = 6.112·exp(17.62·t/(243.12+t)).
 //   t = 0  → 6.112
 //   t = 20 → 6.112·exp(352.4/263.12)  = 6.112·e^1.339313 = 23.3260 hPa
 //   t = 28 → 6.112·exp(493.36/271.12) = 6.112·e^1.819711 = 37.7115 hPa
 //   t = 30 → 6.112·exp(528.6/273.12)  = 6.112·e^1.935413 = 42.3372 hPa
-test('saturation vapour pressure, WMO Magnus form', () => {
+it('saturation vapour pressure, WMO Magnus form', () => {
   close(saturationVapourPressure(0), 6.112, 1e-9);
   close(saturationVapourPressure(20), 23.326);
   close(saturationVapourPressure(28), 37.7115);
   close(saturationVapourPressure(30), 42.3372);
 });
 
-test('saturation deficit in hPa and mmHg', () => {
+it('saturation deficit in hPa and mmHg', () => {
   // 28 °C, 40 %: d = 37.7115 · 0.6 = 22.6269 hPa (research note worked example: 22.6).
   close(saturationDeficit(28, 40), 22.6269);
   close(saturationDeficit(28, 40, 'mmHg'), 22.6269 * 0.750062, 1e-3);
@@ -36,7 +36,7 @@ test('saturation deficit in hPa and mmHg', () => {
   close(saturationDeficit(25, 0), saturationVapourPressure(25), 1e-12);
 });
 
-test('a dry spell climbs the national levels on the days the research note predicts', () => {
+it('a dry spell climbs the national levels on the days the research note predicts', () => {
   // Every day 28 °C / 40 %: term = 28 · 22.62690 = 633.553 → level II on day 2, III on day 4,
   // IV on day 8, V on day 16 (research note §1.2).
   const days = Array.from({ length: 16 }, () => ({ t13: 28, rh13: 40, rainMm: 0 }));
@@ -46,10 +46,10 @@ test('a dry spell climbs the national levels on the days the research note predi
   close(out[1]!.p, 1267.106);
   close(out[15]!.p, 16 * 633.553, 0.02);
   const levels = out.map((d) => d.level);
-  assert.deepEqual(levels, [1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 5]);
+  expect(levels).toStrictEqual([1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 5]);
 });
 
-test('rain at or above the limit resets P to 0; smaller rain neither reduces nor resets', () => {
+it('rain at or above the limit resets P to 0; smaller rain neither reduces nor resets', () => {
   const dry = { t13: 30, rh13: 35, rainMm: 0 }; // 30 · 42.3372 · 0.65 = 825.576
   const out = nesterovSeries([
     dry,
@@ -61,31 +61,31 @@ test('rain at or above the limit resets P to 0; smaller rain neither reduces nor
   close(out[0]!.p, 825.576);
   close(out[1]!.p, 1651.152);
   close(out[2]!.p, 2476.728);
-  assert.equal(out[2]!.reset, false);
-  assert.equal(out[3]!.p, 0);
-  assert.equal(out[3]!.term, 0);
-  assert.equal(out[3]!.reset, true);
-  assert.equal(out[3]!.level, 1);
+  expect(out[2]!.reset).toBe(false);
+  expect(out[3]!.p).toBe(0);
+  expect(out[3]!.term).toBe(0);
+  expect(out[3]!.reset).toBe(true);
+  expect(out[3]!.level).toBe(1);
   close(out[4]!.p, 825.576);
 });
 
-test('the reset limit and the deficit unit come from the province table', () => {
+it('the reset limit and the deficit unit come from the province table', () => {
   const hue = dangerTableSchema.parse({ thresholds: [5000, 10000, 15000, 20000], rainResetMm: 7, deficitUnit: 'mmHg' });
   const step = nesterovStep(100, { t13: 30, rh13: 35, rainMm: 6 }, hue); // 6 mm < 7 mm: no reset
-  assert.equal(step.reset, false);
+  expect(step.reset).toBe(false);
   close(step.p, 100 + 825.576 * 0.750062, 0.01);
-  assert.equal(nesterovStep(100, { t13: 30, rh13: 35, rainMm: 7 }, hue).p, 0);
-  assert.equal(dangerLevelFromP(5000, hue.thresholds), 1);
-  assert.equal(dangerLevelFromP(5000.01, hue.thresholds), 2);
-  assert.equal(dangerLevelFromP(20000.01, hue.thresholds), 5);
+  expect(nesterovStep(100, { t13: 30, rh13: 35, rainMm: 7 }, hue).p).toBe(0);
+  expect(dangerLevelFromP(5000, hue.thresholds)).toBe(1);
+  expect(dangerLevelFromP(5000.01, hue.thresholds)).toBe(2);
+  expect(dangerLevelFromP(20000.01, hue.thresholds)).toBe(5);
 });
 
-test('a day at or below 0 °C adds nothing and never lowers P', () => {
-  assert.equal(nesterovStep(1234, { t13: -3, rh13: 50, rainMm: 0 }).p, 1234);
-  assert.equal(nesterovStep(1234, { t13: 0, rh13: 50, rainMm: 0 }).p, 1234);
+it('a day at or below 0 °C adds nothing and never lowers P', () => {
+  expect(nesterovStep(1234, { t13: -3, rh13: 50, rainMm: 0 }).p).toBe(1234);
+  expect(nesterovStep(1234, { t13: 0, rh13: 50, rainMm: 0 }).p).toBe(1234);
 });
 
-test('each national level boundary is inclusive at the top', () => {
+it('each national level boundary is inclusive at the top', () => {
   const cases: [number, number][] = [
     [0, 1],
     [999.99, 1],
@@ -99,11 +99,11 @@ test('each national level boundary is inclusive at the top', () => {
     [10000.01, 5],
     [1e9, 5],
   ];
-  for (const [p, level] of cases) assert.equal(dangerLevelFromP(p, NATIONAL_DANGER_TABLE.thresholds), level, `P = ${p}`);
-  assert.equal(dangerLevelFromP(Number.NaN), 1);
+  for (const [p, level] of cases) expect(dangerLevelFromP(p, NATIONAL_DANGER_TABLE.thresholds), `P = ${p}`).toBe(level);
+  expect(dangerLevelFromP(Number.NaN)).toBe(1);
 });
 
-test('boundaries reached through the daily step: P exactly 1000 stays level I', () => {
+it('boundaries reached through the daily step: P exactly 1000 stays level I', () => {
   // A 0 °C day adds nothing, so P carried in exactly at a bound stays there.
   for (const [p0, level] of [
     [1000, 1],
@@ -112,31 +112,28 @@ test('boundaries reached through the daily step: P exactly 1000 stays level I', 
     [10000, 4],
   ] as const) {
     const [day] = nesterovSeries([{ t13: 0, rh13: 50, rainMm: 0 }], NATIONAL_DANGER_TABLE, p0);
-    assert.equal(day!.p, p0);
-    assert.equal(day!.level, level);
+    expect(day!.p).toBe(p0);
+    expect(day!.level).toBe(level);
   }
   // 1000 + a term of 0.01: t13·d13 = 0.01 needs a tiny deficit: t = 0.01 °C, RH such that d = 1.
   const [up] = nesterovSeries([{ t13: 0.01, rh13: 100 - 100 / saturationVapourPressure(0.01), rainMm: 0 }], NATIONAL_DANGER_TABLE, 1000);
   close(up!.p, 1000.01, 1e-9);
-  assert.equal(up!.level, 2);
+  expect(up!.level).toBe(2);
 });
 
-test('official names, descriptions and cumulative actions of the five levels', () => {
-  assert.deepEqual(
-    [1, 2, 3, 4, 5].map((l) => DANGER_LEVEL_INFO[l as 1].name),
-    ['Cấp thấp', 'Cấp trung bình', 'Cấp cao', 'Cấp nguy hiểm', 'Cấp cực kỳ nguy hiểm'],
-  );
-  assert.equal(DANGER_LEVEL_INFO[1].description, 'Ít có khả năng cháy rừng');
-  assert.equal(DANGER_LEVEL_INFO[2].description, 'Có khả năng cháy rừng');
+it('official names, descriptions and cumulative actions of the five levels', () => {
+  expect([1, 2, 3, 4, 5].map((l) => DANGER_LEVEL_INFO[l as 1].name)).toStrictEqual(['Cấp thấp', 'Cấp trung bình', 'Cấp cao', 'Cấp nguy hiểm', 'Cấp cực kỳ nguy hiểm']);
+  expect(DANGER_LEVEL_INFO[1].description).toBe('Ít có khả năng cháy rừng');
+  expect(DANGER_LEVEL_INFO[2].description).toBe('Có khả năng cháy rừng');
   const codes = (l: 1 | 2 | 3 | 4 | 5) => DANGER_LEVEL_INFO[l].actions.map((a) => a.code);
-  assert.ok(codes(2).includes('station-lookouts') && !codes(1).includes('station-lookouts'));
-  assert.ok(codes(3).includes('patrol-24h'));
-  assert.ok(codes(4).includes('burning-ban') && codes(4).includes('daily-media'));
-  assert.ok(codes(5).includes('all-hands'));
+  expect(codes(2).includes('station-lookouts') && !codes(1).includes('station-lookouts')).toBeTruthy();
+  expect(codes(3)).toContain('patrol-24h');
+  expect(codes(4).includes('burning-ban') && codes(4).includes('daily-media')).toBeTruthy();
+  expect(codes(5)).toContain('all-hands');
   for (const l of [1, 2, 3, 4] as const) {
     const next = (l + 1) as 2 | 3 | 4 | 5;
-    for (const c of codes(l)) assert.ok(codes(next).includes(c), `level ${next} keeps ${c}`);
+    for (const c of codes(l)) expect(codes(next), `level ${next} keeps ${c}`).toContain(c);
   }
-  assert.ok(DANGER_LEVEL_INFO[3].notify.includes('kiem-lam'));
-  assert.ok(DANGER_LEVEL_INFO[5].notify.includes('provincial-board'));
+  expect(DANGER_LEVEL_INFO[3].notify).toContain('kiem-lam');
+  expect(DANGER_LEVEL_INFO[5].notify).toContain('provincial-board');
 });

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { expect, it } from 'vitest';
 import { eventSchema } from '../contracts/payloads.ts';
 import { DEFAULT_RULES_CONFIG } from './config.ts';
 import { LATE, SKIP, USE, healthOnReading, healthOnTick, isHealthy, newNodeHealth, type HealthNode } from './sensor-health.ts';
@@ -12,63 +12,63 @@ function run(k: number, opts: { ts?: number; rx?: number; w?: Parameters<typeof 
   return { ts: opts.ts ?? T0 + k * MIN, rx: opts.rx ?? T0 + k * MIN, r: reading('n-1', k, opts.ts ?? T0 + k * MIN, opts.w) };
 }
 
-test('offline after 3 silent reporting intervals (judged on arrival), online on the next reading', () => {
+it('offline after 3 silent reporting intervals (judged on arrival), online on the next reading', () => {
   const log = new EventLog();
   const st = newNodeHealth(T0);
   for (let k = 0; k < 5; k++) {
     const { r, ts, rx } = run(k);
-    assert.equal(healthOnReading(st, node, r, ts, rx, cfg, log.sink), USE);
+    expect(healthOnReading(st, node, r, ts, rx, cfg, log.sink)).toBe(USE);
     healthOnTick(st, node, rx, cfg, log.sink);
   }
   // Last reading at T0+4 min: still online at +6:59, offline at +7:00.
   healthOnTick(st, node, T0 + 7 * MIN - 1, cfg, log.sink);
-  assert.equal(st.online, true);
+  expect(st.online).toBe(true);
   healthOnTick(st, node, T0 + 30 * MIN, cfg, log.sink); // a late tick still stamps the deadline
-  assert.equal(st.online, false);
-  assert.equal(isHealthy(st), false);
+  expect(st.online).toBe(false);
+  expect(isHealthy(st)).toBe(false);
   const [off] = log.of('node-offline');
-  assert.equal(off!.ts, new Date(T0 + 7 * MIN).toISOString());
-  assert.equal(off!.detail.silentForS, 180);
+  expect(off!.ts).toBe(new Date(T0 + 7 * MIN).toISOString());
+  expect(off!.detail.silentForS).toBe(180);
   healthOnTick(st, node, T0 + 40 * MIN, cfg, log.sink);
-  assert.equal(log.of('node-offline').length, 1, 'offline is announced once');
+  expect(log.of('node-offline').length, 'offline is announced once').toBe(1);
   const { r, ts, rx } = run(45);
   healthOnReading(st, node, r, ts, rx, cfg, log.sink);
   const [on] = log.of('node-online');
-  assert.equal(on!.detail.incidentId, off!.detail.incidentId);
-  assert.equal(on!.detail.offlineForS, 38 * 60);
-  assert.ok(isHealthy(st));
+  expect(on!.detail.incidentId).toBe(off!.detail.incidentId);
+  expect(on!.detail.offlineForS).toBe(38 * 60);
+  expect(isHealthy(st)).toBeTruthy();
   for (const e of log.events) eventSchema.parse(e);
 });
 
-test('a node that never reports is declared offline 3 intervals after monitoring starts', () => {
+it('a node that never reports is declared offline 3 intervals after monitoring starts', () => {
   const log = new EventLog();
   const st = newNodeHealth(T0);
   healthOnTick(st, node, T0 + 3 * MIN, cfg, log.sink);
-  assert.equal(log.of('node-offline')[0]!.detail.lastSeenAt, null);
+  expect(log.of('node-offline')[0]!.detail.lastSeenAt).toBeNull();
 });
 
-test('stuck channel after 30 identical readings; cleared after 5 varied ones; RH saturation is exempt', () => {
+it('stuck channel after 30 identical readings; cleared after 5 varied ones; RH saturation is exempt', () => {
   const log = new EventLog();
   const st = newNodeHealth(T0);
   let k = 0;
   for (; k < 29; k++) {
     const { r, ts, rx } = run(k, { w: { humidityPct: 63.2 } });
-    assert.equal(healthOnReading(st, node, r, ts, rx, cfg, log.sink), USE);
+    expect(healthOnReading(st, node, r, ts, rx, cfg, log.sink)).toBe(USE);
   }
-  assert.equal(log.events.length, 0);
+  expect(log.events.length).toBe(0);
   const { r, ts, rx } = run(k++, { w: { humidityPct: 63.2 } });
-  assert.equal(healthOnReading(st, node, r, ts, rx, cfg, log.sink), SKIP);
+  expect(healthOnReading(st, node, r, ts, rx, cfg, log.sink)).toBe(SKIP);
   const [fault] = log.of('node-fault');
-  assert.equal(fault!.detail.fault, 'stuck');
-  assert.equal(fault!.detail.channel, 'humidityPct');
-  assert.equal(fault!.detail.excluded, true);
+  expect(fault!.detail.fault).toBe('stuck');
+  expect(fault!.detail.channel).toBe('humidityPct');
+  expect(fault!.detail.excluded).toBe(true);
   for (let j = 0; j < 4; j++, k++) {
     const x = run(k);
-    assert.equal(healthOnReading(st, node, x.r, x.ts, x.rx, cfg, log.sink), SKIP);
+    expect(healthOnReading(st, node, x.r, x.ts, x.rx, cfg, log.sink)).toBe(SKIP);
   }
   const x = run(k++);
-  assert.equal(healthOnReading(st, node, x.r, x.ts, x.rx, cfg, log.sink), USE);
-  assert.equal(log.of('node-fault-cleared')[0]!.detail.incidentId, fault!.detail.incidentId);
+  expect(healthOnReading(st, node, x.r, x.ts, x.rx, cfg, log.sink)).toBe(USE);
+  expect(log.of('node-fault-cleared')[0]!.detail.incidentId).toBe(fault!.detail.incidentId);
 
   // 100 % RH in fog for an hour is weather, not a stuck sensor.
   const fog = newNodeHealth(T0);
@@ -77,41 +77,41 @@ test('stuck channel after 30 identical readings; cleared after 5 varied ones; RH
     const y = run(j, { w: { humidityPct: 100 } });
     healthOnReading(fog, node, y.r, y.ts, y.rx, cfg, fogLog.sink);
   }
-  assert.equal(fogLog.events.length, 0);
+  expect(fogLog.events.length).toBe(0);
 });
 
-test('a smoke channel pinned at its maximum inside a suspected fire is saturated, not stuck', () => {
+it('a smoke channel pinned at its maximum inside a suspected fire is saturated, not stuck', () => {
   const log = new EventLog();
   const st = newNodeHealth(T0);
   for (let k = 0; k < 60; k++) {
     const { r, ts, rx } = run(k, { w: { smoke: 4095 } });
     healthOnReading(st, node, r, ts, rx, cfg, log.sink, true);
   }
-  assert.equal(log.events.length, 0);
+  expect(log.events.length).toBe(0);
 });
 
-test('out of range: the reading is dropped at once, the fault clears after 5 plausible readings', () => {
+it('out of range: the reading is dropped at once, the fault clears after 5 plausible readings', () => {
   const log = new EventLog();
   const st = newNodeHealth(T0);
   let x = run(0, { w: { humidityPct: 150 } });
-  assert.equal(healthOnReading(st, node, x.r, x.ts, x.rx, cfg, log.sink), SKIP);
+  expect(healthOnReading(st, node, x.r, x.ts, x.rx, cfg, log.sink)).toBe(SKIP);
   x = run(1, { w: { temperatureC: -99 } });
-  assert.equal(healthOnReading(st, node, x.r, x.ts, x.rx, cfg, log.sink), SKIP);
-  assert.equal(log.of('node-fault').length, 1, 'one fault while it lasts');
-  assert.equal(log.of('node-fault')[0]!.detail.channel, 'humidityPct');
+  expect(healthOnReading(st, node, x.r, x.ts, x.rx, cfg, log.sink)).toBe(SKIP);
+  expect(log.of('node-fault').length, 'one fault while it lasts').toBe(1);
+  expect(log.of('node-fault')[0]!.detail.channel).toBe('humidityPct');
   for (let k = 2; k < 6; k++) {
     x = run(k);
-    assert.equal(healthOnReading(st, node, x.r, x.ts, x.rx, cfg, log.sink), SKIP);
+    expect(healthOnReading(st, node, x.r, x.ts, x.rx, cfg, log.sink)).toBe(SKIP);
   }
   x = run(6);
-  assert.equal(healthOnReading(st, node, x.r, x.ts, x.rx, cfg, log.sink), USE);
-  assert.equal(log.of('node-fault-cleared').length, 1);
+  expect(healthOnReading(st, node, x.r, x.ts, x.rx, cfg, log.sink)).toBe(USE);
+  expect(log.of('node-fault-cleared').length).toBe(1);
   const nan = run(7, { w: { smoke: Number.NaN } });
-  assert.equal(healthOnReading(st, node, nan.r, nan.ts, nan.rx, cfg, log.sink), SKIP);
+  expect(healthOnReading(st, node, nan.r, nan.ts, nan.rx, cfg, log.sink)).toBe(SKIP);
   for (const e of log.events) eventSchema.parse(e);
 });
 
-test('battery: low battery is advisory, brown-out leaves the node out; both clear with hysteresis', () => {
+it('battery: low battery is advisory, brown-out leaves the node out; both clear with hysteresis', () => {
   const log = new EventLog();
   const st = newNodeHealth(T0);
   const volts = [3.9, 3.6, 3.45, 3.4, 3.25, 3.2, 3.55, 3.58, 3.65];
@@ -119,31 +119,28 @@ test('battery: low battery is advisory, brown-out leaves the node out; both clea
     const x = run(k, { w: { batteryV: v } });
     return healthOnReading(st, node, x.r, x.ts, x.rx, cfg, log.sink);
   });
-  assert.deepEqual(verdicts, [USE, USE, USE, USE, SKIP, SKIP, USE, USE, USE]);
-  assert.deepEqual(
-    log.events.map((e) => `${e.kind} ${e.detail.fault} ${e.detail.batteryV ?? ''}`.trim()),
-    ['node-fault low-battery 3.45', 'node-fault brown-out 3.25', 'node-fault-cleared brown-out', 'node-fault-cleared low-battery'],
-  );
+  expect(verdicts).toStrictEqual([USE, USE, USE, USE, SKIP, SKIP, USE, USE, USE]);
+  expect(log.events.map((e) => `${e.kind} ${e.detail.fault} ${e.detail.batteryV ?? ''}`.trim())).toStrictEqual(['node-fault low-battery 3.45', 'node-fault brown-out 3.25', 'node-fault-cleared brown-out', 'node-fault-cleared low-battery']);
 });
 
-test('clock skew: ahead of arrival by > 120 s three times raises it; a store-and-forward burst is not skew', () => {
+it('clock skew: ahead of arrival by > 120 s three times raises it; a store-and-forward burst is not skew', () => {
   const log = new EventLog();
   const st = newNodeHealth(T0);
   for (let k = 0; k < 3; k++) {
     const x = run(k, { ts: T0 + k * MIN + 600_000 });
     healthOnReading(st, node, x.r, x.ts, x.rx, cfg, log.sink);
   }
-  assert.equal(log.of('node-fault')[0]!.detail.fault, 'clock-skew');
-  assert.equal(log.of('node-fault')[0]!.detail.skewS, 600);
-  assert.ok(!isHealthy(st));
+  expect(log.of('node-fault')[0]!.detail.fault).toBe('clock-skew');
+  expect(log.of('node-fault')[0]!.detail.skewS).toBe(600);
+  expect(isHealthy(st)).toBeFalsy();
   for (let k = 3; k < 6; k++) {
     const x = run(k);
     healthOnReading(st, node, x.r, x.ts, x.rx, cfg, log.sink);
   }
-  assert.equal(log.of('node-fault-cleared').length, 1);
+  expect(log.of('node-fault-cleared').length).toBe(1);
   // The clock is right again: the node's readings are in order again (not stuck behind +10 min).
   const next = run(6);
-  assert.equal(healthOnReading(st, node, next.r, next.ts, next.rx, cfg, log.sink), USE);
+  expect(healthOnReading(st, node, next.r, next.ts, next.rx, cfg, log.sink)).toBe(USE);
 
   // Burst: 45 readings observed while the link was down arrive within a second.
   const burstLog = new EventLog();
@@ -153,28 +150,28 @@ test('clock skew: ahead of arrival by > 120 s three times raises it; a store-and
   const arrival = T0 + 46 * MIN;
   for (let k = 1; k <= 45; k++) {
     const x = run(k, { rx: arrival + k * 20 });
-    assert.equal(healthOnReading(b, node, x.r, x.ts, x.rx, cfg, burstLog.sink), USE);
+    expect(healthOnReading(b, node, x.r, x.ts, x.rx, cfg, burstLog.sink)).toBe(USE);
   }
-  assert.equal(burstLog.of('node-fault').length, 0);
+  expect(burstLog.of('node-fault').length).toBe(0);
   // A clock running 10 min slow at the live cadence is skew.
   for (let k = 47; k < 50; k++) {
     const x = run(k, { ts: T0 + k * MIN - 600_000, rx: T0 + k * MIN });
     healthOnReading(b, node, x.r, x.ts, x.rx, cfg, burstLog.sink);
   }
-  assert.equal(burstLog.of('node-fault')[0]!.detail.skewS, -600);
+  expect(burstLog.of('node-fault')[0]!.detail.skewS).toBe(-600);
 });
 
-test('duplicates and out-of-order readings are late: not for detection, still for aggregates', () => {
+it('duplicates and out-of-order readings are late: not for detection, still for aggregates', () => {
   const log = new EventLog();
   const st = newNodeHealth(T0);
   const a = run(0);
   const b = run(1);
-  assert.equal(healthOnReading(st, node, b.r, b.ts, b.rx, cfg, log.sink), USE);
-  assert.equal(healthOnReading(st, node, a.r, a.ts, b.rx + 500, cfg, log.sink), LATE);
-  assert.equal(healthOnReading(st, node, b.r, b.ts, b.rx + 900, cfg, log.sink), LATE);
+  expect(healthOnReading(st, node, b.r, b.ts, b.rx, cfg, log.sink)).toBe(USE);
+  expect(healthOnReading(st, node, a.r, a.ts, b.rx + 500, cfg, log.sink)).toBe(LATE);
+  expect(healthOnReading(st, node, b.r, b.ts, b.rx + 900, cfg, log.sink)).toBe(LATE);
   // A node that reboots restarts its sequence numbers: newer observations are still in order.
   const c = run(2);
   c.r.seq = 0;
-  assert.equal(healthOnReading(st, node, c.r, c.ts, c.rx, cfg, log.sink), USE);
-  assert.equal(log.events.length, 0);
+  expect(healthOnReading(st, node, c.r, c.ts, c.rx, cfg, log.sink)).toBe(USE);
+  expect(log.events.length).toBe(0);
 });

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { assert, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readingSchema, type Reading } from '../contracts/payloads.ts';
 import { scenarioNodes, simulate } from './engine.ts';
@@ -12,37 +12,37 @@ function ndjsonDigest(readings: readonly Reading[]): string {
   return hash.digest('hex');
 }
 
-test('same scenario and seed give byte-identical output; another seed differs', () => {
+it('same scenario and seed give byte-identical output; another seed differs', () => {
   const scenario = loadScenario('fire-san-thang');
   const a = ndjsonDigest(collect(scenario).readings);
   const b = ndjsonDigest(collect(scenario).readings);
   const c = ndjsonDigest(collect(scenario, undefined, scenario.seed + 1).readings);
-  assert.equal(a, b);
-  assert.notEqual(a, c);
+  expect(a).toBe(b);
+  expect(a).not.toBe(c);
 });
 
-test("a node's readings do not depend on which other nodes are simulated", () => {
+it("a node's readings do not depend on which other nodes are simulated", () => {
   const scenario = loadScenario('node-faults');
   const alone = collect(scenario, ['tan-phong-02']).readings;
   const together = collect(scenario).readings.filter((r) => r.nodeId === 'tan-phong-02');
-  assert.deepEqual(alone, together);
+  expect(alone).toStrictEqual(together);
 });
 
-test('every generated reading satisfies the contract and per-node seq never decreases in observation order', () => {
+it('every generated reading satisfies the contract and per-node seq never decreases in observation order', () => {
   const { readings } = collect(loadScenario('normal-day'));
-  assert.equal(readings.length, 33 * 24 * 60);
+  expect(readings.length).toBe(33 * 24 * 60);
   for (const r of readings) readingSchema.parse(r);
   const nodeSeq = new Map<string, number>();
   for (const r of readings) {
-    assert.equal(r.seq, (nodeSeq.get(r.nodeId) ?? -1) + 1, `${r.nodeId} seq`);
+    expect(r.seq, `${r.nodeId} seq`).toBe((nodeSeq.get(r.nodeId) ?? -1) + 1);
     nodeSeq.set(r.nodeId, r.seq);
   }
   // Sensors match the site file: only gauges report rain and wind.
   const site = sampleSite();
   for (const node of site.nodes) {
     const sample = readings.find((r) => r.nodeId === node.id)!;
-    assert.equal(sample.rainMm !== undefined, node.sensors.includes('rain'), node.id);
-    assert.equal(sample.windMs !== undefined, node.sensors.includes('wind'), node.id);
+    expect(sample.rainMm !== undefined, node.id).toBe(node.sensors.includes('rain'));
+    expect(sample.windMs !== undefined, node.id).toBe(node.sensors.includes('wind'));
   }
 });
 
@@ -66,46 +66,49 @@ function smokeResponse(readings: readonly Reading[], eventMs: number, ratio: num
   return result;
 }
 
-test('fire near San Thàng: the nearest node sees smoke and heat first, downwind neighbours later and weaker, upwind nodes nothing', () => {
+it('fire near San Thàng: the nearest node sees smoke and heat first, downwind neighbours later and weaker, upwind nodes nothing', () => {
   const scenario = loadScenario('fire-san-thang');
   const ignition = scenario.start + 45 * 60_000;
   const { messages, readings } = collect(scenario);
   const seen = smokeResponse(readings, ignition, 2);
   const origin = seen.get('san-thang-07')!;
   const downwind = seen.get('san-thang-04')!;
-  assert.ok(origin.firstMs !== undefined && origin.firstMs - ignition < 20 * 60_000, `origin node smells smoke within 20 min (${origin.firstMs === undefined ? 'never' : (origin.firstMs - ignition) / 60_000} min)`);
-  assert.ok(downwind.firstMs !== undefined, 'the downwind neighbour (NW, ~1.2 km) sees smoke');
-  assert.ok(downwind.firstMs - origin.firstMs > 10 * 60_000, 'the downwind neighbour sees it later');
+  assert(origin.firstMs !== undefined, 'origin node smells smoke');
+  expect(origin.firstMs - ignition, `origin node smells smoke within 20 min (${(origin.firstMs - ignition) / 60_000} min)`).toBeLessThan(20 * 60_000);
+  assert(downwind.firstMs !== undefined, 'the downwind neighbour (NW, ~1.2 km) sees smoke');
+  expect(downwind.firstMs - origin.firstMs, 'the downwind neighbour sees it later').toBeGreaterThan(10 * 60_000);
   for (const [node, r] of seen) {
     if (node === 'san-thang-07' || r.firstMs === undefined) continue;
-    assert.ok(r.firstMs > origin.firstMs, `${node} is not before the origin node`);
-    assert.ok(r.peakRatio < origin.peakRatio, `${node} is weaker than the origin node`);
+    expect(r.firstMs, `${node} is not before the origin node`).toBeGreaterThan(origin.firstMs);
+    expect(r.peakRatio, `${node} is weaker than the origin node`).toBeLessThan(origin.peakRatio);
   }
-  assert.ok(origin.peakHeatC > 15, `origin node heats up (${origin.peakHeatC.toFixed(1)} °C)`);
-  assert.ok(downwind.peakHeatC < origin.peakHeatC / 3, 'the neighbour warms much less');
+  expect(origin.peakHeatC, `origin node heats up (${origin.peakHeatC.toFixed(1)} °C)`).toBeGreaterThan(15);
+  expect(downwind.peakHeatC, 'the neighbour warms much less').toBeLessThan(origin.peakHeatC / 3);
   // Upwind (south-east/east of the ignition): nothing.
-  for (const node of ['san-thang-08', 'dong-phong-03', 'dong-phong-01']) assert.equal(seen.get(node)!.firstMs, undefined, `${node} is upwind`);
+  for (const node of ['san-thang-08', 'dong-phong-03', 'dong-phong-01']) expect(seen.get(node)!.firstMs, `${node} is upwind`).toBeUndefined();
   // The front reaches the origin node and burns it: its link drops and it falls silent.
   const burnt = messages.find((m) => m.kind === 'link' && m.nodeId === 'san-thang-07');
-  assert.ok(burnt && burnt.kind === 'link' && !burnt.up && /burnt/.test(burnt.reason));
-  assert.ok(!readings.some((r) => r.nodeId === 'san-thang-07' && Date.parse(r.ts) > burnt.atMs));
+  assert(burnt?.kind === 'link');
+  expect(burnt.up).toBe(false);
+  expect(burnt.reason).toMatch(/burnt/);
+  expect(readings.some((r) => r.nodeId === 'san-thang-07' && Date.parse(r.ts) > burnt.atMs)).toBeFalsy();
 });
 
-test('nuisance smoke: one node sees a short rise with little heat; no neighbour confirms it', () => {
+it('nuisance smoke: one node sees a short rise with little heat; no neighbour confirms it', () => {
   const scenario = loadScenario('nuisance-smoke');
   const burnStart = scenario.start + 3600_000;
   const { readings } = collect(scenario);
   const seen = smokeResponse(readings, burnStart, 1.5);
   const hit = [...seen].filter(([, r]) => r.firstMs !== undefined).map(([n]) => n);
-  assert.deepEqual(hit, ['quyet-thang-01']);
+  expect(hit).toStrictEqual(['quyet-thang-01']);
   const near = readings.filter((r) => r.nodeId === 'quyet-thang-01');
   const baseline = near.filter((r) => Date.parse(r.ts) < burnStart).map((r) => r.smoke).sort((a, b) => a - b)[30]!;
   const smoky = near.filter((r) => r.smoke > baseline * 1.5);
-  assert.ok(smoky.length >= 5 && smoky.length <= 40, `${smoky.length} smoky minutes`);
-  assert.ok(seen.get('quyet-thang-01')!.peakHeatC < 5, 'little heat');
+  expect(smoky.length >= 5 && smoky.length <= 40, `${smoky.length} smoky minutes`).toBeTruthy();
+  expect(seen.get('quyet-thang-01')!.peakHeatC, 'little heat').toBeLessThan(5);
 });
 
-test('node faults appear as specified', () => {
+it('node faults appear as specified', () => {
   const scenario = loadScenario('node-faults');
   const { messages, readings } = collect(scenario);
   const at = (h: number) => scenario.start + h * 3600_000;
@@ -115,67 +118,69 @@ test('node faults appear as specified', () => {
   // Link loss with store-and-forward: the readings of the outage arrive in one burst after the link is back.
   const burstNode = messages.filter((m) => m.nodeId === 'nam-loong-03');
   const [down, up] = links('nam-loong-03');
-  assert.ok(down?.kind === 'link' && !down.up && down.atMs === at(2));
-  assert.ok(up?.kind === 'link' && up.up && up.atMs === at(2.75));
+  assert(down?.kind === 'link' && up?.kind === 'link');
+  expect([down.up, down.atMs]).toStrictEqual([false, at(2)]);
+  expect([up.up, up.atMs]).toStrictEqual([true, at(2.75)]);
   const burst = burstNode.filter((m) => m.kind === 'reading' && Date.parse(m.reading.ts) >= at(2) && Date.parse(m.reading.ts) < at(2.75));
-  assert.ok(burst.length >= 44 && burst.length <= 46, `${burst.length} buffered readings`);
-  assert.ok(burst.every((m) => m.atMs > at(2.75) && m.atMs < at(2.75) + 2000), 'delivered together right after reconnect');
-  assert.ok(burstNode.indexOf(burst[0]!) > burstNode.indexOf(up), 'after the link-up');
-  assert.deepEqual(of('nam-loong-03').map((r) => r.seq), of('nam-loong-03').map((_, i) => i), 'nothing lost');
+  expect(burst.length, 'buffered readings').toBeGreaterThanOrEqual(44);
+  expect(burst.length, 'buffered readings').toBeLessThanOrEqual(46);
+  expect(burst.every((m) => m.atMs > at(2.75) && m.atMs < at(2.75) + 2000), 'delivered together right after reconnect').toBe(true);
+  expect(burstNode.indexOf(burst[0]!), 'after the link-up').toBeGreaterThan(burstNode.indexOf(up));
+  expect(of('nam-loong-03').map((r) => r.seq), 'nothing lost').toStrictEqual(of('nam-loong-03').map((_, i) => i));
 
   // Power off: no readings in the window, and seq continues without a gap (nothing was measured).
   const off = of('dong-phong-02');
-  assert.ok(!off.some((r) => Date.parse(r.ts) >= at(5) && Date.parse(r.ts) < at(5.5)));
-  assert.deepEqual(off.map((r) => r.seq), off.map((_, i) => i));
+  expect(off.some((r) => Date.parse(r.ts) >= at(5) && Date.parse(r.ts) < at(5.5))).toBeFalsy();
+  expect(off.map((r) => r.seq)).toStrictEqual(off.map((_, i) => i));
 
   // Unbuffered link loss: readings lost, visible as a seq gap of ~20.
   const lost = of('quyet-thang-04');
   const gap = lost.findIndex((r, i) => i > 0 && r.seq !== lost[i - 1]!.seq + 1);
-  assert.ok(gap > 0 && lost[gap]!.seq - lost[gap - 1]!.seq >= 19);
+  expect(gap > 0 && lost[gap]!.seq - lost[gap - 1]!.seq >= 19).toBeTruthy();
 
   // Stuck humidity: one exact value for six hours, then it moves again.
   const stuck = of('san-thang-02').filter((r) => Date.parse(r.ts) >= at(3) && Date.parse(r.ts) < at(9));
-  assert.equal(new Set(stuck.map((r) => r.humidityPct)).size, 1);
-  assert.ok(new Set(stuck.map((r) => r.temperatureC)).size > 50, 'other sensors keep working');
+  expect(new Set(stuck.map((r) => r.humidityPct)).size).toBe(1);
+  expect(new Set(stuck.map((r) => r.temperatureC)).size, 'other sensors keep working').toBeGreaterThan(50);
 
   // Battery drain: voltage sags towards 3.0 V, then brown-out: link down for good, no more readings.
   const drain = of('quyet-tien-02');
   const lastReading = drain.at(-1)!;
-  assert.ok(lastReading.batteryV! < 3.1, `last battery ${lastReading.batteryV}`);
-  assert.ok(drain.find((r) => Date.parse(r.ts) < at(4))!.batteryV! > 3.7);
+  expect(lastReading.batteryV!, `last battery ${lastReading.batteryV}`).toBeLessThan(3.1);
+  expect(drain.find((r) => Date.parse(r.ts) < at(4))!.batteryV!).toBeGreaterThan(3.7);
   const brownOut = links('quyet-tien-02').at(-1)!;
-  assert.ok(brownOut.kind === 'link' && !brownOut.up && /brown-out/.test(brownOut.reason) && brownOut.atMs === at(14));
-  assert.ok(Date.parse(lastReading.ts) < at(14));
+  expect(brownOut.kind === 'link' && !brownOut.up && /brown-out/.test(brownOut.reason) && brownOut.atMs === at(14)).toBeTruthy();
+  expect(Date.parse(lastReading.ts)).toBeLessThan(at(14));
 
   // Clock skew: timestamps run 600 s ahead inside the window only.
   const skewed = messages.filter((m) => m.kind === 'reading' && m.nodeId === 'doan-ket-02');
   const offsets = skewed.map((m) => (m.kind === 'reading' ? Date.parse(m.reading.ts) - m.atMs : 0));
-  assert.ok(offsets.filter((o) => o === 600_000).length >= 700 && offsets.filter((o) => o === 0).length >= 700);
+  expect(offsets.filter((o) => o === 600_000).length >= 700 && offsets.filter((o) => o === 0).length >= 700).toBeTruthy();
 
   // Duplicates: the same (node, seq) delivered twice, only inside the window.
   const dup = of('tan-phong-02');
   const counts = new Map<number, number>();
   for (const r of dup) counts.set(r.seq, (counts.get(r.seq) ?? 0) + 1);
   const doubled = [...counts].filter(([, c]) => c > 1).map(([seq]) => dup.find((r) => r.seq === seq)!);
-  assert.ok(doubled.length > 15 && doubled.length < 60, `${doubled.length} duplicates`);
-  assert.ok(doubled.every((r) => Date.parse(r.ts) >= at(6) && Date.parse(r.ts) < at(8)));
+  expect(doubled.length > 15 && doubled.length < 60, `${doubled.length} duplicates`).toBeTruthy();
+  expect(doubled.every((r) => Date.parse(r.ts) >= at(6) && Date.parse(r.ts) < at(8))).toBe(true);
 
   // Out of order: some readings arrive after their successor.
   const ooo = of('nam-loong-05');
   const inversions = ooo.filter((r, i) => i > 0 && r.seq < ooo[i - 1]!.seq);
-  assert.ok(inversions.length > 15 && inversions.length < 60, `${inversions.length} inversions`);
-  assert.ok(inversions.every((r) => Date.parse(r.ts) >= at(8) && Date.parse(r.ts) < at(10) + 120_000));
+  expect(inversions.length > 15 && inversions.length < 60, `${inversions.length} inversions`).toBeTruthy();
+  expect(inversions.every((r) => Date.parse(r.ts) >= at(8) && Date.parse(r.ts) < at(10) + 120_000)).toBe(true);
 
   // A healthy node has none of this.
   const healthy = of('quyet-thang-01');
-  assert.deepEqual(healthy.map((r) => r.seq), healthy.map((_, i) => i));
-  assert.equal(links('quyet-thang-01').length, 0);
+  expect(healthy.map((r) => r.seq)).toStrictEqual(healthy.map((_, i) => i));
+  expect(links('quyet-thang-01').length).toBe(0);
 });
 
-test('events naming an unknown node are refused', () => {
+it('events naming an unknown node are refused', () => {
   const scenario = parseScenarioText(
     'name: x\nstart: 2026-03-01T00:00:00+07:00\nduration: 1h\nevents:\n  - { type: stuck, node: no-such-node, sensor: smoke, at: 5m, duration: 10m }\n',
     'x.yaml',
   );
-  assert.throws(() => simulate(scenario, scenarioNodes(scenario, sampleSite())), /events\[0\] names node no-such-node/);
+  expect(() => simulate(scenario, scenarioNodes(scenario, sampleSite()))).toThrow(/events\[0\] names node no-such-node/);
 });

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { assert, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,7 +48,7 @@ async function replayFile(path: string, opts: Partial<ReplayOptions> = {}) {
   return { stats, bad, written: sink.written, clock };
 }
 
-test('NDJSON, CSV and line protocol of the same readings replay to the same readings', async () => {
+it('NDJSON, CSV and line protocol of the same readings replay to the same readings', async () => {
   const rows = [
     reading('san-thang-01', 0, '2026-03-20T04:00:00.000Z', { rainMm: 0.2, windMs: 2.1, batteryV: 3.91, rssiDbm: -88 }),
     reading('san-thang-02', 5, '2026-03-20T04:00:30.000Z', { batteryV: 3.87 }),
@@ -58,70 +58,71 @@ test('NDJSON, CSV and line protocol of the same readings replay to the same read
   const lp = file('a.lp', ['# exported', ...rows.map((r) => readingToLineProtocol(r, 'san-thang'))].join('\n'));
   for (const path of [ndjson, csv, lp]) {
     const { written, bad } = await replayFile(path);
-    assert.deepEqual(bad, [], path);
-    assert.deepEqual(written.map((w) => w.reading), rows, path);
+    expect(bad, path).toStrictEqual([]);
+    expect(written.map((w) => w.reading), path).toStrictEqual(rows);
   }
 });
 
-test('CSV: quoted fields, columns in any order, optional columns may be empty', () => {
+it('CSV: quoted fields, columns in any order, optional columns may be empty', () => {
   const parser = CsvReadingParser.fromHeader('ts,nodeId,seq,smoke,temperatureC,humidityPct,rainMm');
-  assert.ok(!('error' in parser));
+  assert(!('error' in parser));
   const r = parser.parse('"2026-03-20T11:00:00+07:00","tan-phong-01",7,250,21.5,60,');
-  assert.deepEqual(r, { ok: true, reading: { ts: '2026-03-20T11:00:00+07:00', nodeId: 'tan-phong-01', seq: 7, smoke: 250, temperatureC: 21.5, humidityPct: 60 } });
+  expect(r).toStrictEqual({ ok: true, reading: { ts: '2026-03-20T11:00:00+07:00', nodeId: 'tan-phong-01', seq: 7, smoke: 250, temperatureC: 21.5, humidityPct: 60 } });
   const missing = CsvReadingParser.fromHeader('nodeId,seq,ts,temperatureC');
-  assert.ok('error' in missing && /missing columns humidityPct, smoke/.test(missing.error));
+  assert('error' in missing);
+  expect(missing.error).toMatch(/missing columns humidityPct, smoke/);
   const unknown = CsvReadingParser.fromHeader('nodeId,seq,ts,temperatureC,humidityPct,smoke,pm25');
-  assert.ok('error' in unknown && /unknown column "pm25"/.test(unknown.error));
+  expect('error' in unknown && /unknown column "pm25"/.test(unknown.error)).toBeTruthy();
 });
 
-test('line protocol: escapes, integer suffixes, wrong measurement, bad timestamp', () => {
+it('line protocol: escapes, integer suffixes, wrong measurement, bad timestamp', () => {
   const ok = parseLineProtocolLine('reading,node=san-thang-01,zone=san\\ thang temperature=20,humidity=50i,smoke=300,seq=3i,extra=1 1773979200000');
-  assert.deepEqual(ok, { ok: true, reading: { nodeId: 'san-thang-01', temperatureC: 20, humidityPct: 50, smoke: 300, seq: 3, ts: '2026-03-20T04:00:00.000Z' } });
-  assert.match(String((parseLineProtocolLine('node_status,node=a online=true 1') as { error: string }).error), /measurement "node_status" is not "reading"/);
-  assert.match(String((parseLineProtocolLine('reading,node=a temperature=1,humidity=2,smoke=3,seq=1i 2026-03-01') as { error: string }).error), /timestamp/);
-  assert.match(String((parseLineProtocolLine('reading,node=a temperature=hot,humidity=2,smoke=3,seq=1i 1') as { error: string }).error), /temperature: expected a number/);
+  expect(ok).toStrictEqual({ ok: true, reading: { nodeId: 'san-thang-01', temperatureC: 20, humidityPct: 50, smoke: 300, seq: 3, ts: '2026-03-20T04:00:00.000Z' } });
+  expect(String((parseLineProtocolLine('node_status,node=a online=true 1') as { error: string }).error)).toMatch(/measurement "node_status" is not "reading"/);
+  expect(String((parseLineProtocolLine('reading,node=a temperature=1,humidity=2,smoke=3,seq=1i 2026-03-01') as { error: string }).error)).toMatch(/timestamp/);
+  expect(String((parseLineProtocolLine('reading,node=a temperature=hot,humidity=2,smoke=3,seq=1i 1') as { error: string }).error)).toMatch(/temperature: expected a number/);
 });
 
-test('bad rows are reported with their line numbers and the rest is replayed', async () => {
+it('bad rows are reported with their line numbers and the rest is replayed', async () => {
   const good = (seq: number) => JSON.stringify(reading('doan-ket-01', seq, `2026-03-20T04:0${seq}:00.000Z`));
   const ndjson = file(
     'bad.ndjson',
     [good(0), '{"nodeId":"doan-ket-01","seq":1,"ts":"2026-03-20T04:01:00.000Z","temp', good(2), '', JSON.stringify({ ...reading('doan-ket-01', 3, '2026-03-20T04:03:00Z'), smoke: 'lots' }), 'not json at all }', good(5)].join('\n'),
   );
   const { bad, written, stats } = await replayFile(ndjson);
-  assert.deepEqual(written.map((w) => w.reading.seq), [0, 2, 5]);
-  assert.equal(stats.bad, 3);
-  assert.match(bad[0]!, /^2: truncated JSON/);
-  assert.match(bad[1]!, /^5: smoke: /);
-  assert.match(bad[2]!, /^6: invalid JSON/);
+  expect(written.map((w) => w.reading.seq)).toStrictEqual([0, 2, 5]);
+  expect(stats.bad).toBe(3);
+  expect(bad[0]!).toMatch(/^2: truncated JSON/);
+  expect(bad[1]!).toMatch(/^5: smoke: /);
+  expect(bad[2]!).toMatch(/^6: invalid JSON/);
 
   const csv = file(
     'bad.csv',
     ['nodeId,seq,ts,temperatureC,humidityPct,smoke', 'doan-ket-01,0,2026-03-20T04:00:00Z,20,50,200', 'doan-ket-01,1,2026-03-20T04:01:00Z,20,50', 'doan-ket-01,2,2026-03-20T04:02:00Z,twenty,50,200', 'doan-ket-01,3,2026-03-20T04:03:00Z,20,50,200'].join('\n'),
   );
   const c = await replayFile(csv);
-  assert.deepEqual(c.written.map((w) => w.reading.seq), [0, 3]);
-  assert.deepEqual(c.bad, ['3: expected 6 columns, got 5', '4: temperatureC: expected a number, got "twenty"']);
+  expect(c.written.map((w) => w.reading.seq)).toStrictEqual([0, 3]);
+  expect(c.bad).toStrictEqual(['3: expected 6 columns, got 5', '4: temperatureC: expected a number, got "twenty"']);
 });
 
-test('binary garbage is reported as such, line by line, without stopping the replay', async () => {
+it('binary garbage is reported as such, line by line, without stopping the replay', async () => {
   const garbage = Buffer.concat([
     Buffer.from(`${JSON.stringify(reading('nam-loong-01', 0, '2026-03-20T04:00:00Z'))}\n`),
     Buffer.from([0x00, 0xff, 0xfe, 0x13, 0x37, 0x0a, 0x89, 0x50, 0x4e, 0x47, 0x00, 0x0a]),
     Buffer.from(`${JSON.stringify(reading('nam-loong-01', 1, '2026-03-20T04:01:00Z'))}\n`),
   ]);
   const { bad, written } = await replayFile(file('garbage.ndjson', garbage));
-  assert.deepEqual(bad, ['2: binary data, not a line of text', '3: binary data, not a line of text']);
-  assert.equal(written.length, 2);
+  expect(bad).toStrictEqual(['2: binary data, not a line of text', '3: binary data, not a line of text']);
+  expect(written.length).toBe(2);
 });
 
-test('an empty file and a bad CSV header stop the replay with a clear error', async () => {
-  await assert.rejects(replayFile(file('empty.ndjson', '')), (err: unknown) => err instanceof ReplayFileError && /empty\.ndjson:1: the file is empty/.test(err.message));
-  await assert.rejects(replayFile(file('blank.csv', '\n\n')), /the file is empty/);
-  await assert.rejects(replayFile(file('header.csv', 'node,seq,time\n')), /header\.csv:1: header: unknown column "node"/);
+it('an empty file and a bad CSV header stop the replay with a clear error', async () => {
+  await expect(replayFile(file('empty.ndjson', ''))).rejects.toSatisfy((err: unknown) => err instanceof ReplayFileError && /empty\.ndjson:1: the file is empty/.test(err.message));
+  await expect(replayFile(file('blank.csv', '\n\n'))).rejects.toThrow(/the file is empty/);
+  await expect(replayFile(file('header.csv', 'node,seq,time\n'))).rejects.toThrow(/header\.csv:1: header: unknown column "node"/);
 });
 
-test('pacing under a virtual clock keeps gaps ÷ speed within 1 %; out-of-order rows go at once', async () => {
+it('pacing under a virtual clock keeps gaps ÷ speed within 1 %; out-of-order rows go at once', async () => {
   const start = Date.parse('2026-03-20T04:00:00Z');
   // Irregular spacing, with a 40-minute gap and one late row.
   const offsetsS = [0, 60, 61, 125, 2525, 2526, 2585, 2500, 2700];
@@ -129,20 +130,20 @@ test('pacing under a virtual clock keeps gaps ÷ speed within 1 %; out-of-order 
   const path = file('paced.ndjson', rows.join('\n'));
   for (const speed of [1, 100, 7.5]) {
     const { written, stats } = await replayFile(path, { speed });
-    assert.equal(written.length, offsetsS.length);
+    expect(written.length).toBe(offsetsS.length);
     let latest = 0;
     written.forEach((w, i) => {
       latest = Math.max(latest, offsetsS[i]!);
       const expected = (latest * 1000) / speed;
       const actual = w.atMs - stats.wallStartMs;
-      assert.ok(Math.abs(actual - expected) <= Math.max(1, expected * 0.01), `speed ${speed}, row ${i}: ${actual} vs ${expected}`);
+      expect(Math.abs(actual - expected), `speed ${speed}, row ${i}: ${actual} vs ${expected}`).toBeLessThanOrEqual(Math.max(1, expected * 0.01));
     });
   }
   const fast = await replayFile(path, { speed: Infinity });
-  assert.equal(fast.clock.sleeps, 0);
+  expect(fast.clock.sleeps).toBe(0);
 });
 
-test('filters by node and time range, and shifts timestamps to now', async () => {
+it('filters by node and time range, and shifts timestamps to now', async () => {
   const start = Date.parse('2026-03-20T04:00:00Z');
   const rows = [];
   for (let i = 0; i < 10; i++) for (const node of ['a-1', 'b-1', 'c-1']) rows.push(JSON.stringify(reading(node, i, new Date(start + i * 60_000).toISOString())));
@@ -154,9 +155,9 @@ test('filters by node and time range, and shifts timestamps to now', async () =>
     shiftToNow: true,
     speed: 60,
   });
-  assert.deepEqual(written.map((w) => `${w.reading.nodeId}#${w.reading.seq}`), ['a-1#2', 'c-1#2', 'a-1#3', 'c-1#3', 'a-1#4', 'c-1#4']);
-  assert.equal(stats.filtered, 24);
-  assert.equal(written[0]!.reading.ts, new Date(stats.wallStartMs).toISOString());
-  assert.equal(Date.parse(written.at(-1)!.reading.ts) - Date.parse(written[0]!.reading.ts), 2 * 60_000, 'original spacing kept in the timestamps');
-  assert.equal(clock.now() - stats.wallStartMs, 2000, '2 min of data at ×60');
+  expect(written.map((w) => `${w.reading.nodeId}#${w.reading.seq}`)).toStrictEqual(['a-1#2', 'c-1#2', 'a-1#3', 'c-1#3', 'a-1#4', 'c-1#4']);
+  expect(stats.filtered).toBe(24);
+  expect(written[0]!.reading.ts).toBe(new Date(stats.wallStartMs).toISOString());
+  expect(Date.parse(written.at(-1)!.reading.ts) - Date.parse(written[0]!.reading.ts), 'original spacing kept in the timestamps').toBe(2 * 60_000);
+  expect(clock.now() - stats.wallStartMs, '2 min of data at ×60').toBe(2000);
 });

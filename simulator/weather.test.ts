@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { assert, expect, it } from 'vitest';
 import { readingSchema } from '../contracts/payloads.ts';
 import { loadScenario } from './scenario.ts';
 import { collect, localTime } from './test-helpers.ts';
@@ -22,61 +22,61 @@ function nesterovDays(readings: readonly Reading[]): { date: string; day: Nester
   return [...byDate.entries()].flatMap(([date, d]) => (d.t13 === undefined || d.rh13 === undefined ? [] : [{ date, day: { t13: d.t13, rh13: d.rh13, rainMm: d.rain } }]));
 }
 
-test('Magnus saturation vapour pressure matches the worked example (28 °C → 37.7 hPa)', () => {
-  assert.ok(Math.abs(saturationVapourPressureHpa(28) - 37.8) < 0.2);
-  assert.equal(nationalLevel(1000), 1);
-  assert.equal(nationalLevel(1001), 2);
-  assert.equal(nationalLevel(10_001), 5);
+it('Magnus saturation vapour pressure matches the worked example (28 °C → 37.7 hPa)', () => {
+  expect(Math.abs(saturationVapourPressureHpa(28) - 37.8)).toBeLessThan(0.2);
+  expect(nationalLevel(1000)).toBe(1);
+  expect(nationalLevel(1001)).toBe(2);
+  expect(nationalLevel(10_001)).toBe(5);
 });
 
-test('a 30-day dry spell drives the Nesterov index up through the levels, day by day', () => {
+it('a 30-day dry spell drives the Nesterov index up through the levels, day by day', () => {
   const { readings } = collect(loadScenario('dry-spell-30d'), ['san-thang-01']);
-  assert.equal(readings.length, 30 * 24 * 60);
+  expect(readings.length).toBe(30 * 24 * 60);
   for (const r of readings.slice(0, 2000)) readingSchema.parse(r);
   const days = nesterovDays(readings);
-  assert.equal(days.length, 30);
-  assert.ok(days.every((d) => d.day.rainMm === 0), 'no rain in a dry spell');
+  expect(days.length).toBe(30);
+  expect(days.every((d) => d.day.rainMm === 0), 'no rain in a dry spell').toBe(true);
   const p = nesterovSeries(days.map((d) => d.day));
-  for (let i = 1; i < p.length; i++) assert.ok(p[i]! > p[i - 1]!, `P rises every day (day ${i})`);
+  for (let i = 1; i < p.length; i++) expect(p[i]!, `P rises every day (day ${i})`).toBeGreaterThan(p[i - 1]!);
   const levels = p.map((v) => nationalLevel(v));
-  assert.equal(levels[0], 1, 'starts at level I');
-  assert.ok(levels.at(-1)! >= 4, `ends at level IV or V, got ${levels.at(-1)} (P=${Math.round(p.at(-1)!)})`);
+  expect(levels[0], 'starts at level I').toBe(1);
+  expect(levels.at(-1)!, `ends at level IV or V, got ${levels.at(-1)} (P=${Math.round(p.at(-1)!)})`).toBeGreaterThanOrEqual(4);
   // It climbs through the levels one at a time over days, not in one jump.
-  for (let level = 2; level <= levels.at(-1)!; level++) assert.ok(levels.includes(level), `passes through level ${level}`);
+  for (let level = 2; level <= levels.at(-1)!; level++) expect(levels, `passes through level ${level}`).toContain(level);
   // 13:00 humidity of dry days is in the documented 25–60 % band (± sensor noise and elevation).
-  assert.ok(days.every((d) => d.day.rh13 > 18 && d.day.rh13 < 68), JSON.stringify(days.map((d) => d.day.rh13)));
+  expect(days.every((d) => d.day.rh13 > 18 && d.day.rh13 < 68), JSON.stringify(days.map((d) => d.day.rh13))).toBe(true);
 });
 
-test('a rain day brings ≥ 5 mm at every rain gauge and resets the index', () => {
+it('a rain day brings ≥ 5 mm at every rain gauge and resets the index', () => {
   const scenario = loadScenario('rain-reset');
   const gauges = ['quyet-thang-01', 'tan-phong-01', 'san-thang-01', 'nam-loong-01'];
   const { readings } = collect(scenario, gauges);
   for (const node of gauges) {
     const days = nesterovDays(readings.filter((r) => r.nodeId === node));
     const rainDay = days.find((d) => d.date === '2026-03-07');
-    assert.ok(rainDay, 'day 6 is present');
-    assert.ok(rainDay.day.rainMm >= 5, `${node}: ${rainDay.day.rainMm} mm on the rain day`);
-    assert.ok(rainDay.day.rainMm < 60, `${node}: ${rainDay.day.rainMm} mm is not a plausible single-day total here`);
-    assert.ok(days.filter((d) => d.date !== '2026-03-07').every((d) => d.day.rainMm === 0), `${node}: dry days stay dry`);
+    assert(rainDay, 'day 6 is present');
+    expect(rainDay.day.rainMm, `${node}: ${rainDay.day.rainMm} mm on the rain day`).toBeGreaterThanOrEqual(5);
+    expect(rainDay.day.rainMm, `${node}: ${rainDay.day.rainMm} mm is not a plausible single-day total here`).toBeLessThan(60);
+    expect(days.filter((d) => d.date !== '2026-03-07').every((d) => d.day.rainMm === 0), `${node}: dry days stay dry`).toBe(true);
     const p = nesterovSeries(days.map((d) => d.day));
     const i = days.indexOf(rainDay);
-    assert.ok(p[i - 1]! > 1000, `index had built up before the rain (${Math.round(p[i - 1]!)})`);
-    assert.equal(p[i], 0);
-    assert.ok(p[i + 1]! > 0 && p[i + 1]! < p[i - 1]!);
+    expect(p[i - 1]!, `index had built up before the rain (${Math.round(p[i - 1]!)})`).toBeGreaterThan(1000);
+    expect(p[i]).toBe(0);
+    expect(p[i + 1]! > 0 && p[i + 1]! < p[i - 1]!).toBeTruthy();
   }
   // Rain arrives as tipping-bucket steps of 0.2 mm.
-  assert.ok(readings.every((r) => r.rainMm === undefined || Math.abs(r.rainMm / 0.2 - Math.round(r.rainMm / 0.2)) < 1e-6));
+  expect(readings.every((r) => r.rainMm === undefined || Math.abs(r.rainMm / 0.2 - Math.round(r.rainMm / 0.2)) < 1e-6)).toBe(true);
 });
 
-test('diurnal cycle: cool humid nights, warm drier afternoons; higher nodes are colder', () => {
+it('diurnal cycle: cool humid nights, warm drier afternoons; higher nodes are colder', () => {
   const weather = new SiteWeather({ seed: 5, startMs: Date.parse('2026-02-10T00:00:00+07:00'), endMs: Date.parse('2026-02-11T00:00:00+07:00'), mode: 'dry-spell' });
   const dawn = weather.at(Date.parse('2026-02-10T06:00:00+07:00'), 940);
   const afternoon = weather.at(Date.parse('2026-02-10T14:00:00+07:00'), 940);
-  assert.ok(afternoon.temperatureC - dawn.temperatureC > 6, `range ${afternoon.temperatureC - dawn.temperatureC}`);
-  assert.ok(dawn.humidityPct >= 80, `night RH ${dawn.humidityPct}`);
-  assert.ok(afternoon.humidityPct < 65, `afternoon RH ${afternoon.humidityPct}`);
+  expect(afternoon.temperatureC - dawn.temperatureC, `range ${afternoon.temperatureC - dawn.temperatureC}`).toBeGreaterThan(6);
+  expect(dawn.humidityPct, `night RH ${dawn.humidityPct}`).toBeGreaterThanOrEqual(80);
+  expect(afternoon.humidityPct, `afternoon RH ${afternoon.humidityPct}`).toBeLessThan(65);
   const high = weather.at(Date.parse('2026-02-10T14:00:00+07:00'), 1540);
-  assert.ok(Math.abs(afternoon.temperatureC - high.temperatureC - 3.6) < 0.01, 'lapse rate 0.6 °C / 100 m');
+  expect(Math.abs(afternoon.temperatureC - high.temperatureC - 3.6), 'lapse rate 0.6 °C / 100 m').toBeLessThan(0.01);
   // February at 940 m: about 21/12 °C.
-  assert.ok(afternoon.temperatureC > 17 && afternoon.temperatureC < 27);
+  expect(afternoon.temperatureC > 17 && afternoon.temperatureC < 27).toBeTruthy();
 });

@@ -1,8 +1,5 @@
-// The alerts service's figures in a real InfluxDB (Debian's influxd 1.6, v1 /write), as the
-// dashboards query them: the `alert` measurement at each state change and `pipeline,service=alerts`
-// every EWS_PIPELINE_STATS_S seconds — including a state change made while InfluxDB was down.
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +15,7 @@ import { startAlertsTestBed } from '../harness/alerts.ts';
 
 const SECRET = 'influx-test-broker-secret-0123';
 
-test('alerts → InfluxDB: alert state changes and pipeline,service=alerts points, across an InfluxDB outage', { skip: integrationSkipReason(), timeout: 120_000 }, async () => {
+it.skipIf(integrationSkipReason())('alerts → InfluxDB: alert state changes and pipeline,service=alerts points, across an InfluxDB outage', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'alerts-influx-'));
   // Level changes go out at once here (the committed policy holds them 60 s for grouping).
   const doc = parseDocument(readFileSync(SITE_FILE, 'utf8'));
@@ -59,7 +56,7 @@ test('alerts → InfluxDB: alert state changes and pipeline,service=alerts point
     await waitFor(() => alertOf('influx-suspect-tan-phong') !== undefined && settled(), 10_000, 'suspected fire sent');
     const suspected = alertOf('influx-suspect-tan-phong')!;
     const ack = running.service.acknowledgeByApi(suspected.alertId, 'Lò Văn Test (board)');
-    assert.ok(ack.ok);
+    expect(ack.ok).toBeTruthy();
     await publish({ eventId: 'influx-clear-tan-phong', kind: 'fire-cleared', zoneId: 'tan-phong', nodeId: 'tan-phong-01' });
     await waitFor(() => alertOf('influx-suspect-tan-phong')?.status === 'resolved' && settled(), 10_000, 'all-clear sent');
     await waitFor(async () => (await alertRows()).length === 3, 15_000, 'three alert points', 200);
@@ -76,15 +73,15 @@ test('alerts → InfluxDB: alert state changes and pipeline,service=alerts point
 
     const rows = await alertRows();
     const level = alertOf('influx-level-quyet-tien')!;
-    assert.deepEqual(rows, [
+    expect(rows).toStrictEqual([
       { alert_id: suspected.alertId, state: 'active', acked_by: '', level: null, zone: 'tan-phong', kind: 'fire-suspected' },
       { alert_id: suspected.alertId, state: 'acknowledged', acked_by: 'Lò Văn Test (board)', level: null, zone: 'tan-phong', kind: 'fire-suspected' },
       { alert_id: suspected.alertId, state: 'resolved', acked_by: '', level: null, zone: 'tan-phong', kind: 'fire-suspected' },
       { alert_id: level.alertId, state: 'active', acked_by: '', level: 4, zone: 'quyet-tien', kind: 'level-changed' },
     ]);
     const fieldTypes = async (m: string) => Object.fromEntries(((await influx.query(`SHOW FIELD KEYS FROM "${m}"`, 'ews'))[0]?.values ?? []).map((v) => [v[0], v[1]]));
-    assert.deepEqual(await fieldTypes('alert'), { acked_by: 'string', alert_id: 'string', level: 'integer', state: 'string' });
-    assert.deepEqual(((await influx.query('SHOW TAG KEYS FROM "alert"', 'ews'))[0]?.values ?? []).map((v) => v[0]), ['alert', 'kind', 'zone']);
+    expect(await fieldTypes('alert')).toStrictEqual({ acked_by: 'string', alert_id: 'string', level: 'integer', state: 'string' });
+    expect(((await influx.query('SHOW TAG KEYS FROM "alert"', 'ews'))[0]?.values ?? []).map((v) => v[0])).toStrictEqual(['alert', 'kind', 'zone']);
 
     // pipeline,service=alerts: cumulative counts; the last point matches the outbox.
     const sentRows = running.service.listAlerts('all').reduce((n, a) => n + (a.outbox.sent ?? 0) + (a.outbox.acknowledged ?? 0), 0);
@@ -100,14 +97,14 @@ test('alerts → InfluxDB: alert state changes and pipeline,service=alerts point
     );
     const [last] = await influx.query(`SELECT last("sms_sent") AS sent, last("sms_failed") AS failed, last("sms_acked") AS acked, last("outbox_queued") AS queued, count("sms_sent") AS n FROM "pipeline" WHERE "service" = 'alerts'`, 'ews');
     const [, sent, failed, acked, queued, n] = last?.values[0] ?? [];
-    assert.deepEqual({ sent, failed, acked, queued }, { sent: sentRows, failed: 0, acked: 1, queued: 0 });
-    assert.ok(typeof n === 'number' && n >= 3, `${String(n)} pipeline points`);
-    assert.deepEqual(await fieldTypes('pipeline'), { outbox_queued: 'integer', sms_acked: 'integer', sms_failed: 'integer', sms_sent: 'integer' });
+    expect({ sent, failed, acked, queued }).toStrictEqual({ sent: sentRows, failed: 0, acked: 1, queued: 0 });
+    expect(typeof n === 'number' && n >= 3, `${String(n)} pipeline points`).toBeTruthy();
+    expect(await fieldTypes('pipeline')).toStrictEqual({ outbox_queued: 'integer', sms_acked: 'integer', sms_failed: 'integer', sms_sent: 'integer' });
     // The stats kept coming during the outage: points stamped while InfluxDB was down were spooled, then written.
     const [times] = await influx.query(`SELECT "sms_sent" FROM "pipeline" WHERE "service" = 'alerts'`, 'ews');
     const ts = (times?.values ?? []).map((v) => v[0] as number);
-    assert.ok(ts.some((t) => t >= downAt && t <= upAt), `a pipeline point from the outage (${new Date(downAt).toISOString()} – ${new Date(upAt).toISOString()})`);
-    assert.equal(running.service.listAlerts('all').length, 2);
+    expect(ts.some((t) => t >= downAt && t <= upAt), `a pipeline point from the outage (${new Date(downAt).toISOString()} – ${new Date(upAt).toISOString()})`).toBe(true);
+    expect(running.service.listAlerts('all').length).toBe(2);
     console.log(`# alerts influx: ${rows.length} alert points, ${ts.length} pipeline points, sms_sent ${sentRows}`);
   } finally {
     await publisher.endAsync();

@@ -1,14 +1,5 @@
-// Every InfluxQL query of every generated dashboard (panels and annotations, for every value of the
-// zone variable) runs, with Grafana's macros expanded, against Debian's real influxd filled through
-// the real pipeline: `fire-ews simulate --out` (a fire near San Thàng that burns its nearest node, in
-// a 25.5-hour run over the whole site, so a full 13:00-to-13:00 rain day exists and the second official
-// value carries FWI; a stuck humidity sensor; a node powered off for 2 h), `fire-ews replay --fast`
-// → `fire-ews broker` → `fire-ews ingest`
-// (pipeline stats every second), `fire-ews rules` (RULES_CLOCK=readings) and `fire-ews alerts run`
-// (dry-run SMS; one alert acknowledged through its API) → InfluxDB. Each query must return the
-// columns its panel expects, with data.
-import { after, before, describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -86,7 +77,7 @@ function hasValue(series: InfluxSeries[], column: string): boolean {
   });
 }
 
-describe('every dashboard query against a real InfluxDB filled by the real pipeline', { skip, timeout: 300_000 }, () => {
+describe.skipIf(skip)('every dashboard query against a real InfluxDB filled by the real pipeline', { timeout: 300_000 }, () => {
   let influx: InfluxdProcess;
   let data: ReturnType<typeof tempDataDir>;
   let broker: ServiceProcess;
@@ -100,7 +91,7 @@ describe('every dashboard query against a real InfluxDB filled by the real pipel
   let toMs: number;
   let zoneValues: string[];
 
-  before(async () => {
+  beforeAll(async () => {
     influx = await InfluxdProcess.start('ews');
     data = tempDataDir('dashboards');
     const port = await freePort();
@@ -157,7 +148,7 @@ describe('every dashboard query against a real InfluxDB filled by the real pipel
     const sim = await cli(['replay', readingsFile, '--fast']);
     const published = Number(/([\d,]+) replayed,/.exec(sim.stderr)?.[1]?.replace(/,/g, ''));
     step(`replayed ${published}`);
-    assert.ok(published > 40_000, `simulator published ${published} readings:\n${sim.stderr}`);
+    expect(published, `simulator published ${published} readings:\n${sim.stderr}`).toBeGreaterThan(40_000);
 
     // What the nodes' own connections would have said (replay publishes readings only): online, and
     // the burnt node's will. Then bad input, so the dead-letter panels have something to show.
@@ -208,7 +199,7 @@ describe('every dashboard query against a real InfluxDB filled by the real pipel
       200,
     );
     const ack = await api('/api/ack', { method: 'POST', body: JSON.stringify({ alertId, by: 'Lò Văn Minh (ban chỉ huy)' }) });
-    assert.equal(ack.ok, true, JSON.stringify(ack));
+    expect(ack.ok, JSON.stringify(ack)).toBe(true);
     await waitFor(async () => (await influx.query(`SELECT count("alert_id") FROM "alert" WHERE "state" = 'acknowledged'`, 'ews')).length > 0, 15_000, 'the acknowledged alert in InfluxDB', 250);
     await waitFor(async () => (await influx.query(`SELECT count("alert_id") FROM "alert" WHERE "state" = 'resolved'`, 'ews')).length > 0, 15_000, 'the resolved fire alert in InfluxDB', 250);
     await waitFor(async () => (await influx.count('pipeline', 'sms_sent')) >= 3, 15_000, 'alerts pipeline points', 250);
@@ -218,7 +209,7 @@ describe('every dashboard query against a real InfluxDB filled by the real pipel
     zoneValues = (dashboards[1]?.templating?.list?.find((v) => v.name === 'zone')?.options ?? []).map((o) => o.value);
   });
 
-  after(async () => {
+  afterAll(async () => {
     await publisher?.endAsync().catch(() => undefined);
     await alerts?.stop();
     await rules?.stop();
@@ -236,13 +227,13 @@ describe('every dashboard query against a real InfluxDB filled by the real pipel
   /** Runs one query for one zone; returns the series. */
   const execute = (q: FoundQuery, zone: string) => influx.query(expandQuery(q.target.query ?? '', { ...rangeOf(q), variables: { zone } }), 'ews');
 
-  test('the zone variable lists exactly the zones in InfluxDB', async () => {
+  it('the zone variable lists exactly the zones in InfluxDB', async () => {
     const tags = await influx.query('SHOW TAG VALUES FROM "reading" WITH KEY = "zone"', 'ews');
-    assert.deepEqual([...zoneValues].sort(), tags[0]?.values.map((v) => v[1]).sort());
+    expect([...zoneValues].sort()).toStrictEqual(tags[0]?.values.map((v) => v[1]).sort());
   });
 
   for (const d of dashboards) {
-    test(`${d.uid}: every query returns its columns with data`, async () => {
+    it(`${d.uid}: every query returns its columns with data`, async () => {
       const failures: string[] = [];
       let ran = 0;
       for (const q of queriesOf(d)) {
@@ -266,43 +257,43 @@ describe('every dashboard query against a real InfluxDB filled by the real pipel
           if (q.target.resultFormat === 'time_series' && !cols.has('time')) failures.push(`${where}: no time column`);
         }
       }
-      assert.ok(ran > 0);
-      assert.deepEqual(failures, []);
+      expect(ran).toBeGreaterThan(0);
+      expect(failures).toStrictEqual([]);
     });
   }
 
-  test('city overview: every node on the map has a position and its zone has a level to join', async () => {
+  it('city overview: every node on the map has a position and its zone has a level to join', async () => {
     const map = dashboards[0]?.panels?.find((p) => p.type === 'geomap');
     const [nodesQ, levelQ, fireQ] = (map?.targets ?? []).map((t) => expandQuery(t.query ?? '', { fromMs, toMs, variables: {} }));
-    assert.ok(nodesQ && levelQ && fireQ);
+    assert(nodesQ && levelQ && fireQ, 'the map has its three queries');
     const nodes = await influx.query(nodesQ, 'ews');
-    assert.equal(nodes.length, site.nodes.length, 'one row per node of the site');
+    expect(nodes.length, 'one row per node of the site').toBe(site.nodes.length);
     for (const s of nodes) {
       const node = site.nodes.find((n) => n.id === s.tags?.node);
-      assert.ok(node, `node ${s.tags?.node} is in the site file`);
+      assert(node, `node ${s.tags?.node} is in the site file`);
       const row = s.values[0] ?? [];
-      assert.equal(row[s.columns.indexOf('latitude')], node.lat);
-      assert.equal(row[s.columns.indexOf('longitude')], node.lon);
-      assert.equal(s.tags?.zone, node.zone);
+      expect(row[s.columns.indexOf('latitude')]).toBe(node.lat);
+      expect(row[s.columns.indexOf('longitude')]).toBe(node.lon);
+      expect(s.tags?.zone).toBe(node.zone);
     }
     const levels = await influx.query(levelQ, 'ews');
-    assert.deepEqual(levels.map((s) => s.tags?.zone).sort(), site.zones.map((z) => z.id).sort(), 'every zone has a level to colour its nodes');
-    for (const s of levels) assert.ok([1, 2, 3, 4, 5].includes(s.values[0]?.[s.columns.indexOf('level')] as number));
+    expect(levels.map((s) => s.tags?.zone).sort(), 'every zone has a level to colour its nodes').toStrictEqual(site.zones.map((z) => z.id).sort());
+    for (const s of levels) expect([1, 2, 3, 4, 5]).toContain(s.values[0]?.[s.columns.indexOf('level')] as number);
     const fire = await influx.query(fireQ, 'ews');
-    assert.ok(fire.some((s) => s.tags?.zone === FIRE_ZONE && /^fire-/.test(String(s.values[0]?.[s.columns.indexOf('fire')]))), 'the fire zone has a fire state');
+    expect(fire.some((s) => s.tags?.zone === FIRE_ZONE && /^fire-/.test(String(s.values[0]?.[s.columns.indexOf('fire')]))), 'the fire zone has a fire state').toBe(true);
   });
 
-  test('pipeline: readings/s is positive and matches what ingest stored; SMS were counted', async () => {
+  it('pipeline: readings/s is positive and matches what ingest stored; SMS were counted', async () => {
     const q = queriesOf(dashboards[3] as DashboardJson).find((x) => x.target.query?.includes('readings_stored'));
-    assert.ok(q);
+    assert(q);
     const series = await execute(q, FIRE_ZONE);
     const i = series[0]?.columns.indexOf('readings_per_s') ?? -1;
     const rates = (series[0]?.values ?? []).map((r) => r[i] as number);
-    assert.ok(rates.some((r) => r > 0), `rates ${rates.join(', ')}`);
+    expect(rates.some((r) => r > 0), `rates ${rates.join(', ')}`).toBe(true);
     const stored = await influx.query(`SELECT max("readings_stored") FROM "pipeline" WHERE "service" = 'ingest'`, 'ews');
-    assert.ok((stored[0]?.values[0]?.[1] as number) >= (await influx.count('reading', 'temperature')));
-    assert.equal(selectShape(q.target.query ?? '').groupByTime, true);
+    expect((stored[0]?.values[0]?.[1] as number)).toBeGreaterThanOrEqual((await influx.count('reading', 'temperature')));
+    expect(selectShape(q.target.query ?? '').groupByTime).toBe(true);
     const sms = await influx.query(`SELECT max("sms_sent") FROM "pipeline" WHERE "service" = 'alerts'`, 'ews');
-    assert.ok((sms[0]?.values[0]?.[1] as number) > 0, 'the fire alerts were sent (dry run) and counted');
+    expect((sms[0]?.values[0]?.[1] as number), 'the fire alerts were sent (dry run) and counted').toBeGreaterThan(0);
   });
 });

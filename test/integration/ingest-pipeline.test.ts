@@ -1,7 +1,5 @@
-// End to end through real processes: `fire-ews broker` and `fire-ews ingest` as child processes,
-// Debian's influxd on a free port, readings published over MQTT as nodes and the simulator do.
-import { after, before, describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
@@ -17,7 +15,7 @@ const skip = integrationSkipReason();
 const nodeIds = loadSiteFile(SITE_FILE).nodes.map((n) => n.id);
 const DAY = 86_400_000;
 
-describe('broker → ingest → InfluxDB, nothing lost', { skip, timeout: 600_000 }, () => {
+describe.skipIf(skip)('broker → ingest → InfluxDB, nothing lost', { timeout: 600_000 }, () => {
   let influx: InfluxdProcess;
   let data: ReturnType<typeof tempDataDir>;
   let broker: ServiceProcess;
@@ -25,7 +23,7 @@ describe('broker → ingest → InfluxDB, nothing lost', { skip, timeout: 600_00
   let mqttUrl: string;
   let publisher: MqttClient;
 
-  before(async () => {
+  beforeAll(async () => {
     influx = await InfluxdProcess.start('ews');
     data = tempDataDir('pipeline');
     const port = await freePort();
@@ -46,7 +44,7 @@ describe('broker → ingest → InfluxDB, nothing lost', { skip, timeout: 600_00
     publisher = await connectAs(mqttUrl, 'svc-simulator');
   });
 
-  after(async () => {
+  afterAll(async () => {
     await publisher?.endAsync().catch(() => undefined);
     await ingest?.stop();
     await broker?.stop();
@@ -69,24 +67,24 @@ describe('broker → ingest → InfluxDB, nothing lost', { skip, timeout: 600_00
     return countBetween(fromMs, toMs);
   };
 
-  test('10,000 readings published → exactly 10,000 points, values intact', async () => {
+  it('10,000 readings published → exactly 10,000 points, values intact', async () => {
     const end = Date.now() - 1 * DAY;
     const readings = [...readingStream(nodeIds, 10_000, end)];
     const from = Math.min(...readings.map((r) => Date.parse(r.ts)));
-    assert.equal(await publishReadings(publisher, readings), 10_000);
-    assert.equal(await waitForCount(from, end, 10_000), 10_000);
+    expect(await publishReadings(publisher, readings)).toBe(10_000);
+    expect(await waitForCount(from, end, 10_000)).toBe(10_000);
 
     const series = await influx.query(`SELECT temperature, humidity, smoke, battery, seq FROM reading WHERE time >= ${from}ms AND time <= ${end}ms GROUP BY node`, 'ews');
     const stored = new Map<string, (string | number | boolean | null)[]>();
     for (const s of series) for (const row of s.values) stored.set(`${s.tags?.node}|${row[0]}`, row);
-    assert.equal(stored.size, 10_000);
+    expect(stored.size).toBe(10_000);
     for (const r of readings) {
       const row = stored.get(`${r.nodeId}|${Date.parse(r.ts)}`);
-      assert.deepEqual(row?.slice(1), [r.temperatureC, r.humidityPct, r.smoke, r.batteryV, r.seq], `${r.nodeId} seq ${r.seq}`);
+      expect(row?.slice(1), `${r.nodeId} seq ${r.seq}`).toStrictEqual([r.temperatureC, r.humidityPct, r.smoke, r.batteryV, r.seq]);
     }
   });
 
-  test('bad input is dead-lettered with a reason and the next valid reading is still stored', async () => {
+  it('bad input is dead-lettered with a reason and the next valid reading is still stored', async () => {
     const observer = await connectAs(mqttUrl, 'svc-observer');
     const deadLetters: string[] = [];
     observer.on('message', (_t, payload) => deadLetters.push(deadLetterSchema.parse(JSON.parse(payload.toString())).reason));
@@ -109,32 +107,32 @@ describe('broker → ingest → InfluxDB, nothing lost', { skip, timeout: 600_00
     ];
     for (const [topic, payload] of bad) await publisher.publishAsync(topic, payload, { qos: 1 });
     await publishReadings(publisher, [good]);
-    assert.equal(await waitForCount(Date.parse(good.ts), Date.parse(good.ts), 1), 1);
+    expect(await waitForCount(Date.parse(good.ts), Date.parse(good.ts), 1)).toBe(1);
 
     const db = new Database(join(data.dir, 'ingest.sqlite'), { readonly: true });
     const rows = db.prepare('SELECT reason, topic, payload_excerpt AS excerpt FROM dead_letters ORDER BY id DESC LIMIT ?').all(bad.length) as { reason: string; topic: string; excerpt: string }[];
     db.close();
     rows.reverse();
-    assert.equal(rows.length, bad.length);
+    expect(rows.length).toBe(bad.length);
     bad.forEach(([topic, , reason], i) => {
-      assert.match(rows[i]!.reason, reason);
-      assert.equal(rows[i]!.topic, topic);
+      expect(rows[i]!.reason).toMatch(reason);
+      expect(rows[i]!.topic).toBe(topic);
     });
-    assert.ok(rows[rows.length - 1]!.excerpt.length <= 256, 'payload excerpt is truncated');
+    expect(rows[rows.length - 1]!.excerpt.length, 'payload excerpt is truncated').toBeLessThanOrEqual(256);
     await waitFor(() => deadLetters.length >= bad.length, 5000, 'dead letters on MQTT');
-    bad.forEach(([, , reason], i) => assert.match(deadLetters[i]!, reason));
+    bad.forEach(([, , reason], i) => expect(deadLetters[i]!).toMatch(reason));
     await observer.endAsync();
-    assert.ok(ingest.running, 'ingest is still running');
+    expect(ingest.running, 'ingest is still running').toBeTruthy();
   });
 
-  test('the broker refuses wrong passwords, node subscriptions, foreign topics and 1 MB payloads; valid readings still flow', async () => {
-    await assert.rejects(connectAs(mqttUrl, 'san-thang-05', { password: 'wrong' }), /Bad username or password|Not authorized/);
-    await assert.rejects(connectAs(mqttUrl, 'ghost-99'), /Bad username or password|Not authorized/);
+  it('the broker refuses wrong passwords, node subscriptions, foreign topics and 1 MB payloads; valid readings still flow', async () => {
+    await expect(connectAs(mqttUrl, 'san-thang-05', { password: 'wrong' })).rejects.toThrow(/Bad username or password|Not authorized/);
+    await expect(connectAs(mqttUrl, 'ghost-99')).rejects.toThrow(/Bad username or password|Not authorized/);
 
     const node = await connectAs(mqttUrl, 'san-thang-05', { clientId: 'san-thang-05' });
     // SUBACK 0x80: mqtt.js turns a refused subscription into an error.
-    await assert.rejects(node.subscribeAsync(topics.allReadings, { qos: 1 }), /Subscribe error/, 'a node may not subscribe');
-    await assert.rejects(publisher.subscribeAsync('$SYS/#', { qos: 0 }), /Subscribe error/, '$SYS is closed');
+    await expect(node.subscribeAsync(topics.allReadings, { qos: 1 }), 'a node may not subscribe').rejects.toThrow(/Subscribe error/);
+    await expect(publisher.subscribeAsync('$SYS/#', { qos: 0 }), '$SYS is closed').rejects.toThrow(/Subscribe error/);
 
     // A node publishing for another node is disconnected (MQTT 3.1.1 has no negative PUBACK).
     const closed = new Promise<void>((resolve) => node.once('close', () => resolve()));
@@ -149,16 +147,16 @@ describe('broker → ingest → InfluxDB, nothing lost', { skip, timeout: 600_00
     await bigClosed;
     await big.endAsync(true);
     await waitFor(() => broker.logs.some((l) => typeof l.reason === 'string' && /1048576 bytes exceeds/.test(l.reason)), 5000, 'size refusal logged');
-    assert.ok(broker.logs.some((l) => typeof l.reason === 'string' && /1048576 bytes exceeds/.test(l.reason)), 'the 1 MB payload was refused by size');
+    expect(broker.logs.some((l) => typeof l.reason === 'string' && /1048576 bytes exceeds/.test(l.reason)), 'the 1 MB payload was refused by size').toBe(true);
 
     const valid = await connectAs(mqttUrl, 'san-thang-05', { clientId: 'san-thang-05-b' });
     const r = makeReading('san-thang-05', 100, Date.now() - 3 * DAY);
     await publishReadings(valid, [r]);
     await valid.endAsync();
-    assert.equal(await waitForCount(Date.parse(r.ts), Date.parse(r.ts), 1), 1);
+    expect(await waitForCount(Date.parse(r.ts), Date.parse(r.ts), 1)).toBe(1);
   });
 
-  test('InfluxDB stopped mid-stream and restarted → every reading present', async () => {
+  it('InfluxDB stopped mid-stream and restarted → every reading present', async () => {
     const end = Date.now() - 4 * DAY;
     const readings = [...readingStream(nodeIds, 4000, end)];
     const from = Date.parse(readings[0]!.ts);
@@ -169,11 +167,11 @@ describe('broker → ingest → InfluxDB, nothing lost', { skip, timeout: 600_00
     await sleep(1500);
     await influx.restart();
     await publishReadings(publisher, readings.slice(3000));
-    assert.equal(await waitForCount(from, end, 4000, 90_000), 4000);
+    expect(await waitForCount(from, end, 4000, 90_000)).toBe(4000);
     await ingest.waitForLog(/InfluxDB writes succeed again/);
   });
 
-  test('ingest killed with SIGKILL mid-stream and restarted → every reading present, no duplicates', async () => {
+  it('ingest killed with SIGKILL mid-stream and restarted → every reading present, no duplicates', async () => {
     const end = Date.now() - 5 * DAY;
     const readings = [...readingStream(nodeIds, 6000, end)];
     const from = Date.parse(readings[0]!.ts);
@@ -183,25 +181,25 @@ describe('broker → ingest → InfluxDB, nothing lost', { skip, timeout: 600_00
     await publishing; // the broker keeps queueing for ingest's persistent session
     ingest.start();
     await ingest.waitForLog('ingest subscribed', 20_000, ingest.logs.length);
-    assert.equal(await waitForCount(from, end, 6000, 90_000), 6000);
+    expect(await waitForCount(from, end, 6000, 90_000)).toBe(6000);
   });
 
-  test('broker restarted while ingest is offline with messages queued → all delivered afterwards', async () => {
+  it('broker restarted while ingest is offline with messages queued → all delivered afterwards', async () => {
     const end = Date.now() - 6 * DAY;
     const readings = [...readingStream(nodeIds, 3000, end)];
     const from = Date.parse(readings[0]!.ts);
-    assert.equal(await ingest.stop('SIGTERM'), 0, 'ingest exits 0 on SIGTERM');
+    expect(await ingest.stop('SIGTERM'), 'ingest exits 0 on SIGTERM').toBe(0);
     await publishReadings(publisher, readings);
     await publisher.endAsync();
     // aedes acknowledges QoS 1 just before it writes the message to the session store; let it settle.
     await sleep(500);
     await broker.stop('SIGKILL');
-    assert.equal(await countBetween(from, end), 0, 'nothing was stored while ingest was down');
+    expect(await countBetween(from, end), 'nothing was stored while ingest was down').toBe(0);
     broker.start();
     await broker.waitForLog('MQTT broker listening', 20_000, broker.logs.length);
     ingest.start();
     await ingest.waitForLog('ingest subscribed', 20_000, ingest.logs.length);
-    assert.equal(await waitForCount(from, end, 3000, 90_000), 3000);
+    expect(await waitForCount(from, end, 3000, 90_000)).toBe(3000);
     publisher = await connectAs(mqttUrl, 'svc-simulator');
   });
 });

@@ -1,12 +1,5 @@
-// The official 13:00 level under the wall clock, in the real `fire-ews rules` process: node-cron
-// (Asia/Ho_Chi_Minh) must fire at 13:17 local and publish the day's official level, retained.
-// The process runs under libfaketime (Debian's faketime package) so its wall clock reads a chosen
-// day; the broker and this test run on the real clock. The engine's own 10-s tick is set to an
-// hour, so only the cron schedule (or a reading arriving) can advance time: no reading arrives
-// after 13:16:50, so an official value at 13:17 comes from the cron.
-// The process also runs TZ=UTC, so a schedule that ignored its timezone would fire at 20:17 local.
-import { after, before, test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -29,12 +22,12 @@ let broker: RunningBroker;
 let url: string;
 const skip = skipReason();
 
-before(async () => {
+beforeAll(async () => {
   if (skip) return;
   ({ broker, url } = await startSiteBroker(join(tmp.dir, 'broker')));
 });
 
-after(async () => {
+afterAll(async () => {
   await broker?.close();
   tmp.remove();
 });
@@ -70,7 +63,7 @@ function rulesAt(fakeStartMs: number): ServiceProcess {
   );
 }
 
-test('the official level is published by the cron at 13:17 Asia/Ho_Chi_Minh, not before', { skip, timeout: 120_000 }, async () => {
+it.skipIf(skip)('the official level is published by the cron at 13:17 Asia/Ho_Chi_Minh, not before', { timeout: 120_000 }, async () => {
   const observer = await connectAs(url, 'svc-observer');
   const dangers: { d: Danger; atMs: number }[] = [];
   observer.on('message', (_t, payload) => dangers.push({ d: dangerSchema.parse(JSON.parse(payload.toString())), atMs: Date.now() }));
@@ -83,7 +76,7 @@ test('the official level is published by the cron at 13:17 Asia/Ho_Chi_Minh, not
   await proc.waitForLog('rules subscribed');
   await publishReadings(publisher, site.nodes.map((n) => makeReading(n.id, 1, local('12:44:30'))));
   await waitFor(() => journalLength() >= site.nodes.length, 10_000, 'the first readings journaled');
-  assert.equal(await proc.stop('SIGTERM'), 0);
+  expect(await proc.stop('SIGTERM')).toBe(0);
 
   // 13:16:35: the window's readings arrive late, in one store-and-forward burst.
   const fakeStart = local('13:16:35');
@@ -94,22 +87,22 @@ test('the official level is published by the cron at 13:17 Asia/Ho_Chi_Minh, not
   const burst: Reading[] = [];
   for (const n of site.nodes) for (let i = 0; i <= 6; i++) burst.push(makeReading(n.id, 2 + i, local('12:45:00') + i * 5 * 60_000));
   await publishReadings(publisher, burst);
-  assert.ok(fakeNow(Date.now()) < local('13:16:50'), 'the burst arrived before 13:16:50 (slow machine: rerun)');
+  expect(fakeNow(Date.now()), 'the burst arrived before 13:16:50 (slow machine: rerun)').toBeLessThan(local('13:16:50'));
 
   await waitFor(() => dangers.some(({ d }) => d.official && d.date === '2026-03-11'), 60_000, 'the official level of 2026-03-11');
   await new Promise((r) => setTimeout(r, 1000));
   const official = dangers.filter(({ d }) => d.official && d.date === '2026-03-11');
-  assert.equal(new Set(official.map(({ d }) => d.zoneId)).size, site.zones.length, 'one official value per zone');
+  expect(new Set(official.map(({ d }) => d.zoneId)).size, 'one official value per zone').toBe(site.zones.length);
   for (const { d, atMs } of official) {
     const at = fakeNow(atMs);
-    assert.ok(at >= local('13:17:00') && at < local('13:17:05'), `${d.zoneId} published at ${new Date(at).toISOString()} (expected 13:17:00–13:17:05 local)`);
+    expect(at >= local('13:17:00') && at < local('13:17:05'), `${d.zoneId} published at ${new Date(at).toISOString()} (expected 13:17:00–13:17:05 local)`).toBeTruthy();
   }
   // The zones with readings in the window have a computed level from them.
   const computed = official.filter(({ d }) => d.level !== null);
-  assert.ok(computed.length > 0, `levels: ${official.map(({ d }) => `${d.zoneId}=${d.level}/${d.quality}`).join(' ')}`);
-  for (const { d } of computed) assert.ok(d.inputs.nodesUsed.length > 0 && d.inputs.t13 !== null);
+  expect(computed.length, `levels: ${official.map(({ d }) => `${d.zoneId}=${d.level}/${d.quality}`).join(' ')}`).toBeGreaterThan(0);
+  for (const { d } of computed) expect(d.inputs.nodesUsed.length > 0 && d.inputs.t13 !== null).toBeTruthy();
 
-  assert.equal(await proc.stop('SIGTERM'), 0);
+  expect(await proc.stop('SIGTERM')).toBe(0);
   await publisher.endAsync();
   await observer.endAsync();
 });

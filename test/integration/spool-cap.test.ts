@@ -1,7 +1,5 @@
-// At its cap the spool stops acknowledging: the broker keeps the rest for ingest's session, and
-// everything arrives once InfluxDB is back. Real broker and ingest in-process, real influxd.
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { expect, it } from 'vitest';
 import { join } from 'node:path';
 import { startBroker } from '../../broker/server.ts';
 import { startIngest } from '../../ingest/service.ts';
@@ -14,7 +12,7 @@ import { InfluxdProcess, integrationSkipReason } from '../harness/influxd.ts';
 import { waitFor } from '../harness/ports.ts';
 import { connectAs, publishReadings, readingStream, tempDataDir, TEST_SECRET, SITE_FILE } from '../harness/services.ts';
 
-test('spool at its cap applies backpressure; nothing is lost when InfluxDB returns', { skip: integrationSkipReason(), timeout: 120_000 }, async () => {
+it.skipIf(integrationSkipReason())('spool at its cap applies backpressure; nothing is lost when InfluxDB returns', { timeout: 120_000 }, async () => {
   const site = loadSiteFile(SITE_FILE);
   const influx = await InfluxdProcess.start('ews');
   const data = tempDataDir('spool-cap');
@@ -44,10 +42,10 @@ test('spool at its cap applies backpressure; nothing is lost when InfluxDB retur
     await publishReadings(pub, readingStream(site.nodes.map((n) => n.id), 1000, Date.now() - 86_400_000));
     await pub.endAsync();
     await new Promise((r) => setTimeout(r, 1000));
-    assert.equal(ingest.store.spoolDepth, 150, 'spool holds exactly its cap');
+    expect(ingest.store.spoolDepth, 'spool holds exactly its cap').toBe(150);
     await influx.restart();
     await waitFor(async () => (await influx.count('reading', 'temperature')) === 1000, 60_000, '1000 points', 250);
-    assert.equal(ingest.store.spoolDepth, 0);
+    expect(ingest.store.spoolDepth).toBe(0);
   } finally {
     await ingest.close();
     await broker.close();

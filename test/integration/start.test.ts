@@ -1,12 +1,11 @@
-// `fire-ews start` (what `npm start` runs): the whole pipeline in one process, no InfluxDB, then Ctrl-C.
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { expect, it } from 'vitest';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { freePort, waitFor } from '../harness/ports.ts';
 import { ServiceProcess, serviceEnv, tempDataDir } from '../harness/services.ts';
 
-test('npm start runs without InfluxDB, stores simulated readings locally and stops cleanly on SIGINT', { timeout: 120_000 }, async () => {
+it('npm start runs without InfluxDB, stores simulated readings locally and stops cleanly on SIGINT', { timeout: 120_000 }, async () => {
   const data = tempDataDir('start');
   const env = serviceEnv(data.dir, { MQTT_PORT: String(await freePort()), ALERTS_HTTP_PORT: String(await freePort()), INGEST_FLUSH_MS: '100' });
   const ews = new ServiceProcess('start --speed 120', env).start();
@@ -26,10 +25,10 @@ test('npm start runs without InfluxDB, stores simulated readings locally and sto
       'simulated readings in the local store',
       250,
     );
-    assert.ok(rows >= 33, `${rows} rows`);
-    assert.equal(await ews.stop('SIGINT'), 0, 'exit code after Ctrl-C');
-    assert.ok(ews.logs.some((l) => l.msg === 'stopped cleanly'));
-    assert.ok(ews.logs.some((l) => l.msg === 'ingest stopped'));
+    expect(rows, `${rows} rows`).toBeGreaterThanOrEqual(33);
+    expect(await ews.stop('SIGINT'), 'exit code after Ctrl-C').toBe(0);
+    expect(ews.logs.some((l) => l.msg === 'stopped cleanly')).toBe(true);
+    expect(ews.logs.some((l) => l.msg === 'ingest stopped')).toBe(true);
   } finally {
     await ews.stop('SIGKILL');
     data.remove();

@@ -1,10 +1,5 @@
-// Crash test: the real alerts process (alerts/run.ts) with a real broker (broker/server.ts) and the
-// Twilio Messages API double. Three confirmed fires give a burst of ~360 SMS; the process is
-// SIGKILLed at random points of the burst (and once while events wait at the broker), restarted,
-// and at the end every outbox row must have been requested exactly once — except rows the service
-// logged as in flight at the kill, which may have been requested twice.
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,21 +8,21 @@ import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import Database from 'better-sqlite3';
-import { startBroker } from '../broker/server.ts';
-import { topics } from '../contracts/topics.ts';
-import { derivePassword } from '../platform/credentials.ts';
-import { freePort, waitFor } from '../test/harness/ports.ts';
-import { resolveAudiences } from './routing.ts';
-import { laiChauContext, SITE_FILE } from './test-fixtures.ts';
-import { TwilioMessagesDouble } from './twilio-double.ts';
-import { outboxRowSchema } from './outbox.ts';
+import { startBroker } from '../../broker/server.ts';
+import { topics } from '../../contracts/topics.ts';
+import { derivePassword } from '../../platform/credentials.ts';
+import { freePort, waitFor } from '../harness/ports.ts';
+import { resolveAudiences } from '../../alerts/routing.ts';
+import { laiChauContext, SITE_FILE } from '../../alerts/test-fixtures.ts';
+import { TwilioMessagesDouble } from '../../alerts/twilio-double.ts';
+import { outboxRowSchema } from '../../alerts/outbox.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SID = `AC${'3'.repeat(32)}`;
 const TOKEN = 'crash-test-auth-token';
 const SECRET = 'crash-test-broker-secret-0123';
 
-test('SIGKILL during a 300+ message burst: after restarts every message was sent exactly once, apart from logged in-flight ones', async () => {
+it('SIGKILL during a 300+ message burst: after restarts every message was sent exactly once, apart from logged in-flight ones', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'alerts-crash-'));
   const ctx = laiChauContext();
   const broker = await startBroker({
@@ -107,7 +102,7 @@ test('SIGKILL during a 300+ message burst: after restarts every message was sent
 
     const zones = ['san-thang', 'nam-loong', 'dong-phong'];
     const expectedRows = zones.reduce((n, z) => n + resolveAudiences(ctx.roster, ['team-members', 'commune-board', 'city-board'], z).length, 0);
-    assert.ok(expectedRows >= 300, `burst of ${expectedRows} messages`);
+    expect(expectedRows, `burst of ${expectedRows} messages`).toBeGreaterThanOrEqual(300);
     const dbFile = join(dir, 'data', 'alerts.sqlite');
     const rows = () => {
       const db = new Database(dbFile, { readonly: true });
@@ -137,16 +132,16 @@ test('SIGKILL during a 300+ message burst: after restarts every message was sent
     let duplicates = 0;
     for (const r of final) {
       const n = byBody.get(r.body) ?? 0;
-      assert.ok(n >= 1, `row ${r.id} (${r.alert_id} → ${r.recipient_id}) never reached Twilio`);
+      expect(n, `row ${r.id} (${r.alert_id} → ${r.recipient_id}) never reached Twilio`).toBeGreaterThanOrEqual(1);
       if (n > 1) {
         duplicates += n - 1;
         if (!inFlight.has(r.id)) unlogged.push(`row ${r.id} sent ${n} times`);
       }
     }
-    assert.deepEqual(unlogged, [], 'a duplicate that was not logged as in flight');
-    assert.equal(byBody.size, final.length, 'nothing sent that is not in the outbox');
-    assert.equal(new Set(final.map((r) => `${r.alert_id}|${r.recipient_id}`)).size, expectedRows, 'one row per alert and person');
-    assert.deepEqual(double.violations, []);
+    expect(unlogged, 'a duplicate that was not logged as in flight').toStrictEqual([]);
+    expect(byBody.size, 'nothing sent that is not in the outbox').toBe(final.length);
+    expect(new Set(final.map((r) => `${r.alert_id}|${r.recipient_id}`)).size, 'one row per alert and person').toBe(expectedRows);
+    expect(double.violations).toStrictEqual([]);
     console.log(`# crash test: ${expectedRows} messages, kills after ${killPoints.join(', ')} accepted requests, ${inFlight.size} logged in flight, ${duplicates} duplicate requests`);
   } finally {
     await kill();

@@ -1,18 +1,14 @@
-// Checks docker-compose.yml, .env.example, the Dockerfile and the Grafana provisioning YAML against
-// each other and against the services' zod env schemas, without a Docker engine (none in CI or on
-// the developers' machines: nothing here has started the stack). `docker-compose config -q` (Debian's
-// Compose v1, installed by .ci/run) runs too when present: skipped locally without it, required in CI.
-import assert from 'node:assert/strict';
+
+import { assert, expect, it } from 'vitest';
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, posix, relative } from 'node:path';
-import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import type { z } from 'zod';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const read = (file: string) => readFileSync(join(root, file), 'utf8');
 const execFileAsync = promisify(execFile);
 const requireTools = Boolean(process.env.CI || process.env.EWS_REQUIRE_INTEGRATION);
@@ -65,7 +61,7 @@ async function serviceSchemas(): Promise<Record<string, ServiceSchema>> {
   const pick = (what: string, match: (keys: string[]) => boolean) => {
     // the widest schema that matches (a service schema extends the shared one)
     const hits = all.filter((s) => match(s.keys)).sort((a, b) => b.keys.length - a.keys.length);
-    assert.ok(hits[0], `no exported zod schema for ${what} in ${SCHEMA_MODULES.join(', ')}`);
+    assert(hits[0], `no exported zod schema for ${what} in ${SCHEMA_MODULES.join(', ')}`);
     return hits[0];
   };
   const shared = pick('the shared env (EWS_DATA_DIR)', (k) => k.includes('EWS_DATA_DIR') && k.includes('MQTT_URL') && !k.some((x) => x.startsWith('RULES_') || x.startsWith('ALERTS_')));
@@ -205,8 +201,8 @@ function parseEnvExample(text: string): Map<string, { value: string; line: numbe
       return;
     }
     const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
-    assert.ok(m, `.env.example:${i + 1}: not NAME=value: ${line}`);
-    assert.ok(!vars.has(m[1]!), `.env.example:${i + 1}: ${m[1]} twice`);
+    assert(m, `.env.example:${i + 1}: not NAME=value: ${line}`);
+    expect(vars.has(m[1]!), `.env.example:${i + 1}: ${m[1]} twice`).toBeFalsy();
     vars.set(m[1]!, { value: m[2]!, line: i + 1, explained: blockHasComment });
   });
   return vars;
@@ -257,7 +253,7 @@ function placeholderEnv(): Record<string, string> {
 
 function environmentOf(name: string, env: Record<string, string>): Record<string, string> {
   const svc = compose.services[name];
-  assert.ok(svc, `service ${name} missing`);
+  assert(svc, `service ${name} missing`);
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(svc.environment ?? {})) out[k] = interpolate(String(v ?? ''), env, `${name}.environment.${k}`);
   return out;
@@ -267,7 +263,7 @@ function environmentOf(name: string, env: Record<string, string>): Record<string
 function mountsOf(name: string): Array<{ source: string; target: string; readOnly: boolean; named: boolean }> {
   const env = placeholderEnv();
   return (compose.services[name]?.volumes ?? []).map((v) => {
-    assert.equal(typeof v, 'string', `${name}: use the short volume syntax (source:target[:ro])`);
+    expect(typeof v, `${name}: use the short volume syntax (source:target[:ro])`).toBe('string');
     const [source = '', target = '', mode = ''] = interpolate(v, env, `${name}.volumes`).split(':');
     return { source, target, readOnly: mode.split(',').includes('ro'), named: /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(source) };
   });
@@ -289,7 +285,7 @@ const provisioningFiles = walkFiles(join(root, 'dashboards/provisioning'), (f) =
 // Tests
 // ---------------------------------------------------------------------------------------------
 
-test('every variable a service reads is passed to it, or listed as a default that is fine in a container', async () => {
+it('every variable a service reads is passed to it, or listed as a default that is fine in a container', async () => {
   const schemas = await serviceSchemas();
   const problems: string[] = [];
   for (const [service, schema] of Object.entries(schemas)) {
@@ -302,10 +298,10 @@ test('every variable a service reads is passed to it, or listed as a default tha
     // the other way round: a typo in docker-compose.yml is a variable nobody reads
     for (const key of passed) if (!schema.keys.has(key)) problems.push(`${service}: docker-compose.yml passes ${key}, which its env schema does not have`);
   }
-  assert.deepEqual(problems, []);
+  expect(problems).toStrictEqual([]);
 });
 
-test('no service reads a variable outside the env schemas (so the check above sees them all)', async () => {
+it('no service reads a variable outside the env schemas (so the check above sees them all)', async () => {
   const schemas = await serviceSchemas();
   const everyKey = new Set(Object.values(schemas).flatMap((s) => [...s.keys]));
   const runtime = ['alerts', 'broker', 'ingest', 'rules', 'simulator', 'platform', 'contracts', 'cli'].flatMap((d) =>
@@ -318,100 +314,101 @@ test('no service reads a variable outside the env schemas (so the check above se
       if (!everyKey.has(name)) direct.push(`${relative(root, f)} reads process.env.${name}, which no env schema parses`);
     }
   }
-  assert.deepEqual(direct, []);
+  expect(direct).toStrictEqual([]);
 });
 
-test('the allow-lists are honest: listed variables exist, and "not used" ones are not in that service\'s code', async () => {
+it('the allow-lists are honest: listed variables exist, and "not used" ones are not in that service\'s code', async () => {
   const schemas = await serviceSchemas();
   const everyKey = new Set(Object.values(schemas).flatMap((s) => [...s.keys]));
-  for (const key of Object.keys(DEFAULT_IS_FINE)) assert.ok(everyKey.has(key), `DEFAULT_IS_FINE lists ${key}, which no env schema has any more: remove it`);
+  for (const key of Object.keys(DEFAULT_IS_FINE)) expect(everyKey.has(key), `DEFAULT_IS_FINE lists ${key}, which no env schema has any more: remove it`).toBe(true);
   for (const [service, { folder, names }] of Object.entries(NOT_USED_BY)) {
     const sources = walkFiles(join(root, folder), (f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
-    assert.ok(sources.length > 0, `no sources in ${folder}/`);
+    expect(sources.length, `no sources in ${folder}/`).toBeGreaterThan(0);
     for (const name of names) {
-      assert.ok(schemas[service]?.keys.has(name), `NOT_USED_BY.${service} lists ${name}, which its schema does not have`);
+      expect(schemas[service]?.keys.has(name), `NOT_USED_BY.${service} lists ${name}, which its schema does not have`).toBe(true);
       const user = sources.find((f) => new RegExp(`\\b${name}\\b`).test(readFileSync(f, 'utf8')));
-      assert.equal(user, undefined, `NOT_USED_BY.${service} says ${name} is unused, but ${relative(root, user ?? '')} mentions it: pass it in docker-compose.yml`);
+      expect(user, `NOT_USED_BY.${service} says ${name} is unused, but ${relative(root, user ?? '')} mentions it: pass it in docker-compose.yml`).toBeUndefined();
     }
   }
 });
 
-test('each service environment, filled from .env.example, parses with the service\'s own schema', async () => {
+it('each service environment, filled from .env.example, parses with the service\'s own schema', async () => {
   const schemas = await serviceSchemas();
   const env = placeholderEnv();
   for (const [service, schema] of Object.entries(schemas)) {
     const result = schema.parse(environmentOf(service, env));
-    assert.ok(result.success, `${service}: the container environment fails its schema: ${JSON.stringify((result.error as { issues?: unknown })?.issues ?? result.error)}`);
+    expect(result.success, `${service}: the container environment fails its schema: ${JSON.stringify((result.error as { issues?: unknown })?.issues ?? result.error)}`).toBeTruthy();
   }
 });
 
-test('containers listen on all interfaces and find each other by service name', () => {
+it('containers listen on all interfaces and find each other by service name', () => {
   const env = placeholderEnv();
   for (const service of Object.keys(EWS_SERVICES)) {
     const e = environmentOf(service, env);
-    assert.equal(e.EWS_DATA_DIR, '/data', `${service}: EWS_DATA_DIR`);
-    assert.equal(e.EWS_HTTP_HOST, '0.0.0.0', `${service}: EWS_HTTP_HOST must be 0.0.0.0 inside a container`);
-    assert.ok((e.EWS_BROKER_SECRET ?? '').length >= 16, `${service}: EWS_BROKER_SECRET must come from .env (one secret for broker and services)`);
-    if (service !== 'broker') assert.equal(e.MQTT_URL, 'mqtt://broker:1883', `${service}: MQTT_URL`);
+    expect(e.EWS_DATA_DIR, `${service}: EWS_DATA_DIR`).toBe('/data');
+    expect(e.EWS_HTTP_HOST, `${service}: EWS_HTTP_HOST must be 0.0.0.0 inside a container`).toBe('0.0.0.0');
+    expect((e.EWS_BROKER_SECRET ?? '').length, `${service}: EWS_BROKER_SECRET must come from .env (one secret for broker and services)`).toBeGreaterThanOrEqual(16);
+    if (service !== 'broker') expect(e.MQTT_URL, `${service}: MQTT_URL`).toBe('mqtt://broker:1883');
     if (['ingest', 'rules', 'alerts'].includes(service)) {
-      assert.equal(e.INFLUX_URL, 'http://influxdb:8086', `${service}: INFLUX_URL`);
-      assert.equal(e.INFLUX_API, 'v2', `${service}: INFLUX_API`);
-      for (const k of ['INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET']) assert.ok(e[k], `${service}: ${k}`);
+      expect(e.INFLUX_URL, `${service}: INFLUX_URL`).toBe('http://influxdb:8086');
+      expect(e.INFLUX_API, `${service}: INFLUX_API`).toBe('v2');
+      for (const k of ['INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET']) expect(e[k], `${service}: ${k}`).toBeTruthy();
     }
   }
   // one secret: every service interpolates the same variable
-  for (const service of Object.keys(EWS_SERVICES)) assert.match(String(compose.services[service]?.environment?.EWS_BROKER_SECRET), /^\$\{EWS_BROKER_SECRET:\?/, `${service}: EWS_BROKER_SECRET must be \${EWS_BROKER_SECRET:?…}`);
+  for (const service of Object.keys(EWS_SERVICES)) expect(String(compose.services[service]?.environment?.EWS_BROKER_SECRET), `${service}: EWS_BROKER_SECRET must be \${EWS_BROKER_SECRET:?…}`).toMatch(/^\$\{EWS_BROKER_SECRET:\?/);
   const alerts = environmentOf('alerts', env);
-  assert.equal(alerts.ALERTS_HTTP_HOST, '0.0.0.0');
-  assert.match(String(compose.services.alerts?.environment?.ALERTS_PUBLIC_URL), /^\$\{ALERTS_PUBLIC_URL:\?/, 'ALERTS_PUBLIC_URL is required: ack links must reach the server');
+  expect(alerts.ALERTS_HTTP_HOST).toBe('0.0.0.0');
+  expect(String(compose.services.alerts?.environment?.ALERTS_PUBLIC_URL), 'ALERTS_PUBLIC_URL is required: ack links must reach the server').toMatch(/^\$\{ALERTS_PUBLIC_URL:\?/);
   // InfluxDB's token and the services' token are the same .env variable
-  assert.equal(compose.services.influxdb?.environment?.DOCKER_INFLUXDB_INIT_ADMIN_TOKEN, compose.services.ingest?.environment?.INFLUX_TOKEN);
-  assert.equal(environmentOf('influxdb', env).DOCKER_INFLUXDB_INIT_BUCKET, environmentOf('ingest', env).INFLUX_BUCKET);
-  assert.equal(environmentOf('influxdb', env).DOCKER_INFLUXDB_INIT_ORG, environmentOf('ingest', env).INFLUX_ORG);
+  expect(compose.services.influxdb?.environment?.DOCKER_INFLUXDB_INIT_ADMIN_TOKEN).toBe(compose.services.ingest?.environment?.INFLUX_TOKEN);
+  expect(environmentOf('influxdb', env).DOCKER_INFLUXDB_INIT_BUCKET).toBe(environmentOf('ingest', env).INFLUX_BUCKET);
+  expect(environmentOf('influxdb', env).DOCKER_INFLUXDB_INIT_ORG).toBe(environmentOf('ingest', env).INFLUX_ORG);
 });
 
-test('published ports: MQTT 1883/8083/8883, Grafana 3000, alerts 8090; InfluxDB only on the server itself', () => {
+it('published ports: MQTT 1883/8083/8883, Grafana 3000, alerts 8090; InfluxDB only on the server itself', () => {
   const published = (s: string) => (compose.services[s]?.ports ?? []).map(String);
-  assert.deepEqual(published('broker'), ['1883:1883', '8083:8083', '8883:8883']);
-  assert.deepEqual(published('grafana'), ['3000:3000']);
+  expect(published('broker')).toStrictEqual(['1883:1883', '8083:8083', '8883:8883']);
+  expect(published('grafana')).toStrictEqual(['3000:3000']);
   const env = placeholderEnv();
-  assert.deepEqual(published('alerts'), [`${environmentOf('alerts', env).ALERTS_HTTP_PORT}:${environmentOf('alerts', env).ALERTS_HTTP_PORT}`]);
-  for (const p of published('influxdb')) assert.match(p, /^127\.0\.0\.1:/, 'InfluxDB must not be published beyond localhost');
-  for (const s of ['ingest', 'rules', 'simulator']) assert.deepEqual(published(s), [], `${s} publishes nothing`);
+  expect(published('alerts')).toStrictEqual([`${environmentOf('alerts', env).ALERTS_HTTP_PORT}:${environmentOf('alerts', env).ALERTS_HTTP_PORT}`]);
+  for (const p of published('influxdb')) expect(p, 'InfluxDB must not be published beyond localhost').toMatch(/^127\.0\.0\.1:/);
+  for (const s of ['ingest', 'rules', 'simulator']) expect(published(s), `${s} publishes nothing`).toStrictEqual([]);
 });
 
-test('every service has a real healthcheck on its own port and a restart policy', () => {
+it('every service has a real healthcheck on its own port and a restart policy', () => {
   const env = placeholderEnv();
   for (const [name, svc] of Object.entries(compose.services)) {
-    assert.ok(['always', 'unless-stopped', 'on-failure'].includes(svc.restart ?? ''), `${name}: restart policy (got ${svc.restart})`);
-    assert.ok(svc.healthcheck && !svc.healthcheck.disable && svc.healthcheck.test, `${name}: healthcheck`);
+    expect(['always', 'unless-stopped', 'on-failure'], `${name}: restart policy (got ${svc.restart})`).toContain(svc.restart ?? '');
+    assert(svc.healthcheck?.test, `${name}: healthcheck`);
+    expect(svc.healthcheck.disable, `${name}: healthcheck disabled`).toBeFalsy();
     const test = Array.isArray(svc.healthcheck.test) ? svc.healthcheck.test : ['CMD-SHELL', svc.healthcheck.test];
-    assert.ok(['CMD', 'CMD-SHELL'].includes(test[0] ?? ''), `${name}: healthcheck test starts with CMD or CMD-SHELL`);
+    expect(['CMD', 'CMD-SHELL'], `${name}: healthcheck test starts with CMD or CMD-SHELL`).toContain(test[0] ?? '');
     if (name in EWS_SERVICES && name !== 'simulator') {
       const e = environmentOf(name, env);
       const port = name === 'alerts' ? e.ALERTS_HTTP_PORT : e.EWS_HTTP_PORT;
-      assert.ok(port && port !== '0', `${name}: its health port must be enabled`);
-      assert.deepEqual(test, ['CMD', 'node', 'deploy/healthcheck.js', `http://127.0.0.1:${port}/healthz`], `${name}: healthcheck on /healthz of its own port`);
+      expect(port && port !== '0', `${name}: its health port must be enabled`).toBeTruthy();
+      expect(test, `${name}: healthcheck on /healthz of its own port`).toStrictEqual(['CMD', 'node', 'deploy/healthcheck.js', `http://127.0.0.1:${port}/healthz`]);
     }
   }
-  assert.ok(existsSync(join(root, 'deploy/healthcheck.js')));
+  expect(existsSync(join(root, 'deploy/healthcheck.js'))).toBe(true);
 });
 
-test('depends_on waits for health, and only on services that have a healthcheck', () => {
+it('depends_on waits for health, and only on services that have a healthcheck', () => {
   for (const [name, svc] of Object.entries(compose.services)) {
     if (!svc.depends_on) continue;
-    assert.ok(!Array.isArray(svc.depends_on), `${name}: depends_on must use the long form with condition: service_healthy`);
+    expect(Array.isArray(svc.depends_on), `${name}: depends_on must use the long form with condition: service_healthy`).toBeFalsy();
     for (const [dep, cond] of Object.entries(svc.depends_on)) {
-      assert.equal(cond.condition, 'service_healthy', `${name} → ${dep}`);
-      assert.ok(compose.services[dep]?.healthcheck, `${name} depends on ${dep}, which has no healthcheck`);
-      assert.ok(!compose.services[dep]?.profiles, `${name} depends on ${dep}, which only runs under a profile`);
+      expect(cond.condition, `${name} → ${dep}`).toBe('service_healthy');
+      expect(compose.services[dep]?.healthcheck, `${name} depends on ${dep}, which has no healthcheck`).toBeTruthy();
+      expect(compose.services[dep]?.profiles, `${name} depends on ${dep}, which only runs under a profile`).toBeFalsy();
     }
   }
-  for (const s of ['ingest', 'rules', 'alerts', 'simulator']) assert.ok(compose.services[s]?.depends_on, `${s} waits for the broker`);
-  assert.ok(compose.services.grafana?.depends_on, 'grafana waits for influxdb');
+  for (const s of ['ingest', 'rules', 'alerts', 'simulator']) expect(compose.services[s]?.depends_on, `${s} waits for the broker`).toBeTruthy();
+  expect(compose.services.grafana?.depends_on, 'grafana waits for influxdb').toBeTruthy();
 });
 
-test('all state is on named volumes; bind mounts are read-only configuration', () => {
+it('all state is on named volumes; bind mounts are read-only configuration', () => {
   const declared = new Set(Object.keys(compose.volumes ?? {}));
   const env = placeholderEnv();
   const statePaths: Record<string, string[]> = {
@@ -427,81 +424,81 @@ test('all state is on named volumes; bind mounts are read-only configuration', (
     const mounts = mountsOf(name);
     for (const p of paths) {
       const m = mounts.filter((x) => p === x.target || p.startsWith(`${x.target}/`)).sort((a, b) => b.target.length - a.target.length)[0];
-      assert.ok(m, `${name}: state path ${p} is not on a volume`);
-      assert.ok(m.named && !m.readOnly, `${name}: state path ${p} must be a writable named volume, not ${m.source}`);
+      assert(m, `${name}: state path ${p} is not on a volume`);
+      expect(m.named && !m.readOnly, `${name}: state path ${p} must be a writable named volume, not ${m.source}`).toBeTruthy();
     }
   }
   for (const name of Object.keys(compose.services)) {
     for (const m of mountsOf(name)) {
       if (m.named) {
-        assert.ok(declared.has(m.source), `${name}: volume ${m.source} is not declared under volumes:`);
+        expect(declared.has(m.source), `${name}: volume ${m.source} is not declared under volumes:`).toBe(true);
         used.add(m.source);
       } else {
-        assert.ok(m.readOnly, `${name}: bind mount ${m.source} must be :ro (state belongs on named volumes)`);
+        expect(m.readOnly, `${name}: bind mount ${m.source} must be :ro (state belongs on named volumes)`).toBeTruthy();
       }
     }
   }
-  for (const v of declared) assert.ok(used.has(v), `volume ${v} is declared but not used`);
+  for (const v of declared) expect(used.has(v), `volume ${v} is declared but not used`).toBe(true);
   // each service keeps its own volume: two SQLite writers never share one
   const owners = new Map<string, string>();
   for (const name of Object.keys(compose.services)) {
     for (const m of mountsOf(name).filter((x) => x.named)) {
-      assert.ok(!owners.has(m.source), `volume ${m.source} is mounted by ${owners.get(m.source)} and ${name}`);
+      expect(owners.has(m.source), `volume ${m.source} is mounted by ${owners.get(m.source)} and ${name}`).toBeFalsy();
       owners.set(m.source, name);
     }
   }
 });
 
-test('images are pinned; one multi-stage Dockerfile builds every fire-ews service', () => {
+it('images are pinned; one multi-stage Dockerfile builds every fire-ews service', () => {
   const images = new Set<string>();
   for (const [name, svc] of Object.entries(compose.services)) {
-    assert.ok(svc.image, `${name}: image`);
+    assert(svc.image, `${name}: image`);
     const [repo, tag = ''] = svc.image.split(/:(?=[^/]*$)/);
-    assert.ok(tag && tag !== 'latest', `${name}: image ${svc.image} must be pinned to a version`);
+    expect(tag && tag !== 'latest', `${name}: image ${svc.image} must be pinned to a version`).toBeTruthy();
     if (name in EWS_SERVICES) {
-      assert.equal(svc.build, '.', `${name}: built from ./Dockerfile`);
+      expect(svc.build, `${name}: built from ./Dockerfile`).toBe('.');
       images.add(svc.image);
     } else {
-      assert.match(tag, /^\d+\.\d+/, `${name}: image ${svc.image} must carry a version number`);
-      assert.equal(svc.build, undefined);
+      expect(tag, `${name}: image ${svc.image} must carry a version number`).toMatch(/^\d+\.\d+/);
+      expect(svc.build).toBeUndefined();
     }
-    if (name === 'grafana') assert.equal(repo, 'grafana/grafana', 'grafana/grafana-oss gets no new images since 12.4');
-    if (name === 'influxdb') assert.match(svc.image, /^influxdb:2\.7(\.\d+)?$/);
+    if (name === 'grafana') expect(repo, 'grafana/grafana-oss gets no new images since 12.4').toBe('grafana/grafana');
+    if (name === 'influxdb') expect(svc.image).toMatch(/^influxdb:2\.7(\.\d+)?$/);
   }
-  assert.equal(images.size, 1, 'every fire-ews service runs the same image');
-  for (const [name, cmd] of Object.entries(EWS_SERVICES)) assert.deepEqual(compose.services[name]?.command?.slice(0, cmd.length), cmd, `${name}: command`);
-  assert.deepEqual(compose.services.simulator?.profiles, ['demo']);
-  for (const [name, svc] of Object.entries(compose.services)) if (name !== 'simulator') assert.equal(svc.profiles, undefined, `${name} runs without a profile`);
+  expect(images.size, 'every fire-ews service runs the same image').toBe(1);
+  for (const [name, cmd] of Object.entries(EWS_SERVICES)) expect(compose.services[name]?.command?.slice(0, cmd.length), `${name}: command`).toStrictEqual(cmd);
+  expect(compose.services.simulator?.profiles).toStrictEqual(['demo']);
+  for (const [name, svc] of Object.entries(compose.services)) if (name !== 'simulator') expect(svc.profiles, `${name} runs without a profile`).toBeUndefined();
 
   const dockerfile = read('Dockerfile');
   const froms = [...dockerfile.matchAll(/^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/gim)].map((m) => m[1]!);
-  assert.ok(froms.length >= 2, 'multi-stage');
-  for (const f of froms) assert.equal(f, 'node:20-bookworm-slim');
-  assert.match(dockerfile, /npm ci --omit=dev/);
-  assert.match(dockerfile, /python3 make g\+\+/, 'better-sqlite3 may need a compiler');
-  assert.match(dockerfile, /^USER node$/m);
-  assert.match(dockerfile, /^ENTRYPOINT \["node", "bin\/fire-ews\.js"\]$/m);
+  expect(froms.length, 'multi-stage').toBeGreaterThanOrEqual(2);
+  for (const f of froms) expect(f).toBe('node:20-bookworm-slim');
+  expect(dockerfile).toMatch(/npm ci --omit=dev/);
+  expect(dockerfile, 'better-sqlite3 may need a compiler').toMatch(/python3 make g\+\+/);
+  expect(dockerfile).toMatch(/^USER node$/m);
+  expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "bin\/fire-ews\.js"\]$/m);
   const pkg = JSON.parse(read('package.json')) as { dependencies?: Record<string, string> };
-  assert.ok(pkg.dependencies?.tsx, 'tsx must stay a runtime dependency: the image has no build step and npm ci --omit=dev');
+  expect(pkg.dependencies?.tsx, 'tsx must stay a runtime dependency: the image has no build step and npm ci --omit=dev').toBeTruthy();
   const dockerignore = read('.dockerignore').split('\n');
-  for (const must of ['.env', 'node_modules', 'data', '.git']) assert.ok(dockerignore.includes(must), `.dockerignore: ${must}`);
+  for (const must of ['.env', 'node_modules', 'data', '.git']) expect(dockerignore, `.dockerignore: ${must}`).toContain(must);
 });
 
-test('the commands and the demo scenario exist', async () => {
+it('the commands and the demo scenario exist', async () => {
   const env = placeholderEnv();
   const scenario = interpolate(compose.services.simulator?.command?.[2] ?? '', env, 'simulator.command');
-  assert.ok(existsSync(join(root, 'simulator/scenarios', `${scenario}.yaml`)), `scenario ${scenario}`);
+  expect(existsSync(join(root, 'simulator/scenarios', `${scenario}.yaml`)), `scenario ${scenario}`).toBe(true);
   // `fire-ews <command> --help` exits 0 with that command's own usage (commander prints the top-level
   // usage for an unknown command); all at once, each start costs a second of tsx
   await Promise.all(
     Object.entries(EWS_SERVICES).map(async ([name, cmd]) => {
-      const r = await execFileAsync(process.execPath, ['bin/fire-ews.js', ...cmd, '--help'], { cwd: root, encoding: 'utf8' }).catch((err: { stderr?: string }) => assert.fail(`${name}: fire-ews ${cmd.join(' ')} --help: ${err.stderr}`));
-      assert.match(r.stdout, new RegExp(`^Usage: fire-ews ${cmd.join(' ')} `, 'm'), `${name}: fire-ews ${cmd.join(' ')} is not a command`);
+      const r = await execFileAsync(process.execPath, ['bin/fire-ews.js', ...cmd, '--help'], { cwd: root, encoding: 'utf8' }).catch((err: { stderr?: string }) => expect.unreachable(`${name}: fire-ews ${cmd.join(' ')} --help: ${err.stderr}`));
+      expect(r.stdout, `${name}: fire-ews ${cmd.join(' ')} is not a command`).toMatch(new RegExp(`^Usage: fire-ews ${cmd.join(' ')} `, 'm'));
     }),
   );
 });
 
-test('.env.example lists every variable used, explains each, and holds no secret', () => {
+it('.env.example lists every variable used, explains each, and holds no secret', () => {
   const problems: string[] = [];
   const used = new Map<string, string>();
   for (const r of referencedVariables(composeText)) used.set(r.name, 'docker-compose.yml');
@@ -523,42 +520,42 @@ test('.env.example lists every variable used, explains each, and holds no secret
   }
   // every REQUIRED value is blank in the example: copying it unfilled must fail, not run with a default
   for (const r of referencedVariables(composeText).filter((x) => x.required)) if (envExample.get(r.name)?.value) problems.push(`${r.name} is required but .env.example gives it a value`);
-  assert.deepEqual(problems, []);
+  expect(problems).toStrictEqual([]);
   const tracked = spawnSync('git', ['ls-files', '--', '.env', '**/.env'], { cwd: root, encoding: 'utf8' });
-  assert.equal(tracked.stdout.trim(), '', '.env must never be committed');
+  expect(tracked.stdout.trim(), '.env must never be committed').toBe('');
 });
 
-test('Grafana mounts the provisioning and the generated dashboards where the provider looks', () => {
+it('Grafana mounts the provisioning and the generated dashboards where the provider looks', () => {
   const mounts = mountsOf('grafana');
   const target = (src: string) => mounts.find((m) => m.source === src)?.target;
-  assert.equal(target('./dashboards/provisioning'), '/etc/grafana/provisioning');
+  expect(target('./dashboards/provisioning')).toBe('/etc/grafana/provisioning');
   const dashboardsTarget = target('./dashboards/generated');
-  assert.equal(dashboardsTarget, '/var/lib/grafana/dashboards');
+  expect(dashboardsTarget).toBe('/var/lib/grafana/dashboards');
   const grafanaEnvironment = compose.services.grafana?.environment ?? {};
   const grafanaEnv = new Set(Object.keys(grafanaEnvironment));
   // a GF_* setting that names a dashboard file (the home dashboard) names one that is generated
   for (const [key, value] of Object.entries(grafanaEnvironment)) {
     const v = String(value);
-    if (v.startsWith(`${dashboardsTarget}/`)) assert.ok(existsSync(join(root, 'dashboards/generated', v.slice(`${dashboardsTarget}/`.length))), `grafana ${key}=${v}: no such file in dashboards/generated`);
+    if (v.startsWith(`${dashboardsTarget}/`)) expect(existsSync(join(root, 'dashboards/generated', v.slice(`${dashboardsTarget}/`.length))), `grafana ${key}=${v}: no such file in dashboards/generated`).toBe(true);
   }
   for (const f of provisioningFiles) {
     const doc = parse(readFileSync(f, 'utf8')) as { providers?: Array<{ options?: { path?: string } }> } | null;
     for (const p of doc?.providers ?? []) {
       const path = p.options?.path;
-      if (path) assert.ok(path === dashboardsTarget || path.startsWith(`${dashboardsTarget}/`), `${relative(root, f)}: provider path ${path} is not the mounted ${dashboardsTarget}`);
+      if (path) expect(path === dashboardsTarget || path.startsWith(`${dashboardsTarget}/`), `${relative(root, f)}: provider path ${path} is not the mounted ${dashboardsTarget}`).toBeTruthy();
     }
     // Grafana expands $VAR from its own container environment only
-    for (const r of referencedVariables(readFileSync(f, 'utf8'))) assert.ok(grafanaEnv.has(r.name), `${relative(root, f)} uses \${${r.name}}: pass it to the grafana service`);
+    for (const r of referencedVariables(readFileSync(f, 'utf8'))) expect(grafanaEnv.has(r.name), `${relative(root, f)} uses \${${r.name}}: pass it to the grafana service`).toBe(true);
   }
 });
 
-test('docker-compose config -q accepts the file with a filled .env and refuses the unfilled example (deploy/check-compose.sh)', (t) => {
+it('docker-compose config -q accepts the file with a filled .env and refuses the unfilled example (deploy/check-compose.sh)', (t) => {
   const which = spawnSync('sh', ['-c', 'command -v docker-compose || docker compose version'], { encoding: 'utf8' });
   if (which.status !== 0) {
-    if (requireTools) assert.fail('docker-compose is missing (apt-get install docker-compose; .ci/run installs it)');
+    if (requireTools) expect.unreachable('docker-compose is missing (apt-get install docker-compose; .ci/run installs it)');
     t.skip('docker-compose not installed (apt-get install docker-compose)');
     return;
   }
   const r = spawnSync('bash', [join(root, 'deploy/check-compose.sh')], { encoding: 'utf8' });
-  assert.equal(r.status, 0, `deploy/check-compose.sh: ${r.stdout}${r.stderr}`);
+  expect(r.status, `deploy/check-compose.sh: ${r.stdout}${r.stderr}`).toBe(0);
 });

@@ -1,22 +1,20 @@
-// Danger values and events reach a real InfluxDB (Debian's influxd 1.6, INFLUX_API=v1) through the
-// rules spool, including across an InfluxDB outage.
-import { after, before, test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { pino } from 'pino';
-import type { RunningBroker } from '../broker/server.ts';
-import { loadEnv } from '../contracts/config.ts';
-import { topics } from '../contracts/topics.ts';
-import { derivePassword } from '../platform/credentials.ts';
-import { createLineWriter } from '../platform/influx-writer.ts';
-import { loadSiteFile } from '../platform/site-file.ts';
-import { InfluxdProcess, integrationSkipReason } from '../test/harness/influxd.ts';
-import { connectAs, SITE_FILE, TEST_SECRET, tempDataDir, startSiteBroker } from '../test/harness/services.ts';
-import { waitFor } from '../test/harness/ports.ts';
-import { DEFAULT_RULES_CONFIG } from './config.ts';
-import { startRules } from './service.ts';
-import { reading } from './testing.ts';
+import type { RunningBroker } from '../../broker/server.ts';
+import { loadEnv } from '../../contracts/config.ts';
+import { topics } from '../../contracts/topics.ts';
+import { derivePassword } from '../../platform/credentials.ts';
+import { createLineWriter } from '../../platform/influx-writer.ts';
+import { loadSiteFile } from '../../platform/site-file.ts';
+import { InfluxdProcess, integrationSkipReason } from '../harness/influxd.ts';
+import { connectAs, SITE_FILE, TEST_SECRET, tempDataDir, startSiteBroker } from '../harness/services.ts';
+import { waitFor } from '../harness/ports.ts';
+import { DEFAULT_RULES_CONFIG } from '../../rules/config.ts';
+import { startRules } from '../../rules/service.ts';
+import { reading } from '../../rules/testing.ts';
 
 const skip = integrationSkipReason();
 const site = loadSiteFile(SITE_FILE);
@@ -27,14 +25,14 @@ let broker: RunningBroker;
 let url: string;
 let publisher: MqttClient;
 
-before(async () => {
+beforeAll(async () => {
   if (skip) return;
   influx = await InfluxdProcess.start('ews');
   ({ broker, url } = await startSiteBroker(join(tmp.dir, 'broker'), 100_000));
   publisher = await connectAs(url, 'svc-simulator');
 });
 
-after(async () => {
+afterAll(async () => {
   if (skip) return;
   await publisher.endAsync();
   await broker.close();
@@ -57,7 +55,7 @@ async function publishMinutes(from: number, to: number, silentFrom = 6): Promise
   return n;
 }
 
-test('danger (official and provisional) and events are written to InfluxDB, and survive an InfluxDB outage', { skip }, async () => {
+it.skipIf(skip)('danger (official and provisional) and events are written to InfluxDB, and survive an InfluxDB outage', async () => {
   const env = loadEnv({ INFLUX_URL: influx.url, INFLUX_API: 'v1', INFLUX_DATABASE: 'ews', INFLUX_TIMEOUT_MS: '2000' });
   const rules = await startRules({
     mqttUrl: url,
@@ -91,20 +89,20 @@ async function scenario(rules: Awaited<ReturnType<typeof startRules>>): Promise<
   await waitFor(async () => (await influx.count('danger', 'quality')) === 2 * site.zones.length && (await influx.count('event', 'event_id')) === 1, 20_000, 'points in InfluxDB');
 
   const official = await influx.query('SELECT * FROM "danger" WHERE "official" = \'true\' GROUP BY "zone"', 'ews');
-  assert.equal(official.length, site.zones.length);
+  expect(official.length).toBe(site.zones.length);
   for (const s of official) {
     const row = Object.fromEntries(s.columns.map((c, i) => [c, s.values[0]![i]]));
-    assert.equal(row.time, Date.parse('2026-03-20T13:00:00+07:00'));
-    assert.ok(['ok', 'estimated', 'unavailable'].includes(String(row.quality)));
-    assert.equal(typeof row.level, 'number');
-    assert.equal(typeof row.nesterov_p, 'number');
-    for (const f of ['t13', 'rh13', 'd13', 'rain24h']) assert.equal(typeof row[f], 'number', `${s.tags?.zone} ${f}`);
+    expect(row.time).toBe(Date.parse('2026-03-20T13:00:00+07:00'));
+    expect(['ok', 'estimated', 'unavailable']).toContain(String(row.quality));
+    expect(typeof row.level).toBe('number');
+    expect(typeof row.nesterov_p).toBe('number');
+    for (const f of ['t13', 'rh13', 'd13', 'rain24h']) expect(typeof row[f], `${s.tags?.zone} ${f}`).toBe('number');
   }
   const provisional = await influx.query('SELECT count("quality") FROM "danger" WHERE "official" = \'false\'', 'ews');
-  assert.equal(provisional[0]?.values[0]?.[1], site.zones.length);
+  expect(provisional[0]?.values[0]?.[1]).toBe(site.zones.length);
   const ev = await influx.query('SELECT "event_id", "kind", "node", "zone" FROM "event"', 'ews');
-  assert.deepEqual(ev[0]?.values.map((v) => v.slice(2)), [['node-offline', SILENT, 'san-thang']]);
-  assert.match(String(ev[0]?.values[0]?.[1]), /^san-thang-02-offline-/);
+  expect(ev[0]?.values.map((v) => v.slice(2))).toStrictEqual([['node-offline', SILENT, 'san-thang']]);
+  expect(String(ev[0]?.values[0]?.[1])).toMatch(/^san-thang-02-offline-/);
 
   // InfluxDB down: the node comes back (node-online), the line waits in the spool.
   await influx.stop();
@@ -113,7 +111,7 @@ async function scenario(rules: Awaited<ReturnType<typeof startRules>>): Promise<
   await waitFor(() => rules.store.spoolDepth() >= 1, 10_000, 'the event line is spooled');
   await influx.restart();
   await waitFor(async () => (await influx.count('event', 'event_id')) === 2, 40_000, 'spooled line written after the outage');
-  assert.equal(rules.store.spoolDepth(), 0);
+  expect(rules.store.spoolDepth()).toBe(0);
   const kinds = await influx.query('SELECT "event_id" FROM "event" GROUP BY "kind"', 'ews');
-  assert.deepEqual(kinds.map((s) => s.tags?.kind).sort(), ['node-offline', 'node-online']);
+  expect(kinds.map((s) => s.tags?.kind).sort()).toStrictEqual(['node-offline', 'node-online']);
 }

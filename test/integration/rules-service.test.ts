@@ -1,21 +1,18 @@
-// The rules service against a real broker (in-process): contract checks with dead letters,
-// events and danger on their topics (danger official retained, provisional live only), and a
-// restart of the service object from its SQLite file without duplicate events.
-import { after, before, test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { pino } from 'pino';
-import type { RunningBroker } from '../broker/server.ts';
-import { dangerSchema, deadLetterSchema, eventSchema, type Danger, type FireEvent } from '../contracts/payloads.ts';
-import { topics } from '../contracts/topics.ts';
-import { derivePassword } from '../platform/credentials.ts';
-import { loadSiteFile } from '../platform/site-file.ts';
-import { connectAs, SITE_FILE, TEST_SECRET, tempDataDir, startSiteBroker } from '../test/harness/services.ts';
-import { waitFor } from '../test/harness/ports.ts';
-import { DEFAULT_RULES_CONFIG } from './config.ts';
-import { startRules, type RulesServiceOptions } from './service.ts';
-import { reading } from './testing.ts';
+import type { RunningBroker } from '../../broker/server.ts';
+import { dangerSchema, deadLetterSchema, eventSchema, type Danger, type FireEvent } from '../../contracts/payloads.ts';
+import { topics } from '../../contracts/topics.ts';
+import { derivePassword } from '../../platform/credentials.ts';
+import { loadSiteFile } from '../../platform/site-file.ts';
+import { connectAs, SITE_FILE, TEST_SECRET, tempDataDir, startSiteBroker } from '../harness/services.ts';
+import { waitFor } from '../harness/ports.ts';
+import { DEFAULT_RULES_CONFIG } from '../../rules/config.ts';
+import { startRules, type RulesServiceOptions } from '../../rules/service.ts';
+import { reading } from '../../rules/testing.ts';
 
 const site = loadSiteFile(SITE_FILE);
 const silent = pino({ level: 'silent' });
@@ -26,7 +23,7 @@ let publisher: MqttClient;
 let observer: MqttClient;
 const received: { topic: string; payload: string; retain: boolean }[] = [];
 
-before(async () => {
+beforeAll(async () => {
   ({ broker, url } = await startSiteBroker(join(tmp.dir, 'broker'), 100_000));
   publisher = await connectAs(url, 'svc-simulator');
   observer = await connectAs(url, 'svc-observer');
@@ -34,7 +31,7 @@ before(async () => {
   await observer.subscribeAsync(['ews/v1/events/+/+', 'ews/v1/danger/+', 'ews/v1/deadletter/+'], { qos: 1 });
 });
 
-after(async () => {
+afterAll(async () => {
   await publisher.endAsync();
   await observer.endAsync();
   await broker.close();
@@ -83,7 +80,7 @@ async function publishMinutes(from: number, to: number): Promise<number> {
 const events = () => received.filter((m) => m.topic.startsWith('ews/v1/events/')).map((m) => eventSchema.parse(JSON.parse(m.payload)) as FireEvent);
 const dangers = () => received.filter((m) => m.topic.startsWith('ews/v1/danger/')).map((m) => ({ d: dangerSchema.parse(JSON.parse(m.payload)) as Danger, retain: m.retain }));
 
-test('bad input is dead-lettered on ews/v1/deadletter/rules and never stops the service; readings produce events and danger', async () => {
+it('bad input is dead-lettered on ews/v1/deadletter/rules and never stops the service; readings produce events and danger', async () => {
   const rules = await startRules(options());
   await waitFor(() => rules.connected, 10_000, 'rules connected');
   const bad: [string, string][] = [
@@ -96,23 +93,23 @@ test('bad input is dead-lettered on ews/v1/deadletter/rules and never stops the 
   for (const [topic, payload] of bad) await publisher.publishAsync(topic, payload, { qos: 1 });
   await waitFor(() => received.filter((m) => m.topic === topics.deadLetter('rules')).length === bad.length, 10_000, 'dead letters');
   const dls = received.filter((m) => m.topic === topics.deadLetter('rules')).map((m) => deadLetterSchema.parse(JSON.parse(m.payload)));
-  assert.deepEqual(dls.map((d) => d.reason.split(':')[0]), ['malformed-json', 'schema', 'schema', 'topic-mismatch', 'schema']);
-  assert.equal(rules.store.deadLetterCount(), bad.length);
-  assert.equal(rules.store.journalTotal(), 0, 'nothing from bad input reached the engine');
+  expect(dls.map((d) => d.reason.split(':')[0])).toStrictEqual(['malformed-json', 'schema', 'schema', 'topic-mismatch', 'schema']);
+  expect(rules.store.deadLetterCount()).toBe(bad.length);
+  expect(rules.store.journalTotal(), 'nothing from bad input reached the engine').toBe(0);
 
   // 12:40 → 13:25 local: the 13:00 provisional value, the official one at 13:17, a node offline.
   const n = await publishMinutes(0, 45);
   await waitFor(() => rules.store.journalTotal() === n && rules.store.outboxDepth() === 0, 20_000, 'all readings processed and published');
   await waitFor(() => dangers().filter((x) => x.d.official).length === site.zones.length, 10_000, 'official danger received');
   const offline = events().filter((e) => e.kind === 'node-offline');
-  assert.deepEqual(offline.map((e) => e.nodeId), [SILENT_NODE]);
-  assert.ok(received.some((m) => m.topic === topics.event('node-offline', 'san-thang')));
+  expect(offline.map((e) => e.nodeId)).toStrictEqual([SILENT_NODE]);
+  expect(received.some((m) => m.topic === topics.event('node-offline', 'san-thang'))).toBe(true);
   const official = dangers().filter((x) => x.d.official);
-  assert.deepEqual(official.map((x) => x.d.zoneId).sort(), site.zones.map((z) => z.id).sort());
-  assert.ok(official.every((x) => x.d.date === '2026-03-20' && x.d.ts === '2026-03-20T13:00:00+07:00'));
+  expect(official.map((x) => x.d.zoneId).sort()).toStrictEqual(site.zones.map((z) => z.id).sort());
+  expect(official.every((x) => x.d.date === '2026-03-20' && x.d.ts === '2026-03-20T13:00:00+07:00')).toBe(true);
   const provisional = dangers().filter((x) => !x.d.official);
-  assert.equal(provisional.length, site.zones.length, 'one provisional value per zone at 13:00');
-  assert.ok(provisional.every((x) => !x.retain));
+  expect(provisional.length, 'one provisional value per zone at 13:00').toBe(site.zones.length);
+  expect(provisional.every((x) => !x.retain)).toBe(true);
 
   // A late subscriber gets the official value retained for every zone.
   const late = await connectAs(url, 'svc-observer');
@@ -120,7 +117,7 @@ test('bad input is dead-lettered on ews/v1/deadletter/rules and never stops the 
   late.on('message', (_t, payload, packet) => packet.retain && retained.push(dangerSchema.parse(JSON.parse(payload.toString()))));
   await late.subscribeAsync(topics.allDanger, { qos: 1 });
   await waitFor(() => retained.length === site.zones.length, 5000, 'retained danger');
-  assert.ok(retained.every((d) => d.official));
+  expect(retained.every((d) => d.official)).toBe(true);
   await late.endAsync();
 
   // A redelivered reading (same node, seq, time) is skipped.
@@ -131,19 +128,19 @@ test('bad input is dead-lettered on ews/v1/deadletter/rules and never stops the 
   await rules.close();
 });
 
-test('a restarted service continues from SQLite: no event is emitted twice', async () => {
+it('a restarted service continues from SQLite: no event is emitted twice', async () => {
   const eventsBefore = events().length;
   const ids = new Set(events().map((e) => e.eventId));
   const rules = await startRules(options());
   await waitFor(() => rules.connected, 10_000, 'rules connected');
-  assert.equal(rules.core.now, Date.parse('2026-03-20T13:25:00+07:00'), 'the clock continues where it stopped');
+  expect(rules.core.now, 'the clock continues where it stopped').toBe(Date.parse('2026-03-20T13:25:00+07:00'));
   // The silent node comes back: node-online, and nothing already emitted comes again.
   const n0 = rules.store.journalTotal();
   await publisher.publishAsync(topics.reading(SILENT_NODE), JSON.stringify(reading(SILENT_NODE, 46, T0 + 46 * MIN)), { qos: 1 });
   await waitFor(() => rules.store.journalTotal() === n0 + 1 && rules.store.outboxDepth() === 0, 10_000, 'reading processed');
   await waitFor(() => events().length > eventsBefore, 5000, 'node-online');
   const fresh = events().slice(eventsBefore);
-  assert.deepEqual(fresh.map((e) => `${e.kind}:${e.nodeId}`), [`node-online:${SILENT_NODE}`]);
-  assert.ok(fresh.every((e) => !ids.has(e.eventId)));
+  expect(fresh.map((e) => `${e.kind}:${e.nodeId}`)).toStrictEqual([`node-online:${SILENT_NODE}`]);
+  expect(fresh.every((e) => !ids.has(e.eventId))).toBe(true);
   await rules.close();
 });

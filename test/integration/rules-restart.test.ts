@@ -1,28 +1,24 @@
-// Restart equivalence with the real process: `fire-ews rules` (readings clock) against a real
-// broker, fed the simulator's fire-san-thang scenario; one run uninterrupted, one SIGKILLed twice
-// mid-scenario (first while the fire is suspected but not yet confirmed) and restarted. Both must
-// end with the same events (the same order within each zone and kind), each published, and the fire announced once.
-import { after, before, test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import type { MqttClient } from 'mqtt';
-import type { RunningBroker } from '../broker/server.ts';
-import { eventSchema, readingSchema, type Reading } from '../contracts/payloads.ts';
-import { topics } from '../contracts/topics.ts';
-import { connectAs, serviceEnv, ServiceProcess, startSiteBroker, tempDataDir } from '../test/harness/services.ts';
-import { waitFor } from '../test/harness/ports.ts';
+import type { RunningBroker } from '../../broker/server.ts';
+import { eventSchema, readingSchema, type Reading } from '../../contracts/payloads.ts';
+import { topics } from '../../contracts/topics.ts';
+import { connectAs, serviceEnv, ServiceProcess, startSiteBroker, tempDataDir } from '../harness/services.ts';
+import { waitFor } from '../harness/ports.ts';
 
-const root = new URL('..', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 const tmp = tempDataDir('rules-restart');
 let broker: RunningBroker;
 let url: string;
 let readings: Reading[];
 
-before(async () => {
+beforeAll(async () => {
   const file = join(tmp.dir, 'fire-san-thang.ndjson');
   await promisify(execFile)(process.execPath, [join(root, 'bin/fire-ews.js'), 'simulate', '--scenario', 'fire-san-thang', '--fast', '--out', file], { cwd: root, maxBuffer: 1 << 24 });
   readings = readFileSync(file, 'utf8')
@@ -32,7 +28,7 @@ before(async () => {
   ({ broker, url } = await startSiteBroker(join(tmp.dir, 'broker')));
 });
 
-after(async () => {
+afterAll(async () => {
   await broker?.close();
   tmp.remove();
 });
@@ -119,35 +115,35 @@ async function run(name: string, kills: ((p: Progress) => boolean)[]): Promise<{
   );
   const { keys, streams } = progress(dbFile);
   await waitFor(() => new Set(received).size === keys.filter((k) => k.startsWith('event:')).length, 10_000, `${name}: observer has every event`);
-  assert.equal(await proc.stop('SIGTERM'), 0);
+  expect(await proc.stop('SIGTERM')).toBe(0);
   await publisher.endAsync();
   await observer.endAsync();
   return { keys, streams, received, restarts, backlogs };
 }
 
-test('fire-san-thang through the real process: SIGKILL twice mid-scenario gives the same events as an uninterrupted run', { timeout: 300_000 }, async () => {
+it('fire-san-thang through the real process: SIGKILL twice mid-scenario gives the same events as an uninterrupted run', { timeout: 300_000 }, async () => {
   const a = await run('uninterrupted', []);
   const events = a.keys.filter((k) => k.startsWith('event:'));
   const fire = events.filter((k) => k.startsWith('event:fire-'));
-  assert.ok(fire.some((k) => k.startsWith('event:fire-') && k.includes('-suspected ')) && fire.some((k) => k.startsWith('event:fire-') && k.includes('-confirmed ')), `the fire is detected (${fire.join(', ')})`);
-  assert.ok(a.keys.some((k) => k.startsWith('danger:') && k.includes(':official:')), 'the official 13:00 value is emitted');
+  expect(fire.some((k) => k.startsWith('event:fire-') && k.includes('-suspected ')) && fire.some((k) => k.startsWith('event:fire-') && k.includes('-confirmed ')), `the fire is detected (${fire.join(', ')})`).toBeTruthy();
+  expect(a.keys.some((k) => k.startsWith('danger:') && k.includes(':official:')), 'the official 13:00 value is emitted').toBe(true);
 
   const b = await run('killed', [
     (p) => p.keys.some((k) => k.startsWith('event:fire-') && k.includes('-suspected ')) && !p.keys.some((k) => k.startsWith('event:fire-') && k.includes('-confirmed ')),
     (p) => p.journal >= readings.length * 0.7,
   ]);
-  assert.equal(b.restarts, 2);
+  expect(b.restarts).toBe(2);
   // Same outputs with the same payloads, and the same order within each topic. The interleaving of
   // different zones may differ: after a restart the broker replays the session's queue while new
   // readings keep arriving, so cross-zone arrival order is not the publisher's order (it is not in
   // the field either). Content that depended on that order would still differ and fail here.
-  assert.deepEqual([...b.keys].sort(), [...a.keys].sort(), 'same events and danger values, with the same payloads');
-  assert.deepEqual(b.streams, a.streams, 'the same order within each zone and kind');
-  assert.deepEqual([...new Set(b.received)].sort(), [...new Set(a.received)].sort(), 'the observer saw the same event ids');
+  expect([...b.keys].sort(), 'same events and danger values, with the same payloads').toStrictEqual([...a.keys].sort());
+  expect(b.streams, 'the same order within each zone and kind').toStrictEqual(a.streams);
+  expect([...new Set(b.received)].sort(), 'the observer saw the same event ids').toStrictEqual([...new Set(a.received)].sort());
   // At-least-once on the wire: a kill between the broker's PUBACK and marking the row published
   // can repeat that one message (same event id); the fire is never announced under a new id.
   const dup = b.received.length - new Set(b.received).size;
-  assert.ok(dup <= b.restarts, `${dup} repeated deliveries for ${b.restarts} kills`);
-  assert.equal(new Set(b.received.filter((id) => id.includes('-suspected'))).size, 1, 'one fire, one suspected id');
+  expect(dup, `${dup} repeated deliveries for ${b.restarts} kills`).toBeLessThanOrEqual(b.restarts);
+  expect(new Set(b.received.filter((id) => id.includes('-suspected'))).size, 'one fire, one suspected id').toBe(1);
   console.log(`readings ${readings.length}; outputs ${a.keys.length} (${events.length} events); repeated deliveries after kills: ${dup}; not yet journaled at each kill: ${b.backlogs.join(', ')}`);
 });

@@ -1,26 +1,24 @@
-// Against a real broker (and the real ingest): emulated nodes, will messages, buffering and
-// catch-up, replay into the broker, the recorder, and a scenario end to end into ingest's store.
-import { after, before, test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import Database from 'better-sqlite3';
-import { nodeStatusSchema, type NodeStatus, type Reading } from '../contracts/payloads.ts';
-import { indexSite } from '../contracts/site.ts';
-import { topics } from '../contracts/topics.ts';
-import { startBroker, type RunningBroker } from '../broker/server.ts';
-import { startIngest } from '../ingest/service.ts';
-import { derivePassword } from '../platform/credentials.ts';
-import { createLogger } from '../platform/logger.ts';
-import { waitFor } from '../test/harness/ports.ts';
-import { simulate, scenarioNodes } from './engine.ts';
-import { MqttReadingSink, NodeFleet, recordReadings, type BrokerAccess } from './mqtt-io.ts';
-import type { ReadingSink } from './replay.ts';
-import { runLive } from './run.ts';
-import { loadScenario, withStart } from './scenario.ts';
-import { sampleSite } from './test-helpers.ts';
+import { nodeStatusSchema, type NodeStatus, type Reading } from '../../contracts/payloads.ts';
+import { indexSite } from '../../contracts/site.ts';
+import { topics } from '../../contracts/topics.ts';
+import { startBroker, type RunningBroker } from '../../broker/server.ts';
+import { startIngest } from '../../ingest/service.ts';
+import { derivePassword } from '../../platform/credentials.ts';
+import { createLogger } from '../../platform/logger.ts';
+import { waitFor } from '../harness/ports.ts';
+import { simulate, scenarioNodes } from '../../simulator/engine.ts';
+import { MqttReadingSink, NodeFleet, recordReadings, type BrokerAccess } from '../../simulator/mqtt-io.ts';
+import type { ReadingSink } from '../../simulator/replay.ts';
+import { runLive } from '../../simulator/run.ts';
+import { loadScenario, withStart } from '../../simulator/scenario.ts';
+import { sampleSite } from '../../simulator/test-helpers.ts';
 
 const secret = 'test-secret-for-the-simulator-0123456789';
 const logger = createLogger('test', process.env.SIM_TEST_LOG ?? 'silent');
@@ -28,7 +26,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'ews-sim-mqtt-'));
 let broker: RunningBroker;
 let access: BrokerAccess;
 
-before(async () => {
+beforeAll(async () => {
   broker = await startBroker({
     host: '127.0.0.1',
     port: 0,
@@ -42,7 +40,7 @@ before(async () => {
   access = { url: `mqtt://127.0.0.1:${broker.port}`, secret };
 });
 
-after(async () => {
+afterAll(async () => {
   await broker.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -88,7 +86,7 @@ async function observeStatus() {
   return { statuses, close: () => client.endAsync() };
 }
 
-test('emulated nodes publish a scenario with their own credentials; the recorder captures every reading', { timeout: 30_000 }, async () => {
+it('emulated nodes publish a scenario with their own credentials; the recorder captures every reading', { timeout: 30_000 }, async () => {
   const recorder = await startRecorder();
   const scenario = { ...loadScenario('fire-san-thang'), duration: 30 * 60_000, nodes: { zones: ['san-thang'] } };
   const nodes = scenarioNodes(scenario, sampleSite());
@@ -98,17 +96,17 @@ test('emulated nodes publish a scenario with their own credentials; the recorder
   const counts = await runLive({ run, fleet, speed: Infinity });
   await fleet.closeAll();
   const expected = [...run.messages].flatMap((m) => (m.kind === 'reading' ? [m.reading] : []));
-  assert.equal(counts.readings, expected.length);
-  assert.ok(counts.readings >= 8 * 30);
+  expect(counts.readings).toBe(expected.length);
+  expect(counts.readings).toBeGreaterThanOrEqual(8 * 30);
   await waitFor(() => recorder.sink.readings.length >= counts.readings, 5000, 'all readings recorded');
   const stats = await recorder.stop();
-  assert.equal(stats.recorded - recorder.sink.probes, counts.readings);
+  expect(stats.recorded - recorder.sink.probes).toBe(counts.readings);
   const key = (r: Reading) => `${r.nodeId}#${r.seq}`;
-  assert.deepEqual(recorder.sink.readings.map(key).sort(), expected.map(key).sort());
-  assert.deepEqual(recorder.sink.readings.find((r) => r.nodeId === 'san-thang-05' && r.seq === 7), expected.find((r) => r.nodeId === 'san-thang-05' && r.seq === 7));
+  expect(recorder.sink.readings.map(key).sort()).toStrictEqual(expected.map(key).sort());
+  expect(recorder.sink.readings.find((r) => r.nodeId === 'san-thang-05' && r.seq === 7)).toStrictEqual(expected.find((r) => r.nodeId === 'san-thang-05' && r.seq === 7));
 });
 
-test('a --fast run whose nodes lose their link finishes, and what the broker had not acknowledged is sent again', { timeout: 60_000 }, async () => {
+it('a --fast run whose nodes lose their link finishes, and what the broker had not acknowledged is sent again', { timeout: 60_000 }, async () => {
   // fire-san-thang burns a node (its link drops mid-run); node-faults takes nodes offline and back.
   for (const name of ['fire-san-thang', 'node-faults']) {
     const recorder = await startRecorder();
@@ -119,7 +117,7 @@ test('a --fast run whose nodes lose their link finishes, and what the broker had
     await fleet.connectAll(nodes.map((n) => n.id));
     const counts = await runLive({ run, fleet, speed: Infinity });
     await fleet.closeAll();
-    assert.ok(counts.linkEvents > 0, `${name} has link events`);
+    expect(counts.linkEvents, `${name} has link events`).toBeGreaterThan(0);
     // A reading sent while its node is up, or buffered and then sent after reconnecting, must arrive.
     const up = new Map<string, boolean>();
     const pendingByNode = new Map<string, Reading[]>();
@@ -138,11 +136,11 @@ test('a --fast run whose nodes lose their link finishes, and what the broker had
     await recorder.stop();
     const got = new Set(recorder.sink.readings.map(key));
     const missing = [...expected].filter((k) => !got.has(k));
-    assert.deepEqual(missing.slice(0, 20), [], `${name}: ${missing.length} of ${expected.size} lost`);
+    expect(missing.slice(0, 20), `${name}: ${missing.length} of ${expected.size} lost`).toStrictEqual([]);
   }
 });
 
-test('a node that loses its link leaves a will, buffers, and catches up in order when it is back', { timeout: 30_000 }, async () => {
+it('a node that loses its link leaves a will, buffers, and catches up in order when it is back', { timeout: 30_000 }, async () => {
   const recorder = await startRecorder();
   const observer = await observeStatus();
   const fleet = new NodeFleet(access, { clientIdPrefix: 't2' });
@@ -155,24 +153,24 @@ test('a node that loses its link leaves a will, buffers, and catches up in order
   await node.linkDown();
   await waitFor(() => observer.statuses.some((s) => s.nodeId === 'nam-loong-02' && s.status === 'offline' && s.reason === 'connection lost'), 5000, 'the will');
   for (let seq = 1; seq <= 5; seq++) node.send(r(seq));
-  assert.equal(node.buffered, 5);
+  expect(node.buffered).toBe(5);
   await node.connect();
   await waitFor(() => recorder.sink.readings.length >= 6, 5000, 'the catch-up burst');
-  assert.deepEqual(recorder.sink.readings.map((x) => x.seq), [0, 1, 2, 3, 4, 5]);
-  assert.equal(node.buffered, 0);
+  expect(recorder.sink.readings.map((x) => x.seq)).toStrictEqual([0, 1, 2, 3, 4, 5]);
+  expect(node.buffered).toBe(0);
   await fleet.closeAll('test over');
   await waitFor(() => observer.statuses.at(-1)?.reason === 'test over', 5000, 'the goodbye status');
   await recorder.stop();
   await observer.close();
 });
 
-test('a node with a wrong password is refused (credentials are per node)', { timeout: 30_000 }, async () => {
+it('a node with a wrong password is refused (credentials are per node)', { timeout: 30_000 }, async () => {
   const fleet = new NodeFleet({ ...access, secret: 'another-secret-entirely-0123456789' }, { clientIdPrefix: 't3' });
-  await assert.rejects(fleet.connectAll(['san-thang-01']), /Not authorized|Bad username/i);
+  await expect(fleet.connectAll(['san-thang-01'])).rejects.toThrow(/Not authorized|Bad username/i);
   await fleet.closeAll().catch(() => undefined);
 });
 
-test('end to end: a scenario through emulated nodes and the broker into the real ingest store', { timeout: 30_000 }, async () => {
+it('end to end: a scenario through emulated nodes and the broker into the real ingest store', { timeout: 30_000 }, async () => {
   const ingestDir = mkdtempSync(join(tmpdir(), 'ews-sim-ingest-'));
   const site = sampleSite();
   const ingest = await startIngest({
@@ -210,15 +208,15 @@ test('end to end: a scenario through emulated nodes and the broker into the real
     const counts = await runLive({ run, fleet, speed: Infinity });
     await fleet.closeAll();
     const sent = new Set([...run.messages].flatMap((m) => (m.kind === 'reading' ? [`${m.nodeId}#${m.reading.seq}`] : [])));
-    assert.equal(counts.readings, sent.size);
-    assert.ok(sent.size >= 33 * 20);
+    expect(counts.readings).toBe(sent.size);
+    expect(sent.size).toBeGreaterThanOrEqual(33 * 20);
     sent.add(`tan-phong-01#${PROBE_SEQ}`);
     await waitFor(() => storedReadings().size >= sent.size, 15_000, `ingest storing ${sent.size} readings`).catch((err: Error) => {
       const got = storedReadings(); throw new Error(`${err.message}; missing ${[...sent].filter((k) => !got.has(k)).join(" ")}; dead letters: ${JSON.stringify(ingest.store.deadLetters(3))}`);
     });
-    assert.deepEqual([...storedReadings()].sort(), [...sent].sort());
+    expect([...storedReadings()].sort()).toStrictEqual([...sent].sort());
     db.close();
-    assert.equal(ingest.store.deadLetters().length, 0);
+    expect(ingest.store.deadLetters().length).toBe(0);
   } finally {
     await ingest.close();
     rmSync(ingestDir, { recursive: true, force: true });

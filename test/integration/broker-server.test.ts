@@ -1,16 +1,14 @@
-// The real aedes broker in-process: WebSocket and TLS listeners, the persistent-session queue cap,
-// and delivery of every message to a persistent session under load (the duplicate-filter fix).
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+
+import { expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { startBroker, type RunningBroker } from './server.ts';
-import { createLogger } from '../platform/logger.ts';
-import { derivePassword } from '../platform/credentials.ts';
-import { metricsRegistry } from '../platform/metrics.ts';
-import { connectAs, tempDataDir, TEST_SECRET } from '../test/harness/services.ts';
-import { freePort, waitFor } from '../test/harness/ports.ts';
+import { startBroker, type RunningBroker } from '../../broker/server.ts';
+import { createLogger } from '../../platform/logger.ts';
+import { derivePassword } from '../../platform/credentials.ts';
+import { metricsRegistry } from '../../platform/metrics.ts';
+import { connectAs, tempDataDir, TEST_SECRET } from '../harness/services.ts';
+import { freePort, waitFor } from '../harness/ports.ts';
 
 const nodeIds = new Set(['san-thang-01', 'san-thang-02']);
 const logger = createLogger('broker-test', 'silent');
@@ -26,7 +24,7 @@ async function withBroker(opts: { queueLimit?: number; wsPort?: number; tls?: { 
   }
 }
 
-test('a persistent session receives every one of 10,000 QoS 1 messages', { timeout: 60_000 }, async () => {
+it('a persistent session receives every one of 10,000 QoS 1 messages', { timeout: 60_000 }, async () => {
   await withBroker({}, async (broker) => {
     const url = `mqtt://127.0.0.1:${broker.port}`;
     const sub = await connectAs(url, 'svc-ingest', { clientId: 'ingest-under-test', clean: false });
@@ -42,13 +40,13 @@ test('a persistent session receives every one of 10,000 QoS 1 messages', { timeo
     }
     await Promise.all(inFlight);
     await waitFor(() => seen.size === 10_000, 30_000, 'all messages delivered');
-    assert.equal(seen.size, 10_000);
+    expect(seen.size).toBe(10_000);
     await pub.endAsync();
     await sub.endAsync();
   });
 });
 
-test('the offline queue of a persistent session is capped, and refusals are counted', { timeout: 30_000 }, async () => {
+it('the offline queue of a persistent session is capped, and refusals are counted', { timeout: 30_000 }, async () => {
   await withBroker({ queueLimit: 5 }, async (broker) => {
     const url = `mqtt://127.0.0.1:${broker.port}`;
     const sub = await connectAs(url, 'svc-ingest', { clientId: 'capped-consumer', clean: false });
@@ -64,14 +62,14 @@ test('the offline queue of a persistent session is capped, and refusals are coun
     again.on('message', (_t, p) => got.push(p.toString()));
     await waitFor(() => got.length >= 5, 10_000, 'queued messages');
     await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(got, ['m0', 'm1', 'm2', 'm3', 'm4']);
+    expect(got).toStrictEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
     const after = (await metricsRegistry.getSingleMetric('ews_broker_queue_dropped_total')?.get())?.values.find((v) => v.labels.client === 'capped-consumer')?.value ?? 0;
-    assert.equal(after - before, 3);
+    expect(after - before).toBe(3);
     await again.endAsync();
   });
 });
 
-test('MQTT over WebSocket and over TLS use the same credentials and ACL', { timeout: 30_000 }, async (t) => {
+it('MQTT over WebSocket and over TLS use the same credentials and ACL', { timeout: 30_000 }, async (t) => {
   const certDir = tempDataDir('tls');
   const certFile = join(certDir.dir, 'cert.pem');
   const keyFile = join(certDir.dir, 'key.pem');
@@ -86,7 +84,7 @@ test('MQTT over WebSocket and over TLS use the same credentials and ACL', { time
     const ws = await mqtt.connectAsync(`ws://127.0.0.1:${broker.wsPort}`, { username: 'san-thang-01', password: derivePassword(TEST_SECRET, 'san-thang-01') });
     await ws.publishAsync('ews/v1/readings/san-thang-01', '{}', { qos: 1 });
     await ws.endAsync();
-    await assert.rejects(mqtt.connectAsync(`ws://127.0.0.1:${broker.wsPort}`, { username: 'san-thang-01', password: 'nope', reconnectPeriod: 0 }), /Bad username or password|Not authorized/);
+    await expect(mqtt.connectAsync(`ws://127.0.0.1:${broker.wsPort}`, { username: 'san-thang-01', password: 'nope', reconnectPeriod: 0 })).rejects.toThrow(/Bad username or password|Not authorized/);
     const tls = await mqtt.connectAsync(`mqtts://127.0.0.1:${broker.tlsPort}`, { username: 'san-thang-02', password: derivePassword(TEST_SECRET, 'san-thang-02'), rejectUnauthorized: false });
     await tls.publishAsync('ews/v1/readings/san-thang-02', '{}', { qos: 1 });
     await tls.endAsync();
