@@ -34,8 +34,24 @@ export default defineConfig({
     coverage: {
       provider: 'v8',
       include: ['bin/**', 'cli/**', 'contracts/**', 'platform/**', 'broker/**', 'ingest/**', 'rules/**', 'alerts/**', 'simulator/**', 'dashboards/**'],
-      exclude: ['**/*.test.ts', 'dashboards/generated/**'],
+      exclude: ['**/*.test.ts', '**/testdata/**', 'dashboards/generated/**'],
       reporter: ['text-summary', 'text'],
+      // The level the suite reached on 2026-12-04, rounded down a point (branch counts move a little
+      // with timing), so coverage cannot fall silently. Raise them when it rises.
+      thresholds: {
+        statements: 81,
+        branches: 73,
+        functions: 81,
+        lines: 84,
+        'alerts/**': { statements: 89, branches: 78, functions: 91, lines: 92 },
+        'broker/**': { statements: 90, branches: 78, functions: 91, lines: 91 },
+        'contracts/**': { statements: 91, branches: 85, functions: 96, lines: 96 },
+        'dashboards/**': { statements: 88, branches: 75, functions: 93, lines: 94 },
+        'ingest/**': { statements: 78, branches: 70, functions: 67, lines: 80 },
+        'platform/**': { statements: 77, branches: 68, functions: 79, lines: 80 },
+        'rules/**': { statements: 81, branches: 75, functions: 80, lines: 83 },
+        'simulator/**': { statements: 74, branches: 61, functions: 73, lines: 76 },
+      },
     },
   },
 });

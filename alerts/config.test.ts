@@ -1,26 +1,27 @@
-
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as contracts from '../contracts/config.ts';
 import { alertsEnvSchema, chooseTransport, loadAlertsEnv } from './config.ts';
 
 it('the alerts env schema is the one in contracts/config.ts, re-exported', () => {
   expect(alertsEnvSchema).toBe(contracts.alertsEnvSchema);
   // Every shared variable is part of it.
-  for (const key of Object.keys(contracts.envSchema.shape)) expect(key in alertsEnvSchema.shape, key).toBeTruthy();
+  expect(Object.keys(alertsEnvSchema.shape)).toEqual(expect.arrayContaining(Object.keys(contracts.envSchema.shape)));
 });
 
 it('defaults: dry run on 127.0.0.1:8090; twilio when credentials are set', () => {
   const env = loadAlertsEnv({});
   expect(chooseTransport(env)).toBe('dryrun');
-  expect(env.ALERTS_HTTP_PORT).toBe(8090);
-  expect(env.ALERTS_RATE_SEGMENTS_PER_S).toBe(10);
-  expect(env.GAMMU_INJECT_COMMAND).toBe('gammu-smsd-inject');
+  expect(env).toMatchObject({ ALERTS_HTTP_PORT: 8090, ALERTS_RATE_SEGMENTS_PER_S: 10, GAMMU_INJECT_COMMAND: 'gammu-smsd-inject' });
   expect(chooseTransport(loadAlertsEnv({ TWILIO_ACCOUNT_SID: `AC${'a'.repeat(32)}`, TWILIO_AUTH_TOKEN: 't' }))).toBe('twilio');
 });
 
-it('invalid combinations are refused with the variable named', () => {
-  expect(() => loadAlertsEnv({ ALERTS_TRANSPORT: 'twilio' })).toThrow(/ALERTS_TRANSPORT: the twilio transport needs TWILIO_ACCOUNT_SID/);
-  expect(() => loadAlertsEnv({ ALERTS_TRANSPORT: 'gammu' })).toThrow(/ALERTS_TRANSPORT: the gammu transport needs GAMMU_SMSD_CONFIG/);
-  expect(() => loadAlertsEnv({ TWILIO_ACCOUNT_SID: 'AC123' })).toThrow(/TWILIO_ACCOUNT_SID: expected AC followed by 32 hex digits/);
-  expect(() => loadAlertsEnv({ ALERTS_API_KEY: 'short' })).toThrow(/ALERTS_API_KEY must be at least 16 characters/);
+describe('invalid combinations are refused with the variable named', () => {
+  it.each([
+    { name: 'twilio transport without credentials', env: { ALERTS_TRANSPORT: 'twilio' }, error: /ALERTS_TRANSPORT: the twilio transport needs TWILIO_ACCOUNT_SID/ },
+    { name: 'gammu transport without a config', env: { ALERTS_TRANSPORT: 'gammu' }, error: /ALERTS_TRANSPORT: the gammu transport needs GAMMU_SMSD_CONFIG/ },
+    { name: 'malformed account SID', env: { TWILIO_ACCOUNT_SID: 'AC123' }, error: /TWILIO_ACCOUNT_SID: expected AC followed by 32 hex digits/ },
+    { name: 'short API key', env: { ALERTS_API_KEY: 'short' }, error: /ALERTS_API_KEY must be at least 16 characters/ },
+  ])('$name', ({ env, error }) => {
+    expect(() => loadAlertsEnv(env)).toThrow(error);
+  });
 });

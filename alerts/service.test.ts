@@ -1,5 +1,7 @@
-
-import { afterAll, assert, beforeAll, expect, it } from 'vitest';
+// The service end to end in one process, against a local double of Twilio's Messages API
+// (alerts/twilio-double.ts checks every request against the official CreateMessage contract and
+// answers scripted 429/500/21211/dropped connections) and the real HTTP server.
+import { afterAll, assert, beforeAll, expect, it, vi } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +16,7 @@ import { resolveAudiences } from './routing.ts';
 import { AlertService } from './service.ts';
 import { laiChauContext } from './test-fixtures.ts';
 import { TwilioTransport } from './transports.ts';
-import { TwilioMessagesDouble } from './twilio-double.ts';
+import { TwilioMessagesDouble, type Fault } from './twilio-double.ts';
 import type { FireEvent } from '../contracts/payloads.ts';
 
 const SID = `AC${'1'.repeat(32)}`;
@@ -65,14 +67,14 @@ it('a San Thàng confirmed fire: one valid CreateMessage request per recipient, 
   const expected = resolveAudiences(ctx.roster, ['team-members', 'commune-board', 'city-board'], 'san-thang');
   const reqs = double.requests.filter((r) => r.form.Body?.includes('San Thang'));
   expect(double.violations).toStrictEqual([]);
-  expect(reqs.length).toBe(expected.length);
+  expect(reqs).toHaveLength(expected.length);
   expect(reqs.map((r) => r.form.To).sort()).toStrictEqual(expected.map((r) => r.phone).sort());
   for (const r of reqs) {
     expect(r.form.MessagingServiceSid).toBe(MG);
     expect(r.form.StatusCallback).toBe(`${base}/twilio/status`);
-    expect(Number(r.form.ValidityPeriod) > 0 && Number(r.form.ValidityPeriod) <= 900).toBeTruthy();
-    const c = countSegments(r.form.Body ?? '');
-    expect([c.encoding, c.segments]).toStrictEqual(['GSM-7', 1]);
+    expect(Number(r.form.ValidityPeriod)).toBeGreaterThan(0);
+    expect(Number(r.form.ValidityPeriod)).toBeLessThanOrEqual(900);
+    expect(countSegments(r.form.Body ?? '')).toMatchObject({ encoding: 'GSM-7', segments: 1 });
     expect(r.form.Body ?? '').toMatch(/^PCCR LAI CHAU: CHAY RUNG tai San Thang \(san-thang-03\) \d\d:\d\d\. .* nhan \d{4} hoac http:\/\/127\.0\.0\.1:\d+\/ack\/[A-Za-z0-9]{10}$/);
   }
   expect(new Set(reqs.map((r) => r.form.Body)).size, 'each person has an own ack link').toBe(reqs.length);
@@ -84,31 +86,33 @@ it('429, 500 and a dropped connection are retried with backoff; 21211 is failed 
   expect(leaders.length).toBeGreaterThanOrEqual(2);
   const flaky = leaders[0]!.phone;
   const invalid = leaders[1]!.phone;
-  let flakyCalls = 0;
+  // The flaky number fails three times in three ways, then goes through.
+  const flakyFault = vi
+    .fn<() => Fault | null>()
+    .mockReturnValueOnce({ status: 429, code: 20429, message: 'Too Many Requests' })
+    .mockReturnValueOnce({ status: 500, code: 20500, message: 'Internal Server Error' })
+    .mockReturnValueOnce('drop-connection')
+    .mockReturnValue(null);
   double.faults = ({ to }) => {
     if (to === invalid) return { status: 400, code: 21211, message: `The 'To' number ${to} is not a valid phone number.` };
-    if (to !== flaky) return null;
-    flakyCalls += 1;
-    if (flakyCalls === 1) return { status: 429, code: 20429, message: 'Too Many Requests' };
-    if (flakyCalls === 2) return { status: 500, code: 20500, message: 'Internal Server Error' };
-    if (flakyCalls === 3) return 'drop-connection';
-    return null;
+    return to === flaky ? flakyFault() : null;
   };
   const e = event('fire-suspected', 'dong-phong');
   service.handleEvent(e);
   await waitFor(settled(e.eventId), 20_000, 'suspected-fire messages settled');
   double.faults = () => null;
+  expect(flakyFault).toHaveBeenCalledTimes(4);
   const rows = outbox.rows().filter((r) => r.alert_id === e.eventId);
   const flakyRow = rows.find((r) => r.phone === flaky);
   const invalidRow = rows.find((r) => r.phone === invalid);
   expect(flakyRow?.state).toBe('sent');
   expect(flakyRow?.attempts).toBe(4);
-  expect(double.requests.filter((r) => r.form.To === flaky && r.form.Body?.includes('Dong Phong')).length).toBe(4);
+  expect(double.requests.filter((r) => r.form.To === flaky && r.form.Body?.includes('Dong Phong'))).toHaveLength(4);
   expect(invalidRow?.state).toBe('failed');
   expect(invalidRow?.error_code).toBe('21211');
   expect(invalidRow?.attempts).toBe(1);
-  expect(double.requests.filter((r) => r.form.To === invalid && r.form.Body?.includes('Dong Phong')).length).toBe(1);
-  expect(rows.filter((r) => r !== flakyRow && r !== invalidRow).every((r) => r.state === 'sent')).toBe(true);
+  expect(double.requests.filter((r) => r.form.To === invalid && r.form.Body?.includes('Dong Phong'))).toHaveLength(1);
+  expect(rows.filter((r) => r !== flakyRow && r !== invalidRow && r.state !== 'sent')).toStrictEqual([]);
   expect(double.violations).toStrictEqual([]);
 });
 
@@ -146,7 +150,7 @@ it('ack by link: GET only shows the page, POST acknowledges and records who; exp
   await waitFor(settled(e.eventId), 10_000, 'tan-phong messages sent');
   const body = double.requests.find((r) => r.form.Body?.includes('Tan Phong'))?.form.Body ?? '';
   const link = /(http:\S+\/ack\/[A-Za-z0-9]{10})$/.exec(body)?.[1] ?? '';
-  expect(link).toBeTruthy();
+  expect(link, 'the message ends with an ack link').not.toBe('');
   const get = await fetch(link);
   expect(get.status).toBe(200);
   expect(await get.text()).toMatch(/<form method="post">/);
@@ -212,7 +216,7 @@ it('modem reply with the ack code from a roster phone acknowledges; a stranger o
   expect(service.acknowledgeByModemReply('+84009999999', `OK ${code}`).ok).toBe(false);
   expect(service.acknowledgeByModemReply(leader.phone, 'OK 0000').ok).toBe(false);
   const r = service.acknowledgeByModemReply(leader.phone, `da nhan ${code}`);
-  expect(r.ok).toBeTruthy();
+  expect(r.ok).toBe(true);
   expect(service.engineState.alerts[e.eventId]?.ack?.channel).toBe('modem');
   expect(service.engineState.alerts[e.eventId]?.ack?.by).toContain(leader.id);
 });

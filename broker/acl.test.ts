@@ -1,10 +1,12 @@
-
-import { expect, it } from 'vitest';
-import { authorizePublish, authorizeSubscribe, principalFor } from './acl.ts';
+import { describe, expect, it } from 'vitest';
+import { authorizePublish, authorizeSubscribe, principalFor, type Principal } from './acl.ts';
 
 const nodes = new Set(['san-thang-01', 'san-thang-02']);
 const node = principalFor('san-thang-01', nodes)!;
 const svc = (role: string) => principalFor(`svc-${role}`, nodes)!;
+
+type Action = 'publish' | 'subscribe';
+const authorize = (who: Principal, action: Action, topic: string) => (action === 'publish' ? authorizePublish(who, topic) : authorizeSubscribe(who, topic));
 
 it('usernames resolve to nodes from the registry or to known service roles', () => {
   expect(node).toStrictEqual({ kind: 'node', nodeId: 'san-thang-01' });
@@ -13,37 +15,51 @@ it('usernames resolve to nodes from the registry or to known service roles', () 
   expect(principalFor('nam-loong-99', nodes)).toBeNull();
 });
 
-it('a node publishes only its own readings and status', () => {
-  expect(authorizePublish(node, 'ews/v1/readings/san-thang-01').ok).toBe(true);
-  expect(authorizePublish(node, 'ews/v1/status/san-thang-01').ok).toBe(true);
-  const other = authorizePublish(node, 'ews/v1/readings/san-thang-02');
-  expect(other).toStrictEqual({ ok: false, reason: 'node san-thang-01 may not publish for node san-thang-02' });
-  expect(authorizePublish(node, 'ews/v1/danger/san-thang').ok).toBe(false);
-  expect(authorizePublish(node, 'ews/v1/events/fire-confirmed/san-thang').ok).toBe(false);
-  expect(authorizePublish(node, 'somewhere/else').ok).toBe(false);
+describe('a node publishes only its own readings and status', () => {
+  it.each([
+    { topic: 'ews/v1/readings/san-thang-01', ok: true },
+    { topic: 'ews/v1/status/san-thang-01', ok: true },
+    { topic: 'ews/v1/danger/san-thang', ok: false },
+    { topic: 'ews/v1/events/fire-confirmed/san-thang', ok: false },
+    { topic: 'somewhere/else', ok: false },
+  ])('publish $topic → $ok', ({ topic, ok }) => {
+    expect(authorizePublish(node, topic).ok).toBe(ok);
+  });
+
+  it("another node's readings are refused with the reason", () => {
+    expect(authorizePublish(node, 'ews/v1/readings/san-thang-02')).toStrictEqual({ ok: false, reason: 'node san-thang-01 may not publish for node san-thang-02' });
+  });
 });
 
-it('nodes cannot subscribe; $SYS and wildcards over everything stay closed', () => {
-  expect(authorizeSubscribe(node, 'ews/v1/readings/san-thang-01').ok).toBe(false);
-  expect(authorizeSubscribe(svc('observer'), '$SYS/#').ok).toBe(false);
-  expect(authorizeSubscribe(svc('observer'), '#').ok).toBe(false);
-  expect(authorizePublish(svc('rules'), '$SYS/broker/x').ok).toBe(false);
+describe('nodes cannot subscribe; $SYS and wildcards over everything stay closed', () => {
+  it.each([
+    { who: 'node san-thang-01', principal: node, action: 'subscribe' as const, topic: 'ews/v1/readings/san-thang-01' },
+    { who: 'svc-observer', principal: svc('observer'), action: 'subscribe' as const, topic: '$SYS/#' },
+    { who: 'svc-observer', principal: svc('observer'), action: 'subscribe' as const, topic: '#' },
+    { who: 'svc-rules', principal: svc('rules'), action: 'publish' as const, topic: '$SYS/broker/x' },
+  ])('$who may not $action $topic', ({ principal, action, topic }) => {
+    expect(authorize(principal, action, topic).ok).toBe(false);
+  });
 });
 
-it('services get what their role needs and nothing more', () => {
-  expect(authorizeSubscribe(svc('ingest'), 'ews/v1/readings/+').ok).toBe(true);
-  expect(authorizeSubscribe(svc('ingest'), 'ews/v1/readings/san-thang-01').ok).toBe(true);
-  expect(authorizeSubscribe(svc('ingest'), 'ews/v1/events/#').ok).toBe(false);
-  expect(authorizePublish(svc('ingest'), 'ews/v1/deadletter/ingest').ok).toBe(true);
-  expect(authorizePublish(svc('ingest'), 'ews/v1/deadletter/rules').ok).toBe(false);
-  expect(authorizePublish(svc('ingest'), 'ews/v1/readings/san-thang-01').ok).toBe(false);
-  expect(authorizePublish(svc('rules'), 'ews/v1/danger/san-thang').ok).toBe(true);
-  expect(authorizePublish(svc('rules'), 'ews/v1/events/fire-confirmed/san-thang').ok).toBe(true);
-  expect(authorizePublish(svc('rules'), 'ews/v1/alerts/evt-1').ok).toBe(false);
-  expect(authorizeSubscribe(svc('alerts'), 'ews/v1/events/+/+').ok).toBe(true);
-  expect(authorizeSubscribe(svc('alerts'), 'ews/v1/events/fire-confirmed/+').ok).toBe(true);
-  expect(authorizeSubscribe(svc('alerts'), 'ews/v1/readings/+').ok).toBe(false);
-  expect(authorizePublish(svc('simulator'), 'ews/v1/readings/san-thang-02').ok).toBe(true);
-  expect(authorizePublish(svc('recorder'), 'ews/v1/readings/san-thang-02').ok).toBe(false);
-  expect(authorizeSubscribe(svc('observer'), 'ews/v1/#').ok).toBe(true);
+describe('services get what their role needs and nothing more', () => {
+  it.each<{ role: string; action: Action; topic: string; ok: boolean }>([
+    { role: 'ingest', action: 'subscribe', topic: 'ews/v1/readings/+', ok: true },
+    { role: 'ingest', action: 'subscribe', topic: 'ews/v1/readings/san-thang-01', ok: true },
+    { role: 'ingest', action: 'subscribe', topic: 'ews/v1/events/#', ok: false },
+    { role: 'ingest', action: 'publish', topic: 'ews/v1/deadletter/ingest', ok: true },
+    { role: 'ingest', action: 'publish', topic: 'ews/v1/deadletter/rules', ok: false },
+    { role: 'ingest', action: 'publish', topic: 'ews/v1/readings/san-thang-01', ok: false },
+    { role: 'rules', action: 'publish', topic: 'ews/v1/danger/san-thang', ok: true },
+    { role: 'rules', action: 'publish', topic: 'ews/v1/events/fire-confirmed/san-thang', ok: true },
+    { role: 'rules', action: 'publish', topic: 'ews/v1/alerts/evt-1', ok: false },
+    { role: 'alerts', action: 'subscribe', topic: 'ews/v1/events/+/+', ok: true },
+    { role: 'alerts', action: 'subscribe', topic: 'ews/v1/events/fire-confirmed/+', ok: true },
+    { role: 'alerts', action: 'subscribe', topic: 'ews/v1/readings/+', ok: false },
+    { role: 'simulator', action: 'publish', topic: 'ews/v1/readings/san-thang-02', ok: true },
+    { role: 'recorder', action: 'publish', topic: 'ews/v1/readings/san-thang-02', ok: false },
+    { role: 'observer', action: 'subscribe', topic: 'ews/v1/#', ok: true },
+  ])('svc-$role $action $topic → $ok', ({ role, action, topic, ok }) => {
+    expect(authorize(svc(role), action, topic).ok).toBe(ok);
+  });
 });

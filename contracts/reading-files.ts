@@ -146,23 +146,30 @@ const LP_FIELDS: Record<string, keyof Reading> = {
   seq: 'seq',
 };
 
-/** Splits on `sep` outside backslash escapes and double quotes. */
-function splitEscaped(text: string, sep: string): string[] {
+/**
+ * Splits on `sep` outside backslash escapes and, with `quotedValues`, outside double-quoted string
+ * field values (a quote opens one only right after an unescaped `=`). Measurement and tags have no
+ * quoting: a double quote there is an ordinary character.
+ */
+function splitEscaped(text: string, sep: string, quotedValues: boolean): string[] {
   const parts: string[] = [];
   let current = '';
   let quoted = false;
+  let afterEquals = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (c === '\\' && i + 1 < text.length) {
       current += c + text[i + 1];
       i++;
-    } else if (c === '"') {
-      quoted = !quoted;
-      current += c;
-    } else if (c === sep && !quoted) {
+      afterEquals = false;
+      continue;
+    }
+    if (quotedValues && c === '"' && (quoted || afterEquals)) quoted = !quoted;
+    if (c === sep && !quoted) {
       parts.push(current);
       current = '';
     } else current += c;
+    afterEquals = c === '=' && !quoted;
   }
   parts.push(current);
   return parts;
@@ -175,22 +182,24 @@ export function parseLineProtocolLine(line: string): RowResult {
   const trimmed = line.trim();
   if (trimmed === '' || trimmed.startsWith('#')) return { ok: 'skip' };
   if (looksBinary(line)) return { ok: false, error: 'binary data, not a line of text' };
-  const sections = splitEscaped(trimmed, ' ').filter((s) => s !== '');
+  // The series part ends at the first unescaped space; only the fields after it may hold quoted spaces.
+  const [seriesPart = ''] = splitEscaped(trimmed, ' ', false);
+  const sections = [seriesPart, ...splitEscaped(trimmed.slice(seriesPart.length), ' ', true).filter((s) => s !== '')];
   if (sections.length !== 3) {
     return { ok: false, error: `expected "measurement,tags fields timestamp" (3 space-separated parts), got ${sections.length}` };
   }
-  const [seriesPart, fieldPart, timePart] = sections as [string, string, string];
-  const [measurement, ...tags] = splitEscaped(seriesPart, ',');
+  const [, fieldPart, timePart] = sections as [string, string, string];
+  const [measurement, ...tags] = splitEscaped(seriesPart, ',', false);
   if (unescape(measurement ?? '') !== 'reading') return { ok: false, error: `measurement ${JSON.stringify(measurement)} is not "reading"` };
   const row: Record<string, unknown> = {};
   for (const tag of tags) {
-    const [key, value, ...rest] = splitEscaped(tag, '=');
+    const [key, value, ...rest] = splitEscaped(tag, '=', false);
     if (key === undefined || value === undefined || rest.length > 0) return { ok: false, error: `bad tag ${JSON.stringify(tag)}` };
     if (unescape(key) === 'node') row.nodeId = unescape(value);
   }
   if (row.nodeId === undefined) return { ok: false, error: 'missing tag node' };
-  for (const field of splitEscaped(fieldPart, ',')) {
-    const [key, value, ...rest] = splitEscaped(field, '=');
+  for (const field of splitEscaped(fieldPart, ',', true)) {
+    const [key, value, ...rest] = splitEscaped(field, '=', true);
     if (key === undefined || value === undefined || rest.length > 0) return { ok: false, error: `bad field ${JSON.stringify(field)}` };
     const target = LP_FIELDS[unescape(key)];
     if (!target) continue; // extra fields are allowed in line protocol
@@ -207,7 +216,9 @@ export function parseLineProtocolLine(line: string): RowResult {
 }
 
 export function readingToLineProtocol(r: Reading, zoneId: string): string {
-  const esc = (s: string) => s.replace(/([ ,=\\])/g, '\\$1');
+  // A tag cannot carry a line break (it would end the line): it is written as the two characters
+  // \n or \r, as @influxdata/influxdb-client does.
+  const esc = (s: string) => s.replace(/[ ,=\\\n\r]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\${c}`));
   const fields = [`temperature=${r.temperatureC}`, `humidity=${r.humidityPct}`, `smoke=${r.smoke}`];
   if (r.rainMm !== undefined) fields.push(`rain=${r.rainMm}`);
   if (r.windMs !== undefined) fields.push(`wind=${r.windMs}`);

@@ -1,5 +1,4 @@
-
-import { expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { checkSiteText, loadSiteFile } from '../platform/site-file.ts';
 import { formatProblem } from './yaml-file.ts';
@@ -10,21 +9,19 @@ const siteText = readFileSync(SITE_FILE, 'utf8');
 
 it('the shipped Lai Châu site holds the city facts', () => {
   const site = loadSiteFile(SITE_FILE);
-  expect(site.zones.length).toBe(7);
+  expect(site.zones).toHaveLength(7);
   expect(site.zones.filter((z) => z.hotspot).map((z) => z.name).sort()).toStrictEqual(['Nậm Loỏng', 'Quyết Thắng', 'San Thàng'].sort());
   expect(site.nodes.length, `${site.nodes.length} nodes`).toBeGreaterThanOrEqual(30);
-  expect(site.teams.length).toBe(24);
+  expect(site.teams).toHaveLength(24);
   expect(site.teams.reduce((n, t) => n + t.members.length, 0)).toBe(302);
-  expect(site.boards.city.members.length).toBe(23);
-  expect(site.boards.communes.length).toBe(7);
+  expect(site.boards.city.members).toHaveLength(23);
+  expect(site.boards.communes).toHaveLength(7);
   expect(site.boards.communes.reduce((n, b) => n + b.members.length, 0)).toBe(192);
-  for (const zone of site.zones) {
-    expect(site.teams.some((t) => t.zones.includes(zone.id)), `a team covers ${zone.id}`).toBe(true);
-    expect(site.nodes.some((n) => n.zone === zone.id), `a node in ${zone.id}`).toBe(true);
-  }
+  expect(site.zones.filter((zone) => !site.teams.some((t) => t.zones.includes(zone.id))).map((z) => z.id), 'zones no team covers').toStrictEqual([]);
+  expect(site.zones.filter((zone) => !site.nodes.some((n) => n.zone === zone.id)).map((z) => z.id), 'zones without a node').toStrictEqual([]);
   // Sample roster: no phone can reach a real subscriber.
   const phones = [...site.teams.flatMap((t) => t.members), ...site.boards.city.members, ...site.boards.communes.flatMap((b) => b.members)].map((m) => m.phone);
-  expect(phones.every((p) => p.startsWith(SAMPLE_PHONE_PREFIX))).toBe(true);
+  expect(phones.filter((p) => !p.startsWith(SAMPLE_PHONE_PREFIX))).toStrictEqual([]);
   expect(new Set(phones).size).toBe(phones.length);
 });
 
@@ -35,37 +32,41 @@ function lineOf(text: string, needle: string, occurrence = 1): number {
   return text.slice(0, idx).split('\n').length;
 }
 
-it('site errors name the file, line and field', () => {
-  const broken = siteText.replace('    lat: 22.40734', '    lat: 122.40734').replace('    elevationM: 977', '    elevationM: high');
-  const result = checkSiteText(broken, 'site.yaml');
-  expect(result.ok).toBe(false);
-  if (result.ok) return;
-  const messages = result.problems.map(formatProblem);
-  expect(messages).toStrictEqual([
-    `site.yaml:${lineOf(broken, 'lat: 122.40734')} nodes[0].lat: expected number ≤ 90`,
-    `site.yaml:${lineOf(broken, 'elevationM: high')} nodes[1].elevationM: expected number, got string "high"`,
-  ]);
-});
+describe('problems are reported with file and line', () => {
+  it('site errors name the file, line and field', () => {
+    const broken = siteText.replace('    lat: 22.40734', '    lat: 122.40734').replace('    elevationM: 977', '    elevationM: high');
+    const result = checkSiteText(broken, 'site.yaml');
+    expect(result.ok).toBe(false);
+    assert(!result.ok);
+    const messages = result.problems.map(formatProblem);
+    expect(messages).toStrictEqual([
+      `site.yaml:${lineOf(broken, 'lat: 122.40734')} nodes[0].lat: expected number ≤ 90`,
+      `site.yaml:${lineOf(broken, 'elevationM: high')} nodes[1].elevationM: expected number, got string "high"`,
+    ]);
+  });
 
-it('cross-references are checked: unknown zone, leader not a member, real-looking phone in a sample roster', () => {
-  const broken = siteText
-    .replace('    zone: san-thang\n', '    zone: san-thanh\n')
-    .replace('leader: team-qth-1-m01', 'leader: team-qth-9-m01')
-    .replace('"+84001000002"', '"+84912345678"');
-  const result = checkSiteText(broken, 'site.yaml');
-  expect(result.ok).toBe(false);
-  if (result.ok) return;
-  const text = result.problems.map(formatProblem).join('\n');
-  expect(text).toMatch(new RegExp(`site.yaml:${lineOf(broken, 'zone: san-thanh')} nodes\\[\\d+\\]\\.zone: unknown zone san-thanh`));
-  expect(text).toMatch(new RegExp(`site.yaml:${lineOf(broken, 'leader: team-qth-9-m01')} teams\\[0\\]\\.leader: leader team-qth-9-m01 is not a member`));
-  expect(text).toMatch(/teams\[0\]\.members\[1\]\.phone: sample roster phones must start with \+8400/);
-});
+  it('cross-references are checked: unknown zone, leader not a member, real-looking phone in a sample roster', () => {
+    const broken = siteText
+      .replace('    zone: san-thang\n', '    zone: san-thanh\n')
+      .replace('leader: team-qth-1-m01', 'leader: team-qth-9-m01')
+      .replace('"+84001000002"', '"+84912345678"');
+    const result = checkSiteText(broken, 'site.yaml');
+    expect(result.ok).toBe(false);
+    assert(!result.ok);
+    const text = result.problems.map(formatProblem).join('\n');
+    expect(text).toMatch(new RegExp(`site.yaml:${lineOf(broken, 'zone: san-thanh')} nodes\\[\\d+\\]\\.zone: unknown zone san-thanh`));
+    expect(text).toMatch(new RegExp(`site.yaml:${lineOf(broken, 'leader: team-qth-9-m01')} teams\\[0\\]\\.leader: leader team-qth-9-m01 is not a member`));
+    expect(text).toMatch(/teams\[0\]\.members\[1\]\.phone: sample roster phones must start with \+8400/);
+  });
 
-it('YAML syntax errors and unknown fields are reported with their line', () => {
-  const syntax = checkSiteText('site:\n  id: x\n  name: [unclosed\n', 'bad.yaml');
-  expect(syntax.ok).toBe(false);
-  if (!syntax.ok) expect(formatProblem(syntax.problems[0]!)).toMatch(/^bad\.yaml:\d+ YAML syntax/);
-  const unknown = checkSiteText(siteText.replace('    hotspot: true\n', '    hotspot: true\n    hotpsot: true\n'), 'site.yaml');
-  expect(unknown.ok).toBe(false);
-  if (!unknown.ok) expect(formatProblem(unknown.problems[0]!)).toMatch(/site\.yaml:\d+ zones\[0\]: unknown field hotpsot/);
+  it('YAML syntax errors and unknown fields are reported with their line', () => {
+    const syntax = checkSiteText('site:\n  id: x\n  name: [unclosed\n', 'bad.yaml');
+    expect(syntax.ok).toBe(false);
+    assert(!syntax.ok);
+    expect(formatProblem(syntax.problems[0]!)).toMatch(/^bad\.yaml:\d+ YAML syntax/);
+    const unknown = checkSiteText(siteText.replace('    hotspot: true\n', '    hotspot: true\n    hotpsot: true\n'), 'site.yaml');
+    expect(unknown.ok).toBe(false);
+    assert(!unknown.ok);
+    expect(formatProblem(unknown.problems[0]!)).toMatch(/site\.yaml:\d+ zones\[0\]: unknown field hotpsot/);
+  });
 });

@@ -1,6 +1,6 @@
 // Parses YAML text with a zod schema and reports each problem as `file:line path: message`,
 // so an engineer editing a site or scenario file is pointed at the exact line.
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { isNode, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 
 export interface FileProblem {
@@ -62,6 +62,19 @@ function lineOf(doc: Document, lineCounter: LineCounter, path: readonly Property
   return 1;
 }
 
+/** Line of the first alias whose anchor is not defined before it, if any. */
+function unresolvedAliasLine(doc: Document, lineCounter: LineCounter): number | undefined {
+  let line: number | undefined;
+  visit(doc, {
+    Alias(_, alias) {
+      if (alias.resolve(doc) !== undefined) return undefined;
+      line = alias.range ? lineCounter.linePos(alias.range[0]).line : undefined;
+      return visit.BREAK;
+    },
+  });
+  return line;
+}
+
 export function parseYamlWithSchema<S extends z.ZodType>(text: string, file: string, schema: S): YamlParseResult<z.output<S>> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -76,7 +89,15 @@ export function parseYamlWithSchema<S extends z.ZodType>(text: string, file: str
       })),
     };
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // toJS throws on an alias without an anchor before it, on alias bombs and on bad YAML 1.1 merge
+    // keys: problems of the file like any other, not crashes.
+    const message = err instanceof Error ? err.message : String(err);
+    return { ok: false, problems: [{ file, line: unresolvedAliasLine(doc, lineCounter) ?? 1, path: '', message: `YAML: ${message}` }] };
+  }
   const result = schema.safeParse(data);
   if (result.success) return { ok: true, value: result.data };
   const problems = result.error.issues.map((issue) => {

@@ -1,5 +1,5 @@
-
-import { assert, expect, it } from 'vitest';
+// The dashboards as files: committed JSON = generator output, lint rules, provisioning YAML.
+import { assert, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -16,40 +16,45 @@ it('committed dashboards equal the generator output (run npm run dashboards afte
   expect([...generated.keys()]).toStrictEqual(['city-overview.json', 'zone-detail.json', 'sensor-fleet.json', 'pipeline.json']);
 });
 
-it('lint: datasource uid, titles, descriptions, units, $timeFilter, GROUP BY time($__interval), no Flux, known variables, unique ids', () => {
-  expect(lintDashboards(committed())).toStrictEqual([]);
-});
+describe('lint', () => {
+  it('lint: datasource uid, titles, descriptions, units, $timeFilter, GROUP BY time($__interval), no Flux, known variables, unique ids', () => {
+    expect(lintDashboards(committed())).toStrictEqual([]);
+  });
 
-it('lint catches what it should', () => {
-  const good = committed();
-  const bad = structuredClone(good);
-  const zone = bad[1] as DashboardJson;
-  const panel = zone.panels?.[3];
-  assert(panel?.targets?.[0]);
-  panel.datasource = { type: 'influxdb', uid: 'other' };
-  panel.description = '';
-  panel.targets[0].query = (panel.targets[0].query ?? '').replace('GROUP BY time($__interval)', 'GROUP BY time(1m)').replace("'$zone'", "'$zonee'");
-  const timeline = zone.panels?.[0];
-  const mapping = timeline?.fieldConfig?.defaults?.mappings?.[0] as { options: Record<string, unknown> };
-  delete mapping.options['5'];
-  const city = bad[0] as DashboardJson;
-  (city.panels?.[1] as { id: number }).id = 1;
-  const geoLayer = ((city.panels?.[0]?.options?.layers ?? []) as { location: { latitude: string } }[])[0];
-  if (geoLayer) geoLayer.location.latitude = 'lat';
-  city.panels?.[2]?.targets?.push({ refId: 'F', rawQuery: true, resultFormat: 'table', query: 'from(bucket: "ews") |> range(start: -1h)' });
-  const problems = lintDashboards(bad).join('\n');
-  for (const expected of [
-    /not the provisioned influxdb-fire/,
-    /no description/,
-    /without GROUP BY time\(\$__interval\)/,
-    /unknown template variable \$zonee/,
-    /no mapping for level 5/,
-    /duplicate panel id/,
-    /uses field "lat"/,
-    /Flux is not allowed/,
-  ]) {
-    expect(problems).toMatch(expected);
-  }
+  describe('lint catches what it should', () => {
+    let problems = '';
+    beforeAll(() => {
+      const bad = structuredClone(committed());
+      const zone = bad[1] as DashboardJson;
+      const panel = zone.panels?.[3];
+      assert(panel?.targets?.[0]);
+      panel.datasource = { type: 'influxdb', uid: 'other' };
+      panel.description = '';
+      panel.targets[0].query = (panel.targets[0].query ?? '').replace('GROUP BY time($__interval)', 'GROUP BY time(1m)').replace("'$zone'", "'$zonee'");
+      const timeline = zone.panels?.[0];
+      const mapping = timeline?.fieldConfig?.defaults?.mappings?.[0] as { options: Record<string, unknown> };
+      delete mapping.options['5'];
+      const city = bad[0] as DashboardJson;
+      (city.panels?.[1] as { id: number }).id = 1;
+      const geoLayer = ((city.panels?.[0]?.options?.layers ?? []) as { location: { latitude: string } }[])[0];
+      if (geoLayer) geoLayer.location.latitude = 'lat';
+      city.panels?.[2]?.targets?.push({ refId: 'F', rawQuery: true, resultFormat: 'table', query: 'from(bucket: "ews") |> range(start: -1h)' });
+      problems = lintDashboards(bad).join('\n');
+    });
+
+    it.each([
+      { name: 'another datasource', expected: /not the provisioned influxdb-fire/ },
+      { name: 'an empty description', expected: /no description/ },
+      { name: 'a fixed GROUP BY interval', expected: /without GROUP BY time\(\$__interval\)/ },
+      { name: 'an unknown variable', expected: /unknown template variable \$zonee/ },
+      { name: 'a missing level mapping', expected: /no mapping for level 5/ },
+      { name: 'a duplicate panel id', expected: /duplicate panel id/ },
+      { name: 'a geomap reading the wrong field', expected: /uses field "lat"/ },
+      { name: 'a Flux query', expected: /Flux is not allowed/ },
+    ])('$name', ({ expected }) => {
+      expect(problems).toMatch(expected);
+    });
+  });
 });
 
 it('state timeline and geomap carry the five official levels and colours', () => {

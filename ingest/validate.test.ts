@@ -1,5 +1,4 @@
-
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { indexSite } from '../contracts/site.ts';
 import { loadSiteFile } from '../platform/site-file.ts';
 import { validateMessage } from './validate.ts';
@@ -13,47 +12,38 @@ const topic = 'ews/v1/readings/san-thang-01';
 const reading = { nodeId: 'san-thang-01', seq: 1, ts: '2026-02-14T05:59:00Z', temperatureC: 24.5, humidityPct: 55, smoke: 120 };
 const check = (payload: string | Buffer, t = topic) => validateMessage(t, Buffer.isBuffer(payload) ? payload : Buffer.from(payload), now, site, limits);
 
-it('a valid reading is accepted with its zone and own timestamp', () => {
-  const r = check(JSON.stringify(reading));
-  expect(r.ok).toBe(true);
-  if (r.ok && r.kind === 'reading') {
-    expect(r.zoneId).toBe('san-thang');
-    expect(r.tsMs).toBe(Date.parse(reading.ts));
-  }
-  // A late reading (store-and-forward, 3 days old) keeps its own time.
-  const late = check(JSON.stringify({ ...reading, ts: '2026-02-11T06:00:00Z' }));
-  expect(late.ok && late.kind === 'reading' && late.tsMs).toBe(Date.parse('2026-02-11T06:00:00Z'));
-});
+describe('validateMessage', () => {
+  it('a valid reading is accepted with its zone and own timestamp', () => {
+    expect(check(JSON.stringify(reading))).toMatchObject({ ok: true, kind: 'reading', zoneId: 'san-thang', tsMs: Date.parse(reading.ts) });
+    // A late reading (store-and-forward, 3 days old) keeps its own time.
+    const late = check(JSON.stringify({ ...reading, ts: '2026-02-11T06:00:00Z' }));
+    expect(late).toMatchObject({ ok: true, kind: 'reading', tsMs: Date.parse('2026-02-11T06:00:00Z') });
+  });
 
-it('each kind of bad input is refused with a clear reason code', () => {
-  const cases: [string | Buffer, string, RegExp, string?][] = [
-    ['{"nodeId": "san-thang-01", ', 'malformed-json', /malformed JSON/],
-    ['{"temperatureC": NaN}', 'malformed-json', /malformed JSON/],
-    [JSON.stringify({ ...reading, smoke: undefined }), 'schema', /smoke: Invalid input: expected number/],
-    [JSON.stringify({ ...reading, temperatureC: '24.5' }), 'schema', /temperatureC/],
-    [JSON.stringify(reading).replace('24.5', '1e999'), 'schema', /temperatureC/], // JSON.parse gives Infinity
-    [JSON.stringify({ ...reading, humidityPct: 150 }), 'schema', /humidityPct: Too big/],
-    [JSON.stringify({ ...reading, temperatureC: -100 }), 'schema', /temperatureC: Too small/],
-    [Buffer.alloc(1024 * 1024, 0x61), 'too-large', /1048576 bytes exceeds 4096/],
-    [JSON.stringify({ ...reading, ts: '2026-02-15T06:00:00Z' }), 'future-timestamp', /86400 s in the future/],
-    [JSON.stringify({ ...reading, ts: '2024-01-01T00:00:00Z' }), 'too-old', /older than 400 days/],
-    [JSON.stringify({ ...reading, nodeId: 'san-thang-02' }), 'topic-mismatch', /does not match topic node san-thang-01/],
-    [JSON.stringify({ ...reading, nodeId: 'ghost-01' }), 'unknown-node', /not in the site registry/, 'ews/v1/readings/ghost-01'],
-    ['{}', 'unknown-topic', /not a reading or status topic/, 'ews/v1/danger/san-thang'],
-  ];
-  for (const [payload, code, reason, t] of cases) {
-    const r = check(payload, t);
-    expect(r.ok, `${code}: ${String(payload).slice(0, 60)}`).toBe(false);
-    if (!r.ok) {
-      expect(r.code, r.reason).toBe(code);
-      expect(r.reason).toMatch(reason);
-    }
-  }
-});
+  describe('each kind of bad input is refused with a clear reason code', () => {
+    it.each<{ name: string; payload: string | Buffer; code: string; reason: RegExp; topic?: string }>([
+      { name: 'truncated JSON', payload: '{"nodeId": "san-thang-01", ', code: 'malformed-json', reason: /malformed JSON/ },
+      { name: 'a NaN literal', payload: '{"temperatureC": NaN}', code: 'malformed-json', reason: /malformed JSON/ },
+      { name: 'smoke missing', payload: JSON.stringify({ ...reading, smoke: undefined }), code: 'schema', reason: /smoke: Invalid input: expected number/ },
+      { name: 'temperature as a string', payload: JSON.stringify({ ...reading, temperatureC: '24.5' }), code: 'schema', reason: /temperatureC/ },
+      { name: 'temperature 1e999 (JSON.parse gives Infinity)', payload: JSON.stringify(reading).replace('24.5', '1e999'), code: 'schema', reason: /temperatureC/ },
+      { name: 'humidity 150 %', payload: JSON.stringify({ ...reading, humidityPct: 150 }), code: 'schema', reason: /humidityPct: Too big/ },
+      { name: 'temperature −100 °C', payload: JSON.stringify({ ...reading, temperatureC: -100 }), code: 'schema', reason: /temperatureC: Too small/ },
+      { name: 'a 1 MiB payload', payload: Buffer.alloc(1024 * 1024, 0x61), code: 'too-large', reason: /1048576 bytes exceeds 4096/ },
+      { name: 'a day in the future', payload: JSON.stringify({ ...reading, ts: '2026-02-15T06:00:00Z' }), code: 'future-timestamp', reason: /86400 s in the future/ },
+      { name: 'two years old', payload: JSON.stringify({ ...reading, ts: '2024-01-01T00:00:00Z' }), code: 'too-old', reason: /older than 400 days/ },
+      { name: "another node's id", payload: JSON.stringify({ ...reading, nodeId: 'san-thang-02' }), code: 'topic-mismatch', reason: /does not match topic node san-thang-01/ },
+      { name: 'a node not in the registry', payload: JSON.stringify({ ...reading, nodeId: 'ghost-01' }), code: 'unknown-node', reason: /not in the site registry/, topic: 'ews/v1/readings/ghost-01' },
+      { name: 'a danger topic', payload: '{}', code: 'unknown-topic', reason: /not a reading or status topic/, topic: 'ews/v1/danger/san-thang' },
+    ])('$name → $code', ({ payload, code, reason, topic: t }) => {
+      expect(check(payload, t)).toMatchObject({ ok: false, code, reason: expect.stringMatching(reason) });
+    });
+  });
 
-it('a status message (the will) is stamped on arrival when it has no time', () => {
-  const r = validateMessage('ews/v1/status/san-thang-01', Buffer.from('{"nodeId":"san-thang-01","status":"offline"}'), now, site, limits);
-  expect(r.ok && r.kind === 'status' && r.tsMs).toBe(now);
+  it('a status message (the will) is stamped on arrival when it has no time', () => {
+    const r = validateMessage('ews/v1/status/san-thang-01', Buffer.from('{"nodeId":"san-thang-01","status":"offline"}'), now, site, limits);
+    expect(r).toMatchObject({ ok: true, kind: 'status', tsMs: now });
+  });
 });
 
 it('line protocol keeps the values, tags node and zone, ms time', () => {

@@ -1,54 +1,55 @@
-
-import { expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createLogger } from './logger.ts';
-import { alertLine, formatLine, IntervalMean, pipelineLine, startPipelineStats } from './pipeline-stats.ts';
+import { alertLine, formatLine, IntervalMean, pipelineLine, startPipelineStats, type StatFields } from './pipeline-stats.ts';
 
 const logger = createLogger('test', 'silent');
 
-it('pipeline line: ints with i, floats with a decimal point, tags escaped and sorted', () => {
-  expect(pipelineLine('ingest', { ints: { readings_stored: 12, spool_depth: 0, dead_letters: 3 }, floats: { write_latency_ms: 4 } }, 1_700_000_000_123)).toBe('pipeline,service=ingest readings_stored=12i,spool_depth=0i,dead_letters=3i,write_latency_ms=4.0 1700000000123');
-  expect(formatLine('m', { b: 'x y', a: 'p,q' }, { floats: { v: 1.5, bad: Number.NaN } }, 1)).toBe('m,a=p\\,q,b=x\\ y v=1.5 1');
-  expect(formatLine('m', {}, { floats: { v: Number.POSITIVE_INFINITY } }, 1), 'no field → no line').toBeNull();
-});
-
-it('alert line carries the alert id as a tag, alert_id, state, acked_by (always) and level', () => {
-  expect(alertLine({ alertId: 'evt-1', zoneId: 'san-thang', kind: 'fire-suspected', state: 'acknowledged', ackedBy: 'Lò Văn "A"', level: 4 }, 5)).toBe('alert,alert=evt-1,kind=fire-suspected,zone=san-thang level=4i,alert_id="evt-1",state="acknowledged",acked_by="Lò Văn \\"A\\"" 5');
-  expect(alertLine({ alertId: 'e', zoneId: 'z', kind: 'k', state: 'active' }, 5)).toMatch(/acked_by="" 5$/);
-});
-
-it('reporter ticks, survives a throwing collector and sink, and writes a final point on stop', async () => {
-  const lines: string[] = [];
-  let n = 0;
-  let failSink = false;
-  const r = startPipelineStats({
-    service: 'ingest',
-    intervalS: 0.02,
-    logger,
-    collect: () => {
-      n += 1;
-      if (n === 2) throw new Error('collector broke');
-      return { ints: { readings_stored: n } };
-    },
-    sink: (line) => {
-      if (failSink) throw new Error('disk full');
-      lines.push(line);
-    },
+describe('line protocol', () => {
+  it('pipeline line: ints with i, floats with a decimal point, tags escaped and sorted', () => {
+    expect(pipelineLine('ingest', { ints: { readings_stored: 12, spool_depth: 0, dead_letters: 3 }, floats: { write_latency_ms: 4 } }, 1_700_000_000_123)).toBe('pipeline,service=ingest readings_stored=12i,spool_depth=0i,dead_letters=3i,write_latency_ms=4.0 1700000000123');
+    expect(formatLine('m', { b: 'x y', a: 'p,q' }, { floats: { v: 1.5, bad: Number.NaN } }, 1)).toBe('m,a=p\\,q,b=x\\ y v=1.5 1');
+    expect(formatLine('m', {}, { floats: { v: Number.POSITIVE_INFINITY } }, 1), 'no field → no line').toBeNull();
   });
-  await new Promise((resolve) => setTimeout(resolve, 120));
-  failSink = true;
-  expect(r.report(), 'a failing sink is swallowed').toBeNull();
-  failSink = false;
-  r.stop(true);
-  const count = lines.length;
-  expect(count, `ticked (${count} lines)`).toBeGreaterThanOrEqual(3);
-  expect(lines.every((l) => /^pipeline,service=ingest readings_stored=\d+i \d+$/.test(l))).toBe(true);
-  await new Promise((resolve) => setTimeout(resolve, 60));
-  expect(lines.length, 'no point after stop').toBe(count);
+
+  it('alert line carries the alert id as a tag, alert_id, state, acked_by (always) and level', () => {
+    expect(alertLine({ alertId: 'evt-1', zoneId: 'san-thang', kind: 'fire-suspected', state: 'acknowledged', ackedBy: 'Lò Văn "A"', level: 4 }, 5)).toBe('alert,alert=evt-1,kind=fire-suspected,zone=san-thang level=4i,alert_id="evt-1",state="acknowledged",acked_by="Lò Văn \\"A\\"" 5');
+    expect(alertLine({ alertId: 'e', zoneId: 'z', kind: 'k', state: 'active' }, 5)).toMatch(/acked_by="" 5$/);
+  });
 });
 
-it('interval 0 disables the timer; IntervalMean resets after each take', () => {
-  const r = startPipelineStats({ service: 's', intervalS: 0, logger, collect: () => ({ ints: { a: 1 } }), sink: () => expect.unreachable('no sink call') });
-  r.stop(true);
+describe('reporter', () => {
+  it('reporter ticks, survives a throwing collector and sink, and writes a final point on stop', async () => {
+    // The collector counts its calls; the second one throws.
+    const collect = vi.fn((): StatFields => ({ ints: { readings_stored: collect.mock.calls.length } }));
+    collect.mockReturnValueOnce({ ints: { readings_stored: 1 } }).mockImplementationOnce(() => {
+      throw new Error('collector broke');
+    });
+    const sink = vi.fn<(line: string, tsMs: number) => void>();
+    const r = startPipelineStats({ service: 'ingest', intervalS: 0.02, logger, collect, sink });
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    sink.mockImplementationOnce(() => {
+      throw new Error('disk full');
+    });
+    expect(r.report(), 'a failing sink is swallowed').toBeNull();
+    expect(sink.mock.results.at(-1)?.type, 'the point reached the failing sink').toBe('throw');
+    r.stop(true);
+    const written = sink.mock.calls.filter((_, i) => sink.mock.results[i]?.type === 'return').map(([line]) => line);
+    expect(written.length, `ticked (${written.length} lines)`).toBeGreaterThanOrEqual(3);
+    expect(written.filter((l) => !/^pipeline,service=ingest readings_stored=\d+i \d+$/.test(l))).toStrictEqual([]);
+    const calls = sink.mock.calls.length;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(sink, 'no point after stop').toHaveBeenCalledTimes(calls);
+  });
+
+  it('interval 0 disables the timer', () => {
+    const sink = vi.fn();
+    const r = startPipelineStats({ service: 's', intervalS: 0, logger, collect: () => ({ ints: { a: 1 } }), sink });
+    r.stop(true);
+    expect(sink).not.toHaveBeenCalled();
+  });
+});
+
+it('IntervalMean resets after each take', () => {
   const m = new IntervalMean();
   expect(m.take()).toBeUndefined();
   m.observe(2);

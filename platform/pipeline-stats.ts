@@ -29,14 +29,20 @@ export interface StatFields {
   strings?: Record<string, string>;
 }
 
-const escapeKey = (s: string) => s.replace(/[\\,= ]/g, (c) => `\\${c}`);
-const escapeMeasurement = (s: string) => s.replace(/[\\, ]/g, (c) => `\\${c}`);
+// Line protocol has no way to carry a line break outside a string value (it would end the point and
+// start another): it is written as the two characters \n or \r, as @influxdata/influxdb-client does.
+const LINE_BREAKS: Record<string, string> = { '\n': '\\n', '\r': '\\r' };
+const escapeKey = (s: string) => s.replace(/[\\,= \n\r]/g, (c) => LINE_BREAKS[c] ?? `\\${c}`);
+const escapeMeasurement = (s: string) => s.replace(/[\\, \n\r]/g, (c) => LINE_BREAKS[c] ?? `\\${c}`);
 const quote = (s: string) => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
-const float = (v: number) => (Number.isInteger(v) ? `${v}.0` : String(v));
+// From 1e21 on, String() writes an exponent ("1e+21"), which is a float already; "1e+21.0" is no number.
+const float = (v: number) => (Number.isInteger(v) && Math.abs(v) < 1e21 ? `${v}.0` : String(v));
+/** Integer fields are signed 64-bit, written digit for digit (from 2^53 on String() rounds: −2^63 would leave the range). */
+const int64 = (v: number) => (v >= -(2 ** 63) && v < 2 ** 63 ? `${BigInt(v)}i` : null);
 
 /**
- * One line of line protocol (millisecond timestamp). Non-finite numbers are dropped; a point
- * without any field is not valid line protocol, so then the result is null.
+ * One line of line protocol (millisecond timestamp). Non-finite numbers, and integers outside 64
+ * bits, are dropped; a point without any field is not valid line protocol, so then the result is null.
  */
 export function formatLine(measurement: string, tags: Record<string, string | undefined>, fields: StatFields, tsMs: number): string | null {
   const tagPart = Object.entries(tags)
@@ -45,7 +51,10 @@ export function formatLine(measurement: string, tags: Record<string, string | un
     .map(([k, v]) => `,${escapeKey(k)}=${escapeKey(v)}`)
     .join('');
   const parts: string[] = [];
-  for (const [k, v] of Object.entries(fields.ints ?? {})) if (Number.isFinite(v)) parts.push(`${escapeKey(k)}=${Math.trunc(v)}i`);
+  for (const [k, v] of Object.entries(fields.ints ?? {})) {
+    const int = int64(Math.trunc(v)); // null for NaN and ±Infinity too
+    if (int !== null) parts.push(`${escapeKey(k)}=${int}`);
+  }
   for (const [k, v] of Object.entries(fields.floats ?? {})) if (Number.isFinite(v)) parts.push(`${escapeKey(k)}=${float(v)}`);
   for (const [k, v] of Object.entries(fields.strings ?? {})) parts.push(`${escapeKey(k)}=${quote(v)}`);
   if (parts.length === 0) return null;

@@ -1,16 +1,17 @@
-
-import { expect, it } from 'vitest';
+// The spool → InfluxDB loop shared by ingest, rules and alerts: retries with backoff after a
+// failure, logs the outage once and the recovery once, and never runs two batches at a time.
+import { expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { SpoolDrain, type DrainOutcome } from './spool-drain.ts';
 
 function capture() {
   const lines: { msg: string }[] = [];
   const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as { msg: string }) });
-  return { log, lines };
+  return { log, messages: () => lines.map((l) => l.msg) };
 }
 
 it('a failing InfluxDB is retried until the spool is empty; one error and one recovery logged', async () => {
-  const { log, lines } = capture();
+  const { log, messages } = capture();
   let spool = 5;
   let failuresLeft = 2;
   let concurrent = 0;
@@ -31,18 +32,18 @@ it('a failing InfluxDB is retried until the spool is empty; one error and one re
   const drain = new SpoolDrain({ step, idleMs: 50, log, what: 'readings', describe: () => ({ spoolDepth: spool }) }).start();
   // flush() from outside while the loop runs: steps stay one at a time.
   const flushed = drain.flush();
-  await new Promise<void>((resolve, reject) => {
-    const t0 = Date.now();
-    const check = setInterval(() => {
-      if (spool === 0 && !drain.failing) (clearInterval(check), resolve());
-      else if (Date.now() - t0 > 10_000) (clearInterval(check), reject(new Error(`spool ${spool} left`)));
-    }, 20);
-  });
+  await vi.waitFor(
+    () => {
+      expect(spool, 'spool left').toBe(0);
+      expect(drain.failing).toBe(false);
+    },
+    { timeout: 10_000, interval: 20 },
+  );
   await drain.stop();
-  expect(typeof (await flushed)).toBe('boolean');
+  expect(await flushed).toBeTypeOf('boolean');
   expect(maxConcurrent).toBe(1);
-  expect(lines.filter((l) => /InfluxDB write failed; readings stay in the spool/.test(l.msg)).length).toBe(1);
-  expect(lines.filter((l) => /succeed again/.test(l.msg)).length).toBe(1);
+  expect(messages().filter((m) => /InfluxDB write failed; readings stay in the spool/.test(m))).toHaveLength(1);
+  expect(messages().filter((m) => /succeed again/.test(m))).toHaveLength(1);
   expect(await drain.flush()).toBe(true);
 });
 

@@ -1,54 +1,52 @@
-
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Backtest, VirtualClock, backtestReadingSchema, parseReadingLine, formatSummary } from './backtest.ts';
 import { MIN, T0, reading, testSite } from './testing.ts';
 
 const good = { nodeId: 'a-1', seq: 7, ts: '2026-03-10T06:00:00.250Z', temperatureC: 25.1, humidityPct: 50, smoke: 250, rainMm: 0, batteryV: 3.9, rssiDbm: -80, windMs: 1.2 };
 
-it('reading lines: the fast path accepts exactly what the contract schema (sensor channels unbounded) accepts', () => {
-  const variants: unknown[] = [
-    good,
-    { ...good, ts: '2026-03-10T13:00:00+07:00' },
-    { ...good, ts: '2026-03-10T06:00Z' }, // no seconds: the schema decides
-    { ...good, ts: '2026-03-10 06:00:00Z' },
-    { ...good, ts: '2026-02-30T06:00:00Z' },
-    { ...good, ts: '2026-03-10T06:00:00.Z' },
-    { ...good, nodeId: 'A-1' },
-    { ...good, seq: -1 },
-    { ...good, seq: 1.5 },
-    { ...good, temperatureC: 150 }, // a fault for the engine, not a bad line
-    { ...good, humidityPct: -3 },
-    { ...good, smoke: 1e7 },
-    { ...good, batteryV: 25 },
-    { ...good, rainMm: 600 },
-    { ...good, rssiDbm: 5 },
-    { ...good, extra: 1 },
-    { ...good, temperatureC: '25' },
-    (() => {
-      const { smoke: _s, ...rest } = good;
-      return rest;
-    })(),
-    [good],
-    null,
-    42,
-  ];
-  for (const v of variants) {
-    const line = JSON.stringify(v);
+describe('reading lines: the fast path accepts exactly what the contract schema (sensor channels unbounded) accepts', () => {
+  const { smoke: _s, ...noSmoke } = good;
+  it.each<{ name: string; value: unknown }>([
+    { name: 'a complete reading', value: good },
+    { name: 'a +07:00 offset', value: { ...good, ts: '2026-03-10T13:00:00+07:00' } },
+    { name: 'no seconds (the schema decides)', value: { ...good, ts: '2026-03-10T06:00Z' } },
+    { name: 'a space instead of T', value: { ...good, ts: '2026-03-10 06:00:00Z' } },
+    { name: '30 February', value: { ...good, ts: '2026-02-30T06:00:00Z' } },
+    { name: 'a decimal point without digits', value: { ...good, ts: '2026-03-10T06:00:00.Z' } },
+    { name: 'an upper-case node id', value: { ...good, nodeId: 'A-1' } },
+    { name: 'a negative seq', value: { ...good, seq: -1 } },
+    { name: 'a fractional seq', value: { ...good, seq: 1.5 } },
+    { name: 'temperature 150 °C (a fault for the engine, not a bad line)', value: { ...good, temperatureC: 150 } },
+    { name: 'humidity −3 %', value: { ...good, humidityPct: -3 } },
+    { name: 'smoke 1e7', value: { ...good, smoke: 1e7 } },
+    { name: 'battery 25 V', value: { ...good, batteryV: 25 } },
+    { name: 'rain 600 mm', value: { ...good, rainMm: 600 } },
+    { name: 'RSSI +5 dBm', value: { ...good, rssiDbm: 5 } },
+    { name: 'an unknown field', value: { ...good, extra: 1 } },
+    { name: 'temperature as a string', value: { ...good, temperatureC: '25' } },
+    { name: 'smoke missing', value: noSmoke },
+    { name: 'an array', value: [good] },
+    { name: 'null', value: null },
+    { name: 'a number', value: 42 },
+  ])('$name', ({ value }) => {
+    const line = JSON.stringify(value);
     const r = parseReadingLine(line);
-    const z = backtestReadingSchema.safeParse(v);
+    const z = backtestReadingSchema.safeParse(value);
     expect(r.ok, line).toBe(z.success);
     if (r.ok) {
       expect(r.reading, line).toStrictEqual(z.data);
-      expect(Number.isFinite(r.tsMs) || Number.isNaN(Date.parse(r.reading.ts)), line).toBeTruthy();
+      // A timestamp that Date.parse understands gives a finite time.
+      if (!Number.isNaN(Date.parse(r.reading.ts))) expect(r.tsMs, line).toSatisfy(Number.isFinite);
     }
-  }
-  expect(parseReadingLine(JSON.stringify({ ...good, temperatureC: 150 })).ok).toBe(true);
-  const notJson = parseReadingLine('{"nodeId": "a-1",');
-  expect(!notJson.ok && /^not JSON/.test(notJson.reason)).toBeTruthy();
-  const bad = parseReadingLine(JSON.stringify({ ...good, seq: -1 }));
-  expect(!bad.ok && /^seq: /.test(bad.reason)).toBeTruthy();
-  const big = parseReadingLine('{"nodeId":"a-1","seq":1,"ts":"2026-03-10T06:00:00Z","temperatureC":1e400,"humidityPct":50,"smoke":1}');
-  expect(big.ok, 'Infinity is not a number a sensor sends').toBe(false);
+  });
+
+  it('sensor values out of range are not bad lines; refused lines say why', () => {
+    expect(parseReadingLine(JSON.stringify({ ...good, temperatureC: 150 })).ok).toBe(true);
+    expect(parseReadingLine('{"nodeId": "a-1",')).toMatchObject({ ok: false, reason: expect.stringMatching(/^not JSON/) });
+    expect(parseReadingLine(JSON.stringify({ ...good, seq: -1 }))).toMatchObject({ ok: false, reason: expect.stringMatching(/^seq: /) });
+    const big = parseReadingLine('{"nodeId":"a-1","seq":1,"ts":"2026-03-10T06:00:00Z","temperatureC":1e400,"humidityPct":50,"smoke":1}');
+    expect(big.ok, 'Infinity is not a number a sensor sends').toBe(false);
+  });
 });
 
 it('virtual clock: follows the fleet; one fast node cannot drag it; a fleet-wide gap moves it', () => {
@@ -81,6 +79,6 @@ it('backtest: bad lines are counted with their line numbers; a skewed first read
   expect(s.badLines).toBe(2);
   expect(s.firstBadLines.map((b) => b.line)).toStrictEqual([11, 13]);
   expect(s.virtualEnd).toBe(new Date(T0 + 29 * MIN).toISOString());
-  expect(s.faults.some((f) => f.node === 'c-3' && f.fault === 'clock-skew')).toBe(true);
+  expect(s.faults).toContainEqual(expect.objectContaining({ node: 'c-3', fault: 'clock-skew' }));
   expect(formatSummary(s)).toMatch(/c-3: offline, online, clock-skew/); // silent until its lines come, then ahead of the fleet
 });

@@ -1,22 +1,25 @@
-
-import { expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_RULES_CONFIG, loadRulesConfig, rulesConfig } from './config.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'rules-config-'));
+let dir = '';
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'rules-config-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it('a rules config file overrides any subset; the rest keeps its defaults', () => {
   const file = join(dir, 'rules.yaml');
   writeFileSync(file, 'detection:\n  confirmAfterS: 600\n  smokeDirection: down\nhealth:\n  lowBatteryV: 11.8\n');
   const cfg = loadRulesConfig(file);
-  expect(cfg.detection.confirmAfterS).toBe(600);
-  expect(cfg.detection.smokeDirection).toBe('down');
-  expect(cfg.detection.neighbourDistanceM).toBe(DEFAULT_RULES_CONFIG.detection.neighbourDistanceM);
-  expect(cfg.health.lowBatteryV).toBe(11.8);
-  expect(cfg.danger.officialMinute).toBe(780);
-  expect(cfg.utcOffsetMinutes).toBe(420);
+  expect(cfg).toMatchObject({
+    detection: { confirmAfterS: 600, smokeDirection: 'down', neighbourDistanceM: DEFAULT_RULES_CONFIG.detection.neighbourDistanceM },
+    health: { lowBatteryV: 11.8 },
+    danger: { officialMinute: 780 },
+    utcOffsetMinutes: 420,
+  });
 });
 
 it('a bad rules config names the line and the field', () => {

@@ -1,5 +1,4 @@
-
-import { expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { eventSchema } from '../contracts/payloads.ts';
 import { rulesConfig } from './config.ts';
 import { FireDetector, distanceM, type DetectNode } from './detection.ts';
@@ -25,163 +24,155 @@ it('the test site layout: c-1/c-2 and c-2/c-3 are neighbours, c-1/c-3 are not', 
   expect(distanceM(nodes[idx('a-1')]!, nodes[idx('c-1')]!)).toBeGreaterThan(cfg.plumeJoinDistanceM);
 });
 
-it('smoke against the node baseline: suspected after 3 of 4 anomalous readings, with time-to-detect', () => {
-  const log = new EventLog();
-  const det = new FireDetector(nodes, cfg, () => true);
-  calm(det, log, 0, 60);
-  expect(log.events.length).toBe(0);
-  expect(smoky(det, log, 'a-1', 60)).toBe(true);
-  expect(det.onReading(idx('a-1'), T0 + 61 * MIN, 25, 50, 251, log.sink)).toBe(false); // one clean reading in between
-  smoky(det, log, 'a-1', 62);
-  expect(log.events.length).toBe(0);
-  smoky(det, log, 'a-1', 63);
-  const [e] = log.events;
-  expect(e!.kind).toBe('fire-suspected');
-  expect(e!.nodeId).toBe('a-1');
-  expect(e!.zoneId).toBe('a');
-  expect(e!.detail.firstAnomalyAt).toBe(new Date(T0 + 60 * MIN).toISOString());
-  expect(e!.detail.timeToDetectS).toBe(180);
-  expect(e!.eventId).toBe(`${e!.detail.incidentId}-suspected`);
-  expect(Math.abs(Number(e!.detail.smokeBaseline) - 250)).toBeLessThan(5);
-  eventSchema.parse(e);
+describe('suspicion', () => {
+  it('smoke against the node baseline: suspected after 3 of 4 anomalous readings, with time-to-detect', () => {
+    const log = new EventLog();
+    const det = new FireDetector(nodes, cfg, () => true);
+    calm(det, log, 0, 60);
+    expect(log.events).toStrictEqual([]);
+    expect(smoky(det, log, 'a-1', 60)).toBe(true);
+    expect(det.onReading(idx('a-1'), T0 + 61 * MIN, 25, 50, 251, log.sink)).toBe(false); // one clean reading in between
+    smoky(det, log, 'a-1', 62);
+    expect(log.events).toStrictEqual([]);
+    smoky(det, log, 'a-1', 63);
+    const [e] = log.events;
+    assert(e);
+    expect(e).toMatchObject({ kind: 'fire-suspected', nodeId: 'a-1', zoneId: 'a', detail: { firstAnomalyAt: new Date(T0 + 60 * MIN).toISOString(), timeToDetectS: 180 } });
+    expect(e.eventId).toBe(`${e.detail.incidentId}-suspected`);
+    expect(Math.abs(Number(e.detail.smokeBaseline) - 250)).toBeLessThan(5);
+    eventSchema.parse(e);
+  });
+
+  it('heat with a humidity drop is anomalous without smoke; heat alone is not', () => {
+    const log = new EventLog();
+    const det = new FireDetector(nodes, cfg, () => true);
+    calm(det, log, 0, 60);
+    // Fixed ceiling: 60 °C smoothed, but humidity normal → not a fire signal on its own.
+    const verdicts = Array.from({ length: 10 }, (_, i) => det.onReading(idx('a-1'), T0 + (60 + i) * MIN, 62, 50, 250, log.sink));
+    expect(verdicts).toStrictEqual(Array.from({ length: 10 }, () => false));
+    // Rate of rise ≥ 6.7 °C/min with humidity 20 points under its baseline.
+    const det2 = new FireDetector(nodes, cfg, () => true);
+    const log2 = new EventLog();
+    calm(det2, log2, 0, 60);
+    for (let k = 60; k < 64; k++) det2.onReading(idx('a-1'), T0 + k * MIN, 25 + (k - 59) * 16, 28, 250, log2.sink);
+    expect(log2.kinds()).toStrictEqual(['fire-suspected:a-1']);
+    expect(log2.events[0]?.detail).toMatchObject({ smokeAnomaly: false, heat: true, humidityDrop: true });
+  });
+
+  it('the baseline follows slow drift but is frozen while anomalous', () => {
+    const log = new EventLog();
+    const det = new FireDetector(nodes, cfg, () => true);
+    // Clean air drifting from 250 to 330 over 16 hours: never an alarm.
+    for (let k = 0; k < 960; k++) det.onReading(idx('a-1'), T0 + k * MIN, 25, 50, 250 + k / 12 + wiggle(k, 3), log.sink);
+    expect(log.events).toStrictEqual([]);
+    const before = det.nodeState(idx('a-1')).smokeBase;
+    expect(before, `baseline followed the drift: ${before}`).toBeGreaterThan(310);
+    for (let k = 960; k < 1000; k++) det.onReading(idx('a-1'), T0 + k * MIN, 25, 50, 700, log.sink);
+    expect(det.nodeState(idx('a-1')).smokeBase).toBe(before);
+  });
+
+  it('a rising-smoke sensor reporting a ratio (falls with smoke) is handled by smokeDirection: down', () => {
+    const log = new EventLog();
+    const down = rulesConfig({ detection: { smokeDirection: 'down' } }).detection;
+    const det = new FireDetector(nodes, down, () => true);
+    for (let k = 0; k < 60; k++) det.onReading(idx('a-1'), T0 + k * MIN, 25, 50, 9.8 + wiggle(k, 0.1), log.sink);
+    for (let k = 60; k < 64; k++) det.onReading(idx('a-1'), T0 + k * MIN, 25, 50, 3.4, log.sink);
+    expect(log.kinds()).toStrictEqual(['fire-suspected:a-1']);
+  });
 });
 
-it('a village burn shorter than the persistence window is suspected, never confirmed, then cleared', () => {
-  const log = new EventLog();
-  const det = new FireDetector(nodes, cfg, () => true);
-  calm(det, log, 0, 60);
-  for (let k = 60; k < 85; k++) smoky(det, log, 'a-1', k, 420); // 25 min of smoke
-  calm(det, log, 85, 120, ['a-1']);
-  expect(log.kinds()).toStrictEqual(['fire-suspected:a-1', 'fire-cleared:a-1']);
-  const cleared = log.of('fire-cleared')[0]!;
-  expect(cleared.detail.confirmed).toBe(false);
-  expect(cleared.detail.reason).toBe('baseline');
-  // Cleared 30 min after the last anomalous reading (minute 84).
-  expect(cleared.ts).toBe(new Date(T0 + 114 * MIN).toISOString());
+describe('confirmation', () => {
+  it('confirmed by persistence: suspected for 30 min and still burning', () => {
+    const log = new EventLog();
+    const det = new FireDetector(nodes, cfg, () => true);
+    calm(det, log, 0, 60);
+    for (let k = 60; k < 100; k++) smoky(det, log, 'a-1', k, 500 + k);
+    expect(log.kinds()).toStrictEqual(['fire-suspected:a-1', 'fire-confirmed:a-1']);
+    const c = log.of('fire-confirmed')[0];
+    assert(c);
+    expect(c).toMatchObject({
+      ts: new Date(T0 + 92 * MIN).toISOString(), // suspected at 62, + 30 min
+      detail: { confirmedBy: 'persistence', timeToDetectS: 32 * 60 },
+    });
+    expect(c.eventId).toBe(`${c.detail.incidentId}-confirmed`);
+  });
+
+  it('confirmed by a neighbour that also suspects; a far node in the plume joins the same incident', () => {
+    const log = new EventLog();
+    const det = new FireDetector(nodes, cfg, () => true);
+    calm(det, log, 0, 60);
+    for (let k = 60; k < 64; k++) smoky(det, log, 'c-1', k);
+    expect(log.kinds()).toStrictEqual(['fire-suspected:c-1']);
+    for (let k = 64; k < 70; k++) {
+      smoky(det, log, 'c-1', k);
+      if (k >= 66) smoky(det, log, 'c-2', k, 330);
+      else det.onReading(idx('c-2'), T0 + k * MIN, 25, 50, 250, log.sink);
+    }
+    expect(log.kinds()).toStrictEqual(['fire-suspected:c-1', 'fire-confirmed:c-2']);
+    expect(log.of('fire-confirmed')[0]).toMatchObject({ zoneId: 'c', detail: { confirmedBy: 'neighbour', corroboratingNode: 'c-1', nodes: 'c-1,c-2' } });
+    // c-3 (1.6 km from c-1, 800 m from c-2) starts seeing smoke: same fire, no new event.
+    for (let k = 70; k < 75; k++) {
+      smoky(det, log, 'c-1', k);
+      smoky(det, log, 'c-2', k, 330);
+      smoky(det, log, 'c-3', k, 340);
+    }
+    expect(log.events).toHaveLength(2);
+    expect(det.activeIncidents()[0]?.members).toStrictEqual([idx('c-1'), idx('c-2'), idx('c-3')]);
+  });
+
+  it('an unhealthy neighbour does not corroborate', () => {
+    const log = new EventLog();
+    let c1Healthy = true;
+    const det = new FireDetector(nodes, cfg, (i) => i !== idx('c-1') || c1Healthy);
+    calm(det, log, 0, 60);
+    for (let k = 60; k < 64; k++) smoky(det, log, 'c-1', k);
+    c1Healthy = false; // e.g. its clock is found to be wrong
+    for (let k = 64; k < 70; k++) smoky(det, log, 'c-2', k, 330);
+    expect(log.kinds()).toStrictEqual(['fire-suspected:c-1']);
+  });
 });
 
-it('confirmed by persistence: suspected for 30 min and still burning', () => {
-  const log = new EventLog();
-  const det = new FireDetector(nodes, cfg, () => true);
-  calm(det, log, 0, 60);
-  for (let k = 60; k < 100; k++) smoky(det, log, 'a-1', k, 500 + k);
-  expect(log.kinds()).toStrictEqual(['fire-suspected:a-1', 'fire-confirmed:a-1']);
-  const c = log.of('fire-confirmed')[0]!;
-  expect(c.detail.confirmedBy).toBe('persistence');
-  expect(c.ts).toBe(new Date(T0 + 92 * MIN).toISOString()); // suspected at 62, + 30 min
-  expect(c.detail.timeToDetectS).toBe(32 * 60);
-  expect(c.eventId).toBe(`${c.detail.incidentId}-confirmed`);
-});
+describe('incidents and clearing', () => {
+  it('a village burn shorter than the persistence window is suspected, never confirmed, then cleared', () => {
+    const log = new EventLog();
+    const det = new FireDetector(nodes, cfg, () => true);
+    calm(det, log, 0, 60);
+    for (let k = 60; k < 85; k++) smoky(det, log, 'a-1', k, 420); // 25 min of smoke
+    calm(det, log, 85, 120, ['a-1']);
+    expect(log.kinds()).toStrictEqual(['fire-suspected:a-1', 'fire-cleared:a-1']);
+    // Cleared 30 min after the last anomalous reading (minute 84).
+    expect(log.of('fire-cleared')[0]).toMatchObject({ detail: { confirmed: false, reason: 'baseline' }, ts: new Date(T0 + 114 * MIN).toISOString() });
+  });
 
-it('confirmed by a neighbour that also suspects; a far node in the plume joins the same incident', () => {
-  const log = new EventLog();
-  const det = new FireDetector(nodes, cfg, () => true);
-  calm(det, log, 0, 60);
-  for (let k = 60; k < 64; k++) smoky(det, log, 'c-1', k);
-  expect(log.kinds()).toStrictEqual(['fire-suspected:c-1']);
-  for (let k = 64; k < 70; k++) {
-    smoky(det, log, 'c-1', k);
-    if (k >= 66) smoky(det, log, 'c-2', k, 330);
-    else det.onReading(idx('c-2'), T0 + k * MIN, 25, 50, 250, log.sink);
-  }
-  expect(log.kinds()).toStrictEqual(['fire-suspected:c-1', 'fire-confirmed:c-2']);
-  const c = log.of('fire-confirmed')[0]!;
-  expect(c.detail.confirmedBy).toBe('neighbour');
-  expect(c.detail.corroboratingNode).toBe('c-1');
-  expect(c.detail.nodes).toBe('c-1,c-2');
-  expect(c.zoneId).toBe('c');
-  // c-3 (1.6 km from c-1, 800 m from c-2) starts seeing smoke: same fire, no new event.
-  for (let k = 70; k < 75; k++) {
-    smoky(det, log, 'c-1', k);
-    smoky(det, log, 'c-2', k, 330);
-    smoky(det, log, 'c-3', k, 340);
-  }
-  expect(log.events.length).toBe(2);
-  expect(det.activeIncidents()[0]!.members).toStrictEqual([idx('c-1'), idx('c-2'), idx('c-3')]);
-});
+  it('one fire, one id: never announced twice while active; a new fire after clearing gets a new id', () => {
+    const log = new EventLog();
+    const det = new FireDetector(nodes, cfg, () => true);
+    calm(det, log, 0, 60);
+    // Intermittent smoke for two hours: anomalies every few minutes keep the incident open.
+    for (let k = 60; k < 180; k++) smoky(det, log, 'b-1', k, k % 7 === 0 ? 252 : 450);
+    expect(log.kinds()).toStrictEqual(['fire-suspected:b-1', 'fire-confirmed:b-1']);
+    calm(det, log, 180, 40, ['b-1']);
+    expect(log.of('fire-cleared')).toHaveLength(1);
+    for (let k = 220; k < 225; k++) smoky(det, log, 'b-1', k, 450);
+    const suspected = log.of('fire-suspected');
+    expect(suspected).toHaveLength(2);
+    expect(suspected[0]!.eventId).not.toBe(suspected[1]!.eventId);
+    const ids = log.events.map((e) => e.eventId);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
 
-it('one fire, one id: never announced twice while active; a new fire after clearing gets a new id', () => {
-  const log = new EventLog();
-  const det = new FireDetector(nodes, cfg, () => true);
-  calm(det, log, 0, 60);
-  // Intermittent smoke for two hours: anomalies every few minutes keep the incident open.
-  for (let k = 60; k < 180; k++) smoky(det, log, 'b-1', k, k % 7 === 0 ? 252 : 450);
-  expect(log.kinds()).toStrictEqual(['fire-suspected:b-1', 'fire-confirmed:b-1']);
-  calm(det, log, 180, 40, ['b-1']);
-  expect(log.of('fire-cleared').length).toBe(1);
-  for (let k = 220; k < 225; k++) smoky(det, log, 'b-1', k, 450);
-  const suspected = log.of('fire-suspected');
-  expect(suspected.length).toBe(2);
-  expect(suspected[0]!.eventId).not.toBe(suspected[1]!.eventId);
-  const ids = log.events.map((e) => e.eventId);
-  expect(new Set(ids).size).toBe(ids.length);
-});
-
-it('an unhealthy neighbour does not corroborate', () => {
-  const log = new EventLog();
-  let c1Healthy = true;
-  const det = new FireDetector(nodes, cfg, (i) => i !== idx('c-1') || c1Healthy);
-  calm(det, log, 0, 60);
-  for (let k = 60; k < 64; k++) smoky(det, log, 'c-1', k);
-  c1Healthy = false; // e.g. its clock is found to be wrong
-  for (let k = 64; k < 70; k++) smoky(det, log, 'c-2', k, 330);
-  expect(log.kinds()).toStrictEqual(['fire-suspected:c-1']);
-});
-
-it('heat with a humidity drop is anomalous without smoke; heat alone is not', () => {
-  const log = new EventLog();
-  const det = new FireDetector(nodes, cfg, () => true);
-  calm(det, log, 0, 60);
-  // Fixed ceiling: 60 °C smoothed, but humidity normal → not a fire signal on its own.
-  let anomalous = 0;
-  for (let k = 60; k < 70; k++) if (det.onReading(idx('a-1'), T0 + k * MIN, 62, 50, 250, log.sink)) anomalous++;
-  expect(anomalous).toBe(0);
-  // Rate of rise ≥ 6.7 °C/min with humidity 20 points under its baseline.
-  const det2 = new FireDetector(nodes, cfg, () => true);
-  const log2 = new EventLog();
-  calm(det2, log2, 0, 60);
-  for (let k = 60; k < 64; k++) det2.onReading(idx('a-1'), T0 + k * MIN, 25 + (k - 59) * 16, 28, 250, log2.sink);
-  expect(log2.kinds()).toStrictEqual(['fire-suspected:a-1']);
-  const e = log2.events[0]!;
-  expect(e.detail.smokeAnomaly).toBe(false);
-  expect(e.detail.heat).toBe(true);
-  expect(e.detail.humidityDrop).toBe(true);
-});
-
-it('the baseline follows slow drift but is frozen while anomalous', () => {
-  const log = new EventLog();
-  const det = new FireDetector(nodes, cfg, () => true);
-  // Clean air drifting from 250 to 330 over 16 hours: never an alarm.
-  for (let k = 0; k < 960; k++) det.onReading(idx('a-1'), T0 + k * MIN, 25, 50, 250 + k / 12 + wiggle(k, 3), log.sink);
-  expect(log.events.length).toBe(0);
-  const before = det.nodeState(idx('a-1')).smokeBase;
-  expect(before, `baseline followed the drift: ${before}`).toBeGreaterThan(310);
-  for (let k = 960; k < 1000; k++) det.onReading(idx('a-1'), T0 + k * MIN, 25, 50, 700, log.sink);
-  expect(det.nodeState(idx('a-1')).smokeBase).toBe(before);
-});
-
-it('a rising-smoke sensor reporting a ratio (falls with smoke) is handled by smokeDirection: down', () => {
-  const log = new EventLog();
-  const down = rulesConfig({ detection: { smokeDirection: 'down' } }).detection;
-  const det = new FireDetector(nodes, down, () => true);
-  for (let k = 0; k < 60; k++) det.onReading(idx('a-1'), T0 + k * MIN, 25, 50, 9.8 + wiggle(k, 0.1), log.sink);
-  for (let k = 60; k < 64; k++) det.onReading(idx('a-1'), T0 + k * MIN, 25, 50, 3.4, log.sink);
-  expect(log.kinds()).toStrictEqual(['fire-suspected:a-1']);
-});
-
-it('stale incident: its only member went silent (burnt); closed after staleAfterS', () => {
-  const log = new EventLog();
-  let alive = true;
-  const det = new FireDetector(nodes, cfg, (i) => i !== idx('a-1') || alive);
-  calm(det, log, 0, 60);
-  for (let k = 60; k < 100; k++) smoky(det, log, 'a-1', k, 900);
-  alive = false;
-  det.onTick(T0 + 100 * MIN + 5 * 3600_000, log.sink);
-  expect(log.of('fire-cleared').length).toBe(0);
-  det.onTick(T0 + 99 * MIN + 6 * 3600_000, log.sink);
-  const cleared = log.of('fire-cleared')[0]!;
-  expect(cleared.detail.reason).toBe('stale');
-  expect(cleared.detail.confirmed).toBe(true);
+  it('stale incident: its only member went silent (burnt); closed after staleAfterS', () => {
+    const log = new EventLog();
+    let alive = true;
+    const det = new FireDetector(nodes, cfg, (i) => i !== idx('a-1') || alive);
+    calm(det, log, 0, 60);
+    for (let k = 60; k < 100; k++) smoky(det, log, 'a-1', k, 900);
+    alive = false;
+    det.onTick(T0 + 100 * MIN + 5 * 3600_000, log.sink);
+    expect(log.of('fire-cleared')).toStrictEqual([]);
+    det.onTick(T0 + 99 * MIN + 6 * 3600_000, log.sink);
+    expect(log.of('fire-cleared')[0]?.detail).toMatchObject({ reason: 'stale', confirmed: true });
+  });
 });
 
 it('snapshot and restore continue identically', () => {

@@ -1,5 +1,10 @@
-
-import { expect, it } from 'vitest';
+// FWI System against the standard test data. Sources (see rules/testdata/README.md):
+//  - Van Wagner, C.E.; Pickett, T.L. 1985. Equations and FORTRAN program for the Canadian Forest
+//    Fire Weather Index System. Can. For. Serv., Petawawa Natl. For. Inst., For. Tech. Rep. 33.
+//    The published 49-day test table (13 April – 31 May; start-up 85 / 6 / 15; standard 46°N
+//    day lengths), as transcribed in the xclim test suite.
+//  - cffdrs (R) `fwi(test_fwi)` output, cffdrs/cffdrs_r tests/testthat/data/fwi_02.csv @ 4d20a30.
+import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import {
   FFMC_COEFFICIENT,
@@ -43,58 +48,86 @@ function maxDiff(actual: FwiDay[], expected: Record<string, number>[], key: keyo
   return Math.max(...actual.map((a, i) => Math.abs(a[key] - expected[i]![key]!)));
 }
 
-it('cffdrs fwi(test_fwi): every code and DSR to the 4 significant digits cffdrs stores', () => {
+describe('cffdrs fwi(test_fwi): every code and DSR to the 4 significant digits cffdrs stores', () => {
   const rows = cffdrsOutput();
-  expect(rows.length).toBe(48);
-  const out = fwiSeries(rows.map((r) => r.input), FWI_STARTUP);
-  rows.forEach((r, i) => {
-    for (const key of [...CODES, 'dsr'] as const) {
+  let out: FwiDay[] = [];
+  beforeAll(() => {
+    out = fwiSeries(rows.map((r) => r.input), FWI_STARTUP);
+  });
+
+  it('the test data has 48 days', () => {
+    expect(rows).toHaveLength(48);
+  });
+
+  it.each([...CODES, 'dsr'] as const)('%s', (key) => {
+    rows.forEach((r, i) => {
       const e = r.expected[key];
       const tol = 6e-4 * Math.abs(e) + 1e-9;
       expect(Math.abs(out[i]![key] - e), `day ${i + 1} ${key}: expected ${e}, got ${out[i]![key]}`).toBeLessThanOrEqual(tol);
-    }
+    });
   });
 });
 
-it('Van Wagner & Pickett (1985) published table: within 0.1 on every code with the 1985 FFMC constant', () => {
+describe('Van Wagner & Pickett (1985) published table: within 0.1 on every code with the 1985 FFMC constant', () => {
   const rows = publishedTable();
-  expect(rows.length).toBe(49);
-  const out = fwiSeries(rows.map((r) => r.input), FWI_STARTUP, { ffmcCoefficient: FFMC_COEFFICIENT_1985 });
-  for (const key of CODES) {
+  let out: FwiDay[] = [];
+  beforeAll(() => {
+    out = fwiSeries(rows.map((r) => r.input), FWI_STARTUP, { ffmcCoefficient: FFMC_COEFFICIENT_1985 });
+  });
+
+  it('the table has 49 days', () => {
+    expect(rows).toHaveLength(49);
+  });
+
+  it.each(CODES)('%s', (key) => {
     const worst = maxDiff(out, rows.map((r) => r.expected), key);
     // The table is printed to one decimal: a faithful implementation is within 0.05 + float noise.
     expect(worst, `${key}: worst difference ${worst.toFixed(3)} > 0.1`).toBeLessThanOrEqual(0.1);
     expect(worst, `${key}: worst difference ${worst.toFixed(3)} exceeds the table's rounding`).toBeLessThanOrEqual(0.051);
-  }
+  });
 });
 
-it('Van Wagner & Pickett (1985) published table with the cffdrs default: DMC, DC, BUI within 0.1; FFMC/ISI/FWI show the constant', () => {
+describe('Van Wagner & Pickett (1985) published table with the cffdrs default: DMC, DC, BUI within 0.1; FFMC/ISI/FWI show the constant', () => {
   // cffdrs replaced the 1985 constant 147.2 by 250·59.5/101 = 147.27723 (exact inverse of the
   // FFMC scale). That moves FFMC by up to ~0.13 and, through ISI's steep dependence on FFMC,
   // ISI and FWI by up to ~0.3 on this table. DMC, DC and BUI do not depend on it.
   const rows = publishedTable();
-  const out = fwiSeries(rows.map((r) => r.input));
   const expected = rows.map((r) => r.expected);
-  for (const key of ['dmc', 'dc', 'bui'] as const) expect(maxDiff(out, expected, key), key).toBeLessThanOrEqual(0.1);
-  expect(maxDiff(out, expected, 'ffmc'), 'ffmc').toBeLessThanOrEqual(0.15);
-  expect(maxDiff(out, expected, 'isi'), 'isi').toBeLessThanOrEqual(0.3);
-  expect(maxDiff(out, expected, 'fwi'), 'fwi').toBeLessThanOrEqual(0.35);
+  let out: FwiDay[] = [];
+  beforeAll(() => {
+    out = fwiSeries(rows.map((r) => r.input));
+  });
+
+  it.each([
+    ['dmc', 0.1],
+    ['dc', 0.1],
+    ['bui', 0.1],
+    ['ffmc', 0.15],
+    ['isi', 0.3],
+    ['fwi', 0.35],
+  ] as const)('%s within %s', (key, tolerance) => {
+    expect(maxDiff(out, expected, key), key).toBeLessThanOrEqual(tolerance);
+  });
+
   // Relative to the value, ISI and FWI stay within 3 % (plus the table's 0.05 rounding).
-  for (const key of ['isi', 'fwi'] as const) {
+  it.each(['isi', 'fwi'] as const)('%s within 3 % of the value', (key) => {
     out.forEach((o, i) => {
       const e = expected[i]![key];
       expect(Math.abs(o[key] - e), `${key} day ${i + 1}: ${o[key]} vs ${e}`).toBeLessThanOrEqual(0.03 * e + 0.05);
     });
-  }
-  expect(Math.abs(FFMC_COEFFICIENT - 147.27723)).toBeLessThan(1e-5);
+  });
+
+  it('the cffdrs FFMC constant is 147.27723', () => {
+    expect(Math.abs(FFMC_COEFFICIENT - 147.27723)).toBeLessThan(1e-5);
+  });
 });
 
 it('the test tables assume the standard Canadian (46°N) day lengths: cffdrs uses them above 30°N', () => {
   // test_fwi is at 40°N, the 1985 table has no latitude (46°N factors): both give the same DMC/DC.
   for (let m = 1; m <= 12; m++) {
-    expect(dmcDayLength(40, m)).toBe(dmcDayLength(46, m));
-    expect(dmcDayLength(40, m)).toBe(dmcDayLength(0, m, false));
-    expect(dcDayLengthFactor(40, m)).toBe(dcDayLengthFactor(46, m));
+    expect(dmcDayLength(40, m), `month ${m}`).toBe(dmcDayLength(46, m));
+    expect(dmcDayLength(40, m), `month ${m}`).toBe(dmcDayLength(0, m, false));
+    expect(dcDayLengthFactor(40, m), `month ${m}`).toBe(dcDayLengthFactor(46, m));
   }
   expect([4, 5].map((m) => dmcDayLength(46, m))).toStrictEqual([12.8, 13.9]);
 });
@@ -130,9 +163,8 @@ it('the same weather at Lai Châu and at 46°N: only DMC and what depends on it 
   const north = fwiSeries(days);
   const laiChau = fwiSeries(days.map((d) => ({ ...d, lat: LAI_CHAU_LATITUDE })));
   north.forEach((n, i) => {
-    expect(laiChau[i]!.ffmc).toBe(n.ffmc);
-    expect(laiChau[i]!.dc).toBe(n.dc); // April–May: the northern factors in both
-    expect(laiChau[i]!.isi).toBe(n.isi);
+    // DC: April–May, the northern factors in both.
+    expect(laiChau[i], `day ${i + 1}`).toMatchObject({ ffmc: n.ffmc, dc: n.dc, isi: n.isi });
   });
   // Shorter April–May days at 22°N dry the duff more slowly.
   expect(laiChau.at(-1)!.dmc).toBeLessThan(north.at(-1)!.dmc);

@@ -1,5 +1,4 @@
-
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   DANGER_LEVEL_INFO,
   HPA_TO_MMHG,
@@ -20,11 +19,15 @@ const close = (actual: number, expected: number, tol = 1e-3) =>
 //   t = 20 → 6.112·exp(352.4/263.12)  = 6.112·e^1.339313 = 23.3260 hPa
 //   t = 28 → 6.112·exp(493.36/271.12) = 6.112·e^1.819711 = 37.7115 hPa
 //   t = 30 → 6.112·exp(528.6/273.12)  = 6.112·e^1.935413 = 42.3372 hPa
-it('saturation vapour pressure, WMO Magnus form', () => {
-  close(saturationVapourPressure(0), 6.112, 1e-9);
-  close(saturationVapourPressure(20), 23.326);
-  close(saturationVapourPressure(28), 37.7115);
-  close(saturationVapourPressure(30), 42.3372);
+describe('saturation vapour pressure, WMO Magnus form', () => {
+  it.each([
+    [0, 6.112, 1e-9],
+    [20, 23.326, 1e-3],
+    [28, 37.7115, 1e-3],
+    [30, 42.3372, 1e-3],
+  ])('E(%s °C) = %s hPa ± %s', (t, hPa, tol) => {
+    close(saturationVapourPressure(t), hPa, tol);
+  });
 });
 
 it('saturation deficit in hPa and mmHg', () => {
@@ -62,10 +65,7 @@ it('rain at or above the limit resets P to 0; smaller rain neither reduces nor r
   close(out[1]!.p, 1651.152);
   close(out[2]!.p, 2476.728);
   expect(out[2]!.reset).toBe(false);
-  expect(out[3]!.p).toBe(0);
-  expect(out[3]!.term).toBe(0);
-  expect(out[3]!.reset).toBe(true);
-  expect(out[3]!.level).toBe(1);
+  expect(out[3]).toMatchObject({ p: 0, term: 0, reset: true, level: 1 });
   close(out[4]!.p, 825.576);
 });
 
@@ -85,8 +85,8 @@ it('a day at or below 0 °C adds nothing and never lowers P', () => {
   expect(nesterovStep(1234, { t13: 0, rh13: 50, rainMm: 0 }).p).toBe(1234);
 });
 
-it('each national level boundary is inclusive at the top', () => {
-  const cases: [number, number][] = [
+describe('each national level boundary is inclusive at the top', () => {
+  it.each([
     [0, 1],
     [999.99, 1],
     [1000, 1],
@@ -98,27 +98,33 @@ it('each national level boundary is inclusive at the top', () => {
     [10000, 4],
     [10000.01, 5],
     [1e9, 5],
-  ];
-  for (const [p, level] of cases) expect(dangerLevelFromP(p, NATIONAL_DANGER_TABLE.thresholds), `P = ${p}`).toBe(level);
-  expect(dangerLevelFromP(Number.NaN)).toBe(1);
+  ])('P = %s → level %i', (p, level) => {
+    expect(dangerLevelFromP(p, NATIONAL_DANGER_TABLE.thresholds)).toBe(level);
+  });
+
+  it('P = NaN → level 1', () => {
+    expect(dangerLevelFromP(Number.NaN)).toBe(1);
+  });
 });
 
-it('boundaries reached through the daily step: P exactly 1000 stays level I', () => {
+describe('boundaries reached through the daily step: P exactly 1000 stays level I', () => {
   // A 0 °C day adds nothing, so P carried in exactly at a bound stays there.
-  for (const [p0, level] of [
+  it.each([
     [1000, 1],
     [2500, 2],
     [5000, 3],
     [10000, 4],
-  ] as const) {
+  ])('P %i carried over a 0 °C day stays level %i', (p0, level) => {
     const [day] = nesterovSeries([{ t13: 0, rh13: 50, rainMm: 0 }], NATIONAL_DANGER_TABLE, p0);
-    expect(day!.p).toBe(p0);
-    expect(day!.level).toBe(level);
-  }
-  // 1000 + a term of 0.01: t13·d13 = 0.01 needs a tiny deficit: t = 0.01 °C, RH such that d = 1.
-  const [up] = nesterovSeries([{ t13: 0.01, rh13: 100 - 100 / saturationVapourPressure(0.01), rainMm: 0 }], NATIONAL_DANGER_TABLE, 1000);
-  close(up!.p, 1000.01, 1e-9);
-  expect(up!.level).toBe(2);
+    expect(day).toMatchObject({ p: p0, level });
+  });
+
+  it('1000 plus a term of 0.01 is level II', () => {
+    // 1000 + a term of 0.01: t13·d13 = 0.01 needs a tiny deficit: t = 0.01 °C, RH such that d = 1.
+    const [up] = nesterovSeries([{ t13: 0.01, rh13: 100 - 100 / saturationVapourPressure(0.01), rainMm: 0 }], NATIONAL_DANGER_TABLE, 1000);
+    close(up!.p, 1000.01, 1e-9);
+    expect(up!.level).toBe(2);
+  });
 });
 
 it('official names, descriptions and cumulative actions of the five levels', () => {
@@ -126,9 +132,11 @@ it('official names, descriptions and cumulative actions of the five levels', () 
   expect(DANGER_LEVEL_INFO[1].description).toBe('Ít có khả năng cháy rừng');
   expect(DANGER_LEVEL_INFO[2].description).toBe('Có khả năng cháy rừng');
   const codes = (l: 1 | 2 | 3 | 4 | 5) => DANGER_LEVEL_INFO[l].actions.map((a) => a.code);
-  expect(codes(2).includes('station-lookouts') && !codes(1).includes('station-lookouts')).toBeTruthy();
+  expect(codes(2)).toContain('station-lookouts');
+  expect(codes(1)).not.toContain('station-lookouts');
   expect(codes(3)).toContain('patrol-24h');
-  expect(codes(4).includes('burning-ban') && codes(4).includes('daily-media')).toBeTruthy();
+  expect(codes(4)).toContain('burning-ban');
+  expect(codes(4)).toContain('daily-media');
   expect(codes(5)).toContain('all-hands');
   for (const l of [1, 2, 3, 4] as const) {
     const next = (l + 1) as 2 | 3 | 4 | 5;

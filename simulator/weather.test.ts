@@ -1,5 +1,4 @@
-
-import { assert, expect, it } from 'vitest';
+import { assert, beforeAll, describe, expect, it } from 'vitest';
 import { readingSchema } from '../contracts/payloads.ts';
 import { loadScenario } from './scenario.ts';
 import { collect, localTime } from './test-helpers.ts';
@@ -31,11 +30,11 @@ it('Magnus saturation vapour pressure matches the worked example (28 °C → 37.
 
 it('a 30-day dry spell drives the Nesterov index up through the levels, day by day', () => {
   const { readings } = collect(loadScenario('dry-spell-30d'), ['san-thang-01']);
-  expect(readings.length).toBe(30 * 24 * 60);
+  expect(readings).toHaveLength(30 * 24 * 60);
   for (const r of readings.slice(0, 2000)) readingSchema.parse(r);
   const days = nesterovDays(readings);
-  expect(days.length).toBe(30);
-  expect(days.every((d) => d.day.rainMm === 0), 'no rain in a dry spell').toBe(true);
+  expect(days).toHaveLength(30);
+  expect(days.filter((d) => d.day.rainMm !== 0), 'no rain in a dry spell').toStrictEqual([]);
   const p = nesterovSeries(days.map((d) => d.day));
   for (let i = 1; i < p.length; i++) expect(p[i]!, `P rises every day (day ${i})`).toBeGreaterThan(p[i - 1]!);
   const levels = p.map((v) => nationalLevel(v));
@@ -44,28 +43,35 @@ it('a 30-day dry spell drives the Nesterov index up through the levels, day by d
   // It climbs through the levels one at a time over days, not in one jump.
   for (let level = 2; level <= levels.at(-1)!; level++) expect(levels, `passes through level ${level}`).toContain(level);
   // 13:00 humidity of dry days is in the documented 25–60 % band (± sensor noise and elevation).
-  expect(days.every((d) => d.day.rh13 > 18 && d.day.rh13 < 68), JSON.stringify(days.map((d) => d.day.rh13))).toBe(true);
+  expect(days.filter((d) => !(d.day.rh13 > 18 && d.day.rh13 < 68)), 'days outside 18–68 % at 13:00').toStrictEqual([]);
 });
 
-it('a rain day brings ≥ 5 mm at every rain gauge and resets the index', () => {
-  const scenario = loadScenario('rain-reset');
+describe('a rain day brings ≥ 5 mm at every rain gauge and resets the index', () => {
   const gauges = ['quyet-thang-01', 'tan-phong-01', 'san-thang-01', 'nam-loong-01'];
-  const { readings } = collect(scenario, gauges);
-  for (const node of gauges) {
+  let readings: Reading[] = [];
+  beforeAll(() => {
+    ({ readings } = collect(loadScenario('rain-reset'), gauges));
+  });
+
+  it.each(gauges)('%s', (node) => {
     const days = nesterovDays(readings.filter((r) => r.nodeId === node));
     const rainDay = days.find((d) => d.date === '2026-03-07');
     assert(rainDay, 'day 6 is present');
     expect(rainDay.day.rainMm, `${node}: ${rainDay.day.rainMm} mm on the rain day`).toBeGreaterThanOrEqual(5);
     expect(rainDay.day.rainMm, `${node}: ${rainDay.day.rainMm} mm is not a plausible single-day total here`).toBeLessThan(60);
-    expect(days.filter((d) => d.date !== '2026-03-07').every((d) => d.day.rainMm === 0), `${node}: dry days stay dry`).toBe(true);
+    expect(days.filter((d) => d.date !== '2026-03-07' && d.day.rainMm !== 0), `${node}: dry days stay dry`).toStrictEqual([]);
     const p = nesterovSeries(days.map((d) => d.day));
     const i = days.indexOf(rainDay);
     expect(p[i - 1]!, `index had built up before the rain (${Math.round(p[i - 1]!)})`).toBeGreaterThan(1000);
     expect(p[i]).toBe(0);
-    expect(p[i + 1]! > 0 && p[i + 1]! < p[i - 1]!).toBeTruthy();
-  }
-  // Rain arrives as tipping-bucket steps of 0.2 mm.
-  expect(readings.every((r) => r.rainMm === undefined || Math.abs(r.rainMm / 0.2 - Math.round(r.rainMm / 0.2)) < 1e-6)).toBe(true);
+    expect(p[i + 1]!, 'the index builds up again the day after').toBeGreaterThan(0);
+    expect(p[i + 1]!, 'but stays below its value before the rain').toBeLessThan(p[i - 1]!);
+  });
+
+  it('rain arrives as tipping-bucket steps of 0.2 mm', () => {
+    const offStep = readings.filter((r) => r.rainMm !== undefined && !(Math.abs(r.rainMm / 0.2 - Math.round(r.rainMm / 0.2)) < 1e-6));
+    expect(offStep.map((r) => r.rainMm)).toStrictEqual([]);
+  });
 });
 
 it('diurnal cycle: cool humid nights, warm drier afternoons; higher nodes are colder', () => {
@@ -78,5 +84,6 @@ it('diurnal cycle: cool humid nights, warm drier afternoons; higher nodes are co
   const high = weather.at(Date.parse('2026-02-10T14:00:00+07:00'), 1540);
   expect(Math.abs(afternoon.temperatureC - high.temperatureC - 3.6), 'lapse rate 0.6 °C / 100 m').toBeLessThan(0.01);
   // February at 940 m: about 21/12 °C.
-  expect(afternoon.temperatureC > 17 && afternoon.temperatureC < 27).toBeTruthy();
+  expect(afternoon.temperatureC).toBeGreaterThan(17);
+  expect(afternoon.temperatureC).toBeLessThan(27);
 });

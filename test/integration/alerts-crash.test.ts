@@ -1,14 +1,19 @@
-
-import { expect, it } from 'vitest';
+// Crash test: the real alerts process (alerts/run.ts) with a real broker (broker/server.ts) and the
+// Twilio Messages API double. Three confirmed fires give a burst of ~360 SMS; the process is
+// SIGKILLed at random points of the burst (and once while events wait at the broker), restarted,
+// and at the end every outbox row must have been requested exactly once — except rows the service
+// logged as in flight at the kill, which may have been requested twice.
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import mqtt from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import Database from 'better-sqlite3';
-import { startBroker } from '../../broker/server.ts';
+import type { Client, Subscription } from 'aedes';
+import { startBroker, type RunningBroker } from '../../broker/server.ts';
 import { topics } from '../../contracts/topics.ts';
 import { derivePassword } from '../../platform/credentials.ts';
 import { freePort, waitFor } from '../harness/ports.ts';
@@ -22,30 +27,18 @@ const SID = `AC${'3'.repeat(32)}`;
 const TOKEN = 'crash-test-auth-token';
 const SECRET = 'crash-test-broker-secret-0123';
 
-it('SIGKILL during a 300+ message burst: after restarts every message was sent exactly once, apart from logged in-flight ones', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'alerts-crash-'));
+describe('the alerts process (alerts/run.ts) with a real broker and the Twilio double', () => {
   const ctx = laiChauContext();
-  const broker = await startBroker({
-    host: '127.0.0.1', port: 0, wsPort: 0, dataDir: join(dir, 'broker'), secret: SECRET,
-    nodeIds: new Set(ctx.roster.site.nodes.map((n) => n.id)), queueLimit: 10_000, logger: pino({ level: 'silent' }),
-  });
-  const double = new TwilioMessagesDouble(SID, TOKEN);
-  await double.start();
-  let subscribed = 0;
-  broker.aedes.on('subscribe', (_subs, client) => {
-    if (client?.id === 'ews-alerts') subscribed += 1;
-  });
-  const httpPort = await freePort();
+  let dir: string;
+  let broker: RunningBroker;
+  let double: TwilioMessagesDouble;
+  let publisher: MqttClient;
+  let httpPort: number;
+  let env: NodeJS.ProcessEnv;
+  const onSubscribe = vi.fn<(subscriptions: Subscription[], client: Client | null) => void>();
   const logLines: string[] = [];
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH, HOME: process.env.HOME,
-    EWS_DATA_DIR: join(dir, 'data'), EWS_SITE_FILE: SITE_FILE, EWS_BROKER_SECRET: SECRET,
-    EWS_LOG_LEVEL: 'info', MQTT_URL: `mqtt://127.0.0.1:${broker.port}`, ALERTS_TRANSPORT: 'twilio',
-    TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN, TWILIO_MESSAGING_SERVICE_SID: `MG${'4'.repeat(32)}`,
-    ALERTS_TWILIO_API_BASE_URL: double.baseUrl, ALERTS_PUBLIC_URL: `http://127.0.0.1:${httpPort}`, ALERTS_HTTP_PORT: String(httpPort),
-    ALERTS_RATE_SEGMENTS_PER_S: '120', ALERTS_RATE_BURST: '5', ALERTS_SEND_CONCURRENCY: '4', ALERTS_RETRY_BASE_MS: '20', ALERTS_RETRY_CAP_MS: '200',
-  };
   let child: ChildProcess | null = null;
+
   const startService = () => {
     const c = spawn(process.execPath, ['--import', 'tsx', 'alerts/run.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '';
@@ -73,16 +66,45 @@ it('SIGKILL during a 300+ message burst: after restarts every message was sent e
       return false;
     }
   };
-  const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'crash-test-rules', username: 'svc-rules', password: derivePassword(SECRET, 'svc-rules') });
+  const alertsSubscribed = () => onSubscribe.mock.calls.some(([, client]) => client?.id === 'ews-alerts');
   const publish = (eventId: string, zoneId: string) =>
     publisher.publishAsync(topics.event('fire-confirmed', zoneId), JSON.stringify({ eventId, kind: 'fire-confirmed', zoneId, ts: new Date().toISOString(), detail: {} }), { qos: 1 });
   const served = () => double.requests.filter((r) => r.answered === 201).length;
   const rand = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo));
-  const killPoints: number[] = [];
 
-  try {
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'alerts-crash-'));
+    broker = await startBroker({
+      host: '127.0.0.1', port: 0, wsPort: 0, dataDir: join(dir, 'broker'), secret: SECRET,
+      nodeIds: new Set(ctx.roster.site.nodes.map((n) => n.id)), queueLimit: 10_000, logger: pino({ level: 'silent' }),
+    });
+    double = new TwilioMessagesDouble(SID, TOKEN);
+    await double.start();
+    broker.aedes.on('subscribe', onSubscribe);
+    httpPort = await freePort();
+    env = {
+      PATH: process.env.PATH, HOME: process.env.HOME,
+      EWS_DATA_DIR: join(dir, 'data'), EWS_SITE_FILE: SITE_FILE, EWS_BROKER_SECRET: SECRET,
+      EWS_LOG_LEVEL: 'info', MQTT_URL: `mqtt://127.0.0.1:${broker.port}`, ALERTS_TRANSPORT: 'twilio',
+      TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN, TWILIO_MESSAGING_SERVICE_SID: `MG${'4'.repeat(32)}`,
+      ALERTS_TWILIO_API_BASE_URL: double.baseUrl, ALERTS_PUBLIC_URL: `http://127.0.0.1:${httpPort}`, ALERTS_HTTP_PORT: String(httpPort),
+      ALERTS_RATE_SEGMENTS_PER_S: '120', ALERTS_RATE_BURST: '5', ALERTS_SEND_CONCURRENCY: '4', ALERTS_RETRY_BASE_MS: '20', ALERTS_RETRY_CAP_MS: '200',
+    };
+    publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'crash-test-rules', username: 'svc-rules', password: derivePassword(SECRET, 'svc-rules') });
+  });
+
+  afterAll(async () => {
+    await kill();
+    await publisher?.endAsync();
+    await double?.close();
+    await broker?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('SIGKILL during a 300+ message burst: after restarts every message was sent exactly once, apart from logged in-flight ones', async () => {
+    const killPoints: number[] = [];
     startService();
-    await waitFor(async () => subscribed > 0 && (await healthy()), 30_000, 'alerts service subscribed', 20);
+    await waitFor(async () => alertsSubscribed() && (await healthy()), 30_000, 'alerts service subscribed', 20);
     await publish('crash-fire-san-thang', 'san-thang');
     killPoints.push(rand(10, 120));
     await waitFor(() => served() >= (killPoints[0] ?? 0), 30_000, 'first kill point', 2);
@@ -143,11 +165,5 @@ it('SIGKILL during a 300+ message burst: after restarts every message was sent e
     expect(new Set(final.map((r) => `${r.alert_id}|${r.recipient_id}`)).size, 'one row per alert and person').toBe(expectedRows);
     expect(double.violations).toStrictEqual([]);
     console.log(`# crash test: ${expectedRows} messages, kills after ${killPoints.join(', ')} accepted requests, ${inFlight.size} logged in flight, ${duplicates} duplicate requests`);
-  } finally {
-    await kill();
-    await publisher.endAsync();
-    await double.close();
-    await broker.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

@@ -1,42 +1,63 @@
-
-import { expect, it } from 'vitest';
+// The alerts service's figures in a real InfluxDB (Debian's influxd 1.6, v1 /write), as the
+// dashboards query them: the `alert` measurement at each state change and `pipeline,service=alerts`
+// every EWS_PIPELINE_STATS_S seconds — including a state change made while InfluxDB was down.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
 import { parseDocument } from 'yaml';
 import { loadAlertsEnv } from '../../alerts/config.ts';
-import { runAlertsService } from '../../alerts/main.ts';
+import { runAlertsService, type RunningAlerts } from '../../alerts/main.ts';
 import { topics } from '../../contracts/topics.ts';
 import { loadSiteFile } from '../../platform/site-file.ts';
 import { InfluxdProcess, integrationSkipReason } from '../harness/influxd.ts';
 import { waitFor } from '../harness/ports.ts';
 import { SITE_FILE } from '../harness/services.ts';
-import { startAlertsTestBed } from '../harness/alerts.ts';
+import { startAlertsTestBed, type AlertsTestBed } from '../harness/alerts.ts';
+import { skipTitle } from '../harness/skip.ts';
 
 const SECRET = 'influx-test-broker-secret-0123';
+const skip = integrationSkipReason();
 
-it.skipIf(integrationSkipReason())('alerts → InfluxDB: alert state changes and pipeline,service=alerts points, across an InfluxDB outage', { timeout: 120_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'alerts-influx-'));
-  // Level changes go out at once here (the committed policy holds them 60 s for grouping).
-  const doc = parseDocument(readFileSync(SITE_FILE, 'utf8'));
-  const routes = (doc.toJS() as { alerts: { routes: { kinds: string[] }[] } }).alerts.routes;
-  routes.forEach((r, i) => {
-    if (r.kinds.includes('level-changed')) doc.setIn(['alerts', 'routes', i, 'groupWaitS'], 0);
-  });
-  const siteFile = join(dir, 'site.yaml');
-  writeFileSync(siteFile, doc.toString({ lineWidth: 0 }));
-  const site = loadSiteFile(siteFile);
+describe.skipIf(skip)(skipTitle('the alerts service with a real broker and influxd', skip), () => {
+  let dir: string;
+  let influx: InfluxdProcess;
+  let bed: AlertsTestBed;
+  let running: RunningAlerts;
+  let publisher: MqttClient;
 
-  const influx = await InfluxdProcess.start('ews');
-  const bed = await startAlertsTestBed(dir, siteFile, site, SECRET);
-  const { log, broker } = bed;
-  const env = loadAlertsEnv({
-    ...bed.env,
-    ALERTS_RATE_SEGMENTS_PER_S: '1000', ALERTS_RATE_BURST: '100',
-    INFLUX_URL: influx.url, INFLUX_API: 'v1', INFLUX_DATABASE: 'ews', EWS_PIPELINE_STATS_S: '1',
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'alerts-influx-'));
+    // Level changes go out at once here (the committed policy holds them 60 s for grouping).
+    const doc = parseDocument(readFileSync(SITE_FILE, 'utf8'));
+    const routes = (doc.toJS() as { alerts: { routes: { kinds: string[] }[] } }).alerts.routes;
+    routes.forEach((r, i) => {
+      if (r.kinds.includes('level-changed')) doc.setIn(['alerts', 'routes', i, 'groupWaitS'], 0);
+    });
+    const siteFile = join(dir, 'site.yaml');
+    writeFileSync(siteFile, doc.toString({ lineWidth: 0 }));
+    const site = loadSiteFile(siteFile);
+
+    influx = await InfluxdProcess.start('ews');
+    bed = await startAlertsTestBed(dir, siteFile, site, SECRET);
+    const env = loadAlertsEnv({
+      ...bed.env,
+      ALERTS_RATE_SEGMENTS_PER_S: '1000', ALERTS_RATE_BURST: '100',
+      INFLUX_URL: influx.url, INFLUX_API: 'v1', INFLUX_DATABASE: 'ews', EWS_PIPELINE_STATS_S: '1',
+    });
+    running = await runAlertsService(env, bed.log);
+    publisher = await bed.connectRules('influx-test-rules');
   });
-  const running = await runAlertsService(env, log);
-  const publisher = await bed.connectRules('influx-test-rules');
+
+  afterAll(async () => {
+    await publisher?.endAsync();
+    await running?.close();
+    await bed?.broker.close();
+    await influx?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
   const publish = (event: Record<string, unknown> & { kind: string; zoneId: string }) =>
     publisher.publishAsync(topics.event(event.kind as 'fire-suspected', event.zoneId), JSON.stringify({ ts: new Date().toISOString(), detail: {}, ...event }), { qos: 1 });
   const alertOf = (eventId: string) => running.service.listAlerts('all').find((a) => a.eventIds.includes(eventId));
@@ -50,13 +71,15 @@ it.skipIf(integrationSkipReason())('alerts → InfluxDB: alert state changes and
     if (!series) return [];
     return series.values.map((v) => Object.fromEntries(series.columns.map((c, i) => [c, v[i]]).filter(([c]) => c !== 'time')) as unknown as Row);
   };
-  try {
+  const fieldTypes = async (m: string) => Object.fromEntries(((await influx.query(`SHOW FIELD KEYS FROM "${m}"`, 'ews'))[0]?.values ?? []).map((v) => [v[0], v[1]]));
+
+  it('alerts → InfluxDB: alert state changes and pipeline,service=alerts points, across an InfluxDB outage', { timeout: 120_000 }, async () => {
     await waitFor(bed.subscribed, 10_000, 'alerts service subscribed');
     await publish({ eventId: 'influx-suspect-tan-phong', kind: 'fire-suspected', zoneId: 'tan-phong', nodeId: 'tan-phong-01' });
     await waitFor(() => alertOf('influx-suspect-tan-phong') !== undefined && settled(), 10_000, 'suspected fire sent');
     const suspected = alertOf('influx-suspect-tan-phong')!;
     const ack = running.service.acknowledgeByApi(suspected.alertId, 'Lò Văn Test (board)');
-    expect(ack.ok).toBeTruthy();
+    expect(ack).toMatchObject({ ok: true });
     await publish({ eventId: 'influx-clear-tan-phong', kind: 'fire-cleared', zoneId: 'tan-phong', nodeId: 'tan-phong-01' });
     await waitFor(() => alertOf('influx-suspect-tan-phong')?.status === 'resolved' && settled(), 10_000, 'all-clear sent');
     await waitFor(async () => (await alertRows()).length === 3, 15_000, 'three alert points', 200);
@@ -79,7 +102,6 @@ it.skipIf(integrationSkipReason())('alerts → InfluxDB: alert state changes and
       { alert_id: suspected.alertId, state: 'resolved', acked_by: '', level: null, zone: 'tan-phong', kind: 'fire-suspected' },
       { alert_id: level.alertId, state: 'active', acked_by: '', level: 4, zone: 'quyet-tien', kind: 'level-changed' },
     ]);
-    const fieldTypes = async (m: string) => Object.fromEntries(((await influx.query(`SHOW FIELD KEYS FROM "${m}"`, 'ews'))[0]?.values ?? []).map((v) => [v[0], v[1]]));
     expect(await fieldTypes('alert')).toStrictEqual({ acked_by: 'string', alert_id: 'string', level: 'integer', state: 'string' });
     expect(((await influx.query('SHOW TAG KEYS FROM "alert"', 'ews'))[0]?.values ?? []).map((v) => v[0])).toStrictEqual(['alert', 'kind', 'zone']);
 
@@ -98,19 +120,15 @@ it.skipIf(integrationSkipReason())('alerts → InfluxDB: alert state changes and
     const [last] = await influx.query(`SELECT last("sms_sent") AS sent, last("sms_failed") AS failed, last("sms_acked") AS acked, last("outbox_queued") AS queued, count("sms_sent") AS n FROM "pipeline" WHERE "service" = 'alerts'`, 'ews');
     const [, sent, failed, acked, queued, n] = last?.values[0] ?? [];
     expect({ sent, failed, acked, queued }).toStrictEqual({ sent: sentRows, failed: 0, acked: 1, queued: 0 });
-    expect(typeof n === 'number' && n >= 3, `${String(n)} pipeline points`).toBeTruthy();
+    expect(n, 'pipeline points').toBeTypeOf('number');
+    expect(n, 'pipeline points').toBeGreaterThanOrEqual(3);
     expect(await fieldTypes('pipeline')).toStrictEqual({ outbox_queued: 'integer', sms_acked: 'integer', sms_failed: 'integer', sms_sent: 'integer' });
     // The stats kept coming during the outage: points stamped while InfluxDB was down were spooled, then written.
     const [times] = await influx.query(`SELECT "sms_sent" FROM "pipeline" WHERE "service" = 'alerts'`, 'ews');
     const ts = (times?.values ?? []).map((v) => v[0] as number);
-    expect(ts.some((t) => t >= downAt && t <= upAt), `a pipeline point from the outage (${new Date(downAt).toISOString()} – ${new Date(upAt).toISOString()})`).toBe(true);
-    expect(running.service.listAlerts('all').length).toBe(2);
+    const duringOutage = ts.filter((t) => t >= downAt && t <= upAt);
+    expect(duringOutage.length, `pipeline points from the outage (${new Date(downAt).toISOString()} – ${new Date(upAt).toISOString()})`).toBeGreaterThan(0);
+    expect(running.service.listAlerts('all')).toHaveLength(2);
     console.log(`# alerts influx: ${rows.length} alert points, ${ts.length} pipeline points, sms_sent ${sentRows}`);
-  } finally {
-    await publisher.endAsync();
-    await running.close();
-    await broker.close();
-    await influx.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

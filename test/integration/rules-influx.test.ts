@@ -1,5 +1,6 @@
-
-import { afterAll, beforeAll, expect, it } from 'vitest';
+// Danger values and events reach a real InfluxDB (Debian's influxd 1.6, INFLUX_API=v1) through the
+// rules spool, including across an InfluxDB outage.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { pino } from 'pino';
@@ -12,6 +13,7 @@ import { loadSiteFile } from '../../platform/site-file.ts';
 import { InfluxdProcess, integrationSkipReason } from '../harness/influxd.ts';
 import { connectAs, SITE_FILE, TEST_SECRET, tempDataDir, startSiteBroker } from '../harness/services.ts';
 import { waitFor } from '../harness/ports.ts';
+import { skipTitle } from '../harness/skip.ts';
 import { DEFAULT_RULES_CONFIG } from '../../rules/config.ts';
 import { startRules } from '../../rules/service.ts';
 import { reading } from '../../rules/testing.ts';
@@ -19,26 +21,11 @@ import { reading } from '../../rules/testing.ts';
 const skip = integrationSkipReason();
 const site = loadSiteFile(SITE_FILE);
 const silent = pino({ level: 'silent' });
-const tmp = tempDataDir('rules-influx');
+let tmp: ReturnType<typeof tempDataDir>;
 let influx: InfluxdProcess;
 let broker: RunningBroker;
 let url: string;
 let publisher: MqttClient;
-
-beforeAll(async () => {
-  if (skip) return;
-  influx = await InfluxdProcess.start('ews');
-  ({ broker, url } = await startSiteBroker(join(tmp.dir, 'broker'), 100_000));
-  publisher = await connectAs(url, 'svc-simulator');
-});
-
-afterAll(async () => {
-  if (skip) return;
-  await publisher.endAsync();
-  await broker.close();
-  await influx.destroy();
-  tmp.remove();
-});
 
 const T0 = Date.parse('2026-03-20T12:40:00+07:00');
 const SILENT = 'san-thang-02';
@@ -55,31 +42,47 @@ async function publishMinutes(from: number, to: number, silentFrom = 6): Promise
   return n;
 }
 
-it.skipIf(skip)('danger (official and provisional) and events are written to InfluxDB, and survive an InfluxDB outage', async () => {
-  const env = loadEnv({ INFLUX_URL: influx.url, INFLUX_API: 'v1', INFLUX_DATABASE: 'ews', INFLUX_TIMEOUT_MS: '2000' });
-  const rules = await startRules({
-    mqttUrl: url,
-    clientId: 'ews-rules-influx',
-    username: 'svc-rules',
-    password: derivePassword(TEST_SECRET, 'svc-rules'),
-    site,
-    config: DEFAULT_RULES_CONFIG,
-    clockMode: 'readings',
-    databaseFile: join(tmp.dir, 'rules.sqlite'),
-    writer: createLineWriter(env, silent),
-    timezone: 'Asia/Ho_Chi_Minh',
-    provisionalCron: '0 * * * *',
-    tickS: 10,
-    checkpointEvery: 1000,
-    checkpointS: 30,
-    influxBatch: 1000,
-    logger: silent,
+describe.skipIf(skip)(skipTitle('rules → InfluxDB, in-process rules and broker, real influxd', skip), () => {
+  beforeAll(async () => {
+    tmp = tempDataDir('rules-influx');
+    influx = await InfluxdProcess.start('ews');
+    ({ broker, url } = await startSiteBroker(join(tmp.dir, 'broker'), 100_000));
+    publisher = await connectAs(url, 'svc-simulator');
   });
-  try {
-    await scenario(rules);
-  } finally {
-    await rules.close();
-  }
+
+  afterAll(async () => {
+    await publisher?.endAsync();
+    await broker?.close();
+    await influx?.destroy();
+    tmp?.remove();
+  });
+
+  it('danger (official and provisional) and events are written to InfluxDB, and survive an InfluxDB outage', async () => {
+    const env = loadEnv({ INFLUX_URL: influx.url, INFLUX_API: 'v1', INFLUX_DATABASE: 'ews', INFLUX_TIMEOUT_MS: '2000' });
+    const rules = await startRules({
+      mqttUrl: url,
+      clientId: 'ews-rules-influx',
+      username: 'svc-rules',
+      password: derivePassword(TEST_SECRET, 'svc-rules'),
+      site,
+      config: DEFAULT_RULES_CONFIG,
+      clockMode: 'readings',
+      databaseFile: join(tmp.dir, 'rules.sqlite'),
+      writer: createLineWriter(env, silent),
+      timezone: 'Asia/Ho_Chi_Minh',
+      provisionalCron: '0 * * * *',
+      tickS: 10,
+      checkpointEvery: 1000,
+      checkpointS: 30,
+      influxBatch: 1000,
+      logger: silent,
+    });
+    try {
+      await scenario(rules);
+    } finally {
+      await rules.close();
+    }
+  });
 });
 
 async function scenario(rules: Awaited<ReturnType<typeof startRules>>): Promise<void> {
@@ -89,14 +92,19 @@ async function scenario(rules: Awaited<ReturnType<typeof startRules>>): Promise<
   await waitFor(async () => (await influx.count('danger', 'quality')) === 2 * site.zones.length && (await influx.count('event', 'event_id')) === 1, 20_000, 'points in InfluxDB');
 
   const official = await influx.query('SELECT * FROM "danger" WHERE "official" = \'true\' GROUP BY "zone"', 'ews');
-  expect(official.length).toBe(site.zones.length);
+  expect(official).toHaveLength(site.zones.length);
   for (const s of official) {
     const row = Object.fromEntries(s.columns.map((c, i) => [c, s.values[0]![i]]));
-    expect(row.time).toBe(Date.parse('2026-03-20T13:00:00+07:00'));
+    expect(row, `official danger of ${s.tags?.zone}`).toMatchObject({
+      time: Date.parse('2026-03-20T13:00:00+07:00'),
+      level: expect.any(Number),
+      nesterov_p: expect.any(Number),
+      t13: expect.any(Number),
+      rh13: expect.any(Number),
+      d13: expect.any(Number),
+      rain24h: expect.any(Number),
+    });
     expect(['ok', 'estimated', 'unavailable']).toContain(String(row.quality));
-    expect(typeof row.level).toBe('number');
-    expect(typeof row.nesterov_p).toBe('number');
-    for (const f of ['t13', 'rh13', 'd13', 'rain24h']) expect(typeof row[f], `${s.tags?.zone} ${f}`).toBe('number');
   }
   const provisional = await influx.query('SELECT count("quality") FROM "danger" WHERE "official" = \'false\'', 'ews');
   expect(provisional[0]?.values[0]?.[1]).toBe(site.zones.length);

@@ -1,5 +1,11 @@
-
-import { afterAll, beforeAll, expect, it } from 'vitest';
+// The official 13:00 level under the wall clock, in the real `fire-ews rules` process: node-cron
+// (Asia/Ho_Chi_Minh) must fire at 13:17 local and publish the day's official level, retained.
+// The process runs under libfaketime (Debian's faketime package) so its wall clock reads a chosen
+// day; the broker and this test run on the real clock. The engine's own 10-s tick is set to an
+// hour, so only the cron schedule (or a reading arriving) can advance time: no reading arrives
+// after 13:16:50, so an official value at 13:17 comes from the cron.
+// The process also runs TZ=UTC, so a schedule that ignored its timezone would fire at 20:17 local.
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -8,6 +14,7 @@ import { dangerSchema, type Danger, type Reading } from '../../contracts/payload
 import { loadSiteFile } from '../../platform/site-file.ts';
 import { connectAs, makeReading, publishReadings, serviceEnv, ServiceProcess, SITE_FILE, startSiteBroker, tempDataDir } from '../harness/services.ts';
 import { waitFor } from '../harness/ports.ts';
+import { skipTitle } from '../harness/skip.ts';
 
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 function skipReason(): string | false {
@@ -17,20 +24,10 @@ function skipReason(): string | false {
 }
 
 const site = loadSiteFile(SITE_FILE);
-const tmp = tempDataDir('rules-cron');
+const skip = skipReason();
+let tmp: ReturnType<typeof tempDataDir>;
 let broker: RunningBroker;
 let url: string;
-const skip = skipReason();
-
-beforeAll(async () => {
-  if (skip) return;
-  ({ broker, url } = await startSiteBroker(join(tmp.dir, 'broker')));
-});
-
-afterAll(async () => {
-  await broker?.close();
-  tmp.remove();
-});
 
 function journalLength(): number {
   const file = join(tmp.dir, 'rules', 'rules.sqlite');
@@ -63,46 +60,67 @@ function rulesAt(fakeStartMs: number): ServiceProcess {
   );
 }
 
-it.skipIf(skip)('the official level is published by the cron at 13:17 Asia/Ho_Chi_Minh, not before', { timeout: 120_000 }, async () => {
-  const observer = await connectAs(url, 'svc-observer');
-  const dangers: { d: Danger; atMs: number }[] = [];
-  observer.on('message', (_t, payload) => dangers.push({ d: dangerSchema.parse(JSON.parse(payload.toString())), atMs: Date.now() }));
-  await observer.subscribeAsync('ews/v1/danger/+', { qos: 1 });
-  const publisher = await connectAs(url, 'svc-simulator');
+describe.skipIf(skip)(skipTitle('the rules process under libfaketime, against an in-process broker', skip), () => {
+  beforeAll(async () => {
+    tmp = tempDataDir('rules-cron');
+    ({ broker, url } = await startSiteBroker(join(tmp.dir, 'broker')));
+  });
 
-  // 12:44:30: the engine starts before the 12:45–13:15 window opens (it only computes days whose
-  // whole window it has seen), then stops cleanly.
-  let proc = rulesAt(local('12:44:30')).start();
-  await proc.waitForLog('rules subscribed');
-  await publishReadings(publisher, site.nodes.map((n) => makeReading(n.id, 1, local('12:44:30'))));
-  await waitFor(() => journalLength() >= site.nodes.length, 10_000, 'the first readings journaled');
-  expect(await proc.stop('SIGTERM')).toBe(0);
+  afterAll(async () => {
+    await broker?.close();
+    tmp?.remove();
+  });
 
-  // 13:16:35: the window's readings arrive late, in one store-and-forward burst.
-  const fakeStart = local('13:16:35');
-  proc = rulesAt(fakeStart).start();
-  const realStart = Date.now();
-  const fakeNow = (realMs: number) => fakeStart + (realMs - realStart);
-  await proc.waitForLog('rules subscribed');
-  const burst: Reading[] = [];
-  for (const n of site.nodes) for (let i = 0; i <= 6; i++) burst.push(makeReading(n.id, 2 + i, local('12:45:00') + i * 5 * 60_000));
-  await publishReadings(publisher, burst);
-  expect(fakeNow(Date.now()), 'the burst arrived before 13:16:50 (slow machine: rerun)').toBeLessThan(local('13:16:50'));
+  it('the official level is published by the cron at 13:17 Asia/Ho_Chi_Minh, not before', { timeout: 120_000 }, async () => {
+    const observer = await connectAs(url, 'svc-observer');
+    const dangers: { d: Danger; atMs: number }[] = [];
+    observer.on('message', (_t, payload) => dangers.push({ d: dangerSchema.parse(JSON.parse(payload.toString())), atMs: Date.now() }));
+    await observer.subscribeAsync('ews/v1/danger/+', { qos: 1 });
+    const publisher = await connectAs(url, 'svc-simulator');
 
-  await waitFor(() => dangers.some(({ d }) => d.official && d.date === '2026-03-11'), 60_000, 'the official level of 2026-03-11');
-  await new Promise((r) => setTimeout(r, 1000));
-  const official = dangers.filter(({ d }) => d.official && d.date === '2026-03-11');
-  expect(new Set(official.map(({ d }) => d.zoneId)).size, 'one official value per zone').toBe(site.zones.length);
-  for (const { d, atMs } of official) {
-    const at = fakeNow(atMs);
-    expect(at >= local('13:17:00') && at < local('13:17:05'), `${d.zoneId} published at ${new Date(at).toISOString()} (expected 13:17:00–13:17:05 local)`).toBeTruthy();
-  }
-  // The zones with readings in the window have a computed level from them.
-  const computed = official.filter(({ d }) => d.level !== null);
-  expect(computed.length, `levels: ${official.map(({ d }) => `${d.zoneId}=${d.level}/${d.quality}`).join(' ')}`).toBeGreaterThan(0);
-  for (const { d } of computed) expect(d.inputs.nodesUsed.length > 0 && d.inputs.t13 !== null).toBeTruthy();
+    // 12:44:30: the engine starts before the 12:45–13:15 window opens (it only computes days whose
+    // whole window it has seen), then stops cleanly.
+    let proc = rulesAt(local('12:44:30')).start();
+    // An assertion failing before the clean stops below must not leave the process running.
+    onTestFinished(async () => {
+      await proc.stop('SIGKILL');
+    });
+    await proc.waitForLog('rules subscribed');
+    await publishReadings(publisher, site.nodes.map((n) => makeReading(n.id, 1, local('12:44:30'))));
+    await waitFor(() => journalLength() >= site.nodes.length, 10_000, 'the first readings journaled');
+    expect(await proc.stop('SIGTERM')).toBe(0);
 
-  expect(await proc.stop('SIGTERM')).toBe(0);
-  await publisher.endAsync();
-  await observer.endAsync();
+    // 13:16:35: the window's readings arrive late, in one store-and-forward burst.
+    const fakeStart = local('13:16:35');
+    proc = rulesAt(fakeStart).start();
+    const realStart = Date.now();
+    const fakeNow = (realMs: number) => fakeStart + (realMs - realStart);
+    await proc.waitForLog('rules subscribed');
+    const burst: Reading[] = [];
+    for (const n of site.nodes) for (let i = 0; i <= 6; i++) burst.push(makeReading(n.id, 2 + i, local('12:45:00') + i * 5 * 60_000));
+    await publishReadings(publisher, burst);
+    expect(fakeNow(Date.now()), 'the burst arrived before 13:16:50 (slow machine: rerun)').toBeLessThan(local('13:16:50'));
+
+    await waitFor(() => dangers.some(({ d }) => d.official && d.date === '2026-03-11'), 60_000, 'the official level of 2026-03-11');
+    await new Promise((r) => setTimeout(r, 1000));
+    const official = dangers.filter(({ d }) => d.official && d.date === '2026-03-11');
+    expect(new Set(official.map(({ d }) => d.zoneId)).size, 'one official value per zone').toBe(site.zones.length);
+    for (const { d, atMs } of official) {
+      const at = fakeNow(atMs);
+      const when = `${d.zoneId} published at ${new Date(at).toISOString()} (expected 13:17:00–13:17:05 local)`;
+      expect(at, when).toBeGreaterThanOrEqual(local('13:17:00'));
+      expect(at, when).toBeLessThan(local('13:17:05'));
+    }
+    // The zones with readings in the window have a computed level from them.
+    const computed = official.filter(({ d }) => d.level !== null);
+    expect(computed.length, `levels: ${official.map(({ d }) => `${d.zoneId}=${d.level}/${d.quality}`).join(' ')}`).toBeGreaterThan(0);
+    for (const { d } of computed) {
+      expect(d.inputs.nodesUsed.length, `${d.zoneId}: nodes used`).toBeGreaterThan(0);
+      expect(d.inputs.t13, `${d.zoneId}: t13`).not.toBeNull();
+    }
+
+    expect(await proc.stop('SIGTERM')).toBe(0);
+    await publisher.endAsync();
+    await observer.endAsync();
+  });
 });

@@ -1,8 +1,8 @@
-
+// `fire-ews start` (what `npm start` runs): the whole pipeline in one process, no InfluxDB, then Ctrl-C.
 import { expect, it } from 'vitest';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { freePort, waitFor } from '../harness/ports.ts';
+import { freePort } from '../harness/ports.ts';
 import { ServiceProcess, serviceEnv, tempDataDir } from '../harness/services.ts';
 
 it('npm start runs without InfluxDB, stores simulated readings locally and stops cleanly on SIGINT', { timeout: 120_000 }, async () => {
@@ -13,22 +13,19 @@ it('npm start runs without InfluxDB, stores simulated readings locally and stops
     await ews.waitForLog('no INFLUX_URL configured: readings are kept in the local SQLite store only');
     await ews.waitForLog('pipeline running; Ctrl-C to stop', 30_000);
     const db = join(data.dir, 'ingest.sqlite');
-    let rows = 0;
-    await waitFor(
-      () => {
-        const d = new Database(db, { readonly: true });
-        rows = (d.prepare('SELECT count(*) AS n FROM local_readings').get() as { n: number }).n;
+    const rows = () => {
+      const d = new Database(db, { readonly: true });
+      try {
+        return (d.prepare('SELECT count(*) AS n FROM local_readings').get() as { n: number }).n;
+      } finally {
         d.close();
-        return rows >= 33;
-      },
-      60_000,
-      'simulated readings in the local store',
-      250,
-    );
-    expect(rows, `${rows} rows`).toBeGreaterThanOrEqual(33);
+      }
+    };
+    await expect.poll(rows, { timeout: 60_000, interval: 250, message: 'simulated readings in the local store' }).toBeGreaterThanOrEqual(33);
     expect(await ews.stop('SIGINT'), 'exit code after Ctrl-C').toBe(0);
-    expect(ews.logs.some((l) => l.msg === 'stopped cleanly')).toBe(true);
-    expect(ews.logs.some((l) => l.msg === 'ingest stopped')).toBe(true);
+    const messages = ews.logs.map((l) => l.msg);
+    expect(messages).toContain('stopped cleanly');
+    expect(messages).toContain('ingest stopped');
   } finally {
     await ews.stop('SIGKILL');
     data.remove();
