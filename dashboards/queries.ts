@@ -8,10 +8,18 @@ export interface PanelJson {
   title?: string;
   description?: string;
   datasource?: { type?: string; uid?: string };
+  gridPos?: { x?: number; y?: number; w?: number; h?: number };
+  /** Panel-level relative time ("30d"): the panel's queries run over now-30d…now, whatever the dashboard's range. */
+  timeFrom?: string;
   targets?: TargetJson[];
-  fieldConfig?: { defaults?: { unit?: string; mappings?: unknown[] }; overrides?: { matcher: { id: string; options: string }; properties: { id: string; value?: unknown }[] }[] };
+  fieldConfig?: { defaults?: { unit?: string; mappings?: unknown[]; links?: LinkJson[] }; overrides?: { matcher: { id: string; options: string }; properties: { id: string; value?: unknown }[] }[] };
   options?: Record<string, unknown>;
   transformations?: { id: string; options: unknown }[];
+}
+
+export interface LinkJson {
+  title?: string;
+  url?: string;
 }
 
 export interface TargetJson {
