@@ -47,27 +47,33 @@ function alertStateMappings(): dash.ValueMapping[] {
 export const STATE_LOOKBACK = '30d';
 
 /**
- * The per-zone table's queries. Each returns one row per zone whose time is the start of the range
- * (aggregates and multi-selector queries), so Grafana's "merge" transformation joins them on zone.
- * InfluxQL cannot join measurements, hence one query per measurement.
+ * The per-zone table's queries. Each returns one row per zone; the panel drops their Time column
+ * and Grafana's "merge" transformation joins the rows on zone. InfluxQL cannot join measurements,
+ * and an aggregate over several subqueries in one FROM sees only the fields of the first (InfluxDB
+ * 1.6), hence one query per measurement and per kind of danger value.
  */
 export const ZONE_STATE_QUERIES = {
-  /** Official and provisional value: last("quality") picks the newest point even when its level is null (unavailable). */
-  danger: `SELECT last("quality") AS "quality", last("level") AS "level", last("P") AS "P", last("provisional_quality") AS "provisional_quality", last("provisional_level") AS "provisional_level" FROM (SELECT last("quality") AS "quality", "level", "nesterov_p" AS "P" FROM "danger" WHERE "official" = 'true' AND $timeFilter GROUP BY "zone"), (SELECT last("quality") AS "provisional_quality", "level" AS "provisional_level" FROM "danger" WHERE "official" = 'false' AND $timeFilter GROUP BY "zone") GROUP BY "zone"`,
+  /** The newest official value: last("quality") picks the newest point even when its level is null (unavailable). */
+  official: `SELECT last("quality") AS "quality", last("level") AS "level", last("P") AS "P" FROM (SELECT last("quality") AS "quality", "level", "nesterov_p" AS "P" FROM "danger" WHERE "official" = 'true' AND $timeFilter GROUP BY "zone") WHERE $timeFilter GROUP BY "zone"`,
+  /** The newest provisional value (rules' intra-day estimate for the next official date). */
+  provisional: `SELECT last("provisional_quality") AS "provisional_quality", last("provisional_level") AS "provisional_level" FROM (SELECT last("quality") AS "provisional_quality", "level" AS "provisional_level" FROM "danger" WHERE "official" = 'false' AND $timeFilter GROUP BY "zone") WHERE $timeFilter GROUP BY "zone"`,
   /** Nodes of the zone in the site registry ingest writes (site_node). */
-  nodes: `SELECT count("lat") AS "nodes" FROM (SELECT last("lat") AS "lat" FROM "site_node" WHERE $timeFilter GROUP BY "node", "zone") GROUP BY "zone"`,
+  nodes: `SELECT count("lat") AS "nodes" FROM (SELECT last("lat") AS "lat" FROM "site_node" WHERE $timeFilter GROUP BY "node", "zone") WHERE $timeFilter GROUP BY "zone"`,
   /**
    * Rules' judgement per node, each node counted once: offline when its last node-offline/online
    * event is node-offline; faulty when its last node-fault/fault-cleared event is node-fault and it
    * is not offline. Zones with neither have no row (shown as 0).
    */
-  health: `SELECT sum("off") AS "offline", sum("flt") AS "faulty" FROM (SELECT max("off") AS "off", max("flt") - max("flt") * max("off") AS "flt" FROM (SELECT count("e") AS "off", count("e") * 0 AS "flt" FROM (SELECT last("event_id") AS "e", "kind" AS "k" FROM "event" WHERE "kind" =~ /^node-(offline|online)$/ AND $timeFilter GROUP BY "node", "zone") WHERE "k" = 'node-offline' GROUP BY "node", "zone"), (SELECT count("e") * 0 AS "off", count("e") AS "flt" FROM (SELECT last("event_id") AS "e", "kind" AS "k" FROM "event" WHERE "kind" =~ /^node-fault(-cleared)?$/ AND $timeFilter GROUP BY "node", "zone") WHERE "k" = 'node-fault' GROUP BY "node", "zone") GROUP BY "node", "zone") GROUP BY "zone"`,
+  health: `SELECT sum("off") AS "offline", sum("flt") AS "faulty" FROM (SELECT max("off") AS "off", max("flt") - max("flt") * max("off") AS "flt" FROM (SELECT count("e") AS "off", count("e") * 0 AS "flt" FROM (SELECT last("event_id") AS "e", "kind" AS "k" FROM "event" WHERE "kind" =~ /^node-(offline|online)$/ AND $timeFilter GROUP BY "node", "zone") WHERE "k" = 'node-offline' GROUP BY "node", "zone"), (SELECT count("e") * 0 AS "off", count("e") AS "flt" FROM (SELECT last("event_id") AS "e", "kind" AS "k" FROM "event" WHERE "kind" =~ /^node-fault(-cleared)?$/ AND $timeFilter GROUP BY "node", "zone") WHERE "k" = 'node-fault' GROUP BY "node", "zone") GROUP BY "node", "zone") WHERE $timeFilter GROUP BY "zone"`,
   /**
    * Minutes from the zone's last stored reading to the end of the range: elapsed() between the last
-   * 1-minute bucket holding a reading and the range's last bucket (fill(0) makes that one exist).
-   * No reading in the whole look-back: no row (shown as "no data", red).
+   * reading (last("seq"), one point per zone) and a point at the range end. That point is made by
+   * fill(0) over buckets offset to the range end (GROUP BY time(3650d, ${__to}ms): two buckets, the
+   * second starting at the range end), so no reading is scanned twice and no per-minute buckets are
+   * built (bench/dashboard-queries.ts). No reading in the look-back: no row ("no data", red). No time
+   * condition on the outer queries: InfluxDB 1.6 then returns nothing from the fill(0) subquery.
    */
-  age: `SELECT mean("age") AS "age_min" FROM (SELECT elapsed("c", 1m) AS "age" FROM (SELECT last("c") AS "c" FROM (SELECT count("seq") AS "c" FROM "reading" WHERE $timeFilter GROUP BY time(1m), "zone" fill(0)) WHERE "c" > 0 GROUP BY "zone"), (SELECT last("c") AS "c" FROM (SELECT count("seq") AS "c" FROM "reading" WHERE $timeFilter GROUP BY time(1m), "zone" fill(0)) GROUP BY "zone") GROUP BY "zone") GROUP BY "zone"`,
+  age: `SELECT mean("age") AS "age_min" FROM (SELECT elapsed("c", 1m) AS "age" FROM (SELECT last("seq") AS "c" FROM "reading" WHERE $timeFilter GROUP BY "zone"), (SELECT last("c") AS "c" FROM (SELECT count("c") AS "c" FROM (SELECT last("seq") AS "c" FROM "reading" WHERE $timeFilter GROUP BY "zone") WHERE $timeFilter GROUP BY time(3650d, \${__to}ms), "zone" fill(0)) GROUP BY "zone") GROUP BY "zone") GROUP BY "zone"`,
 } as const;
 
 /** Escalation steps done: 0 = only the first recipients so far. */
@@ -176,11 +182,13 @@ export function cityOverview(site: Site): dash.DashboardBuilder {
     layout.zones,
   )
     .timeFrom(STATE_LOOKBACK)
-    .withTarget(table('A', ZONE_STATE_QUERIES.danger))
-    .withTarget(table('B', ZONE_STATE_QUERIES.nodes))
-    .withTarget(table('C', ZONE_STATE_QUERIES.health))
-    .withTarget(table('D', ZONE_STATE_QUERIES.age))
-    // One row per zone: the four results share Time (the range start) and zone.
+    .withTarget(table('A', ZONE_STATE_QUERIES.official))
+    .withTarget(table('B', ZONE_STATE_QUERIES.provisional))
+    .withTarget(table('C', ZONE_STATE_QUERIES.nodes))
+    .withTarget(table('D', ZONE_STATE_QUERIES.health))
+    .withTarget(table('E', ZONE_STATE_QUERIES.age))
+    // One row per zone: without their Time columns the five results share only zone, which merge joins on.
+    .withTransformation({ id: 'organize', options: { excludeByName: { Time: true } } })
     .withTransformation({ id: 'merge', options: {} })
     .withTransformation({ id: 'calculateField', options: { mode: 'reduceRow', reduce: { include: ['offline', 'faulty'], reducer: 'sum', nullValueMode: 'null as zero' }, alias: 'unhealthy', timeSeries: false } })
     .withTransformation({
@@ -194,7 +202,7 @@ export function cityOverview(site: Site): dash.DashboardBuilder {
     .withTransformation({
       id: 'organize',
       options: {
-        excludeByName: { Time: true, unhealthy: true },
+        excludeByName: { unhealthy: true },
         indexByName: { zone: 0, level: 1, quality: 2, P: 3, provisional_level: 4, provisional_quality: 5, healthy_share: 6, healthy: 7, offline: 8, faulty: 9, nodes: 10, age_min: 11 },
       },
     })

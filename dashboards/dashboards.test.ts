@@ -7,7 +7,7 @@ import { driftedFiles, generateDashboards, GENERATED_DIR, ROOT } from './generat
 import { DATASOURCE_UID } from './influxql.ts';
 import { layoutProblems, type PlacedPanel } from './layout.ts';
 import { lintDashboards } from './lint.ts';
-import { expandQuery, grafanaInterval, selectShape, type DashboardJson, type PanelJson } from './queries.ts';
+import { expandQuery, grafanaInterval, panelRange, selectShape, type DashboardJson, type PanelJson } from './queries.ts';
 
 const generated = generateDashboards();
 const committed = (): DashboardJson[] => [...generated.keys()].map((f) => JSON.parse(readFileSync(join(GENERATED_DIR, f), 'utf8')) as DashboardJson);
@@ -43,10 +43,10 @@ describe('lint', () => {
       // The per-zone table: a calculation reading a misspelt field, a time series among merged tables,
       // a zone link setting a variable the zone detail does not have.
       const zones = city.panels?.find((x) => x.transformations?.some((t) => t.id === 'merge'));
-      assert(zones?.transformations && zones.targets?.[1]);
+      assert(zones?.transformations && zones.targets?.[2]);
       const calc = zones.transformations.find((t) => t.id === 'calculateField' && (t.options as { alias: string }).alias === 'healthy');
       ((calc?.options as { binary: { left: { matcher: { options: string } } } }).binary.left.matcher.options = 'node_count');
-      zones.targets[1].resultFormat = 'time_series';
+      zones.targets[2].resultFormat = 'time_series';
       const links = zones.fieldConfig?.overrides?.flatMap((o) => o.properties).find((x) => x.id === 'links')?.value as { url: string }[];
       assert(links[0]);
       links[0].url = links[0].url.replace('var-zone', 'var-commune');
@@ -63,7 +63,7 @@ describe('lint', () => {
       { name: 'a geomap reading the wrong field', expected: /uses field "lat"/ },
       { name: 'a Flux query', expected: /Flux is not allowed/ },
       { name: 'a transformation reading a field nothing returns', expected: /calculateField reads field "node_count"/ },
-      { name: 'a time series merged with tables', expected: /merge: target B must be a table without GROUP BY time/ },
+      { name: 'a time series merged with tables', expected: /merge: target C must be a table without GROUP BY time/ },
       { name: 'a zone link setting a variable the target lacks', expected: /data link sets var-commune, which dashboard fire-zone-detail does not have/ },
     ])('$name', ({ expected }) => {
       expect(problems).toMatch(expected);
@@ -146,6 +146,7 @@ describe('city overview: per zone level, sensors, data age; active alerts', () =
     const zones = panel(/Each ward\/commune/);
     expect(new Set(columnsOf(zones))).toStrictEqual(new Set(['zone', 'quality', 'level', 'P', 'provisional_quality', 'provisional_level', 'nodes', 'offline', 'faulty', 'age_min']));
     expect(zones.transformations?.map((t) => [t.id, (t.options as { alias?: string }).alias])).toStrictEqual([
+      ['organize', undefined],
       ['merge', undefined],
       ['calculateField', 'unhealthy'],
       ['calculateField', 'healthy'],
@@ -232,10 +233,15 @@ it('provisioning YAML parses; datasource uid matches the dashboards; provider is
   for (const v of vars) expect(section, `README "Dashboards" lists ${v}`).toContain(`\`${v}\``);
 });
 
-it('macro expansion and query shape helpers', () => {
+it('macro expansion (incl. ${__to}), panel relative time and query shape helpers', () => {
   expect(grafanaInterval(0, 3_600_000)).toBe('10s');
   expect(grafanaInterval(0, 86_400_000)).toBe('2m');
   expect(expandQuery(`SELECT mean("t") AS "t" FROM "reading" WHERE "zone" = '$zone' AND $timeFilter GROUP BY time($__interval), "node"`, { fromMs: 1000, toMs: 3_601_000, variables: { zone: 'san-thang' } })).toBe(`SELECT mean("t") AS "t" FROM "reading" WHERE "zone" = 'san-thang' AND time >= 1000ms and time <= 3601000ms GROUP BY time(10s), "node"`);
+  expect(expandQuery('SELECT count("c") FROM "m" WHERE $timeFilter GROUP BY time(3650d, ${__to}ms) fill(0)', { fromMs: 1000, toMs: 61_000, variables: {} })).toBe(
+    'SELECT count("c") FROM "m" WHERE time >= 1000ms and time <= 61000ms GROUP BY time(3650d, 61000ms) fill(0)',
+  );
+  expect(panelRange({ type: 'table', timeFrom: '30d' }, { fromMs: 5, toMs: 40 * 86_400_000 })).toStrictEqual({ fromMs: 10 * 86_400_000, toMs: 40 * 86_400_000 });
+  expect(panelRange({ type: 'table' }, { fromMs: 5, toMs: 6 })).toStrictEqual({ fromMs: 5, toMs: 6 });
   const s = selectShape(`SELECT count("x") AS "n" FROM (SELECT last("x") AS "x", "kind" AS "k" FROM "e" WHERE "kind" =~ /^a(b|c)$/ GROUP BY "node") WHERE "k" = 'b'`);
   expect(s.columns.map((c) => c.name)).toStrictEqual(['n']);
   expect(s.groupByTags).toStrictEqual([]);

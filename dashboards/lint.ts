@@ -79,7 +79,7 @@ const TRANSFORMATIONS: Record<string, TransformationCheck> = {
   },
 };
 
-const RELATIVE_TIME = /^[1-9]\d*[mhdwMy]$/;
+const RELATIVE_TIME = /^[1-9]\d*[mhdw]$/;
 
 export function lintDashboards(dashboards: DashboardJson[]): string[] {
   const problems: string[] = [];
