@@ -173,9 +173,9 @@ export function cityOverview(site: Site): dash.DashboardBuilder {
     3,
     'Tình trạng từng xã / phường — Each ward/commune: level, sensors, data age',
     [
-      'One row per ward/commune (click its name for the zone detail). Official level: the newest 13:00 value; provisional: the same computation from the last 30 minutes of readings, for information. ' +
+      'One row per ward/commune (click its name for the zone detail). Official level: the newest 13:00 value; provisional: the same computation from the last 30 minutes (the rules engine\'s default) of readings, for information. ' +
         'Sensors, as the rules engine judges them now: healthy = nodes − offline − faulty (offline: no reading for 3 reporting intervals; faulty: stuck, out-of-range, clock-skew, low battery or brown-out, and not offline); ' +
-        'the healthy share turns red below half, where the level becomes estimated. Data age: minutes since the zone\'s last stored reading; "no data" when none in the look-back. ' +
+        'the healthy share turns red below half, the share of nodes under which the 13:00 value is estimated (okNodeFraction, default 0.5). Data age: minutes since the zone\'s last stored reading; "no data" when none in the look-back. ' +
         `The panel looks back ${STATE_LOOKBACK} whatever the dashboard's range, so sensors that died before it still count.`,
       explanation,
     ].join('\n\n'),
