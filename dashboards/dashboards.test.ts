@@ -233,7 +233,7 @@ it('provisioning YAML parses; datasource uid matches the dashboards; provider is
   for (const v of vars) expect(section, `README "Dashboards" lists ${v}`).toContain(`\`${v}\``);
 });
 
-it('macro expansion (incl. ${__to}), panel relative time and query shape helpers', () => {
+it('macro expansion (incl. ${__to}), panel relative time and query shapes', () => {
   expect(grafanaInterval(0, 3_600_000)).toBe('10s');
   expect(grafanaInterval(0, 86_400_000)).toBe('2m');
   expect(expandQuery(`SELECT mean("t") AS "t" FROM "reading" WHERE "zone" = '$zone' AND $timeFilter GROUP BY time($__interval), "node"`, { fromMs: 1000, toMs: 3_601_000, variables: { zone: 'san-thang' } })).toBe(`SELECT mean("t") AS "t" FROM "reading" WHERE "zone" = 'san-thang' AND time >= 1000ms and time <= 3601000ms GROUP BY time(10s), "node"`);
