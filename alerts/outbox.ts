@@ -76,7 +76,7 @@ export interface SmsCounts {
   acked: number;
 }
 
-/** Lifecycle note → the `alert` measurement's state; escalations change nothing there. */
+/** Lifecycle note → the `alert` measurement's state; an escalation writes the alert's state with its new step. */
 const ALERT_POINT_STATE = { queued: 'active', acknowledged: 'acknowledged', resolved: 'resolved' } as const;
 
 export class AlertOutbox {
@@ -124,11 +124,20 @@ export class AlertOutbox {
       for (const n of output.notifications) for (const r of n.recipients) inserted += this.insertMessage(n, r, now);
       if (this.opts.influxSpoolMaxLines) {
         for (const note of output.lifecycle) {
-          const pointState = note.state === 'escalated' ? null : ALERT_POINT_STATE[note.state];
           const a = state.alerts[note.alertId];
-          if (!pointState || !a) continue;
+          if (!a) continue;
+          const pointState = note.state === 'escalated' ? a.status : ALERT_POINT_STATE[note.state];
           const line = alertLine(
-            { alertId: a.alertId, zoneId: a.zoneId, kind: a.kind, state: pointState, ackedBy: pointState === 'acknowledged' ? a.ack?.by : undefined, level: a.kind === 'level-changed' ? (a.level ?? undefined) : undefined },
+            {
+              alertId: a.alertId,
+              zoneId: a.zoneId,
+              kind: a.kind,
+              state: pointState,
+              ackedBy: a.ack?.by,
+              ackedAt: a.ack?.at,
+              escalationStep: a.stepsDone,
+              level: a.kind === 'level-changed' ? (a.level ?? undefined) : undefined,
+            },
             now,
           );
           this.appendLine(line);

@@ -11,6 +11,7 @@ const benches: { file: string; args: string[] }[] = [
   { file: 'bench/rules-engine.ts', args: [] },
   { file: 'bench/simulator-replay.ts', args: [] },
   { file: 'bench/alerts-latency.ts', args: [] },
+  { file: 'bench/dashboard-queries.ts', args: [] },
 ];
 
 let failed = 0;

@@ -41,6 +41,38 @@ export function nesterovThresholds(site: Site): dash.ThresholdsConfigBuilder {
   ]);
 }
 
+/**
+ * What an "estimated" (`*`) or "unavailable" danger value means, in the words of the rules engine
+ * (rules/zone-danger.ts, "Quality"). Shown in panel descriptions; the value mappings carry the `*`.
+ */
+export function qualityExplanation(site: Site): string {
+  const reset = site.dangerTable.rainResetMm;
+  return [
+    `* Ước tính (estimated): cấp vẫn tính theo công thức Nesterov chính thức nhưng trên số liệu thiếu — dưới một nửa số trạm của xã / phường có số liệu trong khung 13:00; hoặc không trạm nào của xã dùng được nên lấy nhiệt độ, độ ẩm lúc 13:00 của các trạm còn lại trong thành phố; hoặc lượng mưa 24 giờ chưa đủ (coi là mức tối thiểu), lấy từ trạm đo mưa nơi khác, hay không trạm nào đo (coi như không mưa); hoặc một ngày trước đó, kể từ trận mưa ≥ ${reset} mm gần nhất, đã là ước tính hay không có số liệu. Coi là cấp có độ tin cậy thấp hơn và kiểm tra trạm của xã.`,
+    `Estimated: the official Nesterov formula on incomplete inputs — fewer than half of the zone's nodes (the rules' okNodeFraction, default 0.5) reported in the 13:00 window; or no usable node in the zone, so the 13:00 temperature and humidity are the median of the rest of the site; or the 24-hour rain is partial (a lower bound), taken from gauges elsewhere on the site, or missing everywhere (taken as no rain); or an earlier day since the last rain of ≥ ${reset} mm was estimated or unavailable. Read it as a lower-confidence level and check the zone's sensors.`,
+    'Không có (unavailable): không trạm nào trong thành phố có số liệu lúc 13:00, không tính được cấp; P giữ nguyên sang ngày sau (ngày đó là ước tính). No 13:00 observation anywhere on the site: no level, and P is carried to the next day, which is then estimated.',
+  ].join('\n\n');
+}
+
+/** Danger quality ok / estimated / unavailable as text; the `*` marks an estimated level. */
+export function qualityMappings(): dash.ValueMapping[] {
+  return [
+    {
+      type: dash.MappingType.ValueToText,
+      options: {
+        ok: { text: 'đủ số liệu (ok)', color: 'green', index: 0 },
+        estimated: { text: '* ước tính (estimated)', color: 'yellow', index: 1 },
+        unavailable: { text: 'không có (unavailable)', color: 'red', index: 2 },
+      },
+    },
+  ];
+}
+
+/** A data link from a zone id field to that zone's detail dashboard. */
+export function zoneDetailLink(zoneDetailUid: string): dash.DynamicConfigValue {
+  return { id: 'links', value: [{ title: 'Chi tiết xã / phường (zone detail)', url: `/d/${zoneDetailUid}?var-zone=\${__value.raw}` }] };
+}
+
 export const zoneDisplayName = (z: Site['zones'][number]) => `${z.kind === 'xa' ? 'Xã' : 'Phường'} ${z.name}`;
 
 /** Zone id → "Phường Quyết Thắng" (the Vietnamese name from the site file). */

@@ -1,7 +1,8 @@
 // Lint rules over the generated dashboards (the grafana/dashboard-linter rules that apply to InfluxQL,
 // plus our own). Pure: takes parsed JSON, returns problems as "uid: where: message".
 import { DATASOURCE_UID } from './influxql.ts';
-import { BUILTIN_VARIABLES, queriesOf, referencedVariables, selectShape, type DashboardJson, type PanelJson } from './queries.ts';
+import { layoutProblems } from './layout.ts';
+import { BUILTIN_VARIABLES, queriesOf, referencedVariables, selectShape, type DashboardJson, type LinkJson, type PanelJson } from './queries.ts';
 
 const FLUX = /\|>|from\s*\(\s*bucket|range\s*\(\s*start/i;
 
@@ -22,8 +23,67 @@ function hasUnitOrMappings(panel: PanelJson): boolean {
   return false;
 }
 
+/** Every data link of a panel (field defaults and overrides). */
+function linksOf(panel: PanelJson): LinkJson[] {
+  const links: LinkJson[] = [...(panel.fieldConfig?.defaults?.links ?? [])];
+  for (const o of panel.fieldConfig?.overrides ?? []) for (const p of o.properties) if (p.id === 'links') links.push(...((p.value as LinkJson[] | undefined) ?? []));
+  return links;
+}
+
+type TransformationCheck = (options: Record<string, unknown>, fields: Set<string>, panel: PanelJson) => { uses: string[]; adds: string[]; problems: string[] };
+
+const byNameOperand = (v: unknown): string[] => {
+  const m = (v as { matcher?: { id?: string; options?: string } } | undefined)?.matcher;
+  return m?.id === 'byName' && m.options ? [m.options] : [];
+};
+
+/**
+ * The transformations the dashboards use, with the fields each reads and adds, so a misspelt field
+ * name (which Grafana silently ignores) is a lint error. Any other transformation id is refused.
+ */
+const TRANSFORMATIONS: Record<string, TransformationCheck> = {
+  joinByField: (o) => ({ uses: [o.byField as string], adds: [], problems: [] }),
+  filterByValue: (o) => ({ uses: ((o.filters as { fieldName: string }[] | undefined) ?? []).map((f) => f.fieldName), adds: [], problems: [] }),
+  organize: (o) => ({
+    uses: [...Object.keys((o.excludeByName as object | undefined) ?? {}), ...Object.keys((o.indexByName as object | undefined) ?? {}), ...Object.keys((o.renameByName as object | undefined) ?? {})],
+    adds: [],
+    problems: [],
+  }),
+  // Merge joins rows whose common fields (Time and the tags) are equal: every query must return one
+  // row per tag set with the same Time, i.e. a table without GROUP BY time, grouped by the same tags.
+  merge: (_o, _fields, panel) => {
+    const problems: string[] = [];
+    const shapes = (panel.targets ?? []).map((t) => ({ t, shape: t.query ? selectShape(t.query) : undefined }));
+    const tags = new Set(shapes.map(({ shape }) => (shape?.groupByTags ?? []).join(',')));
+    if (tags.size > 1) problems.push(`merge: the queries group by different tags (${[...tags].join(' | ')})`);
+    for (const { t, shape } of shapes) {
+      if (t.resultFormat !== 'table' || shape?.groupByTime) problems.push(`merge: target ${t.refId} must be a table without GROUP BY time (one row per ${[...tags][0] || 'query'})`);
+    }
+    return { uses: [], adds: [], problems };
+  },
+  calculateField: (o) => {
+    const alias = o.alias as string | undefined;
+    const problems = alias ? [] : ['calculateField without an alias (its field name would be made up by Grafana)'];
+    if (o.mode === 'reduceRow') {
+      const reduce = o.reduce as { include?: string[]; nullValueMode?: string } | undefined;
+      if (!reduce?.include?.length) problems.push('calculateField reduceRow without include (it would reduce every numeric field)');
+      return { uses: reduce?.include ?? [], adds: alias ? [alias] : [], problems };
+    }
+    if (o.mode === 'binary') {
+      const b = o.binary as { left?: unknown; right?: unknown } | undefined;
+      const uses = [...byNameOperand(b?.left), ...byNameOperand(b?.right)];
+      if (uses.length !== 2) problems.push('calculateField binary: both operands must name a field (matcher byName)');
+      return { uses, adds: alias ? [alias] : [], problems };
+    }
+    return { uses: [], adds: [], problems: [`calculateField mode ${String(o.mode)} is not checked by the lint`] };
+  },
+};
+
+const RELATIVE_TIME = /^[1-9]\d*[mhdw]$/;
+
 export function lintDashboards(dashboards: DashboardJson[]): string[] {
   const problems: string[] = [];
+  const variablesByUid = new Map(dashboards.map((d) => [d.uid, new Set((d.templating?.list ?? []).map((v) => v.name))]));
   const uids = new Set<string>();
   const titles = new Set<string>();
   for (const d of dashboards) {
@@ -40,6 +100,8 @@ export function lintDashboards(dashboards: DashboardJson[]): string[] {
     const checkVars = (where: string, text: string | undefined) => {
       for (const name of referencedVariables(text ?? '')) if (!variables.has(name) && !BUILTIN_VARIABLES.has(name)) p(where, `unknown template variable $${name}`);
     };
+
+    for (const problem of layoutProblems((d.panels ?? []).map((panel) => ({ name: `panel ${panel.id} "${panel.title ?? ''}"`, gridPos: panel.gridPos })))) p('layout', problem);
 
     const ids = new Set<number>();
     for (const panel of d.panels ?? []) {
@@ -58,6 +120,49 @@ export function lintDashboards(dashboards: DashboardJson[]): string[] {
         if (!t.refId || refIds.has(t.refId)) p(where, `missing or duplicate refId ${t.refId}`);
         refIds.add(t.refId ?? '');
       }
+      if (panel.timeFrom !== undefined && !RELATIVE_TIME.test(panel.timeFrom)) p(where, `relative time "${panel.timeFrom}" is not like 30d`);
+
+      // Fields flow through the transformations in order: each may only read what exists by then.
+      const fields = new Set<string>(['Time']);
+      for (const t of panel.targets ?? []) {
+        if (!t.query) continue;
+        try {
+          const shape = selectShape(t.query);
+          for (const name of [...shape.columns.map((c) => c.name), ...shape.groupByTags]) fields.add(name);
+        } catch {
+          // reported with the query below
+        }
+      }
+      for (const tr of panel.transformations ?? []) {
+        const check = TRANSFORMATIONS[tr.id];
+        if (!check) {
+          p(where, `transformation ${tr.id} is not one the lint knows`);
+          continue;
+        }
+        const r = check((tr.options ?? {}) as Record<string, unknown>, fields, panel);
+        for (const msg of r.problems) p(where, msg);
+        for (const name of r.uses) if (!fields.has(name)) p(where, `transformation ${tr.id} reads field "${name}", which no query or earlier transformation returns`);
+        for (const name of r.adds) fields.add(name);
+      }
+
+      // Data links to another dashboard: it exists here and has the variables the link sets.
+      for (const link of linksOf(panel)) {
+        const m = /^\/d\/([a-z0-9-]+)(?:\?(.*))?$/.exec(link.url ?? '');
+        if (!m) {
+          p(where, `data link "${link.url}" is not a link to a dashboard of this repository (/d/<uid>?var-…)`);
+          continue;
+        }
+        const target = variablesByUid.get(m[1] as string);
+        if (!target) {
+          p(where, `data link to unknown dashboard ${m[1]}`);
+          continue;
+        }
+        for (const param of (m[2] ?? '').split('&').filter(Boolean)) {
+          const name = /^var-(\w+)=/.exec(param)?.[1];
+          if (name && !target.has(name)) p(where, `data link sets var-${name}, which dashboard ${m[1]} does not have`);
+        }
+      }
+
       if (panel.type === 'state-timeline') {
         const keys = mappingKeys(panel);
         for (const level of ['1', '2', '3', '4', '5']) if (!keys.has(level)) p(where, `state timeline has no mapping for level ${level}`);

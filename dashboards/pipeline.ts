@@ -18,7 +18,7 @@ const RATE = (field: string, alias: string, service: string) =>
 const SMS_DIFF = `SELECT non_negative_difference(last("sms_sent")) AS "sent", non_negative_difference(last("sms_failed")) AS "failed", non_negative_difference(last("sms_acked")) AS "acked" FROM "pipeline" WHERE "service" = 'alerts' AND $timeFilter GROUP BY time($__interval) fill(none)`;
 
 function total(id: number, grid: Grid, title: string, description: string, field: 'sent' | 'failed' | 'acked', color: string): stat.PanelBuilder {
-  return placed(new stat.PanelBuilder(), id, title, description, grid.next(4, 5))
+  return placed(new stat.PanelBuilder(), id, title, description, grid.next(8, 5))
     .withTarget(series('A', SMS_DIFF, '$col'))
     .unit('none')
     .decimals(0)
@@ -29,7 +29,12 @@ function total(id: number, grid: Grid, title: string, description: string, field
 }
 
 export function pipeline(_site: Site): dash.DashboardBuilder {
+  // Panels are built, and added below, in reading order: the SDK's withPanel moves a panel placed at
+  // (0, 0) to its own running cursor, so a later panel at the origin would land on top of another.
   const grid = new Grid();
+  const sent = total(7, grid, 'SMS đã gửi — SMS sent', 'SMS sent in the time range.', 'sent', 'blue');
+  const failed = total(8, grid, 'SMS thất bại — SMS failed', 'SMS that failed in the time range.', 'failed', 'red');
+  const acked = total(9, grid, 'SMS đã xác nhận — SMS acked', 'SMS acknowledged by recipients in the time range.', 'acked', 'green');
 
   const stored = placed(new timeseries.PanelBuilder(), 1, 'Bản ghi lưu mỗi giây — Readings stored per second', 'Readings ingest wrote to InfluxDB per second (rate of its cumulative readings_stored counter; a restart shows as a gap, not a drop).', grid.next(12, 8))
     .withTarget(series('A', RATE('readings_stored', 'readings_per_s', 'ingest'), 'bản ghi/giây (readings/s)'))
@@ -77,9 +82,9 @@ export function pipeline(_site: Site): dash.DashboardBuilder {
     .legend(legend());
 
   return baseDashboard(PIPELINE_UID, 'Cháy rừng Lai Châu — Đường dữ liệu (Pipeline)', 'Throughput and health of the pipeline as the services report it to InfluxDB.', 'now-6h')
-    .withPanel(total(7, grid, 'SMS đã gửi — SMS sent', 'SMS sent in the time range.', 'sent', 'blue'))
-    .withPanel(total(8, grid, 'SMS thất bại — SMS failed', 'SMS that failed in the time range.', 'failed', 'red'))
-    .withPanel(total(9, grid, 'SMS đã xác nhận — SMS acked', 'SMS acknowledged by recipients in the time range.', 'acked', 'green'))
+    .withPanel(sent)
+    .withPanel(failed)
+    .withPanel(acked)
     .withPanel(stored)
     .withPanel(spool)
     .withPanel(latency)

@@ -8,10 +8,18 @@ export interface PanelJson {
   title?: string;
   description?: string;
   datasource?: { type?: string; uid?: string };
+  gridPos?: { x?: number; y?: number; w?: number; h?: number };
+  /** Panel-level relative time ("30d"): the panel's queries run over now-30d…now, whatever the dashboard's range. */
+  timeFrom?: string;
   targets?: TargetJson[];
-  fieldConfig?: { defaults?: { unit?: string; mappings?: unknown[] }; overrides?: { matcher: { id: string; options: string }; properties: { id: string; value?: unknown }[] }[] };
+  fieldConfig?: { defaults?: { unit?: string; mappings?: unknown[]; links?: LinkJson[] }; overrides?: { matcher: { id: string; options: string }; properties: { id: string; value?: unknown }[] }[] };
   options?: Record<string, unknown>;
   transformations?: { id: string; options: unknown }[];
+}
+
+export interface LinkJson {
+  title?: string;
+  url?: string;
 }
 
 export interface TargetJson {
@@ -80,6 +88,19 @@ export function grafanaInterval(fromMs: number, toMs: number, maxDataPoints = 10
   return s % 86400 === 0 ? `${s / 86400}d` : s % 3600 === 0 ? `${s / 3600}h` : s % 60 === 0 ? `${s / 60}m` : `${s}s`;
 }
 
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
+
+/**
+ * The range a panel's queries run over: the dashboard's, unless the panel sets a relative time
+ * (`timeFrom: "30d"`), which Grafana then uses instead (now − 30d … now).
+ */
+export function panelRange(panel: PanelJson | undefined, range: { fromMs: number; toMs: number }): { fromMs: number; toMs: number } {
+  if (!panel?.timeFrom) return range;
+  const m = /^(\d+)([mhdw])$/.exec(panel.timeFrom);
+  if (!m) throw new Error(`relative time ${panel.timeFrom} not understood`);
+  return { fromMs: range.toMs - Number(m[1]) * (UNIT_MS[m[2] as string] as number), toMs: range.toMs };
+}
+
 export interface Expansion {
   fromMs: number;
   toMs: number;
@@ -94,6 +115,8 @@ export function expandQuery(query: string, e: Expansion): string {
     const name = (braced ?? bare) as string;
     if (name === 'timeFilter') return `time >= ${e.fromMs}ms and time <= ${e.toMs}ms`;
     if (name === '__interval') return interval;
+    if (name === '__from') return String(e.fromMs);
+    if (name === '__to') return String(e.toMs);
     if (name in e.variables) return e.variables[name] as string;
     return all;
   });

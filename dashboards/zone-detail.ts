@@ -7,7 +7,7 @@ import * as statetimeline from '@grafana/grafana-foundation-sdk/statetimeline';
 import * as tablePanel from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import type { Site } from '../contracts/site.ts';
-import { baseDashboard, displayName, eventKindMappings, Grid, levelMappings, levelThresholds, mappingOverride, nesterovThresholds, zoneDisplayName, placed } from './common.ts';
+import { baseDashboard, displayName, eventKindMappings, Grid, levelMappings, levelThresholds, mappingOverride, nesterovThresholds, placed, qualityExplanation, qualityMappings, zoneDisplayName } from './common.ts';
 import { DATASOURCE, InfluxQLBuilder, series, table } from './influxql.ts';
 
 export const ZONE_DETAIL_UID = 'fire-zone-detail';
@@ -37,8 +37,16 @@ export function zoneDetail(site: Site): dash.DashboardBuilder {
     .includeAll(false)
     .allowCustomValue(false);
 
-  const level = placed(new statetimeline.PanelBuilder(), 1, 'Cấp dự báo cháy rừng — Official danger level', 'The official level (cấp I–V, computed from the 13:00 observation) over time, in the official colours.', grid.next(24, 5))
+  const level = placed(
+    new statetimeline.PanelBuilder(),
+    1,
+    'Cấp dự báo cháy rừng — Official danger level',
+    `The official level (cấp I–V, computed from the 13:00 observation) over time, in the official colours; below it the quality of each day's value.\n\n${qualityExplanation(site)}`,
+    grid.next(24, 6),
+  )
     .withTarget(series('A', `SELECT last("level") AS "level" FROM "danger" WHERE "zone" = '$zone' AND "official" = 'true' AND $timeFilter GROUP BY time($__interval) fill(previous)`, 'Cấp (level)'))
+    .withTarget(series('B', `SELECT last("quality") AS "quality" FROM "danger" WHERE "zone" = '$zone' AND "official" = 'true' AND $timeFilter GROUP BY time($__interval) fill(previous)`, 'Chất lượng (quality)'))
+    .overrideByQuery('B', [{ id: 'mappings', value: qualityMappings() }, { id: 'color', value: { mode: 'fixed', fixedColor: 'text' } }])
     .unit('none')
     .mappings(levelMappings())
     .thresholds(levelThresholds())

@@ -15,6 +15,13 @@ describe('line protocol', () => {
     expect(alertLine({ alertId: 'evt-1', zoneId: 'san-thang', kind: 'fire-suspected', state: 'acknowledged', ackedBy: 'Lò Văn "A"', level: 4 }, 5)).toBe('alert,alert=evt-1,kind=fire-suspected,zone=san-thang level=4i,alert_id="evt-1",state="acknowledged",acked_by="Lò Văn \\"A\\"" 5');
     expect(alertLine({ alertId: 'e', zoneId: 'z', kind: 'k', state: 'active' }, 5)).toMatch(/acked_by="" 5$/);
   });
+
+  it('alert line carries the escalation step and the ack time (Unix ms) when given', () => {
+    expect(alertLine({ alertId: 'e', zoneId: 'z', kind: 'k', state: 'acknowledged', ackedBy: 'B', ackedAt: 1_773_471_600_000, escalationStep: 2 }, 5)).toBe(
+      'alert,alert=e,kind=k,zone=z escalation_step=2i,acked_at=1773471600000i,alert_id="e",state="acknowledged",acked_by="B" 5',
+    );
+    expect(alertLine({ alertId: 'e', zoneId: 'z', kind: 'k', state: 'active', escalationStep: 0 }, 5)).toBe('alert,alert=e,kind=k,zone=z escalation_step=0i,alert_id="e",state="active",acked_by="" 5');
+  });
 });
 
 describe('reporter', () => {

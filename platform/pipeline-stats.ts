@@ -9,9 +9,9 @@
 // Cumulative counters count since the process started (the dashboards use non_negative_derivative,
 // so a restart shows as one missing step, not a negative spike).
 //
-// Also here: the `alert` measurement the alerts service writes on every state change of an alert
-// (tags zone, kind, alert; fields alert_id, state, acked_by, level), so its line format and the dashboards'
-// queries share one definition.
+// Also here: the `alert` measurement the alerts service writes on every state change and every
+// escalation step of an alert (tags zone, kind, alert; fields alert_id, state, acked_by, level,
+// escalation_step, acked_at), so its line format and the dashboards' queries share one definition.
 //
 // The reporter never throws into its caller: a lost stats point is acceptable, a crash is not.
 // It hands each line to a `sink` the service provides, normally the same durable spool its other
@@ -74,18 +74,25 @@ export interface AlertPoint {
   /** The event kind that raised the alert (fire-suspected, fire-confirmed, level-changed, …). */
   kind: string;
   state: AlertState;
-  /** Who acknowledged (name or phone), when state is acknowledged. */
+  /** Who acknowledged (name or phone), once the alert has been acknowledged. */
   ackedBy?: string | undefined;
+  /** When it was acknowledged (Unix ms), once it has been. */
+  ackedAt?: number | undefined;
+  /** Escalation steps sent so far (0: only the first recipients). */
+  escalationStep?: number | undefined;
   level?: number | undefined;
 }
 
 /**
- * `alert,alert=<alert id>,kind=<kind>,zone=<zone> alert_id="…",state="active|acknowledged|resolved",acked_by="…",level=<n>i <ms>`.
- * acked_by is always written ("" when nobody acknowledged) so the table panel's column exists.
+ * `alert,alert=<alert id>,kind=<kind>,zone=<zone> alert_id="…",state="active|acknowledged|resolved",acked_by="…",level=<n>i,escalation_step=<n>i,acked_at=<ms>i <ms>`.
+ * acked_by is always written ("" when nobody acknowledged) so the table panel's column exists;
+ * level, escalation_step and acked_at only when known.
  */
 export function alertLine(a: AlertPoint, tsMs: number): string {
   const ints: Record<string, number> = {};
   if (a.level !== undefined) ints.level = a.level;
+  if (a.escalationStep !== undefined) ints.escalation_step = a.escalationStep;
+  if (a.ackedAt !== undefined) ints.acked_at = a.ackedAt;
   return formatLine(ALERT_MEASUREMENT, { zone: a.zoneId, kind: a.kind, alert: a.alertId }, { ints, strings: { alert_id: a.alertId, state: a.state, acked_by: a.ackedBy ?? '' } }, tsMs) as string;
 }
 

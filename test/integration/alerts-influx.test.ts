@@ -65,9 +65,9 @@ describe.skipIf(skip)(skipTitle('the alerts service with a real broker and influ
     const c = running.service.listAlerts('all').reduce((n, a) => n + (a.outbox.queued ?? 0) + (a.outbox.sending ?? 0), 0);
     return c === 0;
   };
-  type Row = { alert_id: string; state: string; acked_by: string; level: number | null; zone: string; kind: string };
+  type Row = { alert_id: string; state: string; acked_by: string; acked_at: number | null; escalation_step: number; level: number | null; zone: string; kind: string };
   const alertRows = async (): Promise<Row[]> => {
-    const [series] = await influx.query('SELECT "alert_id", "state", "acked_by", "level", "zone", "kind" FROM "alert"', 'ews');
+    const [series] = await influx.query('SELECT "alert_id", "state", "acked_by", "acked_at", "escalation_step", "level", "zone", "kind" FROM "alert"', 'ews');
     if (!series) return [];
     return series.values.map((v) => Object.fromEntries(series.columns.map((c, i) => [c, v[i]]).filter(([c]) => c !== 'time')) as unknown as Row);
   };
@@ -78,6 +78,7 @@ describe.skipIf(skip)(skipTitle('the alerts service with a real broker and influ
     await publish({ eventId: 'influx-suspect-tan-phong', kind: 'fire-suspected', zoneId: 'tan-phong', nodeId: 'tan-phong-01' });
     await waitFor(() => alertOf('influx-suspect-tan-phong') !== undefined && settled(), 10_000, 'suspected fire sent');
     const suspected = alertOf('influx-suspect-tan-phong')!;
+    const ackedAt = Date.now();
     const ack = running.service.acknowledgeByApi(suspected.alertId, 'Lò Văn Test (board)');
     expect(ack).toMatchObject({ ok: true });
     await publish({ eventId: 'influx-clear-tan-phong', kind: 'fire-cleared', zoneId: 'tan-phong', nodeId: 'tan-phong-01' });
@@ -96,13 +97,16 @@ describe.skipIf(skip)(skipTitle('the alerts service with a real broker and influ
 
     const rows = await alertRows();
     const level = alertOf('influx-level-quyet-tien')!;
+    // The ack time is the service's clock at the acknowledgement; a resolved alert keeps who and when.
+    const at = expect.toSatisfy((v: unknown) => typeof v === 'number' && v >= ackedAt && v <= ackedAt + 5_000);
+    const suspectedRow = { alert_id: suspected.alertId, escalation_step: 0, level: null, zone: 'tan-phong', kind: 'fire-suspected' };
     expect(rows).toStrictEqual([
-      { alert_id: suspected.alertId, state: 'active', acked_by: '', level: null, zone: 'tan-phong', kind: 'fire-suspected' },
-      { alert_id: suspected.alertId, state: 'acknowledged', acked_by: 'Lò Văn Test (board)', level: null, zone: 'tan-phong', kind: 'fire-suspected' },
-      { alert_id: suspected.alertId, state: 'resolved', acked_by: '', level: null, zone: 'tan-phong', kind: 'fire-suspected' },
-      { alert_id: level.alertId, state: 'active', acked_by: '', level: 4, zone: 'quyet-tien', kind: 'level-changed' },
+      { ...suspectedRow, state: 'active', acked_by: '', acked_at: null },
+      { ...suspectedRow, state: 'acknowledged', acked_by: 'Lò Văn Test (board)', acked_at: at },
+      { ...suspectedRow, state: 'resolved', acked_by: 'Lò Văn Test (board)', acked_at: at },
+      { alert_id: level.alertId, state: 'active', acked_by: '', acked_at: null, escalation_step: 0, level: 4, zone: 'quyet-tien', kind: 'level-changed' },
     ]);
-    expect(await fieldTypes('alert')).toStrictEqual({ acked_by: 'string', alert_id: 'string', level: 'integer', state: 'string' });
+    expect(await fieldTypes('alert')).toStrictEqual({ acked_at: 'integer', acked_by: 'string', alert_id: 'string', escalation_step: 'integer', level: 'integer', state: 'string' });
     expect(((await influx.query('SHOW TAG KEYS FROM "alert"', 'ews'))[0]?.values ?? []).map((v) => v[0])).toStrictEqual(['alert', 'kind', 'zone']);
 
     // pipeline,service=alerts: cumulative counts; the last point matches the outbox.

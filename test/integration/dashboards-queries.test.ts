@@ -2,7 +2,8 @@
 // zone variable) runs, with Grafana's macros expanded, against Debian's real influxd filled through
 // the real pipeline: `fire-ews simulate --out` (a fire near San Thàng that burns its nearest node, in
 // a 25.5-hour run over the whole site, so a full 13:00-to-13:00 rain day exists and the second official
-// value carries FWI; a stuck humidity sensor; a node powered off for 2 h), `fire-ews replay --fast`
+// value carries FWI; a stuck humidity sensor; a node powered off for 2 h; a temperature sensor stuck
+// until the end), `fire-ews replay --fast`
 // → `fire-ews broker` → `fire-ews ingest`
 // (pipeline stats every second), `fire-ews rules` (RULES_CLOCK=readings) and `fire-ews alerts run`
 // (dry-run SMS; one alert acknowledged through its API) → InfluxDB. Each query must return the
@@ -20,7 +21,9 @@ import { skipTitle } from '../harness/skip.ts';
 import { topics } from '../../contracts/topics.ts';
 import { loadSiteFile } from '../../platform/site-file.ts';
 import { GENERATED_DIR } from '../../dashboards/generate.ts';
-import { expandQuery, expectedColumns, queriesOf, selectShape, type DashboardJson, type FoundQuery } from '../../dashboards/queries.ts';
+import { CITY_OVERVIEW_UID } from '../../dashboards/city-overview.ts';
+import { expandQuery, expectedColumns, panelRange, queriesOf, selectShape, type DashboardJson, type FoundQuery, type PanelJson } from '../../dashboards/queries.ts';
+import { applyTransformations, influxTable, type Row } from '../harness/grafana-table.ts';
 
 const skip = integrationSkipReason();
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -41,9 +44,13 @@ function scenarioStart(now = Date.now()): number {
   return end - DURATION_H * HOUR;
 }
 
+/** The node whose temperature sensor sticks 24 h in and stays stuck: still faulty when the run ends. */
+const FAULTY_AT_END = { node: 'quyet-thang-03', zone: 'quyet-thang' };
+
 /**
  * The fire-san-thang fire (its front burns san-thang-07, which then falls silent), a stuck humidity
- * sensor (node fault) and a node powered off for two hours (node offline, then online).
+ * sensor (node fault, cleared), a node powered off for two hours (node offline, then online) and a
+ * temperature sensor stuck from 24 h to past the end (a fault still active).
  */
 function scenarioYaml(startMs: number): string {
   return [
@@ -60,6 +67,7 @@ function scenarioYaml(startMs: number): string {
     '  - { type: fire, at: 1h, near: san-thang-07, offsetM: 120, bearingDeg: 135, duration: 3h }',
     '  - { type: stuck, node: san-thang-02, sensor: humidity, at: 20h, duration: 2h }',
     '  - { type: power-off, node: nam-loong-03, at: 6h, duration: 2h }',
+    `  - { type: stuck, node: ${FAULTY_AT_END.node}, sensor: temperature, at: 24h, duration: 3h }`,
     '',
   ].join('\n');
 }
@@ -99,6 +107,8 @@ describe.skipIf(skip)(skipTitle('every dashboard query against a real InfluxDB f
   let servicesFromMs: number;
   let toMs: number;
   let zoneValues: string[];
+  /** When the alert was acknowledged through the API. */
+  let ackedAtMs: number;
 
   beforeAll(async () => {
     influx = await InfluxdProcess.start('ews');
@@ -207,11 +217,19 @@ describe.skipIf(skip)(skipTitle('every dashboard query against a real InfluxDB f
       'the alert for the suspected fire',
       200,
     );
+    ackedAtMs = Date.now();
     const ack = await api('/api/ack', { method: 'POST', body: JSON.stringify({ alertId, by: 'Lò Văn Minh (ban chỉ huy)' }) });
     expect(ack).toMatchObject({ ok: true });
     await waitFor(async () => (await influx.query(`SELECT count("alert_id") FROM "alert" WHERE "state" = 'acknowledged'`, 'ews')).length > 0, 15_000, 'the acknowledged alert in InfluxDB', 250);
     await waitFor(async () => (await influx.query(`SELECT count("alert_id") FROM "alert" WHERE "state" = 'resolved'`, 'ews')).length > 0, 15_000, 'the resolved fire alert in InfluxDB', 250);
     await waitFor(async () => (await influx.count('pipeline', 'sms_sent')) >= 3, 15_000, 'alerts pipeline points', 250);
+    // The stuck temperature sensor has been reported (the fault is raised after 30 identical readings).
+    await waitFor(
+      async () => (await influx.query(`SELECT count("event_id") FROM "event" WHERE "kind" = 'node-fault' AND "node" = '${FAULTY_AT_END.node}'`, 'ews')).length > 0,
+      15_000,
+      `the fault of ${FAULTY_AT_END.node}`,
+      250,
+    );
     step('alerts');
 
     toMs = Date.now() + 60_000;
@@ -230,9 +248,10 @@ describe.skipIf(skip)(skipTitle('every dashboard query against a real InfluxDB f
 
   /**
    * The time range a query runs over: the whole simulated run, except on the Pipeline dashboard,
-   * whose figures exist only since the services started (a board looking at the last minutes).
+   * whose figures exist only since the services started (a board looking at the last minutes), and
+   * on panels with their own relative time (`timeFrom`), which Grafana runs over now − that … now.
    */
-  const rangeOf = (q: FoundQuery) => (q.dashboard === 'fire-pipeline' ? { fromMs: servicesFromMs, toMs } : { fromMs, toMs });
+  const rangeOf = (q: FoundQuery) => panelRange(q.panel, q.dashboard === 'fire-pipeline' ? { fromMs: servicesFromMs, toMs } : { fromMs, toMs });
   /** Runs one query for one zone; returns the series. */
   const execute = (q: FoundQuery, zone: string) => influx.query(expandQuery(q.target.query ?? '', { ...rangeOf(q), variables: { zone } }), 'ews');
 
@@ -303,5 +322,70 @@ describe.skipIf(skip)(skipTitle('every dashboard query against a real InfluxDB f
     expect(selectShape(q.target.query ?? '').groupByTime).toBe(true);
     const sms = await influx.query(`SELECT max("sms_sent") FROM "pipeline" WHERE "service" = 'alerts'`, 'ews');
     expect(sms[0]?.values[0]?.[1] as number, 'the fire alerts were sent (dry run) and counted').toBeGreaterThan(0);
+  });
+
+  describe('city overview, per zone and active alerts', () => {
+    const city = () => dashboards.find((d) => d.uid === CITY_OVERVIEW_UID) as DashboardJson;
+    const panelTitled = (re: RegExp): PanelJson => {
+      const p = city().panels?.find((x) => re.test(x.title ?? ''));
+      assert(p, `panel ${re}`);
+      return p;
+    };
+    /** The panel's queries run as Grafana would (its own relative time), as tables. */
+    const tablesOf = async (p: PanelJson) => {
+      const range = panelRange(p, { fromMs, toMs });
+      return Promise.all((p.targets ?? []).map(async (t) => ({ refId: t.refId, series: await influx.query(expandQuery(t.query ?? '', { ...range, variables: {} }), 'ews') })));
+    };
+    const nodesIn = (zone: string) => site.nodes.filter((n) => n.zone === zone).length;
+
+    it('each per-zone query returns one row per zone (what Grafana\'s merge joins on)', async () => {
+      const zones = panelTitled(/Each ward\/commune/);
+      for (const { refId, series } of await tablesOf(zones)) {
+        const rows = series.map((s) => ({ zone: s.tags?.zone, values: s.values.length }));
+        expect(new Set(rows.map((r) => r.zone)).size, `${refId}: one series per zone`).toBe(rows.length);
+        for (const r of rows) expect(r.values, `${refId} ${r.zone}: one row`).toBe(1);
+        // Danger, node counts and data age exist for every zone; health only where a node is unhealthy.
+        if (refId !== 'D') expect(rows.map((r) => r.zone).sort(), refId).toStrictEqual(site.zones.map((z) => z.id).sort());
+      }
+    });
+
+    it('the board reads healthy / offline / faulty per zone, summing to the zone\'s nodes, and the data age', async () => {
+      const zones = panelTitled(/Each ward\/commune/);
+      const [table] = applyTransformations(
+        (await tablesOf(zones)).map((t) => influxTable(t.series)),
+        zones.transformations ?? [],
+      );
+      assert(table);
+      const byZone = new Map(table.rows.map((r) => [r.zone as string, r]));
+      expect([...byZone.keys()].sort()).toStrictEqual(site.zones.map((z) => z.id).sort());
+      const pick = (r: Row | undefined) => ({ nodes: r?.nodes, healthy: r?.healthy, offline: r?.offline ?? 0, faulty: r?.faulty ?? 0 });
+      // The fire burnt san-thang-07 (offline); quyet-thang-03's temperature is stuck at the end.
+      expect(pick(byZone.get(FIRE_ZONE))).toStrictEqual({ nodes: nodesIn(FIRE_ZONE), healthy: nodesIn(FIRE_ZONE) - 1, offline: 1, faulty: 0 });
+      expect(pick(byZone.get(FAULTY_AT_END.zone))).toStrictEqual({ nodes: nodesIn(FAULTY_AT_END.zone), healthy: nodesIn(FAULTY_AT_END.zone) - 1, offline: 0, faulty: 1 });
+      expect(byZone.get(FIRE_ZONE)?.healthy_share).toBeCloseTo((nodesIn(FIRE_ZONE) - 1) / nodesIn(FIRE_ZONE), 6);
+      for (const [zone, r] of byZone) {
+        expect((r.healthy as number) + ((r.offline as number | undefined) ?? 0) + ((r.faulty as number | undefined) ?? 0), zone).toBe(nodesIn(zone));
+        expect([1, 2, 3, 4, 5], `${zone} official level`).toContain(r.level);
+        expect(['ok', 'estimated'], `${zone} quality`).toContain(r.quality);
+        expect([1, 2, 3, 4, 5], `${zone} provisional level`).toContain(r.provisional_level);
+        // Data age: minutes from the zone's last reading to the end of the range (1-minute buckets).
+        const last = await influx.query(`SELECT last("seq") FROM "reading" WHERE "zone" = '${zone}'`, 'ews');
+        const lastMs = last[0]?.values[0]?.[0] as number;
+        expect(Math.abs((r.age_min as number) - (toMs - lastMs) / 60_000), `${zone} age ${String(r.age_min)} min`).toBeLessThanOrEqual(1);
+      }
+    });
+
+    it('active alerts: the acknowledged one shows who, when, and its escalation step', async () => {
+      const alerts = panelTitled(/Active alerts/);
+      const [{ series } = { series: [] }] = await tablesOf(alerts);
+      const rows = influxTable(series).rows;
+      const acked = rows.find((r) => r.state === 'acknowledged');
+      assert(acked, `an acknowledged alert among ${JSON.stringify(rows)}`);
+      expect(acked.acked_by).toBe('Lò Văn Minh (ban chỉ huy)');
+      expect(acked.acked_at as number).toBeGreaterThanOrEqual(ackedAtMs);
+      expect(acked.acked_at as number).toBeLessThanOrEqual(ackedAtMs + 15_000);
+      expect(acked.escalation_step, 'acknowledged before its first escalation (300 s)').toBe(0);
+      expect(rows.every((r) => typeof r.escalation_step === 'number'), 'every alert written since the field exists has its step').toBe(true);
+    });
   });
 });
