@@ -84,21 +84,40 @@ export function renderMapSvg(geo: MapGeometry, view: BoardView, o: MapOptions): 
       parts.push(`<g class="node" data-node="${escapeHtml(n.id)}" data-health="${health}"><title>${escapeHtml(n.id)} — ${escapeHtml(w.health[health])}</title><circle cx="${fmt(n.x)}" cy="${fmt(n.y)}" r="${fmt(r * 2.2)}" fill="transparent"/>${nodeMarker(health, n.x, n.y, r)}</g>`);
     }
   }
-  // Labels over everything: name and the level written out on the level's colour.
-  const fontSize = u * 2.1;
-  for (const z of geo.zones) {
+  // Labels over everything: name and the level written out on the level's colour. Labels that would
+  // overlap are pushed apart vertically (small neighbouring wards sit close together).
+  const fontSize = u * 2.6;
+  const labels = geo.zones.map((z) => {
     const zv = view.zones.find((x) => x.id === z.id);
     const level = levelOf(z.id);
-    const c = level ? LEVEL_COLOURS[level] : NO_LEVEL_COLOUR;
-    const name = zv ? `${w.zoneKind[zv.kind]} ${zv.name}` : z.id;
+    const name = zv?.name ?? z.id;
     const badge = level ? `${w.levelWord} ${['', 'I', 'II', 'III', 'IV', 'V'][level]}` : `${w.levelWord} –`;
-    const [lx, ly] = z.label;
-    const bw = fontSize * (badge.length * 0.62 + 1.2);
+    const width = fontSize * 0.62 * Math.max(name.length, badge.length + 2);
+    return { z, level, name, badge, x: z.label[0], y: z.label[1], width, height: fontSize * 2.6 };
+  });
+  for (let pass = 0; pass < 8; pass++) {
+    let moved = false;
+    for (const a of labels) {
+      for (const b of labels) {
+        if (a === b || Math.abs(a.x - b.x) * 2 >= a.width + b.width || Math.abs(a.y - b.y) * 2 >= a.height + b.height) continue;
+        const push = ((a.height + b.height) / 2 - Math.abs(a.y - b.y)) / 2 + u * 0.1;
+        const [upper, lower] = a.y <= b.y ? [a, b] : [b, a];
+        upper.y -= push;
+        lower.y += push;
+        moved = true;
+      }
+    }
+    if (!moved) break;
+  }
+  for (const l of labels) {
+    const c = l.level ? LEVEL_COLOURS[l.level] : NO_LEVEL_COLOUR;
+    const bw = fontSize * (l.badge.length * 0.62 + 1.2);
+    const { x: lx, y: ly } = l;
     parts.push(
-      `<g class="zone-label" data-zone="${escapeHtml(z.id)}" data-level="${level ?? ''}" pointer-events="none">` +
-        `<text x="${fmt(lx)}" y="${fmt(ly - fontSize * 0.35)}" font-size="${fmt(fontSize)}" text-anchor="middle" font-weight="700" fill="#1b1b1b" stroke="#ffffff" stroke-width="${fmt(fontSize * 0.22)}" paint-order="stroke">${escapeHtml(name)}</text>` +
+      `<g class="zone-label" data-zone="${escapeHtml(l.z.id)}" data-level="${l.level ?? ''}" pointer-events="none">` +
+        `<text x="${fmt(lx)}" y="${fmt(ly - fontSize * 0.35)}" font-size="${fmt(fontSize)}" text-anchor="middle" font-weight="700" fill="#1b1b1b" stroke="#ffffff" stroke-width="${fmt(fontSize * 0.22)}" paint-order="stroke">${escapeHtml(l.name)}</text>` +
         `<rect x="${fmt(lx - bw / 2)}" y="${fmt(ly + fontSize * 0.05)}" width="${fmt(bw)}" height="${fmt(fontSize * 1.35)}" rx="${fmt(fontSize * 0.3)}" fill="${c.fill}" stroke="#ffffff" stroke-width="${fmt(fontSize * 0.1)}"/>` +
-        `<text class="zone-level" x="${fmt(lx)}" y="${fmt(ly + fontSize * 1.05)}" font-size="${fmt(fontSize * 1.05)}" text-anchor="middle" font-weight="800" fill="${c.text}">${escapeHtml(badge)}</text>` +
+        `<text class="zone-level" x="${fmt(lx)}" y="${fmt(ly + fontSize * 1.05)}" font-size="${fmt(fontSize * 1.05)}" text-anchor="middle" font-weight="800" fill="${c.text}">${escapeHtml(l.badge)}</text>` +
         `</g>`,
     );
   }

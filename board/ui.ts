@@ -88,7 +88,7 @@ export function renderFires(view: BoardView, o: PanelOptions): string {
 
 function levelCell(l: (LevelView & { isToday?: boolean }) | null, view: BoardView, lang: Lang): string {
   const w = t(lang);
-  if (!l) return `<td class="lvl">${levelBadge(null, lang)} <span class="muted">${e(w.noLevel)}</span></td>`;
+  if (!l) return `<td class="lvl" title="${e(w.noLevel)}">${levelBadge(null, lang)}</td>`;
   const stale = l.isToday === false ? ` <span class="warn">${e(w.notToday)} ${e(vnDate(l.date))}</span>` : '';
   const when = l.isToday === undefined ? ` <span class="muted">${e(clock(l.ts, view.site.timezone))}</span>` : '';
   return `<td class="lvl">${levelBadge(l, lang)}${when}${stale}<div class="q ${l.quality}">${e(w.p)} ${e(formatP(l.p))} · ${e(w.quality[l.quality])}</div></td>`;
@@ -96,11 +96,11 @@ function levelCell(l: (LevelView & { isToday?: boolean }) | null, view: BoardVie
 
 function zoneRow(z: ZoneView, view: BoardView, o: PanelOptions): string {
   const w = t(o.lang);
-  const fresh = `<span class="fresh ${z.freshness}">${z.reporting}/${z.nodes} ${e(w.reporting)}</span>${z.lastReadingAt ? `<div class="muted">${e(w.lastData)}: ${e(ago(z.lastReadingAt, o.now, o.lang))}</div>` : `<div class="muted">${e(w.freshness.none)}</div>`}`;
+  const fresh = `<span class="fresh ${z.freshness}" title="${e(w.freshness[z.freshness])}">${z.reporting}/${z.nodes}</span> <span class="muted">${z.lastReadingAt ? e(ago(z.lastReadingAt, o.now, o.lang)) : e(w.freshness.none)}</span>`;
   const fire = z.fire ? `<span class="fire-flag ${z.fire}">🔥 ${e(w.fireState[z.fire])}</span>` : '';
   return (
     `<tr class="zone-row" data-zone="${e(z.id)}" data-level="${z.official?.level ?? ''}" data-freshness="${z.freshness}">` +
-    `<th scope="row"><button type="button" class="zone-pick" data-zone="${e(z.id)}">${e(w.zoneKind[z.kind])} ${e(z.name)}</button>${z.hotspot ? ' <span class="hotspot" title="hotspot">●</span>' : ''} ${fire}</th>` +
+    `<th scope="row"><button type="button" class="zone-pick" data-zone="${e(z.id)}">${e(w.zoneKind[z.kind])} ${e(z.name)}</button>${z.hotspot ? '<span class="hotspot" title="hotspot"> ●</span>' : ''}${fire ? ` ${fire}` : ''}</th>` +
     levelCell(z.official, view, o.lang) +
     (z.provisional ? levelCell(z.provisional, view, o.lang) : `<td class="lvl muted">–</td>`) +
     `<td class="freshness-cell">${fresh}</td></tr>`
@@ -110,7 +110,7 @@ function zoneRow(z: ZoneView, view: BoardView, o: PanelOptions): string {
 export function renderZones(view: BoardView, o: PanelOptions): string {
   const w = t(o.lang);
   return (
-    `<table class="zones"><thead><tr><th></th><th>${e(w.official)}</th><th>${e(w.provisional)}</th><th>${e(w.sensors)}</th></tr></thead><tbody>` +
+    `<table class="zones"><thead><tr><th></th><th>${e(w.official)}</th><th>${e(w.provisional)}</th><th>${e(w.reporting)}</th></tr></thead><tbody>` +
     view.zones.map((z) => zoneRow(z, view, o)).join('') +
     `</tbody></table>`
   );
