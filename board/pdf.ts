@@ -1,19 +1,15 @@
 // Prints HTML to PDF with Debian's Chromium through playwright-core (no browser download: the system
-// executable). Flags that work for root in containers and CI; a fresh profile each time.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// executable). Flags that work for root in containers and CI; playwright gives every launch a fresh
+// temporary profile (--user-data-dir) and removes it afterwards.
 import { chromium } from 'playwright-core';
 
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 export async function htmlToPdf(html: string, executablePath: string): Promise<Buffer> {
-  const profile = mkdtempSync(join(tmpdir(), 'ews-chromium-'));
   let browser;
   try {
-    browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS, `--user-data-dir=${profile}`], timeout: 60_000 });
+    browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout: 60_000 });
   } catch (err) {
-    rmSync(profile, { recursive: true, force: true });
     throw new Error(`cannot start Chromium at ${executablePath} (BOARD_CHROMIUM; Debian: apt-get install chromium fonts-noto-core): ${(err as Error).message.split('\n')[0]}`);
   }
   try {
@@ -24,6 +20,5 @@ export async function htmlToPdf(html: string, executablePath: string): Promise<B
     return await page.pdf({ format: 'A4', printBackground: true, preferCSSPageSize: true });
   } finally {
     await browser.close();
-    rmSync(profile, { recursive: true, force: true });
   }
 }
