@@ -15,6 +15,8 @@ export interface MapOptions {
   /** Draw nodes and fires (the page); the bulletin draws zones only. */
   live?: boolean;
   title?: string;
+  /** Larger labels and markers on a narrow screen (a phone shows the map ~360 px wide). */
+  labelScale?: number;
 }
 
 export const HEALTH_COLOURS: Record<Health, string> = {
@@ -77,7 +79,7 @@ export function renderMapSvg(geo: MapGeometry, view: BoardView, o: MapOptions): 
     parts.push(`<path class="zone-border" d="${borders}" fill="none" stroke="${selected ? '#0d47a1' : '#ffffff'}" stroke-width="${fmt(u * (selected ? 0.6 : 0.35))}" stroke-linejoin="round" pointer-events="none"/>`);
   }
   if (o.live !== false) {
-    const r = u * 0.55;
+    const r = u * 0.55 * Math.sqrt(o.labelScale ?? 1);
     for (const n of geo.nodes) {
       const nv = view.nodes.find((x) => x.id === n.id);
       const health = nv?.health ?? 'unknown';
@@ -86,7 +88,7 @@ export function renderMapSvg(geo: MapGeometry, view: BoardView, o: MapOptions): 
   }
   // Labels over everything: name and the level written out on the level's colour. Labels that would
   // overlap are pushed apart vertically (small neighbouring wards sit close together).
-  const fontSize = u * 2.6;
+  const fontSize = u * 2.6 * (o.labelScale ?? 1);
   const labels = geo.zones.map((z) => {
     const zv = view.zones.find((x) => x.id === z.id);
     const level = levelOf(z.id);

@@ -97,7 +97,7 @@ function levelCell(l: (LevelView & { isToday?: boolean }) | null, view: BoardVie
 function zoneRow(z: ZoneView, view: BoardView, o: PanelOptions): string {
   const w = t(o.lang);
   const fresh = `<span class="fresh ${z.freshness}" title="${e(w.freshness[z.freshness])}">${z.reporting}/${z.nodes}</span> <span class="muted">${z.lastReadingAt ? e(ago(z.lastReadingAt, o.now, o.lang)) : e(w.freshness.none)}</span>`;
-  const fire = z.fire ? `<span class="fire-flag ${z.fire}">🔥 ${e(w.fireState[z.fire])}</span>` : '';
+  const fire = z.fire ? `<span class="fire-flag ${z.fire}">${e(w.fireState[z.fire])}</span>` : '';
   return (
     `<tr class="zone-row" data-zone="${e(z.id)}" data-level="${z.official?.level ?? ''}" data-freshness="${z.freshness}">` +
     `<th scope="row"><button type="button" class="zone-pick" data-zone="${e(z.id)}">${e(w.zoneKind[z.kind])} ${e(z.name)}</button>${z.hotspot ? '<span class="hotspot" title="hotspot"> ●</span>' : ''}${fire ? ` ${fire}` : ''}</th>` +

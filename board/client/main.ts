@@ -91,7 +91,7 @@ function render(): void {
   const other = renderOtherAlerts(view, opts);
   $('other').innerHTML = other;
   $('other-wrap').hidden = other === '';
-  $('map').innerHTML = renderMapSvg(boot.geometry, view, { lang, selectedZone: selectedZone() });
+  $('map').innerHTML = renderMapSvg(boot.geometry, view, { lang, selectedZone: selectedZone(), labelScale: window.innerWidth < 700 ? 1.6 : 1 });
   for (const d of document.querySelectorAll<HTMLDetailsElement>('[data-alert] details')) if (open.has(d.closest('[data-alert]')?.getAttribute('data-alert') ?? '')) d.open = true;
   for (const row of document.querySelectorAll('.zone-row')) row.classList.toggle('selected', row.getAttribute('data-zone') === selectedZone());
   const problems = sourceProblems(view, lang);
@@ -134,10 +134,13 @@ function connect(): void {
   es.addEventListener('view', (ev) => {
     lastMessageAt = Date.now();
     const msg = ev as MessageEvent<string>;
+    const before = view;
     view = JSON.parse(msg.data) as BoardView;
     version = msg.lastEventId || version;
     connected = true;
     render();
+    // A new fire or new readings: the charts catch up (at most every 20 s).
+    if (Date.now() - seriesLoadedAt > 20_000 || view.fires.length !== before.fires.length) void loadSeries();
   });
   es.addEventListener('ping', () => {
     lastMessageAt = Date.now();
@@ -222,7 +225,10 @@ async function acknowledge(alertId: string): Promise<void> {
 
 const PALETTE = ['#c62828', '#1565c0', '#2e7d32', '#ef6c00', '#6a1b9a', '#00838f', '#5d4037', '#ad1457'];
 
+let seriesLoadedAt = 0;
+
 async function loadSeries(): Promise<void> {
+  seriesLoadedAt = Date.now();
   const query = 'zone' in selection ? `zone=${encodeURIComponent(selection.zone)}` : `node=${encodeURIComponent(selection.node)}`;
   try {
     const res = await fetch(`/api/series?${query}`, { cache: 'no-store' });
