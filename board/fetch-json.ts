@@ -19,8 +19,8 @@ export async function fetchJson<T extends z.ZodType>(url: string, init: RequestI
   try {
     res = await fetch(url, { ...rest, signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code;
-    throw new FetchError(`${label}: ${(err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (cause ?? (err as Error).message)}`);
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new FetchError(`${label}: ${(err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (cause?.code ?? cause?.message ?? (err as Error).message)}`);
   }
   const chunks: Uint8Array[] = [];
   let size = 0;
