@@ -304,6 +304,15 @@ describe.skipIf(skip)(skipTitle('the situation board in a real browser against t
       await page.screenshot({ path: join(out, 'board-phone-390x844.png'), fullPage: true });
       await page.screenshot({ path: join(out, 'board-phone-390x844-top.png') });
       await context.close();
+      // The wall screen as the kiosk shows it with live data (the README's picture).
+      const wall = await chromium.browser.newContext({ viewport: { width: 1920, height: 1080 } });
+      const kioskPage = await wall.newPage();
+      await kioskPage.goto(`${boardUrl}/kiosk/${KIOSK}`);
+      await kioskPage.waitForSelector('body[data-ready="true"]');
+      await kioskPage.locator(`.map .node[data-node="${OFFLINE_NODE}"][data-health="offline"]`).waitFor({ timeout: 5000 });
+      await kioskPage.waitForSelector('.charts .uplot', { timeout: 10_000 });
+      await kioskPage.screenshot({ path: join(out, 'board-kiosk-1920x1080.png') });
+      await wall.close();
     } finally {
       live = false;
       await loop;
@@ -355,6 +364,7 @@ describe.skipIf(skip)(skipTitle('the situation board in a real browser against t
   it('the screenshots and the printed page are not blank or broken', () => {
     for (const [file, w, h] of [
       ['board-wall-1920x1080.png', 1920, 1080],
+      ['board-kiosk-1920x1080.png', 1920, 1080],
       ['board-phone-390x844-top.png', 780, 1688],
       ['bulletin-page1.png', 0, 0],
     ] as const) {
