@@ -120,6 +120,8 @@ describe('the map SVG', () => {
     expect(svg.match(/class="node" data-node=/g)).toHaveLength(SITE.nodes.length);
     expect(svg).toContain('data-incident="fire-x" data-state="suspected"');
     expect(renderMapSvg(geo, view, { lang: 'en' })).toContain('>Level IV<');
+    const withProvisional = buildBoardView(SITE, inputs({ official: new Map([['san-thang', danger('san-thang', '2026-03-20', 4, 6000)]]), provisional: new Map([['san-thang', danger('san-thang', '2026-03-21', 5, 10100, false, '2026-03-20T15:00:00+07:00')]]) }), now);
+    expect(renderMapSvg(geo, withProvisional, { lang: 'vi' }), 'the provisional level is written under the official one').toMatch(/data-zone="san-thang" data-level="4".*?>Cấp IV<.*?class="zone-provisional"[^>]*>Tạm tính V</);
   });
 
   it('the bulletin map has zones only, coloured by the levels it is given', () => {

@@ -95,7 +95,10 @@ export function renderMapSvg(geo: MapGeometry, view: BoardView, o: MapOptions): 
     const name = zv?.name ?? z.id;
     const badge = level ? `${w.levelWord} ${['', 'I', 'II', 'III', 'IV', 'V'][level]}` : `${w.levelWord} –`;
     const width = fontSize * 0.62 * Math.max(name.length, badge.length + 2);
-    return { z, level, name, badge, x: z.label[0], y: z.label[1], width, height: fontSize * 2.6 };
+    // The provisional level under the badge when it is newer than the official one (live map only).
+    const prov = o.live !== false && !o.levels ? zv?.provisional?.roman : undefined;
+    const provisional = prov ? `${w.provisional} ${prov}` : null;
+    return { z, level, name, badge, provisional, x: z.label[0], y: z.label[1], width, height: fontSize * (provisional ? 3.5 : 2.6) };
   });
   for (let pass = 0; pass < 8; pass++) {
     let moved = false;
@@ -120,6 +123,7 @@ export function renderMapSvg(geo: MapGeometry, view: BoardView, o: MapOptions): 
         `<text x="${fmt(lx)}" y="${fmt(ly - fontSize * 0.35)}" font-size="${fmt(fontSize)}" text-anchor="middle" font-weight="700" fill="#1b1b1b" stroke="#ffffff" stroke-width="${fmt(fontSize * 0.22)}" paint-order="stroke">${escapeHtml(l.name)}</text>` +
         `<rect x="${fmt(lx - bw / 2)}" y="${fmt(ly + fontSize * 0.05)}" width="${fmt(bw)}" height="${fmt(fontSize * 1.35)}" rx="${fmt(fontSize * 0.3)}" fill="${c.fill}" stroke="#ffffff" stroke-width="${fmt(fontSize * 0.1)}"/>` +
         `<text class="zone-level" x="${fmt(lx)}" y="${fmt(ly + fontSize * 1.05)}" font-size="${fmt(fontSize * 1.05)}" text-anchor="middle" font-weight="800" fill="${c.text}">${escapeHtml(l.badge)}</text>` +
+        (l.provisional ? `<text class="zone-provisional" x="${fmt(lx)}" y="${fmt(ly + fontSize * 2.2)}" font-size="${fmt(fontSize * 0.75)}" text-anchor="middle" font-weight="700" fill="#1b1b1b" stroke="#ffffff" stroke-width="${fmt(fontSize * 0.18)}" paint-order="stroke">${escapeHtml(l.provisional)}</text>` : '') +
         `</g>`,
     );
   }
