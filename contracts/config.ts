@@ -128,8 +128,8 @@ export type AlertsEnv = z.infer<typeof alertsEnvSchema>;
 export const boardEnvExtras = z.object({
   BOARD_HTTP_HOST: z.string().default('127.0.0.1'),
   BOARD_HTTP_PORT: port.default(8080),
-  /** The address the boards' browsers use; printed in the kiosk link and the bulletin. */
-  BOARD_PUBLIC_URL: z.url().default('http://127.0.0.1:8080'),
+  /** The address the boards' browsers use (kiosk link, Secure cookies when https); default http://<BOARD_HTTP_HOST>:<port>. */
+  BOARD_PUBLIC_URL: optionalString.pipe(z.url().optional()),
   /** Comma-separated `<memberId>:<scrypt hash>` entries; the ids are roster members (boards, rangers). */
   BOARD_USERS: optionalString,
   /** Read-only kiosk link `/kiosk/<token>` for wall screens; blank = no kiosk link. */
