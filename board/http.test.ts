@@ -225,5 +225,6 @@ describe('acknowledgements and the kiosk', () => {
     expect(bulletin.statusCode).toBe(200);
     expect(bulletin.body).toMatch(/<tr data-zone="san-thang" data-level="4">/);
     expect((await app.inject({ method: 'GET', url: '/bulletin/yesterday', headers: { cookie } })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'GET', url: '/bulletin/2026-03-20.pdf', headers: { cookie } })).statusCode, 'no PDF printer configured here').toBe(404);
   });
 });

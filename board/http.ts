@@ -284,6 +284,7 @@ export async function createBoardHttp(o: BoardHttpOptions): Promise<FastifyInsta
     }
   });
 
+  let printing = false;
   app.get<{ Params: { date: string } }>('/bulletin/:date', async (req, reply) => {
     const m = /^(.+?)(\.pdf)?$/.exec(req.params.date);
     const date = m?.[1] === 'today' ? localDate(now(), o.site.site.timezone) : m?.[1];
@@ -292,11 +293,16 @@ export async function createBoardHttp(o: BoardHttpOptions): Promise<FastifyInsta
     const html = renderBulletinHtml(b, o.geometry, o.site, now());
     if (m?.[2]) {
       if (!o.pdf) return reply.code(404).send({ error: 'PDF printing is not available here (Chromium)' });
+      // One Chromium at a time (each takes a few hundred MB).
+      if (printing) return reply.code(503).header('retry-after', '10').send({ error: 'another bulletin is being printed; try again in a few seconds' });
+      printing = true;
       try {
         const pdf = await o.pdf(html);
         return reply.type('application/pdf').header('content-disposition', `inline; filename="ban-tin-chay-rung-${date}.pdf"`).header('cache-control', 'no-store').send(pdf);
       } catch (err) {
         return reply.code(502).send({ error: (err as Error).message });
+      } finally {
+        printing = false;
       }
     }
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
