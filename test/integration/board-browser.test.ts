@@ -338,13 +338,17 @@ describe.skipIf(skip)(skipTitle('the situation board in a real browser against t
     await context.close();
   });
 
-  it('the daily bulletin: a page for the day and `fire-ews bulletin --date D --out f.pdf`, in Vietnamese, first page not blank', async () => {
+  it('the daily bulletin: a page for the day, its PDF from the board and `fire-ews bulletin --date D --out f.pdf`, in Vietnamese, first page not blank', async () => {
     const date = [...latestOfficial().values()][0]!.date;
     const context = await chromium.browser.newContext();
     const page = await signIn(context);
     await page.goto(`${boardUrl}/bulletin/${date}`);
     expect(await page.textContent('h1')).toBe('BẢN TIN CẤP DỰ BÁO CHÁY RỪNG');
     for (const z of site.zones) expect(await page.locator(`tr[data-zone="${z.id}"]`).getAttribute('data-level'), z.id).toBe(String(latestOfficial().get(z.id)?.level ?? ''));
+    const served = await page.request.get(`${boardUrl}/bulletin/${date}.pdf`);
+    expect(served.status()).toBe(200);
+    expect(served.headers()['content-type']).toBe('application/pdf');
+    expect((await served.body()).subarray(0, 5).toString()).toBe('%PDF-');
     await context.close();
 
     const pdf = join(out, `bulletin-${date}.pdf`);
