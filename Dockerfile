@@ -1,5 +1,5 @@
 # One image for every fire-ews service; docker-compose.yml picks the command (broker, ingest, rules,
-# alerts run, simulate). No build step: tsx runs the TypeScript, so it is a runtime dependency.
+# alerts run, board, simulate). No build step: tsx runs the TypeScript, so it is a runtime dependency.
 #
 #   docker build -t fire-ews:local .
 #   docker run --rm fire-ews:local --help
@@ -19,6 +19,10 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 
 # --- runtime ---------------------------------------------------------------------------------------
 FROM node:20-bookworm-slim AS runtime
+# Chromium prints the daily bulletin to PDF (board); Noto has the Vietnamese glyphs.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends chromium fonts-noto-core \
+ && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     EWS_DATA_DIR=/data \
     EWS_HTTP_HOST=0.0.0.0
@@ -29,7 +33,7 @@ COPY . .
 # /data belongs to the unprivileged user; an empty named volume mounted there inherits this owner.
 RUN mkdir -p /data && chown node:node /data
 USER node
-# 1883 MQTT, 8083 MQTT over WebSocket, 8883 MQTT over TLS, 8090 alerts HTTP, 9464 /metrics and /healthz
-EXPOSE 1883 8083 8883 8090 9464
+# 1883 MQTT, 8083 MQTT over WebSocket, 8883 MQTT over TLS, 8090 alerts HTTP, 8080 situation board, 9464 /metrics and /healthz
+EXPOSE 1883 8083 8883 8090 8080 9464
 ENTRYPOINT ["node", "bin/fire-ews.js"]
 CMD ["start"]

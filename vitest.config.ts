@@ -33,8 +33,9 @@ export default defineConfig({
     ],
     coverage: {
       provider: 'v8',
-      include: ['bin/**', 'cli/**', 'contracts/**', 'platform/**', 'broker/**', 'ingest/**', 'rules/**', 'alerts/**', 'simulator/**', 'dashboards/**'],
-      exclude: ['**/*.test.ts', '**/testdata/**', 'dashboards/generated/**'],
+      include: ['bin/**', 'cli/**', 'contracts/**', 'platform/**', 'broker/**', 'ingest/**', 'rules/**', 'alerts/**', 'simulator/**', 'dashboards/**', 'board/**'],
+      // board/client runs in the browser (the browser tests), never in the test process.
+      exclude: ['**/*.test.ts', '**/*.md', '**/testdata/**', 'dashboards/generated/**', 'board/client/**'],
       reporter: ['text-summary', 'text'],
       // The level the suite reached on 2026-12-04, rounded down a point (branch counts move a little
       // with timing), so coverage cannot fall silently. Raise them when it rises.
@@ -44,6 +45,8 @@ export default defineConfig({
         functions: 81,
         lines: 84,
         'alerts/**': { statements: 89, branches: 78, functions: 91, lines: 92 },
+        // board/ joined on 2026-12-04 (main.ts, cli.ts, bundle.ts and pdf.ts run only in child processes).
+        'board/**': { statements: 77, branches: 67, functions: 77, lines: 79 },
         'broker/**': { statements: 90, branches: 78, functions: 91, lines: 91 },
         'contracts/**': { statements: 91, branches: 85, functions: 96, lines: 96 },
         'dashboards/**': { statements: 88, branches: 75, functions: 93, lines: 94 },

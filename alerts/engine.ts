@@ -2,6 +2,7 @@
 // and escalation until acknowledgement. Pure: time comes in as `now` (ms), randomness through the
 // injected ack-code generator, and the whole state is a JSON-serialisable value the service stores
 // in SQLite in the same transaction as the outbox rows it produced.
+import type { AckChannel } from '../contracts/alerts-api.ts';
 import type { FireEvent } from '../contracts/payloads.ts';
 import type { EventKind } from '../contracts/topics.ts';
 import { findRoute, type AlertPolicy, type MessageKind, type Route, RAISING_KINDS } from './policy.ts';
@@ -10,8 +11,7 @@ import { localTime, romanLevel, type TemplateFields } from './templates.ts';
 
 export type RaisingKind = (typeof RAISING_KINDS)[number];
 export type Family = 'fire' | 'danger' | 'node';
-export const ACK_CHANNELS = ['link', 'modem', 'api'] as const;
-export type AckChannel = (typeof ACK_CHANNELS)[number];
+export { ACK_CHANNELS, type AckChannel } from '../contracts/alerts-api.ts';
 
 export function familyOf(kind: EventKind): Family {
   if (kind.startsWith('fire-')) return 'fire';

@@ -5,7 +5,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import twilio from 'twilio';
 import { z } from 'zod';
-import { describeZodError, nodeIdSchema } from '../contracts/payloads.ts';
+import { apiAckSchema } from '../contracts/alerts-api.ts';
+import { describeZodError } from '../contracts/payloads.ts';
 import type { Logger } from '../platform/logger.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
 import type { AlertOutbox } from './outbox.ts';
@@ -20,7 +21,7 @@ export const twilioStatusSchema = z.object({
   ErrorCode: z.string().regex(/^\d+$/).optional(),
 });
 
-export const apiAckSchema = z.object({ alertId: nodeIdSchema, by: z.string().min(1).max(100) }).strict();
+export { apiAckSchema } from '../contracts/alerts-api.ts';
 export const ackTokenSchema = z.string().regex(/^[A-Za-z0-9]{10}$/);
 
 export interface AlertsHttpOptions {
@@ -156,7 +157,7 @@ export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
       }
       const parsed = apiAckSchema.safeParse(body);
       if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
-      const r = o.service.acknowledgeByApi(parsed.data.alertId, parsed.data.by);
+      const r = o.service.acknowledgeByApi(parsed.data.alertId, parsed.data.by, parsed.data.channel);
       if (!r.ok) return json(res, 404, { error: r.reason });
       return json(res, 200, { ok: true, alreadyAcknowledged: r.already, alert: { alertId: r.alert.alertId, status: r.alert.status, ack: r.alert.ack } });
     }

@@ -3,6 +3,7 @@
 // after. Rows are keyed by (alert, recipient, step), so the same message can never be queued twice.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import type { Delivery } from '../contracts/alerts-api.ts';
 import { LineSpool } from '../platform/line-spool.ts';
 import { alertLine } from '../platform/pipeline-stats.ts';
 import type { SqliteDatabase } from '../platform/sqlite.ts';
@@ -242,6 +243,19 @@ export class AlertOutbox {
 
   acksFor(alertId: string): AckRow[] {
     return this.db.prepare('SELECT alert_id, by, channel, at, effective, detail FROM acks WHERE alert_id = ? ORDER BY id').all(alertId).map((r) => ackRowSchema.parse(r));
+  }
+
+  /** Each SMS of an alert: recipient, step, state (the boards show who was texted and where it stands). */
+  deliveriesFor(alertId: string): Delivery[] {
+    return (
+      this.db.prepare('SELECT recipient_id, step, state, updated_at, error_code FROM outbox WHERE alert_id = ? ORDER BY id').all(alertId) as {
+        recipient_id: string;
+        step: string;
+        state: OutboxState;
+        updated_at: number;
+        error_code: string | null;
+      }[]
+    ).map((r) => ({ recipientId: r.recipient_id, step: r.step, state: r.state, updatedAt: r.updated_at, errorCode: r.error_code }));
   }
 
   countsByState(alertId?: string): Record<OutboxState, number> {

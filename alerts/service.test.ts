@@ -18,6 +18,7 @@ import { laiChauContext } from './test-fixtures.ts';
 import { TwilioTransport } from './transports.ts';
 import { TwilioMessagesDouble, type Fault } from './twilio-double.ts';
 import type { FireEvent } from '../contracts/payloads.ts';
+import { apiAckResponseSchema, apiAlertsResponseSchema } from '../contracts/alerts-api.ts';
 
 const SID = `AC${'1'.repeat(32)}`;
 const TOKEN = 'test-auth-token-0123456789';
@@ -204,6 +205,25 @@ it('board API: API key required, malformed bodies → 400 with the reason, ack b
   expect((await fetch(`${base}/api/alerts`)).status).toBe(401);
   expect((await fetch(`${base}/api/ack`, { headers: { 'x-api-key': API_KEY } })).status).toBe(405);
   await waitFor(settled(e.eventId), 10_000, 'quyet-tien messages settled');
+});
+
+it('board API: the situation board acknowledges with channel board; the list parses with the shared contract and says who was texted and where each SMS stands', async () => {
+  const e = event('fire-suspected', 'nam-loong');
+  service.handleEvent(e);
+  await waitFor(settled(e.eventId), 10_000, 'nam-loong messages settled');
+  const badChannel = await fetch(`${base}/api/ack`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': API_KEY }, body: JSON.stringify({ alertId: e.eventId, by: 'x', channel: 'link' }) });
+  expect(badChannel.status, 'only api and board may be claimed through the API').toBe(400);
+  const ok = await fetch(`${base}/api/ack`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': API_KEY }, body: JSON.stringify({ alertId: e.eventId, by: 'Lò Văn Chỉ huy (city-m01)', channel: 'board' }) });
+  expect(ok.status).toBe(200);
+  expect(apiAckResponseSchema.parse(await ok.json()).alert.ack?.channel).toBe('board');
+  expect(outbox.acksFor(e.eventId).map((a) => a.channel)).toStrictEqual(['board']);
+  const list = apiAlertsResponseSchema.parse(await (await fetch(`${base}/api/alerts`, { headers: { 'x-api-key': API_KEY } })).json());
+  const mine = list.alerts.find((a) => a.alertId === e.eventId);
+  assert(mine, 'the acknowledged alert is listed');
+  expect(mine.ack).toMatchObject({ by: 'Lò Văn Chỉ huy (city-m01)', channel: 'board' });
+  const leaders = resolveAudiences(ctx.roster, ['team-leaders'], 'nam-loong').map((r) => r.id);
+  expect(mine.deliveries.filter((d) => d.step === 'initial').map((d) => d.recipientId).sort()).toStrictEqual([...leaders].sort());
+  expect(new Set(mine.deliveries.map((d) => d.state))).toStrictEqual(new Set(['sent']));
 });
 
 it('modem reply with the ack code from a roster phone acknowledges; a stranger or a wrong code does not', () => {

@@ -2,6 +2,7 @@
 // the outbox, wakes up for grouping/escalation/repeat timers, and drains the outbox through the
 // transport at the configured segments per second with retries. No MQTT or HTTP here.
 import { Counter, Gauge } from 'prom-client';
+import type { Delivery } from '../contracts/alerts-api.ts';
 import type { FireEvent } from '../contracts/payloads.ts';
 import type { Logger } from '../platform/logger.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
@@ -168,8 +169,9 @@ export class AlertService {
     return { ok: false, reason: 'no open alert code in the reply' };
   }
 
-  acknowledgeByApi(alertId: string, by: string) {
-    return this.ackCommon(alertId, by, 'api', null, null);
+  /** The boards' API; the situation board acknowledges with channel `board`. */
+  acknowledgeByApi(alertId: string, by: string, channel: 'api' | 'board' = 'api') {
+    return this.ackCommon(alertId, by, channel, null, null);
   }
 
   /** Pulls due messages and sends them within the rate limit and concurrency. */
@@ -237,10 +239,10 @@ export class AlertService {
   }
 
   /** Alerts for the boards' API, newest first. */
-  listAlerts(filter: 'open' | 'all'): (AlertRecord & { outbox: Record<string, number>; acks: ReturnType<AlertOutbox['acksFor']> })[] {
+  listAlerts(filter: 'open' | 'all'): (AlertRecord & { outbox: Record<string, number>; acks: ReturnType<AlertOutbox['acksFor']>; deliveries: Delivery[] })[] {
     return Object.values(this.state.alerts)
       .filter((a) => filter === 'all' || a.status !== 'resolved')
       .sort((a, b) => b.openedAt - a.openedAt)
-      .map((a) => ({ ...a, outbox: this.o.outbox.countsByState(a.alertId), acks: this.o.outbox.acksFor(a.alertId) }));
+      .map((a) => ({ ...a, outbox: this.o.outbox.countsByState(a.alertId), acks: this.o.outbox.acksFor(a.alertId), deliveries: this.o.outbox.deliveriesFor(a.alertId) }));
   }
 }

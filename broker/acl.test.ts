@@ -59,6 +59,16 @@ describe('services get what their role needs and nothing more', () => {
     { role: 'simulator', action: 'publish', topic: 'ews/v1/readings/san-thang-02', ok: true },
     { role: 'recorder', action: 'publish', topic: 'ews/v1/readings/san-thang-02', ok: false },
     { role: 'observer', action: 'subscribe', topic: 'ews/v1/#', ok: true },
+    { role: 'board', action: 'subscribe', topic: 'ews/v1/danger/+', ok: true },
+    { role: 'board', action: 'subscribe', topic: 'ews/v1/events/+/+', ok: true },
+    { role: 'board', action: 'subscribe', topic: 'ews/v1/status/+', ok: true },
+    { role: 'board', action: 'subscribe', topic: 'ews/v1/alerts/+', ok: true },
+    { role: 'board', action: 'subscribe', topic: 'ews/v1/readings/+', ok: false },
+    { role: 'board', action: 'subscribe', topic: 'ews/v1/deadletter/+', ok: false },
+    { role: 'board', action: 'subscribe', topic: 'ews/v1/#', ok: false },
+    { role: 'board', action: 'publish', topic: 'ews/v1/events/fire-cleared/san-thang', ok: false },
+    { role: 'board', action: 'publish', topic: 'ews/v1/alerts/evt-1', ok: false },
+    { role: 'board', action: 'publish', topic: 'ews/v1/status/san-thang-01', ok: false },
   ])('svc-$role $action $topic → $ok', ({ role, action, topic, ok }) => {
     expect(authorize(svc(role), action, topic).ok).toBe(ok);
   });

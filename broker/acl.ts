@@ -26,6 +26,8 @@ const PUBLISH_FAMILIES: Record<ServiceRole, readonly string[]> = {
   simulator: ['readings', 'status'],
   recorder: [],
   observer: [],
+  // The situation board only reads.
+  board: [],
 };
 
 /** Subscription filters each service may hold (exact filter strings or a prefix ending in `/#`). */
@@ -36,6 +38,8 @@ const SUBSCRIBE_FILTERS: Record<ServiceRole, readonly string[]> = {
   simulator: [],
   recorder: [`${TOPIC_ROOT}/readings/+`, `${TOPIC_ROOT}/status/+`],
   observer: [`${TOPIC_ROOT}/#`],
+  // The situation board: levels, events, node status and the alert lifecycle; no readings, no dead letters.
+  board: [`${TOPIC_ROOT}/danger/+`, `${TOPIC_ROOT}/events/+/+`, `${TOPIC_ROOT}/status/+`, `${TOPIC_ROOT}/alerts/+`],
 };
 
 export function authorizePublish(principal: Principal, topic: string): Decision {

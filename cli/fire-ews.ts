@@ -5,6 +5,7 @@ import { registerSiteCommands } from './site-commands.ts';
 import { registerSimulatorCommands } from '../simulator/cli.ts';
 import { registerRulesCommands } from '../rules/cli.ts';
 import { registerAlertsCommands } from '../alerts/cli.ts';
+import { registerBoardCommands } from '../board/cli.ts';
 
 const program = new Command();
 program
@@ -17,5 +18,6 @@ registerSiteCommands(program);
 registerSimulatorCommands(program);
 registerRulesCommands(program);
 registerAlertsCommands(program);
+registerBoardCommands(program);
 
 await program.parseAsync(process.argv);

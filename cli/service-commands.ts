@@ -12,6 +12,9 @@ import { loadAlertsEnv } from '../alerts/config.ts';
 import { runRules } from '../rules/main.ts';
 import { runAlertsService } from '../alerts/main.ts';
 import { startBackgroundSimulation } from '../simulator/run.ts';
+import { loadBoardEnv } from '../board/cli.ts';
+import { runBoard } from '../board/main.ts';
+import { randomBytes } from 'node:crypto';
 
 interface Runtime {
   env: Env;
@@ -90,12 +93,13 @@ async function metricsService(rt: Runtime, health: () => Record<string, unknown>
 export function registerServiceCommands(program: Command): void {
   program
     .command('start')
-    .description('run the whole pipeline in one process (broker, ingest, rules, alerts, a background simulation); works without InfluxDB')
+    .description('run the whole pipeline in one process (broker, ingest, rules, alerts, the situation board, a background simulation); works without InfluxDB')
     .option('--scenario <name>', 'scenario the background simulation plays (built-in name or YAML file)', 'normal-day')
     .option('--speed <factor>', 'background simulation speed (1 = real time)', '1')
     .option('--no-simulation', 'do not run the background simulation')
     .option('--no-alerts', 'do not run the alerts service')
-    .action(async (options: { scenario: string; speed: string; simulation: boolean; alerts: boolean }) => {
+    .option('--no-board', 'do not run the situation board')
+    .action(async (options: { scenario: string; speed: string; simulation: boolean; alerts: boolean; board: boolean }) => {
       const rt = loadRuntime('ews');
       await runUntilSignal(rt.logger, async () => {
         const started: Stoppable[] = [];
@@ -107,9 +111,17 @@ export function registerServiceCommands(program: Command): void {
         started.push({ name: 'ingest', close: () => ingest.close() });
         const rules = await runRules({ ...rt.env, MQTT_URL: localMqtt }, rt.site, rt.credentialsFor('rules'), rt.logger.child({ service: 'rules' }));
         started.push({ name: 'rules', close: () => rules.close() });
+        // The alerts API key the board uses in this one process (ALERTS_API_KEY, or one for this run).
+        const boardApiKey = loadAlertsEnv().ALERTS_API_KEY ?? randomBytes(24).toString('base64url');
+        let alertsUrl: string | undefined;
         if (options.alerts) {
-          const alerts = await runAlertsService({ ...loadAlertsEnv(), MQTT_URL: localMqtt, EWS_BROKER_SECRET: rt.secret() }, rt.logger.child({ service: 'alerts' }));
+          const alerts = await runAlertsService({ ...loadAlertsEnv(), MQTT_URL: localMqtt, EWS_BROKER_SECRET: rt.secret(), ALERTS_API_KEY: boardApiKey }, rt.logger.child({ service: 'alerts' }));
+          alertsUrl = `http://127.0.0.1:${alerts.httpPort}`;
           started.push({ name: 'alerts', close: () => alerts.close() });
+        }
+        if (options.board) {
+          const board = await runBoard({ ...loadBoardEnv(), MQTT_URL: localMqtt, EWS_BROKER_SECRET: rt.secret(), BOARD_ALERTS_URL: alertsUrl, ALERTS_API_KEY: alertsUrl ? boardApiKey : undefined }, rt.site, rt.credentialsFor('board'), rt.logger.child({ service: 'board' }), { generateKiosk: true });
+          started.push({ name: 'board', close: () => board.close() });
         }
         if (options.simulation) {
           const simulation = await startBackgroundSimulation({

@@ -119,3 +119,39 @@ export const alertsEnvSchema = envSchema.extend(alertsEnvExtras.shape).superRefi
   }
 });
 export type AlertsEnv = z.infer<typeof alertsEnvSchema>;
+
+/**
+ * The situation board's variables (`fire-ews board`), on top of the shared ones. BOARD_USERS holds
+ * per-person password hashes (`fire-ews board-user <memberId>` prints an entry); BOARD_KIOSK_TOKEN is
+ * the secret of the read-only wall-screen link. Both are secrets and come only from the environment.
+ */
+export const boardEnvExtras = z.object({
+  BOARD_HTTP_HOST: z.string().default('127.0.0.1'),
+  BOARD_HTTP_PORT: port.default(8080),
+  /** The address the boards' browsers use (kiosk link, Secure cookies when https); default http://<BOARD_HTTP_HOST>:<port>. */
+  BOARD_PUBLIC_URL: optionalString.pipe(z.url().optional()),
+  /** Comma-separated `<memberId>:<scrypt hash>` entries; the ids are roster members (boards, rangers). */
+  BOARD_USERS: optionalString,
+  /** Read-only kiosk link `/kiosk/<token>` for wall screens; blank = no kiosk link. */
+  BOARD_KIOSK_TOKEN: optionalString.pipe(z.string().min(32, 'BOARD_KIOSK_TOKEN must be at least 32 characters (openssl rand -hex 24)').regex(/^[A-Za-z0-9_-]+$/, 'BOARD_KIOSK_TOKEN may hold only letters, digits, - and _').optional()),
+  /** Signs the session cookie; default: generated once and kept in the data dir. */
+  BOARD_SESSION_SECRET: optionalString.pipe(z.string().min(32, 'BOARD_SESSION_SECRET must be at least 32 characters').optional()),
+  /** Hours a board member stays signed in without using the board. */
+  BOARD_SESSION_HOURS: z.coerce.number().positive().max(24 * 30).default(12),
+  /** Default: <EWS_DATA_DIR>/board.sqlite */
+  BOARD_DB_FILE: optionalString,
+  BOARD_MQTT_CLIENT_ID: z.string().default('ews-board'),
+  /** The alerts service's boards' API (GET /api/alerts, POST /api/ack with ALERTS_API_KEY); blank = none. */
+  BOARD_ALERTS_URL: optionalString.pipe(z.url().optional()),
+  /** The key of that API (the alerts service's ALERTS_API_KEY). */
+  ALERTS_API_KEY: optionalString.pipe(z.string().min(16, 'ALERTS_API_KEY must be at least 16 characters').optional()),
+  /** Where ingest keeps readings without InfluxDB (read-only here); default <EWS_DATA_DIR>/ingest.sqlite. */
+  BOARD_LOCAL_STORE_FILE: optionalString,
+  /** Map tiles (e.g. a local tile server `https://tiles.example/{z}/{x}/{y}.png`); blank = no tiles, zones drawn from the site file. */
+  BOARD_TILE_URL: optionalString.pipe(z.string().regex(/^https?:\/\/\S*\{z\}\S*\{x\}\S*\{y\}\S*$/, 'BOARD_TILE_URL must be an http(s) URL with {z}, {x} and {y}').optional()),
+  /** Chromium for the bulletin PDF. */
+  BOARD_CHROMIUM: z.string().default('/usr/bin/chromium'),
+});
+
+export const boardEnvSchema = envSchema.extend(boardEnvExtras.shape);
+export type BoardEnv = z.infer<typeof boardEnvSchema>;

@@ -70,3 +70,29 @@ describe('problems are reported with file and line', () => {
     expect(formatProblem(unknown.problems[0]!)).toMatch(/site\.yaml:\d+ zones\[0\]: unknown field hotpsot/);
   });
 });
+
+describe('optional zone boundaries (GeoJSON)', () => {
+  const withBoundary = (geometry: string) => siteText.replace('    lon: 103.44\n', `    lon: 103.44\n    boundary: ${geometry}\n`);
+
+  it('a Polygon or MultiPolygon in [lon, lat] is accepted', () => {
+    const ring = '[[103.43, 22.40], [103.45, 22.40], [103.45, 22.41], [103.43, 22.40]]';
+    for (const g of [`{ type: Polygon, coordinates: [${ring}] }`, `{ type: MultiPolygon, coordinates: [[${ring}]] }`]) {
+      const r = checkSiteText(withBoundary(g), 'site.yaml');
+      assert(r.ok, r.ok ? '' : r.problems.map(formatProblem).join('\n'));
+      expect(r.value.zones[0]?.boundary?.type).toMatch(/Polygon/);
+    }
+  });
+
+  it.each([
+    ['an open ring', '{ type: Polygon, coordinates: [[[103.43, 22.40], [103.45, 22.40], [103.45, 22.41], [103.44, 22.41]]] }', /zones\[0\]\.boundary\.coordinates\[0\]: a ring must end where it starts/],
+    ['latitude and longitude swapped', '{ type: Polygon, coordinates: [[[22.40, 103.43], [22.40, 103.45], [22.41, 103.45], [22.40, 103.43]]] }', /zones\[0\]\.boundary\.coordinates\[0\]\[0\]\[1\]: expected number ≤ 90/],
+    ['a Point', '{ type: Point, coordinates: [103.43, 22.40] }', /zones\[0\]\.boundary\.type/],
+  ])('%s is refused with its line', (_what, geometry, message) => {
+    const text = withBoundary(geometry);
+    const r = checkSiteText(text, 'site.yaml');
+    assert(!r.ok, 'refused');
+    const problem = r.problems.map(formatProblem).join('\n');
+    expect(problem).toMatch(message);
+    expect(problem).toMatch(new RegExp(`^site\\.yaml:${lineOf(text, 'boundary:')} `));
+  });
+});

@@ -20,6 +20,19 @@ export type Member = z.infer<typeof memberSchema>;
 const latitude = z.number().min(-90).max(90);
 const longitude = z.number().min(-180).max(180);
 
+/** A GeoJSON (RFC 7946) position [longitude, latitude] and linear ring (closed, at least 4 positions). */
+const position = z.tuple([longitude, latitude]);
+const linearRing = z
+  .array(position)
+  .min(4, 'a ring needs at least 4 positions (the first repeated at the end)')
+  .refine((r) => r[0]?.[0] === r[r.length - 1]?.[0] && r[0]?.[1] === r[r.length - 1]?.[1], 'a ring must end where it starts');
+/** A zone's boundary as a GeoJSON Polygon or MultiPolygon geometry (coordinates in [lon, lat]). */
+export const boundarySchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('Polygon'), coordinates: z.array(linearRing).min(1) }).strict(),
+  z.object({ type: z.literal('MultiPolygon'), coordinates: z.array(z.array(linearRing).min(1)).min(1) }).strict(),
+]);
+export type Boundary = z.infer<typeof boundarySchema>;
+
 export const zoneSchema = z
   .object({
     id: zoneIdSchema,
@@ -30,6 +43,8 @@ export const zoneSchema = z
     hotspot: z.boolean().default(false),
     lat: latitude,
     lon: longitude,
+    /** Administrative boundary for maps (optional; without it the situation board draws an area around the zone's nodes). */
+    boundary: boundarySchema.optional(),
   })
   .strict();
 export type Zone = z.infer<typeof zoneSchema>;

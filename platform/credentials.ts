@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 
 /** Service accounts and what each may do is in broker/acl.ts; these are their usernames. */
-export const SERVICE_ROLES = ['ingest', 'rules', 'alerts', 'simulator', 'recorder', 'observer'] as const;
+export const SERVICE_ROLES = ['ingest', 'rules', 'alerts', 'simulator', 'recorder', 'observer', 'board'] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 export const serviceUsername = (role: ServiceRole) => `svc-${role}`;
 

@@ -70,6 +70,7 @@ async function serviceSchemas(): Promise<Record<string, ServiceSchema>> {
   const shared = pick('the shared env (EWS_DATA_DIR)', (k) => k.includes('EWS_DATA_DIR') && k.includes('MQTT_URL') && !k.some((x) => x.startsWith('RULES_') || x.startsWith('ALERTS_')));
   const rulesExtras = pick('the rules env (RULES_CLIENT_ID)', (k) => k.includes('RULES_CLIENT_ID'));
   const alerts = pick('the alerts env (ALERTS_PUBLIC_URL)', (k) => k.includes('ALERTS_PUBLIC_URL'));
+  const board = pick('the board env (BOARD_HTTP_PORT)', (k) => k.includes('BOARD_HTTP_PORT'));
   const sharedService: ServiceSchema = { keys: new Set(shared.keys), parse: (env) => shared.schema.safeParse(env) };
   return {
     broker: sharedService,
@@ -92,6 +93,14 @@ async function serviceSchemas(): Promise<Record<string, ServiceSchema>> {
         return a.success ? b : a;
       },
     },
+    board: {
+      keys: new Set([...shared.keys, ...board.keys]),
+      parse: (env) => {
+        const a = shared.schema.safeParse(env);
+        const b = board.schema.safeParse(env);
+        return a.success ? b : a;
+      },
+    },
   };
 }
 
@@ -101,6 +110,7 @@ const EWS_SERVICES: Record<string, string[]> = {
   ingest: ['ingest'],
   rules: ['rules'],
   alerts: ['alerts', 'run'],
+  board: ['board'],
   simulator: ['simulate'],
 };
 
@@ -148,6 +158,12 @@ const DEFAULT_IS_FINE: Record<string, string> = {
   GAMMU_SMSD_CONFIG: 'the gammu transport is not supported in the image (needs gammu-smsd and the USB modem); run alerts on the host for it',
   GAMMU_INJECT_COMMAND: 'gammu transport only (see GAMMU_SMSD_CONFIG)',
   GAMMU_INBOX_DIR: 'gammu transport only (see GAMMU_SMSD_CONFIG)',
+  BOARD_DB_FILE: 'default <EWS_DATA_DIR>/board.sqlite is on the board-data volume',
+  BOARD_MQTT_CLIENT_ID: 'fixed ews-board: one board per stack, its persistent session lives in broker-data',
+  BOARD_SESSION_SECRET: 'generated once and kept in board-data (board-secrets.json, mode 0600)',
+  BOARD_SESSION_HOURS: 'tuning (12 h signed in)',
+  BOARD_LOCAL_STORE_FILE: 'the local store is used only without InfluxDB; the stack has one',
+  BOARD_CHROMIUM: 'the image installs /usr/bin/chromium',
 };
 
 /**
@@ -160,6 +176,7 @@ const NOT_USED_BY: Record<string, { folder: string; names: string[] }> = {
   ingest: { folder: 'ingest', names: LISTENER },
   rules: { folder: 'rules', names: LISTENER },
   alerts: { folder: 'alerts', names: LISTENER },
+  board: { folder: 'board', names: LISTENER },
   simulator: { folder: 'simulator', names: [...LISTENER, 'INFLUX_URL', 'INFLUX_API', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET'] },
 };
 
@@ -309,7 +326,7 @@ describe('service environments against the env schemas', () => {
   it('no service reads a variable outside the env schemas (so the check above sees them all)', async () => {
     const schemas = await serviceSchemas();
     const everyKey = new Set(Object.values(schemas).flatMap((s) => [...s.keys]));
-    const runtime = ['alerts', 'broker', 'ingest', 'rules', 'simulator', 'platform', 'contracts', 'cli'].flatMap((d) =>
+    const runtime = ['alerts', 'board', 'broker', 'ingest', 'rules', 'simulator', 'platform', 'contracts', 'cli'].flatMap((d) =>
       walkFiles(join(root, d), (f) => f.endsWith('.ts') && !f.endsWith('.test.ts')),
     );
     const direct: string[] = [];
@@ -354,7 +371,7 @@ describe('service environments against the env schemas', () => {
       expect(e.EWS_HTTP_HOST, `${service}: EWS_HTTP_HOST must be 0.0.0.0 inside a container`).toBe('0.0.0.0');
       expect((e.EWS_BROKER_SECRET ?? '').length, `${service}: EWS_BROKER_SECRET must come from .env (one secret for broker and services)`).toBeGreaterThanOrEqual(16);
       if (service !== 'broker') expect(e.MQTT_URL, `${service}: MQTT_URL`).toBe('mqtt://broker:1883');
-      if (['ingest', 'rules', 'alerts'].includes(service)) {
+      if (['ingest', 'rules', 'alerts', 'board'].includes(service)) {
         expect(e.INFLUX_URL, `${service}: INFLUX_URL`).toBe('http://influxdb:8086');
         expect(e.INFLUX_API, `${service}: INFLUX_API`).toBe('v2');
         for (const k of ['INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET']) expect(e[k], `${service}: ${k}`).toBeTruthy();
@@ -365,6 +382,12 @@ describe('service environments against the env schemas', () => {
     const alerts = environmentOf('alerts', env);
     expect(alerts.ALERTS_HTTP_HOST).toBe('0.0.0.0');
     expect(String(compose.services.alerts?.environment?.ALERTS_PUBLIC_URL), 'ALERTS_PUBLIC_URL is required: ack links must reach the server').toMatch(/^\$\{ALERTS_PUBLIC_URL:\?/);
+    // the board reaches the alerts API by service name, with the same key the alerts service checks
+    const board = environmentOf('board', env);
+    expect(board.BOARD_HTTP_HOST).toBe('0.0.0.0');
+    expect(board.BOARD_ALERTS_URL).toBe(`http://alerts:${alerts.ALERTS_HTTP_PORT}`);
+    expect(board.ALERTS_API_KEY, 'the board needs the alerts API key').toBe(alerts.ALERTS_API_KEY);
+    expect(String(compose.services.board?.environment?.ALERTS_API_KEY)).toMatch(/^\$\{ALERTS_API_KEY:\?/);
     // InfluxDB's token and the services' token are the same .env variable
     expect(compose.services.influxdb?.environment?.DOCKER_INFLUXDB_INIT_ADMIN_TOKEN).toBe(compose.services.ingest?.environment?.INFLUX_TOKEN);
     expect(environmentOf('influxdb', env).DOCKER_INFLUXDB_INIT_BUCKET).toBe(environmentOf('ingest', env).INFLUX_BUCKET);
@@ -373,12 +396,13 @@ describe('service environments against the env schemas', () => {
 });
 
 describe('published ports, health checks and start order', () => {
-  it('published ports: MQTT 1883/8083/8883, Grafana 3000, alerts 8090; InfluxDB only on the server itself', () => {
+  it('published ports: MQTT 1883/8083/8883, Grafana 3000, alerts 8090, board 8080; InfluxDB only on the server itself', () => {
     const published = (s: string) => (compose.services[s]?.ports ?? []).map(String);
     expect(published('broker')).toStrictEqual(['1883:1883', '8083:8083', '8883:8883']);
     expect(published('grafana')).toStrictEqual(['3000:3000']);
     const env = placeholderEnv();
     expect(published('alerts')).toStrictEqual([`${environmentOf('alerts', env).ALERTS_HTTP_PORT}:${environmentOf('alerts', env).ALERTS_HTTP_PORT}`]);
+    expect(published('board')).toStrictEqual([`${environmentOf('board', env).BOARD_HTTP_PORT}:${environmentOf('board', env).BOARD_HTTP_PORT}`]);
     for (const p of published('influxdb')) expect(p, 'InfluxDB must not be published beyond localhost').toMatch(/^127\.0\.0\.1:/);
     for (const s of ['ingest', 'rules', 'simulator']) expect(published(s), `${s} publishes nothing`).toStrictEqual([]);
   });
@@ -412,7 +436,7 @@ describe('published ports, health checks and start order', () => {
         expect(compose.services[dep]?.profiles, `${name} depends on ${dep}, which only runs under a profile`).toBeFalsy();
       }
     }
-    for (const s of ['ingest', 'rules', 'alerts', 'simulator']) expect(compose.services[s]?.depends_on, `${s} waits for the broker`).toBeTruthy();
+    for (const s of ['ingest', 'rules', 'alerts', 'board', 'simulator']) expect(compose.services[s]?.depends_on, `${s} waits for the broker`).toBeTruthy();
     expect(compose.services.grafana?.depends_on, 'grafana waits for influxdb').toBeTruthy();
   });
 });
@@ -425,9 +449,9 @@ describe('volumes, images and commands', () => {
       influxdb: ['/var/lib/influxdb2', '/etc/influxdb2'],
       grafana: ['/var/lib/grafana'],
     };
-    for (const s of ['broker', 'ingest', 'rules', 'alerts']) {
+    for (const s of ['broker', 'ingest', 'rules', 'alerts', 'board']) {
       const e = environmentOf(s, env);
-      statePaths[s] = [e.EWS_DATA_DIR!, ...[e.RULES_DB_FILE, e.ALERTS_DB_FILE].filter((f): f is string => Boolean(f)).map((f) => posix.dirname(f))];
+      statePaths[s] = [e.EWS_DATA_DIR!, ...[e.RULES_DB_FILE, e.ALERTS_DB_FILE, e.BOARD_DB_FILE].filter((f): f is string => Boolean(f)).map((f) => posix.dirname(f))];
     }
     const used = new Set<string>();
     for (const [name, paths] of Object.entries(statePaths)) {

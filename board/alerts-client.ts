@@ -1,0 +1,29 @@
+// The alerts service's boards' API as the board uses it: the open alerts with their deliveries, and
+// an acknowledgement recorded with channel `board` (it stops repeats and escalation there).
+import { apiAckResponseSchema, apiAlertsResponseSchema, type ApiAlert } from '../contracts/alerts-api.ts';
+import { fetchJson } from './fetch-json.ts';
+
+/** 500 open alerts with 150 recipients each is well under this. */
+const MAX_LIST_BYTES = 8 * 1024 * 1024;
+const TIMEOUT_MS = 5000;
+
+export class AlertsClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly apiKey: string,
+  ) {}
+
+  async openAlerts(): Promise<ApiAlert[]> {
+    const body = await fetchJson(new URL('/api/alerts', this.baseUrl).toString(), { headers: { 'x-api-key': this.apiKey }, timeoutMs: TIMEOUT_MS, maxBytes: MAX_LIST_BYTES }, apiAlertsResponseSchema);
+    return body.alerts;
+  }
+
+  async acknowledge(alertId: string, by: string): Promise<{ alreadyAcknowledged: boolean }> {
+    const body = await fetchJson(
+      new URL('/api/ack', this.baseUrl).toString(),
+      { method: 'POST', headers: { 'x-api-key': this.apiKey, 'content-type': 'application/json' }, body: JSON.stringify({ alertId, by, channel: 'board' }), timeoutMs: TIMEOUT_MS, maxBytes: 64 * 1024 },
+      apiAckResponseSchema,
+    );
+    return { alreadyAcknowledged: body.alreadyAcknowledged };
+  }
+}

@@ -1,0 +1,2 @@
+// esbuild bundles the CSS imports of the page.
+declare module '*.css';
