@@ -8,6 +8,15 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
 
+/**
+ * A service's MQTT client id: `ews-<role>` or `ews-<role>-<suffix>`. The broker gives these ids only
+ * to `svc-<role>` (broker/acl.ts), so a stolen node key cannot take over a service's session.
+ */
+export function serviceClientId(role: string) {
+  const pattern = new RegExp(`^ews-${role}(-[a-z0-9-]{1,40})?$`);
+  return z.string().regex(pattern, `must be ews-${role} or ews-${role}-<suffix> (lower-case letters, digits, dashes): the broker reserves these to svc-${role}`).default(`ews-${role}`);
+}
+
 export const envSchema = z.object({
   EWS_DATA_DIR: z.string().default('./data'),
   EWS_SITE_FILE: z.string().default('config/lai-chau.site.yaml'),
@@ -29,6 +38,8 @@ export const envSchema = z.object({
   MQTT_TLS_KEY_FILE: optionalString,
   /** Per-client cap on QoS 1 messages queued for an offline persistent session. */
   BROKER_QUEUE_LIMIT: positiveInt.default(1_000_000),
+  /** Connections allowed to wait for authentication at once; more are closed on arrival. */
+  BROKER_MAX_PENDING_CONNECTIONS: positiveInt.default(256),
 
   /** Where services connect. */
   MQTT_URL: z.string().default('mqtt://127.0.0.1:1883'),
@@ -49,7 +60,8 @@ export const envSchema = z.object({
   INFLUX_PASSWORD: optionalString,
   INFLUX_TIMEOUT_MS: positiveInt.default(10_000),
 
-  INGEST_CLIENT_ID: z.string().default('ews-ingest'),
+  /** `ews-ingest[-…]`: the broker reserves `ews-<role>` ids to their service account. */
+  INGEST_CLIENT_ID: serviceClientId('ingest'),
   INGEST_BATCH_SIZE: positiveInt.default(5000),
   INGEST_FLUSH_MS: positiveInt.default(200),
   /** Spool cap (rows); at the cap ingest stops acknowledging so the broker keeps the messages. */
@@ -86,7 +98,7 @@ export const alertsEnvExtras = z.object({
   ALERTS_PUBLIC_URL: z.url().default('http://127.0.0.1:8090'),
   /** Key for POST /api/ack and GET /api/alerts (header X-API-Key or Authorization: Bearer). */
   ALERTS_API_KEY: optionalString.pipe(z.string().min(16, 'ALERTS_API_KEY must be at least 16 characters').optional()),
-  ALERTS_MQTT_CLIENT_ID: z.string().default('ews-alerts'),
+  ALERTS_MQTT_CLIENT_ID: serviceClientId('alerts'),
   /** Sender rate (Twilio alphanumeric sender: 10 segments/s). */
   ALERTS_RATE_SEGMENTS_PER_S: z.coerce.number().positive().default(10),
   ALERTS_RATE_BURST: positiveInt.default(10),

@@ -149,7 +149,7 @@ describe.skipIf(skip)(skipTitle('broker → ingest → InfluxDB, nothing lost', 
       .poll(() => broker.logs.map((l) => l.reason).filter((r) => typeof r === 'string'), { timeout: 5000, message: 'the 1 MB payload was refused by size' })
       .toContainEqual(expect.stringMatching(/1048576 bytes exceeds/));
 
-    const valid = await connectAs(mqttUrl, 'san-thang-05', { clientId: 'san-thang-05-b' });
+    const valid = await connectAs(mqttUrl, 'san-thang-05');
     const r = makeReading('san-thang-05', 100, Date.now() - 3 * DAY);
     await publishReadings(valid, [r]);
     await valid.endAsync();
