@@ -10,6 +10,7 @@ import { emptyEngineState, type AckChannel, type EngineOutput, type EngineState,
 import type { AlertPolicy } from './policy.ts';
 import type { Recipient } from './routing.ts';
 import { ACK_TOKEN_LENGTH, ackLink, renderMessage } from './templates.ts';
+import { ownValue } from '../platform/records.ts';
 
 export const OUTBOX_STATES = ['queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'acknowledged', 'cancelled'] as const;
 export type OutboxState = (typeof OUTBOX_STATES)[number];
@@ -125,7 +126,7 @@ export class AlertOutbox {
       if (this.opts.influxSpoolMaxLines) {
         for (const note of output.lifecycle) {
           const pointState = note.state === 'escalated' ? null : ALERT_POINT_STATE[note.state];
-          const a = state.alerts[note.alertId];
+          const a = ownValue(state.alerts, note.alertId);
           if (!pointState || !a) continue;
           const line = alertLine(
             { alertId: a.alertId, zoneId: a.zoneId, kind: a.kind, state: pointState, ackedBy: pointState === 'acknowledged' ? a.ack?.by : undefined, level: a.kind === 'level-changed' ? (a.level ?? undefined) : undefined },

@@ -108,7 +108,8 @@ export function registerServiceCommands(program: Command): void {
         const rules = await runRules({ ...rt.env, MQTT_URL: localMqtt }, rt.site, rt.credentialsFor('rules'), rt.logger.child({ service: 'rules' }));
         started.push({ name: 'rules', close: () => rules.close() });
         if (options.alerts) {
-          const alerts = await runAlertsService({ ...loadAlertsEnv(), MQTT_URL: localMqtt, EWS_BROKER_SECRET: rt.secret() }, rt.logger.child({ service: 'alerts' }));
+          // EWS_HTTP_PORT 0: this process's one /metrics and /healthz listener (below) serves alerts too.
+          const alerts = await runAlertsService({ ...loadAlertsEnv(), MQTT_URL: localMqtt, EWS_BROKER_SECRET: rt.secret(), EWS_HTTP_PORT: 0 }, rt.logger.child({ service: 'alerts' }));
           started.push({ name: 'alerts', close: () => alerts.close() });
         }
         if (options.simulation) {

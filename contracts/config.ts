@@ -94,6 +94,11 @@ export const alertsEnvExtras = z.object({
   ALERTS_TRANSPORT: z.enum(['dryrun', 'twilio', 'gammu']).optional(),
   ALERTS_HTTP_HOST: z.string().default('127.0.0.1'),
   ALERTS_HTTP_PORT: port.default(8090),
+  /** The public port's guards against slow and numerous clients. */
+  ALERTS_HTTP_MAX_CONNECTIONS: positiveInt.default(200),
+  ALERTS_HTTP_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
+  ALERTS_HTTP_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
+  ALERTS_HTTP_IDLE_TIMEOUT_MS: positiveInt.default(30_000),
   /** Public base URL of this server: ack links and the URL Twilio signs status callbacks with. */
   ALERTS_PUBLIC_URL: z.url().default('http://127.0.0.1:8090'),
   /** Key for POST /api/ack and GET /api/alerts (header X-API-Key or Authorization: Bearer). */
