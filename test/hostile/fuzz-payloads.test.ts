@@ -119,7 +119,7 @@ describe('fuzzed payloads through the real broker and ingest', () => {
           d.close();
           return n;
         },
-        { timeout: 120_000, interval: 1000, message: 'dead letters' },
+        { timeout: 120_000, interval: 1000, message: `dead letters (ingest running: ${String(ingest.running)}, stderr: ${ingest.stderrText.slice(-500)})` },
       )
       .toBe(BAD);
     const d = db();
