@@ -13,7 +13,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --omit=dev keeps tsx (a dependency), drops typescript and @types/*.
+# patches/: fixes to dependencies that `npm ci` applies (postinstall: patch-package); see patches/README.md.
+COPY patches ./patches
+# --omit=dev keeps tsx and patch-package (dependencies), drops typescript and @types/*.
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 

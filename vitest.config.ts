@@ -1,9 +1,11 @@
-// Two projects: `unit` (pure logic, no processes or sockets, seconds) and `integration` (real influxd,
+// Three projects: `unit` (pure logic, no processes or sockets, seconds), `integration` (real influxd,
 // broker, Mosquitto, gammu-smsd and service processes, one file at a time so timings stay honest on
-// two cores). `npm test` runs both, unit first; `npm run test:unit` the fast one.
+// two cores) and `hostile` (attacks on those real processes). `npm test` runs all, unit first;
+// `npm run test:unit` the fast one, `npm run test:hostile` the attacks.
 import { defineConfig } from 'vitest/config';
 
 const INTEGRATION = ['test/integration/**/*.test.ts'];
+const HOSTILE = ['test/hostile/**/*.test.ts'];
 
 export default defineConfig({
   test: {
@@ -12,7 +14,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['**/*.test.ts'],
-          exclude: ['node_modules/**', 'data/**', '.tmp/**', ...INTEGRATION],
+          exclude: ['node_modules/**', 'data/**', '.tmp/**', ...INTEGRATION, ...HOSTILE],
           pool: 'threads',
           testTimeout: 30_000,
           sequence: { groupOrder: 0 },
@@ -28,6 +30,19 @@ export default defineConfig({
           testTimeout: 300_000,
           hookTimeout: 120_000,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        // Attacks on the real processes (a stolen node key, oversized and slow clients, fuzzed
+        // payloads, the broker killed under load); one file at a time, like integration.
+        test: {
+          name: 'hostile',
+          include: HOSTILE,
+          pool: 'forks',
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

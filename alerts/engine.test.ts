@@ -240,3 +240,10 @@ it('a level fall sends the all-clear to those told about the higher level; a fal
   ]);
   expect(b.log).toStrictEqual([]);
 });
+
+it.each(['constructor', 'tostring', '__proto__', 'hasOwnProperty'])('acknowledging alert id %j, which names an Object.prototype member, finds no alert', (alertId) => {
+  const { state, result, output } = acknowledge(emptyEngineState(), alertId, 'someone', 'api', 0);
+  expect(result).toStrictEqual({ ok: false, reason: `no alert ${alertId}` });
+  expect(output.lifecycle).toStrictEqual([]);
+  expect(state).toStrictEqual(emptyEngineState());
+});

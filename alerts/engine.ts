@@ -8,6 +8,7 @@ import type { EventKind } from '../contracts/topics.ts';
 import { findRoute, type AlertPolicy, type MessageKind, type Route, RAISING_KINDS } from './policy.ts';
 import { resolveAudiences, type Recipient, type Roster } from './routing.ts';
 import { localTime, romanLevel, type TemplateFields } from './templates.ts';
+import { ownValue } from '../platform/records.ts';
 
 export type RaisingKind = (typeof RAISING_KINDS)[number];
 export type Family = 'fire' | 'danger' | 'node';
@@ -381,7 +382,7 @@ export function handleEvent(ctx: EngineContext, state: EngineState, event: FireE
       (!clearing.node || nodeId === event.nodeId) &&
       (clearing.message !== 'level-fell' || (level ?? 0) > (event.level ?? 0));
     // Resolved before it was sent: nothing is sent at all.
-    const g = next.pending[key];
+    const g = ownValue(next.pending, key);
     if (g) {
       const kept = g.events.filter((e) => !matches(e.kind, e.nodeId, e.level));
       for (const e of g.events) if (!kept.includes(e)) out.ignored.push(`${e.eventId}: cleared by ${event.eventId} before it was sent`);
@@ -415,12 +416,12 @@ export function handleEvent(ctx: EngineContext, state: EngineState, event: FireE
 
   const rank = rankOf(event.kind, event.level);
   const wait = now + route.groupWaitS * 1000;
-  const existing = next.pending[key];
+  const existing = ownValue(next.pending, key);
   if (existing) {
     existing.events.push(event);
     existing.flushAt = Math.min(existing.flushAt, wait);
   } else {
-    const last = next.lastSent[key];
+    const last = ownValue(next.lastSent, key);
     const windowEnd = last ? last.at + ctx.policy.grouping.windowS * 1000 : 0;
     // Inside the window after a message, hold the event unless it is more severe than what went out.
     const flushAt = last && windowEnd > now && rank <= last.rank ? Math.max(wait, windowEnd) : wait;
@@ -441,7 +442,7 @@ export function acknowledge(
   now: number,
 ): { state: EngineState; result: AckResult; output: EngineOutput } {
   const out = emptyOutput();
-  const existing = state.alerts[alertId];
+  const existing = ownValue(state.alerts, alertId);
   if (!existing) return { state, result: { ok: false, reason: `no alert ${alertId}` }, output: out };
   if (existing.status !== 'active') return { state, result: { ok: true, alert: existing, already: true }, output: out };
   const next = clone(state);

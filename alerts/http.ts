@@ -1,6 +1,7 @@
 // The alerts service's small HTTP server: Twilio status callbacks (signature checked), the ack page
-// behind the link in each SMS, the boards' API (API key), /metrics and /healthz. Every body is parsed
-// by a zod schema; malformed input gets 400 with the reason, never a crash.
+// behind the link in each SMS, the boards' API (API key) and a bare liveness answer (/healthz); the
+// port faces the internet, so /metrics and the detailed health are on the internal EWS_HTTP_PORT
+// listener instead. Every body is parsed by a zod schema; malformed input gets 400 with the reason.
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import twilio from 'twilio';
@@ -8,11 +9,15 @@ import { z } from 'zod';
 import { apiAckSchema } from '../contracts/alerts-api.ts';
 import { describeZodError } from '../contracts/payloads.ts';
 import type { Logger } from '../platform/logger.ts';
+import { Counter } from 'prom-client';
 import { metricsRegistry } from '../platform/metrics.ts';
 import type { AlertOutbox } from './outbox.ts';
 import type { AlertService } from './service.ts';
+import { ownValue } from '../platform/records.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
+
+const connectionsRefused = new Counter({ name: 'ews_alerts_http_connections_refused_total', help: 'HTTP connections closed on arrival because the connection cap was reached', registers: [metricsRegistry] });
 
 /** Twilio's status callback form (the fields we use; Twilio sends more, which are kept for the signature). */
 export const twilioStatusSchema = z.object({
@@ -34,8 +39,26 @@ export interface AlertsHttpOptions {
   publicUrl: string;
   twilioAuthToken: string | undefined;
   apiKey: string | undefined;
-  health: () => { ok: boolean; detail: Record<string, unknown> };
+  /** Public liveness only: the answer carries no detail (that is on the internal /healthz). */
+  health: () => { ok: boolean };
+  limits?: AlertsHttpLimits;
 }
+
+/**
+ * The port faces the internet: a client that sends headers, a body or nothing at all slowly must
+ * not hold a socket for minutes, and the number of sockets is capped.
+ */
+export interface AlertsHttpLimits {
+  maxConnections: number;
+  /** Whole request headers within this, counted from the connection (a socket that sends nothing is closed too). */
+  headersTimeoutMs: number;
+  /** Whole request, body included, within this. */
+  requestTimeoutMs: number;
+  /** A kept-alive socket with no new request for this long is closed. */
+  idleTimeoutMs: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: AlertsHttpLimits = { maxConnections: 200, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, idleTimeoutMs: 30_000 };
 
 class HttpError extends Error {
   constructor(
@@ -92,11 +115,9 @@ export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
     const method = req.method ?? 'GET';
 
     if (path === '/healthz' && method === 'GET') {
-      const h = o.health();
-      return json(res, h.ok ? 200 : 503, h);
-    }
-    if (path === '/metrics' && method === 'GET') {
-      return send(res, 200, await metricsRegistry.metrics(), metricsRegistry.contentType);
+      // Liveness for a load balancer or proxy; the detail and /metrics are on EWS_HTTP_PORT (internal).
+      const ok = o.health().ok;
+      return json(res, ok ? 200 : 503, { ok });
     }
 
     if (path === '/twilio/status') {
@@ -126,7 +147,7 @@ export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
         const row = o.outbox.findToken(token.data);
         if (!row) return page(res, 404, 'Liên kết không hợp lệ', '<p>Không tìm thấy cảnh báo.</p>');
         if (row.expires_at <= Date.now()) return page(res, 410, 'Liên kết đã hết hạn', '<p>Hãy gọi Ban Chỉ huy để báo đã nhận.</p>');
-        const alert = o.service.engineState.alerts[row.alert_id];
+        const alert = ownValue(o.service.engineState.alerts, row.alert_id);
         const what = alert ? `${alert.kind} — ${alert.zoneId}${alert.nodeId ? ` (${alert.nodeId})` : ''}` : row.alert_id;
         const state = alert?.status === 'acknowledged' ? `<p>Đã có người xác nhận: ${escapeHtml(alert.ack?.by ?? '')}</p>` : '';
         return page(res, 200, 'Xác nhận đã nhận cảnh báo', `<p>${escapeHtml(what)}</p>${state}<form method="post"><button type="submit">Tôi đã nhận</button></form>`);
@@ -164,13 +185,35 @@ export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
     throw new HttpError(404, 'not found');
   }
 
-  return createServer((req, res) => {
-    route(req, res).catch((err: unknown) => {
-      if (err instanceof HttpError) return json(res, err.status, { error: err.message });
-      o.log.error({ err: String(err), url: req.url }, 'HTTP handler error');
-      if (!res.headersSent) json(res, 500, { error: 'internal error' });
-    });
+  const limits = o.limits ?? DEFAULT_HTTP_LIMITS;
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.idleTimeoutMs,
+      // How often Node checks the headers and request timeouts (default 30 s: with the default 60 s
+      // headers timeout a client that never finished its headers held a socket for minutes).
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, limits.headersTimeoutMs / 4)),
+    },
+    (req, res) => {
+      route(req, res).catch((err: unknown) => {
+        if (err instanceof HttpError) return json(res, err.status, { error: err.message });
+        o.log.error({ err: String(err), url: req.url }, 'HTTP handler error');
+        if (!res.headersSent) json(res, 500, { error: 'internal error' });
+      });
+    },
+  );
+  server.maxConnections = limits.maxConnections;
+  let droppedLogged = 0;
+  server.on('drop', (data?: { remoteAddress?: string }) => {
+    connectionsRefused.inc();
+    const now = Date.now();
+    if (now - droppedLogged > 60_000) {
+      droppedLogged = now;
+      o.log.warn({ remoteAddress: data?.remoteAddress, maxConnections: limits.maxConnections }, 'HTTP connection cap reached; new connections are closed');
+    }
   });
+  return server;
 }
 
 export async function listenAlertsHttp(server: Server, host: string, port: number): Promise<number> {

@@ -6,7 +6,7 @@
 // Both formats come from platform/pipeline-stats.ts. Lines wait in the SQLite spool (alerts.sqlite,
 // table influx_spool; refused ones in influx_refused) and are written in order by platform/spool-drain.ts, with backoff while
 // InfluxDB is unreachable.
-import { PermanentWriteError, type LineWriter } from '../platform/influx-writer.ts';
+import { writeIsolatingRefused, type LineWriter } from '../platform/influx-writer.ts';
 import type { Logger } from '../platform/logger.ts';
 import { SpoolDrain, type DrainOutcome } from '../platform/spool-drain.ts';
 import { startPipelineStats, type StatFields } from '../platform/pipeline-stats.ts';
@@ -32,15 +32,10 @@ export function startAlertsInflux(opts: { outbox: AlertOutbox; writer: LineWrite
   const step = async (): Promise<DrainOutcome> => {
     const lines = outbox.lines.peek(BATCH);
     if (lines.length === 0) return 'empty';
-    try {
-      await writer.write(lines.map((l) => l.line));
-      outbox.lines.release(lines);
-    } catch (err) {
-      if (!(err instanceof PermanentWriteError)) throw err;
-      // Content InfluxDB will never take (e.g. a field type conflict): retrying cannot help.
-      outbox.lines.refuse(lines, err.message);
-      log.error({ lines: lines.length, err: err.message }, 'InfluxDB refused alerts lines for their content; kept in influx_refused');
-    }
+    // Content InfluxDB will never take (e.g. a field type conflict) is set aside line by line; the rest is written.
+    const refused = await writeIsolatingRefused(writer, lines.map((l) => l.line));
+    outbox.lines.settle(lines, refused);
+    if (refused.length > 0) log.error({ lines: refused.length, of: lines.length, err: refused[0]?.error }, 'InfluxDB refused alerts lines for their content; kept in influx_refused, the rest written');
     return 'wrote';
   };
   const drain = new SpoolDrain({ step, idleMs: 1000, log, what: 'lines', describe: () => ({ spoolDepth: outbox.lines.depth() }) }).start();

@@ -7,6 +7,7 @@ import { parseTopic, topics } from '../contracts/topics.ts';
 import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platform/credentials.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
 import { openDatabase } from '../platform/sqlite.ts';
+import { startMetricsServer } from '../platform/metrics.ts';
 import { chooseTransport, type AlertsEnv } from './config.ts';
 import type { EngineContext } from './engine.ts';
 import { createAlertsHttpServer, listenAlertsHttp } from './http.ts';
@@ -94,9 +95,24 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     publicUrl: env.ALERTS_PUBLIC_URL,
     twilioAuthToken: transport.name === 'twilio' ? env.TWILIO_AUTH_TOKEN : undefined,
     apiKey: env.ALERTS_API_KEY,
-    health: () => ({ ok: mqttClient?.connected ?? false, detail: { mqtt: mqttClient?.connected ?? false, transport: transport.name, outbox: outbox.countsByState() } }),
+    health: () => ({ ok: mqttClient?.connected ?? false }),
+    limits: {
+      maxConnections: env.ALERTS_HTTP_MAX_CONNECTIONS,
+      headersTimeoutMs: env.ALERTS_HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: env.ALERTS_HTTP_REQUEST_TIMEOUT_MS,
+      idleTimeoutMs: env.ALERTS_HTTP_IDLE_TIMEOUT_MS,
+    },
   });
   const httpPort = await listenAlertsHttp(http, env.ALERTS_HTTP_HOST, env.ALERTS_HTTP_PORT);
+  // /metrics and the detailed /healthz on the internal listener (EWS_HTTP_HOST:EWS_HTTP_PORT; 0 disables,
+  // as in `fire-ews start`, whose process-wide listener serves the shared registry).
+  const internal =
+    env.EWS_HTTP_PORT > 0
+      ? await startMetricsServer(env.EWS_HTTP_HOST, env.EWS_HTTP_PORT, () => ({
+          ok: mqttClient?.connected ?? false,
+          detail: { mqtt: mqttClient?.connected ?? false, transport: transport.name, outbox: outbox.countsByState() },
+        }))
+      : null;
 
   const username = env.MQTT_USERNAME ?? serviceUsername('alerts');
   const password = env.MQTT_PASSWORD ?? derivePassword(resolveBrokerSecret(env.EWS_BROKER_SECRET, env.EWS_DATA_DIR).secret, username);
@@ -168,6 +184,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
       await influx?.stop();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
+      if (internal) await new Promise<void>((resolve) => internal.close(() => resolve()));
       db.close();
     },
   };

@@ -11,6 +11,7 @@ import { emptyEngineState, type AckChannel, type EngineOutput, type EngineState,
 import type { AlertPolicy } from './policy.ts';
 import type { Recipient } from './routing.ts';
 import { ACK_TOKEN_LENGTH, ackLink, renderMessage } from './templates.ts';
+import { ownValue } from '../platform/records.ts';
 
 export const OUTBOX_STATES = ['queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'acknowledged', 'cancelled'] as const;
 export type OutboxState = (typeof OUTBOX_STATES)[number];
@@ -125,7 +126,8 @@ export class AlertOutbox {
       for (const n of output.notifications) for (const r of n.recipients) inserted += this.insertMessage(n, r, now);
       if (this.opts.influxSpoolMaxLines) {
         for (const note of output.lifecycle) {
-          const a = state.alerts[note.alertId];
+          // An escalation step keeps the alert's status (the city overview shows the step it reached).
+          const a = ownValue(state.alerts, note.alertId);
           if (!a) continue;
           const pointState = note.state === 'escalated' ? a.status : ALERT_POINT_STATE[note.state];
           const line = alertLine(

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Server } from 'node:http';
 import { openDatabase } from '../platform/sqlite.ts';
+import { metricsRegistry } from '../platform/metrics.ts';
 import { freePort, waitFor } from '../test/harness/ports.ts';
 import { countSegments } from './gsm.ts';
 import { createAlertsHttpServer, listenAlertsHttp } from './http.ts';
@@ -42,7 +43,7 @@ beforeAll(async () => {
   const transport = new TwilioTransport({ accountSid: SID, authToken: TOKEN, messagingServiceSid: MG, statusCallback: `${base}/twilio/status`, apiBaseUrl: double.baseUrl, timeoutMs: 5000 });
   service = new AlertService({ ctx, outbox, transport, log, segmentsPerSecond: 5000, burst: 100, concurrency: 8, retry: { baseMs: 5, capMs: 40 }, validityS: 900 });
   service.start();
-  http = createAlertsHttpServer({ host: '127.0.0.1', port, service, outbox, log, publicUrl: base, twilioAuthToken: TOKEN, apiKey: API_KEY, health: () => ({ ok: true, detail: {} }) });
+  http = createAlertsHttpServer({ host: '127.0.0.1', port, service, outbox, log, publicUrl: base, twilioAuthToken: TOKEN, apiKey: API_KEY, health: () => ({ ok: true }) });
   await listenAlertsHttp(http, '127.0.0.1', port);
 });
 
@@ -241,9 +242,12 @@ it('modem reply with the ack code from a roster phone acknowledges; a stranger o
   expect(service.engineState.alerts[e.eventId]?.ack?.by).toContain(leader.id);
 });
 
-it('/healthz and /metrics answer; unknown paths 404', async () => {
-  expect((await fetch(`${base}/healthz`)).status).toBe(200);
-  const metrics = await (await fetch(`${base}/metrics`)).text();
+it('the public port answers a bare liveness and no /metrics (those are internal); the metrics count requests; unknown paths 404', async () => {
+  const health = await fetch(`${base}/healthz`);
+  expect(health.status).toBe(200);
+  expect(await health.json()).toStrictEqual({ ok: true });
+  expect((await fetch(`${base}/metrics`)).status).toBe(404);
+  const metrics = await metricsRegistry.metrics();
   expect(metrics).toMatch(/ews_alerts_sms_requests_total\{transport="twilio",result="sent"\} \d+/);
   expect(metrics).toMatch(/ews_alerts_sms_requests_total\{transport="twilio",result="retry"\} 3/);
   expect((await fetch(`${base}/nope`)).status).toBe(404);

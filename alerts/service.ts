@@ -21,6 +21,7 @@ import {
 } from './engine.ts';
 import type { AlertOutbox } from './outbox.ts';
 import { retryDelayMs, SegmentRateLimiter, type RetryPolicy, type SmsTransport } from './transports.ts';
+import { ownValue } from '../platform/records.ts';
 
 const smsRequests = new Counter({ name: 'ews_alerts_sms_requests_total', help: 'SMS send attempts by result', labelNames: ['transport', 'result'] as const, registers: [metricsRegistry] });
 const smsSegments = new Counter({ name: 'ews_alerts_sms_segments_total', help: 'Segments handed to the transport', labelNames: ['transport'] as const, registers: [metricsRegistry] });
@@ -113,7 +114,7 @@ export class AlertService {
     this.state = state;
     for (const note of output.lifecycle) {
       this.o.log.info({ ...note }, `alert ${note.state}`);
-      this.o.onLifecycle?.(note, state.alerts[note.alertId]);
+      this.o.onLifecycle?.(note, ownValue(state.alerts, note.alertId));
     }
     if (inserted) this.pump();
     this.scheduleEngine();

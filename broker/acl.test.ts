@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { authorizePublish, authorizeSubscribe, principalFor, type Principal } from './acl.ts';
+import { authorizeClientId, authorizePublish, authorizeReceive, authorizeSubscribe, principalFor, topicMatchesFilter, type Principal } from './acl.ts';
 
 const nodes = new Set(['san-thang-01', 'san-thang-02']);
 const node = principalFor('san-thang-01', nodes)!;
@@ -71,5 +71,53 @@ describe('services get what their role needs and nothing more', () => {
     { role: 'board', action: 'publish', topic: 'ews/v1/status/san-thang-01', ok: false },
   ])('svc-$role $action $topic → $ok', ({ role, action, topic, ok }) => {
     expect(authorize(svc(role), action, topic).ok).toBe(ok);
+  });
+});
+
+describe('client ids are identities', () => {
+  it.each([
+    { who: 'san-thang-01', clientId: 'san-thang-01', ok: true },
+    { who: 'san-thang-01', clientId: 'ews-ingest', ok: false },
+    { who: 'san-thang-01', clientId: 'ews-alerts', ok: false },
+    { who: 'san-thang-01', clientId: 'san-thang-02', ok: false },
+    { who: 'san-thang-01', clientId: 'node-san-thang-01', ok: false },
+    { who: 'san-thang-01', clientId: '', ok: false },
+    { who: 'svc-ingest', clientId: 'ews-ingest', ok: true },
+    { who: 'svc-ingest', clientId: 'ews-ingest-bench', ok: true },
+    { who: 'svc-ingest', clientId: 'ews-ingestor', ok: false },
+    { who: 'svc-observer', clientId: 'ews-ingest', ok: false },
+    { who: 'svc-simulator', clientId: 'ews-alerts', ok: false },
+    { who: 'svc-rules', clientId: 'ews-rules-replay', ok: true },
+    { who: 'svc-simulator', clientId: 'san-thang-02', ok: false },
+    { who: 'svc-simulator', clientId: 'sim-replay-123', ok: true },
+  ])('$who as $clientId → $ok', ({ who, clientId, ok }) => {
+    expect(authorizeClientId(principalFor(who, nodes)!, clientId, nodes).ok).toBe(ok);
+  });
+});
+
+describe('deliveries pass the subscribe ACL', () => {
+  it.each([
+    { filter: 'ews/v1/readings/+', topic: 'ews/v1/readings/a', ok: true },
+    { filter: 'ews/v1/readings/+', topic: 'ews/v1/readings/a/b', ok: false },
+    { filter: 'ews/v1/readings/+', topic: 'ews/v1/readings', ok: false },
+    { filter: 'ews/v1/#', topic: 'ews/v1/readings/a', ok: true },
+    { filter: 'ews/v1/#', topic: 'ews/v1', ok: true }, // MQTT 3.1.1 §4.7.1.2: # also matches the parent level
+    { filter: 'ews/v1/events/+/+', topic: 'ews/v1/events/fire-confirmed/san-thang', ok: true },
+    { filter: 'ews/v1/events/+/+', topic: 'ews/v1/danger/san-thang', ok: false },
+  ])('$filter matches $topic → $ok', ({ filter, topic, ok }) => {
+    expect(topicMatchesFilter(filter, topic)).toBe(ok);
+  });
+
+  it.each([
+    { who: 'svc-ingest', topic: 'ews/v1/readings/san-thang-01', ok: true },
+    { who: 'svc-ingest', topic: 'ews/v1/events/fire-confirmed/san-thang', ok: false },
+    { who: 'svc-alerts', topic: 'ews/v1/events/fire-confirmed/san-thang', ok: true },
+    { who: 'svc-alerts', topic: 'ews/v1/readings/san-thang-01', ok: false },
+    { who: 'svc-observer', topic: 'ews/v1/readings/san-thang-01', ok: true },
+    { who: 'svc-observer', topic: '$SYS/broker/x', ok: false },
+    { who: 'svc-simulator', topic: 'ews/v1/readings/san-thang-01', ok: false },
+    { who: 'san-thang-01', topic: 'ews/v1/readings/san-thang-01', ok: false },
+  ])('$who receives $topic → $ok', ({ who, topic, ok }) => {
+    expect(authorizeReceive(principalFor(who, nodes)!, topic).ok).toBe(ok);
   });
 });

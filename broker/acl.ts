@@ -84,3 +84,46 @@ export function authorizeSubscribe(principal: Principal, filter: string): Decisi
   }
   return deny(`service ${principal.role} may not subscribe to ${filter}`);
 }
+
+/** The client-id prefix reserved to each service account: `ews-<role>` and `ews-<role>-<anything>`. */
+export const SERVICE_CLIENT_ID_PREFIX = 'ews-';
+
+/**
+ * Who may use a client id. aedes hands a persistent session (and its queued messages) to whoever
+ * connects with its id, and closes the connection that had it, so an id is an identity: a node uses
+ * exactly its node id; `ews-<role>…` belongs to `svc-<role>`; nobody else may take a node's id.
+ */
+export function authorizeClientId(principal: Principal, clientId: string, knownNodes: ReadonlySet<string>): Decision {
+  if (principal.kind === 'node') {
+    return clientId === principal.nodeId ? allow : deny(`node ${principal.nodeId} must connect with client id ${principal.nodeId}, not ${JSON.stringify(clientId)}`);
+  }
+  if (knownNodes.has(clientId)) return deny(`client id ${clientId} belongs to node ${clientId}`);
+  if (clientId.startsWith(SERVICE_CLIENT_ID_PREFIX)) {
+    const own = `${SERVICE_CLIENT_ID_PREFIX}${principal.role}`;
+    if (clientId !== own && !clientId.startsWith(`${own}-`)) return deny(`client id ${clientId} is reserved to another service (svc-${principal.role} may use ${own}[-…])`);
+  }
+  return allow;
+}
+
+/** MQTT topic matching of one filter against one concrete topic (`+` one level, `#` the rest). */
+export function topicMatchesFilter(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return i === f.length - 1;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+/**
+ * May this principal receive a message on `topic`? Checked on every delivery, live and from a
+ * persistent session's queue, so a message reaches only someone whose subscribe ACL covers it.
+ */
+export function authorizeReceive(principal: Principal, topic: string): Decision {
+  if (principal.kind === 'node') return deny(`node ${principal.nodeId} receives nothing`);
+  if (topic.startsWith('$')) return deny(`${topic.split('/')[0]} is broker-internal`);
+  if (SUBSCRIBE_FILTERS[principal.role].some((f) => topicMatchesFilter(f, topic))) return allow;
+  return deny(`service ${principal.role} may not receive ${topic}`);
+}

@@ -14,6 +14,7 @@ export function runBroker(env: Env, site: Site, secret: string, logger: Logger):
     secret,
     nodeIds: new Set(site.nodes.map((n) => n.id)),
     queueLimit: env.BROKER_QUEUE_LIMIT,
+    maxPendingConnections: env.BROKER_MAX_PENDING_CONNECTIONS,
     logger,
   });
 }

@@ -12,8 +12,10 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Logger } from '../platform/logger.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
 import { passwordMatches } from '../platform/credentials.ts';
-import { authorizePublish, authorizeSubscribe, principalFor, type Principal } from './acl.ts';
+import { authorizeClientId, authorizePublish, authorizeReceive, authorizeSubscribe, principalFor, type Principal } from './acl.ts';
 import { BoundedLevelPersistence } from './bounded-persistence.ts';
+import { guardConnection, type ConnectionGuard } from './frame-guard.ts';
+import type { Duplex } from 'node:stream';
 
 export interface BrokerOptions {
   host: string;
@@ -27,8 +29,18 @@ export interface BrokerOptions {
   queueLimit: number;
   /** Largest payload accepted; readings are ~200 bytes. */
   maxPayloadBytes?: number;
+  /** Connections that have not authenticated yet, at most (each holds memory until it does). */
+  maxPendingConnections?: number;
+  /** Bytes a connection may send before it has authenticated. */
+  maxPreAuthBytes?: number;
   logger: Logger;
 }
+
+/** A packet's remaining length may exceed the payload limit by this much (topic, ids, CONNECT fields). */
+const PACKET_OVERHEAD_BYTES = 1024;
+export const DEFAULT_MAX_PENDING_CONNECTIONS = 256;
+/** CONNECT plus a node's first readings pipelined after it (~200 bytes each): 256 KiB. */
+export const DEFAULT_MAX_PRE_AUTH_BYTES = 256 * 1024;
 
 export interface RunningBroker {
   aedes: Aedes;
@@ -52,6 +64,7 @@ const queueDropped = new Counter({
   labelNames: ['client'] as const,
   registers: [metricsRegistry],
 });
+const pendingConnections = new Gauge({ name: 'ews_broker_pending_connections', help: 'Connections open that have not authenticated yet', registers: [metricsRegistry] });
 const queueDepth = new Gauge({
   name: 'ews_broker_session_queue_depth',
   help: 'QoS 1 messages stored for a persistent session (queued or awaiting PUBACK)',
@@ -73,9 +86,20 @@ const NEVER_SEEN: Record<string, number> = new Proxy(Object.create(null) as Reco
 class AuthError extends Error {
   constructor(
     message: string,
-    readonly returnCode: 4 | 5,
+    readonly returnCode: 2 | 4 | 5,
   ) {
     super(message);
+  }
+}
+
+/**
+ * Upstream aedes writes a QoS 1 PUBACK before it stores the message; patches/aedes+1.2.0.patch
+ * (applied by `npm ci`) moves it after. Refuse to run without it: the delivery promise depends on it.
+ */
+export function assertAckAfterStore(): void {
+  const handler = new URL('lib/handlers/publish.js', import.meta.resolve('aedes'));
+  if (!readFileSync(handler, 'utf8').includes('fire-ews: acknowledge only once')) {
+    throw new Error(`aedes at ${handler.pathname} acknowledges QoS 1 messages before storing them: run \`npm ci\` (its postinstall applies patches/aedes+1.2.0.patch)`);
   }
 }
 
@@ -96,9 +120,14 @@ async function closeServer(server: NetServer | HttpServer | TlsServer): Promise<
 }
 
 export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
+  assertAckAfterStore();
   const log = opts.logger;
   const maxPayload = opts.maxPayloadBytes ?? 64 * 1024;
+  const maxPending = opts.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS;
+  const maxPreAuthBytes = opts.maxPreAuthBytes ?? DEFAULT_MAX_PRE_AUTH_BYTES;
   const principals = new WeakMap<Client, Principal>();
+  const guards = new WeakMap<object, ConnectionGuard>();
+  let pending = 0;
   let dropWarnedAt = 0;
   // A node whose publish is refused is disconnected (MQTT 3.1.1 has no negative PUBACK) and its
   // client library resends the same message on reconnect, every second: log each cause once a minute.
@@ -147,10 +176,24 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         const reason = !username ? 'no username' : !principal ? `unknown user ${username}` : `wrong password for ${username}`;
         rejected.inc({ action: 'connect', reason: !principal ? 'unknown-user' : 'bad-password' });
         warnLimited(`connect:${client.id}:${reason}`, { clientId: client.id, username, reason }, 'connection refused');
-        done(new AuthError(reason, 4) as Error & { returnCode: 4 }, false);
+        done(new AuthError(reason, 4), false);
+        return;
+      }
+      const idDecision = authorizeClientId(principal, client.id, opts.nodeIds);
+      if (!idDecision.ok) {
+        // Refused before aedes registers the client: the session owner keeps its connection and queue.
+        rejected.inc({ action: 'connect', reason: 'client-id' });
+        warnLimited(`client-id:${username}:${client.id}`, { clientId: client.id, username, reason: idDecision.reason }, 'client id takeover refused');
+        done(new AuthError(idDecision.reason, 2), false);
         return;
       }
       principals.set(client, principal);
+      const guard = guards.get((client as unknown as { conn: object }).conn);
+      if (guard && !guard.authenticated) {
+        guard.markAuthenticated();
+        pending -= 1;
+        pendingConnections.set(pending);
+      }
       done(null, true);
     },
     authorizePublish(client, packet, done) {
@@ -180,7 +223,48 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       }
       done(null, sub);
     },
+    // Every delivery, live or replayed from a persistent session's queue, passes the subscribe ACL:
+    // a queue reaches only a principal allowed to read what is in it.
+    authorizeForward(client, packet) {
+      const principal = principals.get(client);
+      const decision = principal ? authorizeReceive(principal, packet.topic) : { ok: false as const, reason: 'not authenticated' };
+      if (!decision.ok) {
+        rejected.inc({ action: 'forward', reason: 'acl' });
+        warnLimited(`forward:${client.id}:${decision.reason}`, { clientId: client.id, topic: packet.topic, reason: decision.reason }, 'delivery refused');
+        return null;
+      }
+      return packet;
+    },
   });
+
+  /** Every connection, whatever its transport: bounded before login, oversized packets refused from their header. */
+  const accept = (conn: Duplex, req?: unknown) => {
+    const remote = (conn as { remoteAddress?: string }).remoteAddress;
+    if (pending >= maxPending) {
+      rejected.inc({ action: 'connect', reason: 'too-many-pending' });
+      warnLimited('pending-cap', { remote, pending, limit: maxPending }, 'too many connections waiting to authenticate; closing new ones');
+      conn.destroy();
+      return;
+    }
+    pending += 1;
+    pendingConnections.set(pending);
+    const guard = guardConnection(conn, {
+      maxRemainingLength: maxPayload + PACKET_OVERHEAD_BYTES,
+      maxPreAuthBytes,
+      onViolation: (reason) => {
+        rejected.inc({ action: 'packet', reason: reason.startsWith('sent') ? 'pre-auth-bytes' : 'too-large' });
+        warnLimited(`packet:${reason.slice(0, 20)}`, { remote, reason, authenticated: guard.authenticated }, 'packet refused from its header; closing the connection');
+      },
+    });
+    guards.set(conn, guard);
+    conn.once('close', () => {
+      if (!guard.authenticated) {
+        pending -= 1;
+        pendingConnections.set(pending);
+      }
+    });
+    aedes.handle(conn, req as never);
+  };
 
   aedes.on('client', (client) => {
     persistence.recount(client.id);
@@ -199,7 +283,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   }, 2_000);
   depthTimer.unref();
 
-  const tcp = createNetServer((socket) => aedes.handle(socket));
+  const tcp = createNetServer((socket) => accept(socket));
   const port = await listen(tcp, opts.port, opts.host);
   const servers: (NetServer | HttpServer | TlsServer)[] = [tcp];
 
@@ -210,10 +294,12 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       res.writeHead(426, { 'content-type': 'text/plain' });
       res.end('MQTT over WebSocket only\n');
     });
-    wss = new WebSocketServer({ server: http });
+    // ws buffers a whole frame before handing it on (default limit 100 MiB): cap it like a packet.
+    wss = new WebSocketServer({ server: http, maxPayload: maxPayload + PACKET_OVERHEAD_BYTES + 8 });
     wss.on('connection', (ws, req) => {
       const stream = createWebSocketStream(ws);
-      aedes.handle(stream, req);
+      Object.defineProperty(stream, 'remoteAddress', { value: req.socket.remoteAddress });
+      accept(stream, req);
     });
     wsPort = await listen(http, opts.wsPort, opts.host);
     servers.push(http);
@@ -221,7 +307,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
 
   let tlsPort: number | undefined;
   if (opts.tls) {
-    const tls = createTlsServer({ cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) }, (socket) => aedes.handle(socket));
+    const tls = createTlsServer({ cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) }, (socket) => accept(socket));
     tlsPort = await listen(tls, opts.tls.port, opts.host);
     servers.push(tls);
   }

@@ -4,7 +4,7 @@ import { loadEnv, type Env } from '../contracts/config.ts';
 import type { Site } from '../contracts/site.ts';
 import { derivePassword, resolveBrokerSecret, serviceUsername, type ServiceRole } from '../platform/credentials.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
-import { startMetricsServer } from '../platform/metrics.ts';
+import { startMetricsServer, type HealthCheck } from '../platform/metrics.ts';
 import { loadSiteFile } from '../platform/site-file.ts';
 import { runBroker } from '../broker/main.ts';
 import { runIngest } from '../ingest/main.ts';
@@ -83,9 +83,9 @@ async function runUntilSignal(logger: Logger, start: () => Promise<Stoppable[]>)
   }
 }
 
-async function metricsService(rt: Runtime, health: () => Record<string, unknown>): Promise<Stoppable[]> {
+async function metricsService(rt: Runtime, health: HealthCheck): Promise<Stoppable[]> {
   if (rt.env.EWS_HTTP_PORT === 0) return [];
-  const server = await startMetricsServer(rt.env.EWS_HTTP_HOST, rt.env.EWS_HTTP_PORT, () => ({ ok: true, detail: health() }));
+  const server = await startMetricsServer(rt.env.EWS_HTTP_HOST, rt.env.EWS_HTTP_PORT, health);
   rt.logger.info({ url: `http://${rt.env.EWS_HTTP_HOST}:${rt.env.EWS_HTTP_PORT}/metrics` }, 'metrics and health endpoint');
   return [{ name: 'metrics', close: () => new Promise<void>((resolve) => server.close(() => resolve())) }];
 }
@@ -115,7 +115,8 @@ export function registerServiceCommands(program: Command): void {
         const boardApiKey = loadAlertsEnv().ALERTS_API_KEY ?? randomBytes(24).toString('base64url');
         let alertsUrl: string | undefined;
         if (options.alerts) {
-          const alerts = await runAlertsService({ ...loadAlertsEnv(), MQTT_URL: localMqtt, EWS_BROKER_SECRET: rt.secret(), ALERTS_API_KEY: boardApiKey }, rt.logger.child({ service: 'alerts' }));
+          // EWS_HTTP_PORT 0: this process's one /metrics and /healthz listener (below) serves alerts too.
+          const alerts = await runAlertsService({ ...loadAlertsEnv(), MQTT_URL: localMqtt, EWS_BROKER_SECRET: rt.secret(), ALERTS_API_KEY: boardApiKey, EWS_HTTP_PORT: 0 }, rt.logger.child({ service: 'alerts' }));
           alertsUrl = `http://127.0.0.1:${alerts.httpPort}`;
           started.push({ name: 'alerts', close: () => alerts.close() });
         }
@@ -133,7 +134,7 @@ export function registerServiceCommands(program: Command): void {
           });
           started.push({ name: 'simulator', close: () => simulation.stop() });
         }
-        started.push(...(await metricsService(rt, () => ({ brokerClients: broker.aedes.connectedClients, ingestConnected: ingest.connected, spoolDepth: ingest.store.spoolDepth }))));
+        started.push(...(await metricsService(rt, () => ({ ok: ingest.health().ok, detail: { brokerClients: broker.aedes.connectedClients, ingest: ingest.health().detail } }))));
         rt.logger.info({ mqtt: broker.port, site: rt.site.site.name, nodes: rt.site.nodes.length }, 'pipeline running; Ctrl-C to stop');
         return started;
       });
@@ -146,7 +147,7 @@ export function registerServiceCommands(program: Command): void {
       const rt = loadRuntime('broker');
       await runUntilSignal(rt.logger, async () => {
         const broker = await runBroker(rt.env, rt.site, rt.secret(), rt.logger);
-        return [{ name: 'broker', close: () => broker.close() }, ...(await metricsService(rt, () => ({ clients: broker.aedes.connectedClients })))];
+        return [{ name: 'broker', close: () => broker.close() }, ...(await metricsService(rt, () => ({ ok: true, detail: { clients: broker.aedes.connectedClients } })))];
       });
     });
 
@@ -157,7 +158,8 @@ export function registerServiceCommands(program: Command): void {
       const rt = loadRuntime('ingest');
       await runUntilSignal(rt.logger, async () => {
         const ingest = await runIngest(rt.env, rt.site, rt.credentialsFor('ingest'), rt.logger);
-        return [{ name: 'ingest', close: () => ingest.close() }, ...(await metricsService(rt, () => ({ connected: ingest.connected, spoolDepth: ingest.store.spoolDepth })))];
+        // 503 while disconnected from the broker, with the spool full, or InfluxDB failing for a minute.
+        return [{ name: 'ingest', close: () => ingest.close() }, ...(await metricsService(rt, () => ingest.health()))];
       });
     });
 }

@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import { formatProblem } from '../contracts/yaml-file.ts';
 import { loadEnv } from '../contracts/config.ts';
 import { checkSiteText, loadSiteFile } from '../platform/site-file.ts';
-import { derivePassword, resolveBrokerSecret, SERVICE_ROLES, serviceUsername, type ServiceRole } from '../platform/credentials.ts';
+import { derivePassword, resolveBrokerSecret, SERVICE_ROLES, serviceUsername, type ServiceRole, MissingBrokerSecretError } from '../platform/credentials.ts';
 
 export function registerSiteCommands(program: Command): void {
   const site = program.command('site').description('site registry (zones, nodes, boards, teams)');
@@ -43,7 +43,13 @@ export function registerSiteCommands(program: Command): void {
         process.exitCode = 1;
         return;
       }
-      const { secret } = resolveBrokerSecret(env.EWS_BROKER_SECRET, env.EWS_DATA_DIR);
-      console.log(derivePassword(secret, username));
+      try {
+        const { secret } = resolveBrokerSecret(env.EWS_BROKER_SECRET, env.EWS_DATA_DIR, { generate: false });
+        console.log(derivePassword(secret, username));
+      } catch (err) {
+        if (!(err instanceof MissingBrokerSecretError)) throw err;
+        console.error(err.message);
+        process.exitCode = 1;
+      }
     });
 }

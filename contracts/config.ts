@@ -8,6 +8,15 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
 
+/**
+ * A service's MQTT client id: `ews-<role>` or `ews-<role>-<suffix>`. The broker gives these ids only
+ * to `svc-<role>` (broker/acl.ts), so a stolen node key cannot take over a service's session.
+ */
+export function serviceClientId(role: string) {
+  const pattern = new RegExp(`^ews-${role}(-[a-z0-9-]{1,40})?$`);
+  return z.string().regex(pattern, `must be ews-${role} or ews-${role}-<suffix> (lower-case letters, digits, dashes): the broker reserves these to svc-${role}`).default(`ews-${role}`);
+}
+
 export const envSchema = z.object({
   EWS_DATA_DIR: z.string().default('./data'),
   EWS_SITE_FILE: z.string().default('config/lai-chau.site.yaml'),
@@ -29,6 +38,8 @@ export const envSchema = z.object({
   MQTT_TLS_KEY_FILE: optionalString,
   /** Per-client cap on QoS 1 messages queued for an offline persistent session. */
   BROKER_QUEUE_LIMIT: positiveInt.default(1_000_000),
+  /** Connections allowed to wait for authentication at once; more are closed on arrival. */
+  BROKER_MAX_PENDING_CONNECTIONS: positiveInt.default(256),
 
   /** Where services connect. */
   MQTT_URL: z.string().default('mqtt://127.0.0.1:1883'),
@@ -49,7 +60,8 @@ export const envSchema = z.object({
   INFLUX_PASSWORD: optionalString,
   INFLUX_TIMEOUT_MS: positiveInt.default(10_000),
 
-  INGEST_CLIENT_ID: z.string().default('ews-ingest'),
+  /** `ews-ingest[-…]`: the broker reserves `ews-<role>` ids to their service account. */
+  INGEST_CLIENT_ID: serviceClientId('ingest'),
   INGEST_BATCH_SIZE: positiveInt.default(5000),
   INGEST_FLUSH_MS: positiveInt.default(200),
   /** Spool cap (rows); at the cap ingest stops acknowledging so the broker keeps the messages. */
@@ -82,11 +94,16 @@ export const alertsEnvExtras = z.object({
   ALERTS_TRANSPORT: z.enum(['dryrun', 'twilio', 'gammu']).optional(),
   ALERTS_HTTP_HOST: z.string().default('127.0.0.1'),
   ALERTS_HTTP_PORT: port.default(8090),
+  /** The public port's guards against slow and numerous clients. */
+  ALERTS_HTTP_MAX_CONNECTIONS: positiveInt.default(200),
+  ALERTS_HTTP_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
+  ALERTS_HTTP_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
+  ALERTS_HTTP_IDLE_TIMEOUT_MS: positiveInt.default(30_000),
   /** Public base URL of this server: ack links and the URL Twilio signs status callbacks with. */
   ALERTS_PUBLIC_URL: z.url().default('http://127.0.0.1:8090'),
   /** Key for POST /api/ack and GET /api/alerts (header X-API-Key or Authorization: Bearer). */
   ALERTS_API_KEY: optionalString.pipe(z.string().min(16, 'ALERTS_API_KEY must be at least 16 characters').optional()),
-  ALERTS_MQTT_CLIENT_ID: z.string().default('ews-alerts'),
+  ALERTS_MQTT_CLIENT_ID: serviceClientId('alerts'),
   /** Sender rate (Twilio alphanumeric sender: 10 segments/s). */
   ALERTS_RATE_SEGMENTS_PER_S: z.coerce.number().positive().default(10),
   ALERTS_RATE_BURST: positiveInt.default(10),
@@ -140,7 +157,7 @@ export const boardEnvExtras = z.object({
   BOARD_SESSION_HOURS: z.coerce.number().positive().max(24 * 30).default(12),
   /** Default: <EWS_DATA_DIR>/board.sqlite */
   BOARD_DB_FILE: optionalString,
-  BOARD_MQTT_CLIENT_ID: z.string().default('ews-board'),
+  BOARD_MQTT_CLIENT_ID: serviceClientId('board'),
   /** The alerts service's boards' API (GET /api/alerts, POST /api/ack with ALERTS_API_KEY); blank = none. */
   BOARD_ALERTS_URL: optionalString.pipe(z.url().optional()),
   /** The key of that API (the alerts service's ALERTS_API_KEY). */

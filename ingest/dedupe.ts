@@ -1,31 +1,34 @@
 /**
- * Remembers the last `window` readings per node, by (sequence, observation time), so MQTT
- * re-deliveries and node resends are not written again. The time is part of the key because a
- * node that reboots starts its sequence again: its new readings must not look like duplicates.
- * After an ingest restart the memory is empty; InfluxDB's point identity (node, zone, time) then
- * makes the rewrite a no-op, so no extra point appears either way.
+ * Remembers the last `window` readings per node by observation time: what each carried (its
+ * sequence and values). An InfluxDB point is identified by node, zone and time, so a second reading
+ * with the same time would overwrite the first silently:
+ *  - the same reading again (an MQTT re-delivery, a node resending) is a `duplicate`: not rewritten;
+ *  - a different reading with the same time (a stuck clock, a node rebooted with its clock reset)
+ *    is a `conflict`: ingest dead-letters it and keeps the first.
+ * Memory: `window` entries per node, and only nodes of the site registry get here.
+ * After an ingest restart the memory is empty; a re-delivered reading then rewrites the same point.
  */
-export class RecentSequences {
-  private readonly seen = new Map<string, { set: Set<string>; order: string[] }>();
+export type Seen = 'new' | 'duplicate' | { conflictWithSeq: number };
+
+export class RecentReadings {
+  private readonly seen = new Map<string, Map<number, { seq: number; fingerprint: string }>>();
   constructor(private readonly window = 2048) {}
 
-  has(nodeId: string, seq: number, tsMs: number): boolean {
-    return this.seen.get(nodeId)?.set.has(`${seq}@${tsMs}`) ?? false;
-  }
-
-  remember(nodeId: string, seq: number, tsMs: number): void {
-    let entry = this.seen.get(nodeId);
-    if (!entry) {
-      entry = { set: new Set(), order: [] };
-      this.seen.set(nodeId, entry);
+  /** Classifies a reading and remembers it when it is new. */
+  check(nodeId: string, tsMs: number, seq: number, fingerprint: string): Seen {
+    let byTime = this.seen.get(nodeId);
+    if (!byTime) {
+      byTime = new Map();
+      this.seen.set(nodeId, byTime);
     }
-    const key = `${seq}@${tsMs}`;
-    if (entry.set.has(key)) return;
-    entry.set.add(key);
-    entry.order.push(key);
-    if (entry.order.length > this.window) {
-      const dropped = entry.order.splice(0, entry.order.length - this.window);
-      for (const k of dropped) entry.set.delete(k);
+    const earlier = byTime.get(tsMs);
+    if (earlier) return earlier.seq === seq && earlier.fingerprint === fingerprint ? 'duplicate' : { conflictWithSeq: earlier.seq };
+    byTime.set(tsMs, { seq, fingerprint });
+    if (byTime.size > this.window) {
+      // Maps iterate in insertion order: forget the oldest.
+      const oldest = byTime.keys().next().value;
+      if (oldest !== undefined) byTime.delete(oldest);
     }
+    return 'new';
   }
 }

@@ -9,12 +9,12 @@ import type { DeadLetter } from '../contracts/payloads.ts';
 import type { Logger } from '../platform/logger.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
 import { openDatabase } from '../platform/sqlite.ts';
-import { PermanentWriteError, type LineWriter } from '../platform/influx-writer.ts';
+import { writeIsolatingRefused, type LineWriter } from '../platform/influx-writer.ts';
 import { IntervalMean, siteNodeLines, startPipelineStats } from '../platform/pipeline-stats.ts';
 import { SpoolDrain, type DrainOutcome } from '../platform/spool-drain.ts';
 import { connectDurableSession } from '../platform/mqtt-session.ts';
 import { deadLetterLine, nodeStatusLine, readingLine } from './line-protocol.ts';
-import { RecentSequences } from './dedupe.ts';
+import { RecentReadings } from './dedupe.ts';
 import { IngestStore, type SpoolRow } from './spool.ts';
 import { validateMessage, type IngestLimits } from './validate.ts';
 
@@ -42,13 +42,18 @@ export interface IngestOptions {
 export interface RunningIngest {
   readonly store: IngestStore;
   readonly connected: boolean;
+  /** For /healthz: the MQTT link, the spool below its cap, InfluxDB writes not failing for long. */
+  health(): { ok: boolean; detail: Record<string, unknown> };
   close(): Promise<void>;
 }
+
+/** InfluxDB failing for longer than this makes ingest unhealthy (readings still spool meanwhile). */
+export const INFLUX_FAILING_UNHEALTHY_MS = 60_000;
 
 const received = new Counter({ name: 'ews_ingest_received_total', help: 'Messages received by ingest', labelNames: ['kind'] as const, registers: [metricsRegistry] });
 const stored = new Counter({ name: 'ews_ingest_stored_total', help: 'Lines written to their destination (InfluxDB or local store)', labelNames: ['destination'] as const, registers: [metricsRegistry] });
 const rejectedTotal = new Counter({ name: 'ews_ingest_rejected_total', help: 'Messages dead-lettered by ingest', labelNames: ['reason'] as const, registers: [metricsRegistry] });
-const duplicates = new Counter({ name: 'ews_ingest_duplicates_total', help: 'Readings seen again (same node and sequence) and not rewritten', registers: [metricsRegistry] });
+const duplicates = new Counter({ name: 'ews_ingest_duplicates_total', help: 'Readings seen again (same node, time, sequence and values) and not rewritten', registers: [metricsRegistry] });
 const spoolDepthGauge = new Gauge({ name: 'ews_ingest_spool_depth', help: 'Rows waiting in the spool', registers: [metricsRegistry] });
 const writeFailures = new Counter({ name: 'ews_ingest_write_failures_total', help: 'Failed InfluxDB writes (retried)', registers: [metricsRegistry] });
 const setAsideTotal = new Counter({ name: 'ews_ingest_lines_refused_total', help: 'Lines InfluxDB refused for their content, kept in SQLite', registers: [metricsRegistry] });
@@ -71,7 +76,10 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
   const log = opts.logger;
   const db = openDatabase(opts.databaseFile);
   const store = new IngestStore(db);
-  const recent = new RecentSequences();
+  const recent = new RecentReadings();
+  // Dead-letter points get strictly increasing times: two in one millisecond would otherwise be one
+  // InfluxDB point (same reason and node tags) and the dashboards would count one. O(1) memory.
+  let lastDeadLetterTs = 0;
   const destination = opts.writer ? 'influxdb' : 'local';
   // Spool → InfluxDB (or the local store); waits for a full batch or INGEST_FLUSH_MS.
   const drain = new SpoolDrain({
@@ -116,7 +124,9 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
       ...(nodeId ? { nodeId } : {}),
     };
     const id = store.recordDeadLetter({ ...dl, code });
-    store.append(deadLetterLine(code as Parameters<typeof deadLetterLine>[0], nodeId, id, nowMs), nowMs);
+    const pointTs = Math.max(nowMs, lastDeadLetterTs + 1);
+    lastDeadLetterTs = pointTs;
+    store.append(deadLetterLine(code as Parameters<typeof deadLetterLine>[0], nodeId, id, pointTs), pointTs);
     rejectedTotal.inc({ reason: code });
     statsCounts.deadLetters += 1;
     log.warn({ nodeId, topic, code, reason, bytes: payload.length }, 'message dead-lettered');
@@ -141,12 +151,17 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     }
     received.inc({ kind: 'reading' });
     const { reading } = result;
-    if (recent.has(reading.nodeId, reading.seq, result.tsMs)) {
+    const line = readingLine(reading, result.zoneId, result.tsMs);
+    const seen = recent.check(reading.nodeId, result.tsMs, reading.seq, line);
+    if (seen === 'duplicate') {
       duplicates.inc();
       return;
     }
-    store.append(readingLine(reading, result.zoneId, result.tsMs), result.tsMs);
-    recent.remember(reading.nodeId, reading.seq, result.tsMs);
+    if (seen !== 'new') {
+      deadLetter(packet.topic, payload, 'duplicate-timestamp', `reading seq ${reading.seq} has the time ${reading.ts} of seq ${seen.conflictWithSeq} with different values; the first is kept`, reading.nodeId, nowMs);
+      return;
+    }
+    store.append(line, result.tsMs);
     if (!drain.failing && store.spoolDepth >= opts.batchSize) drain.wake();
   }
 
@@ -181,19 +196,19 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     if (rows.length === 0) return 'empty';
     const started = performance.now();
     try {
-      if (opts.writer) await opts.writer.write(rows.map((r) => r.line));
-      else store.moveToLocal(rows, opts.localRetentionRows);
+      if (opts.writer) {
+        // A line InfluxDB refuses (bad content) is found and kept in rejected_lines; the rest is written.
+        const refused = await writeIsolatingRefused(opts.writer, rows.map((r) => r.line));
+        store.settle(rows, refused);
+        if (refused.length > 0) {
+          setAsideTotal.inc(refused.length);
+          log.error({ refused: refused.length, of: rows.length, err: refused[0]?.error, line: rows[refused[0]?.index ?? 0]?.line.slice(0, 200) }, 'InfluxDB refused lines for their content; kept in rejected_lines, the rest of the batch written');
+        }
+      } else store.moveToLocal(rows, opts.localRetentionRows);
     } catch (err) {
-      if (err instanceof PermanentWriteError) {
-        store.setAside(rows, err.message);
-        setAsideTotal.inc(rows.length);
-        log.error({ rows: rows.length, err: err.message }, 'InfluxDB refused a batch for its content; kept in rejected_lines');
-        return 'wrote';
-      }
       writeFailures.inc();
       throw err;
     }
-    if (opts.writer) store.release(rows);
     const now = Date.now();
     writeSeconds.observe((performance.now() - started) / 1000);
     statsLatency.observe(performance.now() - started);
@@ -242,6 +257,15 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     store,
     get connected() {
       return client.connected;
+    },
+    health() {
+      const failingForMs = drain.failingSince === null ? 0 : Date.now() - drain.failingSince;
+      const spoolFull = store.spoolDepth >= opts.spoolMaxRows;
+      const influx = !opts.writer ? 'none (local store)' : drain.failingSince === null ? 'ok' : `failing for ${Math.round(failingForMs / 1000)} s`;
+      return {
+        ok: client.connected && !spoolFull && failingForMs < INFLUX_FAILING_UNHEALTHY_MS,
+        detail: { mqtt: client.connected, spoolDepth: store.spoolDepth, spoolCap: opts.spoolMaxRows, spoolFull, influx },
+      };
     },
     async close() {
       // Stop taking messages first (unacked ones stay queued at the broker), then flush what we hold.

@@ -70,11 +70,17 @@ export class IngestStore {
     })();
   };
 
-  /** Lines InfluxDB refused for their content are kept, with the error, rather than retried forever. */
-  readonly setAside = (rows: readonly SpoolRow[], error: string): void => {
+  /**
+   * Finishes a batch written to InfluxDB: the lines it refused for their content are kept in
+   * rejected_lines with the error (not retried forever), and the whole batch leaves the spool.
+   */
+  readonly settle = (rows: readonly SpoolRow[], refused: readonly { index: number; error: string }[]): void => {
     const at = new Date().toISOString();
     this.db.transaction(() => {
-      for (const r of rows) this.insertRejected.run(r.line, error, at);
+      for (const r of refused) {
+        const row = rows[r.index];
+        if (row) this.insertRejected.run(row.line, r.error, at);
+      }
       this.release(rows);
     })();
   };

@@ -3,7 +3,7 @@ import { indexSite } from '../contracts/site.ts';
 import { loadSiteFile } from '../platform/site-file.ts';
 import { validateMessage } from './validate.ts';
 import { readingLine } from './line-protocol.ts';
-import { RecentSequences } from './dedupe.ts';
+import { RecentReadings } from './dedupe.ts';
 
 const site = indexSite(loadSiteFile(new URL('../config/lai-chau.site.yaml', import.meta.url).pathname));
 const limits = { maxPayloadBytes: 4096, maxFutureMs: 300_000, maxAgeMs: 400 * 86_400_000 };
@@ -50,14 +50,27 @@ it('line protocol keeps the values, tags node and zone, ms time', () => {
   expect(readingLine({ ...reading, rainMm: 0.4, batteryV: 3.91 }, 'san-thang', Date.parse(reading.ts))).toBe('reading,node=san-thang-01,zone=san-thang battery=3.91,humidity=55,rain=0.4,seq=1i,smoke=120,temperature=24.5 1771048740000');
 });
 
-it('recent sequence window remembers re-deliveries and forgets beyond its size', () => {
-  const recent = new RecentSequences(3);
-  for (const s of [1, 2, 3]) recent.remember('n', s, s * 1000);
-  expect(recent.has('n', 1, 1000)).toBe(true);
-  recent.remember('n', 4, 4000);
-  expect(recent.has('n', 1, 1000)).toBe(false);
-  expect(recent.has('n', 4, 4000)).toBe(true);
-  expect(recent.has('other', 4, 4000)).toBe(false);
-  // A rebooted node reuses sequence 2 at a new time: not a duplicate.
-  expect(recent.has('n', 2, 99_000)).toBe(false);
+it('recent readings: a re-delivery is a duplicate, another reading at the same time a conflict; the window forgets the oldest', () => {
+  const recent = new RecentReadings(3);
+  for (const s of [1, 2, 3]) expect(recent.check('n', s * 1000, s, `v${s}`)).toBe('new');
+  expect(recent.check('n', 1000, 1, 'v1')).toBe('duplicate');
+  // A stuck clock: seq 9 carries the time of seq 1.
+  expect(recent.check('n', 1000, 9, 'v9')).toStrictEqual({ conflictWithSeq: 1 });
+  // Same sequence and time, other values: a conflict too.
+  expect(recent.check('n', 2000, 2, 'changed')).toStrictEqual({ conflictWithSeq: 2 });
+  expect(recent.check('n', 4000, 4, 'v4')).toBe('new');
+  expect(recent.check('n', 1000, 1, 'v1'), 'forgotten beyond the window').toBe('new');
+  expect(recent.check('other', 4000, 4, 'v4')).toBe('new');
+  // A rebooted node reuses sequence 2 at a new time: new.
+  expect(recent.check('n', 99_000, 2, 'v2')).toBe('new');
+});
+
+it.each([
+  { ts: '9999-12-31T23:59:59Z', code: 'future-timestamp' },
+  { ts: '1970-01-01T00:00:00Z', code: 'too-old' },
+])('a status message stamped $ts is refused like a reading ($code)', ({ ts, code }) => {
+  const status = JSON.stringify({ nodeId: 'san-thang-01', status: 'online', ts });
+  expect(check(status, 'ews/v1/status/san-thang-01')).toMatchObject({ ok: false, code, nodeId: 'san-thang-01' });
+  // Without a ts (a will message) it is stamped on arrival.
+  expect(check(JSON.stringify({ nodeId: 'san-thang-01', status: 'offline' }), 'ews/v1/status/san-thang-01')).toMatchObject({ ok: true, tsMs: now });
 });

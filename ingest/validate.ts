@@ -21,7 +21,8 @@ export type RejectCode =
   | 'unknown-node'
   | 'topic-mismatch'
   | 'future-timestamp'
-  | 'too-old';
+  | 'too-old'
+  | 'duplicate-timestamp';
 
 export type ValidatedMessage =
   | { ok: true; kind: 'reading'; reading: Reading; zoneId: string; tsMs: number }
@@ -58,6 +59,8 @@ export function validateMessage(topic: string, payload: Buffer, nowMs: number, s
     if (!node) return reject('unknown-node', `node ${topicNode} is not in the site registry`, topicNode);
     // A will message carries no time of its own: it is stamped on arrival.
     const tsMs = status.data.ts ? Date.parse(status.data.ts) : nowMs;
+    const outside = status.data.ts ? outsideWindow(status.data.ts, tsMs, nowMs, limits, topicNode) : null;
+    if (outside) return outside;
     return { ok: true, kind: 'status', status: status.data, zoneId: node.zone, tsMs };
   }
 
@@ -69,11 +72,18 @@ export function validateMessage(topic: string, payload: Buffer, nowMs: number, s
   }
   if (!node) return reject('unknown-node', `node ${topicNode} is not in the site registry`, topicNode);
   const tsMs = Date.parse(r.ts);
+  const outside = outsideWindow(r.ts, tsMs, nowMs, limits, topicNode);
+  if (outside) return outside;
+  return { ok: true, kind: 'reading', reading: r, zoneId: node.zone, tsMs };
+}
+
+/** The accepted time window, for readings and status messages alike (InfluxDB refuses what lies far outside it). */
+function outsideWindow(ts: string, tsMs: number, nowMs: number, limits: IngestLimits, nodeId: string): ValidatedMessage | null {
   if (tsMs > nowMs + limits.maxFutureMs) {
-    return reject('future-timestamp', `timestamp ${r.ts} is ${Math.round((tsMs - nowMs) / 1000)} s in the future (limit ${limits.maxFutureMs / 1000} s)`, topicNode);
+    return reject('future-timestamp', `timestamp ${ts} is ${Math.round((tsMs - nowMs) / 1000)} s in the future (limit ${limits.maxFutureMs / 1000} s)`, nodeId);
   }
   if (tsMs < nowMs - limits.maxAgeMs) {
-    return reject('too-old', `timestamp ${r.ts} is older than ${Math.round(limits.maxAgeMs / 86_400_000)} days`, topicNode);
+    return reject('too-old', `timestamp ${ts} is older than ${Math.round(limits.maxAgeMs / 86_400_000)} days`, nodeId);
   }
-  return { ok: true, kind: 'reading', reading: r, zoneId: node.zone, tsMs };
+  return null;
 }

@@ -24,16 +24,26 @@ export function passwordMatches(secret: string, username: string, password: Buff
 
 const secretFileSchema = z.object({ brokerSecret: z.string().min(16) }).strict();
 
+/** The secret is neither given nor kept where a tool that only reads it looks. */
+export class MissingBrokerSecretError extends Error {}
+
 /**
  * The broker secret: EWS_BROKER_SECRET, or for a local run a random one kept in the data dir
- * (mode 0600) so the CLI tools and a restarted broker agree. Never committed.
+ * (mode 0600) so the CLI tools and a restarted broker agree. Never committed. Only what runs a
+ * broker generates one (`generate`); a tool that prints passwords must not invent a secret no
+ * running broker knows.
  */
-export function resolveBrokerSecret(envSecret: string | undefined, dataDir: string): { secret: string; source: 'env' | 'file' | 'generated' } {
+export function resolveBrokerSecret(envSecret: string | undefined, dataDir: string, opts: { generate?: boolean } = {}): { secret: string; source: 'env' | 'file' | 'generated' } {
   if (envSecret) return { secret: envSecret, source: 'env' };
   const file = join(dataDir, 'broker-secret.json');
   if (existsSync(file)) {
     const parsed = secretFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
     return { secret: parsed.brokerSecret, source: 'file' };
+  }
+  if (opts.generate === false) {
+    throw new MissingBrokerSecretError(
+      `no broker secret: EWS_BROKER_SECRET is not set and ${file} does not exist. Set EWS_BROKER_SECRET to the broker's secret, or EWS_DATA_DIR to the data directory of the broker that generated one.`,
+    );
   }
   mkdirSync(dataDir, { recursive: true });
   const secret = randomBytes(24).toString('base64url');

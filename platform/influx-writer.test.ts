@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { ClientLineWriter, PermanentWriteError } from './influx-writer.ts';
+import { ClientLineWriter, PermanentWriteError, writeIsolatingRefused, type LineWriter } from './influx-writer.ts';
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -79,5 +79,45 @@ describe('v2 writer against the /api/v2/write double', () => {
     // Only the last write arrives: failed lines are not retried behind our back (the spool owns retries).
     await new Promise((r) => setTimeout(r, 300));
     expect(double.received).toStrictEqual([['reading,node=a temperature=2 2']]);
+  });
+});
+
+describe('writeIsolatingRefused', () => {
+  /** A writer that refuses (400) any batch holding a line it considers bad, as InfluxDB does. */
+  class RefusingWriter implements LineWriter {
+    readonly description = 'double';
+    readonly written: string[] = [];
+    calls = 0;
+    constructor(private readonly bad: (line: string) => boolean) {}
+    async write(lines: readonly string[]): Promise<void> {
+      this.calls += 1;
+      if (lines.some(this.bad)) throw new PermanentWriteError('unable to parse: time outside range', 400);
+      this.written.push(...lines);
+    }
+    async close(): Promise<void> {}
+  }
+
+  it('one bad line in 5,000 costs only itself: every other line is written', async () => {
+    const lines = Array.from({ length: 5000 }, (_, i) => (i === 1303 ? 'node_status,node=a online=true 253402300799000' : `reading,node=a t=${i} ${i}`));
+    const writer = new RefusingWriter((l) => l.startsWith('node_status'));
+    expect(await writeIsolatingRefused(writer, lines)).toStrictEqual([{ index: 1303, error: 'unable to parse: time outside range' }]);
+    expect(writer.written).toStrictEqual(lines.filter((_, i) => i !== 1303));
+    expect(writer.calls, 'a bisection, not one request per line').toBeLessThan(30);
+  });
+
+  it('a clean batch is one write; several bad lines are all found', async () => {
+    const clean = new RefusingWriter(() => false);
+    expect(await writeIsolatingRefused(clean, ['a', 'b', 'c'])).toStrictEqual([]);
+    expect(clean.calls).toBe(1);
+    const lines = Array.from({ length: 100 }, (_, i) => `l${i}`);
+    const bad = new Set(['l0', 'l57', 'l58', 'l99']);
+    const writer = new RefusingWriter((l) => bad.has(l));
+    expect((await writeIsolatingRefused(writer, lines)).map((r) => r.index)).toStrictEqual([0, 57, 58, 99]);
+    expect(writer.written).toHaveLength(96);
+  });
+
+  it('a transient failure is thrown (the spool retries the whole batch)', async () => {
+    const writer: LineWriter = { description: 'down', write: () => Promise.reject(new Error('ECONNREFUSED')), close: async () => undefined };
+    await expect(writeIsolatingRefused(writer, ['a'])).rejects.toThrow('ECONNREFUSED');
   });
 });

@@ -25,6 +25,32 @@ export interface LineWriter {
   close(): Promise<void>;
 }
 
+/**
+ * Writes a batch; when InfluxDB refuses it for its content, halves it until the refused lines are
+ * found, so one bad line costs only itself and every good line of the batch is written. Returns
+ * the indexes of the refused lines with InfluxDB's reason. Other errors are thrown: the caller
+ * retries the whole batch later, and writing a point again is a no-op (same series and time).
+ */
+export async function writeIsolatingRefused(writer: LineWriter, lines: readonly string[]): Promise<{ index: number; error: string }[]> {
+  const refused: { index: number; error: string }[] = [];
+  const attempt = async (from: number, to: number): Promise<void> => {
+    try {
+      await writer.write(lines.slice(from, to));
+    } catch (err) {
+      if (!(err instanceof PermanentWriteError)) throw err;
+      if (to - from === 1) {
+        refused.push({ index: from, error: err.message });
+        return;
+      }
+      const mid = (from + to) >>> 1;
+      await attempt(from, mid);
+      await attempt(mid, to);
+    }
+  };
+  if (lines.length > 0) await attempt(0, lines.length);
+  return refused;
+}
+
 const GZIP_THRESHOLD_BYTES = 1000;
 
 /** 408/429/5xx and network errors are worth retrying; other 4xx mean the lines themselves are bad. */

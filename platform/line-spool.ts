@@ -47,11 +47,17 @@ export class LineSpool {
     if (last) this.deleteUpTo.run(last.id);
   }
 
-  /** Moves lines InfluxDB will never take into the refused table, with the reason. */
-  refuse(lines: readonly SpooledLine[], error: string): void {
+  /**
+   * Finishes a written batch: the lines InfluxDB refused for their content (it will never take
+   * them) go to the refused table with the reason, and the whole batch leaves the spool.
+   */
+  settle(lines: readonly SpooledLine[], refused: readonly { index: number; error: string }[]): void {
     const at = new Date().toISOString();
     this.db.transaction(() => {
-      for (const l of lines) this.insertRefused.run(l.line, error, at);
+      for (const r of refused) {
+        const l = lines[r.index];
+        if (l) this.insertRefused.run(l.line, r.error, at);
+      }
       this.release(lines);
     })();
   }

@@ -22,6 +22,7 @@ export interface SpoolDrainOptions {
 
 export class SpoolDrain {
   #failing = false;
+  #failingSince: number | null = null;
   #backoffMs = 0;
   #running = false;
   #wake: (() => void) | undefined;
@@ -32,6 +33,11 @@ export class SpoolDrain {
   constructor(private readonly opts: SpoolDrainOptions) {}
 
   /** True while writes fail: callers then leave the backoff alone instead of waking the loop. */
+  /** When the current run of failed writes began (epoch ms); null while writes succeed. */
+  get failingSince(): number | null {
+    return this.#failingSince;
+  }
+
   get failing(): boolean {
     return this.#failing;
   }
@@ -70,11 +76,13 @@ export class SpoolDrain {
       const outcome = await step;
       if (this.#failing) this.opts.log.info(this.opts.describe?.() ?? {}, 'InfluxDB writes succeed again; draining the spool');
       this.#failing = false;
+      this.#failingSince = null;
       this.#backoffMs = 0;
       return outcome;
     } catch (err) {
       if (!this.#failing) this.opts.log.error({ err: err instanceof Error ? err.message : String(err), ...this.opts.describe?.() }, `InfluxDB write failed; ${this.opts.what} stay in the spool and are retried`);
       this.#failing = true;
+      this.#failingSince ??= Date.now();
       this.#backoffMs = Math.min(30_000, Math.max(500, this.#backoffMs * 2));
       return 'failed';
     }

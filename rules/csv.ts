@@ -125,7 +125,8 @@ export function parseCsv<S extends z.ZodType>(text: string, spec: CsvSpec<S>): C
       problems.push({ line, message: `expected ${header.length} columns, got ${cells.length}` });
       continue;
     }
-    const obj: Record<string, string> = {};
+    // No prototype: a header named __proto__ or constructor is a column like any other.
+    const obj = Object.create(null) as Record<string, string>;
     header.forEach((name, j) => (obj[name] = cells[j]!));
     const parsed = spec.row.safeParse(obj);
     if (!parsed.success) {

@@ -1,7 +1,7 @@
 // Environment of the rules service, parsed once by zod. Extends the shared env schema the way
 // alerts/config.ts does (rules/config.ts is the engine's tuning file, not the environment).
 import { z } from 'zod';
-import { envSchema } from '../contracts/config.ts';
+import { envSchema, serviceClientId } from '../contracts/config.ts';
 
 const optionalString = z
   .string()
@@ -11,8 +11,8 @@ const positiveInt = z.coerce.number().int().positive();
 
 /** The variables only the rules service reads. */
 export const rulesEnvExtras = z.object({
-  /** Fixed MQTT client id: the persistent session (clean=false) belongs to it. */
-  RULES_CLIENT_ID: z.string().default('ews-rules'),
+  /** Fixed MQTT client id: the persistent session (clean=false) belongs to it; `ews-rules[-…]` (reserved to svc-rules). */
+  RULES_CLIENT_ID: serviceClientId('rules'),
   /** Default: <EWS_DATA_DIR>/rules.sqlite */
   RULES_DB_FILE: optionalString,
   /** Rules tuning YAML (rules/config.ts); defaults otherwise. */

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { dangerSchema, deadLetterSchema, describeZodError, eventSchema, nodeStatusSchema, readingSchema, type DeadLetter } from '../contracts/payloads.ts';
 import type { Site } from '../contracts/site.ts';
 import { parseTopic, topics } from '../contracts/topics.ts';
-import { PermanentWriteError, type LineWriter } from '../platform/influx-writer.ts';
+import { writeIsolatingRefused, type LineWriter } from '../platform/influx-writer.ts';
 import type { Logger } from '../platform/logger.ts';
 import { SpoolDrain, type DrainOutcome } from '../platform/spool-drain.ts';
 import { connectDurableSession } from '../platform/mqtt-session.ts';
@@ -310,14 +310,9 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
   async function drainInfluxOnce(): Promise<DrainOutcome> {
     const lines = store.lines.peek(opts.influxBatch);
     if (lines.length === 0 || !opts.writer) return 'empty';
-    try {
-      await opts.writer.write(lines.map((l) => l.line));
-      store.lines.release(lines);
-    } catch (err) {
-      if (!(err instanceof PermanentWriteError)) throw err;
-      store.lines.refuse(lines, err.message);
-      log.error({ lines: lines.length, err: err.message }, 'InfluxDB refused rules lines for their content; kept in influx_refused');
-    }
+    const refused = await writeIsolatingRefused(opts.writer, lines.map((l) => l.line));
+    store.lines.settle(lines, refused);
+    if (refused.length > 0) log.error({ lines: refused.length, of: lines.length, err: refused[0]?.error }, 'InfluxDB refused rules lines for their content; kept in influx_refused, the rest written');
     spoolDepth.set(store.spoolDepth());
     return 'wrote';
   }

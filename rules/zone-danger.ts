@@ -22,6 +22,7 @@
 // FWI: for a zone with its own complete rain gauge and wind readings in the 13:00 window, the
 // cffdrs daily step from the zone's 13:00 observation, median wind and 24-h rain (an hour after
 // the standard noon observation: an advisory index, slightly on the dry side).
+import { ownValue } from '../platform/records.ts';
 import type { Danger, DangerLevel, FwiCodes } from '../contracts/payloads.ts';
 import type { DangerTable } from '../contracts/site.ts';
 import type { DangerConfig } from './config.ts';
@@ -128,7 +129,7 @@ export class ZoneDaily {
     this.windows = state ? state.windows.map((w) => (w ? { day: w.day, t: [...w.t], h: [...w.h], w: [...(w.w ?? [])], seqs: [...w.seqs] } : null)) : nodes.map(() => null);
     this.rain = state ? state.rain.map((days) => days.map((d) => ({ day: d.day, sum: d.sum, seqs: new Set(d.seqs) }))) : nodes.map(() => []);
     this.zones = state ? Object.fromEntries(Object.entries(state.zones).map(([k, v]) => [k, { ...newZoneState(), ...v }])) : {};
-    for (const z of zones) this.zones[z.id] ??= newZoneState();
+    for (const z of zones) if (!Object.hasOwn(this.zones, z.id)) this.zones[z.id] = newZoneState();
     this.recent = nodes.map((_, i) => {
       const ring = new Float64Array(RING * 3).fill(NaN);
       const saved = state?.recent?.[i];
@@ -151,7 +152,7 @@ export class ZoneDaily {
   }
 
   zoneState(zone: string): Readonly<ZoneDangerState> | undefined {
-    return this.zones[zone];
+    return ownValue(this.zones, zone);
   }
 
   /**

@@ -151,7 +151,7 @@ async function simulateCommand(opts: SimulateOptions): Promise<void> {
         }
         await sink.close();
       } else {
-        const fleet = new NodeFleet(access, { clientIdPrefix: 'sim' });
+        const fleet = new NodeFleet(access);
         await fleet.connectAll(nodes.map((n) => n.id));
         try {
           counts = await runLive({ run, fleet, speed, signal: abort.signal, onMessage });

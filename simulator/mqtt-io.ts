@@ -84,7 +84,6 @@ export class MqttReadingSink implements ReadingSink {
 export interface EmulatedNodeOptions {
   /** Readings kept while disconnected (a node's flash is finite); the oldest go first. */
   bufferLimit?: number;
-  clientIdPrefix?: string;
   onEvent?: (event: { nodeId: string; kind: 'connected' | 'disconnected' | 'dropped'; detail?: string }) => void;
 }
 
@@ -122,7 +121,8 @@ export class EmulatedNode {
     const client = mqtt.connect(this.access.url, {
       ...baseOptions,
       clean: true,
-      clientId: `${this.opts.clientIdPrefix ?? 'node'}-${this.nodeId}`,
+      // The broker accepts a node only under its own id (broker/acl.ts).
+      clientId: this.nodeId,
       username: this.nodeId,
       password: derivePassword(this.access.secret, this.nodeId),
       will: { topic: topics.status(this.nodeId), payload: Buffer.from(will), qos: 1, retain: true },

@@ -113,7 +113,6 @@ export async function startBackgroundSimulation(opts: BackgroundSimulationOption
   const nodes = scenarioNodes(scenario, opts.site);
   const run = simulate(scenario, nodes);
   const fleet = new NodeFleet(opts.access, {
-    clientIdPrefix: 'sim',
     onEvent: (e) => {
       if (e.kind !== 'connected') opts.logger?.debug({ nodeId: e.nodeId, detail: e.detail }, `simulated node ${e.kind}`);
     },

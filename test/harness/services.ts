@@ -137,7 +137,8 @@ export async function connectAs(url: string, username: string, opts: { clientId?
   return mqtt.connectAsync(url, {
     username,
     password: opts.password ?? derivePassword(TEST_SECRET, username),
-    clientId: opts.clientId ?? `${username}-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+    // The broker takes a node only under its own id (broker/acl.ts); services get a unique one.
+    clientId: opts.clientId ?? (username.startsWith('svc-') ? `${username}-${process.pid}-${Math.random().toString(16).slice(2, 8)}` : username),
     clean: opts.clean ?? true,
     reconnectPeriod: 200,
     connectTimeout: 5000,

@@ -82,11 +82,11 @@ it('MQTT over WebSocket and over TLS use the same credentials and ACL', { timeou
     t.skip('openssl not available to make a test certificate');
   }
   await withBroker({ wsPort: await freePort(), tls: { port: await freePort(), certFile, keyFile } }, async (broker) => {
-    const ws = await mqtt.connectAsync(`ws://127.0.0.1:${broker.wsPort}`, { username: 'san-thang-01', password: derivePassword(TEST_SECRET, 'san-thang-01') });
+    const ws = await mqtt.connectAsync(`ws://127.0.0.1:${broker.wsPort}`, { clientId: 'san-thang-01', username: 'san-thang-01', password: derivePassword(TEST_SECRET, 'san-thang-01') });
     await ws.publishAsync('ews/v1/readings/san-thang-01', '{}', { qos: 1 });
     await ws.endAsync();
-    await expect(mqtt.connectAsync(`ws://127.0.0.1:${broker.wsPort}`, { username: 'san-thang-01', password: 'nope', reconnectPeriod: 0 })).rejects.toThrow(/Bad username or password|Not authorized/);
-    const tls = await mqtt.connectAsync(`mqtts://127.0.0.1:${broker.tlsPort}`, { username: 'san-thang-02', password: derivePassword(TEST_SECRET, 'san-thang-02'), rejectUnauthorized: false });
+    await expect(mqtt.connectAsync(`ws://127.0.0.1:${broker.wsPort}`, { clientId: 'san-thang-01', username: 'san-thang-01', password: 'nope', reconnectPeriod: 0 })).rejects.toThrow(/Bad username or password|Not authorized/);
+    const tls = await mqtt.connectAsync(`mqtts://127.0.0.1:${broker.tlsPort}`, { clientId: 'san-thang-02', username: 'san-thang-02', password: derivePassword(TEST_SECRET, 'san-thang-02'), rejectUnauthorized: false });
     await tls.publishAsync('ews/v1/readings/san-thang-02', '{}', { qos: 1 });
     await tls.endAsync();
   });

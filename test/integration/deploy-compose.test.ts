@@ -155,6 +155,10 @@ const DEFAULT_IS_FINE: Record<string, string> = {
   ALERTS_RETRY_BASE_MS: 'tuning',
   ALERTS_RETRY_CAP_MS: 'tuning',
   ALERTS_TWILIO_API_BASE_URL: 'tests and benches only (a local double of the Twilio API)',
+  ALERTS_HTTP_MAX_CONNECTIONS: 'tuning of the public port (README, alerts/README.md HTTP)',
+  ALERTS_HTTP_HEADERS_TIMEOUT_MS: 'tuning of the public port',
+  ALERTS_HTTP_REQUEST_TIMEOUT_MS: 'tuning of the public port',
+  ALERTS_HTTP_IDLE_TIMEOUT_MS: 'tuning of the public port',
   GAMMU_SMSD_CONFIG: 'the gammu transport is not supported in the image (needs gammu-smsd and the USB modem); run alerts on the host for it',
   GAMMU_INJECT_COMMAND: 'gammu transport only (see GAMMU_SMSD_CONFIG)',
   GAMMU_INBOX_DIR: 'gammu transport only (see GAMMU_SMSD_CONFIG)',
@@ -170,7 +174,7 @@ const DEFAULT_IS_FINE: Record<string, string> = {
  * Variables of the shared schema a service parses but never uses (every process parses the whole
  * shared schema). Checked below: the name must not occur in the service's own source folder.
  */
-const LISTENER = ['MQTT_HOST', 'MQTT_PORT', 'MQTT_WS_PORT', 'MQTT_TLS_PORT', 'MQTT_TLS_CERT_FILE', 'MQTT_TLS_KEY_FILE', 'BROKER_QUEUE_LIMIT'];
+const LISTENER = ['MQTT_HOST', 'MQTT_PORT', 'MQTT_WS_PORT', 'MQTT_TLS_PORT', 'MQTT_TLS_CERT_FILE', 'MQTT_TLS_KEY_FILE', 'BROKER_QUEUE_LIMIT', 'BROKER_MAX_PENDING_CONNECTIONS'];
 const NOT_USED_BY: Record<string, { folder: string; names: string[] }> = {
   broker: { folder: 'broker', names: ['MQTT_URL', 'INFLUX_URL', 'INFLUX_API', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET'] },
   ingest: { folder: 'ingest', names: LISTENER },
@@ -417,7 +421,8 @@ describe('published ports, health checks and start order', () => {
       expect(['CMD', 'CMD-SHELL'], `${name}: healthcheck test starts with CMD or CMD-SHELL`).toContain(test[0] ?? '');
       if (name in EWS_SERVICES && name !== 'simulator') {
         const e = environmentOf(name, env);
-        const port = name === 'alerts' ? e.ALERTS_HTTP_PORT : e.EWS_HTTP_PORT;
+        // alerts too: its public port answers only a bare liveness; the detailed health is internal.
+        const port = e.EWS_HTTP_PORT;
         expect(port, `${name}: its health port must be set`).toBeTruthy();
         expect(port, `${name}: its health port must be enabled`).not.toBe('0');
         expect(test, `${name}: healthcheck on /healthz of its own port`).toStrictEqual(['CMD', 'node', 'deploy/healthcheck.js', `http://127.0.0.1:${port}/healthz`]);

@@ -92,7 +92,7 @@ it('emulated nodes publish a scenario with their own credentials; the recorder c
   const scenario = { ...loadScenario('fire-san-thang'), duration: 30 * 60_000, nodes: { zones: ['san-thang'] } };
   const nodes = scenarioNodes(scenario, sampleSite());
   const run = simulate(scenario, nodes);
-  const fleet = new NodeFleet(access, { clientIdPrefix: 't1' });
+  const fleet = new NodeFleet(access);
   await fleet.connectAll(nodes.map((n) => n.id));
   const counts = await runLive({ run, fleet, speed: Infinity });
   await fleet.closeAll();
@@ -113,7 +113,7 @@ it.each(['fire-san-thang', 'node-faults'])('a --fast run whose nodes lose their 
   const scenario = loadScenario(name);
   const nodes = scenarioNodes(scenario, sampleSite());
   const run = simulate(scenario, nodes);
-  const fleet = new NodeFleet(access, { clientIdPrefix: `t5-${name}` });
+  const fleet = new NodeFleet(access);
   await fleet.connectAll(nodes.map((n) => n.id));
   const counts = await runLive({ run, fleet, speed: Infinity });
   await fleet.closeAll();
@@ -142,7 +142,7 @@ it.each(['fire-san-thang', 'node-faults'])('a --fast run whose nodes lose their 
 it('a node that loses its link leaves a will, buffers, and catches up in order when it is back', { timeout: 30_000 }, async () => {
   const recorder = await startRecorder();
   const observer = await observeStatus();
-  const fleet = new NodeFleet(access, { clientIdPrefix: 't2' });
+  const fleet = new NodeFleet(access);
   await fleet.connectAll(['nam-loong-02']);
   const node = fleet.node('nam-loong-02');
   await waitFor(() => observer.statuses.some((s) => s.nodeId === 'nam-loong-02' && s.status === 'online'), 5000, 'online status');
@@ -164,7 +164,7 @@ it('a node that loses its link leaves a will, buffers, and catches up in order w
 });
 
 it('a node with a wrong password is refused (credentials are per node)', { timeout: 30_000 }, async () => {
-  const fleet = new NodeFleet({ ...access, secret: 'another-secret-entirely-0123456789' }, { clientIdPrefix: 't3' });
+  const fleet = new NodeFleet({ ...access, secret: 'another-secret-entirely-0123456789' });
   await expect(fleet.connectAll(['san-thang-01'])).rejects.toThrow(/Not authorized|Bad username/i);
   await fleet.closeAll().catch(() => undefined);
 });
@@ -201,7 +201,7 @@ it('end to end: a scenario through emulated nodes and the broker into the real i
     // Recent timestamps, so ingest's age limit holds whenever this runs.
     const scenario = withStart({ ...loadScenario('fire-san-thang'), duration: 20 * 60_000 }, Date.now() - 3600_000);
     const nodes = scenarioNodes(scenario, site);
-    const fleet = new NodeFleet(access, { clientIdPrefix: 't4' });
+    const fleet = new NodeFleet(access);
     await fleet.connectAll(nodes.map((n) => n.id));
     const run = simulate(scenario, nodes);
     const counts = await runLive({ run, fleet, speed: Infinity });
