@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { LineSpool } from '../platform/line-spool.ts';
 import { alertLine } from '../platform/pipeline-stats.ts';
 import type { SqliteDatabase } from '../platform/sqlite.ts';
-import { emptyEngineState, type AckChannel, type EngineOutput, type EngineState, type Notification } from './engine.ts';
+import { emptyEngineState, type AckChannel, type EngineOutput, type EngineState, type LifecycleNote, type Notification } from './engine.ts';
 import type { AlertPolicy } from './policy.ts';
 import type { Recipient } from './routing.ts';
 import { ACK_TOKEN_LENGTH, ackLink, renderMessage } from './templates.ts';
@@ -77,7 +77,7 @@ export interface SmsCounts {
 }
 
 /** Lifecycle note → the `alert` measurement's state; escalations change nothing there. */
-const ALERT_POINT_STATE = { queued: 'active', acknowledged: 'acknowledged', resolved: 'resolved' } as const;
+const ALERT_POINT_STATE: Partial<Record<LifecycleNote['state'], 'active' | 'acknowledged' | 'resolved'>> = { queued: 'active', acknowledged: 'acknowledged', resolved: 'resolved' };
 
 export class AlertOutbox {
   readonly counts: SmsCounts = { sent: 0, failed: 0, acked: 0 };
@@ -124,7 +124,8 @@ export class AlertOutbox {
       for (const n of output.notifications) for (const r of n.recipients) inserted += this.insertMessage(n, r, now);
       if (this.opts.influxSpoolMaxLines) {
         for (const note of output.lifecycle) {
-          const pointState = note.state === 'escalated' ? null : ALERT_POINT_STATE[note.state];
+          // Escalations and a lost signal leave the alert as it was (active or acknowledged).
+          const pointState = ALERT_POINT_STATE[note.state];
           const a = state.alerts[note.alertId];
           if (!pointState || !a) continue;
           const line = alertLine(

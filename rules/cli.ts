@@ -12,6 +12,7 @@ import { forEachLine } from './lines.ts';
 import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platform/credentials.ts';
 import { createLogger } from '../platform/logger.ts';
 import { startMetricsServer } from '../platform/metrics.ts';
+import { clockModeOf, pipelineClockFromEnv, startClockLink } from '../platform/clock-link.ts';
 import { loadRulesEnv } from './env.ts';
 import { runRules } from './main.ts';
 
@@ -85,9 +86,21 @@ export function registerRulesCommands(program: Command): void {
       const site = loadSiteFile(env.EWS_SITE_FILE);
       const username = env.MQTT_USERNAME ?? serviceUsername('rules');
       const password = env.MQTT_PASSWORD ?? derivePassword(resolveBrokerSecret(env.EWS_BROKER_SECRET, env.EWS_DATA_DIR).secret, username);
+      // Standalone: on the wall clock unless EWS_FOLLOW_RUN_CLOCKS=true (README "Time model").
+      const clock = pipelineClockFromEnv(env, false);
+      const clockLink = startClockLink({
+        url: env.MQTT_URL,
+        username,
+        password,
+        clientId: `${env.RULES_CLIENT_ID}-clock`,
+        role: 'rules',
+        services: { rules: env.RULES_CLOCK === 'readings' ? 'readings' : clockModeOf(clock) },
+        clock,
+        log,
+      });
       let rules: Awaited<ReturnType<typeof runRules>>;
       try {
-        rules = await runRules(env, site, { username, password }, log, env);
+        rules = await runRules(env, site, { username, password }, log, env, clock);
       } catch (err) {
         log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'rules start-up failed');
         process.exit(1);
@@ -103,7 +116,7 @@ export function registerRulesCommands(program: Command): void {
         stopping = true;
         log.info({ signal }, 'shutting down');
         server?.close();
-        rules.close().then(
+        Promise.all([rules.close(), clockLink.close()]).then(
           () => process.exit(0),
           (err: unknown) => {
             log.error({ err: err instanceof Error ? err.message : String(err) }, 'error while stopping');
