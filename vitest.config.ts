@@ -1,9 +1,11 @@
-// Two projects: `unit` (pure logic, no processes or sockets, seconds) and `integration` (real influxd,
+// Three projects: `unit` (pure logic, no processes or sockets, seconds), `integration` (real influxd,
 // broker, Mosquitto, gammu-smsd and service processes, one file at a time so timings stay honest on
-// two cores). `npm test` runs both, unit first; `npm run test:unit` the fast one.
+// two cores) and `acceptance` (the README's demos run as written, minutes). `npm test` runs all
+// three in that order; `npm run test:unit` the fast one.
 import { defineConfig } from 'vitest/config';
 
 const INTEGRATION = ['test/integration/**/*.test.ts'];
+const ACCEPTANCE = ['test/acceptance/**/*.test.ts'];
 
 export default defineConfig({
   test: {
@@ -12,7 +14,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['**/*.test.ts'],
-          exclude: ['node_modules/**', 'data/**', '.tmp/**', ...INTEGRATION],
+          exclude: ['node_modules/**', 'data/**', '.tmp/**', ...INTEGRATION, ...ACCEPTANCE],
           pool: 'threads',
           testTimeout: 30_000,
           sequence: { groupOrder: 0 },
@@ -28,6 +30,18 @@ export default defineConfig({
           testTimeout: 300_000,
           hookTimeout: 120_000,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          // The README's demos run as written (README "Acceptance tests"): minutes each, one file at a time.
+          name: 'acceptance',
+          include: ACCEPTANCE,
+          pool: 'forks',
+          fileParallelism: false,
+          testTimeout: 900_000,
+          hookTimeout: 300_000,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -22,8 +22,7 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   // Configuration and usage problems (a bad variable, an unknown scenario, a file that cannot be
-  // read): one message naming it, a non-zero exit, no stack trace (EWS_DEBUG=1 prints it).
+  // read): one message naming it, a non-zero exit, no stack trace.
   console.error(`fire-ews: ${err instanceof Error ? err.message : String(err)}`);
-  if (process.env.EWS_DEBUG && err instanceof Error) console.error(err.stack);
   process.exit(1);
 }

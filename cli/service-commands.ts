@@ -210,8 +210,9 @@ async function startCommand(options: StartOptions): Promise<void> {
           onPlanned: (run, announced) => {
             const placed = `${clockText(run.startMs, timeZone, false)} → ${clockText(run.endMs, timeZone, false)}`;
             ui?.line(
-              `  simulation ${scenario.name} ×${speed}: ${durationText(run.endMs - run.startMs)} of scenario in ${durationText((run.endMs - run.startMs) / speed)}, ` +
-                (announced.clock ? `placed ${placed} so that it ends now; the pipeline follows its clock (run ${announced.clock.runId})` : `from ${placed} in real time`),
+              announced.clock
+                ? `  simulation ${scenario.name} ×${speed}: ${durationText(run.endMs - run.startMs)} of scenario in ${durationText((run.endMs - run.startMs) / speed)}, placed ${placed} so that it ends now; the pipeline follows its clock (run ${announced.clock.runId})`
+                : `  simulation ${scenario.name} in real time: ${durationText(run.endMs - run.startMs)} from now (${nodesText(run)})`,
             );
             ui?.line('');
             ui?.status(true);
@@ -254,6 +255,8 @@ async function startCommand(options: StartOptions): Promise<void> {
   );
   if (ui) process.once('exit', (code) => process.stdout.write(code === 0 ? `${clockText(Date.now(), timeZone)}  stopped cleanly\n` : ''));
 }
+
+const nodesText = (run: { expectedReadings: number }) => `about ${fmtCount(run.expectedReadings)} readings`;
 
 /** Refused option combinations of `start`: one message, exit code 2. */
 class StartUsageError extends Error {}

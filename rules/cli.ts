@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { CsvReadingParser, formatFromFileName, parseLineProtocolLine, REPLAY_FORMATS, type ReplayFormat } from '../contracts/reading-files.ts';
 import type { DangerTable } from '../contracts/site.ts';
 import { FileValidationError, loadSiteFile } from '../platform/site-file.ts';
@@ -204,8 +204,17 @@ export function registerRulesCommands(program: Command): void {
           if ('error' in parser) throw new CliError(`${file}:${n}: ${parser.error}`);
           csv = parser;
         };
+        // On a terminal, progress through the file on stderr (the summary follows in any case).
+        const size = file !== '-' && process.stderr.isTTY ? statSync(file).size : 0;
+        const progress = size
+          ? (bytes: number, lines: number) => {
+              const s = (performance.now() - t0) / 1000;
+              process.stderr.write(`\rbacktest ${file}: ${Math.round((100 * bytes) / size)} % of ${(size / 1e6).toFixed(0)} MB, ${lines.toLocaleString('en-US')} lines, ${Math.round(lines / Math.max(s, 0.001)).toLocaleString('en-US')} lines/s`);
+            }
+          : undefined;
         try {
-          forEachLine(file, format === 'ndjson' ? (line, n) => bt.line(line, n) : rowOf);
+          forEachLine(file, format === 'ndjson' ? (line, n) => bt.line(line, n) : rowOf, undefined, progress);
+          if (progress) process.stderr.write('\r\x1b[K');
         } catch (err) {
           if (err instanceof CliError) throw err;
           throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);

@@ -76,7 +76,8 @@ function duration(ms: number): string {
   const s = Math.round(ms / 1000);
   if (s < 90) return `${s} s`;
   if (s < 5400) return `${Math.round(s / 60)} min`;
-  return `${(s / 3600).toFixed(1).replace(/\.0$/, '')} h`;
+  if (s < 2 * 86_400) return `${(s / 3600).toFixed(1).replace(/\.0$/, '')} h`;
+  return `${(s / 86_400).toFixed(1).replace(/\.0$/, '')} days`;
 }
 
 function regimeSummary(days: readonly { regime: string }[]): string {
