@@ -46,7 +46,7 @@ describe.concurrent('a newcomer', () => {
     const first = new Shell(readmeCommand('npm ci && npm start'), { ...box.env, npm_config_prefer_offline: 'true' }, { cwd: dir, tty: true });
     shells.push(first);
     await first.waitFor('fire-ews — Thành phố Lai Châu: broker, ingest, rules and alerts in one process (Ctrl-C to stop)', 6 * 60_000);
-    expect(first.screen).toMatch(/simulation normal-day in real time: 24 h from now/);
+    await first.waitFor(/simulation normal-day in real time: 24 h from now/, 60_000);
     // A normal day in real time: every node reports once a minute.
     await first.waitFor(/readings (3[3-9]|[4-9]\d|\d{3,}) stored · dead letters 0 · events 0 · SMS 0 queued, 0 sent/, 150_000);
     expect(storedReadings(join(dir, 'data'))).toBeGreaterThanOrEqual(33);
