@@ -208,6 +208,8 @@ async function startCommand(options: StartOptions): Promise<void> {
           speed,
           logger: root.child({ service: 'simulator' }),
           onPlanned: (run, announced) => {
+            // Now that it is placed: simulate/replay into this pipeline would mix two fleets of the same nodes.
+            link.setSimulating(`simulate ${scenario.name}${speed === 1 ? '' : ` ×${speed}`}`);
             const placed = `${clockText(run.startMs, timeZone, false)} → ${clockText(run.endMs, timeZone, false)}`;
             ui?.line(
               announced.clock
@@ -230,6 +232,7 @@ async function startCommand(options: StartOptions): Promise<void> {
         simulation.done.then(
           (play) => {
             if (stopping) return;
+            link.setSimulating(null);
             const left = play.unacknowledged ? `, ${fmtCount(play.unacknowledged)} not acknowledged by the broker` : '';
             logger.info({ scenario: scenario.name, readings: play.counts.readings, unacknowledged: play.unacknowledged }, 'background simulation ended; the pipeline keeps running');
             ui?.status(true);

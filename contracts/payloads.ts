@@ -199,6 +199,8 @@ export const pipelineClockSchema = z
       .strict(),
     /** The run this process follows now; null on the wall clock. */
     runId: nodeIdSchema.nullable(),
+    /** The process plays its own background simulation (fire-ews start): what it plays. */
+    simulating: z.string().max(200).optional(),
     ts: instantSchema,
   })
   .strict();

@@ -24,6 +24,8 @@ export interface ClockLinkOptions {
 
 export interface ClockLink {
   readonly connected: boolean;
+  /** Says (retained) that this process plays its own simulation, or no longer does. */
+  setSimulating(source: string | null): void;
   /** Resolves once the status is published and (when following) the run clock subscribed. */
   readonly ready: Promise<void>;
   close(): Promise<void>;
@@ -47,8 +49,9 @@ export function startClockLink(opts: ClockLinkOptions): ClockLink {
   });
   let closing = false;
 
+  let simulating: string | null = null;
   const status = (): PipelineClockStatus =>
-    pipelineClockSchema.parse({ role: opts.role, services: opts.services, runId: clock.activeRun?.runId ?? null, ts: new Date().toISOString() });
+    pipelineClockSchema.parse({ role: opts.role, services: opts.services, runId: clock.activeRun?.runId ?? null, ...(simulating ? { simulating } : {}), ts: new Date().toISOString() });
   let publishedRun: string | null | undefined;
   const publishStatus = (onStored?: () => void) => {
     if (closing || !client.connected) return;
@@ -110,6 +113,10 @@ export function startClockLink(opts: ClockLinkOptions): ClockLink {
       return client.connected;
     },
     ready,
+    setSimulating(source: string | null) {
+      simulating = source === null ? null : source.slice(0, 200);
+      publishStatus();
+    },
     async close() {
       if (closing) return;
       clearInterval(endWatch);

@@ -43,6 +43,11 @@ describe('checkRunAgainstPipeline', () => {
     expect(pastFast).toStrictEqual({ ok: false, message: expect.stringMatching(/^refused: --fast sends readings with their own timestamps as fast as possible \(from 2026-03-20 04:00Z, 260 days before now\), but rules \(svc-rules\) judges time.*RULES_CLOCK=readings/) });
   });
 
+  it('a pipeline that plays its own simulation takes no other run', () => {
+    const busy = { ...start, simulating: 'simulate normal-day' };
+    expect(checkRunAgainstPipeline(placed1, [busy], NOW)).toStrictEqual({ ok: false, message: expect.stringMatching(/^refused: the pipeline plays its own simulation \(simulate normal-day\).*npm start -- --no-simulation/) });
+  });
+
   it('with no pipeline on the broker nothing can be checked: allowed, with a note', () => {
     expect(checkRunAgainstPipeline(placed60, [], NOW)).toStrictEqual({ ok: true, note: expect.stringContaining('nothing checked') });
   });

@@ -50,6 +50,13 @@ export function checkRunAgainstPipeline(timing: RunTiming, statuses: readonly Pi
   if (statuses.length === 0) {
     return { ok: true, note: `no pipeline process announced how it judges time on this broker (${topics.allPipelineClocks}); nothing checked` };
   }
+  const busy = statuses.find((s) => s.simulating);
+  if (busy) {
+    return {
+      ok: false,
+      message: `refused: the pipeline plays its own simulation (${busy.simulating}); two fleets of the same nodes would fight over their connections and mix their readings. Start it with \`npm start -- --no-simulation\` to simulate or replay into it.`,
+    };
+  }
   if (timing.kind === 'placed') {
     if (timing.speed === 1) return { ok: true };
     const notFollowing = [...who(statuses, 'ingest', ['wall']), ...who(statuses, 'rules', ['wall']), ...who(statuses, 'alerts', ['wall'])];

@@ -162,6 +162,20 @@ describe('runs into the broker are checked against how the running pipeline judg
     }
   });
 
+  it('into `fire-ews start` while it plays its own simulation: refused (two fleets of the same nodes)', async () => {
+    const startPort = await freePort();
+    const startEnv = serviceEnv(join(tmp.dir, 'start'), { MQTT_PORT: String(startPort), ALERTS_HTTP_PORT: String(await freePort()) });
+    const start = new ServiceProcess('start', startEnv).start();
+    try {
+      await start.waitForLog('background simulation started', 60_000);
+      const r = await fireEws(['simulate', '--scenario', 'fire-san-thang', '--speed', '60'], { ...startEnv, MQTT_URL: `mqtt://127.0.0.1:${startPort}` });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^refused: the pipeline plays its own simulation \(simulate normal-day\).*npm start -- --no-simulation/m);
+    } finally {
+      expect(await start.stop('SIGINT')).toBe(0);
+    }
+  });
+
   it('into standalone rules that opted in (EWS_FOLLOW_RUN_CLOCKS=true): the run clock is followed, and released at the end', async () => {
     const { rules: following, dir } = await rules({ EWS_FOLLOW_RUN_CLOCKS: 'true' }, 'follow');
     try {
