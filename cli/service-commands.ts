@@ -253,7 +253,7 @@ async function startCommand(options: StartOptions): Promise<void> {
     () => {
       stopping = true;
       ui?.stop();
-      ui?.line(`${clockText(Date.now(), timeZone)}  stopping (Ctrl-C again in 2 s to force)…`);
+      ui?.line(`${clockText(Date.now(), timeZone)}  stopping… (another Ctrl-C, a moment later, stops at once)`);
     },
   );
   if (ui) process.once('exit', (code) => process.stdout.write(code === 0 ? `${clockText(Date.now(), timeZone)}  stopped cleanly\n` : ''));

@@ -45,7 +45,7 @@ describe.concurrent('npm start, accelerated', () => {
     const stopAt = demo.screen.length;
     const code = await demo.ctrlC();
     const shutdown = demo.screen.slice(stopAt);
-    expect(shutdown).toMatch(/stopping \(Ctrl-C again in 2 s to force\)…/);
+    expect(shutdown).toMatch(/stopping… \(another Ctrl-C, a moment later, stops at once\)/);
     expect(shutdown).toMatch(/\d\d:\d\d:\d\d {2}stopped cleanly/);
     expect(shutdown, 'no warning or error while stopping (ECONNRESET, write after end)').not.toMatch(/ (WARN|ERROR|FATAL) /);
     expect(code).toBe(130);
