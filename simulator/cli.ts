@@ -139,6 +139,8 @@ async function simulateCommand(opts: SimulateOptions): Promise<void> {
   let destination: string;
   let run: SimulationRun;
   let extra = '';
+  /** The scenario's own time span (an accelerated run's timestamps are moved from it). */
+  let shiftMs = 0;
   if (opts.out) {
     if (opts.speed !== undefined) process.stderr.write('note: --out writes as fast as it can; --speed applies to publishing\n');
     if (startAt !== undefined) scenario = withStart(scenario, startAt);
@@ -190,7 +192,8 @@ async function simulateCommand(opts: SimulateOptions): Promise<void> {
           },
         });
         bar.stop(play.counts.readings);
-        ({ counts, run } = play);
+        ({ counts, run, shiftMs } = play);
+        if (shiftMs !== 0) extra += `; played as written (${iso(run.startMs - shiftMs)} → ${iso(run.endMs - shiftMs)}) and moved ${duration(Math.abs(shiftMs))} to end now`;
         if (play.unacknowledged > 0) extra = `; ${fmt(play.unacknowledged)} readings never acknowledged (the broker went away)`;
         if (abort.signal.aborted) extra += '; interrupted';
         destination = `${access.url} (${nodes.length} emulated nodes, ${Number.isFinite(speed) ? `×${speed}` : 'fast'})`;
@@ -201,7 +204,7 @@ async function simulateCommand(opts: SimulateOptions): Promise<void> {
     }
   }
   const seconds = (Date.now() - started) / 1000;
-  const days = run.weather.days.filter((d) => localMidnightMs(d.localDay) < run.endMs && localMidnightMs(d.localDay) + DAY_MS > run.startMs);
+  const days = run.weather.days.filter((d) => localMidnightMs(d.localDay) < run.endMs - shiftMs && localMidnightMs(d.localDay) + DAY_MS > run.startMs - shiftMs);
   console.error(
     `simulate ${scenario.name} (seed ${seed}): ${fmt(counts.readings)} readings, ${counts.linkEvents} link events, ${nodes.length} nodes, ${iso(run.startMs)} → ${iso(run.endMs)}` +
       ` (${regimeSummary(days)}; ${run.sources.length} fire/burn sources) → ${destination} in ${seconds.toFixed(1)} s, ${fmt(Math.round(counts.readings / Math.max(seconds, 0.001)))} readings/s${extra}`,

@@ -92,6 +92,20 @@ export async function runLive(opts: LiveRunOptions): Promise<RunCounts> {
   return counts;
 }
 
+/** The same run with every timestamp (delivery and observation) moved by deltaMs. */
+export function shiftRun(run: SimulationRun, deltaMs: number): SimulationRun {
+  if (deltaMs === 0) return run;
+  const messages: Iterable<SimMessage> = {
+    *[Symbol.iterator]() {
+      for (const m of run.messages) {
+        if (m.kind === 'link') yield { ...m, atMs: m.atMs + deltaMs };
+        else yield { ...m, atMs: m.atMs + deltaMs, reading: { ...m.reading, ts: new Date(Date.parse(m.reading.ts) + deltaMs).toISOString() } };
+      }
+    },
+  };
+  return { ...run, messages, startMs: run.startMs + deltaMs, endMs: run.endMs + deltaMs };
+}
+
 export interface ScenarioPlayOptions {
   access: BrokerAccess;
   /** The scenario as loaded (at its own date). */
@@ -118,6 +132,8 @@ export interface ScenarioPlay {
   announced: AnnouncedRun;
   /** Readings the broker never acknowledged (it went away before the end). */
   unacknowledged: number;
+  /** How far the scenario's timestamps were moved (an accelerated run placed to end now); 0 otherwise. */
+  shiftMs: number;
 }
 
 /**
@@ -131,8 +147,13 @@ export async function playScenario(opts: ScenarioPlayOptions): Promise<ScenarioP
   const fast = !Number.isFinite(opts.speed);
   const timing: RunTiming = fast ? { kind: 'fast', firstTsMs: scenario.start } : opts.ownTime ? { kind: 'own-time', speed: opts.speed, firstTsMs: scenario.start } : { kind: 'placed', speed: opts.speed };
   const announced = await announceRun({ access: opts.access, timing, durationMs: scenario.duration, source: `simulate ${scenario.name}` });
-  const placed = timing.kind === 'placed' ? withStart(scenario, announced.anchorSimMs) : scenario;
-  const run = simulate(placed, opts.nodes, opts.seed ?? scenario.seed);
+  // In real time the scenario is re-timed to start now (its weather follows the hours it is played
+  // in). Accelerated, it is played as written — its fire on the afternoon it was written for — and
+  // only its timestamps move, so that it ends now: the same readings as its recording replayed with
+  // --shift-to-now.
+  const seed = opts.seed ?? scenario.seed;
+  const shiftMs = timing.kind === 'placed' && timing.speed !== 1 ? announced.anchorSimMs - scenario.start : 0;
+  const run = timing.kind === 'placed' && timing.speed === 1 ? simulate(withStart(scenario, announced.anchorSimMs), opts.nodes, seed) : shiftRun(simulate(scenario, opts.nodes, seed), shiftMs);
   const fleet = new NodeFleet(opts.access, { clientIdPrefix: 'sim', ...opts.fleet });
   let reason = 'completed';
   try {
@@ -141,7 +162,7 @@ export async function playScenario(opts: ScenarioPlayOptions): Promise<ScenarioP
     const counts = await runLive({ run, fleet, speed: opts.speed, startWallMs: fast ? undefined : announced.anchorWallMs, signal: opts.signal, onMessage: opts.onMessage });
     if (opts.signal?.aborted) reason = 'interrupted';
     const unacknowledged = await fleet.closeAll(opts.signal?.aborted ? 'simulation interrupted' : 'simulation ended');
-    return { counts, run, announced, unacknowledged };
+    return { counts, run, announced, unacknowledged, shiftMs };
   } catch (err) {
     reason = 'failed';
     await fleet.closeAll('simulation failed').catch(() => undefined);
