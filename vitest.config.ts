@@ -1,11 +1,12 @@
-// Three projects: `unit` (pure logic, no processes or sockets, seconds), `integration` (real influxd,
+// Four projects: `unit` (pure logic, no processes or sockets, seconds), `integration` (real influxd,
 // broker, Mosquitto, gammu-smsd and service processes, one file at a time so timings stay honest on
-// two cores) and `hostile` (attacks on those real processes). `npm test` runs all, unit first;
-// `npm run test:unit` the fast one, `npm run test:hostile` the attacks.
+// two cores), `hostile` (attacks on those real processes) and `acceptance` (the README's demos run as
+// written, minutes). `npm test` runs all four in that order; `npm run test:unit` the fast one.
 import { defineConfig } from 'vitest/config';
 
 const INTEGRATION = ['test/integration/**/*.test.ts'];
 const HOSTILE = ['test/hostile/**/*.test.ts'];
+const ACCEPTANCE = ['test/acceptance/**/*.test.ts'];
 
 export default defineConfig({
   test: {
@@ -14,7 +15,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['**/*.test.ts'],
-          exclude: ['node_modules/**', 'data/**', '.tmp/**', ...INTEGRATION, ...HOSTILE],
+          exclude: ['node_modules/**', 'data/**', '.tmp/**', ...INTEGRATION, ...HOSTILE, ...ACCEPTANCE],
           pool: 'threads',
           testTimeout: 30_000,
           sequence: { groupOrder: 0 },
@@ -43,6 +44,18 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 120_000,
           sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        test: {
+          // The README's demos run as written (README "Acceptance tests"): minutes each, one file at a time.
+          name: 'acceptance',
+          include: ACCEPTANCE,
+          pool: 'forks',
+          fileParallelism: false,
+          testTimeout: 900_000,
+          hookTimeout: 300_000,
+          sequence: { groupOrder: 3 },
         },
       },
     ],

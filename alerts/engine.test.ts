@@ -247,3 +247,72 @@ it.each(['constructor', 'tostring', '__proto__', 'hasOwnProperty'])('acknowledgi
   expect(output.lifecycle).toStrictEqual([]);
   expect(state).toStrictEqual(emptyEngineState());
 });
+
+describe('sensors lost near a fire (fire-signal-lost): never an all-clear', () => {
+  it('everyone told about the fire gets the lost-signal wording; the alert stays open and its escalation and repeats go on', () => {
+    const lostAt = T0 + 600 * S;
+    const { log, state } = run([
+      { at: 0, event: ev('fire-suspected', 'san-thang', { nodeId: 'san-thang-07', detail: { incidentId: 'fire-x' } }) },
+      { at: 300, tick: true }, // escalation 1: whole teams
+      { at: 400, event: ev('fire-signal-lost', 'san-thang', { nodeId: 'san-thang-07', ts: new Date(lostAt).toISOString(), detail: { incidentId: 'fire-x', lastAnomalyAt: new Date(T0 + 100 * S).toISOString() } }) },
+      { at: 600, tick: true }, // escalation 2 (commune board) and repeat 1 still run
+      { at: 900, tick: true }, // escalation 3 (city board)
+    ]);
+    const lost = log.filter((l) => l.n.messageKind === 'fire-signal-lost');
+    expect(lost).toHaveLength(1);
+    const [msg] = lost;
+    expect(msg!.n.step).toBe('lost1');
+    expect(msg!.n.ackable).toBe(false);
+    // Everyone told so far: the leaders, then the whole teams.
+    expect(who([msg!.n])).toStrictEqual(sorted([...leaders('san-thang'), ...members('san-thang')]));
+    // "since" the last news from the fire, in Lai Châu time (07:01:40Z → 14:01).
+    expect(msg!.n.fields.time).toBe('14:01');
+    expect(log.filter((l) => l.n.messageKind === 'fire-cleared'), 'no all-clear').toStrictEqual([]);
+    expect(log.filter((l) => l.at >= 600).map((l) => l.n.step)).toStrictEqual(['esc2', 'rep1', 'esc3']);
+    expect(Object.values(state.alerts)[0]).toMatchObject({ status: 'active', signalLost: 1, incidentId: 'fire-x' });
+  });
+
+  it('the wording is its own, not the all-clear, and fits one GSM-7 segment', async () => {
+    const { renderMessage } = await import('./templates.ts');
+    const fields = { brand: 'PCCR LAI CHAU', repeat: '', zone: 'San Thàng', place: 'san-thang-07', time: '14:01', level: '', levelName: '', previousLevel: '', code: '', link: '', count: '1' };
+    const body = renderMessage(ctx.policy, 'fire-signal-lost', fields);
+    expect(body.body).toBe('PCCR LAI CHAU: MAT TIN HIEU cam bien gan dam chay tai San Thang (san-thang-07) tu 14:01. Chua biet lua da tat, kiem tra tai cho.');
+    expect(body.count).toMatchObject({ encoding: 'GSM-7', segments: 1 });
+    expect(renderMessage(ctx.policy, 'fire-cleared', fields).body).toMatch(/HET CHAY/);
+  });
+
+  it('a lost signal with no open fire alert in the zone sends nothing', () => {
+    const { log, ignored } = run([{ at: 0, event: ev('fire-signal-lost', 'nam-loong', { nodeId: 'nam-loong-01' }) }]);
+    expect(log).toStrictEqual([]);
+    expect(ignored).toStrictEqual([expect.stringContaining('no open fire alert in nam-loong')]);
+  });
+
+  it('a real clear after a lost signal ends the alert with the all-clear', () => {
+    const { log, state } = run([
+      { at: 0, event: ev('fire-confirmed', 'san-thang') },
+      { at: 100, event: ev('fire-signal-lost', 'san-thang') },
+      { at: 200, event: ev('fire-cleared', 'san-thang') },
+    ]);
+    expect(log.map((l) => l.n.step)).toStrictEqual(['initial', 'lost1', 'clear']);
+    expect(Object.values(state.alerts)[0]?.status).toBe('resolved');
+  });
+});
+
+describe('the pipeline clock moved back (a new accelerated run): rebaseState', () => {
+  it('shifts every time the state holds, so pending timers keep the time they had left', async () => {
+    const { rebaseState } = await import('./engine.ts');
+    const first = run([{ at: 0, event: ev('fire-suspected', 'san-thang') }]);
+    const state = { ...first.state, lastNow: T0 + 100 * S };
+    const back = 5 * 3600 * S;
+    const rebased = rebaseState(state, T0 + 100 * S - back, 'run-1');
+    expect(rebased.epoch).toBe('run-1');
+    const a = Object.values(rebased.alerts)[0]!;
+    expect(a.openedAt).toBe(T0 - back);
+    expect(nextWakeAt(ctx, rebased)).toBe(nextWakeAt(ctx, first.state)! - back);
+    // The first escalation is due 300 s after opening, on the new timeline.
+    const due = tick(ctx, rebased, T0 - back + 300 * S);
+    expect(due.output.notifications.map((n) => n.step)).toStrictEqual(['esc1']);
+    // A clock that moved forward shifts nothing.
+    expect(rebaseState(state, T0 + 200 * S, null).alerts).toStrictEqual(state.alerts);
+  });
+});

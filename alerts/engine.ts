@@ -34,6 +34,8 @@ export const PRIORITY: Record<MessageKind, number> = {
   'fire-suspected': 1,
   'level-raised': 2,
   'fire-cleared': 3,
+  // Nobody knows whether the fire is out: as urgent as a suspicion.
+  'fire-signal-lost': 1,
   'level-fell': 4,
   'node-offline': 5,
   'node-fault': 5,
@@ -71,6 +73,10 @@ export interface AlertRecord {
   ack: { by: string; at: number; channel: AckChannel } | null;
   resolvedAt: number | null;
   resolvedBy: string | null;
+  /** The rules incident (fire alerts), from the lead event's detail. */
+  incidentId?: string | null;
+  /** Times the sensors near this fire were reported silent (fire-signal-lost messages sent). */
+  signalLost?: number;
 }
 
 export interface EngineState {
@@ -80,6 +86,9 @@ export interface EngineState {
   lastSent: Record<string, { at: number; rank: number }>;
   /** Recently seen event ids (redelivered MQTT messages are ignored). */
   seen: string[];
+  /** The pipeline clock's timeline (run id, null = wall) and the last time the engine was given (README "Time model"). */
+  epoch?: string | null;
+  lastNow?: number;
 }
 
 export function emptyEngineState(): EngineState {
@@ -102,7 +111,7 @@ export interface Notification {
 
 export interface LifecycleNote {
   alertId: string;
-  state: 'queued' | 'acknowledged' | 'escalated' | 'resolved';
+  state: 'queued' | 'acknowledged' | 'escalated' | 'signal-lost' | 'resolved';
   recipients?: number;
   detail?: string;
 }
@@ -204,6 +213,60 @@ function resolveAlert(ctx: EngineContext, a: AlertRecord, now: number, by: strin
   }
 }
 
+/**
+ * The sensors near a fire went silent (rules' fire-signal-lost): nobody knows whether it is out.
+ * Everyone told about the zone's open fire alert gets that message; the alert stays open, so its
+ * repeats and escalation go on until somebody acknowledges it (a clear would have stopped them).
+ */
+function signalLost(ctx: EngineContext, state: EngineState, event: FireEvent, out: EngineOutput): void {
+  const open = Object.values(state.alerts).filter((a) => isOpen(a) && a.zoneId === event.zoneId && a.family === 'fire');
+  if (open.length === 0) {
+    out.ignored.push(`${event.eventId}: no open fire alert in ${event.zoneId} to tell about`);
+    return;
+  }
+  // Since when nothing has been heard from the fire.
+  const since = typeof event.detail.lastAnomalyAt === 'string' ? event.detail.lastAnomalyAt : event.ts;
+  for (const a of open) {
+    a.signalLost = (a.signalLost ?? 0) + 1;
+    const recipients = a.notified.map((id) => ctx.roster.byId.get(id)).filter((r): r is Recipient => r !== undefined);
+    out.lifecycle.push({ alertId: a.alertId, state: 'signal-lost', recipients: recipients.length, detail: `${event.eventId}: sensors silent, alert stays open` });
+    if (recipients.length) {
+      out.notifications.push({
+        alertId: a.alertId,
+        step: `lost${a.signalLost}`,
+        messageKind: 'fire-signal-lost',
+        priority: PRIORITY['fire-signal-lost'],
+        recipients,
+        fields: baseFields(ctx, a.zoneId, event.nodeId ?? a.nodeId, since),
+        ackable: false,
+      });
+    }
+  }
+}
+
+/**
+ * The pipeline's clock entered another timeline (README "Time model"): when it moved back, every
+ * time the state holds moves back by the same amount, so grouping windows, repeats and escalation
+ * keep the time they had left. Pure.
+ */
+export function rebaseState(state: EngineState, nowMs: number, epoch: string | null): EngineState {
+  const next = clone(state);
+  next.epoch = epoch;
+  const delta = (state.lastNow ?? nowMs) - nowMs;
+  if (delta > 0) {
+    for (const a of Object.values(next.alerts)) {
+      a.openedAt -= delta;
+      if (a.nextRepeatAt !== null) a.nextRepeatAt -= delta;
+      if (a.resolvedAt !== null) a.resolvedAt -= delta;
+      if (a.ack) a.ack.at -= delta;
+    }
+    for (const g of Object.values(next.pending)) g.flushAt -= delta;
+    for (const l of Object.values(next.lastSent)) l.at -= delta;
+  }
+  next.lastNow = nowMs;
+  return next;
+}
+
 /** Events of the target kinds are muted in a zone while a source event is pending or its alert is open. */
 function inhibitor(ctx: EngineContext, state: EngineState, event: FireEvent): string | null {
   for (const rule of ctx.policy.inhibit) {
@@ -287,6 +350,7 @@ function flushGroup(ctx: EngineContext, state: EngineState, key: string, g: Pend
     nodeCount: new Set(g.events.map((e) => e.nodeId ?? e.eventId)).size,
     routeIndex,
     openedAt: now,
+    incidentId: g.family === 'fire' && typeof lead.detail.incidentId === 'string' ? lead.detail.incidentId : null,
     ackCode: route.ack ? ctx.newAckCode(takenCodes(state)) : null,
     status: 'active',
     notified: recipients.map((r) => r.id),
@@ -375,6 +439,12 @@ export function handleEvent(ctx: EngineContext, state: EngineState, event: FireE
           : isFall(event)
             ? { kinds: ['level-changed'], message: 'level-fell' as const, node: false }
             : null;
+
+  if (event.kind === 'fire-signal-lost') {
+    signalLost(ctx, next, event, out);
+    runTimers(ctx, next, now, out);
+    return { state: next, output: out };
+  }
 
   if (clearing) {
     const matches = (kind: string, nodeId: string | null | undefined, level: number | null | undefined) =>

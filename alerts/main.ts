@@ -11,13 +11,14 @@ import { startMetricsServer } from '../platform/metrics.ts';
 import { chooseTransport, type AlertsEnv } from './config.ts';
 import type { EngineContext } from './engine.ts';
 import { createAlertsHttpServer, listenAlertsHttp } from './http.ts';
-import { AlertOutbox } from './outbox.ts';
+import { AlertOutbox, type SmsCounts } from './outbox.ts';
 import { readSmsdFolders, scanGammuErrors, scanGammuInbox } from './gammu.ts';
 import { DEFAULT_INFLUX_SPOOL_MAX_LINES, startAlertsInflux, type AlertsInflux } from './influx.ts';
 import { createLineWriter } from '../platform/influx-writer.ts';
-import { loadSiteWithPolicy } from './policy.ts';
+import { loadSiteWithPolicy, type AlertPolicy } from './policy.ts';
 import { buildRoster } from './routing.ts';
-import { AlertService } from './service.ts';
+import { AlertService, type AlertServiceOptions } from './service.ts';
+import type { PipelineClock } from '../platform/clock.ts';
 import { assertTemplatesFit, ACK_CODE_DIGITS } from './templates.ts';
 import { DryRunTransport, GammuTransport, TwilioTransport, type SmsTransport } from './transports.ts';
 import { randomInt } from 'node:crypto';
@@ -25,6 +26,12 @@ import { randomInt } from 'node:crypto';
 export interface RunningAlerts {
   service: AlertService;
   httpPort: number;
+  /** dryrun, twilio or gammu. */
+  transport: SmsTransport['name'];
+  /** The alerts section of the site file, as the service uses it. */
+  policy: AlertPolicy;
+  /** SMS handed to the transport, failed and acknowledged since the process started. */
+  sms: Readonly<SmsCounts>;
   /** Present when INFLUX_URL is set. */
   influx: AlertsInflux | null;
   close(): Promise<void>;
@@ -56,7 +63,14 @@ function makeTransport(env: AlertsEnv, log: Logger, unicode: boolean): SmsTransp
 
 export { scanGammuInbox } from './gammu.ts';
 
-export async function runAlertsService(env: AlertsEnv, log: Logger = createLogger('alerts', env.EWS_LOG_LEVEL)): Promise<RunningAlerts> {
+export interface AlertsRunOptions {
+  /** The pipeline's clock (README "Time model"); default: the wall clock. */
+  clock?: PipelineClock;
+  /** Every message wave queued (the console of `fire-ews start`). */
+  onNotification?: AlertServiceOptions['onNotification'];
+}
+
+export async function runAlertsService(env: AlertsEnv, log: Logger = createLogger('alerts', env.EWS_LOG_LEVEL), run: AlertsRunOptions = {}): Promise<RunningAlerts> {
   const { site, policy } = loadSiteWithPolicy(env.EWS_SITE_FILE);
   assertTemplatesFit(policy, site, env.ALERTS_PUBLIC_URL);
   const ctx: EngineContext = { policy, roster: buildRoster(site), newAckCode };
@@ -78,6 +92,8 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     concurrency: env.ALERTS_SEND_CONCURRENCY,
     retry: { baseMs: env.ALERTS_RETRY_BASE_MS, capMs: env.ALERTS_RETRY_CAP_MS },
     validityS: env.ALERTS_VALIDITY_S,
+    ...(run.clock ? { clock: run.clock } : {}),
+    ...(run.onNotification ? { onNotification: run.onNotification } : {}),
     onLifecycle: (note) => {
       const payload = alertLifecycleSchema.parse({ eventId: note.alertId, state: note.state, ts: new Date().toISOString(), recipients: note.recipients, detail: note.detail?.slice(0, 500) });
       mqttClient?.publish(topics.alert(note.alertId), JSON.stringify(payload), { qos: 1 });
@@ -153,7 +169,8 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     log.info({ sessionPresent: ack.sessionPresent }, 'connected to the broker');
     if (!ack.sessionPresent) client.subscribe(topics.allEvents, { qos: 1 }, (err) => err && log.error({ err: err.message }, 'subscribe failed'));
   });
-  client.on('error', (err) => log.warn({ err: err.message }, 'MQTT error'));
+  // Errors of a connection we are closing (write after end, ECONNRESET) are not worth a warning.
+  client.on('error', (err) => (client.disconnecting ? log.debug({ err: err.message }, 'MQTT error while closing') : log.warn({ err: err.message }, 'MQTT error')));
 
   // The modem's folders: replies in the inbox acknowledge, messages in the error folder are failed.
   // GAMMU_INBOX_DIR overrides the inbox read from the gammu-smsd configuration.
@@ -176,6 +193,9 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
   return {
     service,
     httpPort,
+    transport: transport.name,
+    policy,
+    sms: outbox.counts,
     influx,
     async close() {
       if (inboxTimer) clearInterval(inboxTimer);

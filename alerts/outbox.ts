@@ -7,7 +7,7 @@ import type { Delivery } from '../contracts/alerts-api.ts';
 import { LineSpool } from '../platform/line-spool.ts';
 import { alertLine } from '../platform/pipeline-stats.ts';
 import type { SqliteDatabase } from '../platform/sqlite.ts';
-import { emptyEngineState, type AckChannel, type EngineOutput, type EngineState, type Notification } from './engine.ts';
+import { emptyEngineState, type AckChannel, type EngineOutput, type EngineState, type LifecycleNote, type Notification } from './engine.ts';
 import type { AlertPolicy } from './policy.ts';
 import type { Recipient } from './routing.ts';
 import { ACK_TOKEN_LENGTH, ackLink, renderMessage } from './templates.ts';
@@ -78,8 +78,8 @@ export interface SmsCounts {
   acked: number;
 }
 
-/** Lifecycle note → the `alert` measurement's state; an escalation writes the alert's state with its new step. */
-const ALERT_POINT_STATE = { queued: 'active', acknowledged: 'acknowledged', resolved: 'resolved' } as const;
+/** Lifecycle note → the `alert` measurement's state; an escalation or a lost signal writes the alert's state as it is (with its step). */
+const ALERT_POINT_STATE: Partial<Record<LifecycleNote['state'], 'active' | 'acknowledged' | 'resolved'>> = { queued: 'active', acknowledged: 'acknowledged', resolved: 'resolved' };
 
 export class AlertOutbox {
   readonly counts: SmsCounts = { sent: 0, failed: 0, acked: 0 };
@@ -126,10 +126,10 @@ export class AlertOutbox {
       for (const n of output.notifications) for (const r of n.recipients) inserted += this.insertMessage(n, r, now);
       if (this.opts.influxSpoolMaxLines) {
         for (const note of output.lifecycle) {
-          // An escalation step keeps the alert's status (the city overview shows the step it reached).
+          // An escalation step or a lost signal keeps the alert's status (the city overview shows the step it reached).
           const a = ownValue(state.alerts, note.alertId);
           if (!a) continue;
-          const pointState = note.state === 'escalated' ? a.status : ALERT_POINT_STATE[note.state];
+          const pointState = ALERT_POINT_STATE[note.state] ?? a.status;
           const line = alertLine(
             {
               alertId: a.alertId,

@@ -2,13 +2,28 @@
 import { createLogger } from '../platform/logger.ts';
 import { loadAlertsEnv } from './config.ts';
 import { runAlertsService } from './main.ts';
+import { clockModeOf, pipelineClockFromEnv, startClockLink } from '../platform/clock-link.ts';
+import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platform/credentials.ts';
 
 const env = loadAlertsEnv();
 const log = createLogger('alerts', env.EWS_LOG_LEVEL);
-const running = await runAlertsService(env, log);
-log.info({ httpPort: running.httpPort }, 'alerts service running');
+// Standalone: on the wall clock unless EWS_FOLLOW_RUN_CLOCKS=true (README "Time model").
+const clock = pipelineClockFromEnv(env, false);
+const username = env.MQTT_USERNAME ?? serviceUsername('alerts');
+const clockLink = startClockLink({
+  url: env.MQTT_URL,
+  username,
+  password: env.MQTT_PASSWORD ?? derivePassword(resolveBrokerSecret(env.EWS_BROKER_SECRET, env.EWS_DATA_DIR).secret, username),
+  clientId: `${env.ALERTS_MQTT_CLIENT_ID}-clock`,
+  role: 'alerts',
+  services: { alerts: clockModeOf(clock) },
+  clock,
+  log,
+});
+const running = await runAlertsService(env, log, { clock });
+log.info({ httpPort: running.httpPort, followsRunClocks: clock.followsRuns }, 'alerts service running');
 const stop = () => {
-  void running.close().then(() => process.exit(0));
+  void Promise.all([running.close(), clockLink.close()]).then(() => process.exit(0));
 };
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);

@@ -6,11 +6,13 @@ import type { Delivery } from '../contracts/alerts-api.ts';
 import type { FireEvent } from '../contracts/payloads.ts';
 import type { Logger } from '../platform/logger.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
+import { PipelineClock } from '../platform/clock.ts';
 import {
   acknowledge,
   alertByAckCode,
   handleEvent,
   nextWakeAt,
+  rebaseState,
   tick,
   type AckChannel,
   type AlertRecord,
@@ -41,9 +43,17 @@ export interface AlertServiceOptions {
   concurrency: number;
   retry: RetryPolicy;
   validityS: number;
+  /** Wall clock: the outbox, the sender's rate limit, validity and retries, link expiry. */
   now?: () => number;
+  /**
+   * The pipeline's clock (README "Time model"): grouping, repeats, escalation and acknowledgement
+   * times of the alerts themselves. Default: the wall clock.
+   */
+  clock?: PipelineClock;
   random?: () => number;
   onLifecycle?: (note: LifecycleNote, alert: AlertRecord | undefined) => void;
+  /** Every message wave queued (the console of `fire-ews start` shows them). */
+  onNotification?: (notification: EngineOutput['notifications'][number]) => void;
 }
 
 export type TokenAckResult =
@@ -54,6 +64,8 @@ export class AlertService {
   private state: EngineState;
   private readonly limiter: SegmentRateLimiter;
   private readonly now: () => number;
+  private readonly clock: PipelineClock;
+  private readonly stopFollowing: () => void;
   private readonly random: () => number;
   private inFlight = 0;
   private running = false;
@@ -63,9 +75,26 @@ export class AlertService {
 
   constructor(private readonly o: AlertServiceOptions) {
     this.now = o.now ?? Date.now;
+    this.clock = o.clock ?? new PipelineClock(false, this.now);
     this.random = o.random ?? Math.random;
     this.state = o.outbox.loadState();
     this.limiter = new SegmentRateLimiter(o.segmentsPerSecond, o.burst, this.now());
+    // A run clock starting or ending moves the engine's time: re-base and re-plan the timers.
+    this.stopFollowing = this.clock.onChange(() => {
+      if (this.running) this.runTimers();
+    });
+  }
+
+  /** The engine's "now" on the pipeline's clock, after re-basing the state onto its timeline. */
+  private engineNow(): number {
+    const now = this.clock.now();
+    if ((this.state.epoch ?? null) !== this.clock.epoch) {
+      const rebased = rebaseState(this.state, now, this.clock.epoch);
+      this.o.log.info({ epoch: this.clock.epoch, movedBackS: Math.max(0, Math.round(((this.state.lastNow ?? now) - now) / 1000)) }, 'alerts re-based on the pipeline clock');
+      this.o.outbox.commit(rebased, { notifications: [], lifecycle: [], ignored: [], stopped: [] }, this.now());
+      this.state = rebased;
+    }
+    return now;
   }
 
   get engineState(): EngineState {
@@ -89,6 +118,7 @@ export class AlertService {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopFollowing();
     if (this.engineTimer) clearTimeout(this.engineTimer);
     if (this.senderTimer) clearTimeout(this.senderTimer);
     await this.whenIdle();
@@ -102,7 +132,8 @@ export class AlertService {
 
   /** Takes one event; returns once its messages are committed to the outbox. */
   handleEvent(event: FireEvent): EngineOutput {
-    const { state, output } = handleEvent(this.o.ctx, this.state, event, this.now());
+    const now = this.engineNow(); // re-bases this.state first when the clock changed timeline
+    const { state, output } = handleEvent(this.o.ctx, this.state, event, now);
     this.apply(state, output);
     eventsTotal.inc({ result: output.notifications.length ? 'notified' : output.ignored.length ? 'ignored' : 'held' });
     for (const reason of output.ignored) this.o.log.info({ eventId: event.eventId, zoneId: event.zoneId, kind: event.kind, reason }, 'event produced no message');
@@ -110,8 +141,10 @@ export class AlertService {
   }
 
   private apply(state: EngineState, output: EngineOutput): void {
+    if (state !== this.state) state.lastNow = Math.max(state.lastNow ?? -Infinity, this.clock.now());
     const inserted = this.o.outbox.commit(state, output, this.now());
     this.state = state;
+    for (const n of output.notifications) this.o.onNotification?.(n);
     for (const note of output.lifecycle) {
       this.o.log.info({ ...note }, `alert ${note.state}`);
       this.o.onLifecycle?.(note, ownValue(state.alerts, note.alertId));
@@ -121,7 +154,8 @@ export class AlertService {
   }
 
   private runTimers(): void {
-    const { state, output } = tick(this.o.ctx, this.state, this.now());
+    const now = this.engineNow();
+    const { state, output } = tick(this.o.ctx, this.state, now);
     this.apply(state, output);
   }
 
@@ -131,11 +165,12 @@ export class AlertService {
     const at = nextWakeAt(this.o.ctx, this.state);
     this.engineTimer = null;
     if (at === null) return;
-    this.engineTimer = setTimeout(() => this.runTimers(), Math.max(0, Math.min(at - this.now(), 2 ** 31 - 1)));
+    this.engineTimer = setTimeout(() => this.runTimers(), Math.max(0, Math.min(this.clock.wallDelayUntil(at), 2 ** 31 - 1)));
   }
 
   private ackCommon(alertId: string, by: string, channel: AckChannel, recipientId: string | null, detail: string | null) {
-    const r = acknowledge(this.state, alertId, by, channel, this.now());
+    const now = this.engineNow();
+    const r = acknowledge(this.state, alertId, by, channel, now);
     if (!r.result.ok) return r.result;
     this.o.outbox.recordAck(alertId, by, channel, !r.result.already, detail, recipientId, this.now());
     acksTotal.inc({ channel, effective: String(!r.result.already) });

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { startBroker } from '../broker/server.ts';
 import { createLogger } from '../platform/logger.ts';
 import { loadSiteFile } from '../platform/site-file.ts';
-import { systemClock } from '../simulator/clock.ts';
+import { systemClock } from '../platform/clock.ts';
 import { scenarioNodes, simulate } from '../simulator/engine.ts';
 import { MqttReadingSink } from '../simulator/mqtt-io.ts';
 import { readFileRows, replayRows } from '../simulator/replay.ts';

@@ -121,3 +121,25 @@ describe('deliveries pass the subscribe ACL', () => {
     expect(authorizeReceive(principalFor(who, nodes)!, topic).ok).toBe(ok);
   });
 });
+
+describe('the run clock moves a following pipeline\'s time: only the simulator announces it', () => {
+  it.each<{ who: Principal; name: string; action: Action; topic: string; ok: boolean }>([
+    { who: svc('simulator'), name: 'svc-simulator', action: 'publish', topic: 'ews/v1/clock', ok: true },
+    { who: svc('rules'), name: 'svc-rules', action: 'publish', topic: 'ews/v1/clock', ok: false },
+    { who: svc('recorder'), name: 'svc-recorder', action: 'publish', topic: 'ews/v1/clock', ok: false },
+    { who: node, name: 'node san-thang-01', action: 'publish', topic: 'ews/v1/clock', ok: false },
+    { who: svc('ingest'), name: 'svc-ingest', action: 'subscribe', topic: 'ews/v1/clock', ok: true },
+    { who: svc('rules'), name: 'svc-rules', action: 'subscribe', topic: 'ews/v1/clock', ok: true },
+    { who: svc('alerts'), name: 'svc-alerts', action: 'subscribe', topic: 'ews/v1/clock', ok: true },
+    { who: svc('recorder'), name: 'svc-recorder', action: 'subscribe', topic: 'ews/v1/clock', ok: false },
+    { who: svc('rules'), name: 'svc-rules', action: 'publish', topic: 'ews/v1/clock/pipeline/rules', ok: true },
+    { who: svc('rules'), name: 'svc-rules', action: 'publish', topic: 'ews/v1/clock/pipeline/ingest', ok: false },
+    { who: svc('ingest'), name: 'svc-ingest', action: 'publish', topic: 'ews/v1/clock/pipeline/ingest', ok: true },
+    { who: svc('simulator'), name: 'svc-simulator', action: 'publish', topic: 'ews/v1/clock/pipeline/rules', ok: false },
+    { who: svc('simulator'), name: 'svc-simulator', action: 'subscribe', topic: 'ews/v1/clock/pipeline/+', ok: true },
+    { who: svc('simulator'), name: 'svc-simulator', action: 'subscribe', topic: 'ews/v1/clock', ok: true },
+    { who: svc('simulator'), name: 'svc-simulator', action: 'subscribe', topic: 'ews/v1/readings/+', ok: false },
+  ])('$name $action $topic → $ok', ({ who, action, topic, ok }) => {
+    expect(authorize(who, action, topic).ok).toBe(ok);
+  });
+});

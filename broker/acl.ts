@@ -32,10 +32,11 @@ const PUBLISH_FAMILIES: Record<ServiceRole, readonly string[]> = {
 
 /** Subscription filters each service may hold (exact filter strings or a prefix ending in `/#`). */
 const SUBSCRIBE_FILTERS: Record<ServiceRole, readonly string[]> = {
-  ingest: [`${TOPIC_ROOT}/readings/+`, `${TOPIC_ROOT}/status/+`],
-  rules: [`${TOPIC_ROOT}/readings/+`, `${TOPIC_ROOT}/status/+`, `${TOPIC_ROOT}/danger/+`],
-  alerts: [`${TOPIC_ROOT}/events/#`, `${TOPIC_ROOT}/events/+/+`, `${TOPIC_ROOT}/danger/+`, `${TOPIC_ROOT}/alerts/+`],
-  simulator: [],
+  ingest: [`${TOPIC_ROOT}/readings/+`, `${TOPIC_ROOT}/status/+`, `${TOPIC_ROOT}/clock`],
+  rules: [`${TOPIC_ROOT}/readings/+`, `${TOPIC_ROOT}/status/+`, `${TOPIC_ROOT}/danger/+`, `${TOPIC_ROOT}/clock`],
+  alerts: [`${TOPIC_ROOT}/events/#`, `${TOPIC_ROOT}/events/+/+`, `${TOPIC_ROOT}/danger/+`, `${TOPIC_ROOT}/alerts/+`, `${TOPIC_ROOT}/clock`],
+  // Before an accelerated run: is a run already going, and how does each pipeline process judge time?
+  simulator: [`${TOPIC_ROOT}/clock`, `${TOPIC_ROOT}/clock/pipeline/+`],
   recorder: [`${TOPIC_ROOT}/readings/+`, `${TOPIC_ROOT}/status/+`],
   observer: [`${TOPIC_ROOT}/#`],
   // The situation board: levels, events, node status and the alert lifecycle; no readings, no dead letters.
@@ -52,6 +53,11 @@ export function authorizePublish(principal: Principal, topic: string): Decision 
       return deny(`node ${principal.nodeId} may not publish for node ${parsed.nodeId}`);
     }
     return deny(`node ${principal.nodeId} may publish only its own readings and status`);
+  }
+  // The run clock moves a following pipeline's time: only the simulator announces it (README "Time model").
+  if (parsed.kind === 'clock') return principal.role === 'simulator' ? allow : deny(`only svc-simulator may publish ${topic}`);
+  if (parsed.kind === 'pipeline-clock') {
+    return parsed.role === principal.role ? allow : deny(`service ${principal.role} may publish only its own clock status, not ${topic}`);
   }
   const family = topic.split('/')[2] ?? '';
   if (PUBLISH_FAMILIES[principal.role].includes(family)) {

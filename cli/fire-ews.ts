@@ -20,4 +20,11 @@ registerRulesCommands(program);
 registerAlertsCommands(program);
 registerBoardCommands(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // Configuration and usage problems (a bad variable, an unknown scenario, a file that cannot be
+  // read): one message naming it, a non-zero exit, no stack trace.
+  console.error(`fire-ews: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}

@@ -1,17 +1,28 @@
 // `fire-ews start | broker | ingest`: run services alone or all in one process, with a clean Ctrl-C.
+// `start` runs them on one clock (README "Time model") and, on a terminal, prints a short summary
+// instead of JSON logs (cli/console.ts).
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadEnv, type Env } from '../contracts/config.ts';
-import type { Site } from '../contracts/site.ts';
+import { sitePolicy, type Site } from '../contracts/site.ts';
 import { derivePassword, resolveBrokerSecret, serviceUsername, type ServiceRole } from '../platform/credentials.ts';
-import { createLogger, type Logger } from '../platform/logger.ts';
+import { createLogger, createRootLogger, type Logger } from '../platform/logger.ts';
 import { startMetricsServer, type HealthCheck } from '../platform/metrics.ts';
 import { loadSiteFile } from '../platform/site-file.ts';
+import type { PipelineClock } from '../platform/clock.ts';
+import { clockModeOf, pipelineClockFromEnv, startClockLink } from '../platform/clock-link.ts';
+import { parseWith, pipelineSpeed } from '../platform/cli-options.ts';
 import { runBroker } from '../broker/main.ts';
 import { runIngest } from '../ingest/main.ts';
+import type { RunningIngest } from '../ingest/service.ts';
 import { loadAlertsEnv } from '../alerts/config.ts';
 import { runRules } from '../rules/main.ts';
+import { loadRulesEnvExtras } from '../rules/env.ts';
 import { runAlertsService } from '../alerts/main.ts';
 import { startBackgroundSimulation } from '../simulator/run.ts';
+import { RunRefusedError } from '../simulator/run-clock.ts';
+import { loadScenario, ScenarioFileError } from '../simulator/scenario.ts';
+import { clockText, StartConsole } from './console.ts';
 import { loadBoardEnv } from '../board/cli.ts';
 import { runBoard } from '../board/main.ts';
 import { randomBytes } from 'node:crypto';
@@ -24,9 +35,7 @@ interface Runtime {
   credentialsFor: (role: ServiceRole) => { username: string; password: string };
 }
 
-function loadRuntime(name: string): Runtime {
-  const env = loadEnv();
-  const logger = createLogger(name, env.EWS_LOG_LEVEL);
+function loadRuntime(logger: Logger, env: Env): Runtime {
   const site = loadSiteFile(env.EWS_SITE_FILE);
   let secret: string | undefined;
   const getSecret = () => {
@@ -52,21 +61,25 @@ function loadRuntime(name: string): Runtime {
 type Stoppable = { name: string; close(): Promise<void> };
 
 /** Runs until SIGINT/SIGTERM, then closes services in reverse order and exits 0. */
-async function runUntilSignal(logger: Logger, start: () => Promise<Stoppable[]>): Promise<void> {
-  let services: Stoppable[] = [];
-  let stopping = false;
+async function runUntilSignal(logger: Logger, start: (started: Stoppable[]) => Promise<void>, onStopping?: () => void): Promise<void> {
+  const services: Stoppable[] = [];
+  let stoppingAt = 0;
   const stop = async (signal: string) => {
-    if (stopping) {
+    if (stoppingAt) {
+      // Ctrl-C under `npm start` reaches us twice (from the terminal and forwarded by npm): only a
+      // second signal a while later means "stop now".
+      if (Date.now() - stoppingAt < 2000) return;
       logger.warn({ signal }, 'second signal: exiting without finishing shutdown');
       process.exit(1);
     }
-    stopping = true;
+    stoppingAt = Date.now();
+    onStopping?.();
     logger.info({ signal }, 'shutting down');
     for (const s of [...services].reverse()) {
       try {
         await s.close();
       } catch (err) {
-        logger.error({ service: s.name, err: err instanceof Error ? err.message : String(err) }, 'error while stopping');
+        logger.error({ stopping: s.name, err: err instanceof Error ? err.message : String(err) }, 'error while stopping');
       }
     }
     logger.info('stopped cleanly');
@@ -75,7 +88,7 @@ async function runUntilSignal(logger: Logger, start: () => Promise<Stoppable[]>)
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   try {
-    services = await start();
+    await start(services);
   } catch (err) {
     logger.fatal({ err: err instanceof Error ? err.message : String(err) }, 'start-up failed');
     for (const s of [...services].reverse()) await s.close().catch(() => undefined);
@@ -90,64 +103,249 @@ async function metricsService(rt: Runtime, health: HealthCheck): Promise<Stoppab
   return [{ name: 'metrics', close: () => new Promise<void>((resolve) => server.close(() => resolve())) }];
 }
 
+/** The clock link of a standalone service (README "Time model"): on the wall clock unless EWS_FOLLOW_RUN_CLOCKS=true. */
+function standaloneClock(rt: Runtime, role: 'ingest'): { clock: PipelineClock; link: Stoppable & { ready: Promise<void> } } {
+  const clock = pipelineClockFromEnv(rt.env, false);
+  const link = startClockLink({ url: rt.env.MQTT_URL, ...rt.credentialsFor(role), clientId: `${rt.env.INGEST_CLIENT_ID}-clock`, role, services: { [role]: clockModeOf(clock) }, clock, log: rt.logger });
+  return { clock, link: { name: 'clock link', ready: link.ready, close: () => link.close() } };
+}
+
+interface StartOptions {
+  scenario: string;
+  speed?: number;
+  simulation: boolean;
+  alerts: boolean;
+  board: boolean;
+}
+
+const fmtCount = (v: number) => v.toLocaleString('en-US');
+
+/** `fire-ews start`: broker, ingest, rules, alerts, the situation board and a background simulation in one process, on one clock. */
+async function startCommand(options: StartOptions): Promise<void> {
+  const env = loadEnv();
+  const rulesExtras = loadRulesEnvExtras();
+  const alertsEnv = options.alerts ? loadAlertsEnv() : null;
+  const boardEnv = options.board ? loadBoardEnv() : null;
+  if (!options.simulation && options.speed !== undefined) throw new StartUsageError('--speed sets the background simulation\'s speed; with --no-simulation leave it out (simulate or replay into this pipeline instead)');
+  // A bad scenario name or file is one message before anything starts.
+  const scenario = options.simulation ? loadScenario(options.scenario) : null;
+  const speed = options.speed ?? 1;
+  const site = loadSiteFile(env.EWS_SITE_FILE);
+  const timeZone = site.site.timezone;
+  const consoleMode = env.EWS_LOG_FORMAT === 'auto' && process.stdout.isTTY === true;
+  let ui: StartConsole | null = null;
+  const root = createRootLogger(env.EWS_LOG_LEVEL, consoleMode ? { write: (chunk: string) => ui?.logDestination.write(chunk) } : undefined);
+  const logger = root.child({ service: 'ews' });
+  const rt = loadRuntime(logger, env);
+  const clock = pipelineClockFromEnv(env, true);
+  const mode = clockModeOf(clock);
+  let ingestCounts: RunningIngest['counts'] | null = null;
+  let smsCounts: { sent: number } | null = null;
+  let smsQueued = 0;
+  let stopping = false;
+  const policy = alertsEnv ? sitePolicy(site) : null;
+  ui = consoleMode
+    ? new StartConsole({
+        write: (text) => process.stdout.write(text),
+        site,
+        timeZone,
+        policy,
+        publicUrl: alertsEnv?.ALERTS_PUBLIC_URL ?? '',
+        counts: () => ({ readingsStored: ingestCounts?.readingsStored ?? 0, deadLetters: ingestCounts?.deadLetters ?? 0, events: ui?.events ?? 0, smsQueued, smsSent: smsCounts?.sent ?? 0 }),
+        pipelineClock: () => ({ now: clock.now(), speed: clock.activeRun?.speed ?? null }),
+      })
+    : null;
+
+  await runUntilSignal(
+    logger,
+    async (started) => {
+      const broker = await runBroker(rt.env, rt.site, rt.secret(), root.child({ service: 'broker' }));
+      started.push({ name: 'broker', close: () => broker.close() });
+      const localMqtt = `mqtt://127.0.0.1:${broker.port}`;
+      const ingest = await runIngest({ ...rt.env, MQTT_URL: localMqtt }, rt.site, rt.credentialsFor('ingest'), root.child({ service: 'ingest' }), clock);
+      ingestCounts = ingest.counts;
+      started.push({ name: 'ingest', close: () => ingest.close() });
+      const rules = await runRules({ ...rt.env, MQTT_URL: localMqtt }, rt.site, rt.credentialsFor('rules'), root.child({ service: 'rules' }), rulesExtras, clock, (e) => ui?.event(e));
+      started.push({ name: 'rules', close: () => rules.close() });
+      let alerts: Awaited<ReturnType<typeof runAlertsService>> | null = null;
+      // The alerts API key the board uses in this one process (ALERTS_API_KEY, or one for this run).
+      const boardApiKey = alertsEnv?.ALERTS_API_KEY ?? randomBytes(24).toString('base64url');
+      if (alertsEnv) {
+        // EWS_HTTP_PORT 0: this process's one /metrics and /healthz listener (below) serves alerts too.
+        alerts = await runAlertsService({ ...alertsEnv, MQTT_URL: localMqtt, EWS_BROKER_SECRET: rt.secret(), ALERTS_API_KEY: boardApiKey, EWS_HTTP_PORT: 0 }, root.child({ service: 'alerts' }), {
+          clock,
+          onNotification: (wave) => {
+            smsQueued += wave.recipients.length;
+            ui?.sms(wave);
+          },
+        });
+        smsCounts = alerts.sms;
+        started.push({ name: 'alerts', close: () => alerts!.close() });
+      }
+      let board: Awaited<ReturnType<typeof runBoard>> | null = null;
+      if (boardEnv) {
+        const alertsUrl = alerts ? `http://127.0.0.1:${alerts.httpPort}` : undefined;
+        board = await runBoard({ ...boardEnv, MQTT_URL: localMqtt, EWS_BROKER_SECRET: rt.secret(), BOARD_ALERTS_URL: alertsUrl, ALERTS_API_KEY: alertsUrl ? boardApiKey : undefined }, rt.site, rt.credentialsFor('board'), root.child({ service: 'board' }), { generateKiosk: true });
+        const running = board;
+        started.push({ name: 'board', close: () => running.close() });
+      }
+      // How this process judges time, for simulate/replay to check; the run clocks it follows.
+      const link = startClockLink({
+        url: localMqtt,
+        ...rt.credentialsFor('rules'),
+        clientId: `${rulesExtras.RULES_CLIENT_ID}-clock`,
+        role: 'rules',
+        services: { ingest: mode, rules: rulesExtras.RULES_CLOCK === 'readings' ? 'readings' : mode, ...(alertsEnv ? { alerts: mode } : {}) },
+        clock,
+        log: root.child({ service: 'clock' }),
+      });
+      started.push({ name: 'clock link', close: () => link.close() });
+      await link.ready;
+      started.push(...(await metricsService(rt, () => ({ ok: ingest.health().ok, detail: { brokerClients: broker.aedes.connectedClients, ingest: ingest.health().detail } }))));
+      const where = {
+        mqtt: `mqtt://${rt.env.MQTT_HOST}:${broker.port}`,
+        ws: broker.wsPort ? `ws://${rt.env.MQTT_HOST}:${broker.wsPort}` : null,
+        store: rt.env.INFLUX_URL ? `InfluxDB ${rt.env.INFLUX_URL}` : `${join(rt.env.EWS_DATA_DIR, 'ingest.sqlite')} (table local_readings)`,
+        alerts: alerts ? `${alerts.transport === 'dryrun' ? '' : `${alerts.transport}, `}outbox ${alertsEnv?.ALERTS_DB_FILE ?? join(rt.env.EWS_DATA_DIR, 'alerts.sqlite')}, acknowledgement links and API http://${alertsEnv?.ALERTS_HTTP_HOST}:${alerts.httpPort}` : null,
+        metrics: rt.env.EWS_HTTP_PORT ? `http://${rt.env.EWS_HTTP_HOST}:${rt.env.EWS_HTTP_PORT}/metrics` : null,
+        board: board ? (board.kioskUrl ?? board.url) : null,
+      };
+      if (ui) {
+        ui.dryRun = alerts?.transport === 'dryrun';
+        for (const line of [...banner(where, rt, clock, alerts?.transport ?? null), ...whereNext(where, rt)]) ui.line(line);
+        if (!scenario) ui.line('');
+      }
+      logger.info({ mqtt: broker.port, site: rt.site.site.name, nodes: rt.site.nodes.length, followsRunClocks: clock.followsRuns }, 'pipeline running; Ctrl-C to stop');
+      if (scenario) {
+        const simulation = startBackgroundSimulation({
+          access: { url: localMqtt, secret: rt.secret() },
+          site: rt.site,
+          scenario: options.scenario,
+          speed,
+          logger: root.child({ service: 'simulator' }),
+          onPlanned: (run, announced) => {
+            // Now that it is placed: simulate/replay into this pipeline would mix two fleets of the same nodes.
+            link.setSimulating(`simulate ${scenario.name}${speed === 1 ? '' : ` ×${speed}`}`);
+            const placed = `${clockText(run.startMs, timeZone, false)} → ${clockText(run.endMs, timeZone, false)}`;
+            ui?.line(
+              announced.clock
+                ? `  simulation ${scenario.name} ×${speed}: ${durationText(run.endMs - run.startMs)} of scenario in ${durationText((run.endMs - run.startMs) / speed)}, placed ${placed} so that it ends now; the pipeline follows its clock (run ${announced.clock.runId})`
+                : `  simulation ${scenario.name} in real time: ${durationText(run.endMs - run.startMs)} from now (${nodesText(run)})`,
+            );
+            ui?.line('');
+            ui?.status(true);
+          },
+        });
+        started.push({
+          name: 'simulator',
+          // Stop following run clocks first: the pipeline is going down, so the end of the run must
+          // not move its clock (every simulated node would look offline for a moment).
+          close: async () => {
+            await link.close();
+            await simulation.stop();
+          },
+        });
+        simulation.done.then(
+          (play) => {
+            if (stopping) return;
+            link.setSimulating(null);
+            const left = play.unacknowledged ? `, ${fmtCount(play.unacknowledged)} not acknowledged by the broker` : '';
+            logger.info({ scenario: scenario.name, readings: play.counts.readings, unacknowledged: play.unacknowledged }, 'background simulation ended; the pipeline keeps running');
+            ui?.status(true);
+            ui?.line(
+              `${clockText(Date.now(), timeZone)}  simulation ${scenario.name} ended: ${fmtCount(play.counts.readings)} readings sent${left}. The pipeline keeps running on the wall clock; ` +
+                'the simulated nodes are silent now, so rules will report them offline in a few minutes. Ctrl-C to stop.',
+            );
+            for (const line of whereNext(where, rt)) ui?.line(line);
+          },
+          (err: unknown) => {
+            if (err instanceof RunRefusedError) logger.error({ err: err.message }, 'background simulation refused');
+            else logger.error({ err: err instanceof Error ? err.message : String(err) }, 'background simulation failed');
+          },
+        );
+      }
+      ui?.start();
+    },
+    () => {
+      stopping = true;
+      ui?.stop();
+      ui?.line(`${clockText(Date.now(), timeZone)}  stopping… (another Ctrl-C, a moment later, stops at once)`);
+    },
+  );
+  if (ui) process.once('exit', (code) => process.stdout.write(code === 0 ? `${clockText(Date.now(), timeZone)}  stopped cleanly\n` : ''));
+}
+
+const nodesText = (run: { expectedReadings: number }) => `about ${fmtCount(run.expectedReadings)} readings`;
+
+/** Refused option combinations of `start`: one message, exit code 2. */
+class StartUsageError extends Error {}
+
+function durationText(ms: number): string {
+  const min = Math.round(ms / 60_000);
+  if (min < 90) return `${min} min`;
+  const h = ms / 3600_000;
+  return `${Number.isInteger(h) ? h : h.toFixed(1)} h`;
+}
+
+interface Where {
+  mqtt: string;
+  ws: string | null;
+  store: string;
+  alerts: string | null;
+  metrics: string | null;
+  board: string | null;
+}
+
+function banner(where: Where, rt: Runtime, clock: PipelineClock, transport: string | null): string[] {
+  return [
+    `fire-ews — ${rt.site.site.name}: broker, ingest, rules and alerts in one process (Ctrl-C to stop). Times are ${rt.site.site.timezone}.`,
+    `  broker     ${where.mqtt}${where.ws ? ` · MQTT over WebSocket ${where.ws}` : ''}`,
+    `  readings   ${rt.env.INFLUX_URL ? where.store : `no INFLUX_URL: stored in ${where.store}`}`,
+    `  rules      fire detection and danger levels on the pipeline's clock${clock.followsRuns ? ' (follows accelerated runs: README "Time model")' : ''}`,
+    where.alerts ? `  alerts     ${transport === 'dryrun' ? 'dry run, SMS are NOT sent (no Twilio credentials); ' : ''}${where.alerts}` : '  alerts     off (--no-alerts)',
+    where.board ? `  board      situation board ${where.board} (read-only link for a wall screen; members sign in at /login)` : '  board      off (--no-board)',
+    '  A status line every 5 s; each event and each SMS as it happens; warnings and errors as text (EWS_LOG_FORMAT=json for JSON logs).',
+  ];
+}
+
+function whereNext(where: Where, rt: Runtime): string[] {
+  const alertsDb = where.alerts ? join(rt.env.EWS_DATA_DIR, 'alerts.sqlite') : null;
+  return [
+    '  Where to look:',
+    ...(alertsDb ? [`    SMS outbox  sqlite3 ${alertsDb} "SELECT step, phone, body FROM outbox ORDER BY id DESC LIMIT 20"`] : []),
+    `    readings    ${where.store}`,
+    ...(where.metrics ? [`    metrics     ${where.metrics} · health ${where.metrics.replace(/metrics$/, 'healthz')}`] : []),
+    '    dashboards  Grafana over InfluxDB: set the INFLUX_* variables (README "Dashboards" and "Deployment")',
+  ];
+}
 export function registerServiceCommands(program: Command): void {
   program
     .command('start')
-    .description('run the whole pipeline in one process (broker, ingest, rules, alerts, the situation board, a background simulation); works without InfluxDB')
+    .description('run the whole pipeline in one process (broker, ingest, rules, alerts, the situation board, a background simulation) on one clock; works without InfluxDB')
     .option('--scenario <name>', 'scenario the background simulation plays (built-in name or YAML file)', 'normal-day')
-    .option('--speed <factor>', 'background simulation speed (1 = real time)', '1')
-    .option('--no-simulation', 'do not run the background simulation')
+    .option('--speed <factor>', 'background simulation speed: 1 = real time (default), 60 = one hour of scenario a minute, placed to end now (README "Time model")', parseWith(pipelineSpeed, '--speed'))
+    .option('--no-simulation', 'do not run the background simulation (simulate or replay into this pipeline instead)')
     .option('--no-alerts', 'do not run the alerts service')
     .option('--no-board', 'do not run the situation board')
-    .action(async (options: { scenario: string; speed: string; simulation: boolean; alerts: boolean; board: boolean }) => {
-      const rt = loadRuntime('ews');
-      await runUntilSignal(rt.logger, async () => {
-        const started: Stoppable[] = [];
-        const broker = await runBroker(rt.env, rt.site, rt.secret(), rt.logger.child({ service: 'broker' }));
-        started.push({ name: 'broker', close: () => broker.close() });
-        const localMqtt = `mqtt://127.0.0.1:${broker.port}`;
-        const ingestEnv = { ...rt.env, MQTT_URL: localMqtt };
-        const ingest = await runIngest(ingestEnv, rt.site, rt.credentialsFor('ingest'), rt.logger.child({ service: 'ingest' }));
-        started.push({ name: 'ingest', close: () => ingest.close() });
-        const rules = await runRules({ ...rt.env, MQTT_URL: localMqtt }, rt.site, rt.credentialsFor('rules'), rt.logger.child({ service: 'rules' }));
-        started.push({ name: 'rules', close: () => rules.close() });
-        // The alerts API key the board uses in this one process (ALERTS_API_KEY, or one for this run).
-        const boardApiKey = loadAlertsEnv().ALERTS_API_KEY ?? randomBytes(24).toString('base64url');
-        let alertsUrl: string | undefined;
-        if (options.alerts) {
-          // EWS_HTTP_PORT 0: this process's one /metrics and /healthz listener (below) serves alerts too.
-          const alerts = await runAlertsService({ ...loadAlertsEnv(), MQTT_URL: localMqtt, EWS_BROKER_SECRET: rt.secret(), ALERTS_API_KEY: boardApiKey, EWS_HTTP_PORT: 0 }, rt.logger.child({ service: 'alerts' }));
-          alertsUrl = `http://127.0.0.1:${alerts.httpPort}`;
-          started.push({ name: 'alerts', close: () => alerts.close() });
-        }
-        if (options.board) {
-          const board = await runBoard({ ...loadBoardEnv(), MQTT_URL: localMqtt, EWS_BROKER_SECRET: rt.secret(), BOARD_ALERTS_URL: alertsUrl, ALERTS_API_KEY: alertsUrl ? boardApiKey : undefined }, rt.site, rt.credentialsFor('board'), rt.logger.child({ service: 'board' }), { generateKiosk: true });
-          started.push({ name: 'board', close: () => board.close() });
-        }
-        if (options.simulation) {
-          const simulation = await startBackgroundSimulation({
-            access: { url: localMqtt, secret: rt.secret() },
-            site: rt.site,
-            scenario: options.scenario,
-            speed: Number(options.speed),
-            logger: rt.logger.child({ service: 'simulator' }),
-          });
-          started.push({ name: 'simulator', close: () => simulation.stop() });
-        }
-        started.push(...(await metricsService(rt, () => ({ ok: ingest.health().ok, detail: { brokerClients: broker.aedes.connectedClients, ingest: ingest.health().detail } }))));
-        rt.logger.info({ mqtt: broker.port, site: rt.site.site.name, nodes: rt.site.nodes.length }, 'pipeline running; Ctrl-C to stop');
-        return started;
-      });
+    .action(async (options: StartOptions) => {
+      try {
+        await startCommand(options);
+      } catch (err) {
+        if (!(err instanceof StartUsageError || err instanceof ScenarioFileError)) throw err;
+        console.error(err.message);
+        process.exit(2);
+      }
     });
 
   program
     .command('broker')
     .description('run the MQTT broker alone')
     .action(async () => {
-      const rt = loadRuntime('broker');
-      await runUntilSignal(rt.logger, async () => {
+      const env = loadEnv();
+      const rt = loadRuntime(createLogger('broker', env.EWS_LOG_LEVEL), env);
+      await runUntilSignal(rt.logger, async (started) => {
         const broker = await runBroker(rt.env, rt.site, rt.secret(), rt.logger);
-        return [{ name: 'broker', close: () => broker.close() }, ...(await metricsService(rt, () => ({ ok: true, detail: { clients: broker.aedes.connectedClients } })))];
+        started.push({ name: 'broker', close: () => broker.close() }, ...(await metricsService(rt, () => ({ ok: true, detail: { clients: broker.aedes.connectedClients } }))));
       });
     });
 
@@ -155,11 +353,15 @@ export function registerServiceCommands(program: Command): void {
     .command('ingest')
     .description('run the ingest service alone (connects to MQTT_URL)')
     .action(async () => {
-      const rt = loadRuntime('ingest');
-      await runUntilSignal(rt.logger, async () => {
-        const ingest = await runIngest(rt.env, rt.site, rt.credentialsFor('ingest'), rt.logger);
+      const env = loadEnv();
+      const rt = loadRuntime(createLogger('ingest', env.EWS_LOG_LEVEL), env);
+      await runUntilSignal(rt.logger, async (started) => {
+        const { clock, link } = standaloneClock(rt, 'ingest');
+        started.push(link);
+        const ingest = await runIngest(rt.env, rt.site, rt.credentialsFor('ingest'), rt.logger, clock);
         // 503 while disconnected from the broker, with the spool full, or InfluxDB failing for a minute.
-        return [{ name: 'ingest', close: () => ingest.close() }, ...(await metricsService(rt, () => ingest.health()))];
+        started.push({ name: 'ingest', close: () => ingest.close() }, ...(await metricsService(rt, () => ingest.health())));
+        rt.logger.info({ followsRunClocks: clock.followsRuns }, 'ingest running');
       });
     });
 }

@@ -21,6 +21,14 @@ export const envSchema = z.object({
   EWS_DATA_DIR: z.string().default('./data'),
   EWS_SITE_FILE: z.string().default('config/lai-chau.site.yaml'),
   EWS_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** auto: `fire-ews start` on a terminal prints a short human summary, JSON logs otherwise; json: always JSON logs. */
+  EWS_LOG_FORMAT: z.enum(['auto', 'json']).default('auto'),
+  /**
+   * Follow the clock of accelerated runs announced on ews/v1/clock (README "Time model"). Default:
+   * true in `fire-ews start`, false for the standalone services (a stolen simulator key must not move
+   * a production pipeline's clock).
+   */
+  EWS_FOLLOW_RUN_CLOCKS: z.stringbool({ truthy: ['true', '1', 'yes'], falsy: ['false', '0', 'no'] }).optional(),
   /** /metrics and /healthz of a service (the embedded process serves one for all). 0 disables. */
   EWS_HTTP_PORT: port.default(9464),
   EWS_HTTP_HOST: z.string().default('127.0.0.1'),

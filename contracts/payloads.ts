@@ -134,6 +134,8 @@ export const alertStateSchema = z.enum([
   'failed',
   'acknowledged',
   'escalated',
+  /** The sensors near the fire went silent: people were told, the alert stays open. */
+  'signal-lost',
   'resolved',
 ]);
 
@@ -148,6 +150,61 @@ export const alertLifecycleSchema = z
   })
   .strict();
 export type AlertLifecycle = z.infer<typeof alertLifecycleSchema>;
+
+/**
+ * `ews/v1/clock`, retained, published only by svc-simulator: the clock of an accelerated run
+ * (README "Time model"). While it runs, a pipeline that follows run clocks reads
+ * now = anchorSimMs + (wall − anchorWallMs) · speed; the run is placed so that this never passes
+ * the wall clock and meets it at the end (endSimMs), after which the pipeline is on the wall again.
+ */
+export const runClockSchema = z
+  .object({
+    runId: nodeIdSchema,
+    /** What is being played, for people reading logs (e.g. `simulate fire-san-thang`). */
+    source: z.string().max(200),
+    /** Run time passes this many times faster than the wall clock. */
+    speed: z.number().min(1).max(100_000),
+    anchorWallMs: z.number().int().nonnegative(),
+    anchorSimMs: z.number().int().nonnegative(),
+    endSimMs: z.number().int().nonnegative(),
+    state: z.enum(['running', 'ended']),
+    /** Why it ended (completed, interrupted, connection lost). */
+    reason: z.string().max(200).optional(),
+  })
+  .strict()
+  .refine((c) => c.anchorSimMs <= c.anchorWallMs && c.endSimMs >= c.anchorSimMs, { message: 'a run clock starts at or before its wall anchor and ends after it starts' })
+  .refine((c) => c.endSimMs <= c.anchorWallMs + (c.endSimMs - c.anchorSimMs) / c.speed + 1000, {
+    message: 'a run clock must never run ahead of the wall clock (it ends at or before the wall time of its end)',
+  });
+export type RunClock = z.infer<typeof runClockSchema>;
+
+/** How a service judges time: the wall clock, the wall clock or an announced run's, or the readings' own timestamps (rules only). */
+export const CLOCK_MODES = ['wall', 'follow', 'readings'] as const;
+export type ClockMode = (typeof CLOCK_MODES)[number];
+
+/**
+ * `ews/v1/clock/pipeline/<role>`, retained, one per pipeline process (the embedded `start` is one):
+ * how its services judge time and which run it follows. Removed (empty retained message, also its
+ * will) when the process stops, so simulate/replay only see pipelines that are running.
+ */
+export const pipelineClockSchema = z
+  .object({
+    role: z.enum(['ingest', 'rules', 'alerts']),
+    services: z
+      .object({
+        ingest: z.enum(['wall', 'follow']).optional(),
+        rules: z.enum(CLOCK_MODES).optional(),
+        alerts: z.enum(['wall', 'follow']).optional(),
+      })
+      .strict(),
+    /** The run this process follows now; null on the wall clock. */
+    runId: nodeIdSchema.nullable(),
+    /** The process plays its own background simulation (fire-ews start): what it plays. */
+    simulating: z.string().max(200).optional(),
+    ts: instantSchema,
+  })
+  .strict();
+export type PipelineClockStatus = z.infer<typeof pipelineClockSchema>;
 
 /** `ews/v1/deadletter/<service>`: input a service refused, with the reason. */
 export const deadLetterSchema = z

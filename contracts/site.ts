@@ -128,11 +128,12 @@ export type RosterRef = `team:${string}` | `board:${string}` | `member:${string}
 export type Audience = ZoneAudience | RosterRef;
 const ROSTER_REF = /^(team|board|member):[a-z0-9][a-z0-9-]*$/;
 
-/** Message kinds a template exists for: the raising events plus the all-clear messages. */
+/** Message kinds a template exists for: the raising events, the all-clear messages and the lost signal near a fire. */
 export const MESSAGE_KINDS = [
   'fire-suspected',
   'fire-confirmed',
   'fire-cleared',
+  'fire-signal-lost',
   'level-raised',
   'level-fell',
   'node-offline',
@@ -142,7 +143,7 @@ export const MESSAGE_KINDS = [
 ] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
-/** Kinds that open an alert (the others clear one). */
+/** Kinds that open an alert (the others clear one, or — fire-signal-lost — say that nobody knows whether it is over). */
 export const RAISING_KINDS = ['fire-suspected', 'fire-confirmed', 'level-changed', 'node-offline', 'node-fault'] as const;
 
 const audienceSchema = z.union([

@@ -9,6 +9,7 @@ export const EVENT_KINDS = [
   'fire-suspected',
   'fire-confirmed',
   'fire-cleared',
+  'fire-signal-lost',
   'level-changed',
   'node-offline',
   'node-online',
@@ -19,6 +20,10 @@ export type EventKind = (typeof EVENT_KINDS)[number];
 
 export const DEADLETTER_SERVICES = ['ingest', 'rules', 'alerts', 'replay'] as const;
 export type DeadLetterService = (typeof DEADLETTER_SERVICES)[number];
+
+/** Services that announce their clock on `ews/v1/clock/pipeline/<role>`. */
+export const PIPELINE_CLOCK_ROLES = ['ingest', 'rules', 'alerts'] as const;
+export type PipelineClockRole = (typeof PIPELINE_CLOCK_ROLES)[number];
 
 function assertId(kind: string, id: string): string {
   if (!TOPIC_ID_PATTERN.test(id)) throw new Error(`invalid ${kind} id for a topic: ${JSON.stringify(id)}`);
@@ -32,6 +37,10 @@ export const topics = {
   event: (kind: EventKind, zoneId: string) => `${TOPIC_ROOT}/events/${kind}/${assertId('zone', zoneId)}`,
   alert: (eventId: string) => `${TOPIC_ROOT}/alerts/${assertId('event', eventId)}`,
   deadLetter: (service: DeadLetterService) => `${TOPIC_ROOT}/deadletter/${service}`,
+  /** The clock of an accelerated run (retained; svc-simulator). */
+  clock: `${TOPIC_ROOT}/clock`,
+  /** How one pipeline process judges time (retained; the process's own service account). */
+  pipelineClock: (role: PipelineClockRole) => `${TOPIC_ROOT}/clock/pipeline/${role}`,
   /** Subscription filters. */
   allReadings: `${TOPIC_ROOT}/readings/+`,
   allStatus: `${TOPIC_ROOT}/status/+`,
@@ -39,6 +48,7 @@ export const topics = {
   allEvents: `${TOPIC_ROOT}/events/+/+`,
   allAlerts: `${TOPIC_ROOT}/alerts/+`,
   allDeadLetters: `${TOPIC_ROOT}/deadletter/+`,
+  allPipelineClocks: `${TOPIC_ROOT}/clock/pipeline/+`,
 } as const;
 
 export type ParsedTopic =
@@ -47,7 +57,9 @@ export type ParsedTopic =
   | { kind: 'danger'; zoneId: string }
   | { kind: 'event'; eventKind: EventKind; zoneId: string }
   | { kind: 'alert'; eventId: string }
-  | { kind: 'deadletter'; service: DeadLetterService };
+  | { kind: 'deadletter'; service: DeadLetterService }
+  | { kind: 'clock' }
+  | { kind: 'pipeline-clock'; role: PipelineClockRole };
 
 /** Parses a concrete topic of the v1 contract; returns null for anything else (never throws). */
 export function parseTopic(topic: string): ParsedTopic | null {
@@ -55,6 +67,10 @@ export function parseTopic(topic: string): ParsedTopic | null {
   if (parts[0] !== 'ews' || parts[1] !== 'v1') return null;
   const [, , family, a, b] = parts;
   const valid = (id: string | undefined): id is string => id !== undefined && TOPIC_ID_PATTERN.test(id);
+  if (parts.length === 3 && family === 'clock') return { kind: 'clock' };
+  if (parts.length === 5 && family === 'clock' && a === 'pipeline' && (PIPELINE_CLOCK_ROLES as readonly string[]).includes(b ?? '')) {
+    return { kind: 'pipeline-clock', role: b as PipelineClockRole };
+  }
   if (parts.length === 4) {
     if (family === 'readings' && valid(a)) return { kind: 'reading', nodeId: a };
     if (family === 'status' && valid(a)) return { kind: 'status', nodeId: a };

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Env } from '../contracts/config.ts';
 import { indexSite, type Site } from '../contracts/site.ts';
 import { createLineWriter } from '../platform/influx-writer.ts';
+import type { Clock } from '../platform/clock.ts';
 import type { Logger } from '../platform/logger.ts';
 import { startIngest, type IngestOptions, type RunningIngest } from './service.ts';
 
@@ -29,6 +30,6 @@ export function ingestOptionsFromEnv(env: Env, site: Site, credentials: { userna
   };
 }
 
-export function runIngest(env: Env, site: Site, credentials: { username: string; password: string }, logger: Logger): Promise<RunningIngest> {
-  return startIngest(ingestOptionsFromEnv(env, site, credentials, logger));
+export function runIngest(env: Env, site: Site, credentials: { username: string; password: string }, logger: Logger, clock?: Clock): Promise<RunningIngest> {
+  return startIngest({ ...ingestOptionsFromEnv(env, site, credentials, logger), ...(clock ? { clock } : {}) });
 }

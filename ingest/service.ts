@@ -13,6 +13,7 @@ import { writeIsolatingRefused, type LineWriter } from '../platform/influx-write
 import { IntervalMean, siteNodeLines, startPipelineStats } from '../platform/pipeline-stats.ts';
 import { SpoolDrain, type DrainOutcome } from '../platform/spool-drain.ts';
 import { connectDurableSession } from '../platform/mqtt-session.ts';
+import { systemClock, type Clock } from '../platform/clock.ts';
 import { deadLetterLine, nodeStatusLine, readingLine } from './line-protocol.ts';
 import { RecentReadings } from './dedupe.ts';
 import { IngestStore, type SpoolRow } from './spool.ts';
@@ -35,6 +36,8 @@ export interface IngestOptions {
   logger: Logger;
   /** Seconds between `pipeline,service=ingest` points (through the spool); 0 or absent: none. */
   pipelineStatsS?: number;
+  /** The pipeline's clock (README "Time model"): the future/too-old window and dead-letter times. Default: the wall clock. */
+  clock?: Clock;
   /** Test and bench hook: called after rows reached their destination. */
   onStored?: (rows: readonly SpoolRow[], storedAtMs: number) => void;
 }
@@ -44,6 +47,8 @@ export interface RunningIngest {
   readonly connected: boolean;
   /** For /healthz: the MQTT link, the spool below its cap, InfluxDB writes not failing for long. */
   health(): { ok: boolean; detail: Record<string, unknown> };
+  /** Readings written to their destination and messages dead-lettered since this process started. */
+  readonly counts: { readonly readingsStored: number; readonly deadLetters: number };
   close(): Promise<void>;
 }
 
@@ -135,7 +140,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
 
   /** Validates and spools (or dead-letters) one message. */
   function accept(packet: IPublishPacket): void {
-    const nowMs = Date.now();
+    const nowMs = (opts.clock ?? systemClock).now();
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const result = validateMessage(packet.topic, payload, nowMs, opts.site, opts.limits);
     if (!result.ok) {
@@ -267,6 +272,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
         detail: { mqtt: client.connected, spoolDepth: store.spoolDepth, spoolCap: opts.spoolMaxRows, spoolFull, influx },
       };
     },
+    counts: statsCounts,
     async close() {
       // Stop taking messages first (unacked ones stay queued at the broker), then flush what we hold.
       await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));

@@ -45,7 +45,9 @@ export function connectDurableSession(opts: DurableSessionOptions): MqttClient {
     });
   });
   client.on('reconnect', () => log.debug(`${service} reconnecting to broker`));
-  client.on('offline', () => log.warn(`${service} lost the broker connection`));
-  client.on('error', (err) => log.error({ err: err.message }, `${service} MQTT error`));
+  // While the service is closing its connection, a late PUBACK may meet a closed socket
+  // ("write after end", ECONNRESET): expected, not an error.
+  client.on('offline', () => (client.disconnecting ? log.debug(`${service} disconnected`) : log.warn(`${service} lost the broker connection`)));
+  client.on('error', (err) => (client.disconnecting ? log.debug({ err: err.message }, `${service} MQTT error while closing`) : log.error({ err: err.message }, `${service} MQTT error`)));
   return client;
 }

@@ -104,6 +104,10 @@ export interface Detection {
   confirmedAt: string | null;
   confirmedBy: string | null;
   clearedAt: string | null;
+  /** When no healthy member had reported the fire for staleAfterS (fire-signal-lost); null otherwise. */
+  signalLostAt: string | null;
+  /** Times the fire re-appeared after a clear and continued this incident. */
+  reopened: number;
   /** From the first anomalous reading to suspected / confirmed, seconds. */
   timeToSuspectS: number;
   timeToConfirmS: number | null;
@@ -176,7 +180,14 @@ export class Backtest {
     this.eventCounts[e.kind] = (this.eventCounts[e.kind] ?? 0) + 1;
     const d = e.detail;
     const incidentId = typeof d.incidentId === 'string' ? d.incidentId : '';
-    if (e.kind === 'fire-suspected') {
+    const known = this.incidents.get(incidentId);
+    if ((e.kind === 'fire-suspected' || e.kind === 'fire-confirmed') && known && typeof d.reopened === 'number') {
+      // The same fire again after a clear: one detection, re-opened.
+      known.reopened = d.reopened;
+      known.clearedAt = null;
+      known.signalLostAt = null;
+      if (typeof d.nodes === 'string') known.nodes = d.nodes;
+    } else if (e.kind === 'fire-suspected') {
       this.incidents.set(incidentId, {
         incidentId,
         zone: e.zoneId,
@@ -186,6 +197,8 @@ export class Backtest {
         confirmedAt: null,
         confirmedBy: null,
         clearedAt: null,
+        signalLostAt: null,
+        reopened: 0,
         timeToSuspectS: Number(d.timeToDetectS),
         timeToConfirmS: null,
         nodes: e.nodeId ?? '',
@@ -205,6 +218,9 @@ export class Backtest {
         det.clearedAt = e.ts;
         det.nodes = String(d.nodes);
       }
+    } else if (e.kind === 'fire-signal-lost') {
+      const det = this.incidents.get(incidentId);
+      if (det) det.signalLostAt = e.ts;
     } else if (e.kind === 'node-fault' || e.kind === 'node-offline' || e.kind === 'node-online' || e.kind === 'node-fault-cleared') {
       this.faults.push({ node: e.nodeId ?? '', kind: e.kind, fault: typeof d.fault === 'string' ? d.fault : null, at: e.ts });
     }
@@ -334,7 +350,8 @@ export function formatSummary(s: BacktestSummary, wallMs?: number): string {
     out.push(
       `  ${d.incidentId} zone ${d.zone}: first anomaly ${d.firstAnomalyAt}, suspected +${d.timeToSuspectS}s` +
         (d.confirmedAt ? `, confirmed +${d.timeToConfirmS}s by ${d.confirmedBy}` : ', not confirmed') +
-        (d.clearedAt ? `, cleared ${d.clearedAt}` : ', still active') +
+        (d.reopened ? `, re-opened ${d.reopened}×` : '') +
+        (d.clearedAt ? `, cleared ${d.clearedAt}` : d.signalLostAt ? `, signal lost ${d.signalLostAt} (not cleared)` : ', still active') +
         ` [${d.nodes}]` +
         (d.falseAlarm === null ? '' : d.falseAlarm ? ' FALSE ALARM' : ' true fire'),
     );

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { CsvReadingParser, formatFromFileName, parseLineProtocolLine, REPLAY_FORMATS, type ReplayFormat } from '../contracts/reading-files.ts';
 import type { DangerTable } from '../contracts/site.ts';
 import { FileValidationError, loadSiteFile } from '../platform/site-file.ts';
@@ -12,6 +12,7 @@ import { forEachLine } from './lines.ts';
 import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platform/credentials.ts';
 import { createLogger } from '../platform/logger.ts';
 import { startMetricsServer } from '../platform/metrics.ts';
+import { clockModeOf, pipelineClockFromEnv, startClockLink } from '../platform/clock-link.ts';
 import { loadRulesEnv } from './env.ts';
 import { runRules } from './main.ts';
 
@@ -85,9 +86,21 @@ export function registerRulesCommands(program: Command): void {
       const site = loadSiteFile(env.EWS_SITE_FILE);
       const username = env.MQTT_USERNAME ?? serviceUsername('rules');
       const password = env.MQTT_PASSWORD ?? derivePassword(resolveBrokerSecret(env.EWS_BROKER_SECRET, env.EWS_DATA_DIR).secret, username);
+      // Standalone: on the wall clock unless EWS_FOLLOW_RUN_CLOCKS=true (README "Time model").
+      const clock = pipelineClockFromEnv(env, false);
+      const clockLink = startClockLink({
+        url: env.MQTT_URL,
+        username,
+        password,
+        clientId: `${env.RULES_CLIENT_ID}-clock`,
+        role: 'rules',
+        services: { rules: env.RULES_CLOCK === 'readings' ? 'readings' : clockModeOf(clock) },
+        clock,
+        log,
+      });
       let rules: Awaited<ReturnType<typeof runRules>>;
       try {
-        rules = await runRules(env, site, { username, password }, log, env);
+        rules = await runRules(env, site, { username, password }, log, env, clock);
       } catch (err) {
         log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'rules start-up failed');
         process.exit(1);
@@ -103,7 +116,7 @@ export function registerRulesCommands(program: Command): void {
         stopping = true;
         log.info({ signal }, 'shutting down');
         server?.close();
-        rules.close().then(
+        Promise.all([rules.close(), clockLink.close()]).then(
           () => process.exit(0),
           (err: unknown) => {
             log.error({ err: err instanceof Error ? err.message : String(err) }, 'error while stopping');
@@ -191,8 +204,17 @@ export function registerRulesCommands(program: Command): void {
           if ('error' in parser) throw new CliError(`${file}:${n}: ${parser.error}`);
           csv = parser;
         };
+        // On a terminal, progress through the file on stderr (the summary follows in any case).
+        const size = file !== '-' && process.stderr.isTTY ? statSync(file).size : 0;
+        const progress = size
+          ? (bytes: number, lines: number) => {
+              const s = (performance.now() - t0) / 1000;
+              process.stderr.write(`\rbacktest ${file}: ${Math.round((100 * bytes) / size)} % of ${(size / 1e6).toFixed(0)} MB, ${lines.toLocaleString('en-US')} lines, ${Math.round(lines / Math.max(s, 0.001)).toLocaleString('en-US')} lines/s`);
+            }
+          : undefined;
         try {
-          forEachLine(file, format === 'ndjson' ? (line, n) => bt.line(line, n) : rowOf);
+          forEachLine(file, format === 'ndjson' ? (line, n) => bt.line(line, n) : rowOf, undefined, progress);
+          if (progress) process.stderr.write('\r\x1b[K');
         } catch (err) {
           if (err instanceof CliError) throw err;
           throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);

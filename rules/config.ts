@@ -75,8 +75,17 @@ export const detectionConfigSchema = z
     plumeJoinDistanceM: pos().default(5000),
     /** A node returns to normal after this long without an anomalous reading. */
     clearAfterS: pos().default(1800),
-    /** An incident with no anomalous reading from any healthy member for this long is closed. */
+    /**
+     * An incident with no anomalous reading from any healthy member for this long has lost its
+     * signal (e.g. the nodes near the fire burnt): fire-signal-lost, never an all-clear. It stays
+     * open, so a member that reports again continues it.
+     */
     staleAfterS: pos().default(6 * 3600),
+    /**
+     * A fire that re-appears within this long after its incident was cleared (or after a lost
+     * incident was given up) continues the same incident (same id) instead of opening a new one.
+     */
+    reopenWithinS: nonneg().default(3 * 3600),
     /** A gap longer than this many reporting intervals restarts the smoothed series. */
     maxGapIntervals: pos().default(3),
   })

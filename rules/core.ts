@@ -12,7 +12,9 @@ export type ClockMode = 'wall' | 'readings';
 
 export type CoreInput =
   | { kind: 'reading'; reading: EngineReading; tsMs: number; rxMs: number }
-  | { kind: 'tick'; rxMs: number };
+  | { kind: 'tick'; rxMs: number }
+  /** The pipeline's clock entered another timeline (a new accelerated run, or back to the wall): README "Time model". */
+  | { kind: 'rebase'; rxMs: number; epoch: string | null };
 
 export interface CoreOutput {
   events: FireEvent[];
@@ -27,6 +29,8 @@ export interface CoreState {
   clock: { now: number; ahead: [string, number][] };
   /** Next provisional publication (local top of the hour); NaN before the first input. */
   nextProvisionalMs: number;
+  /** The pipeline clock's timeline the engine is on (a run id, null = the wall clock; absent in older states). */
+  epoch?: string | null;
 }
 
 const RECENT_KEYS = 256;
@@ -89,6 +93,7 @@ export class RulesCore {
   private readonly recentSet = new Set<string>();
   private readonly clock: FleetClock;
   private nextProvisionalMs: number;
+  private clockEpoch: string | null;
   private out: CoreOutput = { events: [], dangers: [] };
 
   constructor(
@@ -100,6 +105,7 @@ export class RulesCore {
     if (state && state.version !== 1) throw new Error(`unsupported rules service state version ${String(state.version)}`);
     this.clock = new FleetClock(config.health.maxClockSkewS * 1000, state?.clock);
     this.nextProvisionalMs = state?.nextProvisionalMs ?? NaN;
+    this.clockEpoch = state?.epoch ?? null;
     if (state?.engine) this.engine = this.makeEngine(0, state.engine);
     for (const [node, keys] of Object.entries(state?.recent ?? {})) {
       this.recent.set(node, [...keys]);
@@ -131,10 +137,24 @@ export class RulesCore {
     return this.engine;
   }
 
+  /** The pipeline clock's timeline the core last took (the service journals a rebase when it changes). */
+  get epoch(): string | null {
+    return this.clockEpoch;
+  }
+
   /** Applies one input; returns what it produced. */
   apply(input: CoreInput): CoreOutput {
     this.out = { events: [], dangers: [] };
     let rx = input.rxMs;
+    if (input.kind === 'rebase') {
+      this.clockEpoch = input.epoch;
+      // Only the pipeline's clock moves; under the readings' own clock nothing is re-based.
+      if (this.clockMode === 'wall' && this.engine && rx < this.engine.now) {
+        this.engine.rebase(rx);
+        this.nextProvisionalMs = nextLocalHour(rx, this.config.utcOffsetMinutes);
+      }
+      return this.out;
+    }
     if (input.kind === 'reading') {
       const { reading, tsMs } = input;
       if (this.clockMode === 'readings') rx = this.clock.observe(reading.nodeId, tsMs);
@@ -167,6 +187,7 @@ export class RulesCore {
       recent: Object.fromEntries(this.recent),
       clock: { now: this.clock.now, ahead: [...this.clock.ahead] },
       nextProvisionalMs: this.nextProvisionalMs,
+      epoch: this.clockEpoch,
     };
   }
 }

@@ -144,7 +144,7 @@ describe('incidents and clearing', () => {
     expect(log.of('fire-cleared')[0]).toMatchObject({ detail: { confirmed: false, reason: 'baseline' }, ts: new Date(T0 + 114 * MIN).toISOString() });
   });
 
-  it('one fire, one id: never announced twice while active; a new fire after clearing gets a new id', () => {
+  it('one fire, one id: never announced twice while active; a fire back within reopenWithinS continues the same incident', () => {
     const log = new EventLog();
     const det = new FireDetector(nodes, cfg, () => true);
     calm(det, log, 0, 60);
@@ -153,15 +153,53 @@ describe('incidents and clearing', () => {
     expect(log.kinds()).toStrictEqual(['fire-suspected:b-1', 'fire-confirmed:b-1']);
     calm(det, log, 180, 40, ['b-1']);
     expect(log.of('fire-cleared')).toHaveLength(1);
+    // Smoke again 11 min after the clear (well inside 3 h): the same fire, confirmed at once again.
     for (let k = 220; k < 225; k++) smoky(det, log, 'b-1', k, 450);
-    const suspected = log.of('fire-suspected');
-    expect(suspected).toHaveLength(2);
-    expect(suspected[0]!.eventId).not.toBe(suspected[1]!.eventId);
+    expect(log.kinds()).toStrictEqual(['fire-suspected:b-1', 'fire-confirmed:b-1', 'fire-cleared:b-1', 'fire-confirmed:b-1']);
+    const incident = log.events[0]!.detail.incidentId;
+    expect(log.events.map((e) => e.detail.incidentId)).toStrictEqual([incident, incident, incident, incident]);
+    const reopened = log.events[3]!;
+    expect(reopened.eventId).toBe(`${String(incident)}-confirmed-r1`);
+    expect(reopened.detail).toMatchObject({ reopened: 1, confirmedBy: 'reopened' });
+    eventSchema.parse(reopened);
+    // It clears again under its own id.
+    calm(det, log, 225, 40, ['b-1']);
+    expect(log.of('fire-cleared').map((e) => e.eventId)).toStrictEqual([`${String(incident)}-cleared`, `${String(incident)}-cleared-r1`]);
     const ids = log.events.map((e) => e.eventId);
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it('stale incident: its only member went silent (burnt); closed after staleAfterS', () => {
+  it('a fire after the re-open window is a new incident with a new id', () => {
+    const log = new EventLog();
+    const det = new FireDetector(nodes, cfg, () => true);
+    calm(det, log, 0, 60);
+    for (let k = 60; k < 80; k++) smoky(det, log, 'b-1', k, 450);
+    calm(det, log, 80, 40, ['b-1']);
+    expect(log.kinds()).toStrictEqual(['fire-suspected:b-1', 'fire-cleared:b-1']);
+    // 3 h 10 min after the clear at minute 109.
+    det.onTick(T0 + (109 + 190) * MIN, log.sink);
+    calm(det, log, 120, 180, ['b-1']);
+    for (let k = 300; k < 305; k++) smoky(det, log, 'b-1', k, 450);
+    const suspected = log.of('fire-suspected');
+    expect(suspected).toHaveLength(2);
+    expect(suspected[1]!.detail.incidentId).not.toBe(suspected[0]!.detail.incidentId);
+    expect(suspected[1]!.detail.reopened).toBeUndefined();
+  });
+
+  it('a suspected-only incident back within the window is suspected again under the same id', () => {
+    const log = new EventLog();
+    const det = new FireDetector(nodes, cfg, () => true);
+    calm(det, log, 0, 60);
+    for (let k = 60; k < 75; k++) smoky(det, log, 'a-1', k, 420); // 15 min, never confirmed
+    calm(det, log, 75, 40, ['a-1']);
+    for (let k = 115; k < 119; k++) smoky(det, log, 'a-1', k, 420);
+    expect(log.kinds()).toStrictEqual(['fire-suspected:a-1', 'fire-cleared:a-1', 'fire-suspected:a-1']);
+    const [first, , again] = log.events;
+    expect(again!.eventId).toBe(`${String(first!.detail.incidentId)}-suspected-r1`);
+    expect(again!.detail.incidentId).toBe(first!.detail.incidentId);
+  });
+
+  it('signal lost: its only member went silent (burnt); after staleAfterS a fire-signal-lost, never a fire-cleared', () => {
     const log = new EventLog();
     let alive = true;
     const det = new FireDetector(nodes, cfg, (i) => i !== idx('a-1') || alive);
@@ -169,9 +207,92 @@ describe('incidents and clearing', () => {
     for (let k = 60; k < 100; k++) smoky(det, log, 'a-1', k, 900);
     alive = false;
     det.onTick(T0 + 100 * MIN + 5 * 3600_000, log.sink);
-    expect(log.of('fire-cleared')).toStrictEqual([]);
+    expect(log.of('fire-signal-lost')).toStrictEqual([]);
     det.onTick(T0 + 99 * MIN + 6 * 3600_000, log.sink);
-    expect(log.of('fire-cleared')[0]?.detail).toMatchObject({ reason: 'stale', confirmed: true });
+    expect(log.of('fire-cleared')).toStrictEqual([]);
+    const [lost] = log.of('fire-signal-lost');
+    assert(lost);
+    expect(lost).toMatchObject({ zoneId: 'a', nodeId: 'a-1', ts: new Date(T0 + 99 * MIN + 6 * 3600_000).toISOString(), detail: { confirmed: true, unhealthyNodes: 'a-1', lastAnomalyAt: new Date(T0 + 99 * MIN).toISOString() } });
+    expect(lost.eventId).toBe(`${String(lost.detail.incidentId)}-signal-lost`);
+    eventSchema.parse(lost);
+    // Still open, announced once: later ticks say nothing more.
+    det.onTick(T0 + 99 * MIN + 7 * 3600_000, log.sink);
+    expect(log.of('fire-signal-lost')).toHaveLength(1);
+    expect(det.activeIncidents()).toHaveLength(1);
+  });
+
+  it('after a lost signal the node reports smoke again: the same incident goes on; silent again: a second signal-lost', () => {
+    const log = new EventLog();
+    let alive = true;
+    const det = new FireDetector(nodes, cfg, (i) => i !== idx('a-1') || alive);
+    calm(det, log, 0, 60);
+    for (let k = 60; k < 100; k++) smoky(det, log, 'a-1', k, 900);
+    alive = false;
+    det.onTick(T0 + 99 * MIN + 6 * 3600_000, log.sink);
+    alive = true;
+    const back = 99 + 6 * 60 + 10;
+    for (let k = back; k < back + 10; k++) smoky(det, log, 'a-1', k, 900);
+    expect(log.kinds()).toStrictEqual(['fire-suspected:a-1', 'fire-confirmed:a-1', 'fire-signal-lost:a-1']);
+    alive = false;
+    det.onTick(T0 + (back + 9) * MIN + 6 * 3600_000, log.sink);
+    const lost = log.of('fire-signal-lost');
+    expect(lost).toHaveLength(2);
+    expect(lost[1]!.eventId).toBe(`${String(lost[0]!.detail.incidentId)}-signal-lost-2`);
+  });
+
+  it('a member back with clean air after a lost signal clears the incident (a sensor saw it out)', () => {
+    const log = new EventLog();
+    let alive = true;
+    const det = new FireDetector(nodes, cfg, (i) => i !== idx('a-1') || alive);
+    calm(det, log, 0, 60);
+    for (let k = 60; k < 100; k++) smoky(det, log, 'a-1', k, 900);
+    alive = false;
+    det.onTick(T0 + 99 * MIN + 6 * 3600_000, log.sink);
+    alive = true;
+    calm(det, log, 99 + 6 * 60 + 5, 3, ['a-1']);
+    expect(log.kinds()).toStrictEqual(['fire-suspected:a-1', 'fire-confirmed:a-1', 'fire-signal-lost:a-1', 'fire-cleared:a-1']);
+  });
+
+  it('a lost incident nobody hears of for reopenWithinS more is given up silently; smoke there soon after continues it', () => {
+    const log = new EventLog();
+    let alive = true;
+    const det = new FireDetector(nodes, cfg, (i) => i !== idx('a-1') || alive);
+    calm(det, log, 0, 60);
+    for (let k = 60; k < 100; k++) smoky(det, log, 'a-1', k, 900);
+    alive = false;
+    const lostAt = T0 + 99 * MIN + 6 * 3600_000;
+    det.onTick(lostAt, log.sink);
+    det.onTick(lostAt + 3 * 3600_000, log.sink);
+    expect(det.activeIncidents()).toStrictEqual([]);
+    expect(log.kinds()).toStrictEqual(['fire-suspected:a-1', 'fire-confirmed:a-1', 'fire-signal-lost:a-1']);
+    alive = true;
+    const k0 = Math.round((lostAt + 3 * 3600_000 - T0) / MIN) + 5;
+    calm(det, log, k0, 20, ['a-1']);
+    for (let k = k0 + 20; k < k0 + 24; k++) smoky(det, log, 'a-1', k, 900);
+    expect(log.kinds()).toStrictEqual(['fire-suspected:a-1', 'fire-confirmed:a-1', 'fire-signal-lost:a-1', 'fire-confirmed:a-1']);
+    expect(log.events[3]!.detail).toMatchObject({ incidentId: log.events[0]!.detail.incidentId, reopened: 1 });
+  });
+
+  it('shift(): moving every time back keeps how long ago things happened', () => {
+    const a = new EventLog();
+    const b = new EventLog();
+    const one = new FireDetector(nodes, cfg, () => true);
+    const two = new FireDetector(nodes, cfg, () => true);
+    calm(one, a, 0, 60);
+    calm(two, b, 0, 60);
+    for (let k = 60; k < 70; k++) {
+      smoky(one, a, 'c-1', k);
+      smoky(two, b, 'c-1', k);
+    }
+    // The second detector's clock is set back 5 h: the same readings 5 h earlier go on identically.
+    const back = 5 * 60;
+    two.shift(back * MIN);
+    for (let k = 70; k < 110; k++) {
+      smoky(one, a, 'c-1', k);
+      smoky(two, b, 'c-1', k - back);
+    }
+    expect(b.kinds()).toStrictEqual(a.kinds());
+    expect(b.events.map((e) => Date.parse(e.ts) + (e.eventId === b.events[0]!.eventId ? 0 : back * MIN))).toStrictEqual(a.events.map((e) => Date.parse(e.ts)));
   });
 });
 

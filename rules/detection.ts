@@ -17,10 +17,16 @@
 //    least confirmFraction of its readings anomalous and still anomalous — or by a neighbour:
 //    two healthy suspected members within neighbourDistanceM of each other;
 //  - a member returns to normal after clearAfterS without an anomalous reading; the incident is
-//    cleared (fire-cleared) when no member is suspected any more, or when no healthy member has
-//    reported an anomaly for staleAfterS.
-// Event ids are `<incident>-suspected|confirmed|cleared`, the incident id being built from the
-// origin node and the time of its first anomalous reading: replaying the same readings gives
+//    cleared (fire-cleared) when no member is suspected any more;
+//  - when no healthy member has reported an anomaly for staleAfterS (the nodes near the fire burnt
+//    or went silent), nobody knows whether the fire is out: fire-signal-lost, never fire-cleared.
+//    The incident stays open (a member that reports again continues it) until reopenWithinS more
+//    have passed without news;
+//  - a fire that re-appears near a cleared (or given-up) incident within reopenWithinS continues
+//    that incident: same id, announced again as it last stood (suspected, or confirmed).
+// Event ids are `<incident>-suspected|confirmed|cleared|signal-lost` (with `-r<n>` once re-opened
+// n times, and `-<k>` for the k-th signal loss of one opening), the incident id being built from
+// the origin node and the time of its first anomalous reading: replaying the same readings gives
 // the same ids, and an active fire is never announced twice.
 import type { DetectionConfig } from './config.ts';
 import { makeEvent, stableId, type EventSink } from './events.ts';
@@ -66,11 +72,24 @@ export interface Incident {
   confirmedAt: number | null;
   confirmedBy: 'persistence' | 'neighbour' | null;
   lastAnomaly: number;
+  /** When the signal was declared lost (no anomaly from a healthy member for staleAfterS); null while there is news. */
+  signalLostAt?: number | null;
+  /** Signal losses in the current opening (event ids of the second and later carry the count). */
+  signalLosses?: number;
+  /** Times the incident was re-opened after a clear (event ids carry `-r<n>`). */
+  reopened?: number;
+}
+
+/** A cleared (or given-up) incident, kept reopenWithinS so that a re-appearing fire continues it. */
+export interface ClosedIncident extends Incident {
+  closedAt: number;
 }
 
 export interface DetectorState {
   nodes: NodeDetectState[];
   incidents: Incident[];
+  /** Recently closed incidents (absent in states saved before re-opening existed). */
+  closed?: ClosedIncident[];
 }
 
 export function newNodeDetect(): NodeDetectState {
@@ -123,6 +142,8 @@ export class FireDetector {
   private readonly state: NodeDetectState[];
   /** Active incidents in creation order. */
   private incidents: Incident[];
+  /** Closed within the last reopenWithinS, oldest first. */
+  private closed: ClosedIncident[];
   /** neighbours[i][j] = 1 within neighbourDistanceM, 2 within plumeJoinDistanceM only. */
   private readonly neighbours: Uint8Array[];
   private readonly histMask: number;
@@ -140,6 +161,7 @@ export class FireDetector {
     this.state = state ? state.nodes.map((s) => ({ ...s })) : nodes.map(() => newNodeDetect());
     if (this.state.length !== nodes.length) throw new Error(`detector state has ${this.state.length} nodes, the site ${nodes.length}`);
     this.incidents = state ? state.incidents.map((i) => ({ ...i, members: [...i.members] })) : [];
+    this.closed = state?.closed ? state.closed.map((i) => ({ ...i, members: [...i.members] })) : [];
     this.neighbours = nodes.map((a, i) => {
       const near = new Uint8Array(nodes.length);
       nodes.forEach((b, j) => {
@@ -156,7 +178,11 @@ export class FireDetector {
 
   /** Plain-data snapshot (JSON-safe) to persist and restore with the constructor. */
   snapshot(): DetectorState {
-    return { nodes: this.state.map((s) => ({ ...s })), incidents: this.incidents.map((i) => ({ ...i, members: [...i.members] })) };
+    return {
+      nodes: this.state.map((s) => ({ ...s })),
+      incidents: this.incidents.map((i) => ({ ...i, members: [...i.members] })),
+      closed: this.closed.map((i) => ({ ...i, members: [...i.members] })),
+    };
   }
 
   nodeState(i: number): Readonly<NodeDetectState> {
@@ -169,6 +195,24 @@ export class FireDetector {
 
   isNeighbour(i: number, j: number): boolean {
     return this.neighbours[i]![j] === 1;
+  }
+
+  /** Moves every time back by deltaMs (the pipeline's clock was set back; see RulesEngine.rebase). */
+  shift(deltaMs: number): void {
+    for (const st of this.state) {
+      st.lastTs -= deltaMs;
+      st.suspectedAt -= deltaMs;
+      st.lastAnomaly -= deltaMs;
+      st.episodeStart -= deltaMs;
+    }
+    for (const inc of [...this.incidents, ...this.closed]) {
+      inc.firstAnomaly -= deltaMs;
+      inc.suspectedAt -= deltaMs;
+      inc.lastAnomaly -= deltaMs;
+      if (inc.confirmedAt !== null) inc.confirmedAt -= deltaMs;
+      if (inc.signalLostAt !== undefined && inc.signalLostAt !== null) inc.signalLostAt -= deltaMs;
+    }
+    for (const c of this.closed) c.closedAt -= deltaMs;
   }
 
   /** Whether node i is currently part of a suspected/confirmed fire (its weather is not representative). */
@@ -236,6 +280,8 @@ export class FireDetector {
     const inc = st.incident === null ? undefined : this.incidents.find((x) => x.id === st.incident);
     if (inc) {
       if (anomalous && ts > inc.lastAnomaly) inc.lastAnomaly = ts;
+      // News from the fire again: a later silence is a new signal loss.
+      if (anomalous) inc.signalLostAt = null;
       if (
         inc.confirmedAt === null &&
         anomalous &&
@@ -263,6 +309,7 @@ export class FireDetector {
     if (inc) {
       if (!inc.members.includes(i)) inc.members.push(i);
       if (ts > inc.lastAnomaly) inc.lastAnomaly = ts;
+      inc.signalLostAt = null;
       st.incident = inc.id;
       if (inc.confirmedAt === null) {
         const partner = inc.members.find((m) => m !== i && this.neighbours[i]![m] === 1 && this.state[m]!.suspected && this.isHealthy(m));
@@ -270,8 +317,13 @@ export class FireDetector {
       }
       return;
     }
+    const reopened = this.reopen(i, ts, emit);
+    if (reopened) {
+      st.incident = reopened.id;
+      return;
+    }
     const id = stableId('fire', node.id, idStamp(firstAnomaly));
-    inc = { id, zone: node.zone, origin: node.id, members: [i], firstAnomaly, suspectedAt: ts, confirmedAt: null, confirmedBy: null, lastAnomaly: ts };
+    inc = { id, zone: node.zone, origin: node.id, members: [i], firstAnomaly, suspectedAt: ts, confirmedAt: null, confirmedBy: null, lastAnomaly: ts, signalLostAt: null, signalLosses: 0, reopened: 0 };
     this.incidents.push(inc);
     st.incident = id;
     const ratio = st.smokeBase !== 0 ? r.smoke / st.smokeBase : null;
@@ -292,12 +344,49 @@ export class FireDetector {
     );
   }
 
+  /**
+   * A node starts suspecting near an incident closed less than reopenWithinS ago: the same fire
+   * again. The incident is re-opened (same id) and announced as it last stood: suspected, or — if
+   * it had been confirmed — confirmed at once (people were told it was out; it is not).
+   */
+  private reopen(i: number, ts: number, emit: EventSink): Incident | null {
+    const window = this.cfg.reopenWithinS * 1000;
+    const k = this.closed.findIndex((x) => ts - x.closedAt <= window && x.members.some((m) => m === i || this.neighbours[i]![m]! > 0));
+    if (k < 0) return null;
+    const { closedAt, ...prev } = this.closed[k]!;
+    this.closed.splice(k, 1);
+    const inc: Incident = {
+      ...prev,
+      members: prev.members.includes(i) ? [...prev.members] : [...prev.members, i],
+      suspectedAt: ts,
+      lastAnomaly: ts,
+      signalLostAt: null,
+      signalLosses: 0,
+      reopened: (prev.reopened ?? 0) + 1,
+    };
+    this.incidents.push(inc);
+    const node = this.nodes[i]!;
+    const detail = { incidentId: inc.id, reopened: inc.reopened ?? 1, previouslyClosedAt: isoUtc(closedAt), originNode: inc.origin, firstAnomalyAt: isoUtc(inc.firstAnomaly), nodes: inc.members.map((m) => this.nodes[m]!.id).join(',') };
+    if (inc.confirmedAt !== null) {
+      inc.confirmedAt = ts;
+      emit(makeEvent('fire-confirmed', this.eventId(inc, 'confirmed'), inc.zone, isoUtc(ts), { ...detail, confirmedBy: 'reopened', corroboratingNode: null, timeToDetectS: Math.round((ts - inc.firstAnomaly) / 1000) }, { nodeId: node.id }));
+    } else {
+      emit(makeEvent('fire-suspected', this.eventId(inc, 'suspected'), inc.zone, isoUtc(ts), { ...detail, timeToDetectS: 0 }, { nodeId: node.id }));
+    }
+    return inc;
+  }
+
+  /** `<incident>-<what>`, `-r<n>` once re-opened. */
+  private eventId(inc: Incident, what: string, ...more: string[]): string {
+    return inc.reopened ? stableId(inc.id, what, `r${inc.reopened}`, ...more) : stableId(inc.id, what, ...more);
+  }
+
   private confirm(inc: Incident, i: number, ts: number, by: 'persistence' | 'neighbour', partner: number | null, emit: EventSink): void {
     inc.confirmedAt = ts;
     inc.confirmedBy = by;
     const node = this.nodes[i]!;
     emit(
-      makeEvent('fire-confirmed', stableId(inc.id, 'confirmed'), inc.zone, isoUtc(ts), {
+      makeEvent('fire-confirmed', this.eventId(inc, 'confirmed'), inc.zone, isoUtc(ts), {
         incidentId: inc.id,
         confirmedBy: by,
         corroboratingNode: partner === null ? null : this.nodes[partner]!.id,
@@ -320,10 +409,21 @@ export class FireDetector {
     const inc = this.incidents.find((x) => x.id === id);
     if (!inc) return;
     if (inc.members.some((m) => this.state[m]!.suspected)) return;
-    this.closeIncident(inc, ts, 'baseline', emit);
+    this.closeIncident(inc, ts);
+    emit(
+      makeEvent('fire-cleared', this.eventId(inc, 'cleared'), inc.zone, isoUtc(ts), {
+        incidentId: inc.id,
+        confirmed: inc.confirmedAt !== null,
+        reason: 'baseline',
+        originNode: inc.origin,
+        nodes: inc.members.map((m) => this.nodes[m]!.id).join(','),
+        durationS: Math.round((ts - inc.firstAnomaly) / 1000),
+      }, { nodeId: inc.origin }),
+    );
   }
 
-  private closeIncident(inc: Incident, ts: number, reason: 'baseline' | 'stale', emit: EventSink): void {
+  /** Out of the active list; kept reopenWithinS so that a re-appearing fire continues it. */
+  private closeIncident(inc: Incident, ts: number): void {
     this.incidents = this.incidents.filter((x) => x !== inc);
     for (const m of inc.members) {
       const s = this.state[m]!;
@@ -334,24 +434,41 @@ export class FireDetector {
         s.hist = 0;
       }
     }
-    emit(
-      makeEvent('fire-cleared', stableId(inc.id, 'cleared'), inc.zone, isoUtc(ts), {
-        incidentId: inc.id,
-        confirmed: inc.confirmedAt !== null,
-        reason,
-        originNode: inc.origin,
-        nodes: inc.members.map((m) => this.nodes[m]!.id).join(','),
-        durationS: Math.round((ts - inc.firstAnomaly) / 1000),
-      }, { nodeId: inc.origin }),
-    );
+    this.closed.push({ ...inc, members: [...inc.members], closedAt: ts });
   }
 
-  /** Clock advance: closes incidents no healthy member has confirmed as burning for staleAfterS. */
+  /**
+   * Clock advance. An incident no healthy member has reported an anomaly for in staleAfterS has
+   * lost its signal: nobody knows whether the fire is out (fire-signal-lost; it stays open). One
+   * that stays without news for reopenWithinS more is given up silently (its alert stays open
+   * for people to close). Closed incidents older than reopenWithinS are forgotten.
+   */
   onTick(nowMs: number, emit: EventSink): void {
+    const window = this.cfg.reopenWithinS * 1000;
+    while (this.closed.length > 0 && nowMs - this.closed[0]!.closedAt > window) this.closed.shift();
     if (this.incidents.length === 0) return;
     const limit = this.cfg.staleAfterS * 1000;
     for (const inc of [...this.incidents]) {
-      if (nowMs - inc.lastAnomaly >= limit) this.closeIncident(inc, inc.lastAnomaly + limit, 'stale', emit);
+      const lostAt = inc.signalLostAt ?? null;
+      if (lostAt === null && nowMs - inc.lastAnomaly >= limit) {
+        const at = inc.lastAnomaly + limit;
+        inc.signalLostAt = at;
+        inc.signalLosses = (inc.signalLosses ?? 0) + 1;
+        const silent = inc.members.filter((m) => !this.isHealthy(m)).map((m) => this.nodes[m]!.id);
+        emit(
+          makeEvent('fire-signal-lost', this.eventId(inc, 'signal-lost', ...(inc.signalLosses > 1 ? [String(inc.signalLosses)] : [])), inc.zone, isoUtc(at), {
+            incidentId: inc.id,
+            confirmed: inc.confirmedAt !== null,
+            originNode: inc.origin,
+            nodes: inc.members.map((m) => this.nodes[m]!.id).join(','),
+            unhealthyNodes: silent.join(','),
+            lastAnomalyAt: isoUtc(inc.lastAnomaly),
+            silentForS: Math.round(limit / 1000),
+          }, { nodeId: inc.origin }),
+        );
+      } else if (lostAt !== null && nowMs - lostAt >= window) {
+        this.closeIncident(inc, nowMs);
+      }
     }
   }
 }

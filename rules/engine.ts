@@ -10,7 +10,7 @@ import type { Danger, FireEvent } from '../contracts/payloads.ts';
 import type { Site } from '../contracts/site.ts';
 import { DEFAULT_RULES_CONFIG, type RulesConfig } from './config.ts';
 import { FireDetector, type DetectorState } from './detection.ts';
-import { LATE, SKIP, USE, healthOnReading, healthOnTick, isHealthy, newNodeHealth, type NodeHealthState, type ReadingValues } from './sensor-health.ts';
+import { LATE, SKIP, USE, healthOnReading, healthOnTick, isHealthy, newNodeHealth, shiftHealth, type NodeHealthState, type ReadingValues } from './sensor-health.ts';
 import { ZoneDaily, type DailyState } from './zone-danger.ts';
 import { parseInstant } from './time.ts';
 
@@ -118,6 +118,23 @@ export class RulesEngine {
       for (const d of this.daily.advance(now, this.startMs, this.emitEvent)) this.emitDanger(d);
       this.nextDailyAt = this.daily.computeAt((this.daily.lastDay ?? this.daily.firstDayFrom(this.startMs) - 1) + 1);
     }
+  }
+
+  /**
+   * The pipeline's clock was set back to newNowMs: a new accelerated run started (README "Time
+   * model"). Everything ordered in time is shifted back by the same amount, so each node keeps how
+   * long ago it was last heard and each incident how long it has burnt and since when it has had no
+   * news; the daily values belong to local calendar days and are left as they are. A clock that
+   * moved forward changes nothing here (tick() follows it).
+   */
+  rebase(newNowMs: number): void {
+    const delta = this.nowMs - newNowMs;
+    if (!(delta > 0)) return;
+    this.nowMs = newNowMs;
+    for (const h of this.health) shiftHealth(h, delta);
+    this.detector.shift(delta);
+    this.nextOfflineCheck = -Infinity;
+    this.nextStaleCheck = -Infinity;
   }
 
   /**

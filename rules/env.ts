@@ -26,7 +26,7 @@ export const rulesEnvExtras = z.object({
   RULES_TIMEZONE: z.string().default('Asia/Ho_Chi_Minh'),
   /** node-cron expression of the provisional (official: false) publication. */
   RULES_PROVISIONAL_CRON: z.string().default('0 * * * *'),
-  /** Wall-clock tick of the engine (offline nodes, stale incidents), seconds. */
+  /** Tick of the engine (offline nodes, stale incidents), in seconds of the pipeline's clock (README "Time model"). */
   RULES_TICK_S: positiveInt.default(10),
   /** A checkpoint of the engine state after this many journal entries (or RULES_CHECKPOINT_S). */
   RULES_CHECKPOINT_EVERY: positiveInt.default(5000),

@@ -6,11 +6,12 @@ import { closeSync, openSync, readSync } from 'node:fs';
  * flat memory. Bytes are decoded only up to a newline, so a multi-byte UTF-8 character split by a
  * chunk boundary stays whole. CRLF line ends are accepted; a last line without newline is kept.
  */
-export function forEachLine(file: string, fn: (line: string, lineNo: number) => void, chunkBytes = 1 << 22): void {
+export function forEachLine(file: string, fn: (line: string, lineNo: number) => void, chunkBytes = 1 << 22, onChunk?: (bytesRead: number, lines: number) => void): void {
   const fd = file === '-' ? 0 : openSync(file, 'r');
   const buf = Buffer.allocUnsafe(chunkBytes);
   let pending: Buffer = Buffer.alloc(0);
   let lineNo = 0;
+  let bytesRead = 0;
   const emit = (text: string) => {
     let start = 0;
     for (;;) {
@@ -32,6 +33,7 @@ export function forEachLine(file: string, fn: (line: string, lineNo: number) => 
         throw err;
       }
       if (n === 0) break;
+      bytesRead += n;
       const lastNl = buf.lastIndexOf(10, n - 1);
       if (lastNl < 0) {
         pending = Buffer.concat([pending, buf.subarray(0, n)]);
@@ -40,6 +42,7 @@ export function forEachLine(file: string, fn: (line: string, lineNo: number) => 
       const head = pending.length ? Buffer.concat([pending, buf.subarray(0, lastNl)]) : buf.subarray(0, lastNl);
       emit(head.toString('utf8'));
       pending = Buffer.from(buf.subarray(lastNl + 1, n)); // copy: buf is reused
+      onChunk?.(bytesRead, lineNo);
     }
     if (pending.length) emit(pending.toString('utf8'));
   } finally {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Env } from '../contracts/config.ts';
 import type { Site } from '../contracts/site.ts';
 import { createLineWriter } from '../platform/influx-writer.ts';
+import type { PipelineClock } from '../platform/clock.ts';
 import type { Logger } from '../platform/logger.ts';
 import { DEFAULT_RULES_CONFIG, loadRulesConfig } from './config.ts';
 import { loadRulesEnvExtras, type RulesEnvExtras } from './env.ts';
@@ -40,6 +41,8 @@ export function runRules(
   credentials: { username: string; password: string },
   logger: Logger,
   extras: RulesEnvExtras = loadRulesEnvExtras(),
+  clock?: PipelineClock,
+  onEvent?: RulesServiceOptions['onEvent'],
 ): Promise<RunningRules> {
-  return startRules(rulesOptionsFromEnv({ ...env, ...extras }, site, credentials, logger));
+  return startRules({ ...rulesOptionsFromEnv({ ...env, ...extras }, site, credentials, logger), ...(clock ? { clock } : {}), ...(onEvent ? { onEvent } : {}) });
 }

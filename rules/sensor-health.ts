@@ -217,6 +217,13 @@ export function healthOnReading(
   return inOrder ? USE : LATE;
 }
 
+/** Moves the node's times back by deltaMs (the pipeline's clock was set back; see RulesEngine.rebase). */
+export function shiftHealth(st: NodeHealthState, deltaMs: number): void {
+  st.lastRx -= deltaMs;
+  st.lastTs -= deltaMs;
+  st.offlineAt -= deltaMs;
+}
+
 /** Advances the clock for one node: declares it offline when it has been silent too long. */
 export function healthOnTick(st: NodeHealthState, node: HealthNode, nowMs: number, cfg: HealthConfig, emit: EventSink): void {
   if (!st.online) return;

@@ -8,7 +8,7 @@ import type { IPublishPacket, MqttClient } from 'mqtt';
 import cron, { type ScheduledTask } from 'node-cron';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { z } from 'zod';
-import { dangerSchema, deadLetterSchema, describeZodError, eventSchema, nodeStatusSchema, readingSchema, type DeadLetter } from '../contracts/payloads.ts';
+import { dangerSchema, deadLetterSchema, describeZodError, eventSchema, nodeStatusSchema, readingSchema, type DeadLetter, type FireEvent } from '../contracts/payloads.ts';
 import type { Site } from '../contracts/site.ts';
 import { parseTopic, topics } from '../contracts/topics.ts';
 import { writeIsolatingRefused, type LineWriter } from '../platform/influx-writer.ts';
@@ -17,6 +17,7 @@ import { SpoolDrain, type DrainOutcome } from '../platform/spool-drain.ts';
 import { connectDurableSession } from '../platform/mqtt-session.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
 import { openDatabase } from '../platform/sqlite.ts';
+import { PipelineClock } from '../platform/clock.ts';
 import type { RulesConfig } from './config.ts';
 import { RulesCore, officialCronExpression, parseCoreState, serializeCoreState, type ClockMode, type CoreInput, type CoreOutput } from './core.ts';
 import type { EngineReading } from './engine.ts';
@@ -42,6 +43,10 @@ export interface RulesServiceOptions {
   checkpointS: number;
   influxBatch: number;
   logger: Logger;
+  /** The pipeline's clock (README "Time model"); default: the wall clock. Used in clockMode `wall`. */
+  clock?: PipelineClock;
+  /** Every event once it is durable (the console of `fire-ews start` shows them). */
+  onEvent?: (event: FireEvent) => void;
 }
 
 export interface RunningRules {
@@ -115,6 +120,14 @@ function readingInput(payload: string, rxMs: number): CoreInput {
   return { kind: 'reading', reading, tsMs: parseInstant(reading.ts), rxMs };
 }
 
+const rebasePayloadSchema = z.object({ epoch: z.string().nullable() }).strict();
+
+function journalInput(entry: { kind: string; payload: string; rxMs: number }): CoreInput {
+  if (entry.kind === 'reading') return readingInput(entry.payload, entry.rxMs);
+  if (entry.kind === 'rebase') return { kind: 'rebase', rxMs: entry.rxMs, epoch: rebasePayloadSchema.parse(JSON.parse(entry.payload)).epoch };
+  return { kind: 'tick', rxMs: entry.rxMs };
+}
+
 /** Restores the core from the checkpoint and re-applies the journal after it. */
 export function recoverCore(store: RulesStore, site: Site, config: RulesConfig, clockMode: ClockMode, log: Logger): { core: RulesCore; journalId: number; replayed: number } {
   const cp = store.loadCheckpoint();
@@ -122,8 +135,7 @@ export function recoverCore(store: RulesStore, site: Site, config: RulesConfig, 
   let journalId = cp?.journalId ?? 0;
   const entries = store.journalAfter(journalId);
   for (const entry of entries) {
-    const input: CoreInput = entry.kind === 'reading' ? readingInput(entry.payload, entry.rxMs) : { kind: 'tick', rxMs: entry.rxMs };
-    const out = core.apply(input);
+    const out = core.apply(journalInput(entry));
     // Already in the outbox (same transaction as the entry); keyed, so nothing is added twice.
     store.transaction(() => store.enqueue(outboxItems(out, log)));
     journalId = entry.id;
@@ -136,6 +148,7 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
   const db = openDatabase(opts.databaseFile);
   const store = new RulesStore(db, { influx: opts.writer !== null });
   const nodeZone = new Map(opts.site.nodes.map((n) => [n.id, n.zone]));
+  const clock = opts.clock ?? new PipelineClock(false);
   let running = true;
 
   let { core, journalId, replayed } = recoverCore(store, opts.site, opts.config, opts.clockMode, log);
@@ -156,8 +169,21 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
     if (journalId - checkpointedId >= opts.checkpointEvery || Date.now() - lastCheckpointAt >= opts.checkpointS * 1000) checkpoint();
   }
 
+  /**
+   * Before the next input: when the pipeline's clock has entered another timeline (a new
+   * accelerated run moved it back), the core re-bases first, journaled like any input.
+   */
+  function followClock(): void {
+    if (opts.clockMode !== 'wall' || core.epoch === clock.epoch) return;
+    const epoch = clock.epoch;
+    const rxMs = clock.now();
+    log.info({ epoch, pipelineTime: new Date(rxMs).toISOString(), engineTime: Number.isNaN(core.now) ? null : new Date(core.now).toISOString() }, 'rules re-based on the pipeline clock');
+    commit({ kind: 'rebase', rxMs, epoch }, JSON.stringify({ epoch }));
+  }
+
   /** Journal + engine + outbox in one transaction; on failure the core is rebuilt from disk. */
   function commit(input: CoreInput, payload: string): void {
+    if (input.kind !== 'rebase') followClock();
     let out: CoreOutput = { events: [], dangers: [] };
     try {
       store.transaction(() => {
@@ -174,6 +200,7 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
     for (const e of out.events) {
       eventsTotal.inc({ kind: e.kind });
       log.info({ eventId: e.eventId, kind: e.kind, zoneId: e.zoneId, nodeId: e.nodeId, ts: e.ts, level: e.level }, 'event');
+      opts.onEvent?.(e);
     }
     for (const d of out.dangers) {
       dangerTotal.inc({ official: String(d.official) });
@@ -244,10 +271,12 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
       readingsTotal.inc({ result: 'duplicate' });
       return;
     }
-    const rxMs = Date.now();
+    followClock();
+    const rxMs = clock.now();
     commit({ kind: 'reading', reading: reading as EngineReading, tsMs, rxMs }, JSON.stringify(reading));
     readingsTotal.inc({ result: 'processed' });
-    if (opts.clockMode === 'wall') lagSeconds.observe(Math.max(0, Date.now() - tsMs) / 1000);
+    // Observation → durable, in wall seconds (an accelerated run's clock runs `rate` times faster).
+    if (opts.clockMode === 'wall') lagSeconds.observe(Math.max(0, clock.now() - tsMs) / clock.rate() / 1000);
   }
 
   let wakePublisher: (() => void) | undefined;
@@ -323,15 +352,33 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
   // and the same schedule runs inside the core under that clock.
   const tick = (why: string) => {
     try {
-      commit({ kind: 'tick', rxMs: Date.now() }, '');
+      followClock();
+      commit({ kind: 'tick', rxMs: clock.now() }, '');
     } catch (err) {
       log.error({ err: err instanceof Error ? err.message : String(err), why }, 'tick could not be stored');
     }
   };
   const timers: NodeJS.Timeout[] = [];
   const tasks: ScheduledTask[] = [];
+  // The engine tick every RULES_TICK_S of pipeline time: faster in wall time while an accelerated
+  // run is followed (at least every 100 ms of wall time).
+  let tickTimer: NodeJS.Timeout | undefined;
+  const scheduleTick = () => {
+    if (!running) return;
+    tickTimer = setTimeout(() => {
+      tick('interval');
+      scheduleTick();
+    }, Math.max(100, (opts.tickS * 1000) / clock.rate()));
+  };
+  const stopFollowingChanges = clock.onChange(() => {
+    if (opts.clockMode !== 'wall' || !running) return;
+    // Re-base now rather than at the next reading, and tick at the new rate.
+    clearTimeout(tickTimer);
+    tick('clock changed');
+    scheduleTick();
+  });
   if (opts.clockMode === 'wall') {
-    timers.push(setInterval(() => tick('interval'), opts.tickS * 1000));
+    scheduleTick();
     tasks.push(cron.schedule(officialCronExpression(opts.config), () => tick('official'), { timezone: opts.timezone, name: 'rules-official' }));
     tasks.push(cron.schedule(opts.provisionalCron, () => tick('provisional'), { timezone: opts.timezone, name: 'rules-provisional' }));
     log.info({ official: officialCronExpression(opts.config), provisional: opts.provisionalCron, timezone: opts.timezone }, 'rules schedules');
@@ -356,6 +403,8 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
     },
     checkpoint,
     async close() {
+      clearTimeout(tickTimer);
+      stopFollowingChanges();
       for (const t of timers) clearInterval(t);
       for (const t of tasks) await t.destroy();
       await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));

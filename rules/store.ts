@@ -18,8 +18,8 @@ import type { DeadLetter } from '../contracts/payloads.ts';
 
 export interface JournalEntry {
   id: number;
-  kind: 'reading' | 'tick';
-  /** The reading as JSON (kind reading); empty for a tick. */
+  kind: 'reading' | 'tick' | 'rebase';
+  /** The reading as JSON (kind reading); the new clock epoch as JSON (rebase); empty for a tick. */
   payload: string;
   rxMs: number;
 }

@@ -142,6 +142,7 @@ const site: SiteInput = {
       'fire-confirmed': '{brand}: {repeat}CHÁY RỪNG tại {zone} ({place}) {time}. Tổ BVR xuất quân ngay. Đã nhận: nhắn {code} hoặc {link}',
       'fire-suspected': '{brand}: {repeat}NGHI CHÁY tại {zone} ({place}) {time}. Kiểm tra ngay. Đã nhận: nhắn {code} hoặc {link}',
       'fire-cleared': '{brand}: HẾT CHÁY tại {zone}, {time}. Đám cháy đã được khống chế, dừng báo động.',
+      'fire-signal-lost': '{brand}: MẤT TÍN HIỆU cảm biến gần đám cháy tại {zone} ({place}) từ {time}. Chưa biết lửa đã tắt, kiểm tra tại chỗ.',
       'level-raised': '{brand}: {repeat}{zone} lên cấp cháy rừng {level} ({levelName}) {time}. Tăng tuần tra. Đã nhận: nhắn {code} hoặc {link}',
       'level-fell': '{brand}: Cấp cháy rừng {zone} giảm còn cấp {level} ({levelName}) lúc {time}. Dừng báo động cấp {previousLevel}.',
       'node-offline': '{brand}: Trạm cảm biến {place} ({zone}) mất kết nối từ {time} ({count} trạm). Kiểm tra nguồn và sóng.',

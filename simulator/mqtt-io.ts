@@ -193,7 +193,7 @@ export class EmulatedNode {
     for (let i = 0; i < unacked.length; i++) this.window.done();
   }
 
-  /** Graceful stop at the end of a run: say so on the status topic, then disconnect. */
+  /** Graceful stop at the end of a run: say so on the status topic, then disconnect (at once when the broker is gone). */
   async close(reason = 'simulation stopped'): Promise<void> {
     const client = this.client;
     this.linkUp = false;
@@ -202,7 +202,12 @@ export class EmulatedNode {
     if (client.connected) {
       await new Promise<void>((resolve) => client.publish(topics.status(this.nodeId), this.status('offline', reason), { qos: 1, retain: true }, () => resolve()));
     }
-    await endClient(client);
+    await endClient(client, !client.connected);
+  }
+
+  /** Readings published on the current link and not acknowledged yet. */
+  get unacknowledged(): number {
+    return this.unacked.size;
   }
 
   get buffered(): number {
@@ -243,10 +248,19 @@ export class NodeFleet {
     return this.window.idle();
   }
 
-  async closeAll(reason?: string): Promise<void> {
-    await this.window.idle();
+  /**
+   * Waits (at most `idleTimeoutMs`) for the broker to acknowledge what is in flight, then closes
+   * every node. Returns how many readings were never acknowledged — a broker that went away must
+   * not keep the run waiting forever.
+   */
+  async closeAll(reason?: string, idleTimeoutMs = 10_000): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.window.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, idleTimeoutMs)))]);
+    clearTimeout(timer);
+    const unacknowledged = [...this.nodes.values()].reduce((n, node) => n + node.unacknowledged + node.buffered, 0);
     await Promise.all([...this.nodes.values()].map((n) => n.close(reason)));
     if (this.window.error) throw this.window.error;
+    return unacknowledged;
   }
 }
 

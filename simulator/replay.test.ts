@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Reading } from '../contracts/payloads.ts';
-import { VirtualClock } from './clock.ts';
+import { VirtualClock } from '../platform/clock.ts';
 import { CsvReadingParser, formatFromFileName, parseLineProtocolLine, parseNdjsonLine, readingToCsvRecord, readingToLineProtocol, CSV_COLUMNS } from '../contracts/reading-files.ts';
 import { readFileRows, replayRows, ReplayFileError, type ReadingSink, type ReplayOptions } from './replay.ts';
 

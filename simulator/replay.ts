@@ -4,7 +4,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Reading } from '../contracts/payloads.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../platform/clock.ts';
 import { CsvReadingParser, parseLineProtocolLine, parseNdjsonLine, type ReplayFormat, type RowResult } from '../contracts/reading-files.ts';
 
 export interface NumberedRow {
@@ -19,7 +19,7 @@ export class ReplayFileError extends Error {
     readonly line: number,
     message: string,
   ) {
-    super(`${file}:${line}: ${message}`);
+    super(line > 0 ? `${file}:${line}: ${message}` : `${file}: ${message}`);
     this.name = 'ReplayFileError';
   }
 }
@@ -67,6 +67,10 @@ export interface ReplayOptions {
   toMs?: number | undefined;
   /** Move timestamps so the first replayed reading is stamped with the clock's now. */
   shiftToNow?: boolean | undefined;
+  /** Move every timestamp by this much (the CLI places a run on the pipeline's clock this way); overrides shiftToNow. */
+  shiftMs?: number | undefined;
+  /** Wall instant the first replayed reading is due at (an announced run's anchor); default: when it is read. */
+  startWallMs?: number | undefined;
   onBadRow?: ((line: number, message: string) => void) | undefined;
   onReading?: ((stats: ReplayStats) => void) | undefined;
   signal?: AbortSignal | undefined;
@@ -79,13 +83,15 @@ export interface ReplayStats {
   bad: number;
   firstTsMs: number | undefined;
   lastTsMs: number | undefined;
+  /** Latest timestamp among the replayed readings (rows may be out of order). */
+  maxTsMs: number | undefined;
   wallStartMs: number;
   wallEndMs: number;
 }
 
 /** Paces rows into the sink. The reading at ts t goes out at wallStart + (t − t0)/speed; a row older than one already sent goes at once. */
 export async function replayRows(rows: AsyncIterable<NumberedRow>, sink: ReadingSink, opts: ReplayOptions): Promise<ReplayStats> {
-  const stats: ReplayStats = { rows: 0, replayed: 0, filtered: 0, bad: 0, firstTsMs: undefined, lastTsMs: undefined, wallStartMs: opts.clock.now(), wallEndMs: 0 };
+  const stats: ReplayStats = { rows: 0, replayed: 0, filtered: 0, bad: 0, firstTsMs: undefined, lastTsMs: undefined, maxTsMs: undefined, wallStartMs: opts.clock.now(), wallEndMs: 0 };
   let t0: number | undefined;
   let latestTs = -Infinity;
   let shiftMs = 0;
@@ -106,11 +112,13 @@ export async function replayRows(rows: AsyncIterable<NumberedRow>, sink: Reading
     }
     if (t0 === undefined) {
       t0 = ts;
-      stats.wallStartMs = opts.clock.now();
-      if (opts.shiftToNow) shiftMs = stats.wallStartMs - t0;
+      stats.wallStartMs = opts.startWallMs ?? opts.clock.now();
+      if (opts.shiftMs !== undefined) shiftMs = opts.shiftMs;
+      else if (opts.shiftToNow) shiftMs = stats.wallStartMs - t0;
       stats.firstTsMs = ts;
     }
     if (ts > latestTs) latestTs = ts;
+    stats.maxTsMs = latestTs;
     if (Number.isFinite(opts.speed)) {
       const due = stats.wallStartMs + (latestTs - t0) / opts.speed;
       if (due > opts.clock.now()) await opts.clock.sleepUntil(due, opts.signal);

@@ -139,6 +139,7 @@ const DEFAULT_IS_FINE: Record<string, string> = {
   RULES_CLIENT_ID: 'fixed ews-rules: one rules service per stack',
   RULES_DB_FILE: 'default <EWS_DATA_DIR>/rules.sqlite is on the rules-data volume',
   RULES_CLOCK: 'wall is production; readings is for replays and tests',
+  EWS_LOG_FORMAT: 'auto gives JSON logs when stdout is not a terminal, as in a container',
   RULES_TIMEZONE: 'Asia/Ho_Chi_Minh: the official 13:00 level is Lai Châu local time',
   RULES_PROVISIONAL_CRON: 'tuning',
   RULES_TICK_S: 'tuning',
