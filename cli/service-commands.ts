@@ -298,7 +298,7 @@ interface Where {
 
 function banner(where: Where, rt: Runtime, clock: PipelineClock, transport: string | null): string[] {
   return [
-    `fire-ews — ${rt.site.site.name}: broker, ingest, rules and alerts in one process (Ctrl-C to stop). Times are ${rt.site.site.timezone}.`,
+    `fire-ews — ${rt.site.site.name}: broker, ingest, rules, alerts and the situation board in one process (Ctrl-C to stop). Times are ${rt.site.site.timezone}.`,
     `  broker     ${where.mqtt}${where.ws ? ` · MQTT over WebSocket ${where.ws}` : ''}`,
     `  readings   ${rt.env.INFLUX_URL ? where.store : `no INFLUX_URL: stored in ${where.store}`}`,
     `  rules      fire detection and danger levels on the pipeline's clock${clock.followsRuns ? ' (follows accelerated runs: README "Time model")' : ''}`,

@@ -84,6 +84,11 @@ export class MqttReadingSink implements ReadingSink {
 export interface EmulatedNodeOptions {
   /** Readings kept while disconnected (a node's flash is finite); the oldest go first. */
   bufferLimit?: number;
+  /**
+   * The node's clock for its status messages: the run's clock when an accelerated run announces
+   * one (README "Time model"), so that a following pipeline does not see them hours in the future.
+   */
+  now?: () => number;
   onEvent?: (event: { nodeId: string; kind: 'connected' | 'disconnected' | 'dropped'; detail?: string }) => void;
 }
 
@@ -110,7 +115,7 @@ export class EmulatedNode {
   }
 
   private status(status: NodeStatus['status'], reason: string): string {
-    const payload: NodeStatus = { nodeId: this.nodeId, status, ts: new Date().toISOString(), reason };
+    const payload: NodeStatus = { nodeId: this.nodeId, status, ts: new Date(this.opts.now?.() ?? Date.now()).toISOString(), reason };
     return JSON.stringify(payload);
   }
 

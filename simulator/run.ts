@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import type { Reading } from '../contracts/payloads.ts';
 import type { Site } from '../contracts/site.ts';
 import type { Logger } from '../platform/logger.ts';
-import { systemClock, type Clock } from '../platform/clock.ts';
+import { runTimeAt, systemClock, type Clock } from '../platform/clock.ts';
 import { scenarioNodes, simulate, type SimMessage, type SimulatedNode, type SimulationRun } from './engine.ts';
 import { NodeFleet, type BrokerAccess, type EmulatedNodeOptions } from './mqtt-io.ts';
 import type { ReadingSink } from './replay.ts';
@@ -154,7 +154,9 @@ export async function playScenario(opts: ScenarioPlayOptions): Promise<ScenarioP
   const seed = opts.seed ?? scenario.seed;
   const shiftMs = timing.kind === 'placed' && timing.speed !== 1 ? announced.anchorSimMs - scenario.start : 0;
   const run = timing.kind === 'placed' && timing.speed === 1 ? simulate(withStart(scenario, announced.anchorSimMs), opts.nodes, seed) : shiftRun(simulate(scenario, opts.nodes, seed), shiftMs);
-  const fleet = new NodeFleet(opts.access, { ...opts.fleet });
+  // Status messages carry the run's time, like the readings (a following pipeline judges both by it).
+  const runClock = announced.clock;
+  const fleet = new NodeFleet(opts.access, { ...opts.fleet, ...(runClock ? { now: () => runTimeAt(runClock, Date.now()) } : {}) });
   let reason = 'completed';
   try {
     await fleet.connectAll(opts.nodes.map((n) => n.id));

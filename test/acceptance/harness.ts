@@ -60,6 +60,7 @@ export async function sandbox(prefix: string): Promise<Sandbox> {
     MQTT_WS_PORT: String(await freePort()),
     EWS_HTTP_PORT: String(await freePort()),
     ALERTS_HTTP_PORT: String(await freePort()),
+    BOARD_HTTP_PORT: String(await freePort()),
     MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`,
   };
   return { dir, dataDir: join(dir, 'data'), mqttPort, env, remove: () => rmSync(dir, { recursive: true, force: true }) };

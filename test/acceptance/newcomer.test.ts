@@ -45,7 +45,7 @@ describe.concurrent('a newcomer', () => {
     // npm's cache serves the packages (CI has just run npm ci itself); nothing else is set up.
     const first = new Shell(readmeCommand('npm ci && npm start'), { ...box.env, npm_config_prefer_offline: 'true' }, { cwd: dir, tty: true });
     shells.push(first);
-    await first.waitFor('fire-ews — Thành phố Lai Châu: broker, ingest, rules and alerts in one process (Ctrl-C to stop)', 6 * 60_000);
+    await first.waitFor('fire-ews — Thành phố Lai Châu: broker, ingest, rules, alerts and the situation board in one process (Ctrl-C to stop)', 6 * 60_000);
     await first.waitFor(/simulation normal-day in real time: 24 h from now/, 60_000);
     // A normal day in real time: every node reports once a minute.
     await first.waitFor(/readings (3[3-9]|[4-9]\d|\d{3,}) stored · dead letters 0 · events 0 · SMS 0 queued, 0 sent/, 150_000);
@@ -53,6 +53,12 @@ describe.concurrent('a newcomer', () => {
     expect(first.screen).toMatch(/Where to look:\n {4}SMS outbox {2}sqlite3 data\/alerts\.sqlite/);
     expect(first.screen).not.toMatch(/EVENT|SMS \(dry run\)/);
     expect(first.screen).not.toMatch(/^\{"level"/m);
+    // The situation board's read-only link, printed in the summary, opens the page.
+    const kiosk = /board {6}situation board (http:\/\/\S+\/kiosk\/\S+)/.exec(first.screen)?.[1];
+    expect(kiosk, 'the kiosk link in the summary').toBeDefined();
+    const page = await fetch(kiosk!);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<html/i);
     const code = await first.ctrlC();
     expect(first.screen).toMatch(/stopped cleanly/);
     expect(code).toBe(130);
