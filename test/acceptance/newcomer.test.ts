@@ -45,7 +45,7 @@ describe.concurrent('a newcomer', () => {
     // npm's cache serves the packages (CI has just run npm ci itself); nothing else is set up.
     const first = new Shell(readmeCommand('npm ci && npm start'), { ...box.env, npm_config_prefer_offline: 'true' }, { cwd: dir, tty: true });
     shells.push(first);
-    await first.waitFor('fire-ews — Thành phố Lai Châu: broker, ingest, rules, alerts and the situation board in one process (Ctrl-C to stop)', 6 * 60_000);
+    await first.waitFor('fire-ews — Thành phố Lai Châu: broker, ingest, rules, alerts and the situation board in one process (Ctrl-C to stop)', 10 * 60_000); // npm ci: about a minute alone, several on a busy machine
     await first.waitFor(/simulation normal-day in real time: 24 h from now/, 60_000);
     // A normal day in real time: every node reports once a minute.
     await first.waitFor(/readings (3[3-9]|[4-9]\d|\d{3,}) stored · dead letters 0 · events 0 · SMS 0 queued, 0 sent/, 150_000);
