@@ -8,7 +8,7 @@ import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platfor
 import { createLogger, type Logger } from '../platform/logger.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import { startMetricsServer } from '../platform/metrics.ts';
-import { chooseTransport, type AlertsEnv } from './config.ts';
+import { ackModeOf, chooseTransport, refuseSampleRoster, type AlertsEnv } from './config.ts';
 import type { EngineContext } from './engine.ts';
 import { createAlertsHttpServer, listenAlertsHttp } from './http.ts';
 import { AlertOutbox, type SmsCounts } from './outbox.ts';
@@ -19,7 +19,7 @@ import { loadSiteWithPolicy, type AlertPolicy } from './policy.ts';
 import { buildRoster } from './routing.ts';
 import { AlertService, type AlertServiceOptions } from './service.ts';
 import type { PipelineClock } from '../platform/clock.ts';
-import { assertTemplatesFit, ACK_CODE_DIGITS } from './templates.ts';
+import { assertTemplatesFit, ACK_CODE_DIGITS, type AckMode } from './templates.ts';
 import { DryRunTransport, GammuTransport, TwilioTransport, type SmsTransport } from './transports.ts';
 import { randomInt } from 'node:crypto';
 
@@ -28,6 +28,8 @@ export interface RunningAlerts {
   httpPort: number;
   /** dryrun, twilio or gammu. */
   transport: SmsTransport['name'];
+  /** Whether the SMS ask for a reply with the code or carry only the link. */
+  ackMode: AckMode;
   /** The alerts section of the site file, as the service uses it. */
   policy: AlertPolicy;
   /** SMS handed to the transport, failed and acknowledged since the process started. */
@@ -72,12 +74,14 @@ export interface AlertsRunOptions {
 
 export async function runAlertsService(env: AlertsEnv, log: Logger = createLogger('alerts', env.EWS_LOG_LEVEL), run: AlertsRunOptions = {}): Promise<RunningAlerts> {
   const { site, policy } = loadSiteWithPolicy(env.EWS_SITE_FILE);
-  assertTemplatesFit(policy, site, env.ALERTS_PUBLIC_URL);
+  refuseSampleRoster(env, site);
+  const ackMode = ackModeOf(env);
+  assertTemplatesFit(policy, site, env.ALERTS_PUBLIC_URL, [ackMode]);
   const ctx: EngineContext = { policy, roster: buildRoster(site), newAckCode };
   const db = openDatabase(env.ALERTS_DB_FILE ?? join(env.EWS_DATA_DIR, 'alerts.sqlite'));
   // InfluxDB (optional): alert state changes and pipeline figures for the dashboards, through a spool in alerts.sqlite.
   const influxWriter = createLineWriter(env, log);
-  const outbox = new AlertOutbox(db, { policy, publicUrl: env.ALERTS_PUBLIC_URL, validityS: env.ALERTS_VALIDITY_S, influxSpoolMaxLines: influxWriter ? DEFAULT_INFLUX_SPOOL_MAX_LINES : 0 });
+  const outbox = new AlertOutbox(db, { policy, publicUrl: env.ALERTS_PUBLIC_URL, validityS: env.ALERTS_VALIDITY_S, ackMode, influxSpoolMaxLines: influxWriter ? DEFAULT_INFLUX_SPOOL_MAX_LINES : 0 });
   const influx = influxWriter ? startAlertsInflux({ outbox, writer: influxWriter, log, statsIntervalS: env.EWS_PIPELINE_STATS_S }) : null;
   if (influxWriter) log.info({ influx: influxWriter.description, statsIntervalS: env.EWS_PIPELINE_STATS_S }, 'alert states and pipeline figures go to InfluxDB');
   const transport = makeTransport(env, log, policy.encoding === 'ucs2');
@@ -99,7 +103,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
       mqttClient?.publish(topics.alert(note.alertId), JSON.stringify(payload), { qos: 1 });
     },
   });
-  log.info({ transport: transport.name, encoding: policy.encoding, maxSegments: policy.maxSegments, rate: env.ALERTS_RATE_SEGMENTS_PER_S }, 'alerts service starting');
+  log.info({ transport: transport.name, ackMode, encoding: policy.encoding, maxSegments: policy.maxSegments, rate: env.ALERTS_RATE_SEGMENTS_PER_S }, 'alerts service starting');
   service.start();
 
   const http = createAlertsHttpServer({
@@ -194,6 +198,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     service,
     httpPort,
     transport: transport.name,
+    ackMode,
     policy,
     sms: outbox.counts,
     influx,
