@@ -14,6 +14,8 @@ import { metricsRegistry } from '../platform/metrics.ts';
 import type { AlertOutbox } from './outbox.ts';
 import type { AlertService } from './service.ts';
 import { ownValue } from '../platform/records.ts';
+import type { AlertRecord } from './engine.ts';
+import { alertTime, describeAlertVi } from './templates.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -108,6 +110,25 @@ function apiKeyMatches(req: IncomingMessage, key: string | undefined): boolean {
 
 export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
   const statusUrl = `${o.publicUrl.replace(/\/+$/, '')}/twilio/status`;
+  const { site } = o.service.context.roster;
+  const timeZone = o.service.context.policy.timezone;
+  const clock = (ms: number) => alertTime(ms, Date.now(), timeZone);
+
+  /** The alert in words a patrol member reads: kind, zone, place, time (ids only in brackets). */
+  function describeHtml(a: AlertRecord): string {
+    const d = describeAlertVi(site, a, Date.now(), timeZone);
+    return `<p><strong>${escapeHtml(d.what)}</strong> — ${escapeHtml(d.where)}</p><p>Lúc ${escapeHtml(d.when)}</p>`;
+  }
+
+  /** Where the alert stands, for someone about to acknowledge or who just did (empty while it waits for one). */
+  function alertStateVi(a: AlertRecord): string {
+    if (a.status === 'active') return '';
+    if (a.status === 'acknowledged') return `Cảnh báo này đã được ${a.ack?.by ?? 'người khác'} xác nhận trước đó${a.ack ? ` lúc ${clock(a.ack.at)}` : ''}.`;
+    // Resolved. Superseded means a more serious alert replaced it: never say "it is over" then.
+    if (a.resolvedBy?.startsWith('superseded')) return 'Cảnh báo này đã được thay bằng một cảnh báo mới hơn, nghiêm trọng hơn: hãy làm theo tin nhắn mới nhất.';
+    const ended = `Cảnh báo này đã kết thúc${a.resolvedAt !== null ? ` lúc ${clock(a.resolvedAt)}` : ''}`;
+    return a.ack ? `${ended}; ${a.ack.by} đã xác nhận trước đó.` : `${ended}, trước khi có người xác nhận. Không cần xác nhận nữa.`;
+  }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -148,15 +169,15 @@ export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
         if (!row) return page(res, 404, 'Liên kết không hợp lệ', '<p>Không tìm thấy cảnh báo.</p>');
         if (row.expires_at <= Date.now()) return page(res, 410, 'Liên kết đã hết hạn', '<p>Hãy gọi Ban Chỉ huy để báo đã nhận.</p>');
         const alert = ownValue(o.service.engineState.alerts, row.alert_id);
-        const what = alert ? `${alert.kind} — ${alert.zoneId}${alert.nodeId ? ` (${alert.nodeId})` : ''}` : row.alert_id;
-        const state = alert?.status === 'acknowledged' ? `<p>Đã có người xác nhận: ${escapeHtml(alert.ack?.by ?? '')}</p>` : '';
-        return page(res, 200, 'Xác nhận đã nhận cảnh báo', `<p>${escapeHtml(what)}</p>${state}<form method="post"><button type="submit">Tôi đã nhận</button></form>`);
+        const state = alert ? alertStateVi(alert) : '';
+        return page(res, 200, 'Xác nhận đã nhận cảnh báo', `${alert ? describeHtml(alert) : ''}${state ? `<p>${escapeHtml(state)}</p>` : ''}<form method="post"><button type="submit">Tôi đã nhận</button></form>`);
       }
       if (method === 'POST') {
         await readBody(req);
         const r = o.service.acknowledgeByToken(token.data);
-        if (!r.ok) return page(res, r.status, r.status === 410 ? 'Liên kết đã hết hạn' : 'Liên kết không hợp lệ', `<p>${escapeHtml(r.reason)}</p>`);
-        return page(res, 200, 'Đã ghi nhận', `<p>${r.already ? 'Cảnh báo này đã được xác nhận trước đó.' : 'Cảm ơn. Đã dừng nhắc lại và chuyển cấp.'}</p>`);
+        if (!r.ok) return page(res, r.status, r.status === 410 ? 'Liên kết đã hết hạn' : 'Liên kết không hợp lệ', `<p>${escapeHtml(r.status === 410 ? 'Liên kết này đã hết hạn. Hãy gọi Ban Chỉ huy để báo đã nhận.' : 'Không tìm thấy cảnh báo.')}</p>`);
+        const said = r.already ? alertStateVi(r.alert) : 'Cảm ơn. Đã ghi nhận bạn đã nhận cảnh báo; dừng nhắc lại và chuyển cấp.';
+        return page(res, 200, 'Đã ghi nhận', `${describeHtml(r.alert)}<p>${escapeHtml(said)}</p>`);
       }
       throw new HttpError(405, 'GET or POST');
     }

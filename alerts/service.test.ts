@@ -148,7 +148,7 @@ it('status callbacks: a valid signature updates the outbox; invalid or missing �
 });
 
 it('ack by link: GET only shows the page, POST acknowledges and records who; expired and unknown links refused', async () => {
-  const e = event('fire-suspected', 'tan-phong');
+  const e = event('fire-suspected', 'tan-phong', { nodeId: 'tan-phong-02' });
   service.handleEvent(e);
   await waitFor(settled(e.eventId), 10_000, 'tan-phong messages sent');
   const body = double.requests.find((r) => r.form.Body?.includes('Tan Phong'))?.form.Body ?? '';
@@ -156,7 +156,12 @@ it('ack by link: GET only shows the page, POST acknowledges and records who; exp
   expect(link, 'the message ends with an ack link').not.toBe('');
   const get = await fetch(link);
   expect(get.status).toBe(200);
-  expect(await get.text()).toMatch(/<form method="post">/);
+  const html = await get.text();
+  expect(html).toMatch(/<form method="post">/);
+  // Vietnamese: kind, zone and place in words, the node id only in brackets; no raw kind id.
+  const place = ctx.roster.site.nodes.find((n) => n.id === 'tan-phong-02')?.place ?? '';
+  expect(html).toContain(`<strong>Nghi cháy rừng</strong> — Tân Phong, ${place} (trạm tan-phong-02)`);
+  expect(html).not.toMatch(/fire-suspected|tan-phong —/);
   expect(service.engineState.alerts[e.eventId]?.status, 'GET must not acknowledge').toBe('active');
   const post = await fetch(link, { method: 'POST' });
   expect(post.status).toBe(200);
@@ -170,7 +175,7 @@ it('ack by link: GET only shows the page, POST acknowledges and records who; exp
   expect(alert?.ack?.by).toContain(person.id);
   expect(outbox.rows().find((r) => r.body === body)?.state).toBe('acknowledged');
   const again = await fetch(link, { method: 'POST' });
-  expect(await again.text()).toMatch(/đã được xác nhận trước đó/);
+  expect(await again.text()).toMatch(new RegExp(`Cảnh báo này đã được ${person.name} \\(${person.id}\\) xác nhận trước đó lúc \\d\\d:\\d\\d`));
   expect(outbox.acksFor(e.eventId).map((a) => [a.channel, a.effective])).toStrictEqual([['link', 1], ['link', 0]]);
   // expired
   outbox.db.prepare('INSERT INTO ack_tokens (token, alert_id, recipient_id, expires_at) VALUES (?, ?, ?, ?)').run('Expired234', e.eventId, person.id, Date.now() - 1);
@@ -178,6 +183,34 @@ it('ack by link: GET only shows the page, POST acknowledges and records who; exp
   expect((await fetch(`${base}/ack/Expired234`, { method: 'POST' })).status).toBe(410);
   expect((await fetch(`${base}/ack/Unknown234`, { method: 'POST' })).status).toBe(404);
   expect((await fetch(`${base}/ack/x'or'1=1`)).status).toBe(404);
+});
+
+it('the first acknowledgement of a superseded or a cleared alert says so, not "acknowledged before"', async () => {
+  const linkOf = (alertId: string) => /(http:\S+\/ack\/[A-Za-z0-9]{10})$/.exec(outbox.rows().find((r) => r.alert_id === alertId)?.body ?? '')?.[1];
+  const pages = async (link: string) => [await (await fetch(link)).text(), await (await fetch(link, { method: 'POST' })).text()];
+  const suspected = event('fire-suspected', 'quyet-thang', { nodeId: 'quyet-thang-02' });
+  service.handleEvent(suspected);
+  await waitFor(settled(suspected.eventId), 10_000, 'quyet-thang suspicion sent');
+  const confirmed = event('fire-confirmed', 'quyet-thang', { nodeId: 'quyet-thang-02' });
+  service.handleEvent(confirmed);
+  await waitFor(settled(confirmed.eventId), 10_000, 'quyet-thang confirmation sent');
+  expect(service.engineState.alerts[suspected.eventId]?.status).toBe('resolved');
+  const suspectedLink = linkOf(suspected.eventId);
+  assert(suspectedLink);
+  // A more serious alert replaced it: never "it is over".
+  for (const html of await pages(suspectedLink)) {
+    expect(html).toMatch(/đã được thay bằng một cảnh báo mới hơn, nghiêm trọng hơn: hãy làm theo tin nhắn mới nhất/);
+    expect(html).not.toMatch(/xác nhận trước đó|kết thúc/);
+  }
+  service.handleEvent(event('fire-cleared', 'quyet-thang', { nodeId: 'quyet-thang-02' }));
+  expect(service.engineState.alerts[confirmed.eventId]?.status).toBe('resolved');
+  const confirmedLink = linkOf(confirmed.eventId);
+  assert(confirmedLink);
+  for (const html of await pages(confirmedLink)) {
+    expect(html).toMatch(/Cảnh báo này đã kết thúc lúc \d\d:\d\d, trước khi có người xác nhận\. Không cần xác nhận nữa\./);
+    expect(html).not.toMatch(/xác nhận trước đó/);
+  }
+  expect([...outbox.acksFor(suspected.eventId), ...outbox.acksFor(confirmed.eventId)].map((a) => a.effective), 'recorded as late').toStrictEqual([0, 0]);
 });
 
 it('board API: API key required, malformed bodies → 400 with the reason, ack by API and alert list', async () => {

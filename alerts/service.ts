@@ -101,6 +101,11 @@ export class AlertService {
     return this.state;
   }
 
+  /** Site, roster and policy (the ack page names zones and places with them). */
+  get context(): EngineContext {
+    return this.o.ctx;
+  }
+
   /** Recovers messages in flight at the last stop, runs due timers and starts sending. */
   start(): void {
     this.running = true;

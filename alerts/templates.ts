@@ -66,6 +66,29 @@ export function alertTime(iso: string | number, nowMs: number, timeZone: string)
 /** The widest `{time}` (used by the start-up check). */
 export const WIDEST_TIME = '23:59 31/12';
 
+/** What an alert is about, in Vietnamese, for the ack page (kind, zone, place, time) — never ids alone. */
+export const ALERT_KIND_WORDS: Record<string, string> = {
+  'fire-confirmed': 'Cháy rừng',
+  'fire-suspected': 'Nghi cháy rừng',
+  'level-changed': 'Cấp cháy rừng tăng',
+  'node-offline': 'Trạm cảm biến mất kết nối',
+  'node-fault': 'Trạm cảm biến báo lỗi',
+};
+
+export function describeAlertVi(
+  site: Site,
+  a: { kind: string; zoneId: string; nodeId: string | null; level: number | null; eventTs: string },
+  nowMs: number,
+  timeZone: string,
+): { what: string; where: string; when: string } {
+  const zone = site.zones.find((z) => z.id === a.zoneId);
+  const node = a.nodeId ? site.nodes.find((n) => n.id === a.nodeId) : undefined;
+  const what = `${ALERT_KIND_WORDS[a.kind] ?? a.kind}${a.kind === 'level-changed' && a.level !== null ? ` lên cấp ${romanLevel(a.level)}` : ''}`;
+  const place = node?.place ? `, ${node.place}` : '';
+  const station = a.nodeId ? ` (trạm ${a.nodeId})` : '';
+  return { what, where: `${zone?.name ?? a.zoneId}${place}${station}`, when: alertTime(a.eventTs, nowMs, timeZone) };
+}
+
 export function ackLink(publicUrl: string, token: string): string {
   return `${publicUrl.replace(/\/+$/, '')}/ack/${token}`;
 }
