@@ -28,6 +28,13 @@ export const twilioStatusSchema = z.object({
   ErrorCode: z.string().regex(/^\d+$/).optional(),
 });
 
+/** Twilio's incoming-message webhook form (the fields we use; the rest is kept for the signature). */
+export const twilioInboundSchema = z.object({
+  MessageSid: z.string().regex(/^(SM|MM)[0-9a-fA-F]{32}$/, 'expected a Message SID'),
+  From: z.string().min(1).max(40),
+  Body: z.string().max(1600),
+});
+
 export { apiAckSchema } from '../contracts/alerts-api.ts';
 export const ackTokenSchema = z.string().regex(/^[A-Za-z0-9]{10}$/);
 
@@ -40,6 +47,8 @@ export interface AlertsHttpOptions {
   /** ALERTS_PUBLIC_URL: what Twilio signs, and the base of ack links. */
   publicUrl: string;
   twilioAuthToken: string | undefined;
+  /** Twilio's incoming-message webhook is served (TWILIO_RECEIVES_REPLIES): a reply with the code acknowledges, as through the modem. */
+  twilioInbound?: boolean;
   apiKey: string | undefined;
   /** Public liveness only: the answer carries no detail (that is on the internal /healthz). */
   health: () => { ok: boolean };
@@ -110,6 +119,7 @@ function apiKeyMatches(req: IncomingMessage, key: string | undefined): boolean {
 
 export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
   const statusUrl = `${o.publicUrl.replace(/\/+$/, '')}/twilio/status`;
+  const inboundUrl = `${o.publicUrl.replace(/\/+$/, '')}/twilio/inbound`;
   const { site } = o.service.context.roster;
   const timeZone = o.service.context.policy.timezone;
   const clock = (ms: number) => alertTime(ms, Date.now(), timeZone);
@@ -157,6 +167,24 @@ export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
       const mapped = s === 'delivered' || s === 'read' ? 'delivered' : s === 'undelivered' ? 'undelivered' : s === 'failed' || s === 'canceled' ? 'failed' : 'sent';
       const changed = o.outbox.applyDeliveryStatus(parsed.data.MessageSid, mapped, parsed.data.ErrorCode ?? null, Date.now());
       return json(res, 200, { ok: true, updated: changed });
+    }
+
+    if (path === '/twilio/inbound') {
+      if (method !== 'POST') throw new HttpError(405, 'POST only');
+      if (!o.twilioAuthToken || !o.twilioInbound) throw new HttpError(404, 'Twilio replies not configured (TWILIO_RECEIVES_REPLIES)');
+      const raw = await readBody(req);
+      const params = Object.fromEntries(new URLSearchParams(raw));
+      const signature = req.headers['x-twilio-signature'];
+      if (typeof signature !== 'string' || !twilio.validateRequest(o.twilioAuthToken, signature, inboundUrl, params)) {
+        o.log.warn({ ip: req.socket.remoteAddress }, 'incoming message with a missing or invalid X-Twilio-Signature refused');
+        return json(res, 403, { error: 'invalid X-Twilio-Signature' });
+      }
+      const parsed = twilioInboundSchema.safeParse(params);
+      if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
+      const r = o.service.acknowledgeByReply(parsed.data.From, parsed.data.Body, `twilio ${parsed.data.MessageSid}`);
+      o.log.info({ from: parsed.data.From, messageSid: parsed.data.MessageSid, acknowledged: r.ok, reason: r.ok ? undefined : r.reason }, 'reply through Twilio');
+      // Empty TwiML: no answer SMS (each would cost a segment; the ack stops the repeats, which is the answer).
+      return send(res, 200, '<?xml version="1.0" encoding="UTF-8"?><Response></Response>\n', 'text/xml; charset=utf-8');
     }
 
     const ackMatch = /^\/ack\/([^/]*)$/.exec(path);

@@ -17,9 +17,9 @@ import { DEFAULT_INFLUX_SPOOL_MAX_LINES, startAlertsInflux, type AlertsInflux } 
 import { createLineWriter } from '../platform/influx-writer.ts';
 import { loadSiteWithPolicy, type AlertPolicy } from './policy.ts';
 import { buildRoster } from './routing.ts';
-import { AlertService, type AlertServiceOptions } from './service.ts';
+import { AlertService, type AlertServiceOptions, type TransportDegradation } from './service.ts';
 import type { PipelineClock } from '../platform/clock.ts';
-import { assertTemplatesFit, ACK_CODE_DIGITS, type AckMode } from './templates.ts';
+import { assertTemplatesFit, ACK_CODE_DIGITS, transportNotice, type AckMode } from './templates.ts';
 import { DryRunTransport, GammuTransport, TwilioTransport, type SmsTransport } from './transports.ts';
 import { randomInt } from 'node:crypto';
 
@@ -36,6 +36,8 @@ export interface RunningAlerts {
   sms: Readonly<SmsCounts>;
   /** Present when INFLUX_URL is set. */
   influx: AlertsInflux | null;
+  /** What the internal /healthz answers (also for `fire-ews start`'s process-wide listener). */
+  health: () => { ok: boolean; detail: Record<string, unknown> };
   close(): Promise<void>;
 }
 
@@ -46,8 +48,7 @@ function newAckCode(taken: ReadonlySet<string>): string {
   }
 }
 
-function makeTransport(env: AlertsEnv, log: Logger, unicode: boolean): SmsTransport {
-  const kind = chooseTransport(env);
+function makeTransport(env: AlertsEnv, log: Logger, unicode: boolean, kind = chooseTransport(env)): SmsTransport {
   if (kind === 'twilio') {
     return new TwilioTransport({
       accountSid: env.TWILIO_ACCOUNT_SID ?? '',
@@ -64,6 +65,18 @@ function makeTransport(env: AlertsEnv, log: Logger, unicode: boolean): SmsTransp
 }
 
 export { scanGammuInbox } from './gammu.ts';
+
+/**
+ * The other transport, for the maintenance notice when the main one fails every message: the modem
+ * when Twilio is the main one and GAMMU_SMSD_CONFIG is set, Twilio when the modem is and Twilio's
+ * credentials are set; none otherwise.
+ */
+export function fallbackTransportKind(env: AlertsEnv): 'twilio' | 'gammu' | null {
+  const main = chooseTransport(env);
+  if (main === 'twilio' && env.GAMMU_SMSD_CONFIG) return 'gammu';
+  if (main === 'gammu' && env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN) return 'twilio';
+  return null;
+}
 
 export interface AlertsRunOptions {
   /** The pipeline's clock (README "Time model"); default: the wall clock. */
@@ -86,7 +99,26 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
   if (influxWriter) log.info({ influx: influxWriter.description, statsIntervalS: env.EWS_PIPELINE_STATS_S }, 'alert states and pipeline figures go to InfluxDB');
   const transport = makeTransport(env, log, policy.encoding === 'ucs2');
   let mqttClient: MqttClient | null = null;
+  const fallbackKind = fallbackTransportKind(env);
+  const fallback = fallbackKind ? makeTransport(env, log, policy.encoding === 'ucs2', fallbackKind) : null;
+  // Best effort, not through the outbox: one SMS per maintenance contact per episode, logged either way.
+  let noticeSeq = 0;
+  const notifyMaintenance = (d: TransportDegradation, state: 'down' | 'up') => {
+    if (!fallback) {
+      log.warn({ transport: transport.name, reason: d.reason }, 'no other transport configured for a maintenance notice');
+      return;
+    }
+    const notice = transportNotice(policy, transport.name, d, state, Date.now());
+    for (const person of site.maintenance) {
+      noticeSeq += 1;
+      void fallback
+        .send({ to: person.phone, body: notice.body, segments: notice.count.segments, validityS: env.ALERTS_VALIDITY_S, outboxId: -noticeSeq })
+        .then((r) => (r.ok ? log.warn({ to: person.id, via: fallback.name, providerId: r.providerId, body: notice.body }, 'maintenance notice sent') : log.error({ to: person.id, via: fallback.name, code: r.code, detail: r.detail }, 'maintenance notice failed')));
+    }
+  };
   const service = new AlertService({
+    onTransportDegraded: (d) => notifyMaintenance(d, 'down'),
+    onTransportRecovered: (d) => notifyMaintenance(d, 'up'),
     ctx,
     outbox,
     transport,
@@ -114,6 +146,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     log,
     publicUrl: env.ALERTS_PUBLIC_URL,
     twilioAuthToken: transport.name === 'twilio' ? env.TWILIO_AUTH_TOKEN : undefined,
+    twilioInbound: transport.name === 'twilio' && env.TWILIO_RECEIVES_REPLIES,
     apiKey: env.ALERTS_API_KEY,
     health: () => ({ ok: mqttClient?.connected ?? false }),
     limits: {
@@ -123,15 +156,26 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
       idleTimeoutMs: env.ALERTS_HTTP_IDLE_TIMEOUT_MS,
     },
   });
+  // The internal /healthz: 503 while MQTT is down or the transport fails every message (degraded, with the reason).
+  const health = () => {
+    const degraded = service.transportDegradation;
+    return {
+      ok: (mqttClient?.connected ?? false) && degraded === null,
+      detail: {
+        mqtt: mqttClient?.connected ?? false,
+        transport: transport.name,
+        ...(degraded ? { degraded: { reason: degraded.reason, code: degraded.code, detail: degraded.detail, since: new Date(degraded.since).toISOString() } } : {}),
+        fallbackTransport: fallback?.name ?? null,
+        outbox: outbox.countsByState(),
+      },
+    };
+  };
   const httpPort = await listenAlertsHttp(http, env.ALERTS_HTTP_HOST, env.ALERTS_HTTP_PORT);
   // /metrics and the detailed /healthz on the internal listener (EWS_HTTP_HOST:EWS_HTTP_PORT; 0 disables,
   // as in `fire-ews start`, whose process-wide listener serves the shared registry).
   const internal =
     env.EWS_HTTP_PORT > 0
-      ? await startMetricsServer(env.EWS_HTTP_HOST, env.EWS_HTTP_PORT, () => ({
-          ok: mqttClient?.connected ?? false,
-          detail: { mqtt: mqttClient?.connected ?? false, transport: transport.name, outbox: outbox.countsByState() },
-        }))
+      ? await startMetricsServer(env.EWS_HTTP_HOST, env.EWS_HTTP_PORT, () => health())
       : null;
 
   const username = env.MQTT_USERNAME ?? serviceUsername('alerts');
@@ -199,6 +243,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     httpPort,
     transport: transport.name,
     ackMode,
+    health,
     policy,
     sms: outbox.counts,
     influx,

@@ -35,6 +35,9 @@ export const outboxRowSchema = z.object({
   error_code: z.string().nullable(),
   error_detail: z.string().nullable(),
   in_flight_at_restart: z.number().int(),
+  /** What the provider answered: Twilio's `status` (queued, accepted…) and `num_segments` (billed segments). */
+  provider_status: z.string().nullable(),
+  provider_segments: z.number().int().nullable(),
 });
 export type OutboxRow = z.infer<typeof outboxRowSchema>;
 
@@ -108,6 +111,10 @@ export class AlertOutbox {
       CREATE TABLE IF NOT EXISTS ack_tokens (token TEXT PRIMARY KEY, alert_id TEXT NOT NULL, recipient_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS acks (id INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL, by TEXT NOT NULL, channel TEXT NOT NULL, at INTEGER NOT NULL, effective INTEGER NOT NULL, detail TEXT);
     `);
+    // Added after the first release: older files get the columns.
+    const columns = new Set((db.prepare('PRAGMA table_info(outbox)').all() as { name: string }[]).map((c) => c.name));
+    if (!columns.has('provider_status')) db.exec('ALTER TABLE outbox ADD COLUMN provider_status TEXT');
+    if (!columns.has('provider_segments')) db.exec('ALTER TABLE outbox ADD COLUMN provider_segments INTEGER');
     this.lines = new LineSpool(db, 'influx_spool', 'influx_refused');
   }
 
@@ -205,8 +212,10 @@ export class AlertOutbox {
     return row.t;
   }
 
-  markSent(id: number, providerId: string, now: number): void {
-    this.counts.sent += this.db.prepare(`UPDATE outbox SET state = 'sent', provider_id = ?, error_code = NULL, error_detail = NULL, updated_at = ? WHERE id = ? AND state = 'sending'`).run(providerId, now, id).changes;
+  markSent(id: number, providerId: string, now: number, provider: { status?: string | undefined; segments?: number | undefined } = {}): void {
+    this.counts.sent += this.db
+      .prepare(`UPDATE outbox SET state = 'sent', provider_id = ?, provider_status = ?, provider_segments = ?, error_code = NULL, error_detail = NULL, updated_at = ? WHERE id = ? AND state = 'sending'`)
+      .run(providerId, provider.status ?? null, provider.segments ?? null, now, id).changes;
   }
 
   markRetry(id: number, nextAt: number, code: string, detail: string, now: number): void {

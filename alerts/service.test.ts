@@ -1,7 +1,7 @@
 // The service end to end in one process, against a local double of Twilio's Messages API
 // (alerts/twilio-double.ts checks every request against the official CreateMessage contract and
 // answers scripted 429/500/21211/dropped connections) and the real HTTP server.
-import { afterAll, assert, beforeAll, expect, it, vi } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +44,7 @@ beforeAll(async () => {
   const transport = new TwilioTransport({ accountSid: SID, authToken: TOKEN, messagingServiceSid: MG, statusCallback: `${base}/twilio/status`, apiBaseUrl: double.baseUrl, timeoutMs: 5000 });
   service = new AlertService({ ctx, outbox, transport, log, segmentsPerSecond: 5000, burst: 100, concurrency: 8, retry: { baseMs: 5, capMs: 40 }, validityS: 900 });
   service.start();
-  http = createAlertsHttpServer({ host: '127.0.0.1', port, service, outbox, log, publicUrl: base, twilioAuthToken: TOKEN, apiKey: API_KEY, health: () => ({ ok: true }) });
+  http = createAlertsHttpServer({ host: '127.0.0.1', port, service, outbox, log, publicUrl: base, twilioAuthToken: TOKEN, twilioInbound: true, apiKey: API_KEY, health: () => ({ ok: true }) });
   await listenAlertsHttp(http, '127.0.0.1', port);
 });
 
@@ -81,6 +81,8 @@ it('a San Thàng confirmed fire: one valid CreateMessage request per recipient, 
     expect(r.form.Body ?? '').toMatch(/^PCCR LAI CHAU: CHAY RUNG tai San Thang, 1,8 km huong Bac, \d\d:\d\d\. To BVR xuat quan ngay\. Xac nhan: http:\/\/127\.0\.0\.1:\d+\/ack\/[A-Za-z0-9]{10}$/);
   }
   expect(new Set(reqs.map((r) => r.form.Body)).size, 'each person has an own ack link').toBe(reqs.length);
+  // Twilio's answer is recorded: through a Messaging Service the status is accepted and num_segments 0 (no sender yet).
+  expect(new Set(outbox.rows().filter((r) => r.alert_id === e.eventId).map((r) => `${r.provider_status}/${r.provider_segments}`))).toStrictEqual(new Set(['accepted/null']));
   expect(outbox.countsByState(e.eventId).sent).toBe(expected.length);
 });
 
@@ -304,4 +306,91 @@ it('the Twilio double itself refuses what breaks the contract (so an empty viola
   } finally {
     await probe.close();
   }
+});
+
+describe('Twilio as the transport of a deployment', () => {
+  const ALERT = 'fire-suspected';
+  /** A second service on its own outbox, against the same double, with its own faults. */
+  async function serviceWith(opts: { from?: string; faults: (index: number) => Fault | null }) {
+    const db = openDatabase(join(dir, `alerts-${Math.random().toString(36).slice(2)}.sqlite`));
+    const box = new AlertOutbox(db, { policy: ctx.policy, publicUrl: base, validityS: 900, ackMode: 'link' });
+    const transport = new TwilioTransport({ accountSid: SID, authToken: TOKEN, ...(opts.from ? { from: opts.from } : { messagingServiceSid: MG }), apiBaseUrl: double.baseUrl, timeoutMs: 5000 });
+    const degraded: string[] = [];
+    const recovered: string[] = [];
+    const svc = new AlertService({
+      ctx, outbox: box, transport, log, segmentsPerSecond: 5000, burst: 100, concurrency: 1, retry: { baseMs: 5, capMs: 20 }, validityS: 900,
+      onTransportDegraded: (d) => degraded.push(`${d.reason}/${d.code}`),
+      onTransportRecovered: (d) => recovered.push(`${d.reason}/${d.code}`),
+    });
+    let index = 0;
+    double.faults = () => opts.faults(index++);
+    svc.start();
+    return { svc, box, degraded, recovered };
+  }
+  afterAll(() => {
+    double.faults = () => null;
+  });
+
+  it('with a sender number, Twilio\'s status and num_segments are recorded on the row', async () => {
+    const { svc, box } = await serviceWith({ from: 'PCCR LCHAU', faults: () => null });
+    const e = event(ALERT, 'doan-ket', { nodeId: 'doan-ket-01' });
+    svc.handleEvent(e);
+    await waitFor(() => box.countsByState(e.eventId).sent > 0 && box.countsByState(e.eventId).queued === 0 && box.countsByState(e.eventId).sending === 0, 10_000, 'sent');
+    await svc.stop();
+    expect(box.rows().filter((r) => r.alert_id === e.eventId).map((r) => [r.provider_status, r.provider_segments])).toContainEqual(['queued', 1]);
+    expect(box.rows().every((r) => r.provider_segments === null || r.provider_segments === r.segments), 'Twilio counted what the service counted').toBe(true);
+  });
+
+  it.each([
+    { name: '401/20003 (bad or rotated token, suspended account)', fault: { status: 401, code: 20003, message: 'Authenticate' }, failures: 1, reason: 'auth', code: '20003' },
+    { name: 'an outage (500 three times)', fault: { status: 500, code: 20500, message: 'Internal Server Error' }, failures: 3, reason: 'outage', code: '20500' },
+  ] as const)('$name: the service says degraded (health, metric, callback), keeps the messages and recovers', async ({ fault, failures, reason, code }) => {
+    let failing = true;
+    const { svc, box, degraded, recovered } = await serviceWith({ faults: () => (failing ? fault : null) });
+    const e = event(ALERT, 'nam-loong', { nodeId: 'nam-loong-03', eventId: `deg-${reason}` });
+    svc.handleEvent(e);
+    await waitFor(() => degraded.length > 0, 10_000, 'degraded');
+    expect(double.requests.filter((r) => r.answered === fault.status).length, `degraded after ${failures} failure(s)`).toBeGreaterThanOrEqual(failures);
+    expect(svc.transportDegradation).toMatchObject({ reason, code });
+    expect(await metricsRegistry.metrics()).toMatch(new RegExp(`ews_alerts_transport_degraded\\{transport="twilio",reason="${reason}"\\} 1`));
+    expect(box.countsByState(e.eventId).failed ?? 0, 'no message failed for it').toBe(0);
+    failing = false;
+    await waitFor(() => box.countsByState(e.eventId).queued === 0 && box.countsByState(e.eventId).sending === 0, 10_000, 'all sent after the fault');
+    await svc.stop();
+    expect(degraded, 'one notice per episode').toStrictEqual([`${reason}/${code}`]);
+    expect(recovered).toStrictEqual([`${reason}/${code}`]);
+    expect(svc.transportDegradation).toBeNull();
+    expect(await metricsRegistry.metrics()).toMatch(new RegExp(`ews_alerts_transport_degraded\\{transport="twilio",reason="${reason}"\\} 0`));
+    expect(await metricsRegistry.metrics()).toMatch(new RegExp(`ews_alerts_transport_errors_total\\{transport="twilio",code="${code}"\\} \\d+`));
+    // Nothing was failed for it: every message went out once the provider took them again.
+    const rows = box.rows().filter((r) => r.alert_id === e.eventId);
+    expect(rows.map((r) => r.state)).toStrictEqual(rows.map(() => 'sent'));
+  });
+});
+
+describe('Twilio incoming-message webhook (a number that receives replies, TWILIO_RECEIVES_REPLIES)', () => {
+  it('a signed reply with the code from a roster phone acknowledges; an invalid or missing signature is refused and acknowledges nothing', async () => {
+    // The Đông Phong suspicion of the retry test is still open and unacknowledged.
+    const e = Object.values(service.engineState.alerts).find((a) => a.zoneId === 'dong-phong' && a.status === 'active');
+    assert(e, 'an open alert');
+    const code = e.ackCode ?? '';
+    const leader = ctx.roster.byId.get(e.notified[0] ?? '');
+    assert(leader && /^\d{4}$/.test(code));
+    const eventId = e.alertId;
+    const url = `${base}/twilio/inbound`;
+    expect((await double.sendIncomingMessage(url, leader.phone, '+14155550100', `Tra loi ${code}`, 'invalid')).status).toBe(403);
+    expect((await double.sendIncomingMessage(url, leader.phone, '+14155550100', `${code}`, 'missing')).status).toBe(403);
+    expect(service.engineState.alerts[eventId]?.status, 'a forged reply acknowledges nothing').toBe('active');
+    const stranger = await double.sendIncomingMessage(url, '+84009999999', '+14155550100', code, 'valid');
+    expect(stranger.status).toBe(200);
+    expect(service.engineState.alerts[eventId]?.status, 'a phone not on the roster acknowledges nothing').toBe('active');
+    const ok = await double.sendIncomingMessage(url, leader.phone, '+14155550100', `ok ${code}`, 'valid');
+    expect(ok.status).toBe(200);
+    expect(ok.contentType).toMatch(/^text\/xml/);
+    expect(ok.body).toMatch(/<Response><\/Response>/);
+    const alert = service.engineState.alerts[eventId];
+    expect(alert?.status).toBe('acknowledged');
+    expect(alert?.ack).toMatchObject({ channel: 'modem', by: `${leader.name} (${leader.id})` });
+    expect(outbox.acksFor(eventId).map((a) => a.detail)).toStrictEqual([expect.stringMatching(new RegExp(`^twilio SM[0-9a-f]{32}: ok ${code}$`))]);
+  });
 });

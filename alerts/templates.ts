@@ -89,6 +89,29 @@ export function describeAlertVi(
   return { what, where: `${zone?.name ?? a.zoneId}${place}${station}`, when: alertTime(a.eventTs, nowMs, timeZone) };
 }
 
+/**
+ * The notice to the maintenance contacts, sent through the other transport, when the main one fails
+ * every message (`auth`: credentials refused, Twilio 20003; `outage`) or works again. Pure.
+ */
+export function transportNotice(
+  policy: AlertPolicy,
+  transport: string,
+  d: { reason: 'auth' | 'outage'; code: string; since: number },
+  state: 'down' | 'up',
+  nowMs: number,
+): RenderedMessage {
+  const name = transport === 'twilio' ? 'Twilio' : transport === 'gammu' ? 'modem GSM' : transport;
+  const since = alertTime(d.since, nowMs, policy.timezone);
+  const text =
+    state === 'up'
+      ? `${policy.brand}: Gửi SMS qua ${name} đã hoạt động lại lúc ${alertTime(nowMs, nowMs, policy.timezone)} (lỗi từ ${since}).`
+      : d.reason === 'auth'
+        ? `${policy.brand}: LỖI gửi SMS qua ${name} từ ${since} (${d.code}: sai mã hoặc tài khoản bị khoá). Cảnh báo đang chờ. Kiểm tra TWILIO_AUTH_TOKEN, tài khoản Twilio.`
+        : `${policy.brand}: LỖI gửi SMS qua ${name} từ ${since} (${d.code}: không kết nối được). Cảnh báo đang chờ gửi lại.`;
+  const body = toSmsBody(text, policy.encoding);
+  return { body, count: countSegments(body) };
+}
+
 export function ackLink(publicUrl: string, token: string): string {
   return `${publicUrl.replace(/\/+$/, '')}/ack/${token}`;
 }
