@@ -17,7 +17,8 @@ export class AlertsConfigError extends Error {
 export function loadAlertsEnv(source: NodeJS.ProcessEnv = process.env): AlertsEnv {
   const result = alertsEnvSchema.safeParse(source);
   if (!result.success) {
-    throw new AlertsConfigError(`invalid alerts configuration:\n${result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+    const issues = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new AlertsConfigError(issues.length === 1 ? `invalid alerts configuration: ${issues[0]}` : `invalid alerts configuration:\n${issues.map((i) => `  ${i}`).join('\n')}`);
   }
   return result.data;
 }
