@@ -28,7 +28,7 @@ function runAlerts(env: Record<string, string>) {
 }
 
 describe('the alerts service refuses to start, naming what to fix', () => {
-  it.each([
+  it.each<{ name: string; env: Record<string, string>; line: RegExp }>([
     { name: 'TWILIO_FROM neither E.164 nor a short alphanumeric sender', env: { ...TWILIO, TWILIO_FROM: 'PCCR LAI CHAU' }, line: /^alerts: invalid alerts configuration: TWILIO_FROM: must be an E\.164 number like \+84912345678 or an alphanumeric sender ID of at most 11 letters, digits or spaces with at least one letter/ },
     { name: 'ALERTS_PUBLIC_URL on loopback with Twilio', env: { ...TWILIO, ALERTS_PUBLIC_URL: 'http://127.0.0.1:8090' }, line: /^alerts: invalid alerts configuration: ALERTS_PUBLIC_URL: http:\/\/127\.0\.0\.1:8090 is a loopback or private address: .* set it to the public https address/ },
     { name: 'ALERTS_PUBLIC_URL on a private network with Twilio', env: { ...TWILIO, ALERTS_PUBLIC_URL: 'https://192.168.1.20' }, line: /^alerts: invalid alerts configuration: ALERTS_PUBLIC_URL: https:\/\/192\.168\.1\.20 is a loopback or private address/ },
