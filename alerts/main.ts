@@ -223,7 +223,8 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
   // The modem's folders: replies in the inbox acknowledge, messages in the error folder are failed.
   // GAMMU_INBOX_DIR overrides the inbox read from the gammu-smsd configuration.
   let inboxTimer: NodeJS.Timeout | null = null;
-  const folders = transport.name === 'gammu' && env.GAMMU_SMSD_CONFIG ? readSmsdFolders(env.GAMMU_SMSD_CONFIG) : {};
+  // Also when Twilio is the main transport: the modem stays the reply path (Twilio has no two-way SMS in Vietnam).
+  const folders = env.GAMMU_SMSD_CONFIG ? readSmsdFolders(env.GAMMU_SMSD_CONFIG) : {};
   const inboxDir = env.GAMMU_INBOX_DIR ?? folders.inboxPath;
   const errorDir = folders.errorPath;
   if (inboxDir || errorDir) {

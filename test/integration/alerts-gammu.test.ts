@@ -190,6 +190,15 @@ describe.skipIf(skip)(skipTitle('gammu-smsd with the dummy phone', skip), () => 
       const alert = running.service.listAlerts('all').find((a) => a.eventIds.includes(event.eventId));
       expect(alert?.outbox.failed ?? 0, 'the alert waits for the token to be fixed, nothing failed').toBe(0);
       expect(double.violations.filter((v) => !v.startsWith('bad Basic auth')), 'apart from the rejected token, every request kept the contract').toStrictEqual([]);
+
+      // The modem stays the reply path while Twilio sends: a leader's reply with the code to the modem acknowledges.
+      assert(alert?.ackCode);
+      const leader = loadSiteWithPolicy(join(dir, 'site.yaml')).site.teams.find((t) => t.zones.includes('san-thang'));
+      const leaderMember = leader?.members.find((m) => m.id === leader.leader);
+      assert(leaderMember);
+      gammu.receive(leaderMember.phone, `${alert.ackCode}`);
+      await waitFor(() => running.service.engineState.alerts[alert.alertId]?.status === 'acknowledged', 15_000, 'acknowledged by a reply to the modem', 100);
+      expect(running.service.engineState.alerts[alert.alertId]?.ack?.channel).toBe('modem');
     });
   });
 
