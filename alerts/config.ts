@@ -1,13 +1,24 @@
 // Environment of the alerts service. The schema is defined once in contracts/config.ts
 // (alertsEnvSchema: the shared variables plus ALERTS_*, TWILIO_*, GAMMU_*); re-exported here.
 import { alertsEnvSchema, type AlertsEnv } from '../contracts/config.ts';
+import type { Site } from '../contracts/site.ts';
+import type { AckMode } from './templates.ts';
 
 export { alertsEnvExtras, alertsEnvSchema, type AlertsEnv } from '../contracts/config.ts';
+
+/** A configuration the service refuses to start with: the message names the variable (or file) and what to do; no stack trace. */
+export class AlertsConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AlertsConfigError';
+  }
+}
 
 export function loadAlertsEnv(source: NodeJS.ProcessEnv = process.env): AlertsEnv {
   const result = alertsEnvSchema.safeParse(source);
   if (!result.success) {
-    throw new Error(`invalid alerts configuration:\n${result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+    const issues = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new AlertsConfigError(issues.length === 1 ? `invalid alerts configuration: ${issues[0]}` : `invalid alerts configuration:\n${issues.map((i) => `  ${i}`).join('\n')}`);
   }
   return result.data;
 }
@@ -15,4 +26,23 @@ export function loadAlertsEnv(source: NodeJS.ProcessEnv = process.env): AlertsEn
 export function chooseTransport(env: AlertsEnv): 'dryrun' | 'twilio' | 'gammu' {
   if (env.ALERTS_TRANSPORT) return env.ALERTS_TRANSPORT;
   return env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN ? 'twilio' : 'dryrun';
+}
+
+/**
+ * Whether the SMS ask for a reply with the ack code or carry only the link: the GSM modem receives
+ * replies; Twilio only with TWILIO_RECEIVES_REPLIES (never in Vietnam, never from an alphanumeric
+ * sender); the dry run writes what the modem would send.
+ */
+export function ackModeOf(env: AlertsEnv): AckMode {
+  return chooseTransport(env) === 'twilio' && !env.TWILIO_RECEIVES_REPLIES ? 'link' : 'reply';
+}
+
+/** A real transport texts real people: refuse the illustrative roster (site.sampleData: true). */
+export function refuseSampleRoster(env: AlertsEnv, site: Site): void {
+  const transport = chooseTransport(env);
+  if (transport !== 'dryrun' && site.site.sampleData) {
+    throw new AlertsConfigError(
+      `${env.EWS_SITE_FILE}: site.sampleData is true (an illustrative roster) and ALERTS_TRANSPORT is ${transport}: copy the site file, put the real roster in it, set sampleData: false and point EWS_SITE_FILE at the copy`,
+    );
+  }
 }

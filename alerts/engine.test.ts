@@ -80,10 +80,19 @@ describe('routing', () => {
     expect(outsiders.filter((id) => expected.includes(id))).toStrictEqual([]);
     expect(n.fields).toMatchObject({
       zone: 'San Thàng',
-      place: 'san-thang-03',
-      time: '14:00', // 07:00Z in Asia/Ho_Chi_Minh
+      place: ctx.roster.site.nodes.find((node) => node.id === 'san-thang-03')?.place, // the node's place in words, not its id
+      time: '14:00', // 07:00Z in Asia/Ho_Chi_Minh, same day: no date
       code: expect.stringMatching(/^\d{4}$/),
     });
+  });
+
+  it.each([
+    { what: 'the same day', tsOffsetS: -3600, time: '13:00' },
+    { what: 'the day before', tsOffsetS: -86_400, time: '14:00 13/03' },
+    { what: 'just before local midnight, sent after it', tsOffsetS: -(14 * 3600 + 60), time: '23:59 13/03' },
+  ])('an observation from $what says $time', ({ tsOffsetS, time }) => {
+    const { log } = run([{ at: 0, event: ev('fire-suspected', 'san-thang', { nodeId: 'san-thang-03' }, T0 + tsOffsetS * S) }]);
+    expect(log[0]!.n.fields.time).toBe(time);
   });
 
   it('suspected fire → only the covering teams\' leaders; a team covering two zones is included', () => {
@@ -145,7 +154,49 @@ describe('grouping', () => {
     ]);
     expect(log).toHaveLength(1);
     expect(log[0]!.at).toBe(60);
-    expect(log[0]!.n.fields.count).toBe('3');
+    expect(log[0]!.n.fields).toMatchObject({ count: '3', nodes: 'nam-loong-01, nam-loong-02, nam-loong-03', fault: 'mất kết nối' });
+  });
+
+  it.each([
+    { n: 1, nodes: 'san-thang-01' },
+    { n: 3, nodes: 'san-thang-01, san-thang-02, san-thang-03' },
+    { n: 5, nodes: 'san-thang-01, san-thang-02, san-thang-03 và 2 trạm khác' },
+  ])('$n nodes offline: the count matches the nodes the message names', ({ n, nodes }) => {
+    const steps: Parameters<typeof run>[0] = Array.from({ length: n }, (_, i) => ({ at: i, event: ev('node-offline', 'san-thang', { nodeId: `san-thang-0${i + 1}` }) }));
+    const { log } = run([...steps, { at: 60, tick: true }]);
+    expect(log).toHaveLength(1);
+    expect(log[0]!.n.fields).toMatchObject({ count: String(n), nodes });
+  });
+
+  it.each([
+    ['stuck', 'cảm biến kẹt số'],
+    ['low-battery', 'pin yếu'],
+    ['brown-out', 'sụt nguồn'],
+    ['clock-skew', 'lệch đồng hồ'],
+    ['out-of-range', 'số đo bất thường'],
+    ['something-new', 'something-new'],
+  ])('a node fault says what it is: %s → %s, and its all-clear too', (fault, words) => {
+    const { log } = run([
+      { at: 0, event: ev('node-fault', 'quyet-tien', { nodeId: 'quyet-tien-02', detail: { fault } }) },
+      { at: 60, tick: true },
+      { at: 120, event: ev('node-fault-cleared', 'quyet-tien', { nodeId: 'quyet-tien-02', detail: { fault } }) },
+    ]);
+    expect(log.map((l) => [l.n.messageKind, l.n.fields.fault, l.n.fields.nodes])).toStrictEqual([
+      ['node-fault', words, 'quyet-tien-02'],
+      ['node-fault-cleared', words, 'quyet-tien-02'],
+    ]);
+  });
+
+  it('a node going offline and another one faulty in the same zone are two messages, each naming its own node', () => {
+    const { log } = run([
+      { at: 0, event: ev('node-offline', 'quyet-thang', { nodeId: 'quyet-thang-01' }) },
+      { at: 5, event: ev('node-fault', 'quyet-thang', { nodeId: 'quyet-thang-02', detail: { fault: 'low-battery' } }) },
+      { at: 65, tick: true },
+    ]);
+    expect(log.map((l) => [l.n.messageKind, l.n.fields.count, l.n.fields.nodes, l.n.fields.fault])).toStrictEqual([
+      ['node-offline', '1', 'quyet-thang-01', 'mất kết nối'],
+      ['node-fault', '1', 'quyet-thang-02', 'pin yếu'],
+    ]);
   });
 
   it('a second level rise within 60 s of a message waits for the window, then goes out as one', () => {
@@ -205,6 +256,21 @@ describe('escalation and repeats', () => {
     expect(byStep.get('esc2')).toStrictEqual(sorted(communeBoard('san-thang')));
     expect(byStep.get('rep1')).toStrictEqual(sorted(leaders('san-thang')));
     expect(log.find((l) => l.n.step === 'rep1')?.n.fields.repeat).toBe('NHẮC LẠI ');
+  });
+
+  it('only a real repeat is marked NHẮC LẠI: escalation reaches people told for the first time', () => {
+    const steps: Parameters<typeof run>[0] = [{ at: 0, event: ev('fire-suspected', 'dong-phong') }];
+    for (let t = 60; t <= 1300; t += 60) steps.push({ at: t, tick: true });
+    const { log } = run(steps);
+    const marked = log.map((l) => [l.n.step, l.n.fields.repeat]);
+    expect(marked).toStrictEqual([
+      ['initial', ''],
+      ['esc1', ''],
+      ['esc2', ''],
+      ['rep1', 'NHẮC LẠI '],
+      ['esc3', ''],
+      ['rep2', 'NHẮC LẠI '],
+    ]);
   });
 
   it('unacknowledged: escalation runs to the city board and repeats stop at the configured maximum', () => {
@@ -274,11 +340,11 @@ describe('sensors lost near a fire (fire-signal-lost): never an all-clear', () =
 
   it('the wording is its own, not the all-clear, and fits one GSM-7 segment', async () => {
     const { renderMessage } = await import('./templates.ts');
-    const fields = { brand: 'PCCR LAI CHAU', repeat: '', zone: 'San Thàng', place: 'san-thang-07', time: '14:01', level: '', levelName: '', previousLevel: '', code: '', link: '', count: '1' };
-    const body = renderMessage(ctx.policy, 'fire-signal-lost', fields);
-    expect(body.body).toBe('PCCR LAI CHAU: MAT TIN HIEU cam bien gan dam chay tai San Thang (san-thang-07) tu 14:01. Chua biet lua da tat, kiem tra tai cho.');
+    const fields = { brand: 'PCCR LAI CHAU', repeat: '', zone: 'San Thàng', place: '1,7 km hướng Tây Bắc', time: '14:01', level: '', levelName: '', previousLevel: '', code: '', link: '', count: '1', nodes: 'san-thang-07', fault: '' };
+    const body = renderMessage(ctx.policy, 'fire-signal-lost', fields, 'link');
+    expect(body.body).toBe('PCCR LAI CHAU: MAT TIN HIEU cam bien gan dam chay tai San Thang, 1,7 km huong Tay Bac, tu 14:01. Chua biet lua da tat, kiem tra tai cho.');
     expect(body.count).toMatchObject({ encoding: 'GSM-7', segments: 1 });
-    expect(renderMessage(ctx.policy, 'fire-cleared', fields).body).toMatch(/HET CHAY/);
+    expect(renderMessage(ctx.policy, 'fire-cleared', fields, 'link').body).toMatch(/HET CHAY/);
   });
 
   it('a lost signal with no open fire alert in the zone sends nothing', () => {

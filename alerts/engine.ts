@@ -7,16 +7,18 @@ import type { FireEvent } from '../contracts/payloads.ts';
 import type { EventKind } from '../contracts/topics.ts';
 import { findRoute, type AlertPolicy, type MessageKind, type Route, RAISING_KINDS } from './policy.ts';
 import { resolveAudiences, type Recipient, type Roster } from './routing.ts';
-import { localTime, romanLevel, type TemplateFields } from './templates.ts';
+import { alertTime, nodeList, romanLevel, type TemplateFields } from './templates.ts';
 import { ownValue } from '../platform/records.ts';
 
 export type RaisingKind = (typeof RAISING_KINDS)[number];
-export type Family = 'fire' | 'danger' | 'node';
+/** Node faults group apart from nodes gone offline, so one message names one kind of trouble. */
+export type Family = 'fire' | 'danger' | 'node' | 'fault';
 export { ACK_CHANNELS, type AckChannel } from '../contracts/alerts-api.ts';
 
 export function familyOf(kind: EventKind): Family {
   if (kind.startsWith('fire-')) return 'fire';
   if (kind === 'level-changed') return 'danger';
+  if (kind === 'node-fault' || kind === 'node-fault-cleared') return 'fault';
   return 'node';
 }
 
@@ -61,6 +63,10 @@ export interface AlertRecord {
   /** Every event folded into this alert, the lead first. */
   eventIds: string[];
   nodeCount: number;
+  /** Node alerts: every node the message names, the lead first (nodeCount of them). */
+  nodeIds?: string[];
+  /** Node alerts: what is wrong (offline, or the faults rules reported: stuck, low-battery…). */
+  faults?: string[];
   routeIndex: number;
   openedAt: number;
   ackCode: string | null;
@@ -149,19 +155,34 @@ function raisingMessageKind(kind: RaisingKind): MessageKind {
   return kind === 'level-changed' ? 'level-raised' : kind;
 }
 
-function baseFields(ctx: EngineContext, zoneId: string, nodeId: string | null, ts: string): Omit<TemplateFields, 'link'> {
+/** The fault a node event reports: `offline` for node-offline/online, rules' detail.fault otherwise. */
+function faultOf(e: FireEvent): string {
+  if (e.kind === 'node-offline' || e.kind === 'node-online') return 'offline';
+  return typeof e.detail.fault === 'string' ? e.detail.fault : 'fault';
+}
+
+function faultWords(ctx: EngineContext, faults: readonly string[]): string {
+  return faults.map((f) => ownValue(ctx.policy.faultNames, f) ?? f).join(', ');
+}
+
+/** `now` is when the message is produced: `{time}` carries the date when the observation was on another day. */
+function baseFields(ctx: EngineContext, zoneId: string, nodeId: string | null, ts: string, now: number): Omit<TemplateFields, 'link'> {
   const zoneName = ctx.roster.site.zones.find((z) => z.id === zoneId)?.name ?? zoneId;
+  const node = nodeId ? ctx.roster.site.nodes.find((n) => n.id === nodeId) : undefined;
   return {
     brand: ctx.policy.brand,
     repeat: '',
     zone: zoneName,
-    place: nodeId ?? zoneName,
-    time: localTime(ts, ctx.policy.timezone),
+    // A node's place in words (site file); its id only when the site gives none.
+    place: node?.place ?? nodeId ?? zoneName,
+    time: alertTime(ts, now, ctx.policy.timezone),
     level: '',
     levelName: '',
     previousLevel: '',
     code: '',
     count: '1',
+    nodes: nodeId ?? '',
+    fault: '',
   };
 }
 
@@ -171,14 +192,18 @@ function levelName(ctx: EngineContext, level: number | null): string {
   return names[String(level)] ?? '';
 }
 
-function alertFields(ctx: EngineContext, a: AlertRecord, repeat: boolean): Omit<TemplateFields, 'link'> {
+/** `repeat`: the recipients had this alert before (a repeat), not people told for the first time (an escalation). */
+function alertFields(ctx: EngineContext, a: AlertRecord, repeat: boolean, now: number): Omit<TemplateFields, 'link'> {
+  const nodeIds = a.nodeIds ?? (a.nodeId ? [a.nodeId] : []);
   return {
-    ...baseFields(ctx, a.zoneId, a.nodeId, a.eventTs),
+    ...baseFields(ctx, a.zoneId, a.nodeId, a.eventTs, now),
     repeat: repeat ? ctx.policy.repeatMarker : '',
     level: romanLevel(a.level ?? undefined),
     levelName: levelName(ctx, a.level),
     code: a.ackCode ?? '',
-    count: String(a.nodeCount),
+    count: String(nodeIds.length || a.nodeCount),
+    nodes: nodeList(nodeIds),
+    fault: faultWords(ctx, a.faults ?? []),
   };
 }
 
@@ -203,7 +228,8 @@ function resolveAlert(ctx: EngineContext, a: AlertRecord, now: number, by: strin
   const recipients = clear ? a.notified.map((id) => ctx.roster.byId.get(id)).filter((r): r is Recipient => r !== undefined) : [];
   out.lifecycle.push({ alertId: a.alertId, state: 'resolved', recipients: recipients.length, detail: by });
   if (clear && recipients.length) {
-    const fields = { ...baseFields(ctx, a.zoneId, a.nodeId, clear.event.ts) };
+    const fields = { ...baseFields(ctx, a.zoneId, a.nodeId, clear.event.ts, now) };
+    if (a.family === 'node' || a.family === 'fault') fields.fault = faultWords(ctx, [faultOf(clear.event)]);
     if (clear.kind === 'level-fell') {
       fields.level = romanLevel(clear.event.level);
       fields.levelName = levelName(ctx, clear.event.level ?? null);
@@ -218,7 +244,7 @@ function resolveAlert(ctx: EngineContext, a: AlertRecord, now: number, by: strin
  * Everyone told about the zone's open fire alert gets that message; the alert stays open, so its
  * repeats and escalation go on until somebody acknowledges it (a clear would have stopped them).
  */
-function signalLost(ctx: EngineContext, state: EngineState, event: FireEvent, out: EngineOutput): void {
+function signalLost(ctx: EngineContext, state: EngineState, event: FireEvent, now: number, out: EngineOutput): void {
   const open = Object.values(state.alerts).filter((a) => isOpen(a) && a.zoneId === event.zoneId && a.family === 'fire');
   if (open.length === 0) {
     out.ignored.push(`${event.eventId}: no open fire alert in ${event.zoneId} to tell about`);
@@ -237,7 +263,7 @@ function signalLost(ctx: EngineContext, state: EngineState, event: FireEvent, ou
         messageKind: 'fire-signal-lost',
         priority: PRIORITY['fire-signal-lost'],
         recipients,
-        fields: baseFields(ctx, a.zoneId, event.nodeId ?? a.nodeId, since),
+        fields: baseFields(ctx, a.zoneId, event.nodeId ?? a.nodeId, since, now),
         ackable: false,
       });
     }
@@ -323,7 +349,7 @@ function flushGroup(ctx: EngineContext, state: EngineState, key: string, g: Pend
   // An open alert of the same family and zone: fold if it is at least as severe, else supersede it.
   for (const a of Object.values(state.alerts)) {
     if (!isOpen(a) || a.zoneId !== g.zoneId || a.family !== g.family) continue;
-    if (g.family === 'node' && a.nodeId !== lead.nodeId) continue;
+    if ((g.family === 'node' || g.family === 'fault') && a.nodeId !== lead.nodeId) continue;
     if (rankOf(a.kind, a.level ?? undefined) >= rank) {
       a.eventIds.push(...g.events.map((e) => e.eventId));
       out.ignored.push(`${lead.eventId}: folded into open alert ${a.alertId}`);
@@ -338,6 +364,9 @@ function flushGroup(ctx: EngineContext, state: EngineState, key: string, g: Pend
   }
   const routeIndex = ctx.policy.routes.indexOf(route);
   const recipients = resolveAudiences(ctx.roster, route.to, g.zoneId);
+  const ordered = [lead, ...g.events.filter((e) => e !== lead)];
+  const nodeIds = [...new Set(ordered.map((e) => e.nodeId).filter((id): id is string => typeof id === 'string'))];
+  const isNodeFamily = g.family === 'node' || g.family === 'fault';
   const alert: AlertRecord = {
     alertId: lead.eventId,
     kind,
@@ -348,6 +377,7 @@ function flushGroup(ctx: EngineContext, state: EngineState, key: string, g: Pend
     eventTs: lead.ts,
     eventIds: [lead.eventId, ...g.events.filter((e) => e !== lead).map((e) => e.eventId)],
     nodeCount: new Set(g.events.map((e) => e.nodeId ?? e.eventId)).size,
+    ...(isNodeFamily ? { nodeIds, faults: [...new Set(ordered.map(faultOf))] } : {}),
     routeIndex,
     openedAt: now,
     incidentId: g.family === 'fire' && typeof lead.detail.incidentId === 'string' ? lead.detail.incidentId : null,
@@ -370,7 +400,7 @@ function flushGroup(ctx: EngineContext, state: EngineState, key: string, g: Pend
     messageKind,
     priority: PRIORITY[messageKind],
     recipients,
-    fields: alertFields(ctx, alert, false),
+    fields: alertFields(ctx, alert, false, now),
     ackable: route.ack,
   });
   out.lifecycle.push({ alertId: alert.alertId, state: 'queued', recipients: recipients.length, detail: `${kind} in ${g.zoneId}` });
@@ -392,7 +422,8 @@ function runTimers(ctx: EngineContext, state: EngineState, now: number, out: Eng
       a.notified.push(...recipients.map((r) => r.id));
       out.lifecycle.push({ alertId: a.alertId, state: 'escalated', recipients: recipients.length, detail: `step ${a.stepsDone}: ${step.to.join(', ')}` });
       if (recipients.length) {
-        out.notifications.push({ alertId: a.alertId, step: `esc${a.stepsDone}`, messageKind, priority: PRIORITY[messageKind], recipients, fields: alertFields(ctx, a, true), ackable: true });
+        // Escalation reaches people told for the first time: not a reminder, so no repeat marker.
+        out.notifications.push({ alertId: a.alertId, step: `esc${a.stepsDone}`, messageKind, priority: PRIORITY[messageKind], recipients, fields: alertFields(ctx, a, false, now), ackable: true });
       }
     }
     if (a.nextRepeatAt !== null && a.nextRepeatAt <= now && route.repeat) {
@@ -400,7 +431,7 @@ function runTimers(ctx: EngineContext, state: EngineState, now: number, out: Eng
       // After downtime, one repeat now rather than every missed one.
       a.nextRepeatAt = a.repeatsDone < route.repeat.max ? now + route.repeat.everyS * 1000 : null;
       const recipients = resolveAudiences(ctx.roster, route.repeat.to ?? route.to, a.zoneId);
-      out.notifications.push({ alertId: a.alertId, step: `rep${a.repeatsDone}`, messageKind, priority: PRIORITY[messageKind], recipients, fields: alertFields(ctx, a, true), ackable: true });
+      out.notifications.push({ alertId: a.alertId, step: `rep${a.repeatsDone}`, messageKind, priority: PRIORITY[messageKind], recipients, fields: alertFields(ctx, a, true, now), ackable: true });
     }
   }
   for (const [id, a] of Object.entries(state.alerts)) {
@@ -441,7 +472,7 @@ export function handleEvent(ctx: EngineContext, state: EngineState, event: FireE
             : null;
 
   if (event.kind === 'fire-signal-lost') {
-    signalLost(ctx, next, event, out);
+    signalLost(ctx, next, event, now, out);
     runTimers(ctx, next, now, out);
     return { state: next, output: out };
   }

@@ -14,6 +14,8 @@ import { metricsRegistry } from '../platform/metrics.ts';
 import type { AlertOutbox } from './outbox.ts';
 import type { AlertService } from './service.ts';
 import { ownValue } from '../platform/records.ts';
+import type { AlertRecord } from './engine.ts';
+import { alertTime, describeAlertVi } from './templates.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -24,6 +26,13 @@ export const twilioStatusSchema = z.object({
   MessageSid: z.string().regex(/^(SM|MM)[0-9a-fA-F]{32}$/, 'expected a Message SID'),
   MessageStatus: z.enum(['queued', 'accepted', 'scheduled', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'read', 'canceled', 'receiving', 'received', 'partially_delivered']),
   ErrorCode: z.string().regex(/^\d+$/).optional(),
+});
+
+/** Twilio's incoming-message webhook form (the fields we use; the rest is kept for the signature). */
+export const twilioInboundSchema = z.object({
+  MessageSid: z.string().regex(/^(SM|MM)[0-9a-fA-F]{32}$/, 'expected a Message SID'),
+  From: z.string().min(1).max(40),
+  Body: z.string().max(1600),
 });
 
 export { apiAckSchema } from '../contracts/alerts-api.ts';
@@ -38,6 +47,8 @@ export interface AlertsHttpOptions {
   /** ALERTS_PUBLIC_URL: what Twilio signs, and the base of ack links. */
   publicUrl: string;
   twilioAuthToken: string | undefined;
+  /** Twilio's incoming-message webhook is served (TWILIO_RECEIVES_REPLIES): a reply with the code acknowledges, as through the modem. */
+  twilioInbound?: boolean;
   apiKey: string | undefined;
   /** Public liveness only: the answer carries no detail (that is on the internal /healthz). */
   health: () => { ok: boolean };
@@ -108,6 +119,26 @@ function apiKeyMatches(req: IncomingMessage, key: string | undefined): boolean {
 
 export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
   const statusUrl = `${o.publicUrl.replace(/\/+$/, '')}/twilio/status`;
+  const inboundUrl = `${o.publicUrl.replace(/\/+$/, '')}/twilio/inbound`;
+  const { site } = o.service.context.roster;
+  const timeZone = o.service.context.policy.timezone;
+  const clock = (ms: number) => alertTime(ms, Date.now(), timeZone);
+
+  /** The alert in words a patrol member reads: kind, zone, place, time (ids only in brackets). */
+  function describeHtml(a: AlertRecord): string {
+    const d = describeAlertVi(site, a, Date.now(), timeZone);
+    return `<p><strong>${escapeHtml(d.what)}</strong> — ${escapeHtml(d.where)}</p><p>Lúc ${escapeHtml(d.when)}</p>`;
+  }
+
+  /** Where the alert stands, for someone about to acknowledge or who just did (empty while it waits for one). */
+  function alertStateVi(a: AlertRecord): string {
+    if (a.status === 'active') return '';
+    if (a.status === 'acknowledged') return `Cảnh báo này đã được ${a.ack?.by ?? 'người khác'} xác nhận trước đó${a.ack ? ` lúc ${clock(a.ack.at)}` : ''}.`;
+    // Resolved. Superseded means a more serious alert replaced it: never say "it is over" then.
+    if (a.resolvedBy?.startsWith('superseded')) return 'Cảnh báo này đã được thay bằng một cảnh báo mới hơn, nghiêm trọng hơn: hãy làm theo tin nhắn mới nhất.';
+    const ended = `Cảnh báo này đã kết thúc${a.resolvedAt !== null ? ` lúc ${clock(a.resolvedAt)}` : ''}`;
+    return a.ack ? `${ended}; ${a.ack.by} đã xác nhận trước đó.` : `${ended}, trước khi có người xác nhận. Không cần xác nhận nữa.`;
+  }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -138,6 +169,24 @@ export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
       return json(res, 200, { ok: true, updated: changed });
     }
 
+    if (path === '/twilio/inbound') {
+      if (method !== 'POST') throw new HttpError(405, 'POST only');
+      if (!o.twilioAuthToken || !o.twilioInbound) throw new HttpError(404, 'Twilio replies not configured (TWILIO_RECEIVES_REPLIES)');
+      const raw = await readBody(req);
+      const params = Object.fromEntries(new URLSearchParams(raw));
+      const signature = req.headers['x-twilio-signature'];
+      if (typeof signature !== 'string' || !twilio.validateRequest(o.twilioAuthToken, signature, inboundUrl, params)) {
+        o.log.warn({ ip: req.socket.remoteAddress }, 'incoming message with a missing or invalid X-Twilio-Signature refused');
+        return json(res, 403, { error: 'invalid X-Twilio-Signature' });
+      }
+      const parsed = twilioInboundSchema.safeParse(params);
+      if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
+      const r = o.service.acknowledgeByReply(parsed.data.From, parsed.data.Body, `twilio ${parsed.data.MessageSid}`);
+      o.log.info({ from: parsed.data.From, messageSid: parsed.data.MessageSid, acknowledged: r.ok, reason: r.ok ? undefined : r.reason }, 'reply through Twilio');
+      // Empty TwiML: no answer SMS (each would cost a segment; the ack stops the repeats, which is the answer).
+      return send(res, 200, '<?xml version="1.0" encoding="UTF-8"?><Response></Response>\n', 'text/xml; charset=utf-8');
+    }
+
     const ackMatch = /^\/ack\/([^/]*)$/.exec(path);
     if (ackMatch) {
       const token = ackTokenSchema.safeParse(ackMatch[1]);
@@ -148,15 +197,15 @@ export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
         if (!row) return page(res, 404, 'Liên kết không hợp lệ', '<p>Không tìm thấy cảnh báo.</p>');
         if (row.expires_at <= Date.now()) return page(res, 410, 'Liên kết đã hết hạn', '<p>Hãy gọi Ban Chỉ huy để báo đã nhận.</p>');
         const alert = ownValue(o.service.engineState.alerts, row.alert_id);
-        const what = alert ? `${alert.kind} — ${alert.zoneId}${alert.nodeId ? ` (${alert.nodeId})` : ''}` : row.alert_id;
-        const state = alert?.status === 'acknowledged' ? `<p>Đã có người xác nhận: ${escapeHtml(alert.ack?.by ?? '')}</p>` : '';
-        return page(res, 200, 'Xác nhận đã nhận cảnh báo', `<p>${escapeHtml(what)}</p>${state}<form method="post"><button type="submit">Tôi đã nhận</button></form>`);
+        const state = alert ? alertStateVi(alert) : '';
+        return page(res, 200, 'Xác nhận đã nhận cảnh báo', `${alert ? describeHtml(alert) : ''}${state ? `<p>${escapeHtml(state)}</p>` : ''}<form method="post"><button type="submit">Tôi đã nhận</button></form>`);
       }
       if (method === 'POST') {
         await readBody(req);
         const r = o.service.acknowledgeByToken(token.data);
-        if (!r.ok) return page(res, r.status, r.status === 410 ? 'Liên kết đã hết hạn' : 'Liên kết không hợp lệ', `<p>${escapeHtml(r.reason)}</p>`);
-        return page(res, 200, 'Đã ghi nhận', `<p>${r.already ? 'Cảnh báo này đã được xác nhận trước đó.' : 'Cảm ơn. Đã dừng nhắc lại và chuyển cấp.'}</p>`);
+        if (!r.ok) return page(res, r.status, r.status === 410 ? 'Liên kết đã hết hạn' : 'Liên kết không hợp lệ', `<p>${escapeHtml(r.status === 410 ? 'Liên kết này đã hết hạn. Hãy gọi Ban Chỉ huy để báo đã nhận.' : 'Không tìm thấy cảnh báo.')}</p>`);
+        const said = r.already ? alertStateVi(r.alert) : 'Cảm ơn. Đã ghi nhận bạn đã nhận cảnh báo; dừng nhắc lại và chuyển cấp.';
+        return page(res, 200, 'Đã ghi nhận', `${describeHtml(r.alert)}<p>${escapeHtml(said)}</p>`);
       }
       throw new HttpError(405, 'GET or POST');
     }

@@ -8,7 +8,7 @@ import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platfor
 import { createLogger, type Logger } from '../platform/logger.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import { startMetricsServer } from '../platform/metrics.ts';
-import { chooseTransport, type AlertsEnv } from './config.ts';
+import { ackModeOf, chooseTransport, refuseSampleRoster, type AlertsEnv } from './config.ts';
 import type { EngineContext } from './engine.ts';
 import { createAlertsHttpServer, listenAlertsHttp } from './http.ts';
 import { AlertOutbox, type SmsCounts } from './outbox.ts';
@@ -17,9 +17,9 @@ import { DEFAULT_INFLUX_SPOOL_MAX_LINES, startAlertsInflux, type AlertsInflux } 
 import { createLineWriter } from '../platform/influx-writer.ts';
 import { loadSiteWithPolicy, type AlertPolicy } from './policy.ts';
 import { buildRoster } from './routing.ts';
-import { AlertService, type AlertServiceOptions } from './service.ts';
+import { AlertService, type AlertServiceOptions, type TransportDegradation } from './service.ts';
 import type { PipelineClock } from '../platform/clock.ts';
-import { assertTemplatesFit, ACK_CODE_DIGITS } from './templates.ts';
+import { assertTemplatesFit, ACK_CODE_DIGITS, transportNotice, type AckMode } from './templates.ts';
 import { DryRunTransport, GammuTransport, TwilioTransport, type SmsTransport } from './transports.ts';
 import { randomInt } from 'node:crypto';
 
@@ -28,12 +28,16 @@ export interface RunningAlerts {
   httpPort: number;
   /** dryrun, twilio or gammu. */
   transport: SmsTransport['name'];
+  /** Whether the SMS ask for a reply with the code or carry only the link. */
+  ackMode: AckMode;
   /** The alerts section of the site file, as the service uses it. */
   policy: AlertPolicy;
   /** SMS handed to the transport, failed and acknowledged since the process started. */
   sms: Readonly<SmsCounts>;
   /** Present when INFLUX_URL is set. */
   influx: AlertsInflux | null;
+  /** What the internal /healthz answers (also for `fire-ews start`'s process-wide listener). */
+  health: () => { ok: boolean; detail: Record<string, unknown> };
   close(): Promise<void>;
 }
 
@@ -44,8 +48,7 @@ function newAckCode(taken: ReadonlySet<string>): string {
   }
 }
 
-function makeTransport(env: AlertsEnv, log: Logger, unicode: boolean): SmsTransport {
-  const kind = chooseTransport(env);
+function makeTransport(env: AlertsEnv, log: Logger, unicode: boolean, kind = chooseTransport(env)): SmsTransport {
   if (kind === 'twilio') {
     return new TwilioTransport({
       accountSid: env.TWILIO_ACCOUNT_SID ?? '',
@@ -63,6 +66,18 @@ function makeTransport(env: AlertsEnv, log: Logger, unicode: boolean): SmsTransp
 
 export { scanGammuInbox } from './gammu.ts';
 
+/**
+ * The other transport, for the maintenance notice when the main one fails every message: the modem
+ * when Twilio is the main one and GAMMU_SMSD_CONFIG is set, Twilio when the modem is and Twilio's
+ * credentials are set; none otherwise.
+ */
+export function fallbackTransportKind(env: AlertsEnv): 'twilio' | 'gammu' | null {
+  const main = chooseTransport(env);
+  if (main === 'twilio' && env.GAMMU_SMSD_CONFIG) return 'gammu';
+  if (main === 'gammu' && env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN) return 'twilio';
+  return null;
+}
+
 export interface AlertsRunOptions {
   /** The pipeline's clock (README "Time model"); default: the wall clock. */
   clock?: PipelineClock;
@@ -72,17 +87,38 @@ export interface AlertsRunOptions {
 
 export async function runAlertsService(env: AlertsEnv, log: Logger = createLogger('alerts', env.EWS_LOG_LEVEL), run: AlertsRunOptions = {}): Promise<RunningAlerts> {
   const { site, policy } = loadSiteWithPolicy(env.EWS_SITE_FILE);
-  assertTemplatesFit(policy, site, env.ALERTS_PUBLIC_URL);
+  refuseSampleRoster(env, site);
+  const ackMode = ackModeOf(env);
+  assertTemplatesFit(policy, site, env.ALERTS_PUBLIC_URL, [ackMode]);
   const ctx: EngineContext = { policy, roster: buildRoster(site), newAckCode };
   const db = openDatabase(env.ALERTS_DB_FILE ?? join(env.EWS_DATA_DIR, 'alerts.sqlite'));
   // InfluxDB (optional): alert state changes and pipeline figures for the dashboards, through a spool in alerts.sqlite.
   const influxWriter = createLineWriter(env, log);
-  const outbox = new AlertOutbox(db, { policy, publicUrl: env.ALERTS_PUBLIC_URL, validityS: env.ALERTS_VALIDITY_S, influxSpoolMaxLines: influxWriter ? DEFAULT_INFLUX_SPOOL_MAX_LINES : 0 });
+  const outbox = new AlertOutbox(db, { policy, publicUrl: env.ALERTS_PUBLIC_URL, validityS: env.ALERTS_VALIDITY_S, ackMode, influxSpoolMaxLines: influxWriter ? DEFAULT_INFLUX_SPOOL_MAX_LINES : 0 });
   const influx = influxWriter ? startAlertsInflux({ outbox, writer: influxWriter, log, statsIntervalS: env.EWS_PIPELINE_STATS_S }) : null;
   if (influxWriter) log.info({ influx: influxWriter.description, statsIntervalS: env.EWS_PIPELINE_STATS_S }, 'alert states and pipeline figures go to InfluxDB');
   const transport = makeTransport(env, log, policy.encoding === 'ucs2');
   let mqttClient: MqttClient | null = null;
+  const fallbackKind = fallbackTransportKind(env);
+  const fallback = fallbackKind ? makeTransport(env, log, policy.encoding === 'ucs2', fallbackKind) : null;
+  // Best effort, not through the outbox: one SMS per maintenance contact per episode, logged either way.
+  let noticeSeq = 0;
+  const notifyMaintenance = (d: TransportDegradation, state: 'down' | 'up') => {
+    if (!fallback) {
+      log.warn({ transport: transport.name, reason: d.reason }, 'no other transport configured for a maintenance notice');
+      return;
+    }
+    const notice = transportNotice(policy, transport.name, d, state, Date.now());
+    for (const person of site.maintenance) {
+      noticeSeq += 1;
+      void fallback
+        .send({ to: person.phone, body: notice.body, segments: notice.count.segments, validityS: env.ALERTS_VALIDITY_S, outboxId: -noticeSeq })
+        .then((r) => (r.ok ? log.warn({ to: person.id, via: fallback.name, providerId: r.providerId, body: notice.body }, 'maintenance notice sent') : log.error({ to: person.id, via: fallback.name, code: r.code, detail: r.detail }, 'maintenance notice failed')));
+    }
+  };
   const service = new AlertService({
+    onTransportDegraded: (d) => notifyMaintenance(d, 'down'),
+    onTransportRecovered: (d) => notifyMaintenance(d, 'up'),
     ctx,
     outbox,
     transport,
@@ -99,7 +135,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
       mqttClient?.publish(topics.alert(note.alertId), JSON.stringify(payload), { qos: 1 });
     },
   });
-  log.info({ transport: transport.name, encoding: policy.encoding, maxSegments: policy.maxSegments, rate: env.ALERTS_RATE_SEGMENTS_PER_S }, 'alerts service starting');
+  log.info({ transport: transport.name, ackMode, encoding: policy.encoding, maxSegments: policy.maxSegments, rate: env.ALERTS_RATE_SEGMENTS_PER_S }, 'alerts service starting');
   service.start();
 
   const http = createAlertsHttpServer({
@@ -110,6 +146,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     log,
     publicUrl: env.ALERTS_PUBLIC_URL,
     twilioAuthToken: transport.name === 'twilio' ? env.TWILIO_AUTH_TOKEN : undefined,
+    twilioInbound: transport.name === 'twilio' && env.TWILIO_RECEIVES_REPLIES,
     apiKey: env.ALERTS_API_KEY,
     health: () => ({ ok: mqttClient?.connected ?? false }),
     limits: {
@@ -119,15 +156,26 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
       idleTimeoutMs: env.ALERTS_HTTP_IDLE_TIMEOUT_MS,
     },
   });
+  // The internal /healthz: 503 while MQTT is down or the transport fails every message (degraded, with the reason).
+  const health = () => {
+    const degraded = service.transportDegradation;
+    return {
+      ok: (mqttClient?.connected ?? false) && degraded === null,
+      detail: {
+        mqtt: mqttClient?.connected ?? false,
+        transport: transport.name,
+        ...(degraded ? { degraded: { reason: degraded.reason, code: degraded.code, detail: degraded.detail, since: new Date(degraded.since).toISOString() } } : {}),
+        fallbackTransport: fallback?.name ?? null,
+        outbox: outbox.countsByState(),
+      },
+    };
+  };
   const httpPort = await listenAlertsHttp(http, env.ALERTS_HTTP_HOST, env.ALERTS_HTTP_PORT);
   // /metrics and the detailed /healthz on the internal listener (EWS_HTTP_HOST:EWS_HTTP_PORT; 0 disables,
   // as in `fire-ews start`, whose process-wide listener serves the shared registry).
   const internal =
     env.EWS_HTTP_PORT > 0
-      ? await startMetricsServer(env.EWS_HTTP_HOST, env.EWS_HTTP_PORT, () => ({
-          ok: mqttClient?.connected ?? false,
-          detail: { mqtt: mqttClient?.connected ?? false, transport: transport.name, outbox: outbox.countsByState() },
-        }))
+      ? await startMetricsServer(env.EWS_HTTP_HOST, env.EWS_HTTP_PORT, () => health())
       : null;
 
   const username = env.MQTT_USERNAME ?? serviceUsername('alerts');
@@ -175,7 +223,8 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
   // The modem's folders: replies in the inbox acknowledge, messages in the error folder are failed.
   // GAMMU_INBOX_DIR overrides the inbox read from the gammu-smsd configuration.
   let inboxTimer: NodeJS.Timeout | null = null;
-  const folders = transport.name === 'gammu' && env.GAMMU_SMSD_CONFIG ? readSmsdFolders(env.GAMMU_SMSD_CONFIG) : {};
+  // Also when Twilio is the main transport: the modem stays the reply path (Twilio has no two-way SMS in Vietnam).
+  const folders = env.GAMMU_SMSD_CONFIG ? readSmsdFolders(env.GAMMU_SMSD_CONFIG) : {};
   const inboxDir = env.GAMMU_INBOX_DIR ?? folders.inboxPath;
   const errorDir = folders.errorPath;
   if (inboxDir || errorDir) {
@@ -194,6 +243,8 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     service,
     httpPort,
     transport: transport.name,
+    ackMode,
+    health,
     policy,
     sms: outbox.counts,
     influx,

@@ -1,6 +1,6 @@
 // The `alert` lines the outbox spools for the dashboards (platform/pipeline-stats.ts alertLine):
 // one per state change and per escalation step, carrying the escalation step and the ack time.
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,5 +66,47 @@ describe('alert lines for the dashboards', () => {
       ['""', undefined],
       ['"Lò Văn Minh (team-sth-1-m01)"', `${T0 + 400 * S}i`],
     ]);
+  });
+});
+
+describe('delivery reports follow Twilio\'s order (queued → sending → sent → delivered | undelivered | failed)', () => {
+  const outbox = new AlertOutbox(openDatabase(join(dir, 'delivery.sqlite')), { policy: ctx.policy, publicUrl: 'https://ews.laichau.vn', validityS: 900 });
+  const event: FireEvent = { eventId: 'fire-doan-ket-01-t0', kind: 'fire-confirmed', zoneId: 'doan-ket', nodeId: 'doan-ket-01', ts: new Date(T0).toISOString(), detail: {} };
+  const r = handleEvent(ctx, emptyEngineState(), event, T0);
+  outbox.commit(r.state, r.output, T0);
+  const sendAll = (): string[] => {
+    const sids: string[] = [];
+    for (let row = outbox.claimNext(T0); row; row = outbox.claimNext(T0)) {
+      const sid = `SM${String(row.id).padStart(32, '0')}`;
+      outbox.markSent(row.id, sid, T0);
+      sids.push(sid);
+    }
+    return sids;
+  };
+  const sids = sendAll();
+  const stateOf = (sid: string) => outbox.rows().find((row) => row.provider_id === sid)?.state;
+
+  it.each([
+    ['delivered', 'undelivered', 'delivered'],
+    ['delivered', 'failed', 'delivered'],
+    ['undelivered', 'delivered', 'undelivered'],
+    ['failed', 'delivered', 'failed'],
+    ['delivered', 'sent', 'delivered'],
+  ] as const)('%s then a late %s leaves the row %s', (first, late, expected) => {
+    const sid = sids.shift();
+    assert(sid, 'enough recipients for every case');
+    outbox.applyDeliveryStatus(sid, first, null, T0 + S);
+    expect(outbox.applyDeliveryStatus(sid, late, '30003', T0 + 2 * S)).toBe(0);
+    expect(stateOf(sid)).toBe(expected);
+  });
+
+  it('a sent row moves to its final state, and an undelivered one counts as failed once', () => {
+    const sid = sids.shift();
+    assert(sid);
+    const failedBefore = outbox.counts.failed;
+    expect(outbox.applyDeliveryStatus(sid, 'undelivered', '30003', T0 + S)).toBe(1);
+    expect(outbox.applyDeliveryStatus(sid, 'failed', '30003', T0 + 2 * S)).toBe(0);
+    expect(stateOf(sid)).toBe('undelivered');
+    expect(outbox.counts.failed - failedBefore).toBe(1);
   });
 });

@@ -10,7 +10,7 @@ import type { SqliteDatabase } from '../platform/sqlite.ts';
 import { emptyEngineState, type AckChannel, type EngineOutput, type EngineState, type LifecycleNote, type Notification } from './engine.ts';
 import type { AlertPolicy } from './policy.ts';
 import type { Recipient } from './routing.ts';
-import { ACK_TOKEN_LENGTH, ackLink, renderMessage } from './templates.ts';
+import { ACK_TOKEN_LENGTH, ackLink, renderMessage, type AckMode } from './templates.ts';
 import { ownValue } from '../platform/records.ts';
 
 export const OUTBOX_STATES = ['queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'acknowledged', 'cancelled'] as const;
@@ -35,6 +35,9 @@ export const outboxRowSchema = z.object({
   error_code: z.string().nullable(),
   error_detail: z.string().nullable(),
   in_flight_at_restart: z.number().int(),
+  /** What the provider answered: Twilio's `status` (queued, accepted…) and `num_segments` (billed segments). */
+  provider_status: z.string().nullable(),
+  provider_segments: z.number().int().nullable(),
 });
 export type OutboxRow = z.infer<typeof outboxRowSchema>;
 
@@ -64,6 +67,8 @@ export interface OutboxOptions {
   publicUrl: string;
   /** How long a message may wait (queue + retries) before it is pointless; also Twilio's validityPeriod. */
   validityS: number;
+  /** Whether messages ask for a reply with the code (the transport receives SMS) or carry only the link; default reply. */
+  ackMode?: AckMode;
   /**
    * With InfluxDB configured: an `alert` line (platform/pipeline-stats.ts) is spooled in the same
    * transaction as each alert state change, and at most this many lines wait for InfluxDB. 0/absent: no spool.
@@ -106,6 +111,10 @@ export class AlertOutbox {
       CREATE TABLE IF NOT EXISTS ack_tokens (token TEXT PRIMARY KEY, alert_id TEXT NOT NULL, recipient_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS acks (id INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL, by TEXT NOT NULL, channel TEXT NOT NULL, at INTEGER NOT NULL, effective INTEGER NOT NULL, detail TEXT);
     `);
+    // Added after the first release: older files get the columns.
+    const columns = new Set((db.prepare('PRAGMA table_info(outbox)').all() as { name: string }[]).map((c) => c.name));
+    if (!columns.has('provider_status')) db.exec('ALTER TABLE outbox ADD COLUMN provider_status TEXT');
+    if (!columns.has('provider_segments')) db.exec('ALTER TABLE outbox ADD COLUMN provider_segments INTEGER');
     this.lines = new LineSpool(db, 'influx_spool', 'influx_refused');
   }
 
@@ -160,7 +169,7 @@ export class AlertOutbox {
       this.db.prepare('INSERT INTO ack_tokens (token, alert_id, recipient_id, expires_at) VALUES (?, ?, ?, ?)').run(token, n.alertId, r.id, now + this.opts.policy.ackTokenTtlS * 1000);
       link = ackLink(this.opts.publicUrl, token);
     }
-    const msg = renderMessage(this.opts.policy, n.messageKind, { ...n.fields, link });
+    const msg = renderMessage(this.opts.policy, n.messageKind, { ...n.fields, link }, this.opts.ackMode ?? 'reply');
     this.db
       .prepare(
         `INSERT INTO outbox (alert_id, recipient_id, step, phone, body, segments, priority, state, next_attempt_at, created_at, updated_at, expires_at)
@@ -203,8 +212,10 @@ export class AlertOutbox {
     return row.t;
   }
 
-  markSent(id: number, providerId: string, now: number): void {
-    this.counts.sent += this.db.prepare(`UPDATE outbox SET state = 'sent', provider_id = ?, error_code = NULL, error_detail = NULL, updated_at = ? WHERE id = ? AND state = 'sending'`).run(providerId, now, id).changes;
+  markSent(id: number, providerId: string, now: number, provider: { status?: string | undefined; segments?: number | undefined } = {}): void {
+    this.counts.sent += this.db
+      .prepare(`UPDATE outbox SET state = 'sent', provider_id = ?, provider_status = ?, provider_segments = ?, error_code = NULL, error_detail = NULL, updated_at = ? WHERE id = ? AND state = 'sending'`)
+      .run(providerId, provider.status ?? null, provider.segments ?? null, now, id).changes;
   }
 
   markRetry(id: number, nextAt: number, code: string, detail: string, now: number): void {
@@ -215,15 +226,19 @@ export class AlertOutbox {
     this.counts.failed += this.db.prepare(`UPDATE outbox SET state = 'failed', error_code = ?, error_detail = ?, updated_at = ? WHERE id = ? AND state = 'sending'`).run(code, detail, now, id).changes;
   }
 
-  /** Applies a delivery report. Never moves a row backwards (delivered/acknowledged stay). Returns rows changed. */
+  /**
+   * Applies a delivery report. Twilio's order is queued → sending → sent → delivered | undelivered |
+   * failed, and callbacks may arrive out of order: only a row still `sending` or `sent` moves, to a
+   * final state; a final state (delivered, undelivered, failed) or an acknowledged row never changes.
+   * Returns rows changed.
+   */
   applyDeliveryStatus(providerId: string, status: 'sent' | 'delivered' | 'undelivered' | 'failed', errorCode: string | null, now: number): number {
     if (status === 'sent') return 0;
-    const wasOk = (this.db.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE provider_id = ? AND state IN ('sent', 'sending', 'delivered')`).get(providerId) as { n: number }).n;
     const changes = this.db
-      .prepare(`UPDATE outbox SET state = ?, error_code = COALESCE(?, error_code), updated_at = ? WHERE provider_id = ? AND state IN ('sent', 'sending', 'delivered', 'undelivered')`)
+      .prepare(`UPDATE outbox SET state = ?, error_code = COALESCE(?, error_code), updated_at = ? WHERE provider_id = ? AND state IN ('sent', 'sending')`)
       .run(status, errorCode, now, providerId).changes;
     // A message that turns out undelivered or failed after it was handed over counts as failed once.
-    if (status === 'failed' || status === 'undelivered') this.counts.failed += Math.min(changes, wasOk);
+    if (status === 'failed' || status === 'undelivered') this.counts.failed += changes;
     return changes;
   }
 

@@ -1,7 +1,7 @@
 // The service end to end in one process, against a local double of Twilio's Messages API
 // (alerts/twilio-double.ts checks every request against the official CreateMessage contract and
 // answers scripted 429/500/21211/dropped connections) and the real HTTP server.
-import { afterAll, assert, beforeAll, expect, it, vi } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,11 +39,12 @@ beforeAll(async () => {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   const db = openDatabase(join(dir, 'alerts.sqlite'));
-  outbox = new AlertOutbox(db, { policy: ctx.policy, publicUrl: base, validityS: 900 });
+  // Twilio as in Vietnam: an alphanumeric sender that cannot receive replies, so the SMS carry the link.
+  outbox = new AlertOutbox(db, { policy: ctx.policy, publicUrl: base, validityS: 900, ackMode: 'link' });
   const transport = new TwilioTransport({ accountSid: SID, authToken: TOKEN, messagingServiceSid: MG, statusCallback: `${base}/twilio/status`, apiBaseUrl: double.baseUrl, timeoutMs: 5000 });
   service = new AlertService({ ctx, outbox, transport, log, segmentsPerSecond: 5000, burst: 100, concurrency: 8, retry: { baseMs: 5, capMs: 40 }, validityS: 900 });
   service.start();
-  http = createAlertsHttpServer({ host: '127.0.0.1', port, service, outbox, log, publicUrl: base, twilioAuthToken: TOKEN, apiKey: API_KEY, health: () => ({ ok: true }) });
+  http = createAlertsHttpServer({ host: '127.0.0.1', port, service, outbox, log, publicUrl: base, twilioAuthToken: TOKEN, twilioInbound: true, apiKey: API_KEY, health: () => ({ ok: true }) });
   await listenAlertsHttp(http, '127.0.0.1', port);
 });
 
@@ -77,9 +78,11 @@ it('a San Thàng confirmed fire: one valid CreateMessage request per recipient, 
     expect(Number(r.form.ValidityPeriod)).toBeGreaterThan(0);
     expect(Number(r.form.ValidityPeriod)).toBeLessThanOrEqual(900);
     expect(countSegments(r.form.Body ?? '')).toMatchObject({ encoding: 'GSM-7', segments: 1 });
-    expect(r.form.Body ?? '').toMatch(/^PCCR LAI CHAU: CHAY RUNG tai San Thang \(san-thang-03\) \d\d:\d\d\. .* nhan \d{4} hoac http:\/\/127\.0\.0\.1:\d+\/ack\/[A-Za-z0-9]{10}$/);
+    expect(r.form.Body ?? '').toMatch(/^PCCR LAI CHAU: CHAY RUNG tai San Thang, 1,8 km huong Bac, \d\d:\d\d\. To BVR xuat quan ngay\. Xac nhan: http:\/\/127\.0\.0\.1:\d+\/ack\/[A-Za-z0-9]{10}$/);
   }
   expect(new Set(reqs.map((r) => r.form.Body)).size, 'each person has an own ack link').toBe(reqs.length);
+  // Twilio's answer is recorded: through a Messaging Service the status is accepted and num_segments 0 (no sender yet).
+  expect(new Set(outbox.rows().filter((r) => r.alert_id === e.eventId).map((r) => `${r.provider_status}/${r.provider_segments}`))).toStrictEqual(new Set(['accepted/null']));
   expect(outbox.countsByState(e.eventId).sent).toBe(expected.length);
 });
 
@@ -147,7 +150,7 @@ it('status callbacks: a valid signature updates the outbox; invalid or missing �
 });
 
 it('ack by link: GET only shows the page, POST acknowledges and records who; expired and unknown links refused', async () => {
-  const e = event('fire-suspected', 'tan-phong');
+  const e = event('fire-suspected', 'tan-phong', { nodeId: 'tan-phong-02' });
   service.handleEvent(e);
   await waitFor(settled(e.eventId), 10_000, 'tan-phong messages sent');
   const body = double.requests.find((r) => r.form.Body?.includes('Tan Phong'))?.form.Body ?? '';
@@ -155,7 +158,12 @@ it('ack by link: GET only shows the page, POST acknowledges and records who; exp
   expect(link, 'the message ends with an ack link').not.toBe('');
   const get = await fetch(link);
   expect(get.status).toBe(200);
-  expect(await get.text()).toMatch(/<form method="post">/);
+  const html = await get.text();
+  expect(html).toMatch(/<form method="post">/);
+  // Vietnamese: kind, zone and place in words, the node id only in brackets; no raw kind id.
+  const place = ctx.roster.site.nodes.find((n) => n.id === 'tan-phong-02')?.place ?? '';
+  expect(html).toContain(`<strong>Nghi cháy rừng</strong> — Tân Phong, ${place} (trạm tan-phong-02)`);
+  expect(html).not.toMatch(/fire-suspected|tan-phong —/);
   expect(service.engineState.alerts[e.eventId]?.status, 'GET must not acknowledge').toBe('active');
   const post = await fetch(link, { method: 'POST' });
   expect(post.status).toBe(200);
@@ -169,7 +177,7 @@ it('ack by link: GET only shows the page, POST acknowledges and records who; exp
   expect(alert?.ack?.by).toContain(person.id);
   expect(outbox.rows().find((r) => r.body === body)?.state).toBe('acknowledged');
   const again = await fetch(link, { method: 'POST' });
-  expect(await again.text()).toMatch(/đã được xác nhận trước đó/);
+  expect(await again.text()).toMatch(new RegExp(`Cảnh báo này đã được ${person.name} \\(${person.id}\\) xác nhận trước đó lúc \\d\\d:\\d\\d`));
   expect(outbox.acksFor(e.eventId).map((a) => [a.channel, a.effective])).toStrictEqual([['link', 1], ['link', 0]]);
   // expired
   outbox.db.prepare('INSERT INTO ack_tokens (token, alert_id, recipient_id, expires_at) VALUES (?, ?, ?, ?)').run('Expired234', e.eventId, person.id, Date.now() - 1);
@@ -177,6 +185,34 @@ it('ack by link: GET only shows the page, POST acknowledges and records who; exp
   expect((await fetch(`${base}/ack/Expired234`, { method: 'POST' })).status).toBe(410);
   expect((await fetch(`${base}/ack/Unknown234`, { method: 'POST' })).status).toBe(404);
   expect((await fetch(`${base}/ack/x'or'1=1`)).status).toBe(404);
+});
+
+it('the first acknowledgement of a superseded or a cleared alert says so, not "acknowledged before"', async () => {
+  const linkOf = (alertId: string) => /(http:\S+\/ack\/[A-Za-z0-9]{10})$/.exec(outbox.rows().find((r) => r.alert_id === alertId)?.body ?? '')?.[1];
+  const pages = async (link: string) => [await (await fetch(link)).text(), await (await fetch(link, { method: 'POST' })).text()];
+  const suspected = event('fire-suspected', 'quyet-thang', { nodeId: 'quyet-thang-02' });
+  service.handleEvent(suspected);
+  await waitFor(settled(suspected.eventId), 10_000, 'quyet-thang suspicion sent');
+  const confirmed = event('fire-confirmed', 'quyet-thang', { nodeId: 'quyet-thang-02' });
+  service.handleEvent(confirmed);
+  await waitFor(settled(confirmed.eventId), 10_000, 'quyet-thang confirmation sent');
+  expect(service.engineState.alerts[suspected.eventId]?.status).toBe('resolved');
+  const suspectedLink = linkOf(suspected.eventId);
+  assert(suspectedLink);
+  // A more serious alert replaced it: never "it is over".
+  for (const html of await pages(suspectedLink)) {
+    expect(html).toMatch(/đã được thay bằng một cảnh báo mới hơn, nghiêm trọng hơn: hãy làm theo tin nhắn mới nhất/);
+    expect(html).not.toMatch(/xác nhận trước đó|kết thúc/);
+  }
+  service.handleEvent(event('fire-cleared', 'quyet-thang', { nodeId: 'quyet-thang-02' }));
+  expect(service.engineState.alerts[confirmed.eventId]?.status).toBe('resolved');
+  const confirmedLink = linkOf(confirmed.eventId);
+  assert(confirmedLink);
+  for (const html of await pages(confirmedLink)) {
+    expect(html).toMatch(/Cảnh báo này đã kết thúc lúc \d\d:\d\d, trước khi có người xác nhận\. Không cần xác nhận nữa\./);
+    expect(html).not.toMatch(/xác nhận trước đó/);
+  }
+  expect([...outbox.acksFor(suspected.eventId), ...outbox.acksFor(confirmed.eventId)].map((a) => a.effective), 'recorded as late').toStrictEqual([0, 0]);
 });
 
 it('board API: API key required, malformed bodies → 400 with the reason, ack by API and alert list', async () => {
@@ -270,4 +306,91 @@ it('the Twilio double itself refuses what breaks the contract (so an empty viola
   } finally {
     await probe.close();
   }
+});
+
+describe('Twilio as the transport of a deployment', () => {
+  const ALERT = 'fire-suspected';
+  /** A second service on its own outbox, against the same double, with its own faults. */
+  async function serviceWith(opts: { from?: string; faults: (index: number) => Fault | null }) {
+    const db = openDatabase(join(dir, `alerts-${Math.random().toString(36).slice(2)}.sqlite`));
+    const box = new AlertOutbox(db, { policy: ctx.policy, publicUrl: base, validityS: 900, ackMode: 'link' });
+    const transport = new TwilioTransport({ accountSid: SID, authToken: TOKEN, ...(opts.from ? { from: opts.from } : { messagingServiceSid: MG }), apiBaseUrl: double.baseUrl, timeoutMs: 5000 });
+    const degraded: string[] = [];
+    const recovered: string[] = [];
+    const svc = new AlertService({
+      ctx, outbox: box, transport, log, segmentsPerSecond: 5000, burst: 100, concurrency: 1, retry: { baseMs: 5, capMs: 20 }, validityS: 900,
+      onTransportDegraded: (d) => degraded.push(`${d.reason}/${d.code}`),
+      onTransportRecovered: (d) => recovered.push(`${d.reason}/${d.code}`),
+    });
+    let index = 0;
+    double.faults = () => opts.faults(index++);
+    svc.start();
+    return { svc, box, degraded, recovered };
+  }
+  afterAll(() => {
+    double.faults = () => null;
+  });
+
+  it('with a sender number, Twilio\'s status and num_segments are recorded on the row', async () => {
+    const { svc, box } = await serviceWith({ from: 'PCCR LCHAU', faults: () => null });
+    const e = event(ALERT, 'doan-ket', { nodeId: 'doan-ket-01' });
+    svc.handleEvent(e);
+    await waitFor(() => box.countsByState(e.eventId).sent > 0 && box.countsByState(e.eventId).queued === 0 && box.countsByState(e.eventId).sending === 0, 10_000, 'sent');
+    await svc.stop();
+    expect(box.rows().filter((r) => r.alert_id === e.eventId).map((r) => [r.provider_status, r.provider_segments])).toContainEqual(['queued', 1]);
+    expect(box.rows().every((r) => r.provider_segments === null || r.provider_segments === r.segments), 'Twilio counted what the service counted').toBe(true);
+  });
+
+  it.each([
+    { name: '401/20003 (bad or rotated token, suspended account)', fault: { status: 401, code: 20003, message: 'Authenticate' }, failures: 1, reason: 'auth', code: '20003' },
+    { name: 'an outage (500 three times)', fault: { status: 500, code: 20500, message: 'Internal Server Error' }, failures: 3, reason: 'outage', code: '20500' },
+  ] as const)('$name: the service says degraded (health, metric, callback), keeps the messages and recovers', async ({ fault, failures, reason, code }) => {
+    let failing = true;
+    const { svc, box, degraded, recovered } = await serviceWith({ faults: () => (failing ? fault : null) });
+    const e = event(ALERT, 'nam-loong', { nodeId: 'nam-loong-03', eventId: `deg-${reason}` });
+    svc.handleEvent(e);
+    await waitFor(() => degraded.length > 0, 10_000, 'degraded');
+    expect(double.requests.filter((r) => r.answered === fault.status).length, `degraded after ${failures} failure(s)`).toBeGreaterThanOrEqual(failures);
+    expect(svc.transportDegradation).toMatchObject({ reason, code });
+    expect(await metricsRegistry.metrics()).toMatch(new RegExp(`ews_alerts_transport_degraded\\{transport="twilio",reason="${reason}"\\} 1`));
+    expect(box.countsByState(e.eventId).failed ?? 0, 'no message failed for it').toBe(0);
+    failing = false;
+    await waitFor(() => box.countsByState(e.eventId).queued === 0 && box.countsByState(e.eventId).sending === 0, 10_000, 'all sent after the fault');
+    await svc.stop();
+    expect(degraded, 'one notice per episode').toStrictEqual([`${reason}/${code}`]);
+    expect(recovered).toStrictEqual([`${reason}/${code}`]);
+    expect(svc.transportDegradation).toBeNull();
+    expect(await metricsRegistry.metrics()).toMatch(new RegExp(`ews_alerts_transport_degraded\\{transport="twilio",reason="${reason}"\\} 0`));
+    expect(await metricsRegistry.metrics()).toMatch(new RegExp(`ews_alerts_transport_errors_total\\{transport="twilio",code="${code}"\\} \\d+`));
+    // Nothing was failed for it: every message went out once the provider took them again.
+    const rows = box.rows().filter((r) => r.alert_id === e.eventId);
+    expect(rows.map((r) => r.state)).toStrictEqual(rows.map(() => 'sent'));
+  });
+});
+
+describe('Twilio incoming-message webhook (a number that receives replies, TWILIO_RECEIVES_REPLIES)', () => {
+  it('a signed reply with the code from a roster phone acknowledges; an invalid or missing signature is refused and acknowledges nothing', async () => {
+    // The Đông Phong suspicion of the retry test is still open and unacknowledged.
+    const e = Object.values(service.engineState.alerts).find((a) => a.zoneId === 'dong-phong' && a.status === 'active');
+    assert(e, 'an open alert');
+    const code = e.ackCode ?? '';
+    const leader = ctx.roster.byId.get(e.notified[0] ?? '');
+    assert(leader && /^\d{4}$/.test(code));
+    const eventId = e.alertId;
+    const url = `${base}/twilio/inbound`;
+    expect((await double.sendIncomingMessage(url, leader.phone, '+14155550100', `Tra loi ${code}`, 'invalid')).status).toBe(403);
+    expect((await double.sendIncomingMessage(url, leader.phone, '+14155550100', `${code}`, 'missing')).status).toBe(403);
+    expect(service.engineState.alerts[eventId]?.status, 'a forged reply acknowledges nothing').toBe('active');
+    const stranger = await double.sendIncomingMessage(url, '+84009999999', '+14155550100', code, 'valid');
+    expect(stranger.status).toBe(200);
+    expect(service.engineState.alerts[eventId]?.status, 'a phone not on the roster acknowledges nothing').toBe('active');
+    const ok = await double.sendIncomingMessage(url, leader.phone, '+14155550100', `ok ${code}`, 'valid');
+    expect(ok.status).toBe(200);
+    expect(ok.contentType).toMatch(/^text\/xml/);
+    expect(ok.body).toMatch(/<Response><\/Response>/);
+    const alert = service.engineState.alerts[eventId];
+    expect(alert?.status).toBe('acknowledged');
+    expect(alert?.ack).toMatchObject({ channel: 'modem', by: `${leader.name} (${leader.id})` });
+    expect(outbox.acksFor(eventId).map((a) => a.detail)).toStrictEqual([expect.stringMatching(new RegExp(`^twilio SM[0-9a-f]{32}: ok ${code}$`))]);
+  });
 });

@@ -22,7 +22,7 @@ import {
   type LifecycleNote,
 } from './engine.ts';
 import type { AlertOutbox } from './outbox.ts';
-import { retryDelayMs, SegmentRateLimiter, type RetryPolicy, type SmsTransport } from './transports.ts';
+import { retryDelayMs, SegmentRateLimiter, type RetryPolicy, type SmsTransport, type TransportProblem } from './transports.ts';
 import { ownValue } from '../platform/records.ts';
 
 const smsRequests = new Counter({ name: 'ews_alerts_sms_requests_total', help: 'SMS send attempts by result', labelNames: ['transport', 'result'] as const, registers: [metricsRegistry] });
@@ -30,6 +30,14 @@ const smsSegments = new Counter({ name: 'ews_alerts_sms_segments_total', help: '
 const eventsTotal = new Counter({ name: 'ews_alerts_events_total', help: 'Events taken from the rules engine', labelNames: ['result'] as const, registers: [metricsRegistry] });
 const acksTotal = new Counter({ name: 'ews_alerts_acks_total', help: 'Acknowledgements received', labelNames: ['channel', 'effective'] as const, registers: [metricsRegistry] });
 const inFlightRecovered = new Counter({ name: 'ews_alerts_inflight_recovered_total', help: 'Messages in flight at a crash, re-sent (possible duplicates)', registers: [metricsRegistry] });
+const transportErrors = new Counter({ name: 'ews_alerts_transport_errors_total', help: 'Failed send attempts by transport and provider error code', labelNames: ['transport', 'code'] as const, registers: [metricsRegistry] });
+const transportDegraded = new Gauge({
+  name: 'ews_alerts_transport_degraded',
+  help: '1 while the transport fails every message: reason auth (credentials refused, Twilio 20003) or outage (5xx, unreachable)',
+  labelNames: ['transport', 'reason'] as const,
+  registers: [metricsRegistry],
+});
+const segmentMismatch = new Counter({ name: 'ews_alerts_segment_mismatch_total', help: 'Messages the provider counted more segments for than the service did', registers: [metricsRegistry] });
 const outboxGauge = new Gauge({ name: 'ews_alerts_outbox_messages', help: 'Outbox rows by state', labelNames: ['state'] as const, registers: [metricsRegistry] });
 
 export interface AlertServiceOptions {
@@ -54,7 +62,21 @@ export interface AlertServiceOptions {
   onLifecycle?: (note: LifecycleNote, alert: AlertRecord | undefined) => void;
   /** Every message wave queued (the console of `fire-ews start` shows them). */
   onNotification?: (notification: EngineOutput['notifications'][number]) => void;
+  /** The transport started failing every message (once per episode), and when it works again. */
+  onTransportDegraded?: (d: TransportDegradation) => void;
+  onTransportRecovered?: (d: TransportDegradation) => void;
 }
+
+/** The transport is failing every message: why, since when, the last provider answer. */
+export interface TransportDegradation {
+  reason: TransportProblem;
+  code: string;
+  detail: string;
+  since: number;
+}
+
+/** Consecutive outage failures (5xx, network) before the transport counts as down; credentials refused count at once. */
+export const OUTAGE_AFTER_FAILURES = 3;
 
 export type TokenAckResult =
   | { ok: true; alert: AlertRecord; already: boolean; recipientId: string }
@@ -72,6 +94,8 @@ export class AlertService {
   private engineTimer: NodeJS.Timeout | null = null;
   private senderTimer: NodeJS.Timeout | null = null;
   private idleWaiters: (() => void)[] = [];
+  private degraded: TransportDegradation | null = null;
+  private outageFailures = 0;
 
   constructor(private readonly o: AlertServiceOptions) {
     this.now = o.now ?? Date.now;
@@ -97,8 +121,46 @@ export class AlertService {
     return now;
   }
 
+  /** Null while the transport works; else why it fails every message (shown in the internal /healthz). */
+  get transportDegradation(): TransportDegradation | null {
+    return this.degraded;
+  }
+
+  private transportWorked(): void {
+    this.outageFailures = 0;
+    if (!this.degraded) return;
+    const was = this.degraded;
+    this.degraded = null;
+    transportDegraded.set({ transport: this.o.transport.name, reason: was.reason }, 0);
+    this.o.log.warn({ transport: this.o.transport.name, reason: was.reason, downS: Math.round((this.now() - was.since) / 1000) }, 'SMS transport works again');
+    this.o.onTransportRecovered?.(was);
+  }
+
+  private transportFailed(problem: TransportProblem | undefined, code: string, detail: string): void {
+    transportErrors.inc({ transport: this.o.transport.name, code });
+    if (!problem) return;
+    if (problem === 'outage' && ++this.outageFailures < OUTAGE_AFTER_FAILURES) return;
+    if (this.degraded?.reason === problem) {
+      this.degraded = { ...this.degraded, code, detail };
+      return;
+    }
+    if (this.degraded) transportDegraded.set({ transport: this.o.transport.name, reason: this.degraded.reason }, 0);
+    this.degraded = { reason: problem, code, detail, since: this.now() };
+    transportDegraded.set({ transport: this.o.transport.name, reason: problem }, 1);
+    this.o.log.error(
+      { transport: this.o.transport.name, reason: problem, code, detail },
+      problem === 'auth' ? 'SMS transport refuses our credentials (check TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN, account suspended?): messages wait and are retried' : 'SMS transport unreachable or failing: messages wait and are retried',
+    );
+    this.o.onTransportDegraded?.(this.degraded);
+  }
+
   get engineState(): EngineState {
     return this.state;
+  }
+
+  /** Site, roster and policy (the ack page names zones and places with them). */
+  get context(): EngineContext {
+    return this.o.ctx;
   }
 
   /** Recovers messages in flight at the last stop, runs due timers and starts sending. */
@@ -192,6 +254,14 @@ export class AlertService {
 
   /** A reply to the GSM modem: the sender's phone must be on the roster and the text must carry an open alert's code. */
   acknowledgeByModemReply(fromPhone: string, text: string): { ok: true; alert: AlertRecord; already: boolean } | { ok: false; reason: string } {
+    return this.acknowledgeByReply(fromPhone, text, null);
+  }
+
+  /**
+   * An SMS reply, through the modem or Twilio's incoming-message webhook (channel `modem`: an SMS
+   * reply; `via` says which, e.g. `twilio SM…`, in the ack log).
+   */
+  acknowledgeByReply(fromPhone: string, text: string, via: string | null): { ok: true; alert: AlertRecord; already: boolean } | { ok: false; reason: string } {
     const people = this.o.ctx.roster.byPhone.get(fromPhone) ?? [];
     if (people.length === 0) return { ok: false, reason: `reply from ${fromPhone}, not on the roster` };
     for (const code of text.match(/\d{4}/g) ?? []) {
@@ -199,7 +269,7 @@ export class AlertService {
       if (!alert) continue;
       const person = people.find((p) => alert.notified.includes(p.id)) ?? people[0];
       if (!person) continue;
-      const result = this.ackCommon(alert.alertId, `${person.name} (${person.id})`, 'modem', person.id, text.slice(0, 160));
+      const result = this.ackCommon(alert.alertId, `${person.name} (${person.id})`, 'modem', person.id, `${via ? `${via}: ` : ''}${text.slice(0, 160)}`);
       if (result.ok) return { ok: true, alert: result.alert, already: result.already };
     }
     return { ok: false, reason: 'no open alert code in the reply' };
@@ -247,8 +317,14 @@ export class AlertService {
       const validityS = Math.max(1, Math.floor((expiresAt - this.now()) / 1000));
       const result = await t.send({ to, body, segments, validityS, outboxId: id });
       const now = this.now();
+      if (!result.ok) this.transportFailed(result.problem, result.code, result.detail);
       if (result.ok) {
-        this.o.outbox.markSent(id, result.providerId, now);
+        this.transportWorked();
+        this.o.outbox.markSent(id, result.providerId, now, { status: result.status, segments: result.segments });
+        if (result.segments !== undefined && result.segments > segments) {
+          segmentMismatch.inc();
+          this.o.log.warn({ outboxId: id, counted: segments, provider: result.segments }, 'the provider counted more segments than the service: the message costs more than its template check said');
+        }
         smsRequests.inc({ transport: t.name, result: 'sent' });
         smsSegments.inc({ transport: t.name }, segments);
       } else if (result.retry && now + retryDelayMs(attempts, this.o.retry, () => 0) < expiresAt) {

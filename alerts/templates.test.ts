@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import { countSegments } from './gsm.ts';
-import { assertTemplatesFit, checkTemplates, renderMessage, TemplateCheckError, localTime } from './templates.ts';
+import { ACK_MODES, alertTime, assertTemplatesFit, checkTemplates, nodeList, renderMessage, TemplateCheckError, localTime } from './templates.ts';
+import { MESSAGE_KINDS } from './policy.ts';
 import { laiChauContext } from './test-fixtures.ts';
 
 const ctx = laiChauContext();
@@ -12,27 +13,54 @@ it('every committed template fits one GSM-7 segment with the longest Lai Châu n
   expect(() => assertTemplatesFit(ctx.policy, site, URL_BASE)).not.toThrow();
 });
 
-it('a San Thàng fire message: exact text, unaccented, one segment, brand first, ack code and link', () => {
-  const m = renderMessage(ctx.policy, 'fire-confirmed', {
-    brand: ctx.policy.brand, repeat: '', zone: 'San Thàng', place: 'san-thang-03', time: localTime('2026-03-14T07:05:00Z', 'Asia/Ho_Chi_Minh'),
-    level: '', levelName: '', previousLevel: '', code: '4821', link: `${URL_BASE}/ack/Ab3dE5gH7k`, count: '1',
-  });
-  expect(m.body).toBe('PCCR LAI CHAU: CHAY RUNG tai San Thang (san-thang-03) 14:05. To BVR xuat quan ngay. Da nhan: nhan 4821 hoac https://ews.laichau.vn/ack/Ab3dE5gH7k');
-  expect(m.count).toMatchObject({ encoding: 'GSM-7', units: 145, segments: 1 });
+const FIELDS = {
+  brand: ctx.policy.brand, repeat: '', zone: 'San Thàng', place: '1,2 km hướng Đông Nam', time: localTime('2026-03-14T07:05:00Z', 'Asia/Ho_Chi_Minh'),
+  level: '', levelName: '', previousLevel: '', code: '4821', link: `${URL_BASE}/ack/Ab3dE5gH7k`, count: '1', nodes: 'san-thang-03', fault: '',
+};
+
+it.each([
+  ['reply', 'PCCR LAI CHAU: CHAY RUNG tai San Thang, 1,2 km huong Dong Nam, 14:05. To BVR xuat quan ngay. Tra loi 4821 de xac nhan'],
+  ['link', 'PCCR LAI CHAU: CHAY RUNG tai San Thang, 1,2 km huong Dong Nam, 14:05. To BVR xuat quan ngay. Xac nhan: https://ews.laichau.vn/ack/Ab3dE5gH7k'],
+] as const)('a San Thàng fire message, %s mode: exact text, unaccented, one segment, brand first, place in words', (mode, text) => {
+  const m = renderMessage(ctx.policy, 'fire-confirmed', FIELDS, mode);
+  expect(m.body).toBe(text);
+  expect(m.count).toMatchObject({ encoding: 'GSM-7', segments: 1 });
+});
+
+// Unaccented, "nhận" (received) and "nhắn" (text) are both "nhan": "Da nhan: nhan 1547" read "received: received".
+it.each(MESSAGE_KINDS.flatMap((kind) => ACK_MODES.map((mode) => [kind, mode] as const)))('%s (%s): no word that unaccents to "nhan", and a reply is asked for only when it can arrive', (kind, mode) => {
+  const body = renderMessage(ctx.policy, kind, FIELDS, mode).body;
+  expect(body, "xac nhan (confirm) is one word; a lone nhan is ambiguous").not.toMatch(/(?<!xac )\bnhan\b/i);
+  if (mode === 'link') expect(body).not.toMatch(/tra loi|4821/i);
+  if (/\{ack\}/.test(ctx.policy.templates[kind])) expect(body).toMatch(mode === 'reply' ? /Tra loi 4821 de xac nhan$/ : /Xac nhan: https:\/\/ews\.laichau\.vn\/ack\/Ab3dE5gH7k$/);
+});
+
+it.each([
+  ['node-offline', { count: '5', nodes: nodeList(['nam-loong-01', 'nam-loong-02', 'nam-loong-03', 'nam-loong-04', 'nam-loong-05']), fault: 'mất kết nối' }, 'PCCR LAI CHAU: 5 tram o San Thang mat ket noi tu 14:05: nam-loong-01, nam-loong-02, nam-loong-03 va 2 tram khac. Kiem tra nguon va song.'],
+  ['node-fault', { count: '1', nodes: 'san-thang-03', fault: 'pin yếu' }, 'PCCR LAI CHAU: 1 tram o San Thang bao loi (pin yeu) luc 14:05: san-thang-03. Can bao tri.'],
+  ['node-fault-cleared', { count: '1', nodes: 'san-thang-03', fault: 'cảm biến kẹt số' }, 'PCCR LAI CHAU: Tram cam bien san-thang-03 (San Thang) het loi cam bien ket so luc 14:05.'],
+] as const)('%s names the nodes it counts and the fault', (kind, extra, text) => {
+  expect(renderMessage(ctx.policy, kind, { ...FIELDS, code: '', link: '', ...extra }, 'link').body).toBe(text);
+});
+
+it('the time carries the date when the observation was on another local day', () => {
+  const ts = '2026-03-12T07:05:00Z';
+  expect(alertTime(ts, Date.parse('2026-03-12T16:59:00Z'), 'Asia/Ho_Chi_Minh')).toBe('14:05');
+  expect(alertTime(ts, Date.parse('2026-03-12T17:00:00Z'), 'Asia/Ho_Chi_Minh')).toBe('14:05 12/03'); // local midnight passed
 });
 
 it('UCS-2 mode sends accented NFC text and counts it as UCS-2', () => {
   const policy = { ...ctx.policy, encoding: 'ucs2' as const, maxSegments: 3 };
   const m = renderMessage(policy, 'level-raised', {
     brand: 'PCCR LAI CHAU', repeat: '', zone: 'Nậm Loỏng'.normalize('NFD'), place: '', time: '13:00', level: 'V', levelName: 'cực kỳ nguy hiểm',
-    previousLevel: '', code: '1234', link: `${URL_BASE}/ack/xxxxxxxxxx`, count: '1',
-  });
+    previousLevel: '', code: '1234', link: `${URL_BASE}/ack/xxxxxxxxxx`, count: '1', nodes: '', fault: '',
+  }, 'link');
   expect(m.body).toContain('Nậm Loỏng'.normalize('NFC'));
   expect(m.body).toBe(m.body.normalize('NFC'));
   expect(m.count.encoding).toBe('UCS-2');
   expect(m.count.segments).toBe(countSegments(m.body).segments);
-  expect(m.count.segments).toBe(3);
-  // the committed templates need 3 UCS-2 segments, so ucs2 with maxSegments 2 must be refused at start-up
+  expect(m.count.segments).toBe(2);
+  // with the longest names and the repeat marker the committed templates need 3 UCS-2 segments, so ucs2 with maxSegments 2 must be refused at start-up
   expect(() => assertTemplatesFit({ ...ctx.policy, encoding: 'ucs2', maxSegments: 2 }, site, URL_BASE)).toThrow(TemplateCheckError);
 });
 
@@ -50,8 +78,10 @@ it('an oversize template is a start-up error naming the template and the worst c
   expect(() => assertTemplatesFit(policy, site, URL_BASE)).toThrow(/fire-suspected/);
 });
 
-it('a longer public URL alone can make a template oversize', () => {
-  expect(checkTemplates(ctx.policy, site, 'https://canh-bao-chay-rung.laichau.gov.vn').map((p) => p.kind).sort()).toStrictEqual(['fire-confirmed', 'fire-suspected', 'level-raised']);
+it('a longer public URL alone can make a template oversize where the link is the only way to acknowledge', () => {
+  const longUrl = 'https://canh-bao-chay-rung.laichau.gov.vn';
+  expect(checkTemplates(ctx.policy, site, longUrl, ['link']).map((p) => p.kind).sort()).toStrictEqual(['fire-confirmed', 'fire-suspected', 'level-raised']);
+  expect(checkTemplates(ctx.policy, site, longUrl, ['reply']), 'a reply with the code needs no link').toStrictEqual([]);
 });
 
 it('unknown placeholders and non-GSM characters are reported', () => {

@@ -19,9 +19,17 @@ export interface OutgoingSms {
 }
 
 export type SendResult =
-  | { ok: true; providerId: string }
-  /** retry: temporary (429, 5xx, network); otherwise permanent and recorded as failed. */
-  | { ok: false; retry: boolean; code: string; detail: string };
+  /** status and segments: what the provider said it did (Twilio's `status` and `num_segments`), when it says. */
+  | { ok: true; providerId: string; status?: string | undefined; segments?: number | undefined }
+  /**
+   * retry: temporary (429, 5xx, network, and rejected credentials — a rotated token is fixed and the
+   * service restarted within the validity period); otherwise permanent and recorded as failed.
+   * problem: the transport itself is down for every message (credentials, outage), not this one message.
+   */
+  | { ok: false; retry: boolean; code: string; detail: string; problem?: TransportProblem };
+
+/** `auth`: the provider refuses our credentials (Twilio 401 / 20003); `outage`: it cannot be reached or fails (5xx, network). */
+export type TransportProblem = 'auth' | 'outage';
 
 export interface SmsTransport {
   readonly name: 'dryrun' | 'twilio' | 'gammu';
@@ -71,6 +79,8 @@ export function retryDelayMs(attempt: number, policy: RetryPolicy, random: () =>
 export const PERMANENT_TWILIO_CODES = new Set([21211, 21408, 21610, 21612, 21614, 21606, 21617, 21660]);
 
 const twilioErrorSchema = z.object({ status: z.number().int(), code: z.number().int().optional(), message: z.string().optional() });
+/** Twilio's "Authenticate" error: bad or rotated auth token, wrong account SID, suspended account (https://www.twilio.com/docs/api/errors/20003). */
+export const TWILIO_AUTH_ERROR = 20003;
 const networkErrorSchema = z.object({ code: z.string().optional(), message: z.string() });
 
 /** Classifies what `messages.create` threw: retry on 429/5xx/network, permanent otherwise. */
@@ -79,11 +89,14 @@ export function classifyTwilioError(err: unknown): Extract<SendResult, { ok: fal
   if (api.success) {
     const { status, code, message } = api.data;
     const label = code !== undefined ? String(code) : `http-${status}`;
+    const detail = `${status}: ${message ?? ''}`.slice(0, 300);
+    // Not this message's fault: every message fails until the token is fixed; keep them until their validity ends.
+    if (status === 401 || code === TWILIO_AUTH_ERROR) return { ok: false, retry: true, code: label, detail, problem: 'auth' };
     const retry = (status === 429 || status >= 500) && !(code !== undefined && PERMANENT_TWILIO_CODES.has(code));
-    return { ok: false, retry, code: label, detail: `${status}: ${message ?? ''}`.slice(0, 300) };
+    return { ok: false, retry, code: label, detail, ...(status >= 500 ? { problem: 'outage' as const } : {}) };
   }
   const net = networkErrorSchema.safeParse(err);
-  return { ok: false, retry: true, code: net.success ? (net.data.code ?? 'network') : 'network', detail: net.success ? net.data.message.slice(0, 300) : String(err) };
+  return { ok: false, retry: true, code: net.success ? (net.data.code ?? 'network') : 'network', detail: net.success ? net.data.message.slice(0, 300) : String(err), problem: 'outage' };
 }
 
 export class DryRunTransport implements SmsTransport {
@@ -128,7 +141,9 @@ export class TwilioTransport implements SmsTransport {
         ...(this.opts.statusCallback ? { statusCallback: this.opts.statusCallback } : {}),
         validityPeriod: Math.max(1, Math.min(36_000, Math.floor(sms.validityS))),
       });
-      return { ok: true, providerId: msg.sid };
+      // num_segments is a string in the API (the library passes it through); status queued or accepted.
+      const segments = Number(msg.numSegments);
+      return { ok: true, providerId: msg.sid, status: msg.status, segments: Number.isInteger(segments) && segments > 0 ? segments : undefined };
     } catch (err) {
       return classifyTwilioError(err);
     }

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import twilio from 'twilio';
+import { countSegments } from './gsm.ts';
 
 export interface DoubleRequest {
   at: number;
@@ -135,11 +136,32 @@ export class TwilioMessagesDouble {
       body: {
         account_sid: this.accountSid, api_version: '2010-04-01', body: form.Body, date_created: now, date_sent: null, date_updated: now,
         direction: 'outbound-api', error_code: null, error_message: null, from: form.From ?? null, messaging_service_sid: form.MessagingServiceSid ?? null,
-        num_media: '0', num_segments: '1', price: null, price_unit: 'USD', sid, status: form.MessagingServiceSid ? 'accepted' : 'queued',
+        // "For messages sent via a Messaging Service, num_segments is initially 0, since a sender hasn't
+        // yet been assigned" (Message resource docs); with From, Twilio has counted the segments.
+        num_media: '0', num_segments: form.MessagingServiceSid ? '0' : String(countSegments(form.Body ?? '').segments), price: null, price_unit: 'USD', sid,
+        status: form.MessagingServiceSid ? 'accepted' : 'queued',
         subresource_uris: { media: `/2010-04-01/Accounts/${this.accountSid}/Messages/${sid}/Media.json` }, to: form.To,
         uri: `/2010-04-01/Accounts/${this.accountSid}/Messages/${sid}.json`,
       },
     };
+  }
+
+  /**
+   * Posts an incoming SMS to a webhook the way Twilio does for a number that receives messages
+   * (https://www.twilio.com/docs/messaging/guides/webhook-request): form fields MessageSid, SmsSid,
+   * SmsMessageSid, AccountSid, MessagingServiceSid (if any), From, To, Body, NumMedia, NumSegments,
+   * ApiVersion, signed with X-Twilio-Signature. Returns the HTTP status and body of the answer.
+   */
+  async sendIncomingMessage(url: string, from: string, to: string, body: string, signature: 'valid' | 'invalid' | 'missing'): Promise<{ status: number; body: string; contentType: string }> {
+    const sid = `SM${randomBytes(16).toString('hex')}`;
+    const params: Record<string, string> = {
+      MessageSid: sid, SmsSid: sid, SmsMessageSid: sid, AccountSid: this.accountSid, From: from, To: to, Body: body,
+      NumMedia: '0', NumSegments: String(countSegments(body).segments), ApiVersion: '2010-04-01',
+    };
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    if (signature !== 'missing') headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature(signature === 'valid' ? this.authToken : 'not-the-auth-token', url, params);
+    const res = await fetch(url, { method: 'POST', headers, body: new URLSearchParams(params).toString() });
+    return { status: res.status, body: await res.text(), contentType: res.headers.get('content-type') ?? '' };
   }
 
   /** Posts a status callback for a message the way Twilio does; `signature: 'invalid'` signs with the wrong token. */

@@ -47,7 +47,9 @@ describe('console lines', () => {
   it('an SMS wave: how many, which message, to whom by unit, and the text as sent', () => {
     const confirmed = handleEvent(ctx, emptyEngineState(), fire('fire-confirmed'), WALL).output.notifications[0]!;
     const line = smsLine(WALL, confirmed, ctx.policy, site, 'https://ews.example.vn', true);
-    expect(line).toMatch(/^00:40:13 {2}SMS \(dry run\) {2}×150 fire-confirmed → 150 people: 8 teams \(100\), Ban Chỉ huy PCCCR xã San Thàng \(27\), city board \(23\): "PCCR LAI CHAU: CHAY RUNG tai San Thang \(san-thang-07\) 20:41\. To BVR xuat quan ngay\. Da nhan: nhan \d{4} hoac https:\/\/ews\.example\.vn\/ack\/\.\.\."$/);
+    expect(line).toMatch(/^00:40:13 {2}SMS \(dry run\) {2}×150 fire-confirmed → 150 people: 8 teams \(100\), Ban Chỉ huy PCCCR xã San Thàng \(27\), city board \(23\): "PCCR LAI CHAU: CHAY RUNG tai San Thang, 0,7 km huong Nam, 20:41 04\/12\. To BVR xuat quan ngay\. Tra loi \d{4} de xac nhan"$/);
+    // the engine's "now" here is the next local day, so the observation time carries its date
+    expect(smsLine(WALL, confirmed, ctx.policy, site, 'https://ews.example.vn', false, 'link')).toMatch(/Xac nhan: https:\/\/ews\.example\.vn\/ack\/\.\.\."$/);
     const suspected = handleEvent(ctx, emptyEngineState(), fire('fire-suspected'), WALL).output.notifications[0]!;
     expect(describeRecipients(suspected.recipients, site)).toBe('8 people: leaders of 8 teams');
   });

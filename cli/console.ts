@@ -5,7 +5,7 @@ import type { FireEvent } from '../contracts/payloads.ts';
 import type { Site } from '../contracts/site.ts';
 import type { Notification } from '../alerts/engine.ts';
 import type { AlertPolicy } from '../alerts/policy.ts';
-import { ackLink, renderMessage } from '../alerts/templates.ts';
+import { ackLink, renderMessage, type AckMode } from '../alerts/templates.ts';
 
 export interface ConsoleCounts {
   readingsStored: number;
@@ -81,8 +81,8 @@ export function describeRecipients(recipients: Notification['recipients'], site:
 }
 
 /** One SMS wave: how many, which kind, to whom, and the text (as sent, with the first person's link elided). */
-export function smsLine(wallMs: number, wave: Notification, policy: AlertPolicy, site: Site, publicUrl: string, dryRun: boolean): string {
-  const body = renderMessage(policy, wave.messageKind, { ...wave.fields, link: wave.ackable ? ackLink(publicUrl, '…') : '' }).body;
+export function smsLine(wallMs: number, wave: Notification, policy: AlertPolicy, site: Site, publicUrl: string, dryRun: boolean, ackMode: AckMode = 'reply'): string {
+  const body = renderMessage(policy, wave.messageKind, { ...wave.fields, link: wave.ackable ? ackLink(publicUrl, '…') : '' }, ackMode).body;
   const step = wave.step === 'initial' ? '' : ` (${wave.step})`;
   return `${clockText(wallMs, policy.timezone)}  SMS${dryRun ? ' (dry run)' : ''}  ×${wave.recipients.length} ${wave.messageKind}${step} → ${describeRecipients(wave.recipients, site)}: "${body}"`;
 }
@@ -123,6 +123,8 @@ export class StartConsole {
   events = 0;
   /** Whether SMS only go to the dry-run outbox (said on every SMS line). */
   dryRun = true;
+  /** Whether the SMS ask for a reply with the code or carry only the link (the transport's ackMode). */
+  ackMode: AckMode = 'reply';
 
   constructor(private readonly o: StartConsoleOptions) {}
 
@@ -155,7 +157,7 @@ export class StartConsole {
 
   sms(wave: Notification): void {
     if (!this.o.policy) return;
-    this.line(smsLine(Date.now(), wave, this.o.policy, this.o.site, this.o.publicUrl, this.dryRun));
+    this.line(smsLine(Date.now(), wave, this.o.policy, this.o.site, this.o.publicUrl, this.dryRun, this.ackMode));
   }
 
   /** A pino destination: warnings and errors as text, the rest dropped (EWS_LOG_FORMAT=json keeps everything). */

@@ -212,6 +212,7 @@ async function startCommand(options: StartOptions): Promise<void> {
       };
       if (ui) {
         ui.dryRun = alerts?.transport === 'dryrun';
+        ui.ackMode = alerts?.ackMode ?? 'reply';
         for (const line of [...banner(where, rt, clock, alerts?.transport ?? null), ...whereNext(where, rt)]) ui.line(line);
         if (!scenario) ui.line('');
       }

@@ -1,4 +1,5 @@
 // Environment configuration, parsed once by zod. Secrets and endpoints come only from here.
+import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -124,7 +125,21 @@ export const alertsEnvExtras = z.object({
   TWILIO_AUTH_TOKEN: optionalString,
   TWILIO_MESSAGING_SERVICE_SID: optionalString.pipe(z.string().regex(/^MG[0-9a-fA-F]{32}$/, 'expected MG followed by 32 hex digits').optional()),
   /** Registered alphanumeric sender, used when no Messaging Service is given. */
-  TWILIO_FROM: optionalString,
+  TWILIO_FROM: optionalString.pipe(
+    z
+      .string()
+      .refine(
+        (v) => /^\+[1-9]\d{7,14}$/.test(v) || (/^[A-Za-z0-9 ]{1,11}$/.test(v) && /[A-Za-z]/.test(v)),
+        'must be an E.164 number like +84912345678 or an alphanumeric sender ID of at most 11 letters, digits or spaces with at least one letter (e.g. "PCCR LCHAU")',
+      )
+      .optional(),
+  ),
+  /**
+   * Whether people can answer the Twilio sender with the ack code (a number that receives SMS, in a
+   * country where Twilio has two-way SMS). Not in Vietnam, and never from an alphanumeric sender:
+   * then the SMS carry only the ack link (alerts/README.md "Twilio in Vietnam").
+   */
+  TWILIO_RECEIVES_REPLIES: z.stringbool({ truthy: ['true', '1', 'yes'], falsy: ['false', '0', 'no'] }).default(false),
   /** Tests and benches only: base URL of a local double of the Messages API. */
   ALERTS_TWILIO_API_BASE_URL: optionalString,
   /** gammu-smsd configuration file: the transport injects with it (gammu-smsd must run with the same file). */
@@ -135,9 +150,34 @@ export const alertsEnvExtras = z.object({
 });
 
 /** Shared variables + the alerts service's, with the cross-field rules of the transports. */
+/** Loopback, private (RFC 1918, RFC 4193), link-local, unspecified, or a name that only resolves locally. */
+export function isNonPublicHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local') || host.endsWith('.internal') || host.endsWith('.lan') || (!host.includes('.') && !host.includes(':'))) return true;
+  const version = isIP(host);
+  if (version === 0) return false;
+  return PRIVATE_RANGES.check(host, version === 4 ? 'ipv4' : 'ipv6');
+}
+const PRIVATE_RANGES = new BlockList();
+for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) PRIVATE_RANGES.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10]] as const) PRIVATE_RANGES.addSubnet(net, bits, 'ipv6');
+
 export const alertsEnvSchema = envSchema.extend(alertsEnvExtras.shape).superRefine((env, ctx) => {
   if (env.ALERTS_TRANSPORT === 'twilio' && (!env.TWILIO_ACCOUNT_SID || !env.TWILIO_AUTH_TOKEN)) {
     ctx.addIssue({ code: 'custom', message: 'the twilio transport needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN', path: ['ALERTS_TRANSPORT'] });
+  }
+  const twilio = env.ALERTS_TRANSPORT === 'twilio' || (!env.ALERTS_TRANSPORT && env.TWILIO_ACCOUNT_SID !== undefined && env.TWILIO_AUTH_TOKEN !== undefined);
+  if (twilio && env.TWILIO_RECEIVES_REPLIES && env.TWILIO_FROM && !env.TWILIO_FROM.startsWith('+')) {
+    ctx.addIssue({ code: 'custom', message: `an alphanumeric sender (TWILIO_FROM=${env.TWILIO_FROM}) cannot receive replies: set TWILIO_RECEIVES_REPLIES=false`, path: ['TWILIO_RECEIVES_REPLIES'] });
+  }
+  // Twilio must reach the status callback and phones the ack links: a loopback or private address points nowhere.
+  // ALERTS_TWILIO_API_BASE_URL (tests and benches only) means a local double, which does reach it.
+  if (twilio && !env.ALERTS_TWILIO_API_BASE_URL && isNonPublicHost(new URL(env.ALERTS_PUBLIC_URL).hostname)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${env.ALERTS_PUBLIC_URL} is a loopback or private address: Twilio's status callbacks and the ack links in every SMS would point nowhere; set it to the public https address of port ALERTS_HTTP_PORT`,
+      path: ['ALERTS_PUBLIC_URL'],
+    });
   }
   if (env.ALERTS_TRANSPORT === 'gammu' && !env.GAMMU_SMSD_CONFIG) {
     ctx.addIssue({ code: 'custom', message: 'the gammu transport needs GAMMU_SMSD_CONFIG', path: ['ALERTS_TRANSPORT'] });

@@ -63,6 +63,11 @@ export const nodeSchema = z
     /** Where the node's MQTT password comes from; derived from the broker secret unless set. */
     credentialsRef: z.string().optional(),
     description: z.string().optional(),
+    /**
+     * Where the node is, in words a patrol member knows (bản/village, landmark, or direction and
+     * distance from the zone's centre), written with accents; SMS say it after the zone name.
+     */
+    place: z.string().min(1).max(40).optional(),
   })
   .strict();
 export type SensorNode = z.infer<typeof nodeSchema>;
@@ -205,6 +210,16 @@ export type Route = z.infer<typeof routeSchema>;
 
 const templateText = z.string().min(1).max(1000);
 
+/** Vietnamese words for the node faults the rules engine raises (rules/sensor-health.ts) and for a node gone silent. */
+export const DEFAULT_FAULT_NAMES: Record<string, string> = {
+  offline: 'mất kết nối',
+  stuck: 'cảm biến kẹt số',
+  'out-of-range': 'số đo bất thường',
+  'clock-skew': 'lệch đồng hồ',
+  'low-battery': 'pin yếu',
+  'brown-out': 'sụt nguồn',
+};
+
 export const alertPolicySchema = z
   .object({
     /** Registered brand-name prefix; every Vietnamese A2P message must carry it. */
@@ -233,7 +248,21 @@ export const alertPolicySchema = z
     routes: z.array(routeSchema).min(1),
     /** Text put in {repeat} for a repeat or escalation message (empty on the first). */
     repeatMarker: z.string().max(30).default('NHẮC LẠI '),
-    /** Placeholders: {brand} {repeat} {zone} {place} {time} {level} {levelName} {previousLevel} {code} {link} {count}. */
+    /**
+     * What `{ack}` says. `reply` when the transport can receive replies (the GSM modem, a Twilio
+     * number that receives SMS); `link` when it cannot (a Twilio alphanumeric sender, e.g. in Vietnam,
+     * where Twilio has no two-way SMS): then the message must not ask for a reply. Both may use {code} and {link}.
+     */
+    ackText: z
+      .object({ reply: templateText.default('Trả lời {code} để xác nhận'), link: templateText.default('Xác nhận: {link}') })
+      .strict()
+      .default({ reply: 'Trả lời {code} để xác nhận', link: 'Xác nhận: {link}' }),
+    /** Words for the sensor faults rules report (`detail.fault` of node-fault), put in {fault}. */
+    faultNames: z.record(z.string(), z.string().min(1).max(40)).default(DEFAULT_FAULT_NAMES),
+    /**
+     * Placeholders: {brand} {repeat} {zone} {place} {time} {level} {levelName} {previousLevel} {ack}
+     * {code} {link} {count} {nodes} {fault}.
+     */
     templates: z.object(Object.fromEntries(MESSAGE_KINDS.map((k) => [k, templateText])) as Record<MessageKind, typeof templateText>).strict(),
   })
   .strict();

@@ -38,16 +38,31 @@ const zoneAbbr: Record<string, string> = {
   'quyet-thang': 'qth', 'tan-phong': 'tph', 'quyet-tien': 'qti', 'doan-ket': 'dke', 'nam-loong': 'nlo', 'dong-phong': 'dph', 'san-thang': 'sth',
 };
 
+// The site facts name no bản (village) for the sample node positions (themselves estimates), so a
+// node's place is its direction and distance from the unit's centre (the coordinates above):
+// something a patrol can act on, with no invented village name. Replace with the bản or landmark.
+const DIRECTIONS = ['Bắc', 'Đông Bắc', 'Đông', 'Đông Nam', 'Nam', 'Tây Nam', 'Tây', 'Tây Bắc'];
+function placeFrom(z: { lat: number; lon: number }, lat: number, lon: number): string {
+  const northKm = (lat - z.lat) * 111.32;
+  const eastKm = (lon - z.lon) * 111.32 * Math.cos((z.lat * Math.PI) / 180);
+  const bearing = ((Math.atan2(eastKm, northKm) * 180) / Math.PI + 360) % 360;
+  const km = Math.hypot(northKm, eastKm).toFixed(1).replace('.', ',');
+  return `${km} km hướng ${DIRECTIONS[Math.round(bearing / 45) % 8]}`;
+}
+
 const nodes = zones.flatMap((z) =>
   Array.from({ length: z.nodes }, (_, i) => {
     // Spread nodes on a ring around the unit's centre, roughly 0.6–1.8 km out, along the forest edge.
     const angle = (2 * Math.PI * i) / z.nodes + 0.4;
     const radius = 0.006 + 0.01 * ((i % 3) / 2);
+    const lat = Number((z.lat + radius * Math.sin(angle)).toFixed(5));
+    const lon = Number((z.lon + radius * Math.cos(angle)).toFixed(5));
     return {
       id: `${z.id}-${String(i + 1).padStart(2, '0')}`,
       zone: z.id,
-      lat: Number((z.lat + radius * Math.sin(angle)).toFixed(5)),
-      lon: Number((z.lon + radius * Math.cos(angle)).toFixed(5)),
+      lat,
+      lon,
+      place: placeFrom(z, lat, lon),
       elevationM: z.elevation + ((i * 37) % 160) - 40,
       reportingIntervalS: 60,
       sensors: (i === 0 ? ['temperature', 'humidity', 'smoke', 'rain', 'wind', 'battery', 'rssi'] : ['temperature', 'humidity', 'smoke', 'battery', 'rssi']) as SensorKind[],
@@ -138,17 +153,22 @@ const site: SiteInput = {
       { kinds: ['node-offline', 'node-fault'], to: ['maintenance'], groupWaitS: 60, ack: false },
     ],
     repeatMarker: 'NHẮC LẠI ',
+    // {ack}: "Trả lời <code> để xác nhận" where the transport receives replies (GSM modem), only the
+    // link where it cannot (Twilio's alphanumeric sender in Vietnam). Unaccented, "nhận"/"nhắn" both
+    // read "nhan", so the instruction avoids them.
+    ackText: { reply: 'Trả lời {code} để xác nhận', link: 'Xác nhận: {link}' },
+    faultNames: { offline: 'mất kết nối', stuck: 'cảm biến kẹt số', 'out-of-range': 'số đo bất thường', 'clock-skew': 'lệch đồng hồ', 'low-battery': 'pin yếu', 'brown-out': 'sụt nguồn' },
     templates: {
-      'fire-confirmed': '{brand}: {repeat}CHÁY RỪNG tại {zone} ({place}) {time}. Tổ BVR xuất quân ngay. Đã nhận: nhắn {code} hoặc {link}',
-      'fire-suspected': '{brand}: {repeat}NGHI CHÁY tại {zone} ({place}) {time}. Kiểm tra ngay. Đã nhận: nhắn {code} hoặc {link}',
+      'fire-confirmed': '{brand}: {repeat}CHÁY RỪNG tại {zone}, {place}, {time}. Tổ BVR xuất quân ngay. {ack}',
+      'fire-suspected': '{brand}: {repeat}NGHI CHÁY tại {zone}, {place}, {time}. Kiểm tra ngay. {ack}',
       'fire-cleared': '{brand}: HẾT CHÁY tại {zone}, {time}. Đám cháy đã được khống chế, dừng báo động.',
-      'fire-signal-lost': '{brand}: MẤT TÍN HIỆU cảm biến gần đám cháy tại {zone} ({place}) từ {time}. Chưa biết lửa đã tắt, kiểm tra tại chỗ.',
-      'level-raised': '{brand}: {repeat}{zone} lên cấp cháy rừng {level} ({levelName}) {time}. Tăng tuần tra. Đã nhận: nhắn {code} hoặc {link}',
+      'fire-signal-lost': '{brand}: MẤT TÍN HIỆU cảm biến gần đám cháy tại {zone}, {place}, từ {time}. Chưa biết lửa đã tắt, kiểm tra tại chỗ.',
+      'level-raised': '{brand}: {repeat}{zone} lên cấp cháy rừng {level} ({levelName}) {time}. Tăng tuần tra. {ack}',
       'level-fell': '{brand}: Cấp cháy rừng {zone} giảm còn cấp {level} ({levelName}) lúc {time}. Dừng báo động cấp {previousLevel}.',
-      'node-offline': '{brand}: Trạm cảm biến {place} ({zone}) mất kết nối từ {time} ({count} trạm). Kiểm tra nguồn và sóng.',
-      'node-online': '{brand}: Trạm cảm biến {place} ({zone}) đã kết nối lại lúc {time}.',
-      'node-fault': '{brand}: Trạm cảm biến {place} ({zone}) báo lỗi lúc {time} ({count} trạm). Cần bảo trì.',
-      'node-fault-cleared': '{brand}: Trạm cảm biến {place} ({zone}) hết lỗi lúc {time}.',
+      'node-offline': '{brand}: {count} trạm ở {zone} mất kết nối từ {time}: {nodes}. Kiểm tra nguồn và sóng.',
+      'node-online': '{brand}: Trạm cảm biến {nodes} ({zone}) đã kết nối lại lúc {time}.',
+      'node-fault': '{brand}: {count} trạm ở {zone} báo lỗi ({fault}) lúc {time}: {nodes}. Cần bảo trì.',
+      'node-fault-cleared': '{brand}: Trạm cảm biến {nodes} ({zone}) hết lỗi {fault} lúc {time}.',
     },
   },
 };

@@ -78,8 +78,10 @@ export function checkFireDemo(expect: ExpectStatic, dir: string, run: RunClock, 
   expect(first(suspectedAlert).map((r) => r.recipient_id).sort(), 'the suspicion: the San Thàng team leaders').toStrictEqual(SAN_THANG.leaders);
   expect(first(confirmedAlert).map((r) => r.recipient_id).sort(), 'the confirmation: the 150 San Thàng recipients').toStrictEqual(SAN_THANG.confirmedRecipients);
   expect(SAN_THANG.confirmedRecipients).toHaveLength(150);
-  expect(first(suspectedAlert)[0]!.body).toMatch(/^PCCR LAI CHAU: NGHI CHAY tai San Thang \(san-thang-07\) \d\d:\d\d\. Kiem tra ngay\./);
-  expect(first(confirmedAlert)[0]!.body).toMatch(/^PCCR LAI CHAU: CHAY RUNG tai San Thang \(san-thang-0\d\) \d\d:\d\d\. To BVR xuat quan ngay\./);
+  // The place in words (san-thang-07: 0,7 km south of the centre), the time (with its date when the
+  // observation was on another day), and — dry run, written as the modem would send it — a reply with the code.
+  expect(first(suspectedAlert)[0]!.body).toMatch(/^PCCR LAI CHAU: NGHI CHAY tai San Thang, 0,7 km huong Nam, \d\d:\d\d( \d\d\/\d\d)?\. Kiem tra ngay\. Tra loi \d{4} de xac nhan$/);
+  expect(first(confirmedAlert)[0]!.body).toMatch(/^PCCR LAI CHAU: CHAY RUNG tai San Thang, \d,\d km huong [A-Za-z ]+, \d\d:\d\d( \d\d\/\d\d)?\. To BVR xuat quan ngay\. Tra loi \d{4} de xac nhan$/);
   // The dry-run transport "sends" at the configured 10 segments/s: what was queued 30 s ago is out.
   const readAt = Date.now();
   expect(sms.filter((r) => r.state !== 'sent' && r.created_at < readAt - 30_000), 'every queued SMS went out (dry run)').toStrictEqual([]);

@@ -89,7 +89,7 @@ describe.concurrent('a newcomer', () => {
     expect(lost.length, 'the lost signal goes to the 150 San Thàng recipients and the rangers the alert was escalated to').toBe(SAN_THANG.confirmedRecipients.length + SITE.rangers.length);
     expect(new Set(lost.map((r) => r.recipient_id)), 'everyone told about the fire, nobody else').toStrictEqual(toldBefore);
     expect(lost.every((r) => r.alert_id === confirmed)).toBe(true);
-    expect(lost[0]!.body).toMatch(/^PCCR LAI CHAU: MAT TIN HIEU cam bien gan dam chay tai San Thang \(san-thang-07\) tu \d\d:\d\d\. Chua biet lua da tat, kiem tra tai cho\.$/);
+    expect(lost[0]!.body).toMatch(/^PCCR LAI CHAU: MAT TIN HIEU cam bien gan dam chay tai San Thang, 0,7 km huong Nam, tu \d\d:\d\d( \d\d\/\d\d)?\. Chua biet lua da tat, kiem tra tai cho\.$/);
     expect(sms.filter((r) => r.step === 'clear' || /HET CHAY/.test(r.body)), 'never "the fire is out"').toStrictEqual([]);
     // The alert stays open: its repeats go on after the lost signal (a real clear would have stopped them).
     const lostAt = Math.min(...lost.map((r) => r.created_at));

@@ -5,7 +5,7 @@
 // logged as in flight at the kill, which may have been requested twice.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,9 +82,12 @@ describe('the alerts process (alerts/run.ts) with a real broker and the Twilio d
     await double.start();
     broker.aedes.on('subscribe', onSubscribe);
     httpPort = await freePort();
+    // A real transport refuses the sample roster: an operator's copy is marked as real data.
+    const siteFile = join(dir, 'site.yaml');
+    writeFileSync(siteFile, readFileSync(SITE_FILE, 'utf8').replace(/^ {2}sampleData: true$/m, '  sampleData: false'));
     env = {
       PATH: process.env.PATH, HOME: process.env.HOME,
-      EWS_DATA_DIR: join(dir, 'data'), EWS_SITE_FILE: SITE_FILE, EWS_BROKER_SECRET: SECRET,
+      EWS_DATA_DIR: join(dir, 'data'), EWS_SITE_FILE: siteFile, EWS_BROKER_SECRET: SECRET,
       EWS_LOG_LEVEL: 'info', MQTT_URL: `mqtt://127.0.0.1:${broker.port}`, ALERTS_TRANSPORT: 'twilio',
       TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN, TWILIO_MESSAGING_SERVICE_SID: `MG${'4'.repeat(32)}`,
       ALERTS_TWILIO_API_BASE_URL: double.baseUrl, ALERTS_PUBLIC_URL: `http://127.0.0.1:${httpPort}`, ALERTS_HTTP_PORT: String(httpPort),

@@ -17,7 +17,8 @@ import { buildRoster, resolveAudiences, type Roster } from '../../alerts/routing
 import { GammuTransport } from '../../alerts/transports.ts';
 import { topics } from '../../contracts/topics.ts';
 import { GammuSmsd, gammuSkipReason } from '../harness/gammu-smsd.ts';
-import { waitFor } from '../harness/ports.ts';
+import { freePort, waitFor } from '../harness/ports.ts';
+import { TwilioMessagesDouble } from '../../alerts/twilio-double.ts';
 import { SITE_FILE } from '../harness/services.ts';
 import { startAlertsTestBed, type AlertsTestBed } from '../harness/alerts.ts';
 import { skipTitle } from '../harness/skip.ts';
@@ -44,6 +45,9 @@ describe.skipIf(skip)(skipTitle('gammu-smsd with the dummy phone', skip), () => 
       expect(suspectedIndex, 'the committed site has a route for suspected fires').toBeGreaterThanOrEqual(0);
       expect(routes.items.length).toBeGreaterThan(suspectedIndex);
       doc.setIn(['alerts', 'routes', suspectedIndex], doc.createNode({ kinds: ['fire-suspected'], to: ['team-leaders'], groupWaitS: 0, ack: true, escalation: [{ afterS: ESCALATE_AFTER_S, to: ['member:rangers-m01'] }] }));
+      // A real transport refuses the sample roster: the copy is marked as not sample data, as an operator's copy is
+      // (its +8400… phones stay unusable on a real network; here they only reach the dummy phone).
+      doc.setIn(['site', 'sampleData'], false);
       const siteFile = join(dir, 'site.yaml');
       writeFileSync(siteFile, doc.toString({ lineWidth: 0 }));
       const { site } = loadSiteWithPolicy(siteFile);
@@ -88,8 +92,9 @@ describe.skipIf(skip)(skipTitle('gammu-smsd with the dummy phone', skip), () => 
       const leader = leaders(acked.zone)[0]!;
       const toLeader = gammu.sentMessages().find((m) => m.number === leader.phone);
       assert(toLeader);
-      expect(toLeader.text).toMatch(/^PCCR LAI CHAU: NGHI CHAY tai Tan Phong \(tan-phong-02\) \d\d:\d\d\. Kiem tra ngay\. Da nhan: nhan (\d{4}) hoac http:\/\/127\.0\.0\.1:\d+\/ack\/\w{10}$/);
-      expect(toLeader.text, 'the SMS carries the alert code').toContain(` nhan ${code} `);
+      // The modem receives replies: the SMS asks for one (and no "nhan: nhan", which unaccented reads "received: received").
+      expect(toLeader.text).toMatch(/^PCCR LAI CHAU: NGHI CHAY tai Tan Phong, \d+,\d km huong [A-Za-z ]+, \d\d:\d\d\. Kiem tra ngay\. Tra loi (\d{4}) de xac nhan$/);
+      expect(toLeader.text, 'the SMS carries the alert code').toContain(`Tra loi ${code} de xac nhan`);
       expect(gammu.log()).toMatch(new RegExp(`Transmitted OUT\\S+ \\(total: \\d+\\) to \\${leader.phone}`));
 
       // A reply from a number not on the roster is read but acknowledges nothing.
@@ -110,7 +115,8 @@ describe.skipIf(skip)(skipTitle('gammu-smsd with the dummy phone', skip), () => 
       await new Promise((r) => setTimeout(r, 2500));
       const toRanger = gammu.sentMessages().filter((m) => m.number === ranger.phone);
       expect(toRanger, 'one escalation message (the acknowledged alert did not escalate)').toHaveLength(1);
-      expect(toRanger[0]?.text ?? '').toMatch(/NHAC LAI NGHI CHAY tai Quyet Tien/);
+      // The ranger hears of it for the first time: not a reminder.
+      expect(toRanger[0]?.text ?? '').toMatch(/^PCCR LAI CHAU: NGHI CHAY tai Quyet Tien, /);
       expect(alertOf(open.eventId)?.stepsDone).toBe(1);
       expect(alertOf(acked.eventId)?.stepsDone).toBe(0);
       const counts = alertOf(acked.eventId)!.outbox;
@@ -118,6 +124,81 @@ describe.skipIf(skip)(skipTitle('gammu-smsd with the dummy phone', skip), () => 
       expect(gammu.sentMessages(), 'nothing else transmitted').toHaveLength(expected.length + 1);
       expect(gammu.queued()).toStrictEqual([]);
       console.log(`# gammu: ${expected.length} first messages transmitted by gammu-smsd within ${firstSent} ms; modem reply acknowledged ${after.ack!.at - after.openedAt} ms after the alert opened`);
+    });
+  });
+
+  describe('Twilio refusing our credentials (401/20003), the modem as the other transport', () => {
+    let dir: string;
+    let gammu: GammuSmsd;
+    let bed: AlertsTestBed;
+    let running: RunningAlerts;
+    let publisher: MqttClient;
+    let double: TwilioMessagesDouble;
+    let internalPort: number;
+    const SID = `AC${'3'.repeat(32)}`;
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'alerts-twilio-down-'));
+      const doc = parseDocument(readFileSync(SITE_FILE, 'utf8'));
+      doc.setIn(['site', 'sampleData'], false);
+      const siteFile = join(dir, 'site.yaml');
+      writeFileSync(siteFile, doc.toString({ lineWidth: 0 }));
+      const { site } = loadSiteWithPolicy(siteFile);
+      // The double of Twilio's Messages API (alerts/twilio-double.ts) knows another token: every request gets 401 with code 20003, as Twilio answers a rotated token.
+      double = new TwilioMessagesDouble(SID, 'the-token-after-rotation');
+      await double.start();
+      gammu = await GammuSmsd.start();
+      bed = await startAlertsTestBed(dir, siteFile, site, SECRET);
+      internalPort = await freePort();
+      const env = loadAlertsEnv({
+        ...bed.env,
+        EWS_HTTP_PORT: String(internalPort),
+        ALERTS_TRANSPORT: 'twilio', TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: 'the-token-before-rotation', TWILIO_FROM: 'PCCR LCHAU',
+        ALERTS_TWILIO_API_BASE_URL: double.baseUrl, ALERTS_RETRY_BASE_MS: '200', ALERTS_RETRY_CAP_MS: '1000',
+        GAMMU_SMSD_CONFIG: gammu.configFile, // the other transport: the maintenance notice goes through the modem
+      });
+      running = await runAlertsService(env, bed.log);
+      publisher = await bed.connectRules('twilio-down-rules');
+    });
+
+    afterAll(async () => {
+      await publisher?.endAsync();
+      await running?.close();
+      await bed?.broker.close();
+      await gammu?.stop();
+      await double?.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('the internal /healthz says degraded with the reason, the metric is set, the maintenance contact gets a notice through gammu-smsd, and no alert is failed', async () => {
+      await waitFor(bed.subscribed, 10_000, 'alerts service subscribed');
+      const event = { eventId: 'twilio-down-suspect', kind: 'fire-suspected', zoneId: 'san-thang', nodeId: 'san-thang-05', ts: new Date().toISOString(), detail: {} };
+      await publisher.publishAsync(topics.event('fire-suspected', 'san-thang'), JSON.stringify(event), { qos: 1 });
+      await waitFor(() => running.service.transportDegradation !== null, 15_000, 'transport degraded', 100);
+      const health = await fetch(`http://127.0.0.1:${internalPort}/healthz`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({ ok: false, detail: { mqtt: true, transport: 'twilio', fallbackTransport: 'gammu', degraded: { reason: 'auth', code: '20003', detail: expect.stringMatching(/^401: Authenticate/) } } });
+      expect(await (await fetch(`http://127.0.0.1:${internalPort}/metrics`)).text()).toMatch(/ews_alerts_transport_degraded\{transport="twilio",reason="auth"\} 1/);
+      const maintenance = loadSiteWithPolicy(join(dir, 'site.yaml')).site.maintenance;
+      expect(maintenance.length).toBeGreaterThan(0);
+      await waitFor(() => maintenance.every((m) => gammu.sentMessages().some((s) => s.number === m.phone)), 20_000, 'maintenance notice transmitted by gammu-smsd', 100);
+      const notice = gammu.sentMessages().find((s) => s.number === maintenance[0]!.phone);
+      expect(notice?.text).toMatch(/^PCCR LAI CHAU: LOI gui SMS qua Twilio tu \d\d:\d\d \(20003: sai ma hoac tai khoan bi khoa\)\. Canh bao dang cho\. Kiem tra TWILIO_AUTH_TOKEN, tai khoan Twilio\.$/);
+      expect(gammu.sentMessages(), 'one notice per maintenance contact, nothing else through the modem').toHaveLength(maintenance.length);
+      await new Promise((r) => setTimeout(r, 1500)); // more retries, still one notice
+      expect(gammu.sentMessages()).toHaveLength(maintenance.length);
+      const alert = running.service.listAlerts('all').find((a) => a.eventIds.includes(event.eventId));
+      expect(alert?.outbox.failed ?? 0, 'the alert waits for the token to be fixed, nothing failed').toBe(0);
+      expect(double.violations.filter((v) => !v.startsWith('bad Basic auth')), 'apart from the rejected token, every request kept the contract').toStrictEqual([]);
+
+      // The modem stays the reply path while Twilio sends: a leader's reply with the code to the modem acknowledges.
+      assert(alert?.ackCode);
+      const leader = loadSiteWithPolicy(join(dir, 'site.yaml')).site.teams.find((t) => t.zones.includes('san-thang'));
+      const leaderMember = leader?.members.find((m) => m.id === leader.leader);
+      assert(leaderMember);
+      gammu.receive(leaderMember.phone, `${alert.ackCode}`);
+      await waitFor(() => running.service.engineState.alerts[alert.alertId]?.status === 'acknowledged', 15_000, 'acknowledged by a reply to the modem', 100);
+      expect(running.service.engineState.alerts[alert.alertId]?.ack?.channel).toBe('modem');
     });
   });
 
