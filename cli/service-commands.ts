@@ -201,7 +201,15 @@ async function startCommand(options: StartOptions): Promise<void> {
       });
       started.push({ name: 'clock link', close: () => link.close() });
       await link.ready;
-      started.push(...(await metricsService(rt, () => ({ ok: ingest.health().ok, detail: { brokerClients: broker.aedes.connectedClients, ingest: ingest.health().detail } }))));
+      // One /healthz for the process: 503 when ingest or alerts is unhealthy (alerts: MQTT down, or the SMS transport degraded).
+      const runningAlerts = alerts;
+      started.push(
+        ...(await metricsService(rt, () => {
+          const ingestHealth = ingest.health();
+          const alertsHealth = runningAlerts?.health();
+          return { ok: ingestHealth.ok && (alertsHealth?.ok ?? true), detail: { brokerClients: broker.aedes.connectedClients, ingest: ingestHealth.detail, ...(alertsHealth ? { alerts: alertsHealth.detail } : {}) } };
+        })),
+      );
       const where = {
         mqtt: `mqtt://${rt.env.MQTT_HOST}:${broker.port}`,
         ws: broker.wsPort ? `ws://${rt.env.MQTT_HOST}:${broker.wsPort}` : null,

@@ -56,9 +56,12 @@ describe.concurrent('a newcomer', () => {
     // The situation board's read-only link, printed in the summary, opens the page.
     const kiosk = /board {6}situation board (http:\/\/\S+\/kiosk\/\S+)/.exec(first.screen)?.[1];
     expect(kiosk, 'the kiosk link in the summary').toBeDefined();
-    const page = await fetch(kiosk!);
+    const open = await fetch(kiosk!, { redirect: 'manual' });
+    expect(open.status).toBe(302);
+    const cookie = (open.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const page = await fetch(new URL('/', kiosk!), { headers: { cookie } });
     expect(page.status).toBe(200);
-    expect(await page.text()).toMatch(/<html/i);
+    expect(await page.text()).toContain('<script type="module" src="/assets/board.js');
     const code = await first.ctrlC();
     expect(first.screen).toMatch(/stopped cleanly/);
     expect(code).toBe(130);

@@ -8,7 +8,7 @@ import { ServiceProcess, serviceEnv, tempDataDir } from '../harness/services.ts'
 
 it('npm start runs without InfluxDB, stores simulated readings locally, serves the situation board behind its printed kiosk link and stops cleanly on SIGINT', { timeout: 120_000 }, async () => {
   const data = tempDataDir('start');
-  const env = serviceEnv(data.dir, { MQTT_PORT: String(await freePort()), ALERTS_HTTP_PORT: String(await freePort()), BOARD_HTTP_PORT: String(await freePort()), INGEST_FLUSH_MS: '100' });
+  const env = serviceEnv(data.dir, { MQTT_PORT: String(await freePort()), ALERTS_HTTP_PORT: String(await freePort()), BOARD_HTTP_PORT: String(await freePort()), EWS_HTTP_PORT: String(await freePort()), INGEST_FLUSH_MS: '100' });
   const ews = new ServiceProcess('start --speed 120', env).start();
   try {
     await ews.waitForLog('no INFLUX_URL configured: readings are kept in the local SQLite store only');
@@ -23,6 +23,12 @@ it('npm start runs without InfluxDB, stores simulated readings locally, serves t
       }
     };
     await expect.poll(rows, { timeout: 60_000, interval: 250, message: 'simulated readings in the local store' }).toBeGreaterThanOrEqual(33);
+
+    // One /healthz for the process, covering ingest and alerts (its SMS transport among them).
+    const health = await fetch(`http://127.0.0.1:${env.EWS_HTTP_PORT}/healthz`);
+    const healthBody = (await health.json()) as { ok: boolean; detail: { ingest?: { mqtt: boolean }; alerts?: Record<string, unknown> } };
+    expect(health.status, JSON.stringify(healthBody)).toBe(200);
+    expect(healthBody).toMatchObject({ ok: true, detail: { ingest: { mqtt: true }, alerts: { mqtt: true, transport: 'dryrun' } } });
 
     // The board: nothing without a session; the kiosk link the console prints opens it read-only.
     const line = await ews.waitForLog(/^situation board: open http:\/\/127\.0\.0\.1:\d+\/kiosk\/\S+ \(read-only\)/);
