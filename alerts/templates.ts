@@ -41,12 +41,25 @@ export interface RenderedMessage {
   count: SegmentCount;
 }
 
-/** Fills a template and converts it to the body sent (unaccented GSM-7 or NFC UCS-2). */
-export function renderMessage(policy: AlertPolicy, kind: MessageKind, fields: TemplateFields): RenderedMessage {
-  const text = policy.templates[kind].replace(placeholderPattern, (whole, name: string) =>
-    (PLACEHOLDERS as readonly string[]).includes(name) ? fields[name as Placeholder] : whole,
-  );
-  const body = toSmsBody(text.replace(/ {2,}/g, ' ').trim(), policy.encoding);
+/**
+ * Every drill SMS starts with this word (GSM-7 in either encoding). A drill is marked by wrapping the
+ * rendered message, not by a word in each template, so the templates can be reworded without losing
+ * the mark (README "Drills"): when a template starts with `{brand}`, the brand gives way to the mark
+ * ("DIEN TAP: CHAY RUNG tai …", never longer than the real message, so it keeps the segment budget);
+ * otherwise the mark is put in front (`DIEN TAP - …`), and the start-up check sees whether it fits.
+ */
+export const DRILL_MARK = 'DIEN TAP';
+/** The messages a drill can send (its first message, escalation and repeats). */
+export const DRILL_MESSAGE_KINDS: readonly MessageKind[] = ['fire-confirmed', 'fire-suspected', 'level-raised'];
+
+/** Fills a template and converts it to the body sent (unaccented GSM-7 or NFC UCS-2); a drill's message carries the drill mark first. */
+export function renderMessage(policy: AlertPolicy, kind: MessageKind, fields: TemplateFields, options: { drill?: boolean } = {}): RenderedMessage {
+  const template = policy.templates[kind];
+  const brandFirst = /^\s*\{brand\}/.test(template);
+  const values: TemplateFields = options.drill && brandFirst ? { ...fields, brand: DRILL_MARK } : fields;
+  const text = template.replace(placeholderPattern, (whole, name: string) => ((PLACEHOLDERS as readonly string[]).includes(name) ? values[name as Placeholder] : whole));
+  const rendered = text.replace(/ {2,}/g, ' ').trim();
+  const body = toSmsBody(options.drill && !brandFirst ? `${DRILL_MARK} - ${rendered}` : rendered, policy.encoding);
   return { body, count: countSegments(body) };
 }
 
@@ -66,9 +79,11 @@ export function checkTemplates(policy: AlertPolicy, site: Site, publicUrl: strin
   const problems: TemplateProblem[] = [];
   const longestNode = site.nodes.reduce((a, n) => (n.id.length > a.length ? n.id : a), '');
   const levelNames = Object.values(policy.levelNames);
-  for (const kind of MESSAGE_KINDS) {
-    const unknown = unknownPlaceholders(policy.templates[kind]);
+  const variants = [...MESSAGE_KINDS.map((kind) => ({ kind, drill: false })), ...DRILL_MESSAGE_KINDS.map((kind) => ({ kind, drill: true }))];
+  for (const { kind, drill } of variants) {
+    const unknown = drill ? [] : unknownPlaceholders(policy.templates[kind]);
     if (unknown.length) problems.push({ kind, message: `unknown placeholder${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `{${u}}`).join(', ')}` });
+    const as = drill ? ` as a drill message (marked "${DRILL_MARK}")` : '';
     let worst: RenderedMessage | null = null;
     for (const zone of site.zones) {
       for (const [i, levelName] of levelNames.entries()) {
@@ -85,11 +100,11 @@ export function checkTemplates(policy: AlertPolicy, site: Site, publicUrl: strin
             code: '9'.repeat(ACK_CODE_DIGITS),
             link: ackLink(publicUrl, 'x'.repeat(ACK_TOKEN_LENGTH)),
             count: '99',
-          });
+          }, { drill });
           if (!worst || rendered.count.units > worst.count.units || rendered.count.segments > worst.count.segments) worst = rendered;
           if (policy.encoding === 'gsm7' && !isGsm7(rendered.body)) {
             const bad = [...new Set(Array.from(rendered.body).filter((c) => !isGsm7(c)))].join('');
-            problems.push({ kind, message: `characters outside GSM-7 after unaccenting: ${JSON.stringify(bad)}`, sample: rendered.body });
+            problems.push({ kind, message: `characters outside GSM-7 after unaccenting${as}: ${JSON.stringify(bad)}`, sample: rendered.body });
             break;
           }
         }
@@ -99,7 +114,7 @@ export function checkTemplates(policy: AlertPolicy, site: Site, publicUrl: strin
       const limit = policy.maxSegments === 1 ? (worst.count.encoding === 'GSM-7' ? 160 : 70) : undefined;
       problems.push({
         kind,
-        message: `takes ${worst.count.segments} ${worst.count.encoding} segments (${worst.count.units} ${worst.count.encoding === 'GSM-7' ? 'septets' : 'UTF-16 units'}${
+        message: `${as ? `${as.trim()} ` : ''}takes ${worst.count.segments} ${worst.count.encoding} segments (${worst.count.units} ${worst.count.encoding === 'GSM-7' ? 'septets' : 'UTF-16 units'}${
           limit ? `, limit ${limit}` : ''
         }) with the longest names; at most ${policy.maxSegments} allowed`,
         sample: worst.body,
