@@ -81,6 +81,8 @@ export function checkTemplates(policy: AlertPolicy, site: Site, publicUrl: strin
   const levelNames = Object.values(policy.levelNames);
   const variants = [...MESSAGE_KINDS.map((kind) => ({ kind, drill: false })), ...DRILL_MESSAGE_KINDS.map((kind) => ({ kind, drill: true }))];
   for (const { kind, drill } of variants) {
+    // A template that does not fit as a real message is reported once, not again as a drill message.
+    if (drill && problems.some((p) => p.kind === kind)) continue;
     const unknown = drill ? [] : unknownPlaceholders(policy.templates[kind]);
     if (unknown.length) problems.push({ kind, message: `unknown placeholder${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `{${u}}`).join(', ')}` });
     const as = drill ? ` as a drill message (marked "${DRILL_MARK}")` : '';
