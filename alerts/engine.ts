@@ -2,10 +2,10 @@
 // and escalation until acknowledgement. Pure: time comes in as `now` (ms), randomness through the
 // injected ack-code generator, and the whole state is a JSON-serialisable value the service stores
 // in SQLite in the same transaction as the outbox rows it produced.
-import type { AckChannel } from '../contracts/alerts-api.ts';
+import type { AckChannel, DrillKind } from '../contracts/alerts-api.ts';
 import type { FireEvent } from '../contracts/payloads.ts';
 import type { EventKind } from '../contracts/topics.ts';
-import { findRoute, type AlertPolicy, type MessageKind, type Route, RAISING_KINDS } from './policy.ts';
+import { findRoute, type AlertPolicy, type Audience, type MessageKind, type Route, RAISING_KINDS } from './policy.ts';
 import { resolveAudiences, type Recipient, type Roster } from './routing.ts';
 import { alertTime, nodeList, romanLevel, type TemplateFields } from './templates.ts';
 import { ownValue } from '../platform/records.ts';
@@ -83,6 +83,20 @@ export interface AlertRecord {
   incidentId?: string | null;
   /** Times the sensors near this fire were reported silent (fire-signal-lost messages sent). */
   signalLost?: number;
+  /** Present on a drill's alert (README "Drills"): it never folds, supersedes, inhibits or clears a real one. */
+  drill?: DrillRecord;
+}
+
+export interface DrillRecord {
+  id: string;
+  depth: 'alert' | 'sensor';
+  kind: DrillKind;
+  dryRun: boolean;
+  startedBy: string;
+  /** Replaces the route's first recipients; then repeats go to it and there is no escalation. */
+  audience: Audience[] | null;
+  /** People a real alert reached during the drill: no more drill messages for them. */
+  yieldedTo: string[];
 }
 
 export interface EngineState {
@@ -113,6 +127,8 @@ export interface Notification {
   fields: Omit<TemplateFields, 'link'>;
   /** Whether this message carries an ack code and link. */
   ackable: boolean;
+  /** A drill's message: starts with the drill prefix, and with `dryRun` goes to no transport. */
+  drill?: { id: string; dryRun: boolean };
 }
 
 export interface LifecycleNote {
@@ -129,6 +145,8 @@ export interface EngineOutput {
   ignored: string[];
   /** Alerts whose pending repeat/escalation rows should be cancelled (acked or resolved). */
   stopped: string[];
+  /** Drill alerts whose queued messages (of every step) to these people are cancelled: a real alert reached them. */
+  yielded?: { alertId: string; recipientIds: string[] }[];
 }
 
 export interface EngineContext {
@@ -245,7 +263,7 @@ function resolveAlert(ctx: EngineContext, a: AlertRecord, now: number, by: strin
  * repeats and escalation go on until somebody acknowledges it (a clear would have stopped them).
  */
 function signalLost(ctx: EngineContext, state: EngineState, event: FireEvent, now: number, out: EngineOutput): void {
-  const open = Object.values(state.alerts).filter((a) => isOpen(a) && a.zoneId === event.zoneId && a.family === 'fire');
+  const open = Object.values(state.alerts).filter((a) => isOpen(a) && !a.drill && a.zoneId === event.zoneId && a.family === 'fire');
   if (open.length === 0) {
     out.ignored.push(`${event.eventId}: no open fire alert in ${event.zoneId} to tell about`);
     return;
@@ -298,7 +316,7 @@ function inhibitor(ctx: EngineContext, state: EngineState, event: FireEvent): st
   for (const rule of ctx.policy.inhibit) {
     if (!rule.targets.includes(event.kind as RaisingKind) || rule.source === event.kind) continue;
     for (const a of Object.values(state.alerts)) {
-      if (isOpen(a) && a.zoneId === event.zoneId && a.kind === rule.source) return a.alertId;
+      if (isOpen(a) && !a.drill && a.zoneId === event.zoneId && a.kind === rule.source) return a.alertId;
     }
     for (const g of Object.values(state.pending)) {
       const src = g.zoneId === event.zoneId ? g.events.find((e) => e.kind === rule.source) : undefined;
@@ -348,7 +366,7 @@ function flushGroup(ctx: EngineContext, state: EngineState, key: string, g: Pend
   const rank = rankOf(lead.kind, lead.level);
   // An open alert of the same family and zone: fold if it is at least as severe, else supersede it.
   for (const a of Object.values(state.alerts)) {
-    if (!isOpen(a) || a.zoneId !== g.zoneId || a.family !== g.family) continue;
+    if (!isOpen(a) || a.drill || a.zoneId !== g.zoneId || a.family !== g.family) continue;
     if ((g.family === 'node' || g.family === 'fault') && a.nodeId !== lead.nodeId) continue;
     if (rankOf(a.kind, a.level ?? undefined) >= rank) {
       a.eventIds.push(...g.events.map((e) => e.eventId));
@@ -404,34 +422,165 @@ function flushGroup(ctx: EngineContext, state: EngineState, key: string, g: Pend
     ackable: route.ack,
   });
   out.lifecycle.push({ alertId: alert.alertId, state: 'queued', recipients: recipients.length, detail: `${kind} in ${g.zoneId}` });
+  yieldDrills(state, recipients, alert.alertId, out);
+}
+
+/**
+ * A real alert reached these people: every open drill stops for them — its queued messages to them
+ * are cancelled and its repeats and escalation skip them — so the real message is the one they read.
+ */
+function yieldDrills(state: EngineState, recipients: readonly Recipient[], realAlertId: string, out: EngineOutput): void {
+  if (recipients.length === 0) return;
+  for (const d of Object.values(state.alerts)) {
+    if (!d.drill || d.status === 'resolved') continue;
+    const already = new Set(d.drill.yieldedTo);
+    const fresh = recipients.map((r) => r.id).filter((id) => !already.has(id));
+    if (fresh.length === 0) continue;
+    d.drill.yieldedTo.push(...fresh);
+    (out.yielded ??= []).push({ alertId: d.alertId, recipientIds: fresh });
+    out.ignored.push(`drill ${d.drill.id}: stopped for ${fresh.length} people reached by real alert ${realAlertId}`);
+  }
+}
+
+/** How long a drill stays open at most (then it ends by itself): as long as its links are valid. */
+function drillOpenMs(ctx: EngineContext): number {
+  return ctx.policy.ackTokenTtlS * 1000;
+}
+
+/** Drill priority: behind every real message in the outbox, so a real alert never waits for a drill. */
+export const DRILL_PRIORITY_OFFSET = 10;
+
+export interface DrillRequest {
+  drillId: string;
+  kind: DrillKind;
+  zoneId: string;
+  audience: Audience[] | null;
+  dryRun: boolean;
+  startedBy: string;
+}
+
+export type DrillStartResult = { ok: true; alert: AlertRecord } | { ok: false; reason: string };
+
+/** The event a drill of this kind rehearses (a level drill: a rise from III to IV). */
+export function drillEventKind(kind: DrillKind): { kind: RaisingKind; level?: number; previousLevel?: number } {
+  return kind === 'level' ? { kind: 'level-changed', level: 4, previousLevel: 3 } : { kind };
+}
+
+/**
+ * Starts an alert drill: a drill alert opens at once (no grouping, no folding, nothing inhibits it),
+ * with the route of the event it rehearses — same recipients, ack code, repeats and escalation —
+ * unless an audience replaces the first recipients.
+ */
+export function startDrill(ctx: EngineContext, state: EngineState, req: DrillRequest, now: number, eventTs: string): { state: EngineState; result: DrillStartResult; output: EngineOutput } {
+  const out = emptyOutput();
+  if (!ctx.roster.site.zones.some((z) => z.id === req.zoneId)) return { state, result: { ok: false, reason: `unknown zone ${req.zoneId}` }, output: out };
+  const alertId = `drill-${req.drillId}`;
+  if (ownValue(state.alerts, alertId)) return { state, result: { ok: false, reason: `drill ${req.drillId} exists already` }, output: out };
+  const ev = drillEventKind(req.kind);
+  const route = findRoute(ctx.policy, ev.kind, ev.level);
+  if (!route) return { state, result: { ok: false, reason: `no route for ${ev.kind}: nobody would be texted` }, output: out };
+  const recipients = resolveAudiences(ctx.roster, req.audience ?? route.to, req.zoneId);
+  if (recipients.length === 0) return { state, result: { ok: false, reason: `nobody on the roster for ${(req.audience ?? route.to).join(', ')} in ${req.zoneId}` }, output: out };
+  const next = clone(state);
+  const alert: AlertRecord = {
+    alertId,
+    kind: ev.kind,
+    family: familyOf(ev.kind),
+    zoneId: req.zoneId,
+    nodeId: null,
+    level: ev.level ?? null,
+    eventTs,
+    eventIds: [alertId],
+    nodeCount: 1,
+    routeIndex: ctx.policy.routes.indexOf(route),
+    openedAt: now,
+    ackCode: route.ack ? ctx.newAckCode(takenCodes(next)) : null,
+    status: 'active',
+    notified: recipients.map((r) => r.id),
+    stepsDone: 0,
+    repeatsDone: 0,
+    nextRepeatAt: route.ack && route.repeat && route.repeat.max > 0 ? now + route.repeat.everyS * 1000 : null,
+    ack: null,
+    resolvedAt: null,
+    resolvedBy: null,
+    drill: { id: req.drillId, depth: 'alert', kind: req.kind, dryRun: req.dryRun, startedBy: req.startedBy, audience: req.audience, yieldedTo: [] },
+  };
+  next.alerts[alertId] = alert;
+  const messageKind = raisingMessageKind(ev.kind);
+  out.notifications.push({
+    alertId,
+    step: 'initial',
+    messageKind,
+    priority: PRIORITY[messageKind] + DRILL_PRIORITY_OFFSET,
+    recipients,
+    fields: alertFields(ctx, alert, false, now),
+    ackable: route.ack,
+    drill: { id: req.drillId, dryRun: req.dryRun },
+  });
+  out.lifecycle.push({ alertId, state: 'queued', recipients: recipients.length, detail: `drill ${req.drillId}: ${ev.kind} in ${req.zoneId}` });
+  return { state: next, result: { ok: true, alert }, output: out };
+}
+
+/** Ends a drill: no more repeats or escalation, its code is free again. No all-clear is sent. */
+export function endDrill(state: EngineState, alertId: string, now: number, by: string): { state: EngineState; output: EngineOutput; ok: boolean } {
+  const out = emptyOutput();
+  const a = ownValue(state.alerts, alertId);
+  if (!a?.drill) return { state, output: out, ok: false };
+  if (a.status === 'resolved') return { state, output: out, ok: true };
+  const next = clone(state);
+  const d = next.alerts[alertId] as AlertRecord;
+  d.status = 'resolved';
+  d.resolvedAt = now;
+  d.resolvedBy = by;
+  d.nextRepeatAt = null;
+  out.stopped.push(alertId);
+  out.lifecycle.push({ alertId, state: 'resolved', detail: `drill ended: ${by}` });
+  return { state: next, output: out, ok: true };
 }
 
 function runTimers(ctx: EngineContext, state: EngineState, now: number, out: EngineOutput): void {
   for (const [key, g] of Object.entries(state.pending)) if (g.flushAt <= now) flushGroup(ctx, state, key, g, now, out);
   for (const a of Object.values(state.alerts)) {
+    if (a.drill && a.status !== 'resolved' && now - a.openedAt >= drillOpenMs(ctx)) {
+      a.status = 'resolved';
+      a.resolvedAt = now;
+      a.resolvedBy = 'drill time over';
+      a.nextRepeatAt = null;
+      out.stopped.push(a.alertId);
+      out.lifecycle.push({ alertId: a.alertId, state: 'resolved', detail: 'drill ended: time over' });
+      continue;
+    }
     if (a.status !== 'active') continue;
     const route = routeOf(ctx, a);
     if (!route || !route.ack) continue;
     const messageKind = raisingMessageKind(a.kind);
-    while (a.stepsDone < route.escalation.length) {
+    const drill = a.drill;
+    const stillInDrill = (r: Recipient) => !drill || !drill.yieldedTo.includes(r.id);
+    const priority = PRIORITY[messageKind] + (drill ? DRILL_PRIORITY_OFFSET : 0);
+    const drillMark = drill ? { drill: { id: drill.id, dryRun: drill.dryRun } } : {};
+    // A drill with its own audience does not escalate beyond it.
+    while (!drill?.audience && a.stepsDone < route.escalation.length) {
       const step = route.escalation[a.stepsDone];
       if (!step || a.openedAt + step.afterS * 1000 > now) break;
       a.stepsDone += 1;
       const already = new Set(a.notified);
-      const recipients = resolveAudiences(ctx.roster, step.to, a.zoneId).filter((r) => !already.has(r.id));
+      const recipients = resolveAudiences(ctx.roster, step.to, a.zoneId).filter((r) => !already.has(r.id) && stillInDrill(r));
       a.notified.push(...recipients.map((r) => r.id));
       out.lifecycle.push({ alertId: a.alertId, state: 'escalated', recipients: recipients.length, detail: `step ${a.stepsDone}: ${step.to.join(', ')}` });
       if (recipients.length) {
         // Escalation reaches people told for the first time: not a reminder, so no repeat marker.
-        out.notifications.push({ alertId: a.alertId, step: `esc${a.stepsDone}`, messageKind, priority: PRIORITY[messageKind], recipients, fields: alertFields(ctx, a, false, now), ackable: true });
+        out.notifications.push({ alertId: a.alertId, step: `esc${a.stepsDone}`, messageKind, priority, recipients, fields: alertFields(ctx, a, false, now), ackable: true, ...drillMark });
+        if (!drill) yieldDrills(state, recipients, a.alertId, out);
       }
     }
     if (a.nextRepeatAt !== null && a.nextRepeatAt <= now && route.repeat) {
       a.repeatsDone += 1;
       // After downtime, one repeat now rather than every missed one.
       a.nextRepeatAt = a.repeatsDone < route.repeat.max ? now + route.repeat.everyS * 1000 : null;
-      const recipients = resolveAudiences(ctx.roster, route.repeat.to ?? route.to, a.zoneId);
-      out.notifications.push({ alertId: a.alertId, step: `rep${a.repeatsDone}`, messageKind, priority: PRIORITY[messageKind], recipients, fields: alertFields(ctx, a, true, now), ackable: true });
+      const recipients = resolveAudiences(ctx.roster, drill?.audience ?? route.repeat.to ?? route.to, a.zoneId).filter(stillInDrill);
+      if (recipients.length) {
+        out.notifications.push({ alertId: a.alertId, step: `rep${a.repeatsDone}`, messageKind, priority, recipients, fields: alertFields(ctx, a, true, now), ackable: true, ...drillMark });
+      }
     }
   }
   for (const [id, a] of Object.entries(state.alerts)) {
@@ -491,7 +640,7 @@ export function handleEvent(ctx: EngineContext, state: EngineState, event: FireE
       else delete next.pending[key];
     }
     for (const a of Object.values(next.alerts)) {
-      if (isOpen(a) && a.zoneId === event.zoneId && matches(a.kind, a.nodeId, a.level)) {
+      if (isOpen(a) && !a.drill && a.zoneId === event.zoneId && matches(a.kind, a.nodeId, a.level)) {
         resolveAlert(ctx, a, now, event.eventId, { kind: clearing.message, event }, out);
       }
     }
@@ -569,9 +718,10 @@ export function nextWakeAt(ctx: EngineContext, state: EngineState): number | nul
   };
   for (const g of Object.values(state.pending)) consider(g.flushAt);
   for (const a of Object.values(state.alerts)) {
+    if (a.drill && a.status !== 'resolved') consider(a.openedAt + drillOpenMs(ctx));
     if (a.status !== 'active') continue;
     consider(a.nextRepeatAt);
-    const step = routeOf(ctx, a)?.escalation[a.stepsDone];
+    const step = a.drill?.audience ? undefined : routeOf(ctx, a)?.escalation[a.stepsDone];
     if (step) consider(a.openedAt + step.afterS * 1000);
   }
   return next;

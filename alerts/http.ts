@@ -6,7 +6,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import twilio from 'twilio';
 import { z } from 'zod';
-import { apiAckSchema } from '../contracts/alerts-api.ts';
+import { apiAckSchema, drillStartSchema } from '../contracts/alerts-api.ts';
+import { randomBytes } from 'node:crypto';
 import { describeZodError } from '../contracts/payloads.ts';
 import type { Logger } from '../platform/logger.ts';
 import { Counter } from 'prom-client';
@@ -90,6 +91,23 @@ async function readBody(req: IncomingMessage): Promise<string> {
     chunks.push(b);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const raw = await readBody(req);
+  try {
+    return JSON.parse(raw);
+  } catch (err) {
+    throw new HttpError(400, `body is not JSON: ${(err as Error).message}`);
+  }
+}
+
+/** `<zone>-<yyyymmdd>-<hhmm>-<4 random>` (UTC): sortable, readable, unique enough for a few drills a month. */
+export function newDrillId(zoneId: string, nowMs: number): string {
+  const t = new Date(nowMs).toISOString();
+  const stamp = `${t.slice(0, 10).replace(/-/g, '')}-${t.slice(11, 16).replace(':', '')}`;
+  const rand = [...randomBytes(4)].map((b) => 'abcdefghijkmnpqrstuvwxyz23456789'[b % 32]).join('');
+  return `${zoneId.slice(0, 40)}-${stamp}-${rand}`;
 }
 
 function send(res: ServerResponse, status: number, body: string, type = 'application/json; charset=utf-8'): void {
@@ -198,7 +216,8 @@ export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
         if (row.expires_at <= Date.now()) return page(res, 410, 'Liên kết đã hết hạn', '<p>Hãy gọi Ban Chỉ huy để báo đã nhận.</p>');
         const alert = ownValue(o.service.engineState.alerts, row.alert_id);
         const state = alert ? alertStateVi(alert) : '';
-        return page(res, 200, 'Xác nhận đã nhận cảnh báo', `${alert ? describeHtml(alert) : ''}${state ? `<p>${escapeHtml(state)}</p>` : ''}<form method="post"><button type="submit">Tôi đã nhận</button></form>`);
+        const drillNote = alert?.drill ? '<p><strong>DIỄN TẬP (không phải cháy thật)</strong></p>' : '';
+        return page(res, 200, 'Xác nhận đã nhận cảnh báo', `${drillNote}${alert ? describeHtml(alert) : ''}${state ? `<p>${escapeHtml(state)}</p>` : ''}<form method="post"><button type="submit">Tôi đã nhận</button></form>`);
       }
       if (method === 'POST') {
         await readBody(req);
@@ -210,12 +229,37 @@ export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
       throw new HttpError(405, 'GET or POST');
     }
 
+    const drillMatch = /^\/api\/drills(?:\/([a-z0-9-]{1,63})(\/end)?)?$/.exec(path);
+    if (drillMatch) {
+      if (!apiKeyMatches(req, o.apiKey)) return json(res, 401, { error: 'missing or wrong API key' });
+      const [, drillId, end] = drillMatch;
+      if (!drillId) {
+        if (method === 'GET') return json(res, 200, { drills: o.service.listDrills(url.searchParams.get('zone') ?? undefined) });
+        if (method !== 'POST') throw new HttpError(405, 'GET or POST');
+        const parsed = drillStartSchema.safeParse(await readJson(req));
+        if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
+        const d = parsed.data;
+        const r = o.service.startDrill({ drillId: newDrillId(d.zoneId, Date.now()), kind: d.kind, zoneId: d.zoneId, audience: d.audience ?? null, dryRun: d.dryRun, startedBy: d.startedBy });
+        if (!r.ok) return json(res, 422, { error: r.reason });
+        o.log.info({ drillId: r.alert.drill?.id, zoneId: d.zoneId, kind: d.kind, dryRun: d.dryRun, startedBy: d.startedBy, recipients: r.alert.notified.length }, 'drill started');
+        return json(res, 200, { ok: true, drillId: r.alert.drill?.id, alertId: r.alert.alertId, recipients: r.alert.notified.length });
+      }
+      if (end) {
+        if (method !== 'POST') throw new HttpError(405, 'POST only');
+        await readBody(req);
+        return o.service.endDrill(drillId, 'api') ? json(res, 200, { ok: true }) : json(res, 404, { error: `no drill ${drillId}` });
+      }
+      if (method !== 'GET') throw new HttpError(405, 'GET only');
+      const report = o.service.drillReport(drillId);
+      return report ? json(res, 200, report) : json(res, 404, { error: `no drill ${drillId}` });
+    }
+
     if (path === '/api/ack' || path === '/api/alerts') {
       if (!apiKeyMatches(req, o.apiKey)) return json(res, 401, { error: 'missing or wrong API key' });
       if (path === '/api/alerts') {
         if (method !== 'GET') throw new HttpError(405, 'GET only');
         const filter = url.searchParams.get('state') === 'all' ? 'all' : 'open';
-        return json(res, 200, { alerts: o.service.listAlerts(filter) });
+        return json(res, 200, { alerts: o.service.listAlerts(filter, url.searchParams.get('drills') === 'include' ? 'with' : 'without') });
       }
       if (method !== 'POST') throw new HttpError(405, 'POST only');
       const raw = await readBody(req);
@@ -227,7 +271,7 @@ export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
       }
       const parsed = apiAckSchema.safeParse(body);
       if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
-      const r = o.service.acknowledgeByApi(parsed.data.alertId, parsed.data.by, parsed.data.channel);
+      const r = o.service.acknowledgeByApi(parsed.data.alertId, parsed.data.by, parsed.data.channel, parsed.data.memberId ?? null);
       if (!r.ok) return json(res, 404, { error: r.reason });
       return json(res, 200, { ok: true, alreadyAcknowledged: r.already, alert: { alertId: r.alert.alertId, status: r.alert.status, ack: r.alert.ack } });
     }

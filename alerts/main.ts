@@ -2,7 +2,7 @@
 // HTTP server, and the MQTT subscription to rule events as svc-alerts with a persistent session.
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { deadLetterSchema, describeZodError, eventSchema, alertLifecycleSchema } from '../contracts/payloads.ts';
+import { deadLetterSchema, describeZodError, eventSchema, alertLifecycleSchema, drillAlertLifecycleSchema, drillEventSchema } from '../contracts/payloads.ts';
 import { parseTopic, topics } from '../contracts/topics.ts';
 import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platform/credentials.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
@@ -130,8 +130,19 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     validityS: env.ALERTS_VALIDITY_S,
     ...(run.clock ? { clock: run.clock } : {}),
     ...(run.onNotification ? { onNotification: run.onNotification } : {}),
-    onLifecycle: (note) => {
-      const payload = alertLifecycleSchema.parse({ eventId: note.alertId, state: note.state, ts: new Date().toISOString(), recipients: note.recipients, detail: note.detail?.slice(0, 500) });
+    onLifecycle: (note, alert) => {
+      const base = { eventId: note.alertId, state: note.state, ts: new Date().toISOString(), recipients: note.recipients, detail: note.detail?.slice(0, 500) };
+      if (alert?.drill) {
+        // A drill is announced only on the drill subtree, marked: never on ews/v1/events or ews/v1/alerts (README "Drills").
+        const drill = { id: alert.drill.id, depth: alert.drill.depth };
+        if (note.state === 'queued') {
+          const event = drillEventSchema.parse({ eventId: alert.alertId, kind: alert.kind, zoneId: alert.zoneId, ts: alert.eventTs, ...(alert.level !== null ? { level: alert.level } : {}), detail: { drillKind: alert.drill.kind, dryRun: alert.drill.dryRun }, drill });
+          mqttClient?.publish(topics.drillEvent(alert.kind, alert.zoneId), JSON.stringify(event), { qos: 1 });
+        }
+        mqttClient?.publish(topics.drillAlert(note.alertId), JSON.stringify(drillAlertLifecycleSchema.parse({ ...base, drill })), { qos: 1 });
+        return;
+      }
+      const payload = alertLifecycleSchema.parse(base);
       mqttClient?.publish(topics.alert(note.alertId), JSON.stringify(payload), { qos: 1 });
     },
   });

@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Delivery } from '../contracts/alerts-api.ts';
 import { LineSpool } from '../platform/line-spool.ts';
-import { alertLine } from '../platform/pipeline-stats.ts';
+import { alertLine, formatLine } from '../platform/pipeline-stats.ts';
+import { DRILL_KINDS } from '../contracts/alerts-api.ts';
 import type { SqliteDatabase } from '../platform/sqlite.ts';
 import { emptyEngineState, type AckChannel, type EngineOutput, type EngineState, type LifecycleNote, type Notification } from './engine.ts';
 import type { AlertPolicy } from './policy.ts';
@@ -38,14 +39,39 @@ export const outboxRowSchema = z.object({
   /** What the provider answered: Twilio's `status` (queued, accepted…) and `num_segments` (billed segments). */
   provider_status: z.string().nullable(),
   provider_segments: z.number().int().nullable(),
+  /** A drill's message (README "Drills"); with dry_run it is recorded as sent but handed to no transport. */
+  drill_id: z.string().nullable(),
+  dry_run: z.number().int(),
+  /** Wall time it was handed to the transport, and of its delivery report. */
+  sent_at: z.number().nullable(),
+  delivered_at: z.number().nullable(),
 });
 export type OutboxRow = z.infer<typeof outboxRowSchema>;
 
 const ackTokenRowSchema = z.object({ token: z.string(), alert_id: z.string(), recipient_id: z.string(), expires_at: z.number() });
 export type AckTokenRow = z.infer<typeof ackTokenRowSchema>;
 
-const ackRowSchema = z.object({ alert_id: z.string(), by: z.string(), channel: z.string(), at: z.number(), effective: z.number().int(), detail: z.string().nullable() });
+const ackRowSchema = z.object({ alert_id: z.string(), by: z.string(), channel: z.string(), at: z.number(), effective: z.number().int(), detail: z.string().nullable(), recipient_id: z.string().nullable() });
 export type AckRow = z.infer<typeof ackRowSchema>;
+
+export const drillRowSchema = z.object({
+  drill_id: z.string(),
+  alert_id: z.string(),
+  zone_id: z.string(),
+  kind: z.enum(DRILL_KINDS),
+  depth: z.enum(['alert', 'sensor']),
+  dry_run: z.number().int(),
+  started_at: z.number(),
+  started_by: z.string(),
+  ended_at: z.number().nullable(),
+  escalation_steps: z.number().int(),
+});
+export type DrillRow = z.infer<typeof drillRowSchema>;
+
+/** `drill,drill=<id>,zone=<zone>,kind=<event kind> state="queued|acknowledged|escalated|resolved",escalation_step=<n>i`: the dashboards' drill annotation. */
+export function drillLine(drillId: string, zoneId: string, kind: string, state: string, escalationStep: number, tsMs: number): string {
+  return formatLine('drill', { drill: drillId, zone: zoneId, kind }, { ints: { escalation_step: escalationStep }, strings: { drill_id: drillId, state } }, tsMs) as string;
+}
 
 const engineStateSchema = z.custom<EngineState>((v) => typeof v === 'object' && v !== null && 'alerts' in v && 'pending' in v && 'lastSent' in v && 'seen' in v);
 
@@ -111,10 +137,21 @@ export class AlertOutbox {
       CREATE TABLE IF NOT EXISTS ack_tokens (token TEXT PRIMARY KEY, alert_id TEXT NOT NULL, recipient_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS acks (id INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL, by TEXT NOT NULL, channel TEXT NOT NULL, at INTEGER NOT NULL, effective INTEGER NOT NULL, detail TEXT);
     `);
-    // Added after the first release: older files get the columns.
-    const columns = new Set((db.prepare('PRAGMA table_info(outbox)').all() as { name: string }[]).map((c) => c.name));
-    if (!columns.has('provider_status')) db.exec('ALTER TABLE outbox ADD COLUMN provider_status TEXT');
-    if (!columns.has('provider_segments')) db.exec('ALTER TABLE outbox ADD COLUMN provider_segments INTEGER');
+    // Columns added after the first release (provider answers, drills); a file written by an older version gets them empty.
+    const addColumns = (table: string, columns: Record<string, string>) => {
+      const have = new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+      for (const [name, type] of Object.entries(columns)) if (!have.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
+    };
+    addColumns('outbox', { provider_status: 'TEXT', provider_segments: 'INTEGER', drill_id: 'TEXT', dry_run: 'INTEGER NOT NULL DEFAULT 0', sent_at: 'INTEGER', delivered_at: 'INTEGER' });
+    addColumns('acks', { recipient_id: 'TEXT' });
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS drills (
+        drill_id TEXT PRIMARY KEY, alert_id TEXT NOT NULL UNIQUE, zone_id TEXT NOT NULL, kind TEXT NOT NULL, depth TEXT NOT NULL,
+        dry_run INTEGER NOT NULL, started_at INTEGER NOT NULL, started_by TEXT NOT NULL, ended_at INTEGER,
+        escalation_steps INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX IF NOT EXISTS drills_zone ON drills (zone_id, started_at);
+    `);
     this.lines = new LineSpool(db, 'influx_spool', 'influx_refused');
   }
 
@@ -132,12 +169,32 @@ export class AlertOutbox {
         // Acknowledged or resolved: repeats and escalation not yet sent are dropped; first messages still go out.
         this.db.prepare(`UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE alert_id = ? AND state = 'queued' AND step <> 'initial' AND step <> 'clear'`).run(now, alertId);
       }
+      for (const y of output.yielded ?? []) {
+        // A real alert reached these people: the drill's messages to them that have not gone out are dropped, first ones too.
+        const cancel = this.db.prepare(`UPDATE outbox SET state = 'cancelled', updated_at = ?, error_detail = 'a real alert reached this person during the drill' WHERE alert_id = ? AND recipient_id = ? AND state = 'queued'`);
+        for (const id of y.recipientIds) cancel.run(now, y.alertId, id);
+      }
       for (const n of output.notifications) for (const r of n.recipients) inserted += this.insertMessage(n, r, now);
+      for (const note of output.lifecycle) {
+        const a = ownValue(state.alerts, note.alertId);
+        if (!a?.drill) continue;
+        if (note.state === 'queued') {
+          this.db
+            .prepare(`INSERT OR IGNORE INTO drills (drill_id, alert_id, zone_id, kind, depth, dry_run, started_at, started_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+            .run(a.drill.id, a.alertId, a.zoneId, a.drill.kind, a.drill.depth, a.drill.dryRun ? 1 : 0, now, a.drill.startedBy);
+        }
+        this.db.prepare(`UPDATE drills SET escalation_steps = ?, ended_at = CASE WHEN ? THEN COALESCE(ended_at, ?) ELSE ended_at END WHERE alert_id = ?`).run(a.stepsDone, a.status === 'resolved' ? 1 : 0, now, a.alertId);
+      }
       if (this.opts.influxSpoolMaxLines) {
         for (const note of output.lifecycle) {
           // An escalation step or a lost signal keeps the alert's status (the city overview shows the step it reached).
           const a = ownValue(state.alerts, note.alertId);
           if (!a) continue;
+          if (a.drill) {
+            // Never an `alert` point: the dashboards count those as real alerts. A drill has its own measurement (an annotation).
+            this.appendLine(drillLine(a.drill.id, a.zoneId, a.kind, note.state, a.stepsDone, now));
+            continue;
+          }
           const pointState = ALERT_POINT_STATE[note.state] ?? a.status;
           const line = alertLine(
             {
@@ -169,13 +226,13 @@ export class AlertOutbox {
       this.db.prepare('INSERT INTO ack_tokens (token, alert_id, recipient_id, expires_at) VALUES (?, ?, ?, ?)').run(token, n.alertId, r.id, now + this.opts.policy.ackTokenTtlS * 1000);
       link = ackLink(this.opts.publicUrl, token);
     }
-    const msg = renderMessage(this.opts.policy, n.messageKind, { ...n.fields, link }, this.opts.ackMode ?? 'reply');
+    const msg = renderMessage(this.opts.policy, n.messageKind, { ...n.fields, link }, this.opts.ackMode ?? 'reply', { drill: n.drill !== undefined });
     this.db
       .prepare(
-        `INSERT INTO outbox (alert_id, recipient_id, step, phone, body, segments, priority, state, next_attempt_at, created_at, updated_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
+        `INSERT INTO outbox (alert_id, recipient_id, step, phone, body, segments, priority, state, next_attempt_at, created_at, updated_at, expires_at, drill_id, dry_run)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)`,
       )
-      .run(n.alertId, r.id, n.step, r.phone, msg.body, msg.count.segments, n.priority, now, now, now, now + this.opts.validityS * 1000);
+      .run(n.alertId, r.id, n.step, r.phone, msg.body, msg.count.segments, n.priority, now, now, now, now + this.opts.validityS * 1000, n.drill?.id ?? null, n.drill?.dryRun ? 1 : 0);
     return 1;
   }
 
@@ -214,8 +271,8 @@ export class AlertOutbox {
 
   markSent(id: number, providerId: string, now: number, provider: { status?: string | undefined; segments?: number | undefined } = {}): void {
     this.counts.sent += this.db
-      .prepare(`UPDATE outbox SET state = 'sent', provider_id = ?, provider_status = ?, provider_segments = ?, error_code = NULL, error_detail = NULL, updated_at = ? WHERE id = ? AND state = 'sending'`)
-      .run(providerId, provider.status ?? null, provider.segments ?? null, now, id).changes;
+      .prepare(`UPDATE outbox SET state = 'sent', provider_id = ?, provider_status = ?, provider_segments = ?, error_code = NULL, error_detail = NULL, updated_at = ?, sent_at = COALESCE(sent_at, ?) WHERE id = ? AND state = 'sending'`)
+      .run(providerId, provider.status ?? null, provider.segments ?? null, now, now, id).changes;
   }
 
   markRetry(id: number, nextAt: number, code: string, detail: string, now: number): void {
@@ -235,8 +292,12 @@ export class AlertOutbox {
   applyDeliveryStatus(providerId: string, status: 'sent' | 'delivered' | 'undelivered' | 'failed', errorCode: string | null, now: number): number {
     if (status === 'sent') return 0;
     const changes = this.db
-      .prepare(`UPDATE outbox SET state = ?, error_code = COALESCE(?, error_code), updated_at = ? WHERE provider_id = ? AND state IN ('sent', 'sending')`)
-      .run(status, errorCode, now, providerId).changes;
+      .prepare(
+        // Only forward: from sending/sent to a final state (a late `undelivered` never undoes `delivered`).
+        `UPDATE outbox SET state = ?, error_code = COALESCE(?, error_code), updated_at = ?, delivered_at = CASE WHEN ? = 'delivered' THEN COALESCE(delivered_at, ?) ELSE delivered_at END
+         WHERE provider_id = ? AND state IN ('sent', 'sending')`,
+      )
+      .run(status, errorCode, now, status, now, providerId).changes;
     // A message that turns out undelivered or failed after it was handed over counts as failed once.
     if (status === 'failed' || status === 'undelivered') this.counts.failed += changes;
     return changes;
@@ -250,7 +311,7 @@ export class AlertOutbox {
   /** Records an acknowledgement (also late or repeated ones) and marks the person's messages for it. */
   recordAck(alertId: string, by: string, channel: AckChannel, effective: boolean, detail: string | null, recipientId: string | null, now: number): void {
     this.db.transaction(() => {
-      this.db.prepare('INSERT INTO acks (alert_id, by, channel, at, effective, detail) VALUES (?, ?, ?, ?, ?, ?)').run(alertId, by, channel, now, effective ? 1 : 0, detail);
+      this.db.prepare('INSERT INTO acks (alert_id, by, channel, at, effective, detail, recipient_id) VALUES (?, ?, ?, ?, ?, ?, ?)').run(alertId, by, channel, now, effective ? 1 : 0, detail, recipientId);
       if (effective) this.counts.acked += 1;
       if (recipientId) {
         this.db.prepare(`UPDATE outbox SET state = 'acknowledged', updated_at = ? WHERE alert_id = ? AND recipient_id = ? AND state IN ('sent', 'delivered', 'undelivered')`).run(now, alertId, recipientId);
@@ -259,7 +320,23 @@ export class AlertOutbox {
   }
 
   acksFor(alertId: string): AckRow[] {
-    return this.db.prepare('SELECT alert_id, by, channel, at, effective, detail FROM acks WHERE alert_id = ? ORDER BY id').all(alertId).map((r) => ackRowSchema.parse(r));
+    return this.db.prepare('SELECT alert_id, by, channel, at, effective, detail, recipient_id FROM acks WHERE alert_id = ? ORDER BY id').all(alertId).map((r) => ackRowSchema.parse(r));
+  }
+
+  /** Every drill of a zone (or all), oldest first. */
+  drills(zoneId?: string): DrillRow[] {
+    const rows = zoneId ? this.db.prepare('SELECT * FROM drills WHERE zone_id = ? ORDER BY started_at, drill_id').all(zoneId) : this.db.prepare('SELECT * FROM drills ORDER BY started_at, drill_id').all();
+    return rows.map((r) => drillRowSchema.parse(r));
+  }
+
+  drill(drillId: string): DrillRow | null {
+    const row = this.db.prepare('SELECT * FROM drills WHERE drill_id = ?').get(drillId);
+    return row ? drillRowSchema.parse(row) : null;
+  }
+
+  /** The outbox rows of one alert (a drill report reads them). */
+  rowsForAlert(alertId: string): OutboxRow[] {
+    return this.db.prepare('SELECT * FROM outbox WHERE alert_id = ? ORDER BY id').all(alertId).map((r) => outboxRowSchema.parse(r));
   }
 
   /** Each SMS of an alert: recipient, step, state (the boards show who was texted and where it stands). */

@@ -2,7 +2,8 @@
 // the outbox, wakes up for grouping/escalation/repeat timers, and drains the outbox through the
 // transport at the configured segments per second with retries. No MQTT or HTTP here.
 import { Counter, Gauge } from 'prom-client';
-import type { Delivery } from '../contracts/alerts-api.ts';
+import type { Delivery, DrillReport, DrillSummary } from '../contracts/alerts-api.ts';
+import { buildDrillReport, summarizeDrill } from './drill-report.ts';
 import type { FireEvent } from '../contracts/payloads.ts';
 import type { Logger } from '../platform/logger.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
@@ -10,6 +11,10 @@ import { PipelineClock } from '../platform/clock.ts';
 import {
   acknowledge,
   alertByAckCode,
+  endDrill,
+  startDrill,
+  type DrillRequest,
+  type DrillStartResult,
   handleEvent,
   nextWakeAt,
   rebaseState,
@@ -230,6 +235,39 @@ export class AlertService {
     this.engineTimer = setTimeout(() => this.runTimers(), Math.max(0, Math.min(this.clock.wallDelayUntil(at), 2 ** 31 - 1)));
   }
 
+  /** Starts an alert drill (README "Drills"); its first messages are committed to the outbox when this returns. */
+  startDrill(req: DrillRequest): DrillStartResult {
+    const now = this.engineNow();
+    const r = startDrill(this.o.ctx, this.state, req, now, new Date(now).toISOString());
+    if (r.result.ok) this.apply(r.state, r.output);
+    return r.result;
+  }
+
+  /** Ends a drill early (it also ends by itself when its links expire). */
+  endDrill(drillId: string, by: string): boolean {
+    const r = endDrill(this.state, `drill-${drillId}`, this.engineNow(), by);
+    if (r.ok && r.state !== this.state) this.apply(r.state, r.output);
+    return r.ok;
+  }
+
+  /** Every drill, oldest first, with its figures. */
+  listDrills(zoneId?: string): DrillSummary[] {
+    return this.o.outbox.drills(zoneId).map((d) => summarizeDrill(this.drillInput(d)));
+  }
+
+  /** A drill's report: per unit and member, and the trend of the zone's earlier drills. */
+  drillReport(drillId: string): DrillReport | null {
+    const d = this.o.outbox.drill(drillId);
+    if (!d) return null;
+    const previous = this.o.outbox.drills(d.zone_id).filter((p) => p.started_at < d.started_at || (p.started_at === d.started_at && p.drill_id < d.drill_id));
+    const alert = ownValue(this.state.alerts, d.alert_id);
+    return buildDrillReport(this.drillInput(d), this.o.ctx.roster, alert?.drill?.yieldedTo ?? [], previous.map((p) => summarizeDrill(this.drillInput(p))));
+  }
+
+  private drillInput(d: ReturnType<AlertOutbox['drills']>[number]) {
+    return { drill: d, rows: this.o.outbox.rowsForAlert(d.alert_id), acks: this.o.outbox.acksFor(d.alert_id) };
+  }
+
   private ackCommon(alertId: string, by: string, channel: AckChannel, recipientId: string | null, detail: string | null) {
     const now = this.engineNow();
     const r = acknowledge(this.state, alertId, by, channel, now);
@@ -276,8 +314,8 @@ export class AlertService {
   }
 
   /** The boards' API; the situation board acknowledges with channel `board`. */
-  acknowledgeByApi(alertId: string, by: string, channel: 'api' | 'board' = 'api') {
-    return this.ackCommon(alertId, by, channel, null, null);
+  acknowledgeByApi(alertId: string, by: string, channel: 'api' | 'board' = 'api', memberId: string | null = null) {
+    return this.ackCommon(alertId, by, channel, memberId !== null && this.o.ctx.roster.byId.has(memberId) ? memberId : null, null);
   }
 
   /** Pulls due messages and sends them within the rate limit and concurrency. */
@@ -296,6 +334,12 @@ export class AlertService {
         if (due !== null) this.wakeSenderIn(Math.max(1, due - now));
         this.refreshGauge();
         return;
+      }
+      if (row.dry_run) {
+        // A dry-run drill: the message is rendered and recorded, no transport sees it.
+        this.o.outbox.markSent(row.id, `dryrun-drill:${row.id}`, now);
+        this.o.log.info({ outboxId: row.id, alertId: row.alert_id, recipientId: row.recipient_id, body: row.body }, 'dry-run drill SMS (not sent)');
+        continue;
       }
       this.limiter.reserve(row.segments, now);
       this.inFlight += 1;
@@ -351,10 +395,12 @@ export class AlertService {
   }
 
   /** Alerts for the boards' API, newest first. */
-  listAlerts(filter: 'open' | 'all'): (AlertRecord & { outbox: Record<string, number>; acks: ReturnType<AlertOutbox['acksFor']>; deliveries: Delivery[] })[] {
+  listAlerts(filter: 'open' | 'all', drills: 'without' | 'with' = 'without'): (Omit<AlertRecord, 'drill'> & { drill?: { id: string; depth: 'alert' | 'sensor' }; outbox: Record<string, number>; acks: ReturnType<AlertOutbox['acksFor']>; deliveries: Delivery[] })[] {
     return Object.values(this.state.alerts)
       .filter((a) => filter === 'all' || a.status !== 'resolved')
+      // Drill alerts only for a caller that asks for them: a board that does not know drills never shows one as a fire.
+      .filter((a) => drills === 'with' || !a.drill)
       .sort((a, b) => b.openedAt - a.openedAt)
-      .map((a) => ({ ...a, outbox: this.o.outbox.countsByState(a.alertId), acks: this.o.outbox.acksFor(a.alertId), deliveries: this.o.outbox.deliveriesFor(a.alertId) }));
+      .map(({ drill, ...a }) => ({ ...a, ...(drill ? { drill: { id: drill.id, depth: drill.depth } } : {}), outbox: this.o.outbox.countsByState(a.alertId), acks: this.o.outbox.acksFor(a.alertId), deliveries: this.o.outbox.deliveriesFor(a.alertId) }));
   }
 }

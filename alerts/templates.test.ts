@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { countSegments } from './gsm.ts';
 import { ACK_MODES, alertTime, assertTemplatesFit, checkTemplates, nodeList, renderMessage, TemplateCheckError, localTime } from './templates.ts';
 import { MESSAGE_KINDS } from './policy.ts';
@@ -89,4 +89,27 @@ it('unknown placeholders and non-GSM characters are reported', () => {
   const messages = checkTemplates(policy, site, URL_BASE).map((p) => p.message);
   expect(messages).toContainEqual(expect.stringContaining('unknown placeholder {zonee}'));
   expect(messages.filter((m) => m.includes('characters outside GSM-7'))).toContainEqual(expect.stringContaining('✓'));
+});
+
+describe('drill messages', () => {
+  const fields = { brand: 'PCCR LAI CHAU', repeat: '', zone: 'San Thàng', place: 'san-thang-03', time: '14:05', level: '', levelName: '', previousLevel: '', code: '4821', link: 'https://ews.laichau.vn/ack/Ab3dE5gH7k', count: '1', nodes: '', fault: '' };
+
+  it.each(['fire-confirmed', 'fire-suspected', 'level-raised'] as const)('%s: starts with DIEN TAP, in GSM-7, never longer than the real message', (kind) => {
+    const real = renderMessage(ctx.policy, kind, fields, 'reply');
+    const drill = renderMessage(ctx.policy, kind, fields, 'reply', { drill: true });
+    expect(drill.body.startsWith('DIEN TAP: ')).toBe(true);
+    expect(drill.body.slice('DIEN TAP: '.length)).toBe(real.body.slice('PCCR LAI CHAU: '.length));
+    expect(drill.count).toMatchObject({ encoding: 'GSM-7', segments: 1 });
+    expect(drill.count.units).toBeLessThanOrEqual(real.count.units);
+  });
+
+  it('a template that does not start with {brand} gets the mark in front, and the start-up check counts it', () => {
+    // 156 septets at worst as a real message (the longest place, a time with its date: fits); with "DIEN TAP - " (11 more) it does not.
+    const template = `Chay rung tai {zone} ({place}) {time}. Nhan {code} hoac {link} ${'x'.repeat(40)}`;
+    const policy = { ...ctx.policy, templates: { ...ctx.policy.templates, 'fire-suspected': template } };
+    expect(renderMessage(policy, 'fire-suspected', fields, 'reply', { drill: true }).body).toMatch(/^DIEN TAP - Chay rung tai San Thang/);
+    const problems = checkTemplates(policy, site, URL_BASE);
+    expect(problems.map((p) => [p.kind, p.message.split(' takes')[0]])).toStrictEqual([['fire-suspected', 'as a drill message (marked "DIEN TAP")']]);
+    expect(problems[0]?.sample).toMatch(/^DIEN TAP - /);
+  });
 });

@@ -133,13 +133,30 @@ function fill(template: string, values: Record<string, string>): string {
 }
 
 /**
- * Fills a template and converts it to the body sent (unaccented GSM-7 or NFC UCS-2). `{ack}` is the
- * policy's ackText for `mode` (empty for a message with nothing to acknowledge).
+ * Every drill SMS starts with this word (GSM-7 in either encoding). A drill is marked by wrapping the
+ * rendered message, not by a word in each template, so the templates can be reworded without losing
+ * the mark (README "Drills"): when a template starts with `{brand}`, the brand gives way to the mark
+ * ("DIEN TAP: CHAY RUNG tai …", never longer than the real message, so it keeps the segment budget);
+ * otherwise the mark is put in front (`DIEN TAP - …`), and the start-up check sees whether it fits.
  */
-export function renderMessage(policy: AlertPolicy, kind: MessageKind, fields: TemplateFields, mode: AckMode): RenderedMessage {
-  const ack = fields.code || fields.link ? fill(policy.ackText[mode], fields) : '';
-  const text = fill(policy.templates[kind], { ...fields, ack });
-  const body = toSmsBody(text.replace(/ {2,}/g, ' ').trim(), policy.encoding);
+export const DRILL_MARK = 'DIEN TAP';
+/** The messages a drill can send (its first message, escalation and repeats). */
+export const DRILL_MESSAGE_KINDS: readonly MessageKind[] = ['fire-confirmed', 'fire-suspected', 'level-raised'];
+
+/**
+ * Fills a template and converts it to the body sent (unaccented GSM-7 or NFC UCS-2). `{ack}` is the
+ * policy's ackText for `mode` (empty for a message with nothing to acknowledge); a drill's message
+ * carries the drill mark first.
+ */
+export function renderMessage(policy: AlertPolicy, kind: MessageKind, fields: TemplateFields, mode: AckMode, options: { drill?: boolean } = {}): RenderedMessage {
+  const template = policy.templates[kind];
+  const brandFirst = /^\s*\{brand\}/.test(template);
+  // A zone-wide alert (a drill, a level) has no node: its place would only repeat the zone's name.
+  const placed: TemplateFields = fields.place === fields.zone ? { ...fields, place: '' } : fields;
+  const values: TemplateFields = options.drill && brandFirst ? { ...placed, brand: DRILL_MARK } : placed;
+  const ack = values.code || values.link ? fill(policy.ackText[mode], values) : '';
+  const rendered = fill(template, { ...values, ack }).replace(/,(\s*,)+/g, ',').replace(/ {2,}/g, ' ').trim();
+  const body = toSmsBody(options.drill && !brandFirst ? `${DRILL_MARK} - ${rendered}` : rendered, policy.encoding);
   return { body, count: countSegments(body) };
 }
 
@@ -168,33 +185,43 @@ export function checkTemplates(policy: AlertPolicy, site: Site, publicUrl: strin
     const unknown = unknownPlaceholders(policy.ackText[name]).filter((u) => u !== 'code' && u !== 'link');
     if (unknown.length) problems.push({ kind: 'fire-confirmed', message: `ackText.${name}: only {code} and {link} are allowed, not ${unknown.map((u) => `{${u}}`).join(', ')}` });
   }
-  for (const kind of MESSAGE_KINDS) {
-    const unknown = unknownPlaceholders(policy.templates[kind]);
+  const variants = [...MESSAGE_KINDS.map((kind) => ({ kind, drill: false })), ...DRILL_MESSAGE_KINDS.map((kind) => ({ kind, drill: true }))];
+  for (const { kind, drill } of variants) {
+    // A template that does not fit as a real message is reported once, not again as a drill message.
+    if (drill && problems.some((p) => p.kind === kind)) continue;
+    const unknown = drill ? [] : unknownPlaceholders(policy.templates[kind]);
     if (unknown.length) problems.push({ kind, message: `unknown placeholder${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `{${u}}`).join(', ')}` });
+    const as = drill ? ` as a drill message (marked "${DRILL_MARK}")` : '';
     let worst: RenderedMessage | null = null;
     for (const zone of site.zones) {
       for (const [i, levelName] of levelNames.entries()) {
         for (const repeat of ['', policy.repeatMarker]) {
           for (const mode of modes) {
-            const rendered = renderMessage(policy, kind, {
-              brand: policy.brand,
-              repeat,
-              zone: zone.name,
-              place: longestPlace || zone.name,
-              time: WIDEST_TIME,
-              level: romanLevel(i + 1),
-              levelName,
-              previousLevel: 'III',
-              code: '9'.repeat(ACK_CODE_DIGITS),
-              link: ackLink(publicUrl, 'x'.repeat(ACK_TOKEN_LENGTH)),
-              count: '99',
-              nodes: widestNodes,
-              fault: longestFault,
-            }, mode);
+            const rendered = renderMessage(
+              policy,
+              kind,
+              {
+                brand: policy.brand,
+                repeat,
+                zone: zone.name,
+                place: longestPlace || zone.name,
+                time: WIDEST_TIME,
+                level: romanLevel(i + 1),
+                levelName,
+                previousLevel: 'III',
+                code: '9'.repeat(ACK_CODE_DIGITS),
+                link: ackLink(publicUrl, 'x'.repeat(ACK_TOKEN_LENGTH)),
+                count: '99',
+                nodes: widestNodes,
+                fault: longestFault,
+              },
+              mode,
+              { drill },
+            );
             if (!worst || rendered.count.units > worst.count.units || rendered.count.segments > worst.count.segments) worst = rendered;
             if (policy.encoding === 'gsm7' && !isGsm7(rendered.body)) {
               const bad = [...new Set(Array.from(rendered.body).filter((c) => !isGsm7(c)))].join('');
-              problems.push({ kind, message: `characters outside GSM-7 after unaccenting: ${JSON.stringify(bad)}`, sample: rendered.body });
+              problems.push({ kind, message: `characters outside GSM-7 after unaccenting${as}: ${JSON.stringify(bad)}`, sample: rendered.body });
               break;
             }
           }
@@ -205,7 +232,7 @@ export function checkTemplates(policy: AlertPolicy, site: Site, publicUrl: strin
       const limit = policy.maxSegments === 1 ? (worst.count.encoding === 'GSM-7' ? 160 : 70) : undefined;
       problems.push({
         kind,
-        message: `takes ${worst.count.segments} ${worst.count.encoding} segments (${worst.count.units} ${worst.count.encoding === 'GSM-7' ? 'septets' : 'UTF-16 units'}${
+        message: `${as ? `${as.trim()} ` : ''}takes ${worst.count.segments} ${worst.count.encoding} segments (${worst.count.units} ${worst.count.encoding === 'GSM-7' ? 'septets' : 'UTF-16 units'}${
           limit ? `, limit ${limit}` : ''
         }) with the longest names; at most ${policy.maxSegments} allowed`,
         sample: worst.body,

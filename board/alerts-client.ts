@@ -1,6 +1,6 @@
 // The alerts service's boards' API as the board uses it: the open alerts with their deliveries, and
 // an acknowledgement recorded with channel `board` (it stops repeats and escalation there).
-import { apiAckResponseSchema, apiAlertsResponseSchema, type ApiAlert } from '../contracts/alerts-api.ts';
+import { apiAckResponseSchema, apiAlertsResponseSchema, drillListResponseSchema, drillReportSchema, drillStartResponseSchema, type ApiAlert, type DrillReport, type DrillStart, type DrillSummary } from '../contracts/alerts-api.ts';
 import { fetchJson } from './fetch-json.ts';
 
 /** 500 open alerts with 150 recipients each is well under this. */
@@ -18,12 +18,30 @@ export class AlertsClient {
     return body.alerts;
   }
 
-  async acknowledge(alertId: string, by: string): Promise<{ alreadyAcknowledged: boolean }> {
+  async acknowledge(alertId: string, by: string, memberId?: string): Promise<{ alreadyAcknowledged: boolean }> {
     const body = await fetchJson(
       new URL('/api/ack', this.baseUrl).toString(),
-      { method: 'POST', headers: { 'x-api-key': this.apiKey, 'content-type': 'application/json' }, body: JSON.stringify({ alertId, by, channel: 'board' }), timeoutMs: TIMEOUT_MS, maxBytes: 64 * 1024 },
+      { method: 'POST', headers: { 'x-api-key': this.apiKey, 'content-type': 'application/json' }, body: JSON.stringify({ alertId, by, channel: 'board', ...(memberId ? { memberId } : {}) }), timeoutMs: TIMEOUT_MS, maxBytes: 64 * 1024 },
       apiAckResponseSchema,
     );
     return { alreadyAcknowledged: body.alreadyAcknowledged };
+  }
+
+  /** Drills (README "Drills"): started from the board, listed, reported. */
+  async startDrill(req: DrillStart): Promise<{ drillId: string; recipients: number }> {
+    const body = await fetchJson(
+      new URL('/api/drills', this.baseUrl).toString(),
+      { method: 'POST', headers: { 'x-api-key': this.apiKey, 'content-type': 'application/json' }, body: JSON.stringify(req), timeoutMs: TIMEOUT_MS, maxBytes: 64 * 1024 },
+      drillStartResponseSchema,
+    );
+    return { drillId: body.drillId, recipients: body.recipients };
+  }
+
+  async drills(): Promise<DrillSummary[]> {
+    return (await fetchJson(new URL('/api/drills', this.baseUrl).toString(), { headers: { 'x-api-key': this.apiKey }, timeoutMs: TIMEOUT_MS, maxBytes: MAX_LIST_BYTES }, drillListResponseSchema)).drills;
+  }
+
+  async drillReport(drillId: string): Promise<DrillReport> {
+    return fetchJson(new URL(`/api/drills/${encodeURIComponent(drillId)}`, this.baseUrl).toString(), { headers: { 'x-api-key': this.apiKey }, timeoutMs: TIMEOUT_MS, maxBytes: MAX_LIST_BYTES }, drillReportSchema);
   }
 }

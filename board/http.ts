@@ -27,6 +27,9 @@ import type { LiveHub } from './live.ts';
 import type { BoardService } from './service.ts';
 import type { BoardStore } from './store.ts';
 import { localDate } from './view.ts';
+import type { AlertsClient } from './alerts-client.ts';
+import { drillReportCsv, renderDrillListHtml, renderDrillReportHtml } from './drill-view.ts';
+import { DRILL_KINDS } from '../contracts/alerts-api.ts';
 
 declare module 'fastify' {
   interface Session {
@@ -41,6 +44,8 @@ const acksTotal = new Counter({ name: 'ews_board_acks_total', help: 'Acknowledge
 
 export const loginBodySchema = z.object({ user: z.string().trim().min(1).max(64), password: z.string().min(1).max(256), _csrf: z.string().max(200).optional() });
 export const ackBodySchema = z.object({ alertId: nodeIdSchema }).strict();
+/** The board's form that starts a drill (README "Drills"). */
+export const drillFormSchema = z.object({ zoneId: nodeIdSchema, kind: z.enum(DRILL_KINDS), dryRun: z.literal('on').optional(), _csrf: z.string().max(200).optional() }).strict();
 export const seriesQuerySchema = z.union([z.object({ zone: nodeIdSchema }).strict(), z.object({ node: nodeIdSchema }).strict()]);
 const dateSchema = z.iso.date();
 
@@ -60,6 +65,8 @@ export interface BoardHttpOptions {
   /** Origin of configured map tiles (allowed as image source), or null. */
   tileOrigin: string | null;
   log: Logger;
+  /** The alerts API client (drills are started, listed and reported through it); null = no drills page. */
+  alerts?: AlertsClient | null;
   /** PDF of the bulletin from its HTML (Chromium); absent = no PDF route. */
   pdf?: (html: string) => Promise<Buffer>;
   now?: () => number;
@@ -285,6 +292,74 @@ export async function createBoardHttp(o: BoardHttpOptions): Promise<FastifyInsta
   });
 
   let printing = false;
+  // Drills: signed-in members only (a wall screen neither starts nor reads them).
+  const member = (req: FastifyRequest): Extract<SessionUser, { role: 'member' }> | null => {
+    const u = who(req);
+    return u?.role === 'member' ? u : null;
+  };
+  const html = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+  app.get('/drills', async (req, reply) => {
+    if (!member(req)) return reply.code(403).send({ error: 'drills are for signed-in board members' });
+    if (!o.alerts) return reply.code(404).send({ error: 'no alerts service configured (BOARD_ALERTS_URL)' });
+    try {
+      return html(reply, 200, renderDrillListHtml(o.site, await o.alerts.drills(), reply.generateCsrf()));
+    } catch (err) {
+      return reply.code(502).send({ error: (err as Error).message });
+    }
+  });
+  app.post('/drills', { preHandler: app.csrfProtection }, async (req, reply) => {
+    const user = member(req);
+    if (!user) return reply.code(403).send({ error: 'drills are for signed-in board members' });
+    if (!o.alerts) return reply.code(404).send({ error: 'no alerts service configured (BOARD_ALERTS_URL)' });
+    const form = drillFormSchema.safeParse(req.body);
+    if (!form.success) return reply.code(400).send({ error: describeZodError(form.error) });
+    try {
+      const r = await o.alerts.startDrill({ zoneId: form.data.zoneId, kind: form.data.kind, dryRun: form.data.dryRun === 'on', startedBy: `${user.name} (${user.memberId})` });
+      o.log.info({ drillId: r.drillId, memberId: user.memberId, zoneId: form.data.zoneId }, 'drill started from the board');
+      return reply.redirect(`/drills/${r.drillId}`, 303);
+    } catch (err) {
+      return reply.code(err instanceof FetchError && err.status === 422 ? 422 : 502).send({ error: (err as Error).message });
+    }
+  });
+  app.post<{ Params: { id: string } }>('/drills/:id/ack', { preHandler: app.csrfProtection }, async (req, reply) => {
+    const user = member(req);
+    if (!user) return reply.code(403).send({ error: 'sign in to acknowledge' });
+    const id = nodeIdSchema.safeParse(req.params.id);
+    if (!id.success || !o.alerts) return reply.code(404).send({ error: 'not found' });
+    try {
+      await o.alerts.acknowledge(`drill-${id.data}`, `${user.name} (${user.memberId})`, user.memberId);
+      return reply.redirect(`/drills/${id.data}`, 303);
+    } catch (err) {
+      return reply.code(err instanceof FetchError && err.status === 404 ? 404 : 502).send({ error: (err as Error).message });
+    }
+  });
+  app.get<{ Params: { id: string } }>('/drills/:id', async (req, reply) => {
+    if (!member(req)) return reply.code(403).send({ error: 'drills are for signed-in board members' });
+    const m = /^([a-z0-9][a-z0-9-]{0,62})(\.csv|\.pdf)?$/.exec(req.params.id);
+    if (!m?.[1] || !o.alerts) return reply.code(404).send({ error: 'not found' });
+    let report;
+    try {
+      report = await o.alerts.drillReport(m[1]);
+    } catch (err) {
+      return reply.code(err instanceof FetchError && err.status === 404 ? 404 : 502).send({ error: (err as Error).message });
+    }
+    if (m[2] === '.csv') return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="dien-tap-${m[1]}.csv"`).header('cache-control', 'no-store').send(drillReportCsv(report));
+    if (m[2] === '.pdf') {
+      if (!o.pdf) return reply.code(404).send({ error: 'PDF printing is not available here (Chromium)' });
+      if (printing) return reply.code(503).header('retry-after', '10').send({ error: 'another document is being printed; try again in a few seconds' });
+      printing = true;
+      try {
+        const pdf = await o.pdf(renderDrillReportHtml(o.site, report, { print: true }));
+        return reply.type('application/pdf').header('content-disposition', `inline; filename="dien-tap-${m[1]}.pdf"`).header('cache-control', 'no-store').send(pdf);
+      } catch (err) {
+        return reply.code(502).send({ error: (err as Error).message });
+      } finally {
+        printing = false;
+      }
+    }
+    return html(reply, 200, renderDrillReportHtml(o.site, report, { csrf: reply.generateCsrf() }));
+  });
+
   app.get<{ Params: { date: string } }>('/bulletin/:date', async (req, reply) => {
     const m = /^(.+?)(\.pdf)?$/.exec(req.params.date);
     const date = m?.[1] === 'today' ? localDate(now(), o.site.site.timezone) : m?.[1];

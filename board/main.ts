@@ -53,6 +53,7 @@ export async function runBoard(env: BoardEnv, site: Site, credentials: { usernam
   const geometry = buildMapGeometry(site, env.BOARD_TILE_URL ? { tileUrl: env.BOARD_TILE_URL } : {});
   const secureCookies = env.BOARD_PUBLIC_URL?.startsWith('https:') ?? false;
   const app = await createBoardHttp({
+    alerts,
     site,
     service,
     store,

@@ -143,3 +143,18 @@ describe('the run clock moves a following pipeline\'s time: only the simulator a
     expect(authorize(who, action, topic).ok).toBe(ok);
   });
 });
+
+describe('drills', () => {
+  it.each([
+    ['ews/v1/drill/events/fire-confirmed/san-thang'],
+    ['ews/v1/drill/alerts/drill-san-thang-x'],
+  ])('only svc-alerts may publish %s', (topic) => {
+    expect(authorizePublish(svc('alerts'), topic)).toStrictEqual({ ok: true });
+    for (const who of [svc('rules'), svc('simulator'), svc('board'), svc('ingest'), node]) expect(authorizePublish(who, topic).ok).toBe(false);
+  });
+  it('the board and rules cannot receive drills; the observer can', () => {
+    expect(authorizeReceive(svc('board'), 'ews/v1/drill/alerts/drill-san-thang-x').ok).toBe(false);
+    expect(authorizeReceive(svc('rules'), 'ews/v1/drill/events/fire-confirmed/san-thang').ok).toBe(false);
+    expect(authorizeReceive(svc('observer'), 'ews/v1/drill/events/fire-confirmed/san-thang').ok).toBe(true);
+  });
+});

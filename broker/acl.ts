@@ -21,7 +21,8 @@ const deny = (reason: string): Decision => ({ ok: false, reason });
 const PUBLISH_FAMILIES: Record<ServiceRole, readonly string[]> = {
   ingest: ['deadletter'],
   rules: ['danger', 'events', 'deadletter'],
-  alerts: ['alerts', 'deadletter'],
+  // Drills (ews/v1/drill/…) are started through the alerts service's API; only it announces them.
+  alerts: ['alerts', 'deadletter', 'drill'],
   // The simulator and replay publish on behalf of any node (load tests, recorded data).
   simulator: ['readings', 'status'],
   recorder: [],

@@ -2,7 +2,7 @@
 // warning (the test under a real pseudo-terminal is test/acceptance/start-console.test.ts).
 import { describe, expect, it } from 'vitest';
 import type { FireEvent } from '../contracts/payloads.ts';
-import { handleEvent, emptyEngineState } from '../alerts/engine.ts';
+import { handleEvent, emptyEngineState, startDrill } from '../alerts/engine.ts';
 import { laiChauContext } from '../alerts/test-fixtures.ts';
 import { describeRecipients, eventLine, logLineText, smsLine, statusLine } from './console.ts';
 
@@ -52,6 +52,12 @@ describe('console lines', () => {
     expect(smsLine(WALL, confirmed, ctx.policy, site, 'https://ews.example.vn', false, 'link')).toMatch(/Xac nhan: https:\/\/ews\.example\.vn\/ack\/\.\.\."$/);
     const suspected = handleEvent(ctx, emptyEngineState(), fire('fire-suspected'), WALL).output.notifications[0]!;
     expect(describeRecipients(suspected.recipients, site)).toBe('8 people: leaders of 8 teams');
+  });
+
+  it('a drill wave is marked DRILL and its text DIEN TAP', () => {
+    const r = startDrill(ctx, emptyEngineState(), { drillId: 'san-thang-d1', kind: 'fire-suspected', zoneId: 'san-thang', audience: null, dryRun: true, startedBy: 'cli' }, WALL, new Date(WALL).toISOString());
+    const wave = r.output.notifications[0]!;
+    expect(smsLine(WALL, wave, ctx.policy, site, 'https://ews.example.vn', false)).toMatch(/^00:40:13 {2}SMS {2}DRILL san-thang-d1 \(not sent\) {2}×8 fire-suspected → 8 people: leaders of 8 teams: "DIEN TAP: NGHI CHAY tai San Thang/);
   });
 
   it('JSON log lines at warn and above become one line of text; info lines are left to EWS_LOG_FORMAT=json', () => {

@@ -82,9 +82,11 @@ export function describeRecipients(recipients: Notification['recipients'], site:
 
 /** One SMS wave: how many, which kind, to whom, and the text (as sent, with the first person's link elided). */
 export function smsLine(wallMs: number, wave: Notification, policy: AlertPolicy, site: Site, publicUrl: string, dryRun: boolean, ackMode: AckMode = 'reply'): string {
-  const body = renderMessage(policy, wave.messageKind, { ...wave.fields, link: wave.ackable ? ackLink(publicUrl, '…') : '' }, ackMode).body;
+  const body = renderMessage(policy, wave.messageKind, { ...wave.fields, link: wave.ackable ? ackLink(publicUrl, '…') : '' }, ackMode, { drill: wave.drill !== undefined }).body;
   const step = wave.step === 'initial' ? '' : ` (${wave.step})`;
-  return `${clockText(wallMs, policy.timezone)}  SMS${dryRun ? ' (dry run)' : ''}  ×${wave.recipients.length} ${wave.messageKind}${step} → ${describeRecipients(wave.recipients, site)}: "${body}"`;
+  // A drill's wave says so first: the terminal must not show it as a fire.
+  const drill = wave.drill ? `DRILL ${wave.drill.id}${wave.drill.dryRun ? ' (not sent)' : ''}  ` : '';
+  return `${clockText(wallMs, policy.timezone)}  SMS${dryRun ? ' (dry run)' : ''}  ${drill}×${wave.recipients.length} ${wave.messageKind}${step} → ${describeRecipients(wave.recipients, site)}: "${body}"`;
 }
 
 /** A JSON log line at warn or above as one line of text; null for anything else. */

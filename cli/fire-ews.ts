@@ -5,6 +5,7 @@ import { registerSiteCommands } from './site-commands.ts';
 import { registerSimulatorCommands } from '../simulator/cli.ts';
 import { registerRulesCommands } from '../rules/cli.ts';
 import { registerAlertsCommands } from '../alerts/cli.ts';
+import { registerDrillCommands } from '../alerts/drill-cli.ts';
 import { registerBoardCommands } from '../board/cli.ts';
 
 const program = new Command();
@@ -18,6 +19,7 @@ registerSiteCommands(program);
 registerSimulatorCommands(program);
 registerRulesCommands(program);
 registerAlertsCommands(program);
+registerDrillCommands(program);
 registerBoardCommands(program);
 
 try {

@@ -1,7 +1,8 @@
 // The alerts service's boards' API (`POST /api/ack`, `GET /api/alerts`): request and response bodies,
 // defined once for the alerts service that serves them and the situation board that calls them.
 import { z } from 'zod';
-import { nodeIdSchema } from './payloads.ts';
+import { drillMarkSchema, nodeIdSchema } from './payloads.ts';
+import { audienceSchema } from './site.ts';
 
 /** How an acknowledgement reached the alerts service. `board` = a board member on the situation board. */
 export const ACK_CHANNELS = ['link', 'modem', 'api', 'board'] as const;
@@ -13,6 +14,8 @@ export const apiAckSchema = z
     alertId: nodeIdSchema,
     by: z.string().min(1).max(100),
     channel: z.enum(['api', 'board']).default('api'),
+    /** The roster member who acknowledged (the board sends its signed-in member): drill reports count it per person. */
+    memberId: nodeIdSchema.optional(),
   })
   .strict();
 export type ApiAck = z.input<typeof apiAckSchema>;
@@ -51,7 +54,96 @@ export const apiAlertSchema = z.object({
   ack: z.object({ by: z.string(), at: z.number(), channel: z.string() }).nullable(),
   resolvedAt: z.number().nullable(),
   deliveries: z.array(deliverySchema),
+  /** Present on a drill's alert: the boards show it as a drill, never as a fire. */
+  drill: drillMarkSchema.optional(),
 });
 export type ApiAlert = z.infer<typeof apiAlertSchema>;
 
 export const apiAlertsResponseSchema = z.object({ alerts: z.array(apiAlertSchema) });
+
+// ---------------------------------------------------------------------------------------------
+// Drills (diễn tập, README "Drills"): `POST /api/drills` starts one, `GET /api/drills` lists them,
+// `GET /api/drills/<id>` gives its report, `POST /api/drills/<id>/end` ends it. Same API key.
+
+/** What a drill rehearses: a confirmed fire, a suspected fire, or a rise of the danger level to IV. */
+export const DRILL_KINDS = ['fire-confirmed', 'fire-suspected', 'level'] as const;
+export type DrillKind = (typeof DRILL_KINDS)[number];
+
+export const drillStartSchema = z
+  .object({
+    zoneId: nodeIdSchema,
+    kind: z.enum(DRILL_KINDS).default('fire-confirmed'),
+    /** Who is texted instead of the route's first recipients (then no escalation; repeats go to them). */
+    audience: z.array(audienceSchema).min(1).max(20).optional(),
+    /** SMS are rendered and recorded in the outbox but handed to no transport. */
+    dryRun: z.boolean().default(false),
+    /** Who started it: `cli`, `schedule`, or the board member. */
+    startedBy: z.string().min(1).max(100).default('api'),
+  })
+  .strict();
+export type DrillStart = z.input<typeof drillStartSchema>;
+
+export const drillStartResponseSchema = z.object({ ok: z.literal(true), drillId: z.string(), alertId: z.string(), recipients: z.number().int() });
+
+/** One person in a drill report. Times are Unix ms on the wall clock; durations in seconds. */
+export const drillMemberSchema = z.object({
+  memberId: z.string(),
+  name: z.string(),
+  leader: z.boolean(),
+  /** First SMS of the drill handed to the transport; null = never sent (cancelled, failed, still queued). */
+  textedAt: z.number().nullable(),
+  /** true/false when a delivery report came, null when none exists (dry run, modem, no callback yet). */
+  delivered: z.boolean().nullable(),
+  deliveredAt: z.number().nullable(),
+  ackedAt: z.number().nullable(),
+  ackChannel: z.enum(ACK_CHANNELS).nullable(),
+  /** ackedAt − textedAt. */
+  responseS: z.number().nullable(),
+  /** Steps of the drill this person was texted at (initial, esc1, rep1…). */
+  steps: z.array(z.string()),
+  /** A real alert reached this person during the drill: the drill stopped for them. */
+  yieldedToReal: z.boolean(),
+});
+
+export const drillUnitSchema = z.object({
+  /** team:<id>, board:<id>, city-board, rangers, maintenance. */
+  unit: z.string(),
+  name: z.string(),
+  texted: z.number().int(),
+  acknowledged: z.number().int(),
+  neverAcknowledged: z.number().int(),
+  /** Over the members who acknowledged: median and worst time to their first acknowledgement. */
+  medianResponseS: z.number().nullable(),
+  worstResponseS: z.number().nullable(),
+  members: z.array(drillMemberSchema),
+});
+
+export const drillSummarySchema = z.object({
+  drillId: z.string(),
+  alertId: z.string(),
+  zoneId: z.string(),
+  kind: z.enum(DRILL_KINDS),
+  depth: drillMarkSchema.shape.depth,
+  dryRun: z.boolean(),
+  startedAt: z.number(),
+  startedBy: z.string(),
+  endedAt: z.number().nullable(),
+  texted: z.number().int(),
+  acknowledged: z.number().int(),
+  medianResponseS: z.number().nullable(),
+  worstResponseS: z.number().nullable(),
+  escalationStepsReached: z.number().int(),
+});
+export type DrillSummary = z.infer<typeof drillSummarySchema>;
+
+export const drillReportSchema = z.object({
+  drill: drillSummarySchema,
+  units: z.array(drillUnitSchema),
+  /** Earlier drills of the same zone, oldest first (the trend). */
+  previous: z.array(drillSummarySchema),
+});
+export type DrillReport = z.infer<typeof drillReportSchema>;
+export type DrillUnit = z.infer<typeof drillUnitSchema>;
+export type DrillMember = z.infer<typeof drillMemberSchema>;
+
+export const drillListResponseSchema = z.object({ drills: z.array(drillSummarySchema) });

@@ -220,3 +220,10 @@ export const boardEnvExtras = z.object({
 
 export const boardEnvSchema = envSchema.extend(boardEnvExtras.shape);
 export type BoardEnv = z.infer<typeof boardEnvSchema>;
+
+/** `fire-ews drill …`: where the alerts service's API is, and its key (README "Drills"). */
+export const drillCliEnvSchema = z.object({
+  ALERTS_URL: z.url().default('http://127.0.0.1:8090'),
+  ALERTS_API_KEY: z.string({ error: 'ALERTS_API_KEY is not set: drills are started through the alerts API, set it to the alerts service\'s key' }).min(16, 'ALERTS_API_KEY must be at least 16 characters'),
+});
+export type DrillCliEnv = z.infer<typeof drillCliEnvSchema>;

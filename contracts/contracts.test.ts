@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseTopic, topics } from './topics.ts';
-import { readingSchema } from './payloads.ts';
+import { alertLifecycleSchema, drillAlertLifecycleSchema, drillEventSchema, eventSchema, readingSchema } from './payloads.ts';
 
 describe('topic builders and the parser agree', () => {
   it('a reading topic is ews/v1/readings/<node>', () => {
@@ -52,5 +52,26 @@ describe('reading schema rejects out-of-range, wrong types, non-finite and unkno
     { name: 'smoke missing', reading: missing },
   ])('$name', ({ reading }) => {
     expect(readingSchema.safeParse(reading).success).toBe(false);
+  });
+});
+
+describe('drills: their own topic subtree and a mark no real schema accepts', () => {
+  const event = { eventId: 'drill-san-thang-x', kind: 'fire-confirmed', zoneId: 'san-thang', ts: '2026-03-02T08:30:00+07:00', detail: {} };
+  it('drill topics parse as drill topics and are never matched by the real filters', () => {
+    expect(parseTopic(topics.drillEvent('fire-confirmed', 'san-thang'))).toStrictEqual({ kind: 'drill-event', eventKind: 'fire-confirmed', zoneId: 'san-thang' });
+    expect(parseTopic(topics.drillAlert('drill-san-thang-x'))).toStrictEqual({ kind: 'drill-alert', eventId: 'drill-san-thang-x' });
+    expect(parseTopic('ews/v1/drill/events/flood/san-thang')).toBeNull();
+    expect(parseTopic('ews/v1/drill/other/x')).toBeNull();
+    expect(topics.drillEvent('fire-confirmed', 'san-thang').split('/').length).not.toBe(topics.allEvents.split('/').length);
+    expect(topics.drillAlert('x').startsWith('ews/v1/alerts/')).toBe(false);
+  });
+  it('a drill payload needs its mark, and the real event and lifecycle schemas refuse it', () => {
+    const drill = { id: 'san-thang-x', depth: 'alert' };
+    expect(drillEventSchema.safeParse({ ...event, drill }).success).toBe(true);
+    expect(drillEventSchema.safeParse(event).success).toBe(false);
+    expect(eventSchema.safeParse({ ...event, drill }).success).toBe(false);
+    const lifecycle = { eventId: 'drill-san-thang-x', state: 'queued', ts: '2026-03-02T01:30:00Z' };
+    expect(alertLifecycleSchema.safeParse({ ...lifecycle, drill }).success).toBe(false);
+    expect(drillAlertLifecycleSchema.safeParse({ ...lifecycle, drill }).success).toBe(true);
   });
 });

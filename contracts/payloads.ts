@@ -126,6 +126,20 @@ export const eventSchema = z
   .strict();
 export type FireEvent = z.infer<typeof eventSchema>;
 
+/**
+ * The mark every drill payload carries (README "Drills"). Drill payloads are published only on the
+ * `ews/v1/drill/…` subtree, and the real `eventSchema`/`alertLifecycleSchema` are strict, so a
+ * payload with this field is refused on a real topic: no consumer can take a drill for a fire.
+ */
+export const drillMarkSchema = z
+  .object({
+    id: nodeIdSchema,
+    /** alert: a drill event straight to alerts; sensor: a simulated plume through the sensors. */
+    depth: z.enum(['alert', 'sensor']),
+  })
+  .strict();
+export type DrillMark = z.infer<typeof drillMarkSchema>;
+
 export const alertStateSchema = z.enum([
   'queued',
   'sent',
@@ -150,6 +164,14 @@ export const alertLifecycleSchema = z
   })
   .strict();
 export type AlertLifecycle = z.infer<typeof alertLifecycleSchema>;
+
+/** `ews/v1/drill/events/<kind>/<zoneId>`: the event a drill starts (published by alerts, svc-alerts only). */
+export const drillEventSchema = z.object({ ...eventSchema.shape, drill: drillMarkSchema }).strict();
+export type DrillEvent = z.infer<typeof drillEventSchema>;
+
+/** `ews/v1/drill/alerts/<eventId>`: a drill alert's lifecycle (svc-alerts only). */
+export const drillAlertLifecycleSchema = z.object({ ...alertLifecycleSchema.shape, drill: drillMarkSchema }).strict();
+export type DrillAlertLifecycle = z.infer<typeof drillAlertLifecycleSchema>;
 
 /**
  * `ews/v1/clock`, retained, published only by svc-simulator: the clock of an accelerated run

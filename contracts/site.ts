@@ -151,7 +151,7 @@ export type MessageKind = (typeof MESSAGE_KINDS)[number];
 /** Kinds that open an alert (the others clear one, or — fire-signal-lost — say that nobody knows whether it is over). */
 export const RAISING_KINDS = ['fire-suspected', 'fire-confirmed', 'level-changed', 'node-offline', 'node-fault'] as const;
 
-const audienceSchema = z.union([
+export const audienceSchema = z.union([
   z.enum(AUDIENCES),
   z
     .string()

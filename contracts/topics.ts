@@ -37,6 +37,13 @@ export const topics = {
   event: (kind: EventKind, zoneId: string) => `${TOPIC_ROOT}/events/${kind}/${assertId('zone', zoneId)}`,
   alert: (eventId: string) => `${TOPIC_ROOT}/alerts/${assertId('event', eventId)}`,
   deadLetter: (service: DeadLetterService) => `${TOPIC_ROOT}/deadletter/${service}`,
+  /**
+   * Drills (diễn tập) live in their own subtree, never under `events/` or `alerts/`: a consumer of
+   * real events or alerts (dashboards, boards, anything written before drills existed) cannot
+   * receive a drill by subscribing to the real filters.
+   */
+  drillEvent: (kind: EventKind, zoneId: string) => `${TOPIC_ROOT}/drill/events/${kind}/${assertId('zone', zoneId)}`,
+  drillAlert: (eventId: string) => `${TOPIC_ROOT}/drill/alerts/${assertId('event', eventId)}`,
   /** The clock of an accelerated run (retained; svc-simulator). */
   clock: `${TOPIC_ROOT}/clock`,
   /** How one pipeline process judges time (retained; the process's own service account). */
@@ -49,6 +56,8 @@ export const topics = {
   allAlerts: `${TOPIC_ROOT}/alerts/+`,
   allDeadLetters: `${TOPIC_ROOT}/deadletter/+`,
   allPipelineClocks: `${TOPIC_ROOT}/clock/pipeline/+`,
+  allDrillEvents: `${TOPIC_ROOT}/drill/events/+/+`,
+  allDrillAlerts: `${TOPIC_ROOT}/drill/alerts/+`,
 } as const;
 
 export type ParsedTopic =
@@ -59,7 +68,9 @@ export type ParsedTopic =
   | { kind: 'alert'; eventId: string }
   | { kind: 'deadletter'; service: DeadLetterService }
   | { kind: 'clock' }
-  | { kind: 'pipeline-clock'; role: PipelineClockRole };
+  | { kind: 'pipeline-clock'; role: PipelineClockRole }
+  | { kind: 'drill-event'; eventKind: EventKind; zoneId: string }
+  | { kind: 'drill-alert'; eventId: string };
 
 /** Parses a concrete topic of the v1 contract; returns null for anything else (never throws). */
 export function parseTopic(topic: string): ParsedTopic | null {
@@ -79,6 +90,12 @@ export function parseTopic(topic: string): ParsedTopic | null {
     if (family === 'deadletter' && (DEADLETTER_SERVICES as readonly string[]).includes(a ?? '')) {
       return { kind: 'deadletter', service: a as DeadLetterService };
     }
+  }
+  if (family === 'drill') {
+    const [, , , sub, c, d] = parts;
+    if (parts.length === 5 && sub === 'alerts' && valid(c)) return { kind: 'drill-alert', eventId: c };
+    if (parts.length === 6 && sub === 'events' && (EVENT_KINDS as readonly string[]).includes(c ?? '') && valid(d)) return { kind: 'drill-event', eventKind: c as EventKind, zoneId: d };
+    return null;
   }
   if (parts.length === 5 && family === 'events' && (EVENT_KINDS as readonly string[]).includes(a ?? '') && valid(b)) {
     return { kind: 'event', eventKind: a as EventKind, zoneId: b };

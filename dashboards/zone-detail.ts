@@ -120,6 +120,19 @@ export function zoneDetail(site: Site): dash.DashboardBuilder {
     .withVariable(zoneVar)
     .annotation(annotation('Phát hiện cháy (fire detections)', 'red', '/^fire-/'))
     .annotation(annotation('Lỗi và mất kết nối nút (node faults)', 'purple', '/^node-(fault|offline)/'))
+    // Drills write their own `drill` measurement, never `event` or `alert`: a drill is never shown as a fire (README "Drills").
+    .annotation(
+      new dash.AnnotationQueryBuilder()
+        .name('Diễn tập (drills)')
+        .datasource(DATASOURCE)
+        .enable(true)
+        .iconColor('blue')
+        .target(
+          new InfluxQLBuilder(`SELECT "drill_id" AS "text", "kind", "drill" FROM "drill" WHERE "zone" = '$zone' AND "state" = 'queued' AND $timeFilter`, 'table')
+            .refId('Drill')
+            .annotation({ text: 'text', tags: 'kind,drill' }),
+        ),
+    )
     .withPanel(level)
     .withPanel(nesterov)
     .withPanel(fwi)

@@ -223,6 +223,11 @@ describe.skipIf(skip)(skipTitle('every dashboard query against a real InfluxDB f
     await waitFor(async () => (await influx.query(`SELECT count("alert_id") FROM "alert" WHERE "state" = 'acknowledged'`, 'ews')).length > 0, 15_000, 'the acknowledged alert in InfluxDB', 250);
     await waitFor(async () => (await influx.query(`SELECT count("alert_id") FROM "alert" WHERE "state" = 'resolved'`, 'ews')).length > 0, 15_000, 'the resolved fire alert in InfluxDB', 250);
     await waitFor(async () => (await influx.count('pipeline', 'sms_sent')) >= 3, 15_000, 'alerts pipeline points', 250);
+    // A dry-run drill of the fire zone: its own annotation, never an alert or an event (README "Drills").
+    const drill = await api('/api/drills', { method: 'POST', body: JSON.stringify({ zoneId: FIRE_ZONE, kind: 'fire-confirmed', dryRun: true, startedBy: 'dashboards test' }) });
+    expect(drill).toMatchObject({ ok: true });
+    drillAlertId = String(drill.alertId);
+    await waitFor(async () => (await influx.query(`SELECT count("drill_id") FROM "drill" WHERE "state" = 'queued'`, 'ews')).length > 0, 15_000, 'the drill in InfluxDB', 250);
     // The stuck temperature sensor has been reported (the fault is raised after 30 identical readings).
     await waitFor(
       async () => (await influx.query(`SELECT count("event_id") FROM "event" WHERE "kind" = 'node-fault' AND "node" = '${FAULTY_AT_END.node}'`, 'ews')).length > 0,
@@ -251,9 +256,20 @@ describe.skipIf(skip)(skipTitle('every dashboard query against a real InfluxDB f
    * whose figures exist only since the services started (a board looking at the last minutes), and
    * on panels with their own relative time (`timeFrom`), which Grafana runs over now − that … now.
    */
+  let drillAlertId: string | undefined;
   const rangeOf = (q: FoundQuery) => panelRange(q.panel, q.dashboard === 'fire-pipeline' ? { fromMs: servicesFromMs, toMs } : { fromMs, toMs });
   /** Runs one query for one zone; returns the series. */
   const execute = (q: FoundQuery, zone: string) => influx.query(expandQuery(q.target.query ?? '', { ...rangeOf(q), variables: { zone } }), 'ews');
+
+  it('a drill is never an alert or an event in InfluxDB', async () => {
+    assert(drillAlertId);
+    for (const [measurement, field] of [['alert', 'alert_id'], ['event', 'event_id']] as const) {
+      const rows = await influx.query(`SELECT "${field}" FROM "${measurement}" WHERE "${field}" = '${drillAlertId}'`, 'ews');
+      expect(rows, `${measurement} points of the drill`).toStrictEqual([]);
+    }
+    const drills = await influx.query(`SELECT "drill_id", "state" FROM "drill"`, 'ews');
+    expect(drills[0]?.values.map((v) => v[2])).toContain('queued');
+  });
 
   it('the zone variable lists exactly the zones in InfluxDB', async () => {
     const tags = await influx.query('SHOW TAG VALUES FROM "reading" WITH KEY = "zone"', 'ews');

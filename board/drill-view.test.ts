@@ -1,0 +1,130 @@
+// The board's drill pages: the report's figures as the page and the CSV show them (a report built by
+// hand, so every number is known), and the HTTP rules — only signed-in members start, read and
+// acknowledge drills, with CSRF; the kiosk and strangers get nothing (fastify inject, no socket).
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { pino } from 'pino';
+import type { DrillReport } from '../contracts/alerts-api.ts';
+import { openDatabase } from '../platform/sqlite.ts';
+import type { AlertsClient } from './alerts-client.ts';
+import { hashPassword } from './auth.ts';
+import { drillReportCsv, renderDrillReportHtml, seconds } from './drill-view.ts';
+import { buildMapGeometry } from './geometry.ts';
+import { createBoardHttp } from './http.ts';
+import { LiveHub } from './live.ts';
+import type { ReadingsSource } from './readings.ts';
+import { emptySeries } from './series.ts';
+import { BoardService } from './service.ts';
+import { BoardStore } from './store.ts';
+import { SITE } from './test-fixtures.ts';
+
+const T0 = Date.parse('2026-03-02T01:30:00Z');
+const summary = { drillId: 'san-thang-20260302-0130-abcd', alertId: 'drill-san-thang-20260302-0130-abcd', zoneId: 'san-thang', kind: 'fire-suspected' as const, depth: 'alert' as const, dryRun: false, startedAt: T0, startedBy: 'cli', endedAt: null, texted: 2, acknowledged: 1, medianResponseS: 30, worstResponseS: 30, escalationStepsReached: 1 };
+const REPORT: DrillReport = {
+  drill: summary,
+  units: [
+    {
+      unit: 'team:team-stg-1',
+      name: 'Tổ BVR San Thàng 1',
+      texted: 2,
+      acknowledged: 1,
+      neverAcknowledged: 1,
+      medianResponseS: 30,
+      worstResponseS: 30,
+      members: [
+        { memberId: 'm1', name: 'Lò Văn A', leader: true, textedAt: T0, delivered: true, deliveredAt: T0 + 4000, ackedAt: T0 + 30_000, ackChannel: 'link', responseS: 30, steps: ['initial'], yieldedToReal: false },
+        { memberId: 'm2', name: '=cmd, "x"', leader: false, textedAt: T0 + 300_000, delivered: null, deliveredAt: null, ackedAt: null, ackChannel: null, responseS: null, steps: ['esc1'], yieldedToReal: true },
+      ],
+    },
+  ],
+  previous: [{ ...summary, drillId: 'san-thang-20260201-0130-wxyz', startedAt: T0 - 29 * 86_400_000, texted: 8, acknowledged: 2, medianResponseS: 125, worstResponseS: 400, endedAt: T0 - 28 * 86_400_000 }],
+};
+
+describe('the drill report page and CSV', () => {
+  it('shows every figure, marked as a drill, with the trend', () => {
+    const html = renderDrillReportHtml(SITE, REPORT, { csrf: 'tok' });
+    expect(html).toContain('DIỄN TẬP — không phải cháy thật');
+    expect(html).toContain('Đã nhắn <b>2</b> người, đã xác nhận <b>1</b>; thời gian đến khi xác nhận: trung vị <b>30 s</b>, chậm nhất <b>30 s</b>; số bước chuyển cấp: <b>1</b>.');
+    expect(html).toContain('Đã nhắn 2, đã xác nhận 1, chưa xác nhận 1; trung vị 30 s, chậm nhất 30 s.');
+    expect(html).toContain('<span class="never">chưa xác nhận</span>');
+    expect(html).toContain('liên kết SMS');
+    expect(html).toContain('— dừng: có cảnh báo thật');
+    expect(html).toContain('<td>2/8</td><td>2 ph 05 s</td><td>6 ph 40 s</td>');
+    expect(html).toContain('=cmd, &#34;x&#34;');
+    expect(html).toContain('action="/drills/san-thang-20260302-0130-abcd/ack"');
+  });
+
+  it('CSV: one row per member, ISO times, formulas defused, quotes escaped', () => {
+    expect(drillReportCsv(REPORT).split('\r\n')).toStrictEqual([
+      '\uFEFFdrill_id,zone,unit,unit_name,member_id,member_name,leader,texted_at,delivered,delivered_at,acknowledged_at,ack_channel,response_s,steps,stopped_by_real_alert',
+      'san-thang-20260302-0130-abcd,san-thang,team:team-stg-1,Tổ BVR San Thàng 1,m1,Lò Văn A,true,2026-03-02T01:30:00.000Z,true,2026-03-02T01:30:04.000Z,2026-03-02T01:30:30.000Z,link,30,initial,false',
+      `san-thang-20260302-0130-abcd,san-thang,team:team-stg-1,Tổ BVR San Thàng 1,m2,"'=cmd, ""x""",false,2026-03-02T01:35:00.000Z,,,,,,esc1,true`,
+      '',
+    ]);
+  });
+
+  it.each([[null, '—'], [0, '0 s'], [59.6, '1 ph 00 s'], [3725, '62 ph 05 s']] as const)('seconds(%s) = %s', (s, text) => expect(seconds(s)).toBe(text));
+});
+
+describe('the drill pages over HTTP', () => {
+  const PASSWORD = 'a long board password';
+  const startDrill = vi.fn(async () => ({ drillId: 'san-thang-20260302-0130-abcd', recipients: 8 }));
+  const acknowledge = vi.fn(async () => ({ alreadyAcknowledged: false }));
+  const alerts = { openAlerts: async () => [], acknowledge, startDrill, drills: async () => [summary], drillReport: async () => REPORT } as unknown as AlertsClient;
+  const store = new BoardStore(openDatabase(':memory:'));
+  const readings: ReadingsSource = { kind: 'local', description: 'test', lastSeen: async () => new Map(), series: async (ids, _f, w) => emptySeries(w, ids), close: () => {} };
+  const service = new BoardService({ site: SITE, store, readings, alerts, log: pino({ level: 'silent' }) });
+  const hub = new LiveHub(5, () => service.current());
+  let app: FastifyInstance;
+  const jar = (res: LightMyRequestResponse, prev: Record<string, string> = {}) => ({ ...prev, ...Object.fromEntries(res.cookies.map((c) => [c.name, c.value])) });
+  const cookie = (j: Record<string, string>) => Object.entries(j).map(([k, v]) => `${k}=${v}`).join('; ');
+
+  beforeAll(async () => {
+    const users = new Map([['city-board-m01', { memberId: 'city-board-m01', name: 'Giàng Thanh Mai', unit: 'Ban Chỉ huy', hash: await hashPassword(PASSWORD) }]]);
+    app = await createBoardHttp({ site: SITE, service, store, hub, geometry: buildMapGeometry(SITE), assets: { js: { body: Buffer.from(''), type: 'text/javascript', hash: 'j' }, css: { body: Buffer.from(''), type: 'text/css', hash: 'c' } }, users, kioskToken: 'kiosk-token-0123456789-0123456789-abc', sessionSecret: 'a-session-secret-of-at-least-32-characters', sessionHours: 12, secure: false, tileOrigin: null, log: pino({ level: 'silent' }), alerts });
+    await app.ready();
+  });
+  afterAll(async () => {
+    await app.close();
+    hub.close();
+    await service.stop();
+  });
+
+  async function member(): Promise<Record<string, string>> {
+    const form = await app.inject({ method: 'GET', url: '/login' });
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1] ?? '';
+    const res = await app.inject({ method: 'POST', url: '/login', headers: { cookie: cookie(jar(form)), 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ user: 'city-board-m01', password: PASSWORD, _csrf: csrf }).toString() });
+    expect(res.statusCode).toBe(303);
+    return jar(res, jar(form));
+  }
+
+  it('a stranger is sent to sign in; the kiosk gets 403', async () => {
+    expect((await app.inject({ method: 'GET', url: '/drills' })).statusCode).toBe(302);
+    const kiosk = await app.inject({ method: 'GET', url: '/kiosk/kiosk-token-0123456789-0123456789-abc' });
+    expect((await app.inject({ method: 'GET', url: '/drills/x', headers: { cookie: cookie(jar(kiosk)) } })).statusCode).toBe(403);
+  });
+
+  it('a member starts a drill from the form (CSRF) and reads its report, CSV and acknowledges it', async () => {
+    let j = await member();
+    const list = await app.inject({ method: 'GET', url: '/drills', headers: { cookie: cookie(j) } });
+    expect(list.statusCode).toBe(200);
+    j = jar(list, j);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(list.body)?.[1] ?? '';
+    const noCsrf = await app.inject({ method: 'POST', url: '/drills', headers: { cookie: cookie(j), 'content-type': 'application/x-www-form-urlencoded' }, payload: 'zoneId=san-thang&kind=fire-suspected' });
+    expect(noCsrf.statusCode).toBe(403);
+    expect(startDrill).not.toHaveBeenCalled();
+    const started = await app.inject({ method: 'POST', url: '/drills', headers: { cookie: cookie(j), 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ zoneId: 'san-thang', kind: 'fire-suspected', dryRun: 'on', _csrf: csrf }).toString() });
+    expect(started.statusCode).toBe(303);
+    expect(started.headers.location).toBe('/drills/san-thang-20260302-0130-abcd');
+    expect(startDrill).toHaveBeenCalledWith({ zoneId: 'san-thang', kind: 'fire-suspected', dryRun: true, startedBy: 'Giàng Thanh Mai (city-board-m01)' });
+    const page = await app.inject({ method: 'GET', url: '/drills/san-thang-20260302-0130-abcd', headers: { cookie: cookie(j) } });
+    expect(page.body).toContain('Báo cáo diễn tập');
+    const csv = await app.inject({ method: 'GET', url: '/drills/san-thang-20260302-0130-abcd.csv', headers: { cookie: cookie(j) } });
+    expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(csv.body).toBe(drillReportCsv(REPORT));
+    const ackCsrf = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? '';
+    const ack = await app.inject({ method: 'POST', url: '/drills/san-thang-20260302-0130-abcd/ack', headers: { cookie: cookie(jar(page, j)), 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: ackCsrf }).toString() });
+    expect(ack.statusCode).toBe(303);
+    expect(acknowledge).toHaveBeenCalledWith('drill-san-thang-20260302-0130-abcd', 'Giàng Thanh Mai (city-board-m01)', 'city-board-m01');
+  });
+});

@@ -1,0 +1,117 @@
+// Drill pages of the board (README "Drills"), in Vietnamese: the list with the form that starts a
+// drill, and a drill's report — per unit and member: texted, delivered, acknowledged (when, how),
+// never; median and worst time to the first acknowledgement; escalation steps; the zone's trend —
+// as HTML (also printed to PDF by board/pdf.ts) and CSV. Pure.
+import { DRILL_KINDS, type DrillKind, type DrillReport, type DrillSummary } from '../contracts/alerts-api.ts';
+import type { Site } from '../contracts/site.ts';
+import { dateTime, escapeHtml } from './i18n.ts';
+
+export const DRILL_KIND_VI: Record<DrillKind, string> = {
+  'fire-confirmed': 'Cháy rừng (đã xác nhận)',
+  'fire-suspected': 'Nghi cháy',
+  level: 'Cấp dự báo lên IV',
+};
+const CHANNEL_VI: Record<string, string> = { link: 'liên kết SMS', modem: 'nhắn lại (modem)', api: 'API', board: 'bảng chỉ huy' };
+
+/** Seconds as "1 ph 05 s" (the report's times to acknowledge). */
+export function seconds(s: number | null): string {
+  if (s === null) return '—';
+  const total = Math.round(s);
+  const m = Math.floor(total / 60);
+  return m > 0 ? `${m} ph ${String(total % 60).padStart(2, '0')} s` : `${total} s`;
+}
+
+const STYLE = `body{font-family:"Noto Sans","DejaVu Sans",system-ui,sans-serif;margin:24px;color:#1b1b1b}h1{color:#0d47a1;font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.4em}
+table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border:1px solid #ccc;padding:4px 6px;text-align:left}th{background:#eef3fb}.never{color:#b71c1c;font-weight:600}
+.banner{background:#0d47a1;color:#fff;padding:6px 10px;font-weight:700;display:inline-block;border-radius:4px}form.inline{display:inline}`;
+
+function shell(title: string, body: string): string {
+  return `<!doctype html><html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>${body}</body></html>`;
+}
+
+const zoneName = (site: Site, zoneId: string) => site.zones.find((z) => z.id === zoneId)?.name ?? zoneId;
+
+/** The list of drills and, for a signed-in member, the form that starts one. */
+export function renderDrillListHtml(site: Site, drills: readonly DrillSummary[], csrf: string | null, message: string | null = null): string {
+  const tz = site.site.timezone;
+  const hotspotsFirst = [...site.zones].sort((a, b) => Number(b.hotspot ?? false) - Number(a.hotspot ?? false));
+  const form = csrf
+    ? `<h2>Bắt đầu diễn tập</h2><form method="post" action="/drills"><input type="hidden" name="_csrf" value="${escapeHtml(csrf)}">` +
+      `<label>Khu vực <select name="zoneId">${hotspotsFirst.map((z) => `<option value="${escapeHtml(z.id)}">${escapeHtml(z.name)}</option>`).join('')}</select></label> ` +
+      `<label>Tình huống <select name="kind">${DRILL_KINDS.map((k) => `<option value="${k}">${escapeHtml(DRILL_KIND_VI[k])}</option>`).join('')}</select></label> ` +
+      `<label><input type="checkbox" name="dryRun" value="on"> Chạy thử (ghi lại, không gửi SMS)</label> <button type="submit">Bắt đầu</button></form>`
+    : '';
+  const rows = [...drills]
+    .reverse()
+    .map(
+      (d) =>
+        `<tr><td><a href="/drills/${escapeHtml(d.drillId)}">${escapeHtml(dateTime(d.startedAt, tz))}</a></td><td>${escapeHtml(zoneName(site, d.zoneId))}</td><td>${escapeHtml(DRILL_KIND_VI[d.kind])}${d.dryRun ? ' (chạy thử)' : ''}</td>` +
+        `<td>${d.acknowledged}/${d.texted}</td><td>${seconds(d.medianResponseS)}</td><td>${seconds(d.worstResponseS)}</td><td>${d.endedAt ? 'đã kết thúc' : 'đang diễn ra'}</td></tr>`,
+    )
+    .join('');
+  return shell(
+    'Diễn tập',
+    `<p><a href="/">← Bảng tình huống</a></p><h1>Diễn tập chữa cháy rừng</h1>${message ? `<p role="alert">${escapeHtml(message)}</p>` : ''}${form}<h2>Các lần diễn tập</h2>` +
+      `<table><thead><tr><th>Bắt đầu</th><th>Khu vực</th><th>Tình huống</th><th>Đã xác nhận / đã nhắn</th><th>Trung vị</th><th>Chậm nhất</th><th></th></tr></thead><tbody>${rows || '<tr><td colspan="7">Chưa có lần diễn tập nào.</td></tr>'}</tbody></table>`,
+  );
+}
+
+/** A drill's report; `ackAlertId` with a CSRF token shows the member's acknowledge button while the drill is open. */
+export function renderDrillReportHtml(site: Site, r: DrillReport, opts: { csrf?: string | null; print?: boolean } = {}): string {
+  const tz = site.site.timezone;
+  const d = r.drill;
+  const when = (t: number | null) => (t === null ? '—' : escapeHtml(dateTime(t, tz)));
+  const head =
+    `<p class="banner">DIỄN TẬP — không phải cháy thật</p><h1>Báo cáo diễn tập: ${escapeHtml(zoneName(site, d.zoneId))} — ${escapeHtml(DRILL_KIND_VI[d.kind])}${d.dryRun ? ' (chạy thử, không gửi SMS)' : ''}</h1>` +
+    `<p>Bắt đầu ${when(d.startedAt)} (${escapeHtml(d.startedBy)})${d.endedAt ? `, kết thúc ${when(d.endedAt)}` : ', đang diễn ra'}. Mã: ${escapeHtml(d.drillId)}</p>` +
+    `<p>Đã nhắn <b>${d.texted}</b> người, đã xác nhận <b>${d.acknowledged}</b>; thời gian đến khi xác nhận: trung vị <b>${seconds(d.medianResponseS)}</b>, chậm nhất <b>${seconds(d.worstResponseS)}</b>; số bước chuyển cấp: <b>${d.escalationStepsReached}</b>.</p>`;
+  const actions =
+    opts.print || !opts.csrf
+      ? ''
+      : `<p><a href="/drills/${escapeHtml(d.drillId)}.csv">Tải CSV</a> · <a href="/drills/${escapeHtml(d.drillId)}.pdf">PDF</a>${
+          d.endedAt ? '' : ` · <form class="inline" method="post" action="/drills/${escapeHtml(d.drillId)}/ack"><input type="hidden" name="_csrf" value="${escapeHtml(opts.csrf)}"><button type="submit">Tôi đã nhận (xác nhận)</button></form>`
+        }</p>`;
+  const units = r.units
+    .map((u) => {
+      const members = u.members
+        .map(
+          (m) =>
+            `<tr><td>${escapeHtml(m.name)}${m.leader ? ' (tổ trưởng)' : ''}</td><td>${when(m.textedAt)}</td><td>${m.delivered === null ? '—' : m.delivered ? 'đã đến' : 'không đến'}</td>` +
+            `<td>${m.ackedAt === null ? '<span class="never">chưa xác nhận</span>' : when(m.ackedAt)}</td><td>${m.ackChannel ? escapeHtml(CHANNEL_VI[m.ackChannel] ?? m.ackChannel) : ''}</td><td>${seconds(m.responseS)}</td><td>${escapeHtml(m.steps.join(', '))}${m.yieldedToReal ? ' — dừng: có cảnh báo thật' : ''}</td></tr>`,
+        )
+        .join('');
+      return (
+        `<h2>${escapeHtml(u.name)}</h2><p>Đã nhắn ${u.texted}, đã xác nhận ${u.acknowledged}, chưa xác nhận ${u.neverAcknowledged}; trung vị ${seconds(u.medianResponseS)}, chậm nhất ${seconds(u.worstResponseS)}.</p>` +
+        `<table><thead><tr><th>Thành viên</th><th>Nhắn lúc</th><th>Báo nhận</th><th>Xác nhận lúc</th><th>Qua</th><th>Sau</th><th>Tin đã gửi</th></tr></thead><tbody>${members}</tbody></table>`
+      );
+    })
+    .join('');
+  const trend = r.previous.length
+    ? `<h2>So với các lần diễn tập trước tại ${escapeHtml(zoneName(site, d.zoneId))}</h2><table><thead><tr><th>Ngày</th><th>Tình huống</th><th>Đã xác nhận / đã nhắn</th><th>Trung vị</th><th>Chậm nhất</th></tr></thead><tbody>${[...r.previous, d]
+        .map((p) => `<tr><td>${when(p.startedAt)}${p === d ? ' (lần này)' : ''}</td><td>${escapeHtml(DRILL_KIND_VI[p.kind])}</td><td>${p.acknowledged}/${p.texted}</td><td>${seconds(p.medianResponseS)}</td><td>${seconds(p.worstResponseS)}</td></tr>`)
+        .join('')}</tbody></table>`
+    : '<h2>So với các lần trước</h2><p>Đây là lần diễn tập đầu tiên của khu vực này.</p>';
+  return shell(`Báo cáo diễn tập ${d.drillId}`, `${opts.print ? '' : '<p><a href="/drills">← Diễn tập</a></p>'}${head}${actions}${units}${trend}`);
+}
+
+const csvCell = (v: string | number | boolean | null): string => {
+  const s = v === null ? '' : String(v);
+  // Quote when needed; a leading = + - @ would be read as a formula by a spreadsheet.
+  const safe = /^[=+\-@]/.test(s) ? `'${s}` : s;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+};
+
+/** One row per member: unit, member, texted/delivered/acknowledged times (ISO), channel, seconds; UTF-8 with BOM for spreadsheets. */
+export function drillReportCsv(r: DrillReport): string {
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  const header = ['drill_id', 'zone', 'unit', 'unit_name', 'member_id', 'member_name', 'leader', 'texted_at', 'delivered', 'delivered_at', 'acknowledged_at', 'ack_channel', 'response_s', 'steps', 'stopped_by_real_alert'];
+  const lines = [header.join(',')];
+  for (const u of r.units) {
+    for (const m of u.members) {
+      lines.push(
+        [r.drill.drillId, r.drill.zoneId, u.unit, u.name, m.memberId, m.name, m.leader, iso(m.textedAt), m.delivered, iso(m.deliveredAt), iso(m.ackedAt), m.ackChannel, m.responseS, m.steps.join(' '), m.yieldedToReal].map(csvCell).join(','),
+      );
+    }
+  }
+  return `\uFEFF${lines.join('\r\n')}\r\n`;
+}
