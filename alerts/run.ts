@@ -1,11 +1,17 @@
 // Process entry of the alerts service (also what `fire-ews alerts run` does), without the rest of the CLI.
 import { createLogger } from '../platform/logger.ts';
 import { loadAlertsEnv } from './config.ts';
+import { assertPortsFree } from '../platform/ports.ts';
 import { runAlertsService } from './main.ts';
 import { clockModeOf, pipelineClockFromEnv, startClockLink } from '../platform/clock-link.ts';
 import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platform/credentials.ts';
 
 const env = loadAlertsEnv();
+// Both listeners probed together: every port in use is named at once (a ConfigError, exit 2).
+await assertPortsFree([
+  { variable: 'ALERTS_HTTP_PORT', host: env.ALERTS_HTTP_HOST, port: env.ALERTS_HTTP_PORT },
+  { variable: 'EWS_HTTP_PORT', host: env.EWS_HTTP_HOST, port: env.EWS_HTTP_PORT },
+]);
 const log = createLogger('alerts', env.EWS_LOG_LEVEL);
 // Standalone: on the wall clock unless EWS_FOLLOW_RUN_CLOCKS=true (README "Time model").
 const clock = pipelineClockFromEnv(env, false);

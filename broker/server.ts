@@ -296,6 +296,9 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     });
     // ws buffers a whole frame before handing it on (default limit 100 MiB): cap it like a packet.
     wss = new WebSocketServer({ server: http, maxPayload: maxPayload + PACKET_OVERHEAD_BYTES + 8 });
+    // ws re-emits the HTTP server's errors (EADDRINUSE from listen) on itself: without a listener that
+    // is an unhandled 'error' event that kills the process; listen() below already rejects with it.
+    wss.on('error', (err) => log.debug({ err: err.message }, 'MQTT over WebSocket server error'));
     wss.on('connection', (ws, req) => {
       const stream = createWebSocketStream(ws);
       Object.defineProperty(stream, 'remoteAddress', { value: req.socket.remoteAddress });
