@@ -8,7 +8,7 @@ import type { FileProblem } from '../contracts/yaml-file.ts';
 export const CONFIG_ERROR_EXIT_CODE = 2;
 
 export interface ConfigProblem {
-  /** The variable (`MQTT_PORT`), `file:line`, or the file, as the operator finds it. */
+  /** The variable (`MQTT_PORT`), `file:line`, or the file, as the operator finds it; empty when the problem text names it. */
   where: string;
   problem: string;
   /** What to do about it. */
@@ -16,7 +16,7 @@ export interface ConfigProblem {
 }
 
 export function formatConfigProblem(p: ConfigProblem): string {
-  return `${p.where}: ${p.problem}${p.fix ? ` — ${p.fix}` : ''}`;
+  return `${p.where ? `${p.where}: ` : ''}${p.problem}${p.fix ? ` — ${p.fix}` : ''}`;
 }
 
 export class ConfigError extends Error {

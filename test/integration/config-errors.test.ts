@@ -148,6 +148,14 @@ describe('ports in use', () => {
   });
 });
 
+it('a bad BOARD_USERS found while start is starting: the started services close, one message, exit 2', async () => {
+  const zeroPorts = { MQTT_PORT: '0', MQTT_WS_PORT: '0', EWS_HTTP_PORT: '0', ALERTS_HTTP_PORT: '0', BOARD_HTTP_PORT: '0' };
+  const run = await fireEws(['start', '--no-simulation'], { ...base(), ...zeroPorts, BOARD_USERS: 'city-board-m01:not-a-hash' });
+  expect(run.stdout).not.toMatch(/"level":60/); // not a fatal JSON log line
+  const out = expectConfigError(run, ['BOARD_USERS entry 1 (city-board-m01)', 'fire-ews board-user']);
+  expect(out).toHaveLength(1);
+});
+
 it('a site file that is a directory is named, not an EISDIR trace', async () => {
   expectConfigError(await fireEws(['broker'], { ...base(), EWS_SITE_FILE: data.dir }), ['EWS_SITE_FILE', 'is a directory']);
 });
