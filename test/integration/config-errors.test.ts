@@ -60,6 +60,7 @@ describe('a bad environment variable is one message naming it, exit 2', () => {
     { what: 'BOARD_HTTP_PORT that is not a number', args: ['board'], env: { BOARD_HTTP_PORT: 'x' }, names: ['BOARD_HTTP_PORT'] },
     { what: 'RULES_TICK_S of zero', args: ['rules'], env: { RULES_TICK_S: '0' }, names: ['RULES_TICK_S'] },
     { what: 'EWS_SITE_FILE that does not exist', args: ['start', '--no-simulation'], env: { EWS_SITE_FILE: '/nonexistent/site.yaml' }, names: ['EWS_SITE_FILE', '/nonexistent/site.yaml', 'does not exist'] },
+    { what: 'an MQTT_TLS_CERT_FILE that does not exist', args: ['broker'], env: { MQTT_TLS_CERT_FILE: '/nonexistent/cert.pem', MQTT_TLS_KEY_FILE: '/nonexistent/key.pem', MQTT_PORT: '0', MQTT_WS_PORT: '0', MQTT_TLS_PORT: '0', EWS_HTTP_PORT: '0' }, names: ['MQTT_TLS_CERT_FILE', '/nonexistent/cert.pem'] },
     { what: 'RULES_CONFIG_FILE that does not exist', args: ['rules'], env: { RULES_CONFIG_FILE: '/nonexistent/rules.yaml', EWS_HTTP_PORT: '0' }, names: ['RULES_CONFIG_FILE', '/nonexistent/rules.yaml'] },
   ])('$what', async ({ args, env, names }) => {
     const lines = expectConfigError(await fireEws(args, { ...base(), ...env }), names);
