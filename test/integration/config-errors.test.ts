@@ -93,6 +93,11 @@ describe('a broken file is named with file:line, exit 2', () => {
     expect(out).toHaveLength(1);
   });
 
+  it('an ALERTS_PUBLIC_URL too long for the SMS templates: each template named, not a stack trace', async () => {
+    const env = { ALERTS_PUBLIC_URL: 'https://alerts.a-very-long-public-address.example.org', ALERTS_HTTP_PORT: '0', EWS_HTTP_PORT: '0', MQTT_URL: 'mqtt://127.0.0.1:1' };
+    expectConfigError(await fireEws(['alerts', 'run'], { ...base(), ...env }), ['SMS template ', 'does not fit', 'ALERTS_PUBLIC_URL']);
+  });
+
   it('an unknown scenario name in start', async () => {
     expectConfigError(await fireEws(['start', '--scenario', 'no-such-scenario'], base()), ['--scenario', 'no-such-scenario', 'fire-san-thang']);
   });
