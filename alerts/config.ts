@@ -2,25 +2,22 @@
 // (alertsEnvSchema: the shared variables plus ALERTS_*, TWILIO_*, GAMMU_*); re-exported here.
 import { alertsEnvSchema, type AlertsEnv } from '../contracts/config.ts';
 import type { Site } from '../contracts/site.ts';
+import { ConfigError, parseEnv } from '../platform/config-error.ts';
 import type { AckMode } from './templates.ts';
 
 export { alertsEnvExtras, alertsEnvSchema, type AlertsEnv } from '../contracts/config.ts';
 
 /** A configuration the service refuses to start with: the message names the variable (or file) and what to do; no stack trace. */
-export class AlertsConfigError extends Error {
+export class AlertsConfigError extends ConfigError {
   constructor(message: string) {
-    super(message);
+    super([{ where: '', problem: message }]);
     this.name = 'AlertsConfigError';
   }
 }
 
+/** A bad variable is a ConfigError naming it (fire-ews prints it, exit 2). */
 export function loadAlertsEnv(source: NodeJS.ProcessEnv = process.env): AlertsEnv {
-  const result = alertsEnvSchema.safeParse(source);
-  if (!result.success) {
-    const issues = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new AlertsConfigError(issues.length === 1 ? `invalid alerts configuration: ${issues[0]}` : `invalid alerts configuration:\n${issues.map((i) => `  ${i}`).join('\n')}`);
-  }
-  return result.data;
+  return parseEnv(alertsEnvSchema, source);
 }
 
 export function chooseTransport(env: AlertsEnv): 'dryrun' | 'twilio' | 'gammu' {

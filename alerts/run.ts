@@ -1,22 +1,25 @@
 // Process entry of the alerts service (also what `fire-ews alerts run` does), without the rest of the CLI.
 import { createLogger } from '../platform/logger.ts';
-import { AlertsConfigError, loadAlertsEnv } from './config.ts';
+import { loadAlertsEnv, type AlertsEnv } from './config.ts';
+import { assertPortsFree } from '../platform/ports.ts';
+import { reportFatal } from '../platform/fatal.ts';
 import { runAlertsService } from './main.ts';
 import { clockModeOf, pipelineClockFromEnv, startClockLink } from '../platform/clock-link.ts';
 import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platform/credentials.ts';
 
-/** A refused configuration: its message (naming the variable or file and what to do), exit code 2, no stack trace. */
+/** A refused configuration: one line naming the variable or file and what to do, exit code 2, no stack trace. */
 function refuse(err: unknown): never {
-  if (err instanceof AlertsConfigError) {
-    process.stderr.write(`alerts: ${err.message}\n`);
-    process.exit(2);
-  }
-  throw err;
+  process.exit(reportFatal(err, (text) => process.stderr.write(text)));
 }
 
-let env: ReturnType<typeof loadAlertsEnv>;
+let env: AlertsEnv;
 try {
   env = loadAlertsEnv();
+  // Both listeners probed together: every port in use is named at once (a ConfigError, exit 2).
+  await assertPortsFree([
+    { variable: 'ALERTS_HTTP_PORT', host: env.ALERTS_HTTP_HOST, port: env.ALERTS_HTTP_PORT },
+    { variable: 'EWS_HTTP_PORT', host: env.EWS_HTTP_HOST, port: env.EWS_HTTP_PORT },
+  ]);
 } catch (err) {
   refuse(err);
 }

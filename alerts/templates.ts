@@ -1,5 +1,6 @@
 // Renders the Vietnamese SMS templates and checks, at start-up, that every template fits the
 // configured number of segments with the longest names the site has. Pure.
+import { ConfigError } from '../platform/config-error.ts';
 import type { Site } from '../contracts/site.ts';
 import { countSegments, isGsm7, toSmsBody, type SegmentCount } from './gsm.ts';
 import { MESSAGE_KINDS, type AlertPolicy, type MessageKind } from './policy.ts';
@@ -249,10 +250,19 @@ export function checkTemplates(policy: AlertPolicy, site: Site, publicUrl: strin
   });
 }
 
-export class TemplateCheckError extends Error {
-  constructor(readonly problems: TemplateProblem[]) {
-    super(`SMS templates do not fit:\n${problems.map((p) => `  ${p.kind}: ${p.message}${p.sample ? `\n    worst case: ${p.sample}` : ''}`).join('\n')}`);
+/** A configuration error (exit 2 in any command): one line per template, what to do after the last. */
+export class TemplateCheckError extends ConfigError {
+  readonly problems: TemplateProblem[];
+  constructor(problems: TemplateProblem[]) {
+    super(
+      problems.map((p, i) => ({
+        where: `SMS template ${p.kind}`,
+        problem: `does not fit: ${p.message}${p.sample ? ` (worst case: ${p.sample})` : ''}`,
+        fix: i === problems.length - 1 ? 'shorten ALERTS_PUBLIC_URL or the template in the site file\'s alerts section (fire-ews alerts check shows each)' : undefined,
+      })),
+    );
     this.name = 'TemplateCheckError';
+    this.problems = problems;
   }
 }
 

@@ -2,6 +2,7 @@
 // into `scrypt.<log2 N>.<r>.<p>.<salt>.<key>` (base64url; no `$`, so Compose does not interpolate it);
 // BOARD_USERS lists `<memberId>:<hash>` per person. Sessions live in board.sqlite, so a restart keeps
 // wall screens and members signed in. Nothing here logs a password, hash or token.
+import { ConfigError as PlatformConfigError } from '../platform/config-error.ts';
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +21,12 @@ const KEY_BYTES = 32;
 const HASH_PATTERN = /^scrypt\.(\d{1,2})\.(\d{1,2})\.(\d{1,2})\.([A-Za-z0-9_-]{16,})\.([A-Za-z0-9_-]{40,})$/;
 export const MIN_PASSWORD_LENGTH = 10;
 
-export class ConfigError extends Error {}
+/** The board's configuration problems, one per line, each naming its variable (a platform ConfigError: exit 2 in any command). */
+export class ConfigError extends PlatformConfigError {
+  constructor(message: string) {
+    super(message.split('\n').map((problem) => ({ where: '', problem })));
+  }
+}
 
 function maxmem(logN: number, r: number): number {
   return 128 * 2 ** logN * r * 2;

@@ -12,6 +12,8 @@ import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platfor
 import { createLogger } from '../platform/logger.ts';
 import { startMetricsServer } from '../platform/metrics.ts';
 import { loadSiteFile } from '../platform/site-file.ts';
+import { parseEnv } from '../platform/config-error.ts';
+import { assertPortsFree } from '../platform/ports.ts';
 import { ConfigError, hashPassword, MIN_PASSWORD_LENGTH, signInRoster } from './auth.ts';
 import { addDays, buildBulletin, renderBulletinHtml } from './bulletin.ts';
 import { buildMapGeometry } from './geometry.ts';
@@ -26,19 +28,12 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
+/** A bad variable is a ConfigError naming it (fire-ews prints it, exit 2). */
 export function loadBoardEnv(source: NodeJS.ProcessEnv = process.env): BoardEnv {
-  const r = boardEnvSchema.safeParse(source);
-  if (!r.success) fail(`invalid configuration:\n${r.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
-  return r.data;
+  return parseEnv(boardEnvSchema, source);
 }
 
-function loadSite(file: string): Site {
-  try {
-    return loadSiteFile(file);
-  } catch (err) {
-    fail(`${(err as Error).message}`);
-  }
-}
+const loadSite = (file: string): Site => loadSiteFile(file);
 
 async function readPassword(prompt: string): Promise<string> {
   if (!process.stdin.isTTY) {
@@ -65,6 +60,10 @@ export function registerBoardCommands(program: Command): void {
     .action(async () => {
       const env = loadBoardEnv();
       const site = loadSite(env.EWS_SITE_FILE);
+      await assertPortsFree([
+        { variable: 'BOARD_HTTP_PORT', host: env.BOARD_HTTP_HOST, port: env.BOARD_HTTP_PORT },
+        { variable: 'EWS_HTTP_PORT', host: env.EWS_HTTP_HOST, port: env.EWS_HTTP_PORT },
+      ]);
       const log = createLogger('board', env.EWS_LOG_LEVEL);
       const username = env.MQTT_USERNAME ?? serviceUsername('board');
       const password = env.MQTT_PASSWORD ?? derivePassword(resolveBrokerSecret(env.EWS_BROKER_SECRET, env.EWS_DATA_DIR).secret, username);

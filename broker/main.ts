@@ -1,10 +1,25 @@
 // Entry point of the broker service (also started by `fire-ews start`).
+import { accessSync, constants } from 'node:fs';
 import type { Env } from '../contracts/config.ts';
+import { unreadableFileError } from '../platform/config-error.ts';
 import type { Site } from '../contracts/site.ts';
 import type { Logger } from '../platform/logger.ts';
 import { startBroker, type RunningBroker } from './server.ts';
 
+/** A TLS certificate or key that cannot be read is a configuration error naming its variable. */
+function assertReadable(variable: string, file: string): void {
+  try {
+    accessSync(file, constants.R_OK);
+  } catch (err) {
+    throw unreadableFileError(file, variable, err, `set ${variable} to a readable PEM file (deploy/tls/README.md), or unset both MQTT_TLS_* files to run without TLS`);
+  }
+}
+
 export function runBroker(env: Env, site: Site, secret: string, logger: Logger): Promise<RunningBroker> {
+  if (env.MQTT_TLS_CERT_FILE && env.MQTT_TLS_KEY_FILE) {
+    assertReadable('MQTT_TLS_CERT_FILE', env.MQTT_TLS_CERT_FILE);
+    assertReadable('MQTT_TLS_KEY_FILE', env.MQTT_TLS_KEY_FILE);
+  }
   return startBroker({
     host: env.MQTT_HOST,
     port: env.MQTT_PORT,

@@ -1,5 +1,6 @@
 // The embedded MQTT broker: aedes 1.x on TCP, WebSocket and optional TLS, with per-node
 // credentials, the topic ACL, and sessions + queued QoS 1 messages persisted on disk.
+import { ConfigError } from '../platform/config-error.ts';
 import { Aedes, type Client } from 'aedes';
 import { Level } from 'level';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
@@ -99,7 +100,7 @@ class AuthError extends Error {
 export function assertAckAfterStore(): void {
   const handler = new URL('lib/handlers/publish.js', import.meta.resolve('aedes'));
   if (!readFileSync(handler, 'utf8').includes('fire-ews: acknowledge only once')) {
-    throw new Error(`aedes at ${handler.pathname} acknowledges QoS 1 messages before storing them: run \`npm ci\` (its postinstall applies patches/aedes+1.2.0.patch)`);
+    throw new ConfigError([{ where: 'aedes', problem: `${handler.pathname} acknowledges QoS 1 messages before storing them`, fix: 'run `npm ci` (its postinstall applies patches/aedes+1.2.0.patch)' }]);
   }
 }
 
@@ -296,6 +297,9 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     });
     // ws buffers a whole frame before handing it on (default limit 100 MiB): cap it like a packet.
     wss = new WebSocketServer({ server: http, maxPayload: maxPayload + PACKET_OVERHEAD_BYTES + 8 });
+    // ws re-emits the HTTP server's errors (EADDRINUSE from listen) on itself: without a listener that
+    // is an unhandled 'error' event that kills the process; listen() below already rejects with it.
+    wss.on('error', (err) => log.debug({ err: err.message }, 'MQTT over WebSocket server error'));
     wss.on('connection', (ws, req) => {
       const stream = createWebSocketStream(ws);
       Object.defineProperty(stream, 'remoteAddress', { value: req.socket.remoteAddress });

@@ -7,6 +7,7 @@ import { registerRulesCommands } from '../rules/cli.ts';
 import { registerAlertsCommands } from '../alerts/cli.ts';
 import { registerDrillCommands } from '../alerts/drill-cli.ts';
 import { registerBoardCommands } from '../board/cli.ts';
+import { reportFatal } from '../platform/fatal.ts';
 
 const program = new Command();
 program
@@ -25,8 +26,7 @@ registerBoardCommands(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  // Configuration and usage problems (a bad variable, an unknown scenario, a file that cannot be
-  // read): one message naming it, a non-zero exit, no stack trace.
-  console.error(`fire-ews: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+  // Configuration problems: one line each naming the variable or file:line and what to do, exit 2,
+  // no stack trace. Anything else is a bug: its stack, exit 1.
+  process.exit(reportFatal(err, (text) => process.stderr.write(text)));
 }

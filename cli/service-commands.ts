@@ -21,7 +21,9 @@ import { loadRulesEnvExtras } from '../rules/env.ts';
 import { runAlertsService } from '../alerts/main.ts';
 import { startBackgroundSimulation } from '../simulator/run.ts';
 import { RunRefusedError } from '../simulator/run-clock.ts';
-import { loadScenario, ScenarioFileError } from '../simulator/scenario.ts';
+import { loadScenario } from '../simulator/scenario.ts';
+import { ConfigError } from '../platform/config-error.ts';
+import { assertPortsFree, type PortClaim } from '../platform/ports.ts';
 import { clockText, StartConsole } from './console.ts';
 import { loadBoardEnv } from '../board/cli.ts';
 import { runBoard } from '../board/main.ts';
@@ -90,8 +92,10 @@ async function runUntilSignal(logger: Logger, start: (started: Stoppable[]) => P
   try {
     await start(services);
   } catch (err) {
-    logger.fatal({ err: err instanceof Error ? err.message : String(err) }, 'start-up failed');
     for (const s of [...services].reverse()) await s.close().catch(() => undefined);
+    // A configuration problem found while starting: fire-ews prints it as one message (exit 2).
+    if (err instanceof ConfigError) throw err;
+    logger.fatal({ err: err instanceof Error ? err.message : String(err) }, 'start-up failed');
     process.exit(1);
   }
 }
@@ -101,6 +105,19 @@ async function metricsService(rt: Runtime, health: HealthCheck): Promise<Stoppab
   const server = await startMetricsServer(rt.env.EWS_HTTP_HOST, rt.env.EWS_HTTP_PORT, health);
   rt.logger.info({ url: `http://${rt.env.EWS_HTTP_HOST}:${rt.env.EWS_HTTP_PORT}/metrics` }, 'metrics and health endpoint');
   return [{ name: 'metrics', close: () => new Promise<void>((resolve) => server.close(() => resolve())) }];
+}
+
+/** The ports a service's own /metrics and /healthz listener takes. */
+const metricsPort = (env: Env): PortClaim => ({ variable: 'EWS_HTTP_PORT', host: env.EWS_HTTP_HOST, port: env.EWS_HTTP_PORT });
+
+/** The broker's listeners: MQTT, MQTT over WebSocket and, with a certificate, MQTT over TLS. */
+function brokerPorts(env: Env): PortClaim[] {
+  const tls = env.MQTT_TLS_CERT_FILE && env.MQTT_TLS_KEY_FILE;
+  return [
+    { variable: 'MQTT_PORT', host: env.MQTT_HOST, port: env.MQTT_PORT },
+    { variable: 'MQTT_WS_PORT', host: env.MQTT_HOST, port: env.MQTT_WS_PORT },
+    ...(tls ? [{ variable: 'MQTT_TLS_PORT', host: env.MQTT_HOST, port: env.MQTT_TLS_PORT }] : []),
+  ];
 }
 
 /** The clock link of a standalone service (README "Time model"): on the wall clock unless EWS_FOLLOW_RUN_CLOCKS=true. */
@@ -131,6 +148,13 @@ async function startCommand(options: StartOptions): Promise<void> {
   const scenario = options.simulation ? loadScenario(options.scenario) : null;
   const speed = options.speed ?? 1;
   const site = loadSiteFile(env.EWS_SITE_FILE);
+  // Every port in use at once, each with its variable, before anything starts listening.
+  await assertPortsFree([
+    ...brokerPorts(env),
+    metricsPort(env),
+    ...(alertsEnv ? [{ variable: 'ALERTS_HTTP_PORT', host: alertsEnv.ALERTS_HTTP_HOST, port: alertsEnv.ALERTS_HTTP_PORT }] : []),
+    ...(boardEnv ? [{ variable: 'BOARD_HTTP_PORT', host: boardEnv.BOARD_HTTP_HOST, port: boardEnv.BOARD_HTTP_PORT }] : []),
+  ]);
   const timeZone = site.site.timezone;
   const consoleMode = env.EWS_LOG_FORMAT === 'auto' && process.stdout.isTTY === true;
   let ui: StartConsole | null = null;
@@ -340,7 +364,7 @@ export function registerServiceCommands(program: Command): void {
       try {
         await startCommand(options);
       } catch (err) {
-        if (!(err instanceof StartUsageError || err instanceof ScenarioFileError)) throw err;
+        if (!(err instanceof StartUsageError)) throw err;
         console.error(err.message);
         process.exit(2);
       }
@@ -352,6 +376,7 @@ export function registerServiceCommands(program: Command): void {
     .action(async () => {
       const env = loadEnv();
       const rt = loadRuntime(createLogger('broker', env.EWS_LOG_LEVEL), env);
+      await assertPortsFree([...brokerPorts(env), metricsPort(env)]);
       await runUntilSignal(rt.logger, async (started) => {
         const broker = await runBroker(rt.env, rt.site, rt.secret(), rt.logger);
         started.push({ name: 'broker', close: () => broker.close() }, ...(await metricsService(rt, () => ({ ok: true, detail: { clients: broker.aedes.connectedClients } }))));
@@ -364,6 +389,7 @@ export function registerServiceCommands(program: Command): void {
     .action(async () => {
       const env = loadEnv();
       const rt = loadRuntime(createLogger('ingest', env.EWS_LOG_LEVEL), env);
+      await assertPortsFree([metricsPort(env)]);
       await runUntilSignal(rt.logger, async (started) => {
         const { clock, link } = standaloneClock(rt, 'ingest');
         started.push(link);

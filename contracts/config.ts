@@ -1,8 +1,9 @@
 // Environment configuration, parsed once by zod. Secrets and endpoints come only from here.
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
+import { parseEnv } from '../platform/config-error.ts';
 
-const port = z.coerce.number().int().min(0).max(65535);
+const port = z.coerce.number({ error: 'expected a port number' }).int('expected a whole port number').min(0, 'expected a port number 0–65535').max(65535, 'expected a port number 0–65535');
 const positiveInt = z.coerce.number().int().positive();
 const optionalString = z
   .string()
@@ -57,7 +58,7 @@ export const envSchema = z.object({
   MQTT_PASSWORD: optionalString,
 
   /** InfluxDB; absent = local SQLite store only. */
-  INFLUX_URL: optionalString,
+  INFLUX_URL: optionalString.pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8086' }).optional()),
   /** v2: @influxdata/influxdb-client (InfluxDB 1.8+, 2.x, 3.x); v1: the /write endpoint of older 1.x servers. */
   INFLUX_API: z.enum(['v2', 'v1']).default('v2'),
   INFLUX_TOKEN: optionalString,
@@ -83,13 +84,9 @@ export const envSchema = z.object({
 });
 export type Env = z.infer<typeof envSchema>;
 
+/** The shared variables; a bad one is a ConfigError naming each variable (fire-ews prints it, exit 2). */
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
-  const result = envSchema.safeParse(source);
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
-  }
-  return result.data;
+  return parseEnv(envSchema, source);
 }
 
 /**

@@ -2,7 +2,10 @@
 // requires. Shared by rules (published level names), alerts and the dashboards.
 import type { DangerLevel } from './payloads.ts';
 
-/** Who must be told, per the engine's configurable policy (research note §1.4, "Engine mapping"). */
+/**
+ * Who must be told, per the engine's configurable policy (not law: the actions per level follow
+ * QĐ 127/2000/QĐ-BNN-KL and provincial practice; verify against the Lai Châu decision).
+ */
 export type Recipient = 'commune-board' | 'forest-owners' | 'kiem-lam' | 'protection-teams' | 'city-board' | 'provincial-board' | 'public';
 
 export interface LevelAction {
@@ -25,12 +28,12 @@ export interface DangerLevelInfo {
   descriptionEn: string;
   /** Display colour for maps and dashboards. Conventional, NOT from a sourced legal text (EST). */
   colour: string;
-  /** Actions the level requires, cumulative from the lower levels (§1.4). */
+  /** Actions the level requires, cumulative from the lower levels (QĐ 127/2000/QĐ-BNN-KL). */
   actions: readonly LevelAction[];
-  /** Who is notified at this level (policy, configurable in alerts; §1.4 engine mapping). */
+  /** Who is notified at this level (policy, configurable in alerts). */
   notify: readonly Recipient[];
-  /** Sources of the wording in the research note. */
-  sources: string;
+  /** Sources of the wording (public pages). */
+ sources: string;
 }
 
 const A = (code: string, vi: string, en: string): LevelAction => ({ code, vi, en });
@@ -71,7 +74,7 @@ export const DANGER_LEVEL_INFO: Readonly<Record<DangerLevel, DangerLevelInfo>> =
     colour: 'green',
     actions: ACTIONS_I,
     notify: ['commune-board', 'forest-owners'],
-    sources: 'QĐ 127/2000 via [S15]; Tiền Giang 2022 [S4]; Hà Nội QĐ 32/2021 [S5]',
+  sources: 'QĐ 127/2000 via https://123docz.net/trich-doan/4553347-nguy-co-chay-rung-va-du-bao-nguy-co-chay-rung.htm; Tiền Giang 2022 http://baoapbac.vn/xa-hoi/202203/ban-hanh-cap-du-bao-chay-rung-va-bang-tra-cap-du-bao-chay-rung-tren-dia-ban-tinh-tien-giang-946678/; Hà Nội QĐ 32/2021 http://anhp.vn/ubnd-tp-ban-hanh-5-cap-du-bao-chay-rung-d43901.html',
   },
   2: {
     level: 2, roman: 'II', name: 'Cấp trung bình', label: 'Cấp II – trung bình', nameEn: 'Moderate',
@@ -80,7 +83,7 @@ export const DANGER_LEVEL_INFO: Readonly<Record<DangerLevel, DangerLevelInfo>> =
     colour: 'blue',
     actions: [...ACTIONS_I, ...ACTIONS_II],
     notify: ['commune-board', 'forest-owners'],
-    sources: 'QĐ 127/2000 via [S15]; [S4][S5]',
+  sources: 'QĐ 127/2000 via https://123docz.net/trich-doan/4553347-nguy-co-chay-rung-va-du-bao-nguy-co-chay-rung.htm; http://baoapbac.vn/xa-hoi/202203/ban-hanh-cap-du-bao-chay-rung-va-bang-tra-cap-du-bao-chay-rung-tren-dia-ban-tinh-tien-giang-946678/ http://anhp.vn/ubnd-tp-ban-hanh-5-cap-du-bao-chay-rung-d43901.html',
   },
   3: {
     level: 3, roman: 'III', name: 'Cấp cao', label: 'Cấp III – cao', nameEn: 'High',
@@ -89,7 +92,7 @@ export const DANGER_LEVEL_INFO: Readonly<Record<DangerLevel, DangerLevelInfo>> =
     colour: 'yellow',
     actions: [...ACTIONS_I, ...ACTIONS_II, ...ACTIONS_III],
     notify: ['commune-board', 'forest-owners', 'kiem-lam', 'protection-teams'],
-    sources: '[S5]; actions: Gia Lai practice [S26] (QĐ 127 wording for III not retrieved)',
+  sources: 'http://anhp.vn/ubnd-tp-ban-hanh-5-cap-du-bao-chay-rung-d43901.html; actions: Gia Lai practice http://gialaitv.vn/thong-bao/thong-bao-cap-du-bao-chay-rung-29-4-2-2022/ (QĐ 127 wording for III not retrieved)',
   },
   4: {
     level: 4, roman: 'IV', name: 'Cấp nguy hiểm', label: 'Cấp IV – nguy hiểm', nameEn: 'Dangerous',
@@ -98,7 +101,7 @@ export const DANGER_LEVEL_INFO: Readonly<Record<DangerLevel, DangerLevelInfo>> =
     colour: 'orange',
     actions: [...ACTIONS_I, ...ACTIONS_II, ...ACTIONS_III, ...ACTIONS_IV],
     notify: ['commune-board', 'forest-owners', 'kiem-lam', 'protection-teams', 'city-board', 'public'],
-    sources: '[S5][S24]; NĐ 156/2018 Art. 46(3) [S3]',
+  sources: 'http://anhp.vn/ubnd-tp-ban-hanh-5-cap-du-bao-chay-rung-d43901.html http://baoninhthuan.com.vn/news/106331p1c30/tang-cuong-cong-tac-phong-chong-chay-rung.htm; NĐ 156/2018 Art. 46(3) https://thuviennhadat.vn/phap-ly-nha-dat/cap-du-bao-chay-rung-gom-may-cap-ai-co-tham-quyen-ban-hanh-cap-du-bao-chay-rung-dieu-kien-an-toan-ve-556459.html',
   },
   5: {
     level: 5, roman: 'V', name: 'Cấp cực kỳ nguy hiểm', label: 'Cấp V – cực kỳ nguy hiểm', nameEn: 'Extremely dangerous',
@@ -107,7 +110,7 @@ export const DANGER_LEVEL_INFO: Readonly<Record<DangerLevel, DangerLevelInfo>> =
     colour: 'red',
     actions: [...ACTIONS_I, ...ACTIONS_II, ...ACTIONS_III, ...ACTIONS_IV, ...ACTIONS_V],
     notify: ['commune-board', 'forest-owners', 'kiem-lam', 'protection-teams', 'city-board', 'provincial-board', 'public'],
-    sources: '[S5][S25][S27][S28]; NĐ 156/2018 Art. 46(3) [S3]',
+  sources: 'http://anhp.vn/ubnd-tp-ban-hanh-5-cap-du-bao-chay-rung-d43901.html https://thiennhien.net/2015/03/06/nguy-co-chay-rung-cuc-ky-nguy-hiem https://nhandan.vn/binh-thuan-chu-dong-phong-chay-chua-chay-trong-mua-kho-2025-post851607.html https://daidoanket.vn/print/10148701.html; NĐ 156/2018 Art. 46(3) https://thuviennhadat.vn/phap-ly-nha-dat/cap-du-bao-chay-rung-gom-may-cap-ai-co-tham-quyen-ban-hanh-cap-du-bao-chay-rung-dieu-kien-an-toan-ve-556459.html',
   },
 });
 

@@ -69,6 +69,15 @@ describe('problems are reported with file and line', () => {
     assert(!unknown.ok);
     expect(formatProblem(unknown.problems[0]!)).toMatch(/site\.yaml:\d+ zones\[0\]: unknown field hotpsot/);
   });
+
+  it('one syntax error is one problem at its own line, not a problem on every line below it', () => {
+    const lines = siteText.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('site:'));
+    lines[at] = 'site: : : [';
+    const result = checkSiteText(lines.join('\n'), 'site.yaml');
+    assert(!result.ok);
+    expect(result.problems.map(formatProblem)).toStrictEqual([expect.stringMatching(new RegExp(`^site\\.yaml:${at + 1} YAML syntax: `))]);
+  });
 });
 
 describe('optional zone boundaries (GeoJSON)', () => {

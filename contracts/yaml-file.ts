@@ -78,15 +78,13 @@ function unresolvedAliasLine(doc: Document, lineCounter: LineCounter): number | 
 export function parseYamlWithSchema<S extends z.ZodType>(text: string, file: string, schema: S): YamlParseResult<z.output<S>> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
+  const syntax = doc.errors[0];
+  if (syntax) {
+    // Only the first: after a syntax error the parser's later complaints are follow-on noise (one
+    // unclosed bracket yields a problem on every line below it).
     return {
       ok: false,
-      problems: doc.errors.map((e) => ({
-        file,
-        line: e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line,
-        path: '',
-        message: `YAML syntax: ${e.message.split('\n')[0]}`,
-      })),
+      problems: [{ file, line: syntax.linePos?.[0]?.line ?? lineCounter.linePos(syntax.pos[0]).line, path: '', message: `YAML syntax: ${syntax.message.split('\n')[0]}` }],
     };
   }
   let data: unknown;

@@ -7,6 +7,7 @@ import type { SiteIndex } from '../contracts/site.ts';
 import { topics } from '../contracts/topics.ts';
 import type { DeadLetter } from '../contracts/payloads.ts';
 import type { Logger } from '../platform/logger.ts';
+import { rateLimitedWarn } from '../platform/log-limiter.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import { writeIsolatingRefused, type LineWriter } from '../platform/influx-writer.ts';
@@ -118,6 +119,8 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     return depth < opts.spoolMaxRows;
   }
 
+  // A few lines per reason per 10 s, then a count: bad data in bulk must not bury the log.
+  const deadLetterLog = rateLimitedWarn(log, 'message dead-lettered');
   function deadLetter(topic: string, payload: Buffer, code: string, reason: string, nodeId: string | undefined, nowMs: number): void {
     const dl: DeadLetter = {
       service: 'ingest',
@@ -134,7 +137,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     store.append(deadLetterLine(code as Parameters<typeof deadLetterLine>[0], nodeId, id, pointTs), pointTs);
     rejectedTotal.inc({ reason: code });
     statsCounts.deadLetters += 1;
-    log.warn({ nodeId, topic, code, reason, bytes: payload.length }, 'message dead-lettered');
+    deadLetterLog.warn(code, { nodeId, topic, reason, bytes: payload.length });
     if (client.connected) client.publish(topics.deadLetter('ingest'), JSON.stringify(dl), { qos: 0 });
   }
 
@@ -276,6 +279,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     async close() {
       // Stop taking messages first (unacked ones stay queued at the broker), then flush what we hold.
       await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+      deadLetterLog.close();
       stats.stop(true);
       clearInterval(siteNodesTimer);
       await drain.stop();

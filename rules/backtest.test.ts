@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Backtest, VirtualClock, backtestReadingSchema, parseReadingLine, formatSummary } from './backtest.ts';
+import { Backtest, VirtualClock, backtestReadingSchema, estimatedBecause, parseReadingLine, formatSummary } from './backtest.ts';
 import { MIN, T0, reading, testSite } from './testing.ts';
 
 const good = { nodeId: 'a-1', seq: 7, ts: '2026-03-10T06:00:00.250Z', temperatureC: 25.1, humidityPct: 50, smoke: 250, rainMm: 0, batteryV: 3.9, rssiDbm: -80, windMs: 1.2 };
@@ -81,4 +81,40 @@ it('backtest: bad lines are counted with their line numbers; a skewed first read
   expect(s.virtualEnd).toBe(new Date(T0 + 29 * MIN).toISOString());
   expect(s.faults).toContainEqual(expect.objectContaining({ node: 'c-3', fault: 'clock-skew' }));
   expect(formatSummary(s)).toMatch(/c-3: offline, online, clock-skew/); // silent until its lines come, then ahead of the fleet
+});
+
+describe('why a level is marked estimated (*) or unavailable (–)', () => {
+  const site = testSite();
+  const danger = (zoneId: string, quality: 'ok' | 'estimated' | 'unavailable', nodesUsed: string[], rain24hMm: number | null = 0) => ({
+    zoneId,
+    date: '2026-03-11',
+    ts: '2026-03-11T13:00:00+07:00',
+    official: true,
+    quality,
+    level: quality === 'unavailable' ? null : (2 as const),
+    levelName: null,
+    nesterovP: quality === 'unavailable' ? null : 1200,
+    inputs: { t13: null, rh13: null, d13: null, rain24hMm, nodesUsed },
+  });
+  it.each<{ name: string; d: ReturnType<typeof danger>; previous: 'ok' | 'estimated' | 'unavailable' | null; why: string | null }>([
+    { name: 'ok', d: danger('c', 'ok', ['c-1', 'c-2']), previous: 'ok', why: null },
+    { name: 'too few of the zone\'s nodes', d: danger('c', 'estimated', ['c-1']), previous: 'ok', why: '1 of 3 nodes at 13:00 (2 wanted)' },
+    { name: 'no node of the zone', d: danger('b', 'estimated', ['a-1', 'c-1']), previous: 'ok', why: 'no node of the zone at 13:00: temperature and humidity of 2 nodes elsewhere on the site' },
+    { name: 'no rain gauge anywhere', d: danger('a', 'estimated', ['a-1'], null), previous: 'ok', why: 'no rain gauge reported (taken as no rain)' },
+    { name: 'the first day', d: danger('a', 'estimated', ['a-1']), previous: null, why: 'first day of the record: its 24-h rain total is incomplete' },
+    { name: 'the chain', d: danger('a', 'estimated', ['a-1']), previous: 'estimated', why: 'an estimated or unavailable day earlier in the chain since the last resetting rain' },
+    { name: 'the rain total', d: danger('a', 'estimated', ['a-1']), previous: 'ok', why: 'partial 24-h rain total, or rain from gauges elsewhere on the site' },
+    { name: 'unavailable', d: danger('a', 'unavailable', []), previous: 'ok', why: 'no 13:00 observation anywhere on the site; P carried to the next day' },
+  ])('$name', ({ d, previous, why }) => {
+    expect(estimatedBecause(d, site, 0.5, previous)).toBe(why);
+  });
+
+  it('the summary explains the marks under the table, consecutive days with one reason on one line', () => {
+    const level = (date: string, quality: 'ok' | 'estimated', why?: string) => ({ zone: 'a', date, level: 2 as const, p: 1200, quality, ...(why ? { why } : {}) });
+    const s = new Backtest(site).finish();
+    const text = formatSummary({ ...s, levels: [level('2026-03-10', 'estimated', 'first'), level('2026-03-11', 'estimated', 'chain'), level('2026-03-12', 'estimated', 'chain'), level('2026-03-13', 'ok')] });
+    expect(text).toContain('II 1200*');
+    expect(text).toContain('* estimated: the official formula ran on incomplete inputs');
+    expect(text).toContain('    a 2026-03-10: first\n    a 2026-03-11 → 2026-03-12: chain\n');
+  });
 });

@@ -133,7 +133,8 @@ export interface BacktestSummary {
   virtualStart: string | null;
   virtualEnd: string | null;
   events: Record<string, number>;
-  levels: { zone: string; date: string; level: DangerLevel | null; p: number | null; quality: Danger['quality'] }[];
+  /** `why`: for an estimated or unavailable value, the reason read from its inputs (estimatedBecause). */
+  levels: { zone: string; date: string; level: DangerLevel | null; p: number | null; quality: Danger['quality']; why?: string }[];
   detections: Detection[];
   confirmations: number;
   falseConfirmations: number | null;
@@ -300,6 +301,7 @@ export class Backtest {
         if (d.confirmedAt && d.falseAlarm) falseConfirmations++;
       }
     }
+    const previousQuality = new Map<string, Danger['quality']>();
     return {
       lines: this.lines,
       readings: this.readings,
@@ -309,13 +311,40 @@ export class Backtest {
       virtualStart: Number.isNaN(this.firstTs) ? null : new Date(this.firstTs).toISOString(),
       virtualEnd: this.engine ? new Date(this.engine.now).toISOString() : null,
       events: { ...this.eventCounts },
-      levels: this.dangers.map((d) => ({ zone: d.zoneId, date: d.date, level: d.level, p: d.nesterovP, quality: d.quality })),
+      levels: this.dangers.map((d) => {
+        const why = estimatedBecause(d, this.site, this.config.danger.okNodeFraction, previousQuality.get(d.zoneId) ?? null);
+        previousQuality.set(d.zoneId, d.quality);
+        return { zone: d.zoneId, date: d.date, level: d.level, p: d.nesterovP, quality: d.quality, ...(why ? { why } : {}) };
+      }),
       detections,
       confirmations: detections.filter((d) => d.confirmedAt).length,
       falseConfirmations,
       faults: this.faults,
     };
   }
+}
+
+/**
+ * Why a danger value is estimated (or unavailable), as far as its own inputs tell: the zone's nodes
+ * used at 13:00 against the share rules want (okNodeFraction), inputs borrowed from other zones, no
+ * rain gauge; otherwise the first day of the record (its rain day is incomplete), an earlier day of
+ * the chain (`previous`: the zone's value the day before, null on its first), or the rain total
+ * (rules/README.md "Quality").
+ */
+export function estimatedBecause(d: Danger, site: Site, okNodeFraction: number, previous: Danger['quality'] | null): string | null {
+  if (d.quality === 'ok') return null;
+  if (d.quality === 'unavailable') return 'no 13:00 observation anywhere on the site; P carried to the next day';
+  const members = site.nodes.filter((n) => n.zone === d.zoneId).map((n) => n.id);
+  const own = d.inputs.nodesUsed.filter((id) => members.includes(id)).length;
+  const wanted = Math.max(1, Math.ceil(okNodeFraction * members.length));
+  const reasons: string[] = [];
+  if (own === 0) reasons.push(`no node of the zone at 13:00: temperature and humidity of ${d.inputs.nodesUsed.length} nodes elsewhere on the site`);
+  else if (own < wanted) reasons.push(`${own} of ${members.length} nodes at 13:00 (${wanted} wanted)`);
+  if (d.inputs.rain24hMm === null) reasons.push('no rain gauge reported (taken as no rain)');
+  if (reasons.length) return reasons.join('; ');
+  if (previous === null) return 'first day of the record: its 24-h rain total is incomplete';
+  if (previous !== 'ok') return 'an estimated or unavailable day earlier in the chain since the last resetting rain';
+  return 'partial 24-h rain total, or rain from gauges elsewhere on the site';
 }
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
@@ -343,6 +372,20 @@ export function formatSummary(s: BacktestSummary, wallMs?: number): string {
         return pad(`${roman[l.level]} ${Math.round(l.p ?? 0)}${l.quality === 'estimated' ? '*' : ''}`, 16);
       });
       out.push('  ' + pad(d, 11) + cells.join(''));
+    }
+    // What the * and – mean, per zone, consecutive days with one reason on one line.
+    const marked = s.levels.filter((l) => l.why);
+    if (marked.length) {
+      out.push('  * estimated: the official formula ran on incomplete inputs; – unavailable: no level (rules/README.md "Quality"). Here:');
+      for (const z of zones) {
+        const runs: { from: string; to: string; why: string }[] = [];
+        for (const l of marked.filter((x) => x.zone === z).sort((a, b) => a.date.localeCompare(b.date))) {
+          const last = runs.at(-1);
+          if (last && last.why === l.why && dates.indexOf(l.date) === dates.indexOf(last.to) + 1) last.to = l.date;
+          else runs.push({ from: l.date, to: l.date, why: l.why! });
+        }
+        for (const r of runs) out.push(`    ${z} ${r.from}${r.to === r.from ? '' : ` → ${r.to}`}: ${r.why}`);
+      }
     }
   }
   out.push(`detections: ${s.detections.length} (confirmed ${s.confirmations}${s.falseConfirmations === null ? ', no ground truth given' : `, false confirmations ${s.falseConfirmations}`})`);

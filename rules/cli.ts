@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { createWriteStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { CsvReadingParser, formatFromFileName, parseLineProtocolLine, REPLAY_FORMATS, type ReplayFormat } from '../contracts/reading-files.ts';
 import type { DangerTable } from '../contracts/site.ts';
-import { FileValidationError, loadSiteFile } from '../platform/site-file.ts';
+import { loadSiteFile } from '../platform/site-file.ts';
 import { NATIONAL_DANGER_TABLE } from './nesterov.ts';
 import { FFMC_COEFFICIENT_1985, LAI_CHAU_LATITUDE } from './fwi.ts';
 import { runFwiCsv, runNesterovCsv, type ToolResult } from './daily-tools.ts';
@@ -14,6 +14,7 @@ import { createLogger } from '../platform/logger.ts';
 import { startMetricsServer } from '../platform/metrics.ts';
 import { clockModeOf, pipelineClockFromEnv, startClockLink } from '../platform/clock-link.ts';
 import { loadRulesEnv } from './env.ts';
+import { assertPortsFree } from '../platform/ports.ts';
 import { runRules } from './main.ts';
 
 export const DEFAULT_SITE_FILE = 'config/lai-chau.site.yaml';
@@ -43,12 +44,8 @@ function readInput(file: string): string {
 export function resolveDangerTable(siteOption: string | undefined): { table: DangerTable; source: string } {
   const file = siteOption ?? process.env.EWS_SITE_FILE ?? DEFAULT_SITE_FILE;
   if (!siteOption && !existsSync(file)) return { table: NATIONAL_DANGER_TABLE, source: 'national table (QĐ 127/2000)' };
-  try {
-    return { table: loadSiteFile(file).dangerTable, source: file };
-  } catch (err) {
-    if (err instanceof FileValidationError) throw new CliError(`invalid site file ${file}:\n${err.message}`);
-    throw new CliError(`cannot read site file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  // A ConfigError naming --site or EWS_SITE_FILE, or each bad line (fire-ews prints it, exit 2).
+  return { table: loadSiteFile(file, siteOption ? '--site' : 'EWS_SITE_FILE').dangerTable, source: file };
 }
 
 function number(name: string, min: number, max: number) {
@@ -84,6 +81,9 @@ export function registerRulesCommands(program: Command): void {
       const env = loadRulesEnv();
       const log = createLogger('rules', env.EWS_LOG_LEVEL);
       const site = loadSiteFile(env.EWS_SITE_FILE);
+      // Before connecting: a bad RULES_CONFIG_FILE or a port in use is one message (exit 2), not a fatal log line.
+      if (env.RULES_CONFIG_FILE) loadRulesConfig(env.RULES_CONFIG_FILE);
+      await assertPortsFree([{ variable: 'EWS_HTTP_PORT', host: env.EWS_HTTP_HOST, port: env.EWS_HTTP_PORT }]);
       const username = env.MQTT_USERNAME ?? serviceUsername('rules');
       const password = env.MQTT_PASSWORD ?? derivePassword(resolveBrokerSecret(env.EWS_BROKER_SECRET, env.EWS_DATA_DIR).secret, username);
       // Standalone: on the wall clock unless EWS_FOLLOW_RUN_CLOCKS=true (README "Time model").
@@ -159,20 +159,8 @@ export function registerRulesCommands(program: Command): void {
     .action((file: string, opts: { format?: ReplayFormat; site?: string; rulesConfig?: string; truth?: string; summary?: string; dangers?: string }) =>
       guarded(() => {
         const siteFile = opts.site ?? process.env.EWS_SITE_FILE ?? DEFAULT_SITE_FILE;
-        let site;
-        try {
-          site = loadSiteFile(siteFile);
-        } catch (err) {
-          throw new CliError(`site file ${siteFile}: ${(err as Error).message}`);
-        }
-        let config = DEFAULT_RULES_CONFIG;
-        if (opts.rulesConfig) {
-          try {
-            config = loadRulesConfig(opts.rulesConfig);
-          } catch (err) {
-            throw new CliError(`rules config ${opts.rulesConfig}:\n${(err as Error).message}`);
-          }
-        }
+        const site = loadSiteFile(siteFile, opts.site ? '--site' : 'EWS_SITE_FILE');
+        const config = opts.rulesConfig ? loadRulesConfig(opts.rulesConfig, '--rules-config') : DEFAULT_RULES_CONFIG;
         let truth: TruthFire[] | undefined;
         if (opts.truth) {
           const parsed = truthSchema.safeParse(JSON.parse(readInput(opts.truth)));

@@ -3,8 +3,8 @@
 // service reads this format, so its schema lives here (CONTRIBUTING: "once in that service").
 import { z } from 'zod';
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
-import { parseYamlWithSchema, formatProblem } from '../contracts/yaml-file.ts';
+import { parseYamlWithSchema } from '../contracts/yaml-file.ts';
+import { FileValidationError, unreadableFileError } from '../platform/config-error.ts';
 
 const pos = () => z.number().positive();
 const nonneg = () => z.number().nonnegative();
@@ -137,9 +137,18 @@ export function rulesConfig(overrides: { utcOffsetMinutes?: number; health?: Par
   });
 }
 
-/** Reads a rules config YAML; errors name the line and field. */
-export function loadRulesConfig(path: string): RulesConfig {
-  const result = parseYamlWithSchema(readFileSync(path, 'utf8'), basename(path), rulesConfigSchema);
-  if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));
+/**
+ * Reads a rules config YAML; a missing file names `variable` (RULES_CONFIG_FILE or the option that
+ * gave it), bad content each `file:line` and field (a ConfigError either way).
+ */
+export function loadRulesConfig(path: string, variable = 'RULES_CONFIG_FILE'): RulesConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw unreadableFileError(path, variable, err, `set ${variable} to an existing rules config, or leave it unset for the defaults`);
+  }
+  const result = parseYamlWithSchema(text, path, rulesConfigSchema);
+  if (!result.ok) throw new FileValidationError(result.problems, 'fix the file (rules/README.md lists every field and its default)');
   return result.value;
 }

@@ -2,6 +2,7 @@
 // alerts/config.ts does (rules/config.ts is the engine's tuning file, not the environment).
 import { z } from 'zod';
 import { envSchema, serviceClientId } from '../contracts/config.ts';
+import { parseEnv } from '../platform/config-error.ts';
 
 const optionalString = z
   .string()
@@ -39,17 +40,12 @@ export type RulesEnvExtras = z.infer<typeof rulesEnvExtras>;
 export const rulesEnvSchema = envSchema.extend(rulesEnvExtras.shape);
 export type RulesEnv = z.infer<typeof rulesEnvSchema>;
 
-function fail(error: z.ZodError): never {
-  throw new Error(`invalid rules configuration:\n${error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
-}
-
+/** A bad variable is a ConfigError naming it (fire-ews prints it, exit 2). */
 export function loadRulesEnv(source: NodeJS.ProcessEnv = process.env): RulesEnv {
-  const result = rulesEnvSchema.safeParse(source);
-  return result.success ? result.data : fail(result.error);
+  return parseEnv(rulesEnvSchema, source);
 }
 
 /** Only the RULES_* variables (for the one-process start, which already holds the shared Env). */
 export function loadRulesEnvExtras(source: NodeJS.ProcessEnv = process.env): RulesEnvExtras {
-  const result = rulesEnvExtras.safeParse(source);
-  return result.success ? result.data : fail(result.error);
+  return parseEnv(rulesEnvExtras, source);
 }

@@ -1,7 +1,8 @@
 // Canadian Forest Fire Weather Index System (Van Wagner 1987; Van Wagner & Pickett 1985), as the
 // reference R package cffdrs implements it (R/fine_fuel_moisture_code.r, duff_moisture_code.r,
 // drought_code.r, initial_spread_index.r, buildup_index.r, fire_weather_index.r, fwi.r), with its
-// latitude day-length adjustment (lat.adjust = TRUE). Research note §2. Pure functions.
+// latitude day-length adjustment (lat.adjust = TRUE); https://github.com/cffdrs/cffdrs_r at commit
+// 4d20a303bf94febccce62f068cc8ffad0fec57c1. Pure functions.
 //
 // Inputs are noon local standard time observations: temperature °C, relative humidity %, wind
 // km/h, 24-hour rain mm. Lai Châu (22.39°N) uses the 20°N DMC day-length table and the standard
@@ -206,7 +207,10 @@ export function fwiSeries(days: readonly FwiWeather[], start: FwiCodes = FWI_STA
   });
 }
 
-/** EFFIS/JRC danger classes of the FWI (advisory only; not calibrated for Vietnam, §2.6). */
+/**
+ * EFFIS/JRC danger classes of the FWI (advisory only; not calibrated for Vietnam), as the R package
+ * caliver lists them (https://rdrr.io/cran/caliver/man/classify_index.html).
+ */
 export function fwiClass(fwi: number): 'very-low' | 'low' | 'moderate' | 'high' | 'very-high' | 'extreme' {
   if (fwi < 5.2) return 'very-low';
   if (fwi < 11.2) return 'low';

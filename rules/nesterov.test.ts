@@ -31,7 +31,7 @@ describe('saturation vapour pressure, WMO Magnus form', () => {
 });
 
 it('saturation deficit in hPa and mmHg', () => {
-  // 28 °C, 40 %: d = 37.7115 · 0.6 = 22.6269 hPa (research note worked example: 22.6).
+  // 28 °C, 40 %: d = 37.7115 · 0.6 = 22.6269 hPa (≈ 22.6).
   close(saturationDeficit(28, 40), 22.6269);
   close(saturationDeficit(28, 40, 'mmHg'), 22.6269 * 0.750062, 1e-3);
   close(HPA_TO_MMHG, 0.750062, 1e-6);
@@ -39,9 +39,9 @@ it('saturation deficit in hPa and mmHg', () => {
   close(saturationDeficit(25, 0), saturationVapourPressure(25), 1e-12);
 });
 
-it('a dry spell climbs the national levels on the days the research note predicts', () => {
+it('a dry spell climbs the national levels on the days the national table predicts', () => {
   // Every day 28 °C / 40 %: term = 28 · 22.62690 = 633.553 → level II on day 2, III on day 4,
-  // IV on day 8, V on day 16 (research note §1.2).
+  // IV on day 8, V on day 16 (the QĐ 127/2000 thresholds 1000/2500/5000/10000).
   const days = Array.from({ length: 16 }, () => ({ t13: 28, rh13: 40, rainMm: 0 }));
   const out = nesterovSeries(days);
   close(out[0]!.term, 633.553);

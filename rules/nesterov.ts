@@ -1,5 +1,5 @@
 // Vietnam's official forest-fire danger level (cấp dự báo cháy rừng I–V) from the Nesterov-type
-// index P = Σ t13·d13 with the rain reset (QĐ 127/2000/QĐ-BNN-KL; research note §1).
+// index P = Σ t13·d13 with the rain reset (QĐ 127/2000/QĐ-BNN-KL, https://vanbanphapluat.co/quyet-dinh-127-2000-qd-bnn-kl-cap-du-bao-bao-dong-va-bien-phap-to-chuc-thuc-hien-phong-chay-chua-chay-rung).
 // Pure functions: no I/O, no clock. The site file's `dangerTable` carries the province's table.
 import type { DangerTable } from '../contracts/site.ts';
 import type { DangerLevel } from '../contracts/payloads.ts';
@@ -11,7 +11,7 @@ export const NATIONAL_DANGER_TABLE: DangerTable = Object.freeze({
   deficitUnit: 'hPa' as const,
 });
 
-/** 1 hPa in mmHg (101325 Pa = 760 mmHg). The research note rounds it to 0.750. */
+/** 1 hPa in mmHg (101325 Pa = 760 mmHg). Often rounded to 0.750. */
 export const HPA_TO_MMHG = 760 / 1013.25;
 
 /**

@@ -13,6 +13,7 @@ import type { Site } from '../contracts/site.ts';
 import { parseTopic, topics } from '../contracts/topics.ts';
 import { writeIsolatingRefused, type LineWriter } from '../platform/influx-writer.ts';
 import type { Logger } from '../platform/logger.ts';
+import { rateLimitedWarn } from '../platform/log-limiter.ts';
 import { SpoolDrain, type DrainOutcome } from '../platform/spool-drain.ts';
 import { connectDurableSession } from '../platform/mqtt-session.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
@@ -213,6 +214,8 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
 
   let client: MqttClient;
 
+  // A few lines per reason per 10 s, then a count: bad data in bulk must not bury the log.
+  const deadLetterLog = rateLimitedWarn(log, 'message dead-lettered');
   function deadLetter(topic: string, payload: Buffer, code: string, reason: string, nodeId?: string): void {
     const dl: DeadLetter = deadLetterSchema.parse({
       service: 'rules',
@@ -225,7 +228,7 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
     });
     store.recordDeadLetter(dl);
     deadLetters.inc({ reason: code });
-    log.warn({ topic, nodeId, code, reason }, 'message dead-lettered');
+    deadLetterLog.warn(code, { topic, nodeId, reason });
     client.publish(topics.deadLetter('rules'), JSON.stringify(dl), { qos: 1 });
   }
 
@@ -408,6 +411,7 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
       for (const t of timers) clearInterval(t);
       for (const t of tasks) await t.destroy();
       await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+      deadLetterLog.close();
       running = false;
       wakePublisher?.();
       await publisher;

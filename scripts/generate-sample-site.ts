@@ -174,7 +174,7 @@ const site: SiteInput = {
 };
 
 process.stdout.write(
-  '# Lai Châu city site file. Zones, hotspots and counts are real (see shared site facts);\n' +
+  '# Lai Châu city site file. Zones, hotspots and counts are real (the city’s reports, thanhpho.laichau.gov.vn);\n' +
     '# node positions are estimates and the ROSTER IS SAMPLE DATA: names are invented and every\n' +
     '# phone is +8400…, a prefix no Vietnamese operator assigns. Replace before deployment.\n' +
     '# Regenerate: node --import tsx scripts/generate-sample-site.ts > config/lai-chau.site.yaml\n',

@@ -131,7 +131,7 @@ async function simulateCommand(opts: SimulateOptions): Promise<void> {
     scenario = loadScenario(opts.scenario);
     if (opts.duration !== undefined) scenario = { ...scenario, duration: opts.duration };
     const env = loadEnv();
-    nodes = scenarioNodes(scenario, loadSiteFile(opts.site ?? env.EWS_SITE_FILE));
+    nodes = scenarioNodes(scenario, loadSiteFile(opts.site ?? env.EWS_SITE_FILE, opts.site ? '--site' : 'EWS_SITE_FILE'));
   }
   const seed = opts.seed ?? scenario.seed;
   const started = Date.now();

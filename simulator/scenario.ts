@@ -5,7 +5,8 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { nodeIdSchema, zoneIdSchema } from '../contracts/payloads.ts';
-import { formatProblem, parseYamlWithSchema, type FileProblem } from '../contracts/yaml-file.ts';
+import { parseYamlWithSchema, type FileProblem } from '../contracts/yaml-file.ts';
+import { ConfigError, FileValidationError, unreadableFileError } from '../platform/config-error.ts';
 import { DAY_REGIMES, WEATHER_MODES } from './weather.ts';
 
 export const BUILTIN_SCENARIO_DIR = join(dirname(fileURLToPath(import.meta.url)), 'scenarios');
@@ -119,9 +120,9 @@ export const scenarioSchema = z
   .strict();
 export type Scenario = z.output<typeof scenarioSchema>;
 
-export class ScenarioFileError extends Error {
-  constructor(readonly problems: FileProblem[]) {
-    super(problems.map(formatProblem).join('\n'));
+export class ScenarioFileError extends FileValidationError {
+  constructor(problems: FileProblem[]) {
+    super(problems, 'fix the scenario file (simulator/README.md describes its fields)');
     this.name = 'ScenarioFileError';
   }
 }
@@ -146,9 +147,10 @@ export function loadScenario(nameOrPath: string): Scenario {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
-  } catch {
+  } catch (err) {
     const known = listBuiltinScenarios().join(', ');
-    throw new Error(isPath ? `cannot read scenario file ${file}` : `unknown scenario ${nameOrPath} (built-ins: ${known}; or give a .yaml path)`);
+    if (isPath) throw unreadableFileError(file, '--scenario', err, `give a readable scenario file, or a built-in name (${known})`);
+    throw new ConfigError([{ where: '--scenario', problem: `unknown scenario ${nameOrPath}`, fix: `use a built-in (${known}) or give a .yaml path` }]);
   }
   return parseScenarioText(text, isPath ? file : `scenarios/${nameOrPath}.yaml`);
 }

@@ -1,6 +1,8 @@
 // Weather model for Lai Châu city (pure, seeded). Site-wide day plan (regime, Tmax/Tmin, humidity,
-// showers, wind) plus per-elevation evaluation at any instant. Climate numbers are from
-// ../shared/research/fire-science.md §4 (EST values there are estimates, so are ours).
+// showers, wind) plus per-elevation evaluation at any instant. Climate numbers: elevation 940 m and
+// the south-east wind from the city (https://thanhpho.laichau.gov.vn/gioi-thieu/gioi-thieu/dieu-kien-tu-nhien-xa-hoi.html),
+// dry season Nov–Mar and the Apr–Jul foehn (http://www.dubaothoitiet.info/khi-hau-lai-chau); where
+// no source gives a number ours are estimates.
 import { Prng } from './prng.ts';
 
 /** Site local time is UTC+7 all year (Asia/Ho_Chi_Minh has no DST). */
@@ -18,7 +20,8 @@ export const DAY_REGIMES = ['dry', 'dry-wind', 'rain', 'cloudy'] as const;
 export type DayRegime = (typeof DAY_REGIMES)[number];
 
 /**
- * Mean daily max/min °C at 940 m. Jan–Apr from Sìn Hồ (1,529 m) + 3.5 °C (fire-science §4.2);
+ * Mean daily max/min °C at 940 m. Jan–Apr from the Sìn Hồ station (1,529 m; climate table of the
+ * Wikipedia article "Sìn Hồ District") + 3.5 °C for the lower elevation;
  * May–Dec are estimates shaped like the northern-mountain annual cycle.
  */
 export const MONTHLY_CLIMATE: readonly { tMaxC: number; tMinC: number }[] = [

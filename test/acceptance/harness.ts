@@ -60,6 +60,7 @@ export async function sandbox(prefix: string): Promise<Sandbox> {
     MQTT_WS_PORT: String(await freePort()),
     EWS_HTTP_PORT: String(await freePort()),
     ALERTS_HTTP_PORT: String(await freePort()),
+    // The situation board too: two demos at once (or another checkout's) would both take 8080.
     BOARD_HTTP_PORT: String(await freePort()),
     MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`,
   };

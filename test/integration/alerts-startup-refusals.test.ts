@@ -29,12 +29,12 @@ function runAlerts(env: Record<string, string>) {
 
 describe('the alerts service refuses to start, naming what to fix', () => {
   it.each<{ name: string; env: Record<string, string>; line: RegExp }>([
-    { name: 'TWILIO_FROM neither E.164 nor a short alphanumeric sender', env: { ...TWILIO, TWILIO_FROM: 'PCCR LAI CHAU' }, line: /^alerts: invalid alerts configuration: TWILIO_FROM: must be an E\.164 number like \+84912345678 or an alphanumeric sender ID of at most 11 letters, digits or spaces with at least one letter/ },
-    { name: 'ALERTS_PUBLIC_URL on loopback with Twilio', env: { ...TWILIO, ALERTS_PUBLIC_URL: 'http://127.0.0.1:8090' }, line: /^alerts: invalid alerts configuration: ALERTS_PUBLIC_URL: http:\/\/127\.0\.0\.1:8090 is a loopback or private address: .* set it to the public https address/ },
-    { name: 'ALERTS_PUBLIC_URL on a private network with Twilio', env: { ...TWILIO, ALERTS_PUBLIC_URL: 'https://192.168.1.20' }, line: /^alerts: invalid alerts configuration: ALERTS_PUBLIC_URL: https:\/\/192\.168\.1\.20 is a loopback or private address/ },
-    { name: 'replies asked of an alphanumeric sender', env: { ...TWILIO, TWILIO_FROM: 'PCCR LCHAU', TWILIO_RECEIVES_REPLIES: 'true' }, line: /^alerts: invalid alerts configuration: TWILIO_RECEIVES_REPLIES: an alphanumeric sender \(TWILIO_FROM=PCCR LCHAU\) cannot receive replies/ },
-    { name: 'the sample roster with Twilio', env: { ...TWILIO, TWILIO_FROM: 'PCCR LCHAU' }, line: /^alerts: .*config\/lai-chau\.site\.yaml: site\.sampleData is true \(an illustrative roster\) and ALERTS_TRANSPORT is twilio: copy the site file, .*point EWS_SITE_FILE at the copy$/ },
-    { name: 'the sample roster with the modem', env: { ALERTS_TRANSPORT: 'gammu', GAMMU_SMSD_CONFIG: join(dir, 'no-such-smsdrc') }, line: /^alerts: .*site\.sampleData is true .* ALERTS_TRANSPORT is gammu: / },
+    { name: 'TWILIO_FROM neither E.164 nor a short alphanumeric sender', env: { ...TWILIO, TWILIO_FROM: 'PCCR LAI CHAU' }, line: /^fire-ews: TWILIO_FROM: must be an E\.164 number like \+84912345678 or an alphanumeric sender ID of at most 11 letters, digits or spaces with at least one letter/ },
+    { name: 'ALERTS_PUBLIC_URL on loopback with Twilio', env: { ...TWILIO, ALERTS_PUBLIC_URL: 'http://127.0.0.1:8090' }, line: /^fire-ews: ALERTS_PUBLIC_URL: http:\/\/127\.0\.0\.1:8090 is a loopback or private address: .* set it to the public https address/ },
+    { name: 'ALERTS_PUBLIC_URL on a private network with Twilio', env: { ...TWILIO, ALERTS_PUBLIC_URL: 'https://192.168.1.20' }, line: /^fire-ews: ALERTS_PUBLIC_URL: https:\/\/192\.168\.1\.20 is a loopback or private address/ },
+    { name: 'replies asked of an alphanumeric sender', env: { ...TWILIO, TWILIO_FROM: 'PCCR LCHAU', TWILIO_RECEIVES_REPLIES: 'true' }, line: /^fire-ews: TWILIO_RECEIVES_REPLIES: an alphanumeric sender \(TWILIO_FROM=PCCR LCHAU\) cannot receive replies/ },
+    { name: 'the sample roster with Twilio', env: { ...TWILIO, TWILIO_FROM: 'PCCR LCHAU' }, line: /^fire-ews: .*config\/lai-chau\.site\.yaml: site\.sampleData is true \(an illustrative roster\) and ALERTS_TRANSPORT is twilio: copy the site file, .*point EWS_SITE_FILE at the copy$/ },
+    { name: 'the sample roster with the modem', env: { ALERTS_TRANSPORT: 'gammu', GAMMU_SMSD_CONFIG: join(dir, 'no-such-smsdrc') }, line: /^fire-ews: .*site\.sampleData is true .* ALERTS_TRANSPORT is gammu: / },
   ])('$name', ({ env, line }) => {
     const r = runAlerts(env);
     expect(r.stderr).toMatch(line);

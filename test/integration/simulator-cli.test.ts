@@ -92,7 +92,7 @@ describe('bad option values: one message, a non-zero exit, no stack trace', () =
 
   it.each([
     { args: ['start', '--no-simulation', '--speed', '60'], code: 2, message: /^--speed sets the background simulation's speed; with --no-simulation leave it out/ },
-    { args: ['start', '--scenario', 'no-such-scenario'], code: 1, message: /^fire-ews: unknown scenario no-such-scenario \(built-ins: / },
+    { args: ['start', '--scenario', 'no-such-scenario'], code: 2, message: /^fire-ews: --scenario: unknown scenario no-such-scenario — use a built-in \(dry-spell-30d, / },
     { args: ['replay', join(tmp.dir, 'missing.ndjson'), '--out', join(tmp.dir, 'x.ndjson')], code: 1, message: /missing\.ndjson: cannot read the file \(ENOENT\)/ },
     { args: ['simulate', '--scenario', 'fire-san-thang', '--start', 'now', '--speed', '60'], code: 2, message: /--start now with --speed 60 would stamp readings up to 4\.9 h in the future; leave out --start/ },
   ])('refused: fire-ews $args', async ({ args, code, message }) => {
