@@ -79,6 +79,12 @@ export const envSchema = z.object({
   INGEST_MAX_AGE_DAYS: positiveInt.default(400),
   /** Rows kept in the local store when no InfluxDB is configured. */
   INGEST_LOCAL_RETENTION_ROWS: positiveInt.default(5_000_000),
+  /**
+   * TEST HOOK, refused unless NODE_ENV=test: ingest SIGKILLs itself inside the first group-commit
+   * transaction that brings it to this many spooled messages, after the INSERTs and before COMMIT
+   * (test/integration/ingest-pipeline.test.ts proves nothing is lost or duplicated then).
+   */
+  EWS_TEST_KILL_INGEST_BEFORE_COMMIT: positiveInt.optional(),
 });
 export type Env = z.infer<typeof envSchema>;
 
@@ -87,6 +93,9 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  if (result.data.EWS_TEST_KILL_INGEST_BEFORE_COMMIT !== undefined && source.NODE_ENV !== 'test') {
+    throw new Error('invalid configuration:\n  EWS_TEST_KILL_INGEST_BEFORE_COMMIT: a test hook that makes ingest kill itself; only tests set it (with NODE_ENV=test). Remove it from the environment.');
   }
   return result.data;
 }
