@@ -110,7 +110,8 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
   spoolDepthGauge.set(store.spoolDepth);
 
   function spoolHasRoom(): boolean {
-    const depth = store.spoolDepth;
+    // The messages let in this turn are not committed yet: at most one row each.
+    const depth = store.spoolDepth + group.length;
     spoolDepthGauge.set(depth);
     const now = Date.now();
     if (depth >= opts.spoolMaxRows * 0.8 && now - lastCapWarning > 60_000) {
@@ -233,7 +234,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
   }
 
   function releaseBlocked(): void {
-    while (blocked.length > 0 && !storageFailing && store.spoolDepth < opts.spoolMaxRows) blocked.shift()?.();
+    while (blocked.length > 0 && !storageFailing && spoolHasRoom()) blocked.shift()?.();
   }
 
   const client: MqttClient = connectDurableSession({
