@@ -120,6 +120,7 @@ const EWS_SERVICES: Record<string, string[]> = {
  * a variable an operator must be able to set belongs in docker-compose.yml and .env.example instead.
  */
 const DEFAULT_IS_FINE: Record<string, string> = {
+  EWS_TEST_KILL_INGEST_BEFORE_COMMIT: 'a test hook (ingest kills itself), refused unless NODE_ENV=test: never set in a deployment',
   MQTT_USERNAME: 'svc-<role> is the service account; its password is derived from EWS_BROKER_SECRET',
   MQTT_PASSWORD: 'derived from EWS_BROKER_SECRET (platform/credentials.ts)',
   INFLUX_DATABASE: 'v1 /write API only; the stack runs INFLUX_API=v2 against InfluxDB 2.7',
