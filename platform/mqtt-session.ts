@@ -62,7 +62,7 @@ export function connectDurableSession(opts: DurableSessionOptions): MqttClient {
   return client;
 }
 
-type SendPacket = (packet: Packet, cb?: (err?: Error) => void) => void;
+type SendPacket = (packet: Packet, cb?: (err?: Error) => void, ...rest: unknown[]) => void;
 
 /**
  * Wraps mqtt.js's packet sender (a private method of mqtt 5.x; the version is pinned in
@@ -78,13 +78,13 @@ function installGroupAcks(client: MqttClient, handle: DurableSessionOptions['han
     connection += 1;
     held = new Map();
   });
-  internals._sendPacket = (packet, cb) => {
+  internals._sendPacket = (packet, cb, ...rest) => {
     if (packet.cmd === 'puback' && packet.messageId !== undefined && held.has(packet.messageId)) {
       held.set(packet.messageId, packet);
       cb?.(); // mqtt.js moves on to the next message; the PUBACK waits for ack()
       return;
     }
-    send(packet, cb);
+    send(packet, cb, ...rest); // every other packet exactly as mqtt.js sends it
   };
   client.handleMessage = (packet, done) => {
     const publish = packet as IPublishPacket;
