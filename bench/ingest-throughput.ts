@@ -155,8 +155,8 @@ async function runStep(brokerKind: (typeof opts.brokers)[number], rate: number, 
       let stopBroker: () => Promise<unknown>;
       if (brokerKind === 'aedes') {
         const broker = new ServiceProcess('broker', { ...serviceEnv(dir.dir, { MQTT_PORT: String(port), EWS_SITE_FILE: siteFile, EWS_LOG_LEVEL: 'error' }) }).start();
-        await broker.waitForLog('MQTT broker listening').catch(() => undefined);
-        await waitFor(() => broker.running, 10_000, 'broker');
+        // Generous: on a loaded 2-core machine a tsx start takes tens of seconds.
+        await broker.waitForLog('MQTT broker listening', 120_000);
         await new Promise((r) => setTimeout(r, 300));
         brokerPid = broker.pid;
         stopBroker = () => broker.stop();
@@ -192,7 +192,7 @@ async function runStep(brokerKind: (typeof opts.brokers)[number], rate: number, 
           lastStoredAt = at;
         },
       });
-      await waitFor(() => ingest.connected, 10_000, 'ingest connected');
+      await waitFor(() => ingest.connected, 60_000, 'ingest connected');
       await new Promise((r) => setTimeout(r, 500)); // SUBACK
       const brokerIdleRss = rssMb(brokerPid);
       // ingest runs in this process: its RSS is sampled during this step only.
