@@ -7,6 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
@@ -113,17 +114,24 @@ async function startMosquitto(port: number, dir: string, persistence: boolean) {
   );
   const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr.on('data', (d: Buffer) => process.stderr.write(`[mosquitto] ${d.toString()}`));
-  await waitFor(async () => {
-    const net = await import('node:net');
-    return new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.end();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-  }, 10_000, 'mosquitto');
+  await waitForPort(port, 60_000, 'mosquitto');
   return child;
+}
+
+function waitForPort(port: number, timeoutMs: number, what: string): Promise<void> {
+  return waitFor(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const s = connect(port, '127.0.0.1', () => {
+          s.end();
+          resolve(true);
+        });
+        s.on('error', () => resolve(false));
+      }),
+    timeoutMs,
+    what,
+    100,
+  );
 }
 
 interface Row {
@@ -155,8 +163,9 @@ async function runStep(brokerKind: (typeof opts.brokers)[number], rate: number, 
       let stopBroker: () => Promise<unknown>;
       if (brokerKind === 'aedes') {
         const broker = new ServiceProcess('broker', { ...serviceEnv(dir.dir, { MQTT_PORT: String(port), EWS_SITE_FILE: siteFile, EWS_LOG_LEVEL: 'error' }) }).start();
-        // Generous: on a loaded 2-core machine a tsx start takes tens of seconds.
-        await broker.waitForLog('MQTT broker listening', 120_000);
+        // Its log level is `error`, so the port is the sign it listens. Generous: on a loaded 2-core
+        // machine a tsx start takes tens of seconds.
+        await waitForPort(port, 120_000, 'broker');
         await new Promise((r) => setTimeout(r, 300));
         brokerPid = broker.pid;
         stopBroker = () => broker.stop();
