@@ -17,7 +17,10 @@ const variants = [
   { name: 'tsx (bin/fire-ews.js)', entry: join(ROOT, 'bin/fire-ews.js') },
   { name: 'compiled (dist/cli/fire-ews.js)', entry: join(ROOT, 'dist/cli/fire-ews.js') },
 ];
-if (!existsSync(variants[1]!.entry)) throw new Error('no dist/: run `npm run build` first');
+if (!existsSync(variants[1]!.entry)) {
+  console.error('bench/startup.ts: no dist/ — run `npm run build` first');
+  process.exit(1);
+}
 
 function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
