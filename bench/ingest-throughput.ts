@@ -163,13 +163,13 @@ async function runStep(brokerKind: (typeof opts.brokers)[number], rate: number, 
       let stopBroker: () => Promise<unknown>;
       if (brokerKind === 'aedes') {
         const broker = new ServiceProcess('broker', { ...serviceEnv(dir.dir, { MQTT_PORT: String(port), EWS_SITE_FILE: siteFile, EWS_LOG_LEVEL: 'error' }) }).start();
+        stopBroker = () => broker.stop();
+        running.add(stopBroker); // stopped even if it never comes up
         // Its log level is `error`, so the port is the sign it listens. Generous: on a loaded 2-core
         // machine a tsx start takes tens of seconds.
         await waitForPort(port, 120_000, 'broker');
         await new Promise((r) => setTimeout(r, 300));
         brokerPid = broker.pid;
-        stopBroker = () => broker.stop();
-        running.add(stopBroker);
       } else {
         const m = await startMosquitto(port, dir.dir, brokerKind === 'mosquitto');
         brokerPid = m.pid;
