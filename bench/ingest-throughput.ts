@@ -1,8 +1,13 @@
-// Bench: N publisher processes → broker (our aedes `fire-ews broker`, or Debian's Mosquitto) →
-// ingest → real InfluxDB. For each offered rate: stored readings/s, loss (published − points in
-// InfluxDB), publish-to-stored latency p50/p99, peak RSS. Prints a table; asserts nothing.
-import { spawn } from 'node:child_process';
+// Bench: N publisher processes → broker (our aedes `fire-ews broker`, or Debian's Mosquitto with and
+// without persistence) → ingest → real InfluxDB. For each offered rate: stored readings/s, loss
+// (published − points in InfluxDB), publish-to-stored latency p50/p99 (only at rates every broker
+// kept up with: beyond saturation latency is the length of the queue, not a property of the broker),
+// broker RSS idle and at the end of the step, ingest's peak RSS during the step. One unrecorded
+// warm-up step first. Prints a table; asserts nothing.
+import { spawn, spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
@@ -22,7 +27,11 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     publishers: { type: 'string', default: '4' },
     nodes: { type: 'string', default: '2000' },
-    brokers: { type: 'string', default: 'aedes,mosquitto' },
+    brokers: { type: 'string', default: 'aedes,mosquitto,mosquitto-nopersist' },
+    // auto: pin publishers to the last CPU and the pipeline to the others when there are ≥ 3 CPUs
+    // (on 2 the pipeline would get a single core and measure something else).
+    pin: { type: 'string', default: 'auto' },
+    'warmup-seconds': { type: 'string', default: '3' },
   },
 });
 const opts = z
@@ -31,9 +40,21 @@ const opts = z
     seconds: z.coerce.number().positive(),
     publishers: z.coerce.number().int().positive(),
     nodes: z.coerce.number().int().positive(),
-    brokers: z.string().transform((s) => s.split(',') as ('aedes' | 'mosquitto')[]),
+    brokers: z.string().transform((s) => z.array(z.enum(['aedes', 'mosquitto', 'mosquitto-nopersist'])).parse(s.split(','))),
+    pin: z.enum(['auto', 'on', 'off']),
+    'warmup-seconds': z.coerce.number().min(0),
   })
   .parse(values);
+
+const cpus = availableParallelism();
+const hasTaskset = spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0;
+const pin = hasTaskset && cpus >= 2 && (opts.pin === 'on' || (opts.pin === 'auto' && cpus >= 3));
+const publisherCpus = `${cpus - 1}`;
+const pipelineCpus = `0-${cpus - 2}`;
+/** Runs `cmd` pinned to `cpuList` when pinning is on. */
+const pinned = (cpuList: string, cmd: string, args: string[]): [string, string[]] => (pin ? ['taskset', ['-c', cpuList, cmd, ...args]] : [cmd, args]);
+// This process runs ingest; influxd and the brokers it starts inherit its CPUs. Publishers are moved.
+if (pin) spawnSync('taskset', ['-pc', pipelineCpus, String(process.pid)], { stdio: 'ignore' });
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const work = tempDataDir('bench-ingest');
@@ -53,10 +74,11 @@ const siteFile = join(work.dir, 'bench.site.yaml');
 writeFileSync(siteFile, stringify({ ...parse(readFileSync(SITE_FILE, 'utf8')), nodes: benchNodes }));
 const site = indexSite(siteSchema.parse(parse(readFileSync(siteFile, 'utf8'))));
 
-function peakRssMb(pid: number | undefined): number {
+/** Current resident set of a process (VmRSS), MB. */
+function rssMb(pid: number | undefined): number {
   if (!pid) return NaN;
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : NaN;
   } catch {
     return NaN;
@@ -68,24 +90,48 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-async function startMosquitto(port: number, dir: string) {
+async function startMosquitto(port: number, dir: string, persistence: boolean) {
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(
     conf,
-    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${dir}/`, 'max_queued_messages 1000000', 'max_inflight_messages 1000', 'log_type error', ''].join('\n'),
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      // Started as root, Mosquitto drops to the `mosquitto` user, which cannot write the 0700 temp
+      // dir: its saves then fail. It keeps the user it was started as.
+      'user root',
+      `persistence ${persistence}`,
+      `persistence_location ${dir}/`,
+      // Saves the in-memory database every 1 s and at exit: the durability Mosquitto offers (a crash loses up to 1 s).
+      'autosave_interval 1',
+      'max_queued_messages 1000000',
+      'max_inflight_messages 1000',
+      'log_type error',
+      'log_type warning',
+      'log_dest stderr',
+      '',
+    ].join('\n'),
   );
-  const child = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
-  await waitFor(async () => {
-    const net = await import('node:net');
-    return new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.end();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-  }, 10_000, 'mosquitto');
+  const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr.on('data', (d: Buffer) => process.stderr.write(`[mosquitto] ${d.toString()}`));
+  await waitForPort(port, 60_000, 'mosquitto');
   return child;
+}
+
+function waitForPort(port: number, timeoutMs: number, what: string): Promise<void> {
+  return waitFor(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const s = connect(port, '127.0.0.1', () => {
+          s.end();
+          resolve(true);
+        });
+        s.on('error', () => resolve(false));
+      }),
+    timeoutMs,
+    what,
+    100,
+  );
 }
 
 interface Row {
@@ -97,8 +143,9 @@ interface Row {
   ratePerS: number;
   p50: number;
   p99: number;
-  brokerRss: number;
-  ingestRss: number;
+  brokerIdleRss: number;
+  brokerEndRss: number;
+  ingestPeakRss: number;
 }
 
 const influx = await InfluxdProcess.start('warmup');
@@ -106,10 +153,8 @@ const rows: Row[] = [];
 
 // A failed step must not leave brokers or influxd behind.
 const running = new Set<() => Promise<unknown>>();
-try {
-  for (const brokerKind of opts.brokers) {
-    for (const rate of opts.rates) {
-      const db = `bench_${brokerKind}_${rate}`;
+async function runStep(brokerKind: (typeof opts.brokers)[number], rate: number, seconds: number, label: string): Promise<Row> {
+      const db = `bench_${brokerKind}_${rate}_${label}`;
       await influx.query(`CREATE DATABASE "${db}"`, undefined, 'POST');
       const dir = tempDataDir(`bench-${brokerKind}-${rate}`);
       const port = await freePort();
@@ -118,20 +163,21 @@ try {
       let stopBroker: () => Promise<unknown>;
       if (brokerKind === 'aedes') {
         const broker = new ServiceProcess('broker', { ...serviceEnv(dir.dir, { MQTT_PORT: String(port), EWS_SITE_FILE: siteFile, EWS_LOG_LEVEL: 'error' }) }).start();
-        await broker.waitForLog('MQTT broker listening').catch(() => undefined);
-        await waitFor(() => broker.running, 10_000, 'broker');
+        stopBroker = () => broker.stop();
+        running.add(stopBroker); // stopped even if it never comes up
+        // Its log level is `error`, so the port is the sign it listens. Generous: on a loaded 2-core
+        // machine a tsx start takes tens of seconds.
+        await waitForPort(port, 120_000, 'broker');
         await new Promise((r) => setTimeout(r, 300));
         brokerPid = broker.pid;
-        stopBroker = () => broker.stop();
-        running.add(stopBroker);
       } else {
-        const m = await startMosquitto(port, dir.dir);
+        const m = await startMosquitto(port, dir.dir, brokerKind === 'mosquitto');
         brokerPid = m.pid;
         stopBroker = () => new Promise((resolve) => (m.once('exit', resolve), m.kill('SIGTERM')));
         running.add(stopBroker);
       }
 
-      const latencies = new Float64Array(Math.ceil(rate * opts.seconds) + 10);
+      const latencies = new Float64Array(Math.ceil(rate * seconds) + 10);
       let stored = 0;
       let firstStoredAt = 0;
       let lastStoredAt = 0;
@@ -155,8 +201,12 @@ try {
           lastStoredAt = at;
         },
       });
-      await waitFor(() => ingest.connected, 10_000, 'ingest connected');
+      await waitFor(() => ingest.connected, 60_000, 'ingest connected');
       await new Promise((r) => setTimeout(r, 500)); // SUBACK
+      const brokerIdleRss = rssMb(brokerPid);
+      // ingest runs in this process: its RSS is sampled during this step only.
+      let ingestPeakRss = process.memoryUsage().rss / 1048576;
+      const sampler = setInterval(() => (ingestPeakRss = Math.max(ingestPeakRss, process.memoryUsage().rss / 1048576)), 100);
 
       const perPublisher = rate / opts.publishers;
       const nodeSlices = Array.from({ length: opts.publishers }, (_, p) => benchNodes.filter((_, i) => i % opts.publishers === p).map((n) => n.id));
@@ -165,8 +215,9 @@ try {
         nodeSlices.map(
           (nodes, p) =>
             new Promise<{ published: number }>((resolve, reject) => {
-              const args = { url, username: 'svc-simulator', password: derivePassword(TEST_SECRET, 'svc-simulator'), nodes: nodes.join(','), rate: perPublisher, seconds: opts.seconds, seqStart: p * 1e9 };
-              const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/ingest-publisher.ts'), JSON.stringify(args)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+              const args = { url, username: 'svc-simulator', password: derivePassword(TEST_SECRET, 'svc-simulator'), nodes: nodes.join(','), rate: perPublisher, seconds, seqStart: p * 1e9 };
+              const [cmd, argv] = pinned(publisherCpus, process.execPath, ['--import', 'tsx', join(ROOT, 'bench/ingest-publisher.ts'), JSON.stringify(args)]);
+              const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
               let out = '';
               child.stdout.on('data', (d: Buffer) => (out += d.toString()));
               // 'close', not 'exit': exit can come before the child's stdout has been read.
@@ -180,8 +231,9 @@ try {
       const elapsed = (lastStoredAt - firstStoredAt) / 1000;
       void started;
       const inInflux = (await influx.count('reading', 'temperature', db)) as number;
+      clearInterval(sampler);
       const sorted = latencies.slice(0, stored).sort();
-      rows.push({
+      const row: Row = {
         broker: brokerKind,
         offered: rate,
         published,
@@ -190,16 +242,24 @@ try {
         ratePerS: Math.round(stored / elapsed),
         p50: percentile(sorted, 50),
         p99: percentile(sorted, 99),
-        brokerRss: peakRssMb(brokerPid),
-        ingestRss: process.resourceUsage().maxRSS / 1024,
-      });
+        brokerIdleRss,
+        brokerEndRss: rssMb(brokerPid),
+        ingestPeakRss,
+      };
       await ingest.close();
       await stopBroker();
       running.delete(stopBroker);
       dir.remove();
-      const r = rows[rows.length - 1] as Row;
-      console.error(`${r.broker} offered ${r.offered}/s: stored ${r.ratePerS}/s, lost ${r.published - r.inInflux}, p50 ${r.p50} ms, p99 ${r.p99} ms`);
-    }
+      console.error(`${label} ${row.broker} offered ${row.offered}/s: stored ${row.ratePerS}/s, lost ${row.published - row.inInflux}, p50 ${row.p50} ms, p99 ${row.p99} ms`);
+      return row;
+}
+
+try {
+  // Warm-up (not recorded): the first step of a run otherwise pays for cold caches and JIT.
+  const first = opts.brokers[0];
+  if (opts['warmup-seconds'] > 0 && first && opts.rates[0]) await runStep(first, opts.rates[0], opts['warmup-seconds'], 'warmup');
+  for (const brokerKind of opts.brokers) {
+    for (const rate of opts.rates) rows.push(await runStep(brokerKind, rate, opts.seconds, 'step'));
   }
 } finally {
   for (const stop of running) await stop().catch(() => undefined);
@@ -207,9 +267,17 @@ try {
   work.remove();
 }
 
-console.log(`\ningest throughput: ${opts.publishers} publishers → broker → ingest → InfluxDB ${'1.6'} (v1 /write), ${opts.seconds} s per step, ${opts.nodes} nodes`);
-console.log('| broker | offered/s | published | points in InfluxDB | lost | stored/s | p50 ms | p99 ms | broker peak RSS MB | ingest peak RSS MB |');
+/** Kept up: stored at ≥ 95 % of the offered rate. Latency is shown only at rates where every broker kept up. */
+const keptUp = (r: Row) => r.ratePerS >= 0.95 * r.offered;
+const latencyShown = (rate: number) => rows.filter((r) => r.offered === rate).every(keptUp);
+const ms = (r: Row, v: number) => (latencyShown(r.offered) ? String(v) : '—');
+
+console.log(
+  `\ningest throughput: ${opts.publishers} publishers → broker → ingest → InfluxDB 1.6 (v1 /write), ${opts.seconds} s per step after a ${opts['warmup-seconds']} s warm-up, ${opts.nodes} nodes, ${cpus} CPUs, ${pin ? `publishers pinned to CPU ${publisherCpus}, pipeline to ${pipelineCpus}` : 'not pinned'}`,
+);
+console.log('| broker | offered/s | published | points in InfluxDB | lost | stored/s | p50 ms | p99 ms | broker RSS idle → end MB | ingest peak RSS MB |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.broker} | ${r.offered} | ${r.published} | ${r.inInflux} | ${r.published - r.inInflux} | ${r.ratePerS} | ${r.p50} | ${r.p99} | ${r.brokerRss.toFixed(0)} | ${r.ingestRss.toFixed(0)} |`);
+  console.log(`| ${r.broker} | ${r.offered} | ${r.published} | ${r.inInflux} | ${r.published - r.inInflux} | ${r.ratePerS} | ${ms(r, r.p50)} | ${ms(r, r.p99)} | ${r.brokerIdleRss.toFixed(0)} → ${r.brokerEndRss.toFixed(0)} | ${r.ingestPeakRss.toFixed(0)} |`);
 }
+console.log('(— : at this rate some broker did not keep up (stored < 95 % of offered); latency there is queueing, not comparable)');

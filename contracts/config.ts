@@ -1,7 +1,7 @@
 // Environment configuration, parsed once by zod. Secrets and endpoints come only from here.
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
-import { parseEnv } from '../platform/config-error.ts';
+import { ConfigError, parseEnv } from '../platform/config-error.ts';
 
 const port = z.coerce.number({ error: 'expected a port number' }).int('expected a whole port number').min(0, 'expected a port number 0–65535').max(65535, 'expected a port number 0–65535');
 const positiveInt = z.coerce.number().int().positive();
@@ -81,12 +81,22 @@ export const envSchema = z.object({
   INGEST_MAX_AGE_DAYS: positiveInt.default(400),
   /** Rows kept in the local store when no InfluxDB is configured. */
   INGEST_LOCAL_RETENTION_ROWS: positiveInt.default(5_000_000),
+  /**
+   * TEST HOOK, refused unless NODE_ENV=test: ingest SIGKILLs itself inside the first group-commit
+   * transaction that brings it to this many spooled messages, after the INSERTs and before COMMIT
+   * (test/integration/ingest-pipeline.test.ts proves nothing is lost or duplicated then).
+   */
+  EWS_TEST_KILL_INGEST_BEFORE_COMMIT: positiveInt.optional(),
 });
 export type Env = z.infer<typeof envSchema>;
 
 /** The shared variables; a bad one is a ConfigError naming each variable (fire-ews prints it, exit 2). */
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
-  return parseEnv(envSchema, source);
+  const env = parseEnv(envSchema, source);
+  if (env.EWS_TEST_KILL_INGEST_BEFORE_COMMIT !== undefined && source.NODE_ENV !== 'test') {
+    throw new ConfigError([{ where: 'EWS_TEST_KILL_INGEST_BEFORE_COMMIT', problem: 'a test hook that makes ingest kill itself; only tests set it (with NODE_ENV=test)', fix: 'remove it from the environment' }]);
+  }
+  return env;
 }
 
 /**

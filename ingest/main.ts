@@ -1,4 +1,5 @@
 // Entry point of the ingest service (also started by `fire-ews start`).
+import { writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Env } from '../contracts/config.ts';
 import { indexSite, type Site } from '../contracts/site.ts';
@@ -27,6 +28,20 @@ export function ingestOptionsFromEnv(env: Env, site: Site, credentials: { userna
     localRetentionRows: env.INGEST_LOCAL_RETENTION_ROWS,
     logger,
     pipelineStatsS: env.EWS_PIPELINE_STATS_S,
+    ...(env.EWS_TEST_KILL_INGEST_BEFORE_COMMIT ? { beforeCommit: killBeforeCommit(env.EWS_TEST_KILL_INGEST_BEFORE_COMMIT, logger) } : {}),
+  };
+}
+
+/** The test hook EWS_TEST_KILL_INGEST_BEFORE_COMMIT (loadEnv refuses it unless NODE_ENV=test). */
+function killBeforeCommit(afterMessages: number, logger: Logger): (messagesInTransaction: number) => void {
+  logger.warn({ afterMessages }, 'TEST HOOK: ingest will SIGKILL itself before a COMMIT');
+  let spooled = 0;
+  return (messagesInTransaction) => {
+    spooled += messagesInTransaction;
+    if (spooled < afterMessages) return;
+    // Written synchronously: the logger's buffer would die with the process.
+    writeSync(2, `${JSON.stringify({ msg: 'TEST HOOK: SIGKILL between INSERT and COMMIT', spooled, messagesInTransaction })}\n`);
+    process.kill(process.pid, 'SIGKILL');
   };
 }
 

@@ -1,6 +1,8 @@
 // ingest: MQTT (persistent session, QoS 1) → validate → SQLite spool → InfluxDB (or the local store).
-// The PUBACK for a message is sent only after its row is in the spool, so a crash at any point
-// leaves every message either in the broker's queue for us or in the spool.
+// The PUBACK for a message is sent only after its row is committed to the spool, so a crash at any
+// point leaves every message either in the broker's queue for us or in the spool. Group commit: the
+// messages that arrive in one event-loop turn share one SQLite transaction (one COMMIT instead of
+// one per message); their PUBACKs go out after that COMMIT.
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { SiteIndex } from '../contracts/site.ts';
@@ -41,6 +43,8 @@ export interface IngestOptions {
   clock?: Clock;
   /** Test and bench hook: called after rows reached their destination. */
   onStored?: (rows: readonly SpoolRow[], storedAtMs: number) => void;
+  /** Test hook: called inside each group-commit transaction after its INSERTs, before COMMIT. */
+  beforeCommit?: (messagesInTransaction: number) => void;
 }
 
 export interface RunningIngest {
@@ -96,8 +100,6 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     what: 'readings',
     describe: () => ({ spoolDepth: store.spoolDepth }),
   });
-  /** Acks held back while the spool is at its cap (backpressure into the broker's queue). */
-  const heldAcks: (() => void)[] = [];
   let lastCapWarning = 0;
   // Figures for the `pipeline` measurement (cumulative since this process started).
   const statsCounts = { readingsStored: 0, deadLetters: 0 };
@@ -109,7 +111,8 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
   spoolDepthGauge.set(store.spoolDepth);
 
   function spoolHasRoom(): boolean {
-    const depth = store.spoolDepth;
+    // The messages let in this turn are not committed yet: at most one row each.
+    const depth = store.spoolDepth + group.length;
     spoolDepthGauge.set(depth);
     const now = Date.now();
     if (depth >= opts.spoolMaxRows * 0.8 && now - lastCapWarning > 60_000) {
@@ -121,7 +124,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
 
   // A few lines per reason per 10 s, then a count: bad data in bulk must not bury the log.
   const deadLetterLog = rateLimitedWarn(log, 'message dead-lettered');
-  function deadLetter(topic: string, payload: Buffer, code: string, reason: string, nodeId: string | undefined, nowMs: number): void {
+  function deadLetter(topic: string, payload: Buffer, code: string, reason: string, nodeId: string | undefined, nowMs: number, afterCommit: (() => void)[]): void {
     const dl: DeadLetter = {
       service: 'ingest',
       reason,
@@ -135,42 +138,106 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     const pointTs = Math.max(nowMs, lastDeadLetterTs + 1);
     lastDeadLetterTs = pointTs;
     store.append(deadLetterLine(code as Parameters<typeof deadLetterLine>[0], nodeId, id, pointTs), pointTs);
-    rejectedTotal.inc({ reason: code });
-    statsCounts.deadLetters += 1;
-    deadLetterLog.warn(code, { nodeId, topic, reason, bytes: payload.length });
-    if (client.connected) client.publish(topics.deadLetter('ingest'), JSON.stringify(dl), { qos: 0 });
+    afterCommit.push(() => {
+      rejectedTotal.inc({ reason: code });
+      statsCounts.deadLetters += 1;
+      deadLetterLog.warn(code, { nodeId, topic, reason, bytes: payload.length });
+      if (client.connected) client.publish(topics.deadLetter('ingest'), JSON.stringify(dl), { qos: 0 });
+    });
   }
 
-  /** Validates and spools (or dead-letters) one message. */
-  function accept(packet: IPublishPacket): void {
+  /**
+   * Validates and spools (or dead-letters) one message, inside the group's transaction. What must not
+   * happen twice if the transaction rolls back (metrics, logs, MQTT publishes) goes to `afterCommit`;
+   * what must be undone then (the duplicate filter's memory) goes to `onRollback`.
+   */
+  function accept(packet: IPublishPacket, afterCommit: (() => void)[], onRollback: (() => void)[]): void {
     const nowMs = (opts.clock ?? systemClock).now();
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const result = validateMessage(packet.topic, payload, nowMs, opts.site, opts.limits);
     if (!result.ok) {
-      received.inc({ kind: 'invalid' });
-      deadLetter(packet.topic, payload, result.code, result.reason, result.nodeId, nowMs);
+      afterCommit.push(() => received.inc({ kind: 'invalid' }));
+      deadLetter(packet.topic, payload, result.code, result.reason, result.nodeId, nowMs, afterCommit);
       return;
     }
     if (result.kind === 'status') {
-      received.inc({ kind: 'status' });
       store.append(nodeStatusLine(result.status, result.zoneId, result.tsMs), result.tsMs);
-      log.info({ nodeId: result.status.nodeId, zoneId: result.zoneId, status: result.status.status }, 'node status');
+      afterCommit.push(() => {
+        received.inc({ kind: 'status' });
+        log.info({ nodeId: result.status.nodeId, zoneId: result.zoneId, status: result.status.status }, 'node status');
+      });
       return;
     }
-    received.inc({ kind: 'reading' });
+    afterCommit.push(() => received.inc({ kind: 'reading' }));
     const { reading } = result;
     const line = readingLine(reading, result.zoneId, result.tsMs);
     const seen = recent.check(reading.nodeId, result.tsMs, reading.seq, line);
     if (seen === 'duplicate') {
-      duplicates.inc();
+      afterCommit.push(() => duplicates.inc());
       return;
     }
     if (seen !== 'new') {
-      deadLetter(packet.topic, payload, 'duplicate-timestamp', `reading seq ${reading.seq} has the time ${reading.ts} of seq ${seen.conflictWithSeq} with different values; the first is kept`, reading.nodeId, nowMs);
+      deadLetter(packet.topic, payload, 'duplicate-timestamp', `reading seq ${reading.seq} has the time ${reading.ts} of seq ${seen.conflictWithSeq} with different values; the first is kept`, reading.nodeId, nowMs, afterCommit);
       return;
     }
+    onRollback.push(() => recent.forget(reading.nodeId, result.tsMs));
     store.append(line, result.tsMs);
+  }
+
+  // Group commit. Messages received in this event-loop turn wait in `group` (their PUBACKs held);
+  // one setImmediate later they are spooled in one transaction and acknowledged. Bounded: mqtt.js
+  // hands over only what it parsed from the socket in this turn, and nothing more is read while the
+  // spool is full or a commit is failing (`blocked`).
+  let group: { packet: IPublishPacket; ack: () => void }[] = [];
+  let commitScheduled = false;
+  let storageFailing = false;
+  let closed = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+  /** Messages not yet let in, while the spool is at its cap or storage fails (backpressure into the broker's queue). */
+  const blocked: (() => void)[] = [];
+
+  function enqueue(packet: IPublishPacket, ack: () => void): void {
+    group.push({ packet, ack });
+    if (!commitScheduled) {
+      commitScheduled = true;
+      setImmediate(commitGroup);
+    }
+  }
+
+  function commitGroup(): void {
+    commitScheduled = false;
+    if (closed) return; // not acknowledged: the broker re-delivers them to the next session
+    const messages = group;
+    group = [];
+    if (messages.length === 0) return;
+    const afterCommit: (() => void)[] = [];
+    const onRollback: (() => void)[] = [];
+    try {
+      store.commit(() => {
+        for (const m of messages) accept(m.packet, afterCommit, onRollback);
+        opts.beforeCommit?.(messages.length);
+      });
+    } catch (err) {
+      // Storage trouble (disk full…): nothing of the group is kept; keep it unacknowledged, take no
+      // new message, and try again shortly.
+      for (const undo of onRollback) undo();
+      storageFailing = true;
+      log.error({ err: err instanceof Error ? err.message : String(err), messages: messages.length }, 'could not spool messages; retrying');
+      retryTimer = setTimeout(() => {
+        group = [...messages, ...group];
+        storageFailing = false;
+        commitGroup();
+        releaseBlocked();
+      }, 1000);
+      return;
+    }
+    for (const m of messages) m.ack();
+    for (const effect of afterCommit) effect();
     if (!drain.failing && store.spoolDepth >= opts.batchSize) drain.wake();
+  }
+
+  function releaseBlocked(): void {
+    while (blocked.length > 0 && !storageFailing && spoolHasRoom()) blocked.shift()?.();
   }
 
   const client: MqttClient = connectDurableSession({
@@ -183,19 +250,14 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     log,
     // Dead letters are in SQLite already; do not pile copies up in memory while offline.
     queueQoSZero: false,
-    handle: (packet, done) => {
-      const ackWhenDurable = () => {
-        try {
-          accept(packet);
-          done();
-        } catch (err) {
-          // Storage trouble (disk full…): keep the message unacknowledged and try again shortly.
-          log.error({ err: err instanceof Error ? err.message : String(err), topic: packet.topic }, 'could not spool message; retrying');
-          setTimeout(ackWhenDurable, 1000);
-        }
+    handle: (packet, ack, readNext) => {
+      const letIn = () => {
+        enqueue(packet, ack);
+        readNext();
       };
-      if (spoolHasRoom()) ackWhenDurable();
-      else heldAcks.push(ackWhenDurable);
+      // Without readNext() mqtt.js hands over nothing more: the broker keeps the rest queued.
+      if (!storageFailing && spoolHasRoom()) letIn();
+      else blocked.push(letIn);
     },
   });
 
@@ -225,7 +287,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     stored.inc({ destination }, rows.length);
     spoolDepthGauge.set(store.spoolDepth);
     opts.onStored?.(rows, now);
-    while (heldAcks.length > 0 && store.spoolDepth < opts.spoolMaxRows) heldAcks.shift()?.();
+    releaseBlocked();
     return 'wrote';
   }
 
@@ -277,7 +339,11 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     },
     counts: statsCounts,
     async close() {
-      // Stop taking messages first (unacked ones stay queued at the broker), then flush what we hold.
+      // Acknowledge what this turn took in, stop taking messages (unacked ones stay queued at the
+      // broker), then flush what we hold.
+      commitGroup();
+      closed = true;
+      clearTimeout(retryTimer);
       await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
       deadLetterLog.close();
       stats.stop(true);

@@ -43,6 +43,20 @@ export class IngestStore {
     return this.depth;
   }
 
+  /**
+   * Runs `fn` in one transaction (group commit: many appends, one COMMIT). If it throws, every row
+   * of it is rolled back and the depth count with them.
+   */
+  commit<T>(fn: () => T): T {
+    const depthBefore = this.depth;
+    try {
+      return this.db.transaction(fn)();
+    } catch (err) {
+      this.depth = depthBefore;
+      throw err;
+    }
+  }
+
   append(line: string, tsMs: number): void {
     this.insertSpool.run(line, tsMs);
     this.depth += 1;

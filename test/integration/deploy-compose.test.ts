@@ -120,6 +120,7 @@ const EWS_SERVICES: Record<string, string[]> = {
  * a variable an operator must be able to set belongs in docker-compose.yml and .env.example instead.
  */
 const DEFAULT_IS_FINE: Record<string, string> = {
+  EWS_TEST_KILL_INGEST_BEFORE_COMMIT: 'a test hook (ingest kills itself), refused unless NODE_ENV=test: never set in a deployment',
   MQTT_USERNAME: 'svc-<role> is the service account; its password is derived from EWS_BROKER_SECRET',
   MQTT_PASSWORD: 'derived from EWS_BROKER_SECRET (platform/credentials.ts)',
   INFLUX_DATABASE: 'v1 /write API only; the stack runs INFLUX_API=v2 against InfluxDB 2.7',
@@ -518,9 +519,11 @@ describe('volumes, images and commands', () => {
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     expect(dockerfile, 'better-sqlite3 may need a compiler').toMatch(/python3 make g\+\+/);
     expect(dockerfile).toMatch(/^USER node$/m);
-    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "bin\/fire-ews\.js"\]$/m);
+    // The image runs the compiled JavaScript, built in the image from the copied source.
+    expect(dockerfile).toMatch(/^RUN node --import tsx scripts\/build\.ts$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "dist\/cli\/fire-ews\.js"\]$/m);
     const pkg = JSON.parse(read('package.json')) as { dependencies?: Record<string, string> };
-    expect(pkg.dependencies?.tsx, 'tsx must stay a runtime dependency: the image has no build step and npm ci --omit=dev').toBeTruthy();
+    for (const dep of ['tsx', 'esbuild']) expect(pkg.dependencies?.[dep], `${dep} must stay a runtime dependency: the image builds after npm ci --omit=dev`).toBeTruthy();
     const dockerignore = read('.dockerignore').split('\n');
     for (const must of ['.env', 'node_modules', 'data', '.git']) expect(dockerignore, `.dockerignore: ${must}`).toContain(must);
   });

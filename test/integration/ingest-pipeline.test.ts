@@ -24,13 +24,14 @@ describe.skipIf(skip)(skipTitle('broker → ingest → InfluxDB, nothing lost', 
   let ingest: ServiceProcess;
   let mqttUrl: string;
   let publisher: MqttClient;
+  let env: Record<string, string>;
 
   beforeAll(async () => {
     influx = await InfluxdProcess.start('ews');
     data = tempDataDir('pipeline');
     const port = await freePort();
     mqttUrl = `mqtt://127.0.0.1:${port}`;
-    const env = serviceEnv(data.dir, {
+    env = serviceEnv(data.dir, {
       MQTT_PORT: String(port),
       MQTT_URL: mqttUrl,
       INFLUX_URL: influx.url,
@@ -182,6 +183,28 @@ describe.skipIf(skip)(skipTitle('broker → ingest → InfluxDB, nothing lost', 
     ingest.start();
     await ingest.waitForLog('ingest subscribed', 20_000, ingest.logs.length);
     expect(await waitForCount(from, end, 6000, 90_000)).toBe(6000);
+  });
+
+  it('ingest killed between the INSERTs and the COMMIT of a group → that group is re-delivered: every reading present once', async () => {
+    const end = Date.now() - 7 * DAY;
+    const readings = [...readingStream(nodeIds, 4000, end)];
+    const from = Date.parse(readings[0]!.ts);
+    expect(await ingest.stop('SIGTERM')).toBe(0);
+    // The test hook (contracts/config.ts) makes ingest SIGKILL itself inside a transaction.
+    const hooked = new ServiceProcess('ingest', { ...env, NODE_ENV: 'test', EWS_TEST_KILL_INGEST_BEFORE_COMMIT: '1500' }).start();
+    await hooked.waitForLog('ingest subscribed');
+    // Many in flight: messages reach ingest faster than one commit each, so groups form.
+    const publishing = publishReadings(publisher, readings, 1000);
+    await waitFor(() => !hooked.running, 30_000, 'ingest to kill itself before a COMMIT', 50).finally(() => hooked.stop('SIGKILL'));
+    await publishing; // the rest is queued for ingest's persistent session
+    // The hook's last words go to stderr synchronously (the log buffer dies with the process).
+    const killed = /\{"msg":"TEST HOOK: SIGKILL between INSERT and COMMIT".*\}/.exec(hooked.stderrText);
+    expect(killed, `killed by the hook; stderr: ${hooked.stderrText}`).not.toBeNull();
+    const { messagesInTransaction } = JSON.parse(killed![0]) as { messagesInTransaction: number };
+    expect(messagesInTransaction, 'several messages shared the killed transaction').toBeGreaterThan(1);
+    ingest.start();
+    await ingest.waitForLog('ingest subscribed', 20_000, ingest.logs.length);
+    expect(await waitForCount(from, end, 4000, 90_000)).toBe(4000);
   });
 
   it('broker restarted while ingest is offline with messages queued → all delivered afterwards', async () => {
