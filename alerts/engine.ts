@@ -340,6 +340,21 @@ function applyInhibitionToPending(ctx: EngineContext, state: EngineState, source
   }
 }
 
+/** How every alert starts (a real one or a drill): active, its first recipients told, its code, repeats and escalation ahead. */
+function newLifecycle(ctx: EngineContext, state: EngineState, route: Route, recipients: readonly Recipient[], now: number) {
+  return {
+    ackCode: route.ack ? ctx.newAckCode(takenCodes(state)) : null,
+    status: 'active' as const,
+    notified: recipients.map((r) => r.id),
+    stepsDone: 0,
+    repeatsDone: 0,
+    nextRepeatAt: route.ack && route.repeat && route.repeat.max > 0 ? now + route.repeat.everyS * 1000 : null,
+    ack: null,
+    resolvedAt: null,
+    resolvedBy: null,
+  };
+}
+
 function takenCodes(state: EngineState): Set<string> {
   return new Set(
     Object.values(state.alerts)
@@ -399,15 +414,7 @@ function flushGroup(ctx: EngineContext, state: EngineState, key: string, g: Pend
     routeIndex,
     openedAt: now,
     incidentId: g.family === 'fire' && typeof lead.detail.incidentId === 'string' ? lead.detail.incidentId : null,
-    ackCode: route.ack ? ctx.newAckCode(takenCodes(state)) : null,
-    status: 'active',
-    notified: recipients.map((r) => r.id),
-    stepsDone: 0,
-    repeatsDone: 0,
-    nextRepeatAt: route.ack && route.repeat && route.repeat.max > 0 ? now + route.repeat.everyS * 1000 : null,
-    ack: null,
-    resolvedAt: null,
-    resolvedBy: null,
+    ...newLifecycle(ctx, state, route, recipients, now),
   };
   state.alerts[alert.alertId] = alert;
   state.lastSent[key] = { at: now, rank };
@@ -494,15 +501,7 @@ export function startDrill(ctx: EngineContext, state: EngineState, req: DrillReq
     nodeCount: 1,
     routeIndex: ctx.policy.routes.indexOf(route),
     openedAt: now,
-    ackCode: route.ack ? ctx.newAckCode(takenCodes(next)) : null,
-    status: 'active',
-    notified: recipients.map((r) => r.id),
-    stepsDone: 0,
-    repeatsDone: 0,
-    nextRepeatAt: route.ack && route.repeat && route.repeat.max > 0 ? now + route.repeat.everyS * 1000 : null,
-    ack: null,
-    resolvedAt: null,
-    resolvedBy: null,
+    ...newLifecycle(ctx, next, route, recipients, now),
     drill: { id: req.drillId, depth: 'alert', kind: req.kind, dryRun: req.dryRun, startedBy: req.startedBy, audience: req.audience, yieldedTo: [] },
   };
   next.alerts[alertId] = alert;
