@@ -94,7 +94,10 @@ describe('a broken file is named with file:line, exit 2', () => {
   });
 
   it('an ALERTS_PUBLIC_URL too long for the SMS templates: each template named, not a stack trace', async () => {
-    const env = { ALERTS_PUBLIC_URL: 'https://alerts.a-very-long-public-address.example.org', ALERTS_HTTP_PORT: '0', EWS_HTTP_PORT: '0', MQTT_URL: 'mqtt://127.0.0.1:1' };
+    // Only where the SMS carry the link: Twilio from an alphanumeric sender (no replies), with an operator's roster.
+    const site = file('operator.site.yaml', readFileSync(SITE_FILE, 'utf8').replace(/^  sampleData: true$/m, '  sampleData: false'));
+    const twilio = { ALERTS_TRANSPORT: 'twilio', TWILIO_ACCOUNT_SID: `AC${'5'.repeat(32)}`, TWILIO_AUTH_TOKEN: 'a-token', TWILIO_FROM: 'PCCR LCHAU' };
+    const env = { ...twilio, EWS_SITE_FILE: site, ALERTS_PUBLIC_URL: 'https://alerts.a-very-long-public-address.example.org', ALERTS_HTTP_PORT: '0', EWS_HTTP_PORT: '0', MQTT_URL: 'mqtt://127.0.0.1:1' };
     expectConfigError(await fireEws(['alerts', 'run'], { ...base(), ...env }), ['SMS template ', 'does not fit', 'ALERTS_PUBLIC_URL']);
   });
 
