@@ -164,7 +164,7 @@ describe('runs into the broker are checked against how the running pipeline judg
 
   it('into `fire-ews start` while it plays its own simulation: refused (two fleets of the same nodes)', async () => {
     const startPort = await freePort();
-    const startEnv = serviceEnv(join(tmp.dir, 'start'), { MQTT_PORT: String(startPort), ALERTS_HTTP_PORT: String(await freePort()) });
+    const startEnv = serviceEnv(join(tmp.dir, 'start'), { MQTT_PORT: String(startPort), ALERTS_HTTP_PORT: String(await freePort()), BOARD_HTTP_PORT: String(await freePort()) });
     const start = new ServiceProcess('start', startEnv).start();
     try {
       await start.waitForLog('background simulation started', 60_000);
