@@ -36,6 +36,8 @@ function quickSite(dir: string): string {
   const doc = parseDocument(readFileSync(SITE_FILE, 'utf8'));
   const idx = (doc.toJS() as { alerts: { routes: { kinds: string[] }[] } }).alerts.routes.findIndex((r) => r.kinds.includes('fire-suspected'));
   doc.setIn(['alerts', 'routes', idx], doc.createNode({ kinds: ['fire-suspected'], to: [`member:${FIRST}`], groupWaitS: 0, ack: true, escalation: [{ afterS: ESCALATE_S, to: ['team-members'] }] }));
+  // The modem test uses a real transport, which refuses the sample roster: an operator's copy is marked so.
+  doc.setIn(['site', 'sampleData'], false);
   const file = join(dir, 'site.yaml');
   writeFileSync(file, doc.toString({ lineWidth: 0 }));
   return file;
@@ -191,7 +193,7 @@ describe.skipIf(skip)(skipTitle('gammu-smsd with the dummy phone', skip), () => 
     const leader = leaders[0];
     assert(leader);
     const toLeader = gammu.sentMessages().find((m) => m.number === leader.phone);
-    expect(toLeader?.text).toMatch(new RegExp(`^DIEN TAP: NGHI CHAY tai Nam Loong .* nhan ${code} hoac http://127\\.0\\.0\\.1:\\d+/ack/\\w{10}$`));
+    expect(toLeader?.text).toMatch(new RegExp(`^DIEN TAP: NGHI CHAY tai Nam Loong, \\d\\d:\\d\\d\\. Kiem tra ngay\\. Tra loi ${code} de xac nhan$`));
     gammu.receive(leader.phone, `da nhan ${code}`);
     await waitFor(() => running.service.engineState.alerts[alertId]?.status === 'acknowledged', 20_000, 'acknowledged by the modem reply', 100);
     const report = drillReportSchema.parse(await (await fetch(`http://127.0.0.1:${running.httpPort}/api/drills/${drillId}`, { headers: { 'x-api-key': API_KEY } })).json());
