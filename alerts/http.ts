@@ -2,12 +2,11 @@
 // behind the link in each SMS, the boards' API (API key) and a bare liveness answer (/healthz); the
 // port faces the internet, so /metrics and the detailed health are on the internal EWS_HTTP_PORT
 // listener instead. Every body is parsed by a zod schema; malformed input gets 400 with the reason.
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import twilio from 'twilio';
 import { z } from 'zod';
 import { apiAckSchema, drillStartSchema } from '../contracts/alerts-api.ts';
-import { randomBytes } from 'node:crypto';
 import { describeZodError } from '../contracts/payloads.ts';
 import type { Logger } from '../platform/logger.ts';
 import { Counter } from 'prom-client';
@@ -102,6 +101,17 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+/** A form Twilio posted (status callback, incoming message), its X-Twilio-Signature checked against `url`: 403 otherwise. */
+async function signedTwilioForm(req: IncomingMessage, log: Logger, authToken: string, url: string, what: string): Promise<Record<string, string>> {
+  const params = Object.fromEntries(new URLSearchParams(await readBody(req)));
+  const signature = req.headers['x-twilio-signature'];
+  if (typeof signature !== 'string' || !twilio.validateRequest(authToken, signature, url, params)) {
+    log.warn({ ip: req.socket.remoteAddress }, `${what} with a missing or invalid X-Twilio-Signature refused`);
+    throw new HttpError(403, 'invalid X-Twilio-Signature');
+  }
+  return params;
+}
+
 /** `<zone>-<yyyymmdd>-<hhmm>-<4 random>` (UTC): sortable, readable, unique enough for a few drills a month. */
 export function newDrillId(zoneId: string, nowMs: number): string {
   const t = new Date(nowMs).toISOString();
@@ -172,13 +182,7 @@ export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
     if (path === '/twilio/status') {
       if (method !== 'POST') throw new HttpError(405, 'POST only');
       if (!o.twilioAuthToken) throw new HttpError(404, 'twilio transport not configured');
-      const raw = await readBody(req);
-      const params = Object.fromEntries(new URLSearchParams(raw));
-      const signature = req.headers['x-twilio-signature'];
-      if (typeof signature !== 'string' || !twilio.validateRequest(o.twilioAuthToken, signature, statusUrl, params)) {
-        o.log.warn({ ip: req.socket.remoteAddress }, 'status callback with a missing or invalid X-Twilio-Signature refused');
-        return json(res, 403, { error: 'invalid X-Twilio-Signature' });
-      }
+      const params = await signedTwilioForm(req, o.log, o.twilioAuthToken, statusUrl, 'status callback');
       const parsed = twilioStatusSchema.safeParse(params);
       if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
       const s = parsed.data.MessageStatus;
@@ -190,13 +194,7 @@ export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
     if (path === '/twilio/inbound') {
       if (method !== 'POST') throw new HttpError(405, 'POST only');
       if (!o.twilioAuthToken || !o.twilioInbound) throw new HttpError(404, 'Twilio replies not configured (TWILIO_RECEIVES_REPLIES)');
-      const raw = await readBody(req);
-      const params = Object.fromEntries(new URLSearchParams(raw));
-      const signature = req.headers['x-twilio-signature'];
-      if (typeof signature !== 'string' || !twilio.validateRequest(o.twilioAuthToken, signature, inboundUrl, params)) {
-        o.log.warn({ ip: req.socket.remoteAddress }, 'incoming message with a missing or invalid X-Twilio-Signature refused');
-        return json(res, 403, { error: 'invalid X-Twilio-Signature' });
-      }
+      const params = await signedTwilioForm(req, o.log, o.twilioAuthToken, inboundUrl, 'incoming message');
       const parsed = twilioInboundSchema.safeParse(params);
       if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
       const r = o.service.acknowledgeByReply(parsed.data.From, parsed.data.Body, `twilio ${parsed.data.MessageSid}`);
@@ -262,14 +260,7 @@ export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
         return json(res, 200, { alerts: o.service.listAlerts(filter, url.searchParams.get('drills') === 'include' ? 'with' : 'without') });
       }
       if (method !== 'POST') throw new HttpError(405, 'POST only');
-      const raw = await readBody(req);
-      let body: unknown;
-      try {
-        body = JSON.parse(raw);
-      } catch (err) {
-        throw new HttpError(400, `body is not JSON: ${(err as Error).message}`);
-      }
-      const parsed = apiAckSchema.safeParse(body);
+      const parsed = apiAckSchema.safeParse(await readJson(req));
       if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
       const r = o.service.acknowledgeByApi(parsed.data.alertId, parsed.data.by, parsed.data.channel, parsed.data.memberId ?? null);
       if (!r.ok) return json(res, 404, { error: r.reason });
