@@ -138,8 +138,9 @@ describe('an alert drill of San Thàng (suspected fire, to the team leaders)', (
     expect(second.drill).toMatchObject({ dryRun: true, texted: rows.length, acknowledged: 0 });
     const list = drillListResponseSchema.parse((await api('/api/drills?zone=san-thang')).body);
     expect(list.drills.map((d) => d.drillId)).toStrictEqual([drillId, started.drillId]);
-    expect((await api(`/api/drills/${started.drillId}/end`, { method: 'POST' })).status).toBe(200);
-    expect(service.engineState.alerts[started.alertId]?.status).toBe('resolved');
+    // Ended by a board member: who ended it is recorded (an empty body, as the CLI's, says `api`).
+    expect((await api(`/api/drills/${started.drillId}/end`, { method: 'POST', body: { by: 'Lò Văn Minh (city-board-m01)' } })).status).toBe(200);
+    expect(service.engineState.alerts[started.alertId]).toMatchObject({ status: 'resolved', resolvedBy: 'Lò Văn Minh (city-board-m01)' });
   });
 
   it('refuses bad requests with the reason', async () => {
@@ -147,6 +148,8 @@ describe('an alert drill of San Thàng (suspected fire, to the team leaders)', (
     const bad = await api('/api/drills', { method: 'POST', body: { zoneId: 'san-thang', kind: 'flood' } });
     expect(bad.status).toBe(400);
     expect(await api('/api/drills/nope')).toStrictEqual({ status: 404, body: { error: 'no drill nope' } });
+    expect((await api('/api/drills/nope/end', { method: 'POST', body: { by: 7 } })).status).toBe(400);
+    expect(await api('/api/drills/nope/end', { method: 'POST' })).toStrictEqual({ status: 404, body: { error: 'no drill nope' } });
     expect((await fetch(`${base}/api/drills`)).status).toBe(401);
   });
 });

@@ -6,7 +6,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import twilio from 'twilio';
 import { z } from 'zod';
-import { apiAckSchema, drillStartSchema } from '../contracts/alerts-api.ts';
+import { apiAckSchema, drillEndSchema, drillStartSchema } from '../contracts/alerts-api.ts';
 import { describeZodError } from '../contracts/payloads.ts';
 import type { Logger } from '../platform/logger.ts';
 import { Counter } from 'prom-client';
@@ -93,7 +93,10 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const raw = await readBody(req);
+  return parseJson(await readBody(req));
+}
+
+function parseJson(raw: string): unknown {
   try {
     return JSON.parse(raw);
   } catch (err) {
@@ -244,8 +247,10 @@ export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
       }
       if (end) {
         if (method !== 'POST') throw new HttpError(405, 'POST only');
-        await readBody(req);
-        return o.service.endDrill(drillId, 'api') ? json(res, 200, { ok: true }) : json(res, 404, { error: `no drill ${drillId}` });
+        const raw = await readBody(req);
+        const parsed = drillEndSchema.safeParse(raw.trim() === '' ? {} : parseJson(raw));
+        if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
+        return o.service.endDrill(drillId, parsed.data.by) ? json(res, 200, { ok: true }) : json(res, 404, { error: `no drill ${drillId}` });
       }
       if (method !== 'GET') throw new HttpError(405, 'GET only');
       const report = o.service.drillReport(drillId);

@@ -1,6 +1,7 @@
 // The alerts service's boards' API as the board uses it: the open alerts with their deliveries, and
-// an acknowledgement recorded with channel `board` (it stops repeats and escalation there).
-import { apiAckResponseSchema, apiAlertsResponseSchema, drillListResponseSchema, drillReportSchema, drillStartResponseSchema, type ApiAlert, type DrillReport, type DrillStart, type DrillSummary } from '../contracts/alerts-api.ts';
+// an acknowledgement recorded with channel `board` (it stops repeats and escalation there); drills
+// started, ended, listed and reported.
+import { apiAckResponseSchema, apiAlertsResponseSchema, drillListResponseSchema, drillReportSchema, drillEndResponseSchema, drillStartResponseSchema, type ApiAlert, type DrillEnd, type DrillReport, type DrillStart, type DrillSummary } from '../contracts/alerts-api.ts';
 import { fetchJson } from './fetch-json.ts';
 
 /** 500 open alerts with 150 recipients each is well under this. */
@@ -35,6 +36,15 @@ export class AlertsClient {
       drillStartResponseSchema,
     );
     return { drillId: body.drillId, recipients: body.recipients };
+  }
+
+  /** Ends a drill now (no more repeats or escalation); `by` is the member who ended it. */
+  async endDrill(drillId: string, by: string): Promise<void> {
+    await fetchJson(
+      new URL(`/api/drills/${encodeURIComponent(drillId)}/end`, this.baseUrl).toString(),
+      { method: 'POST', headers: { 'x-api-key': this.apiKey, 'content-type': 'application/json' }, body: JSON.stringify({ by } satisfies DrillEnd), timeoutMs: TIMEOUT_MS, maxBytes: 64 * 1024 },
+      drillEndResponseSchema,
+    );
   }
 
   async drills(): Promise<DrillSummary[]> {

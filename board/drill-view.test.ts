@@ -52,6 +52,15 @@ describe('the drill report page and CSV', () => {
     expect(html).toContain('<td>2/8</td><td>2 ph 05 s</td><td>6 ph 40 s</td>');
     expect(html).toContain('=cmd, &#34;x&#34;');
     expect(html).toContain('action="/drills/san-thang-20260302-0130-abcd/ack"');
+    expect(html).toContain('action="/drills/san-thang-20260302-0130-abcd/end"');
+  });
+
+  it('an ended drill, a printed report and a page without a member (no CSRF token) have no acknowledge or end button', () => {
+    const ended = { ...REPORT, drill: { ...REPORT.drill, endedAt: T0 + 600_000 } };
+    for (const html of [renderDrillReportHtml(SITE, ended, { csrf: 'tok' }), renderDrillReportHtml(SITE, REPORT, { print: true }), renderDrillReportHtml(SITE, REPORT)]) {
+      expect(html).not.toContain('/ack"');
+      expect(html).not.toContain('/end"');
+    }
   });
 
   it('CSV: one row per member, ISO times, formulas defused, quotes escaped', () => {
@@ -70,7 +79,8 @@ describe('the drill pages over HTTP', () => {
   const PASSWORD = 'a long board password';
   const startDrill = vi.fn(async () => ({ drillId: 'san-thang-20260302-0130-abcd', recipients: 8 }));
   const acknowledge = vi.fn(async () => ({ alreadyAcknowledged: false }));
-  const alerts = { openAlerts: async () => [], acknowledge, startDrill, drills: async () => [summary], drillReport: async () => REPORT } as unknown as AlertsClient;
+  const endDrill = vi.fn(async () => {});
+  const alerts = { openAlerts: async () => [], acknowledge, startDrill, endDrill, drills: async () => [summary], drillReport: async () => REPORT } as unknown as AlertsClient;
   const store = new BoardStore(openDatabase(':memory:'));
   const readings: ReadingsSource = { kind: 'local', description: 'test', lastSeen: async () => new Map(), series: async (ids, _f, w) => emptySeries(w, ids), close: () => {} };
   const service = new BoardService({ site: SITE, store, readings, alerts, log: pino({ level: 'silent' }) });
@@ -126,5 +136,30 @@ describe('the drill pages over HTTP', () => {
     const ack = await app.inject({ method: 'POST', url: '/drills/san-thang-20260302-0130-abcd/ack', headers: { cookie: cookie(jar(page, j)), 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: ackCsrf }).toString() });
     expect(ack.statusCode).toBe(303);
     expect(acknowledge).toHaveBeenCalledWith('drill-san-thang-20260302-0130-abcd', 'Giàng Thanh Mai (city-board-m01)', 'city-board-m01');
+  });
+
+  it('a member ends a running drill with the CSRF token; without it, or from the kiosk, nothing reaches the alerts service', async () => {
+    const j = await member();
+    const page = await app.inject({ method: 'GET', url: '/drills/san-thang-20260302-0130-abcd', headers: { cookie: cookie(j) } });
+    const csrf = /action="\/drills\/san-thang-20260302-0130-abcd\/end"><input type="hidden" name="_csrf" value="([^"]+)"/.exec(page.body)?.[1];
+    expect(csrf, 'the report of a running drill has the end button').toBeTruthy();
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const noCsrf = await app.inject({ method: 'POST', url: '/drills/san-thang-20260302-0130-abcd/end', headers: { cookie: cookie(jar(page, j)), ...form }, payload: '' });
+    expect(noCsrf.statusCode).toBe(403);
+    const kiosk = await app.inject({ method: 'GET', url: '/kiosk/kiosk-token-0123456789-0123456789-abc' });
+    const fromKiosk = await app.inject({ method: 'POST', url: '/drills/san-thang-20260302-0130-abcd/end', headers: { cookie: cookie({ ...jar(page, j), ...jar(kiosk) }), ...form }, payload: new URLSearchParams({ _csrf: csrf ?? '' }).toString() });
+    expect(fromKiosk.statusCode).toBe(403);
+    expect(endDrill).not.toHaveBeenCalled();
+    const ended = await app.inject({ method: 'POST', url: '/drills/san-thang-20260302-0130-abcd/end', headers: { cookie: cookie(jar(page, j)), ...form }, payload: new URLSearchParams({ _csrf: csrf ?? '' }).toString() });
+    expect(ended.statusCode).toBe(303);
+    expect(ended.headers.location).toBe('/drills/san-thang-20260302-0130-abcd');
+    expect(endDrill).toHaveBeenCalledExactlyOnceWith('san-thang-20260302-0130-abcd', 'Giàng Thanh Mai (city-board-m01)');
+  });
+
+  it('the main page tells a member\'s page to link to the drills, never the kiosk\'s', async () => {
+    const boot = (body: string) => JSON.parse(/<script type="application\/json" id="boot">(.*?)<\/script>/.exec(body)?.[1] ?? '{}') as { drills?: boolean };
+    expect(boot((await app.inject({ method: 'GET', url: '/', headers: { cookie: cookie(await member()) } })).body).drills).toBe(true);
+    const kiosk = await app.inject({ method: 'GET', url: '/kiosk/kiosk-token-0123456789-0123456789-abc' });
+    expect(boot((await app.inject({ method: 'GET', url: '/', headers: { cookie: cookie(jar(kiosk)) } })).body).drills).toBe(false);
   });
 });

@@ -56,7 +56,7 @@ export function renderDrillListHtml(site: Site, drills: readonly DrillSummary[],
   );
 }
 
-/** A drill's report; `ackAlertId` with a CSRF token shows the member's acknowledge button while the drill is open. */
+/** A drill's report; with a CSRF token (a signed-in member) and while the drill is open: the buttons that acknowledge it and end it. */
 export function renderDrillReportHtml(site: Site, r: DrillReport, opts: { csrf?: string | null; print?: boolean } = {}): string {
   const tz = site.site.timezone;
   const d = r.drill;
@@ -69,7 +69,10 @@ export function renderDrillReportHtml(site: Site, r: DrillReport, opts: { csrf?:
     opts.print || !opts.csrf
       ? ''
       : `<p><a href="/drills/${escapeHtml(d.drillId)}.csv">Tải CSV</a> · <a href="/drills/${escapeHtml(d.drillId)}.pdf">PDF</a>${
-          d.endedAt ? '' : ` · <form class="inline" method="post" action="/drills/${escapeHtml(d.drillId)}/ack"><input type="hidden" name="_csrf" value="${escapeHtml(opts.csrf)}"><button type="submit">Tôi đã nhận (xác nhận)</button></form>`
+          d.endedAt
+            ? ''
+            : ` · <form class="inline" method="post" action="/drills/${escapeHtml(d.drillId)}/ack"><input type="hidden" name="_csrf" value="${escapeHtml(opts.csrf)}"><button type="submit">Tôi đã nhận (xác nhận)</button></form>` +
+              ` · <form class="inline" method="post" action="/drills/${escapeHtml(d.drillId)}/end"><input type="hidden" name="_csrf" value="${escapeHtml(opts.csrf)}"><button type="submit" id="end-drill">Kết thúc diễn tập</button></form>`
         }</p>`;
   const units = r.units
     .map((u) => {

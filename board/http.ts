@@ -1,8 +1,8 @@
 // The board's HTTP server (fastify): sign-in with per-person credentials (scrypt, rate-limited,
 // CSRF-protected), a read-only kiosk link for wall screens, sessions in board.sqlite, the page and
 // its bundle, the view as JSON and as server-sent events, the 24-hour series, acknowledgements
-// (members only, CSRF), and the daily bulletin. Nothing but the sign-in page and the kiosk link
-// answers without a session.
+// (members only, CSRF), drills (members only: start, acknowledge and end with CSRF; reports), and
+// the daily bulletin. Nothing but the sign-in page and the kiosk link answers without a session.
 import { createHash } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifyCsrf from '@fastify/csrf-protection';
@@ -230,7 +230,8 @@ export async function createBoardHttp(o: BoardHttpOptions): Promise<FastifyInsta
     const lang = langOf(req);
     const csrf = user.role === 'member' ? reply.generateCsrf() : '';
     const { version, view } = o.service.current();
-    const boot = { version, view, geometry: o.geometry, user: user.role === 'member' ? { role: 'member', name: user.name, memberId: user.memberId } : { role: 'kiosk' }, lang };
+    // `drills`: the page links to /drills (members only, and only with an alerts service to run them).
+    const boot = { version, view, geometry: o.geometry, user: user.role === 'member' ? { role: 'member', name: user.name, memberId: user.memberId } : { role: 'kiosk' }, lang, drills: user.role === 'member' && Boolean(o.alerts) };
     const head =
       `<link rel="stylesheet" href="/assets/board.css?v=${o.assets.css.hash}"><meta name="csrf-token" content="${escapeHtml(csrf)}">` +
       `<script type="module" src="/assets/board.js?v=${o.assets.js.hash}"></script><meta name="theme-color" content="#7f0000">`;
@@ -328,6 +329,19 @@ export async function createBoardHttp(o: BoardHttpOptions): Promise<FastifyInsta
     if (!id.success || !o.alerts) return reply.code(404).send({ error: 'not found' });
     try {
       await o.alerts.acknowledge(`drill-${id.data}`, `${user.name} (${user.memberId})`, user.memberId);
+      return reply.redirect(`/drills/${id.data}`, 303);
+    } catch (err) {
+      return reply.code(err instanceof FetchError && err.status === 404 ? 404 : 502).send({ error: (err as Error).message });
+    }
+  });
+  app.post<{ Params: { id: string } }>('/drills/:id/end', { preHandler: app.csrfProtection }, async (req, reply) => {
+    const user = member(req);
+    if (!user) return reply.code(403).send({ error: 'drills are for signed-in board members' });
+    const id = nodeIdSchema.safeParse(req.params.id);
+    if (!id.success || !o.alerts) return reply.code(404).send({ error: 'not found' });
+    try {
+      await o.alerts.endDrill(id.data, `${user.name} (${user.memberId})`);
+      o.log.info({ drillId: id.data, memberId: user.memberId }, 'drill ended from the board');
       return reply.redirect(`/drills/${id.data}`, 303);
     } catch (err) {
       return reply.code(err instanceof FetchError && err.status === 404 ? 404 : 502).send({ error: (err as Error).message });

@@ -2,7 +2,7 @@
 // defined once for the alerts service that serves them and the situation board that calls them.
 import { z } from 'zod';
 import { drillMarkSchema, nodeIdSchema } from './payloads.ts';
-import { audienceSchema } from './site.ts';
+import { audienceSchema, DRILL_KINDS, type DrillKind } from './site.ts';
 
 /** How an acknowledgement reached the alerts service. `board` = a board member on the situation board. */
 export const ACK_CHANNELS = ['link', 'modem', 'api', 'board'] as const;
@@ -65,9 +65,8 @@ export const apiAlertsResponseSchema = z.object({ alerts: z.array(apiAlertSchema
 // Drills (diễn tập, README "Drills"): `POST /api/drills` starts one, `GET /api/drills` lists them,
 // `GET /api/drills/<id>` gives its report, `POST /api/drills/<id>/end` ends it. Same API key.
 
-/** What a drill rehearses: a confirmed fire, a suspected fire, or a rise of the danger level to IV. */
-export const DRILL_KINDS = ['fire-confirmed', 'fire-suspected', 'level'] as const;
-export type DrillKind = (typeof DRILL_KINDS)[number];
+// What a drill rehearses (defined beside the site file's drill schedule).
+export { DRILL_KINDS, type DrillKind };
 
 export const drillStartSchema = z
   .object({
@@ -82,6 +81,11 @@ export const drillStartSchema = z
   })
   .strict();
 export type DrillStart = z.input<typeof drillStartSchema>;
+
+/** `POST /api/drills/<id>/end`: who ends it (the board sends its signed-in member); an empty body = `api`. */
+export const drillEndSchema = z.object({ by: z.string().trim().min(1).max(100).default('api') }).strict();
+export type DrillEnd = z.input<typeof drillEndSchema>;
+export const drillEndResponseSchema = z.object({ ok: z.literal(true) });
 
 export const drillStartResponseSchema = z.object({ ok: z.literal(true), drillId: z.string(), alertId: z.string(), recipients: z.number().int() });
 

@@ -17,6 +17,8 @@ interface Boot {
   geometry: MapGeometry;
   user: { role: 'member'; name: string; memberId: string } | { role: 'kiosk' };
   lang: Lang;
+  /** Members with an alerts service: the page links to the drills (/drills). */
+  drills?: boolean;
 }
 
 const bootEl = document.getElementById('boot');
@@ -53,7 +55,7 @@ function layout(): void {
   $('app').innerHTML =
     `<header class="top"><div class="title"><h1>${escapeHtml(w.title)}</h1><span class="site">${escapeHtml(view.site.name)}${view.site.sampleData ? ` · <span class="sample">${escapeHtml(w.sample)}</span>` : ''}</span></div>` +
     `<div class="status"><span id="conn" class="conn"></span><span id="clock" class="clock"></span></div>` +
-    `<nav><a id="bulletin-link" href="/bulletin/today" target="_blank" rel="noopener">${escapeHtml(w.bulletin)}</a><button type="button" id="lang">${escapeHtml(w.language)}</button>${user}</nav></header>` +
+    `<nav>${boot.drills ? `<a id="drills-link" href="/drills">${escapeHtml(w.drills)}</a>` : ''}<a id="bulletin-link" href="/bulletin/today" target="_blank" rel="noopener">${escapeHtml(w.bulletin)}</a><button type="button" id="lang">${escapeHtml(w.language)}</button>${user}</nav></header>` +
     `<div id="banner" class="banner" hidden></div>` +
     `<main class="board">` +
     `<section class="panel fires-panel"><h2>${escapeHtml(w.fires)}</h2><div id="fires"></div><div id="other-wrap" hidden><h2>${escapeHtml(w.otherAlerts)}</h2><div id="other"></div></div></section>` +
