@@ -17,6 +17,7 @@ import { DEFAULT_INFLUX_SPOOL_MAX_LINES, startAlertsInflux, type AlertsInflux } 
 import { createLineWriter } from '../platform/influx-writer.ts';
 import { loadSiteWithPolicy, type AlertPolicy } from './policy.ts';
 import { buildRoster } from './routing.ts';
+import { startDrillSchedule } from './drill-schedule.ts';
 import { AlertService, type AlertServiceOptions, type TransportDegradation } from './service.ts';
 import type { PipelineClock } from '../platform/clock.ts';
 import { assertTemplatesFit, ACK_CODE_DIGITS, transportNotice, type AckMode } from './templates.ts';
@@ -148,6 +149,8 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
   });
   log.info({ transport: transport.name, ackMode, encoding: policy.encoding, maxSegments: policy.maxSegments, rate: env.ALERTS_RATE_SEGMENTS_PER_S }, 'alerts service starting');
   service.start();
+  // Drills the site file schedules (README "Drills"): node-cron, wall clock, the site's timezone.
+  const drillSchedule = startDrillSchedule({ drills: site.drills, timezone: policy.timezone, service, drillExists: (id) => outbox.drill(id) !== null, db, log });
 
   const http = createAlertsHttpServer({
     host: env.ALERTS_HTTP_HOST,
@@ -261,6 +264,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     influx,
     async close() {
       if (inboxTimer) clearInterval(inboxTimer);
+      drillSchedule.stop();
       await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
       await service.stop();
       await influx?.stop();

@@ -1,5 +1,6 @@
 // Site registry schema: zones, sensor nodes, command boards, protection teams, danger table.
 // One YAML file per site, validated here; cross-references are checked too.
+import { validateDetailed as validateCron } from 'node-cron';
 import { z } from 'zod';
 import { nodeIdSchema, zoneIdSchema } from './payloads.ts';
 
@@ -271,6 +272,44 @@ export type AlertPolicy = Omit<z.infer<typeof alertPolicySchema>, 'timezone'> & 
 export type AlertPolicyInput = z.input<typeof alertPolicySchema>;
 
 // ---------------------------------------------------------------------------------------------
+// Scheduled drills (README "Drills"): the alerts service starts them on the wall clock in the
+// site's timezone, never while a real alert of the zone is open, once per slot.
+
+/** What a drill rehearses: a confirmed fire, a suspected fire, or a rise of the danger level to IV. */
+export const DRILL_KINDS = ['fire-confirmed', 'fire-suspected', 'level'] as const;
+export type DrillKind = (typeof DRILL_KINDS)[number];
+
+export const scheduledDrillSchema = z
+  .object({
+    zone: zoneIdSchema,
+    kind: z.enum(DRILL_KINDS).default('fire-confirmed'),
+    /**
+     * node-cron, five fields (minute hour day-of-month month day-of-week), local time of the site.
+     * node-cron combines day-of-month and day-of-week with AND (Vixie cron: OR), so
+     * `30 8 1-7 1-4,11,12 1` is the first Monday of the dry-season months at 08:30.
+     */
+    cron: z.string().trim().min(9).max(100),
+    /** Only alert drills can be scheduled; sensor drills are not built yet. */
+    depth: z.enum(['alert', 'sensor']).default('alert'),
+    /** Record every SMS in the outbox, send none. */
+    dryRun: z.boolean().default(false),
+    /** Who is texted instead of the route's first recipients (then no escalation). */
+    audience: z.array(audienceSchema).min(1).max(20).optional(),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    if (d.depth !== 'alert') ctx.addIssue({ code: 'custom', message: 'only depth: alert can be scheduled (sensor drills are not available yet)', path: ['depth'] });
+    const fields = d.cron.split(/\s+/);
+    if (fields.length !== 5) {
+      ctx.addIssue({ code: 'custom', message: `cron must have 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}: "${d.cron}"`, path: ['cron'] });
+      return;
+    }
+    const v = validateCron(d.cron);
+    if (!v.valid) ctx.addIssue({ code: 'custom', message: `not a node-cron expression: ${v.errors.map((e) => `${e.field} ${e.value ?? ''}: ${e.message}`).join('; ')}`, path: ['cron'] });
+  });
+export type ScheduledDrill = z.infer<typeof scheduledDrillSchema>;
+
+// ---------------------------------------------------------------------------------------------
 
 export const siteSchema = z
   .object({
@@ -300,6 +339,8 @@ export const siteSchema = z
     maintenance: z.array(memberSchema).default([]),
     /** Alert routing, policy and SMS templates; required by the alerts service, optional for the others. */
     alerts: alertPolicySchema.optional(),
+    /** Drills the alerts service starts by itself (README "Drills"). */
+    drills: z.array(scheduledDrillSchema).default([]),
   })
   .strict()
   .superRefine((site, ctx) => {
@@ -350,6 +391,9 @@ export const siteSchema = z
     site.teams.forEach((t, i) => checkMembers(t.members, ['teams', i, 'members']));
     checkMembers(site.rangers, ['rangers']);
     checkMembers(site.maintenance, ['maintenance']);
+    site.drills.forEach((d, i) => {
+      if (!zoneIds.has(d.zone)) ctx.addIssue({ code: 'custom', message: `unknown zone ${d.zone}`, path: ['drills', i, 'zone'] });
+    });
     if (site.alerts) checkAlertReferences(site, memberIds, ctx);
   });
 export type Site = z.infer<typeof siteSchema>;
@@ -392,6 +436,7 @@ function checkAlertReferences(site: Site, memberIds: ReadonlyMap<string, string>
     r.repeat?.to?.forEach((a, j) => check(a, ['alerts', 'routes', i, 'repeat', 'to', j]));
     r.escalation.forEach((s, k) => s.to.forEach((a, j) => check(a, ['alerts', 'routes', i, 'escalation', k, 'to', j])));
   });
+  site.drills.forEach((d, i) => d.audience?.forEach((a, j) => check(a, ['drills', i, 'audience', j])));
 }
 
 /** The site's alerts section with defaults filled in from the site (timezone); throws when the site has none. */

@@ -171,6 +171,8 @@ const site: SiteInput = {
       'node-fault-cleared': '{brand}: Trạm cảm biến {nodes} ({zone}) hết lỗi {fault} lúc {time}.',
     },
   },
+  // The command board's drill at the largest hotspot: the first Monday of each dry-season month at 08:30.
+  drills: [{ zone: 'san-thang', kind: 'fire-confirmed', cron: '30 8 1-7 1-4,11,12 1', depth: 'alert', dryRun: false }],
 };
 
 process.stdout.write(
@@ -183,7 +185,7 @@ process.stdout.write(
 const doc = new Document(site);
 visit(doc, {
   Map(_key, node) {
-    if (node.has('phone') || node.has('afterS') || node.has('everyS')) node.flow = true;
+    if (node.has('phone') || node.has('afterS') || node.has('everyS') || node.has('cron')) node.flow = true;
   },
   Seq(_key, node) {
     if (node.items.every((item) => isScalar(item))) node.flow = true;
@@ -200,6 +202,16 @@ if (isScalar(alertsKey)) {
     ' against the roster above. Templates are written with accents; encoding gsm7 sends them unaccented',
     ' (160 characters a segment), ucs2 accented (NFC, 70 a segment). At start-up every template is',
     ' rendered with the longest zone and node names and refused if it exceeds maxSegments.',
+  ].join('\n');
+}
+const drillsKey = isMap(root) ? root.items.find((pair) => isScalar(pair.key) && pair.key.value === 'drills')?.key : undefined;
+if (isScalar(drillsKey)) {
+  drillsKey.spaceBefore = true;
+  drillsKey.commentBefore = [
+    ' Scheduled drills (README "Drills"): started by the alerts service, every SMS marked DIEN TAP. cron is',
+    ' node-cron in the site timezone (minute hour day-of-month month day-of-week); node-cron ANDs the two',
+    ' day fields, so "30 8 1-7 1-4,11,12 1" is the first Monday of January-April, November and December',
+    ' at 08:30. Never started while a real alert of the zone is open (skipped and logged).',
   ].join('\n');
 }
 process.stdout.write(doc.toString({ lineWidth: 0, flowCollectionPadding: true }));

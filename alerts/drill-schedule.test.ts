@@ -1,0 +1,144 @@
+// Scheduled drills: node-cron's real matching of the site file's expressions (first Monday of the
+// dry-season months, Asia/Ho_Chi_Minh), the slots due between two injected times, the slot's drill id
+// (its idempotency key) and the decision at a slot (start, skip for a real alert, nothing twice).
+import cron from 'node-cron';
+import { afterAll, describe, expect, it } from 'vitest';
+import { scheduledDrillSchema, type ScheduledDrill } from '../contracts/site.ts';
+import { emptyEngineState, handleEvent, startDrill, type EngineState } from './engine.ts';
+import { CATCH_UP_MS, decideSlot, dueSlots, realAlertsOf, scheduledDrillId } from './drill-schedule.ts';
+import { laiChauContext } from './test-fixtures.ts';
+
+const TZ = 'Asia/Ho_Chi_Minh';
+const FIRST_MONDAY = '30 8 1-7 1-4,11,12 1';
+const entry: ScheduledDrill = scheduledDrillSchema.parse({ zone: 'san-thang', kind: 'fire-confirmed', cron: FIRST_MONDAY });
+const tasks: ReturnType<typeof cron.createTask>[] = [];
+/** node-cron's own matcher (a task never started: no timer). */
+function matcher(expr: string) {
+  const task = cron.createTask(expr, () => {}, { timezone: TZ });
+  tasks.push(task);
+  return (d: Date) => task.match(d);
+}
+afterAll(async () => {
+  for (const t of tasks) await t.destroy();
+});
+
+const local = (s: string) => Date.parse(`${s}+07:00`);
+
+describe('node-cron reads the site file\'s schedule as written', () => {
+  it('"30 8 1-7 1-4,11,12 1" is the first Monday of January–April, November and December at 08:30 local (day-of-month AND day-of-week)', () => {
+    const matches = matcher(FIRST_MONDAY);
+    const hits: string[] = [];
+    // Every day of 2027 at 08:30 local, and at 08:29 and 08:31 (never).
+    for (let day = local('2027-01-01T08:30:00'); day < local('2028-01-01T00:00:00'); day += 86_400_000) {
+      if (matches(new Date(day))) hits.push(new Date(day + 7 * 3_600_000).toISOString().slice(0, 10));
+      expect(matches(new Date(day - 60_000)) || matches(new Date(day + 60_000))).toBe(false);
+    }
+    expect(hits).toStrictEqual(['2027-01-04', '2027-02-01', '2027-03-01', '2027-04-05', '2027-11-01', '2027-12-06']);
+    // Vixie cron would OR the two day fields (every Monday and the 1st–7th); node-cron does not.
+    const everyMonday = matcher('30 8 * 1-4,11,12 1');
+    expect(everyMonday(new Date(local('2027-01-11T08:30:00')))).toBe(true);
+    expect(matches(new Date(local('2027-01-11T08:30:00')))).toBe(false);
+    // The same days as node-cron's "first Monday" (1#1).
+    const nth = matcher('30 8 * 1-4,11,12 1#1');
+    for (const d of hits) expect(nth(new Date(local(`${d}T08:30:00`)))).toBe(true);
+  });
+
+  it('in the site\'s timezone, not the process\'s: 08:30 local is 01:30 UTC', () => {
+    expect(matcher(FIRST_MONDAY)(new Date('2027-01-04T01:30:00Z'))).toBe(true);
+    expect(matcher(FIRST_MONDAY)(new Date('2027-01-04T08:30:00Z'))).toBe(false);
+  });
+});
+
+describe('which slots are due', () => {
+  const matches = matcher(FIRST_MONDAY);
+  const slot = local('2027-01-04T08:30:00');
+
+  it.each([
+    ['the minute passes', slot - 10_000, slot + 500, [slot]],
+    ['before it', slot - 60_000, slot - 1, []],
+    ['the slot was handled at the last look', slot, slot + 59_000, []],
+    ['a restart 10 minutes later catches up', slot - 60_000, slot + 10 * 60_000, [slot]],
+    ['not beyond the catch-up window', slot - 86_400_000, slot + CATCH_UP_MS + 60_000, []],
+  ])('%s', (_what, from, to, expected) => {
+    expect(dueSlots([matches], from, to).map((s) => s.slotMs)).toStrictEqual(expected);
+  });
+
+  it('several entries, oldest slot first', () => {
+    const every5 = matcher('*/5 * * * *');
+    expect(dueSlots([matches, every5], slot - 6 * 60_000, slot)).toStrictEqual([
+      { index: 1, slotMs: slot - 5 * 60_000 },
+      { index: 0, slotMs: slot },
+      { index: 1, slotMs: slot },
+    ]);
+  });
+});
+
+describe('the slot\'s drill id is its idempotency key', () => {
+  it('the same entry and minute give the same id; another minute or entry another one', () => {
+    const slot = local('2027-01-04T08:30:00');
+    const id = scheduledDrillId(entry, slot);
+    expect(id).toMatch(/^san-thang-20270104-0130-[a-z2-9]{4}$/);
+    expect(scheduledDrillId({ ...entry }, slot)).toBe(id);
+    expect(scheduledDrillId(entry, local('2027-02-01T08:30:00'))).not.toBe(id);
+    expect(scheduledDrillId({ ...entry, kind: 'fire-suspected' }, slot)).not.toBe(id);
+  });
+});
+
+describe('the decision at a slot', () => {
+  const ctx = laiChauContext();
+  const slot = local('2027-01-04T08:30:00');
+  const none = () => null;
+  const fire = (kind: 'fire-suspected' | 'node-offline', zoneId: string, eventId: string) => ({ eventId, kind, zoneId, nodeId: `${zoneId}-01`, ts: new Date(slot - 60_000).toISOString(), detail: {} });
+  const withEvent = (state: EngineState, e: ReturnType<typeof fire>) => handleEvent(ctx, state, e, slot - 60_000).state;
+
+  it('starts the drill as the site file says, started by the schedule', () => {
+    const d = decideSlot({ ...entry, dryRun: true, audience: ['team-leaders'] }, slot, emptyEngineState(), none);
+    expect(d).toStrictEqual({ action: 'start', drillId: scheduledDrillId(entry, slot), request: { drillId: scheduledDrillId(entry, slot), kind: 'fire-confirmed', zoneId: 'san-thang', audience: ['team-leaders'], dryRun: true, startedBy: 'schedule' } });
+  });
+
+  it('skips it while a real fire alert of its zone is open, says which; a fire elsewhere, a node alert or another drill do not stop it', () => {
+    const burning = withEvent(emptyEngineState(), fire('fire-suspected', 'san-thang', 'real-1'));
+    expect(realAlertsOf(burning, 'san-thang')).toHaveLength(1);
+    const d = decideSlot(entry, slot, burning, none);
+    expect(d).toMatchObject({ action: 'skip', reason: `a real alert of san-thang is open: ${realAlertsOf(burning, 'san-thang')[0]}` });
+
+    let calm = withEvent(emptyEngineState(), fire('fire-suspected', 'nam-loong', 'real-2'));
+    calm = withEvent(calm, fire('node-offline', 'san-thang', 'node-1'));
+    calm = startDrill(ctx, calm, { drillId: 'san-thang-manual', kind: 'fire-suspected', zoneId: 'san-thang', audience: null, dryRun: true, startedBy: 'cli' }, slot - 60_000, new Date(slot).toISOString()).state;
+    expect(realAlertsOf(calm, 'san-thang')).toStrictEqual([]);
+    expect(decideSlot(entry, slot, calm, none).action).toBe('start');
+  });
+
+  it('an acknowledged fire still stops it; a resolved one does not', () => {
+    const state = withEvent(emptyEngineState(), fire('fire-suspected', 'san-thang', 'real-3'));
+    const [alertId] = realAlertsOf(state, 'san-thang');
+    const acked = structuredClone(state);
+    (acked.alerts[alertId as string] as { status: string }).status = 'acknowledged';
+    expect(decideSlot(entry, slot, acked, none).action).toBe('skip');
+    const resolved = structuredClone(state);
+    (resolved.alerts[alertId as string] as { status: string }).status = 'resolved';
+    expect(decideSlot(entry, slot, resolved, none).action).toBe('start');
+  });
+
+  it('a slot decided before a restart is not decided again', () => {
+    const id = scheduledDrillId(entry, slot);
+    expect(decideSlot(entry, slot, emptyEngineState(), (d) => (d === id ? 'started already' : null))).toStrictEqual({ action: 'none', drillId: id, reason: 'started already' });
+  });
+});
+
+describe('the schedule in the site file', () => {
+  it.each([
+    [{ zone: 'san-thang', cron: '30 8 1-7 * 1 *' }, 'cron must have 5 fields'],
+    [{ zone: 'san-thang', cron: '30 25 * * *' }, 'not a node-cron expression'],
+    [{ zone: 'san-thang', cron: FIRST_MONDAY, depth: 'sensor' }, 'only depth: alert can be scheduled'],
+    [{ zone: 'san-thang', cron: FIRST_MONDAY, kind: 'flood' }, 'kind'],
+  ])('%j is refused (%s)', (input, message) => {
+    const r = scheduledDrillSchema.safeParse(input);
+    expect(r.success).toBe(false);
+    expect(JSON.stringify(r.error?.issues)).toContain(message);
+  });
+
+  it('defaults: a confirmed-fire alert drill, sent for real', () => {
+    expect(scheduledDrillSchema.parse({ zone: 'san-thang', cron: FIRST_MONDAY })).toStrictEqual({ zone: 'san-thang', kind: 'fire-confirmed', cron: FIRST_MONDAY, depth: 'alert', dryRun: false });
+  });
+});
