@@ -19,7 +19,7 @@ import { apiAlertsResponseSchema, drillListResponseSchema, drillReportSchema } f
 import { scheduledDrillSchema } from '../../contracts/site.ts';
 import { topics } from '../../contracts/topics.ts';
 import { freePort, waitFor } from '../harness/ports.ts';
-import { connectAs, serviceEnv, ServiceProcess, SITE_FILE, startSiteBroker, tempDataDir } from '../harness/services.ts';
+import { connectAs, serviceEnv, ServiceProcess, SITE_FILE, startSiteBroker, tempDataDir, type LogLine } from '../harness/services.ts';
 import { skipTitle } from '../harness/skip.ts';
 
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
@@ -64,7 +64,7 @@ function alertsAt(fakeStartMs: number): ServiceProcess {
 }
 
 const api = async (path: string) => (await fetch(`http://127.0.0.1:${port}${path}`, { headers: { 'x-api-key': API_KEY } })).json() as Promise<unknown>;
-const logTime = (l: { time?: unknown }) => Date.parse(String(l.time));
+const logTime = (l: LogLine) => Date.parse(String(l.time));
 
 describe.skipIf(skip)(skipTitle('scheduled drills in the alerts process under libfaketime', skip), () => {
   beforeAll(async () => {
