@@ -59,6 +59,20 @@ describe('problems are reported with file and line', () => {
     expect(text).toMatch(/teams\[0\]\.members\[1\]\.phone: sample roster phones must start with \+8400/);
   });
 
+  it('the drill schedule: a cron node-cron refuses, a sixth field and an unknown zone are named with their line', () => {
+    const good = '  - { zone: san-thang, kind: fire-confirmed, cron: "30 8 1-7 1-4,11,12 1", depth: alert, dryRun: false }';
+    expect(siteText).toContain(good);
+    const broken = siteText.replace(good, `${good.replace('30 8 1-7', '30 24 1-7')}\n${good.replace('1-4,11,12 1"', '1-4,11,12 1 *"')}\n${good.replace('san-thang', 'san-thanh')}`);
+    const result = checkSiteText(broken, 'site.yaml');
+    assert(!result.ok);
+    const line = lineOf(broken, '30 24 1-7');
+    expect(result.problems.map(formatProblem)).toStrictEqual([
+      expect.stringMatching(new RegExp(`^site\\.yaml:${line} drills\\[0\\]\\.cron: not a node-cron expression: hour 24`)),
+      `site.yaml:${line + 1} drills[1].cron: cron must have 5 fields (minute hour day-of-month month day-of-week), got 6: "30 8 1-7 1-4,11,12 1 *"`,
+      `site.yaml:${line + 2} drills[2].zone: unknown zone san-thanh`,
+    ]);
+  });
+
   it('YAML syntax errors and unknown fields are reported with their line', () => {
     const syntax = checkSiteText('site:\n  id: x\n  name: [unclosed\n', 'bad.yaml');
     expect(syntax.ok).toBe(false);
