@@ -118,7 +118,7 @@ export function startDrillSchedule(o: DrillScheduleOptions): { stop(): void } {
   );
   for (const { index, slotMs } of dueSlots(tasks.map((t) => (d: Date) => t.match(d)), now() - CATCH_UP_MS, now())) run(index, slotMs);
   for (const t of tasks) void t.start();
-  o.log.info({ drills: o.drills.map((d, i) => ({ zoneId: d.zone, kind: d.kind, cron: d.cron, next: tasks[i]?.getNextRun()?.toISOString() })), timezone: o.timezone }, 'drill schedule');
+  o.log.info({ drills: o.drills.map((d, i) => ({ zoneId: d.zone, kind: d.kind, cron: d.cron, next: tasks[i]?.getNextRuns(1)[0]?.toISOString() })), timezone: o.timezone }, 'drill schedule');
   return {
     stop() {
       for (const t of tasks) void t.destroy();

@@ -8,7 +8,7 @@ import type { DrillReport } from '../contracts/alerts-api.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import type { AlertsClient } from './alerts-client.ts';
 import { hashPassword } from './auth.ts';
-import { drillReportCsv, renderDrillReportHtml, seconds } from './drill-view.ts';
+import { drillReportCsv, renderDrillListHtml, renderDrillReportHtml, seconds } from './drill-view.ts';
 import { buildMapGeometry } from './geometry.ts';
 import { createBoardHttp } from './http.ts';
 import { LiveHub } from './live.ts';
@@ -72,6 +72,14 @@ describe('the drill report page and CSV', () => {
     ]);
   });
 
+  it('the list shows the site file\'s schedule with each entry\'s next start (local time)', () => {
+    const next = Date.parse('2027-01-04T01:30:00Z');
+    const html = renderDrillListHtml(SITE, [], 'tok', null, [{ zone: 'san-thang', kind: 'fire-confirmed', cron: '30 8 1-7 1-4,11,12 1', dryRun: false, next }]);
+    expect(html).toContain('<h2>Lịch diễn tập tự động</h2>');
+    expect(html).toContain('<tr><td>San Thàng</td><td>Cháy rừng (đã xác nhận)</td><td><code>30 8 1-7 1-4,11,12 1</code></td><td>04/01 08:30</td></tr>');
+    expect(renderDrillListHtml(SITE, [], 'tok')).not.toContain('Lịch diễn tập tự động');
+  });
+
   it.each([[null, '—'], [0, '0 s'], [59.6, '1 ph 00 s'], [3725, '62 ph 05 s']] as const)('seconds(%s) = %s', (s, text) => expect(seconds(s)).toBe(text));
 });
 
@@ -118,6 +126,12 @@ describe('the drill pages over HTTP', () => {
     let j = await member();
     const list = await app.inject({ method: 'GET', url: '/drills', headers: { cookie: cookie(j) } });
     expect(list.statusCode).toBe(200);
+    // The committed site schedules San Thàng on the first Monday of the dry-season months at 08:30: node-cron's next match.
+    expect(SITE.drills).toHaveLength(1);
+    const next = /<tr><td>San Thàng<\/td><td>Cháy rừng \(đã xác nhận\)<\/td><td><code>30 8 1-7 1-4,11,12 1<\/code><\/td><td>(\d\d)\/(\d\d) 08:30<\/td><\/tr>/.exec(list.body);
+    expect(next, 'the schedule with its next start').not.toBeNull();
+    expect(Number(next?.[1])).toBeLessThanOrEqual(7);
+    expect([1, 2, 3, 4, 11, 12]).toContain(Number(next?.[2]));
     j = jar(list, j);
     const csrf = /name="_csrf" value="([^"]+)"/.exec(list.body)?.[1] ?? '';
     const noCsrf = await app.inject({ method: 'POST', url: '/drills', headers: { cookie: cookie(j), 'content-type': 'application/x-www-form-urlencoded' }, payload: 'zoneId=san-thang&kind=fire-suspected' });

@@ -31,9 +31,23 @@ function shell(title: string, body: string): string {
 
 const zoneName = (site: Site, zoneId: string) => site.zones.find((z) => z.id === zoneId)?.name ?? zoneId;
 
-/** The list of drills and, for a signed-in member, the form that starts one. */
-export function renderDrillListHtml(site: Site, drills: readonly DrillSummary[], csrf: string | null, message: string | null = null): string {
+/** A scheduled drill (the site file's `drills:`) and its next start (Unix ms; null = never again). */
+export interface ScheduledDrillRun {
+  zone: string;
+  kind: DrillKind;
+  cron: string;
+  dryRun: boolean;
+  next: number | null;
+}
+
+/** The list of drills, the site file's schedule and, for a signed-in member, the form that starts one. */
+export function renderDrillListHtml(site: Site, drills: readonly DrillSummary[], csrf: string | null, message: string | null = null, schedule: readonly ScheduledDrillRun[] = []): string {
   const tz = site.site.timezone;
+  const scheduled = schedule.length
+    ? `<h2>Lịch diễn tập tự động</h2><p>Theo tệp cấu hình; không bắt đầu khi khu vực đang có cảnh báo thật.</p><table><thead><tr><th>Khu vực</th><th>Tình huống</th><th>Lịch (cron)</th><th>Lần tới</th></tr></thead><tbody>${schedule
+        .map((d) => `<tr><td>${escapeHtml(zoneName(site, d.zone))}</td><td>${escapeHtml(DRILL_KIND_VI[d.kind])}${d.dryRun ? ' (chạy thử)' : ''}</td><td><code>${escapeHtml(d.cron)}</code></td><td>${d.next === null ? '—' : escapeHtml(dateTime(d.next, tz))}</td></tr>`)
+        .join('')}</tbody></table>`
+    : '';
   const hotspotsFirst = [...site.zones].sort((a, b) => Number(b.hotspot ?? false) - Number(a.hotspot ?? false));
   const form = csrf
     ? `<h2>Bắt đầu diễn tập</h2><form method="post" action="/drills"><input type="hidden" name="_csrf" value="${escapeHtml(csrf)}">` +
@@ -51,7 +65,7 @@ export function renderDrillListHtml(site: Site, drills: readonly DrillSummary[],
     .join('');
   return shell(
     'Diễn tập',
-    `<p><a href="/">← Bảng tình huống</a></p><h1>Diễn tập chữa cháy rừng</h1>${message ? `<p role="alert">${escapeHtml(message)}</p>` : ''}${form}<h2>Các lần diễn tập</h2>` +
+    `<p><a href="/">← Bảng tình huống</a></p><h1>Diễn tập chữa cháy rừng</h1>${message ? `<p role="alert">${escapeHtml(message)}</p>` : ''}${form}${scheduled}<h2>Các lần diễn tập</h2>` +
       `<table><thead><tr><th>Bắt đầu</th><th>Khu vực</th><th>Tình huống</th><th>Đã xác nhận / đã nhắn</th><th>Trung vị</th><th>Chậm nhất</th><th></th></tr></thead><tbody>${rows || '<tr><td colspan="7">Chưa có lần diễn tập nào.</td></tr>'}</tbody></table>`,
   );
 }

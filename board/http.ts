@@ -10,6 +10,7 @@ import fastifyFormbody from '@fastify/formbody';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySession from '@fastify/session';
+import cron from 'node-cron';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
 import { z } from 'zod';
@@ -28,7 +29,7 @@ import type { BoardService } from './service.ts';
 import type { BoardStore } from './store.ts';
 import { localDate } from './view.ts';
 import type { AlertsClient } from './alerts-client.ts';
-import { drillReportCsv, renderDrillListHtml, renderDrillReportHtml } from './drill-view.ts';
+import { drillReportCsv, renderDrillListHtml, renderDrillReportHtml, type ScheduledDrillRun } from './drill-view.ts';
 import { DRILL_KINDS } from '../contracts/alerts-api.ts';
 
 declare module 'fastify' {
@@ -293,6 +294,12 @@ export async function createBoardHttp(o: BoardHttpOptions): Promise<FastifyInsta
   });
 
   let printing = false;
+  // The site file's drill schedule (the alerts service runs it): node-cron's own next match, shown on /drills.
+  const schedule = o.site.drills.map((d) => ({ d, task: cron.createTask(d.cron, () => {}, { timezone: o.site.site.timezone }) }));
+  app.addHook('onClose', async () => {
+    for (const { task } of schedule) await task.destroy();
+  });
+  const scheduleRuns = (): ScheduledDrillRun[] => schedule.map(({ d, task }) => ({ zone: d.zone, kind: d.kind, cron: d.cron, dryRun: d.dryRun, next: task.getNextRuns(1)[0]?.getTime() ?? null }));
   // Drills: signed-in members only (a wall screen neither starts nor reads them).
   const member = (req: FastifyRequest): Extract<SessionUser, { role: 'member' }> | null => {
     const u = who(req);
@@ -303,7 +310,7 @@ export async function createBoardHttp(o: BoardHttpOptions): Promise<FastifyInsta
     if (!member(req)) return reply.code(403).send({ error: 'drills are for signed-in board members' });
     if (!o.alerts) return reply.code(404).send({ error: 'no alerts service configured (BOARD_ALERTS_URL)' });
     try {
-      return html(reply, 200, renderDrillListHtml(o.site, await o.alerts.drills(), reply.generateCsrf()));
+      return html(reply, 200, renderDrillListHtml(o.site, await o.alerts.drills(), reply.generateCsrf(), null, scheduleRuns()));
     } catch (err) {
       return reply.code(502).send({ error: (err as Error).message });
     }
