@@ -103,6 +103,7 @@ function summary(input: DrillInput, all: readonly DrillMember[]): DrillSummary {
     startedAt: d.started_at,
     startedBy: d.started_by,
     endedAt: d.ended_at,
+    endedBy: d.ended_by,
     texted: all.filter((x) => x.textedAt !== null).length,
     acknowledged: all.filter((x) => x.ackedAt !== null).length,
     medianResponseS: median(times),

@@ -141,6 +141,7 @@ describe('an alert drill of San Thàng (suspected fire, to the team leaders)', (
     // Ended by a board member: who ended it is recorded (an empty body, as the CLI's, says `api`).
     expect((await api(`/api/drills/${started.drillId}/end`, { method: 'POST', body: { by: 'Lò Văn Minh (city-board-m01)' } })).status).toBe(200);
     expect(service.engineState.alerts[started.alertId]).toMatchObject({ status: 'resolved', resolvedBy: 'Lò Văn Minh (city-board-m01)' });
+    expect(drillReportSchema.parse((await api(`/api/drills/${started.drillId}`)).body).drill).toMatchObject({ endedAt: wall, endedBy: 'Lò Văn Minh (city-board-m01)' });
   });
 
   it('refuses bad requests with the reason', async () => {

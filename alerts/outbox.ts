@@ -65,6 +65,8 @@ export const drillRowSchema = z.object({
   started_by: z.string(),
   ended_at: z.number().nullable(),
   escalation_steps: z.number().int(),
+  /** Who ended it (`api`, a board member, `drill time over`); null while it runs. */
+  ended_by: z.string().nullable(),
 });
 export type DrillRow = z.infer<typeof drillRowSchema>;
 
@@ -148,10 +150,11 @@ export class AlertOutbox {
       CREATE TABLE IF NOT EXISTS drills (
         drill_id TEXT PRIMARY KEY, alert_id TEXT NOT NULL UNIQUE, zone_id TEXT NOT NULL, kind TEXT NOT NULL, depth TEXT NOT NULL,
         dry_run INTEGER NOT NULL, started_at INTEGER NOT NULL, started_by TEXT NOT NULL, ended_at INTEGER,
-        escalation_steps INTEGER NOT NULL DEFAULT 0
+        escalation_steps INTEGER NOT NULL DEFAULT 0, ended_by TEXT
       );
       CREATE INDEX IF NOT EXISTS drills_zone ON drills (zone_id, started_at);
     `);
+    addColumns('drills', { ended_by: 'TEXT' });
     this.lines = new LineSpool(db, 'influx_spool', 'influx_refused');
   }
 
@@ -183,7 +186,10 @@ export class AlertOutbox {
             .prepare(`INSERT OR IGNORE INTO drills (drill_id, alert_id, zone_id, kind, depth, dry_run, started_at, started_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
             .run(a.drill.id, a.alertId, a.zoneId, a.drill.kind, a.drill.depth, a.drill.dryRun ? 1 : 0, now, a.drill.startedBy);
         }
-        this.db.prepare(`UPDATE drills SET escalation_steps = ?, ended_at = CASE WHEN ? THEN COALESCE(ended_at, ?) ELSE ended_at END WHERE alert_id = ?`).run(a.stepsDone, a.status === 'resolved' ? 1 : 0, now, a.alertId);
+        const ended = a.status === 'resolved' ? 1 : 0;
+        this.db
+          .prepare(`UPDATE drills SET escalation_steps = ?, ended_at = CASE WHEN ? THEN COALESCE(ended_at, ?) ELSE ended_at END, ended_by = CASE WHEN ? THEN COALESCE(ended_by, ?) ELSE ended_by END WHERE alert_id = ?`)
+          .run(a.stepsDone, ended, now, ended, a.resolvedBy, a.alertId);
       }
       if (this.opts.influxSpoolMaxLines) {
         for (const note of output.lifecycle) {

@@ -19,7 +19,7 @@ import { BoardStore } from './store.ts';
 import { SITE } from './test-fixtures.ts';
 
 const T0 = Date.parse('2026-03-02T01:30:00Z');
-const summary = { drillId: 'san-thang-20260302-0130-abcd', alertId: 'drill-san-thang-20260302-0130-abcd', zoneId: 'san-thang', kind: 'fire-suspected' as const, depth: 'alert' as const, dryRun: false, startedAt: T0, startedBy: 'cli', endedAt: null, texted: 2, acknowledged: 1, medianResponseS: 30, worstResponseS: 30, escalationStepsReached: 1 };
+const summary = { drillId: 'san-thang-20260302-0130-abcd', alertId: 'drill-san-thang-20260302-0130-abcd', zoneId: 'san-thang', kind: 'fire-suspected' as const, depth: 'alert' as const, dryRun: false, startedAt: T0, startedBy: 'cli', endedAt: null, endedBy: null, texted: 2, acknowledged: 1, medianResponseS: 30, worstResponseS: 30, escalationStepsReached: 1 };
 const REPORT: DrillReport = {
   drill: summary,
   units: [
@@ -56,7 +56,8 @@ describe('the drill report page and CSV', () => {
   });
 
   it('an ended drill, a printed report and a page without a member (no CSRF token) have no acknowledge or end button', () => {
-    const ended = { ...REPORT, drill: { ...REPORT.drill, endedAt: T0 + 600_000 } };
+    const ended = { ...REPORT, drill: { ...REPORT.drill, endedAt: T0 + 600_000, endedBy: 'Giàng Thanh Mai (city-board-m01)' } };
+    expect(renderDrillReportHtml(SITE, ended, { csrf: 'tok' })).toContain(', kết thúc 02/03 08:40 (Giàng Thanh Mai (city-board-m01)).');
     for (const html of [renderDrillReportHtml(SITE, ended, { csrf: 'tok' }), renderDrillReportHtml(SITE, REPORT, { print: true }), renderDrillReportHtml(SITE, REPORT)]) {
       expect(html).not.toContain('/ack"');
       expect(html).not.toContain('/end"');

@@ -11,6 +11,13 @@ export const DRILL_KIND_VI: Record<DrillKind, string> = {
   'fire-suspected': 'Nghi cháy',
   level: 'Cấp dự báo lên IV',
 };
+/** Who ended a drill, as the report says it. */
+function endedByVi(by: string | null): string {
+  if (by === null) return '';
+  if (by === 'drill time over') return ' (tự kết thúc khi liên kết hết hạn)';
+  if (by === 'api') return ' (dòng lệnh)';
+  return ` (${by})`;
+}
 const CHANNEL_VI: Record<string, string> = { link: 'liên kết SMS', modem: 'nhắn lại (modem)', api: 'API', board: 'bảng chỉ huy' };
 
 /** Seconds as "1 ph 05 s" (the report's times to acknowledge). */
@@ -77,7 +84,7 @@ export function renderDrillReportHtml(site: Site, r: DrillReport, opts: { csrf?:
   const when = (t: number | null) => (t === null ? '—' : escapeHtml(dateTime(t, tz)));
   const head =
     `<p class="banner">DIỄN TẬP — không phải cháy thật</p><h1>Báo cáo diễn tập: ${escapeHtml(zoneName(site, d.zoneId))} — ${escapeHtml(DRILL_KIND_VI[d.kind])}${d.dryRun ? ' (chạy thử, không gửi SMS)' : ''}</h1>` +
-    `<p>Bắt đầu ${when(d.startedAt)} (${escapeHtml(d.startedBy)})${d.endedAt ? `, kết thúc ${when(d.endedAt)}` : ', đang diễn ra'}. Mã: ${escapeHtml(d.drillId)}</p>` +
+    `<p>Bắt đầu ${when(d.startedAt)} (${escapeHtml(d.startedBy)})${d.endedAt ? `, kết thúc ${when(d.endedAt)}${escapeHtml(endedByVi(d.endedBy))}` : ', đang diễn ra'}. Mã: ${escapeHtml(d.drillId)}</p>` +
     `<p>Đã nhắn <b>${d.texted}</b> người, đã xác nhận <b>${d.acknowledged}</b>; thời gian đến khi xác nhận: trung vị <b>${seconds(d.medianResponseS)}</b>, chậm nhất <b>${seconds(d.worstResponseS)}</b>; số bước chuyển cấp: <b>${d.escalationStepsReached}</b>.</p>`;
   const actions =
     opts.print || !opts.csrf

@@ -132,6 +132,8 @@ export const drillSummarySchema = z.object({
   startedAt: z.number(),
   startedBy: z.string(),
   endedAt: z.number().nullable(),
+  /** Who ended it: `api` (the CLI), a board member `<name> (<memberId>)`, or `drill time over`. */
+  endedBy: z.string().nullable().default(null),
   texted: z.number().int(),
   acknowledged: z.number().int(),
   medianResponseS: z.number().nullable(),

@@ -112,7 +112,7 @@ describe.skipIf(skip)(skipTitle('the board\'s drill pages in a real browser agai
     // End it from the report, before its escalation is due.
     await Promise.all([page.waitForURL(`${boardUrl}/drills/${drillId}`), page.click('#end-drill')]);
     expect(Date.now() - startedAt, 'ended before the escalation step (slow machine: rerun)').toBeLessThan(ESCALATE_AFTER_S * 1000);
-    expect(await page.textContent('body')).toMatch(/kết thúc \d/);
+    expect(await page.textContent('body')).toMatch(/kết thúc \d\d\/\d\d \d\d:\d\d \(Giàng Thanh Mai \(city-board-m01\)\)\./);
     expect(await page.locator('#end-drill').count(), 'an ended drill has no end button').toBe(0);
     await page.screenshot({ path: join(out, 'drill-report.png'), fullPage: true });
     const stats = pngStats(join(out, 'drill-report.png'));
