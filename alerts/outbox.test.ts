@@ -110,3 +110,18 @@ describe('delivery reports follow Twilio\'s order (queued → sending → sent �
     expect(outbox.counts.failed - failedBefore).toBe(1);
   });
 });
+
+describe('an alerts.sqlite written before drills recorded who ended them', () => {
+  it('gets the ended_by column; its old drills read back with endedBy null', () => {
+    const file = join(dir, 'old-drills.sqlite');
+    const old = openDatabase(file);
+    old.exec(`CREATE TABLE drills (
+      drill_id TEXT PRIMARY KEY, alert_id TEXT NOT NULL UNIQUE, zone_id TEXT NOT NULL, kind TEXT NOT NULL, depth TEXT NOT NULL,
+      dry_run INTEGER NOT NULL, started_at INTEGER NOT NULL, started_by TEXT NOT NULL, ended_at INTEGER,
+      escalation_steps INTEGER NOT NULL DEFAULT 0)`);
+    old.prepare(`INSERT INTO drills VALUES ('san-thang-20260301-0130-abcd', 'drill-san-thang-20260301-0130-abcd', 'san-thang', 'fire-confirmed', 'alert', 0, ?, 'cli', ?, 1)`).run(T0, T0 + 600 * S);
+    old.close();
+    const outbox = new AlertOutbox(openDatabase(file), { policy: ctx.policy, publicUrl: 'https://ews.laichau.vn', validityS: 900 });
+    expect(outbox.drills()).toStrictEqual([expect.objectContaining({ drill_id: 'san-thang-20260301-0130-abcd', ended_at: T0 + 600 * S, ended_by: null })]);
+  });
+});
