@@ -2,10 +2,12 @@
 // dry-season months, Asia/Ho_Chi_Minh), the slots due between two injected times, the slot's drill id
 // (its idempotency key) and the decision at a slot (start, skip for a real alert, nothing twice).
 import cron from 'node-cron';
-import { afterAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { openDatabase } from '../platform/sqlite.ts';
 import { scheduledDrillSchema, type ScheduledDrill } from '../contracts/site.ts';
 import { emptyEngineState, handleEvent, startDrill, type EngineState } from './engine.ts';
-import { CATCH_UP_MS, decideSlot, dueSlots, realAlertsOf, scheduledDrillId } from './drill-schedule.ts';
+import { CATCH_UP_MS, decideSlot, dueSlots, realAlertsOf, scheduledDrillId, startDrillSchedule } from './drill-schedule.ts';
 import { laiChauContext } from './test-fixtures.ts';
 
 const TZ = 'Asia/Ho_Chi_Minh';
@@ -140,5 +142,48 @@ describe('the schedule in the site file', () => {
 
   it('defaults: a confirmed-fire alert drill, sent for real', () => {
     expect(scheduledDrillSchema.parse({ zone: 'san-thang', cron: FIRST_MONDAY })).toStrictEqual({ zone: 'san-thang', kind: 'fire-confirmed', cron: FIRST_MONDAY, depth: 'alert', dryRun: false });
+  });
+});
+
+describe('startDrillSchedule after a restart (in-memory SQLite, an injected clock, no broker)', () => {
+  const ctx = laiChauContext();
+  const slot = local('2027-01-04T08:30:00');
+  const log = pino({ level: 'silent' });
+
+  it('starts the slot missed a few minutes ago once, records it, and a second start decides nothing', () => {
+    const db = openDatabase(':memory:');
+    const started = new Set<string>();
+    const startDrillFn = vi.fn((req: { drillId: string }) => {
+      started.add(req.drillId);
+      return { ok: true as const, alert: { notified: ['a', 'b'] } as never };
+    });
+    const service = { engineState: emptyEngineState(), startDrill: startDrillFn };
+    const opts = { drills: [entry], timezone: TZ, service, drillExists: (id: string) => started.has(id), db, log, now: () => slot + 4 * 60_000 };
+    startDrillSchedule(opts).stop();
+    expect(startDrillFn).toHaveBeenCalledExactlyOnceWith({ drillId: scheduledDrillId(entry, slot), kind: 'fire-confirmed', zoneId: 'san-thang', audience: null, dryRun: false, startedBy: 'schedule' });
+    startDrillSchedule({ ...opts, now: () => slot + 5 * 60_000 }).stop();
+    expect(startDrillFn).toHaveBeenCalledTimes(1);
+    expect(db.prepare('SELECT drill_id, outcome, reason FROM scheduled_drill_slots').all()).toStrictEqual([{ drill_id: scheduledDrillId(entry, slot), outcome: 'started', reason: null }]);
+  });
+
+  it('a real alert open: skipped and recorded with the reason, never started later; a refusal of the service is recorded too', () => {
+    const db = openDatabase(':memory:');
+    const burning = handleEvent(ctx, emptyEngineState(), { eventId: 'real-9', kind: 'fire-suspected', zoneId: 'san-thang', nodeId: 'san-thang-01', ts: new Date(slot - 60_000).toISOString(), detail: {} }, slot - 60_000).state;
+    const startDrillFn = vi.fn(() => ({ ok: false as const, reason: 'nobody on the roster' }));
+    const opts = { drills: [entry, { ...entry, zone: 'nam-loong' }], timezone: TZ, service: { engineState: burning, startDrill: startDrillFn }, drillExists: () => false, db, log, now: () => slot + 60_000 };
+    startDrillSchedule(opts).stop();
+    startDrillSchedule({ ...opts, service: { engineState: emptyEngineState(), startDrill: startDrillFn } }).stop();
+    expect(startDrillFn).toHaveBeenCalledExactlyOnceWith(expect.objectContaining({ zoneId: 'nam-loong' }));
+    const rows = db.prepare('SELECT drill_id, outcome, reason FROM scheduled_drill_slots ORDER BY drill_id').all() as { drill_id: string; outcome: string; reason: string }[];
+    expect(rows.map((r) => [r.drill_id.split('-2027')[0], r.outcome, r.reason])).toStrictEqual([
+      ['nam-loong', 'skipped', 'nobody on the roster'],
+      ['san-thang', 'skipped', `a real alert of san-thang is open: ${realAlertsOf(burning, 'san-thang').join(', ')}`],
+    ]);
+  });
+
+  it('no schedule: nothing is created', () => {
+    const db = openDatabase(':memory:');
+    startDrillSchedule({ drills: [], timezone: TZ, service: { engineState: emptyEngineState(), startDrill: vi.fn() }, drillExists: () => false, db, log }).stop();
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'scheduled_drill_slots'").all()).toStrictEqual([]);
   });
 });
