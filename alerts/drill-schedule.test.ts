@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { openDatabase } from '../platform/sqlite.ts';
 import { scheduledDrillSchema, type ScheduledDrill } from '../contracts/site.ts';
 import { emptyEngineState, handleEvent, startDrill, type EngineState } from './engine.ts';
-import { CATCH_UP_MS, decideSlot, dueSlots, realAlertsOf, scheduledDrillId, startDrillSchedule } from './drill-schedule.ts';
+import { CATCH_UP_MS, decideSlot, dueSlots, nextRun, realAlertsOf, scheduledDrillId, startDrillSchedule } from './drill-schedule.ts';
 import { laiChauContext } from './test-fixtures.ts';
 
 const TZ = 'Asia/Ho_Chi_Minh';
@@ -43,6 +43,15 @@ describe('node-cron reads the site file\'s schedule as written', () => {
     // The same days as node-cron's "first Monday" (1#1).
     const nth = matcher('30 8 * 1-4,11,12 1#1');
     for (const d of hits) expect(nth(new Date(local(`${d}T08:30:00`)))).toBe(true);
+  });
+
+  it('the next start: node-cron\'s next match; null where node-cron finds none (it throws), never an error at start-up', () => {
+    const task = cron.createTask(FIRST_MONDAY, () => {}, { timezone: TZ });
+    tasks.push(task);
+    expect(nextRun(task)?.getTime()).toBeGreaterThan(Date.now());
+    expect(nextRun({ getNextRuns: () => { throw new Error('Could not find next matching date within reasonable time range'); } })).toBeNull();
+    // Impossible days are refused by the site schema (node-cron's validate), before any task exists.
+    expect(scheduledDrillSchema.safeParse({ zone: 'san-thang', cron: '30 8 30 2 *' }).success).toBe(false);
   });
 
   it('in the site\'s timezone, not the process\'s: 08:30 local is 01:30 UTC', () => {

@@ -70,6 +70,15 @@ export function decideSlot(entry: ScheduledDrill, slotMs: number, state: EngineS
   return { action: 'start', drillId, request: { drillId, kind: entry.kind, zoneId: entry.zone, audience: entry.audience ?? null, dryRun: entry.dryRun, startedBy: 'schedule' } };
 }
 
+/** A task's next start, or null where node-cron finds none in its search range (it throws; the schema already refuses impossible days). */
+export function nextRun(task: Pick<ScheduledTask, 'getNextRuns'> | undefined): Date | null {
+  try {
+    return task?.getNextRuns(1)[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 export interface DrillScheduleOptions {
   drills: readonly ScheduledDrill[];
   timezone: string;
@@ -118,7 +127,7 @@ export function startDrillSchedule(o: DrillScheduleOptions): { stop(): void } {
   );
   for (const { index, slotMs } of dueSlots(tasks.map((t) => (d: Date) => t.match(d)), now() - CATCH_UP_MS, now())) run(index, slotMs);
   for (const t of tasks) void t.start();
-  o.log.info({ drills: o.drills.map((d, i) => ({ zoneId: d.zone, kind: d.kind, cron: d.cron, next: tasks[i]?.getNextRuns(1)[0]?.toISOString() })), timezone: o.timezone }, 'drill schedule');
+  o.log.info({ drills: o.drills.map((d, i) => ({ zoneId: d.zone, kind: d.kind, cron: d.cron, next: nextRun(tasks[i])?.toISOString() ?? null })), timezone: o.timezone }, 'drill schedule');
   return {
     stop() {
       for (const t of tasks) void t.destroy();

@@ -295,11 +295,11 @@ export async function createBoardHttp(o: BoardHttpOptions): Promise<FastifyInsta
 
   let printing = false;
   // The site file's drill schedule (the alerts service runs it): node-cron's own next match, shown on /drills.
-  const schedule = o.site.drills.map((d) => ({ d, task: cron.createTask(d.cron, () => {}, { timezone: o.site.site.timezone }) }));
+  const schedule = o.site.drills.map((d) => ({ d, task: cron.createTask(d.cron, () => {}, { timezone: o.site.alerts?.timezone ?? o.site.site.timezone }) }));
   app.addHook('onClose', async () => {
     for (const { task } of schedule) await task.destroy();
   });
-  const scheduleRuns = (): ScheduledDrillRun[] => schedule.map(({ d, task }) => ({ zone: d.zone, kind: d.kind, cron: d.cron, dryRun: d.dryRun, next: task.getNextRuns(1)[0]?.getTime() ?? null }));
+  const scheduleRuns = (): ScheduledDrillRun[] => schedule.map(({ d, task }) => ({ zone: d.zone, kind: d.kind, cron: d.cron, dryRun: d.dryRun, next: nextRunMs(task) }));
   // Drills: signed-in members only (a wall screen neither starts nor reads them).
   const member = (req: FastifyRequest): Extract<SessionUser, { role: 'member' }> | null => {
     const u = who(req);
@@ -412,6 +412,15 @@ export async function createBoardHttp(o: BoardHttpOptions): Promise<FastifyInsta
     return reply.code(status).send({ error: status >= 500 ? 'internal error' : err.message, code: err.code });
   });
   return app;
+}
+
+/** node-cron's next match of a task, or null where it finds none in its search range (it throws then). */
+function nextRunMs(task: { getNextRuns(count: number): Date[] }): number | null {
+  try {
+    return task.getNextRuns(1)[0]?.getTime() ?? null;
+  } catch {
+    return null;
+  }
 }
 
 function addDaysIso(date: string, days: number): string {
