@@ -167,7 +167,7 @@ describe('startDrillSchedule after a restart (in-memory SQLite, an injected cloc
       return { ok: true as const, alert: { notified: ['a', 'b'] } as never };
     });
     const service = { engineState: emptyEngineState(), startDrill: startDrillFn };
-    const opts = { drills: [entry], timezone: TZ, service, drillExists: (id: string) => started.has(id), db, log, now: () => slot + 4 * 60_000 };
+    const opts = { drills: [entry], timezone: TZ, service, drillExists: (id: string) => started.has(id), db, log, now: () => slot + 4 * 60_000, catchUpDelayMs: 0 };
     startDrillSchedule(opts).stop();
     expect(startDrillFn).toHaveBeenCalledExactlyOnceWith({ drillId: scheduledDrillId(entry, slot), kind: 'fire-confirmed', zoneId: 'san-thang', audience: null, dryRun: false, startedBy: 'schedule' });
     startDrillSchedule({ ...opts, now: () => slot + 5 * 60_000 }).stop();
@@ -179,7 +179,7 @@ describe('startDrillSchedule after a restart (in-memory SQLite, an injected cloc
     const db = openDatabase(':memory:');
     const burning = handleEvent(ctx, emptyEngineState(), { eventId: 'real-9', kind: 'fire-suspected', zoneId: 'san-thang', nodeId: 'san-thang-01', ts: new Date(slot - 60_000).toISOString(), detail: {} }, slot - 60_000).state;
     const startDrillFn = vi.fn(() => ({ ok: false as const, reason: 'nobody on the roster' }));
-    const opts = { drills: [entry, { ...entry, zone: 'nam-loong' }], timezone: TZ, service: { engineState: burning, startDrill: startDrillFn }, drillExists: () => false, db, log, now: () => slot + 60_000 };
+    const opts = { drills: [entry, { ...entry, zone: 'nam-loong' }], timezone: TZ, service: { engineState: burning, startDrill: startDrillFn }, drillExists: () => false, db, log, now: () => slot + 60_000, catchUpDelayMs: 0 };
     startDrillSchedule(opts).stop();
     startDrillSchedule({ ...opts, service: { engineState: emptyEngineState(), startDrill: startDrillFn } }).stop();
     expect(startDrillFn).toHaveBeenCalledExactlyOnceWith(expect.objectContaining({ zoneId: 'nam-loong' }));
@@ -188,6 +188,22 @@ describe('startDrillSchedule after a restart (in-memory SQLite, an injected cloc
       ['nam-loong', 'skipped', 'nobody on the roster'],
       ['san-thang', 'skipped', `a real alert of san-thang is open: ${realAlertsOf(burning, 'san-thang').join(', ')}`],
     ]);
+  });
+
+  it('missed slots are decided after the delay (the broker\'s queued events first), and not at all once stopped', async () => {
+    const make = () => {
+      const startDrillFn = vi.fn(() => ({ ok: true as const, alert: { notified: [] } as never }));
+      return { startDrillFn, opts: { drills: [entry], timezone: TZ, service: { engineState: emptyEngineState(), startDrill: startDrillFn }, drillExists: () => false, db: openDatabase(':memory:'), log, now: () => slot + 60_000, catchUpDelayMs: 50 } };
+    };
+    const a = make();
+    const running = startDrillSchedule(a.opts);
+    expect(a.startDrillFn).not.toHaveBeenCalled();
+    const b = make();
+    startDrillSchedule(b.opts).stop();
+    await new Promise((r) => setTimeout(r, 200));
+    running.stop();
+    expect(a.startDrillFn).toHaveBeenCalledTimes(1);
+    expect(b.startDrillFn).not.toHaveBeenCalled();
   });
 
   it('no schedule: nothing is created', () => {

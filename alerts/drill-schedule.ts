@@ -16,6 +16,12 @@ import type { DrillRequest, DrillStartResult, EngineState } from './engine.ts';
 
 /** A slot missed by at most this much (the service was restarting) still starts when the service is back. */
 export const CATCH_UP_MS = 15 * 60_000;
+/**
+ * Missed slots are decided this long after start-up, not at once: the events the broker kept for the
+ * service's persistent session while it was down arrive first, so a real fire that came meanwhile is
+ * known before a missed drill of its zone is considered.
+ */
+export const CATCH_UP_DELAY_MS = 10_000;
 const MINUTE_MS = 60_000;
 
 const scheduledTotal = new Counter({ name: 'ews_alerts_scheduled_drills_total', help: 'Scheduled drill slots by outcome (started, skipped)', labelNames: ['outcome'] as const, registers: [metricsRegistry] });
@@ -89,9 +95,11 @@ export interface DrillScheduleOptions {
   db: SqliteDatabase;
   log: Logger;
   now?: () => number;
+  /** Default CATCH_UP_DELAY_MS; 0 = at once. */
+  catchUpDelayMs?: number;
 }
 
-/** Schedules every entry with node-cron (and starts the slots missed during the last CATCH_UP_MS). */
+/** Schedules every entry with node-cron (and, CATCH_UP_DELAY_MS later, starts the slots missed during the CATCH_UP_MS before start-up). */
 export function startDrillSchedule(o: DrillScheduleOptions): { stop(): void } {
   if (o.drills.length === 0) return { stop: () => {} };
   const now = o.now ?? Date.now;
@@ -125,11 +133,18 @@ export function startDrillSchedule(o: DrillScheduleOptions): { stop(): void } {
   const tasks: ScheduledTask[] = o.drills.map((entry, index) =>
     cron.createTask(entry.cron, (ctx) => run(index, Math.floor(ctx.date.getTime() / MINUTE_MS) * MINUTE_MS), { timezone: o.timezone, name: `drill-schedule-${index}` }),
   );
-  for (const { index, slotMs } of dueSlots(tasks.map((t) => (d: Date) => t.match(d)), now() - CATCH_UP_MS, now())) run(index, slotMs);
+  const startedAt = now();
+  const catchUp = () => {
+    for (const { index, slotMs } of dueSlots(tasks.map((t) => (d: Date) => t.match(d)), startedAt - CATCH_UP_MS, now())) run(index, slotMs);
+  };
+  const delay = o.catchUpDelayMs ?? CATCH_UP_DELAY_MS;
+  const catchUpTimer = delay > 0 ? setTimeout(catchUp, delay) : null;
+  if (!catchUpTimer) catchUp();
   for (const t of tasks) void t.start();
   o.log.info({ drills: o.drills.map((d, i) => ({ zoneId: d.zone, kind: d.kind, cron: d.cron, next: nextRun(tasks[i])?.toISOString() ?? null })), timezone: o.timezone }, 'drill schedule');
   return {
     stop() {
+      if (catchUpTimer) clearTimeout(catchUpTimer);
       for (const t of tasks) void t.destroy();
     },
   };
