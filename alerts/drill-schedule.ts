@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import cron, { type ScheduledTask } from 'node-cron';
 import { Counter } from 'prom-client';
+import { z } from 'zod';
 import type { ScheduledDrill } from '../contracts/site.ts';
 import type { Logger } from '../platform/logger.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
@@ -85,6 +86,9 @@ export function nextRun(task: Pick<ScheduledTask, 'getNextRuns'> | undefined): D
   }
 }
 
+/** A row of `scheduled_drill_slots` as the schedule reads it back. */
+const slotRowSchema = z.object({ outcome: z.enum(['started', 'skipped']), reason: z.string().nullable() });
+
 export interface DrillScheduleOptions {
   drills: readonly ScheduledDrill[];
   timezone: string;
@@ -109,8 +113,10 @@ export function startDrillSchedule(o: DrillScheduleOptions): { stop(): void } {
   const record = o.db.prepare('INSERT OR IGNORE INTO scheduled_drill_slots (drill_id, zone_id, slot_at, outcome, reason, decided_at) VALUES (?, ?, ?, ?, ?, ?)');
   const decidedBefore = (drillId: string): string | null => {
     if (o.drillExists(drillId)) return 'started already';
-    const row = recorded.get(drillId) as { outcome: string; reason: string | null } | undefined;
-    return row ? `${row.outcome} already${row.reason ? `: ${row.reason}` : ''}` : null;
+    const raw = recorded.get(drillId);
+    if (raw === undefined) return null;
+    const row = slotRowSchema.parse(raw);
+    return `${row.outcome} already${row.reason ? `: ${row.reason}` : ''}`;
   };
 
   const run = (index: number, slotMs: number) => {
