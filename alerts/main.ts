@@ -13,7 +13,7 @@ import { ackModeOf, chooseTransport, refuseSampleRoster, type AlertsEnv } from '
 import type { EngineContext } from './engine.ts';
 import { createAlertsHttpServer, listenAlertsHttp } from './http.ts';
 import { AlertOutbox, type SmsCounts } from './outbox.ts';
-import { readSmsdFolders, scanGammuErrors, scanGammuInbox } from './gammu.ts';
+import { GammuTransport, readSmsdFolders, scanGammuErrors, scanGammuInbox } from './gammu.ts';
 import { DEFAULT_INFLUX_SPOOL_MAX_LINES, startAlertsInflux, type AlertsInflux } from './influx.ts';
 import { createLineWriter } from '../platform/influx-writer.ts';
 import { loadSiteWithPolicy, type AlertPolicy } from './policy.ts';
@@ -21,7 +21,7 @@ import { buildRoster } from './routing.ts';
 import { AlertService, type AlertServiceOptions, type TransportDegradation } from './service.ts';
 import type { PipelineClock } from '../platform/clock.ts';
 import { assertTemplatesFit, ACK_CODE_DIGITS, transportNotice, type AckMode } from './templates.ts';
-import { DryRunTransport, GammuTransport, TwilioTransport, type SmsTransport } from './transports.ts';
+import { DryRunTransport, TwilioTransport, type SmsTransport } from './transports.ts';
 import { randomInt } from 'node:crypto';
 
 export interface RunningAlerts {

@@ -14,7 +14,7 @@ import { loadAlertsEnv } from '../../alerts/config.ts';
 import { runAlertsService, type RunningAlerts } from '../../alerts/main.ts';
 import { loadSiteWithPolicy } from '../../alerts/policy.ts';
 import { buildRoster, resolveAudiences, type Roster } from '../../alerts/routing.ts';
-import { GammuTransport } from '../../alerts/transports.ts';
+import { GammuTransport } from '../../alerts/gammu.ts';
 import { topics } from '../../contracts/topics.ts';
 import { GammuSmsd, gammuSkipReason } from '../harness/gammu-smsd.ts';
 import { freePort, waitFor } from '../harness/ports.ts';
