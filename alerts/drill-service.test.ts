@@ -1,5 +1,5 @@
 // A drill through the alerts service and its HTTP API in one process (like service.test.ts), against
-// the local double of Twilio's Messages API (alerts/twilio-double.ts, checked against the official
+// the local double of Twilio's Messages API (test/support/twilio-double.ts, checked against the official
 // CreateMessage contract). The service's wall clock is injected, so acknowledgements arrive at known
 // times and the report's figures are exact.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +19,7 @@ import { resolveAudiences } from './routing.ts';
 import { AlertService } from './service.ts';
 import { laiChauContext } from './test-fixtures.ts';
 import { TwilioTransport } from './transports.ts';
-import { TwilioMessagesDouble } from './twilio-double.ts';
+import { TwilioMessagesDouble } from '../test/support/twilio-double.ts';
 
 const SID = `AC${'1'.repeat(32)}`;
 const TOKEN = 'test-auth-token-0123456789';

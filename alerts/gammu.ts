@@ -1,12 +1,14 @@
 // The gammu-smsd side of the modem path (files backend, `gammu-smsd(1)`, `gammu-smsdrc(5)`):
 // reading the daemon's configuration for its folders, replies in its inbox offered as
 // acknowledgements, and messages it moved to its error folder marked failed in the outbox.
-// Sending is GammuTransport (transports.ts, through gammu-smsd-inject with the same config file).
+// Sending: GammuTransport below, through gammu-smsd-inject with the same config file.
+import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Logger } from '../platform/logger.ts';
 import type { AlertOutbox } from './outbox.ts';
 import type { AlertService } from './service.ts';
+import type { OutgoingSms, SendResult, SmsTransport } from './transports.ts';
 
 export interface SmsdFolders {
   inboxPath?: string | undefined;
@@ -77,4 +79,39 @@ export function scanGammuErrors(dir: string, outbox: AlertOutbox, log: Logger, n
     changed += rows;
   }
   return changed;
+}
+
+export interface GammuOptions {
+  /** gammu-smsd configuration file (the daemon must run with the same file). */
+  configFile: string;
+  injectCommand: string;
+  /** ucs2 sends accented text with -unicode. */
+  unicode: boolean;
+}
+
+/** Queues messages in gammu-smsd through `gammu-smsd-inject`; the daemon sends them through the modem. */
+export class GammuTransport implements SmsTransport {
+  readonly name = 'gammu' as const;
+  constructor(private readonly opts: GammuOptions) {}
+
+  send(sms: OutgoingSms): Promise<SendResult> {
+    // TEXT makes exactly one SMS and silently cuts the text at one segment (70 UCS-2 characters were
+    // seen to go out truncated); EMS makes a concatenated message split at 153/67 like our counter.
+    const unicode = this.opts.unicode ? ['-unicode'] : [];
+    const args =
+      sms.segments > 1
+        ? ['-c', this.opts.configFile, 'EMS', sms.to, ...unicode, '-text', sms.body]
+        : ['-c', this.opts.configFile, 'TEXT', sms.to, ...unicode, '-len', String(sms.body.length + 10), '-text', sms.body];
+    return new Promise((resolve) => {
+      execFile(this.opts.injectCommand, args, { timeout: 15_000 }, (err, stdout, stderr) => {
+        const id = /Written message with ID (\S+)/.exec(`${stdout}\n${stderr}`)?.[1];
+        if (err || !id) {
+          resolve({ ok: false, retry: true, code: 'gammu-inject', detail: `${err?.message ?? ''} ${stderr}`.trim().slice(0, 300) });
+          return;
+        }
+        // The id is the file written into gammu-smsd's outbox; gammu moves it under the same name to sent/ or error/.
+        resolve({ ok: true, providerId: gammuProviderId(basename(id)) });
+      });
+    });
+  }
 }

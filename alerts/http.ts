@@ -148,11 +148,11 @@ function apiKeyMatches(req: IncomingMessage, key: string | undefined): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
-  const statusUrl = `${o.publicUrl.replace(/\/+$/, '')}/twilio/status`;
-  const inboundUrl = `${o.publicUrl.replace(/\/+$/, '')}/twilio/inbound`;
-  const { site } = o.service.context.roster;
-  const timeZone = o.service.context.policy.timezone;
+export function createAlertsHttpServer(opts: AlertsHttpOptions): Server {
+  const statusUrl = `${opts.publicUrl.replace(/\/+$/, '')}/twilio/status`;
+  const inboundUrl = `${opts.publicUrl.replace(/\/+$/, '')}/twilio/inbound`;
+  const { site } = opts.service.context.roster;
+  const timeZone = opts.service.context.policy.timezone;
   const clock = (ms: number) => alertTime(ms, Date.now(), timeZone);
 
   /** The alert in words a patrol member reads: kind, zone, place, time (ids only in brackets). */
@@ -178,30 +178,30 @@ export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
 
     if (path === '/healthz' && method === 'GET') {
       // Liveness for a load balancer or proxy; the detail and /metrics are on EWS_HTTP_PORT (internal).
-      const ok = o.health().ok;
+      const ok = opts.health().ok;
       return json(res, ok ? 200 : 503, { ok });
     }
 
     if (path === '/twilio/status') {
       if (method !== 'POST') throw new HttpError(405, 'POST only');
-      if (!o.twilioAuthToken) throw new HttpError(404, 'twilio transport not configured');
-      const params = await signedTwilioForm(req, o.log, o.twilioAuthToken, statusUrl, 'status callback');
+      if (!opts.twilioAuthToken) throw new HttpError(404, 'twilio transport not configured');
+      const params = await signedTwilioForm(req, opts.log, opts.twilioAuthToken, statusUrl, 'status callback');
       const parsed = twilioStatusSchema.safeParse(params);
       if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
       const s = parsed.data.MessageStatus;
       const mapped = s === 'delivered' || s === 'read' ? 'delivered' : s === 'undelivered' ? 'undelivered' : s === 'failed' || s === 'canceled' ? 'failed' : 'sent';
-      const changed = o.outbox.applyDeliveryStatus(parsed.data.MessageSid, mapped, parsed.data.ErrorCode ?? null, Date.now());
+      const changed = opts.outbox.applyDeliveryStatus(parsed.data.MessageSid, mapped, parsed.data.ErrorCode ?? null, Date.now());
       return json(res, 200, { ok: true, updated: changed });
     }
 
     if (path === '/twilio/inbound') {
       if (method !== 'POST') throw new HttpError(405, 'POST only');
-      if (!o.twilioAuthToken || !o.twilioInbound) throw new HttpError(404, 'Twilio replies not configured (TWILIO_RECEIVES_REPLIES)');
-      const params = await signedTwilioForm(req, o.log, o.twilioAuthToken, inboundUrl, 'incoming message');
+      if (!opts.twilioAuthToken || !opts.twilioInbound) throw new HttpError(404, 'Twilio replies not configured (TWILIO_RECEIVES_REPLIES)');
+      const params = await signedTwilioForm(req, opts.log, opts.twilioAuthToken, inboundUrl, 'incoming message');
       const parsed = twilioInboundSchema.safeParse(params);
       if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
-      const r = o.service.acknowledgeByReply(parsed.data.From, parsed.data.Body, `twilio ${parsed.data.MessageSid}`);
-      o.log.info({ from: parsed.data.From, messageSid: parsed.data.MessageSid, acknowledged: r.ok, reason: r.ok ? undefined : r.reason }, 'reply through Twilio');
+      const r = opts.service.acknowledgeByReply(parsed.data.From, parsed.data.Body, `twilio ${parsed.data.MessageSid}`);
+      opts.log.info({ from: parsed.data.From, messageSid: parsed.data.MessageSid, acknowledged: r.ok, reason: r.ok ? undefined : r.reason }, 'reply through Twilio');
       // Empty TwiML: no answer SMS (each would cost a segment; the ack stops the repeats, which is the answer).
       return send(res, 200, '<?xml version="1.0" encoding="UTF-8"?><Response></Response>\n', 'text/xml; charset=utf-8');
     }
@@ -212,17 +212,17 @@ export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
       if (!token.success) return page(res, 404, 'Liên kết không hợp lệ', '<p>Không tìm thấy cảnh báo.</p>');
       if (method === 'GET') {
         // GET only shows the page: link previews and prefetchers must not acknowledge anything.
-        const row = o.outbox.findToken(token.data);
+        const row = opts.outbox.findToken(token.data);
         if (!row) return page(res, 404, 'Liên kết không hợp lệ', '<p>Không tìm thấy cảnh báo.</p>');
         if (row.expires_at <= Date.now()) return page(res, 410, 'Liên kết đã hết hạn', '<p>Hãy gọi Ban Chỉ huy để báo đã nhận.</p>');
-        const alert = ownValue(o.service.engineState.alerts, row.alert_id);
+        const alert = ownValue(opts.service.engineState.alerts, row.alert_id);
         const state = alert ? alertStateVi(alert) : '';
         const drillNote = alert?.drill ? '<p><strong>DIỄN TẬP (không phải cháy thật)</strong></p>' : '';
         return page(res, 200, 'Xác nhận đã nhận cảnh báo', `${drillNote}${alert ? describeHtml(alert) : ''}${state ? `<p>${escapeHtml(state)}</p>` : ''}<form method="post"><button type="submit">Tôi đã nhận</button></form>`);
       }
       if (method === 'POST') {
         await readBody(req);
-        const r = o.service.acknowledgeByToken(token.data);
+        const r = opts.service.acknowledgeByToken(token.data);
         if (!r.ok) return page(res, r.status, r.status === 410 ? 'Liên kết đã hết hạn' : 'Liên kết không hợp lệ', `<p>${escapeHtml(r.status === 410 ? 'Liên kết này đã hết hạn. Hãy gọi Ban Chỉ huy để báo đã nhận.' : 'Không tìm thấy cảnh báo.')}</p>`);
         const said = r.already ? alertStateVi(r.alert) : 'Cảm ơn. Đã ghi nhận bạn đã nhận cảnh báo; dừng nhắc lại và chuyển cấp.';
         return page(res, 200, 'Đã ghi nhận', `${describeHtml(r.alert)}<p>${escapeHtml(said)}</p>`);
@@ -232,17 +232,17 @@ export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
 
     const drillMatch = /^\/api\/drills(?:\/([a-z0-9-]{1,63})(\/end)?)?$/.exec(path);
     if (drillMatch) {
-      if (!apiKeyMatches(req, o.apiKey)) return json(res, 401, { error: 'missing or wrong API key' });
+      if (!apiKeyMatches(req, opts.apiKey)) return json(res, 401, { error: 'missing or wrong API key' });
       const [, drillId, end] = drillMatch;
       if (!drillId) {
-        if (method === 'GET') return json(res, 200, { drills: o.service.listDrills(url.searchParams.get('zone') ?? undefined) });
+        if (method === 'GET') return json(res, 200, { drills: opts.service.listDrills(url.searchParams.get('zone') ?? undefined) });
         if (method !== 'POST') throw new HttpError(405, 'GET or POST');
         const parsed = drillStartSchema.safeParse(await readJson(req));
         if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
         const d = parsed.data;
-        const r = o.service.startDrill({ drillId: newDrillId(d.zoneId, Date.now()), kind: d.kind, zoneId: d.zoneId, audience: d.audience ?? null, dryRun: d.dryRun, startedBy: d.startedBy });
+        const r = opts.service.startDrill({ drillId: newDrillId(d.zoneId, Date.now()), kind: d.kind, zoneId: d.zoneId, audience: d.audience ?? null, dryRun: d.dryRun, startedBy: d.startedBy });
         if (!r.ok) return json(res, 422, { error: r.reason });
-        o.log.info({ drillId: r.alert.drill?.id, zoneId: d.zoneId, kind: d.kind, dryRun: d.dryRun, startedBy: d.startedBy, recipients: r.alert.notified.length }, 'drill started');
+        opts.log.info({ drillId: r.alert.drill?.id, zoneId: d.zoneId, kind: d.kind, dryRun: d.dryRun, startedBy: d.startedBy, recipients: r.alert.notified.length }, 'drill started');
         return json(res, 200, { ok: true, drillId: r.alert.drill?.id, alertId: r.alert.alertId, recipients: r.alert.notified.length });
       }
       if (end) {
@@ -250,31 +250,31 @@ export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
         const raw = await readBody(req);
         const parsed = drillEndSchema.safeParse(raw.trim() === '' ? {} : parseJson(raw));
         if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
-        return o.service.endDrill(drillId, parsed.data.by) ? json(res, 200, { ok: true }) : json(res, 404, { error: `no drill ${drillId}` });
+        return opts.service.endDrill(drillId, parsed.data.by) ? json(res, 200, { ok: true }) : json(res, 404, { error: `no drill ${drillId}` });
       }
       if (method !== 'GET') throw new HttpError(405, 'GET only');
-      const report = o.service.drillReport(drillId);
+      const report = opts.service.drillReport(drillId);
       return report ? json(res, 200, report) : json(res, 404, { error: `no drill ${drillId}` });
     }
 
     if (path === '/api/ack' || path === '/api/alerts') {
-      if (!apiKeyMatches(req, o.apiKey)) return json(res, 401, { error: 'missing or wrong API key' });
+      if (!apiKeyMatches(req, opts.apiKey)) return json(res, 401, { error: 'missing or wrong API key' });
       if (path === '/api/alerts') {
         if (method !== 'GET') throw new HttpError(405, 'GET only');
         const filter = url.searchParams.get('state') === 'all' ? 'all' : 'open';
-        return json(res, 200, { alerts: o.service.listAlerts(filter, url.searchParams.get('drills') === 'include' ? 'with' : 'without') });
+        return json(res, 200, { alerts: opts.service.listAlerts(filter, url.searchParams.get('drills') === 'include' ? 'with' : 'without') });
       }
       if (method !== 'POST') throw new HttpError(405, 'POST only');
       const parsed = apiAckSchema.safeParse(await readJson(req));
       if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
-      const r = o.service.acknowledgeByApi(parsed.data.alertId, parsed.data.by, parsed.data.channel, parsed.data.memberId ?? null);
+      const r = opts.service.acknowledgeByApi(parsed.data.alertId, parsed.data.by, parsed.data.channel, parsed.data.memberId ?? null);
       if (!r.ok) return json(res, 404, { error: r.reason });
       return json(res, 200, { ok: true, alreadyAcknowledged: r.already, alert: { alertId: r.alert.alertId, status: r.alert.status, ack: r.alert.ack } });
     }
     throw new HttpError(404, 'not found');
   }
 
-  const limits = o.limits ?? DEFAULT_HTTP_LIMITS;
+  const limits = opts.limits ?? DEFAULT_HTTP_LIMITS;
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -287,7 +287,7 @@ export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
     (req, res) => {
       route(req, res).catch((err: unknown) => {
         if (err instanceof HttpError) return json(res, err.status, { error: err.message });
-        o.log.error({ err: String(err), url: req.url }, 'HTTP handler error');
+        opts.log.error({ err: String(err), url: req.url }, 'HTTP handler error');
         if (!res.headersSent) json(res, 500, { error: 'internal error' });
       });
     },
@@ -299,7 +299,7 @@ export function createAlertsHttpServer(o: AlertsHttpOptions): Server {
     const now = Date.now();
     if (now - droppedLogged > 60_000) {
       droppedLogged = now;
-      o.log.warn({ remoteAddress: data?.remoteAddress, maxConnections: limits.maxConnections }, 'HTTP connection cap reached; new connections are closed');
+      opts.log.warn({ remoteAddress: data?.remoteAddress, maxConnections: limits.maxConnections }, 'HTTP connection cap reached; new connections are closed');
     }
   });
   return server;

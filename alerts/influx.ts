@@ -17,7 +17,7 @@ const BATCH = 1000;
 
 export function alertsPipelineFields(outbox: AlertOutbox): StatFields {
   const states = outbox.countsByState();
-  return { ints: { sms_sent: outbox.counts.sent, sms_failed: outbox.counts.failed, sms_acked: outbox.counts.acked, outbox_queued: states.queued + states.sending } };
+  return { sms_sent: outbox.counts.sent, sms_failed: outbox.counts.failed, sms_acked: outbox.counts.acked, outbox_queued: states.queued + states.sending };
 }
 
 export interface AlertsInflux {

@@ -1,18 +1,19 @@
 // Runs the alerts service: site file with its alerts section (templates checked at start-up), SQLite outbox, transport,
 // HTTP server, and the MQTT subscription to rule events as svc-alerts with a persistent session.
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { IPublishPacket, MqttClient } from 'mqtt';
 import { deadLetterSchema, describeZodError, eventSchema, alertLifecycleSchema, drillAlertLifecycleSchema, drillEventSchema } from '../contracts/payloads.ts';
 import { parseTopic, topics } from '../contracts/topics.ts';
 import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platform/credentials.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
+import { connectDurableSession } from '../platform/mqtt-session.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import { startMetricsServer } from '../platform/metrics.ts';
 import { ackModeOf, chooseTransport, refuseSampleRoster, type AlertsEnv } from './config.ts';
 import type { EngineContext } from './engine.ts';
 import { createAlertsHttpServer, listenAlertsHttp } from './http.ts';
 import { AlertOutbox, type SmsCounts } from './outbox.ts';
-import { readSmsdFolders, scanGammuErrors, scanGammuInbox } from './gammu.ts';
+import { GammuTransport, readSmsdFolders, scanGammuErrors, scanGammuInbox } from './gammu.ts';
 import { DEFAULT_INFLUX_SPOOL_MAX_LINES, startAlertsInflux, type AlertsInflux } from './influx.ts';
 import { createLineWriter } from '../platform/influx-writer.ts';
 import { loadSiteWithPolicy, type AlertPolicy } from './policy.ts';
@@ -21,7 +22,7 @@ import { startDrillSchedule } from './drill-schedule.ts';
 import { AlertService, type AlertServiceOptions, type TransportDegradation } from './service.ts';
 import type { PipelineClock } from '../platform/clock.ts';
 import { assertTemplatesFit, ACK_CODE_DIGITS, transportNotice, type AckMode } from './templates.ts';
-import { DryRunTransport, GammuTransport, TwilioTransport, type SmsTransport } from './transports.ts';
+import { DryRunTransport, TwilioTransport, type SmsTransport } from './transports.ts';
 import { randomInt } from 'node:crypto';
 
 export interface RunningAlerts {
@@ -194,16 +195,16 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
 
   const username = env.MQTT_USERNAME ?? serviceUsername('alerts');
   const password = env.MQTT_PASSWORD ?? derivePassword(resolveBrokerSecret(env.EWS_BROKER_SECRET, env.EWS_DATA_DIR).secret, username);
-  const client = mqtt.connect(env.MQTT_URL, { clientId: env.ALERTS_MQTT_CLIENT_ID, clean: false, username, password, reconnectPeriod: 1000, protocolVersion: 4 });
-  mqttClient = client;
+  // A late-bound reference: the dead letters are published on the session that received the message.
+  let client: MqttClient | null = null;
   const deadLetter = (reason: string, topic: string, payload: Buffer) => {
     const dl = deadLetterSchema.parse({ service: 'alerts', reason: reason.slice(0, 500), topic, receivedAt: new Date().toISOString(), payloadBytes: payload.length, payloadExcerpt: payload.subarray(0, 200).toString('utf8') });
-    client.publish(topics.deadLetter('alerts'), JSON.stringify(dl), { qos: 1 });
+    client?.publish(topics.deadLetter('alerts'), JSON.stringify(dl), { qos: 1 });
     log.warn({ topic, reason }, 'event refused (dead letter)');
   };
-  // Events are committed to SQLite inside handleMessage, before mqtt.js sends the PUBACK: a crash
+  // Events are committed to SQLite inside the handler, before ack() lets the PUBACK go: a crash
   // before the commit leaves the message with the broker's persistent session, which redelivers it.
-  client.handleMessage = (packet, done) => {
+  const handleEvent = (packet: IPublishPacket, ack: () => void, readNext: () => void) => {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     try {
       const parsedTopic = parseTopic(packet.topic);
@@ -221,18 +222,16 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
         else if (parsed.data.kind !== parsedTopic.eventKind || parsed.data.zoneId !== parsedTopic.zoneId) deadLetter('topic and payload disagree on kind or zone', packet.topic, payload);
         else service.handleEvent(parsed.data);
       }
-      done();
+      ack();
     } catch (err) {
+      // Move on without a PUBACK: the broker redelivers this message on the next connection.
       log.error({ err: String(err), topic: packet.topic }, 'event handling failed; not acknowledged');
-      done(err as Error);
+      readNext();
     }
   };
-  client.on('connect', (ack) => {
-    log.info({ sessionPresent: ack.sessionPresent }, 'connected to the broker');
-    if (!ack.sessionPresent) client.subscribe(topics.allEvents, { qos: 1 }, (err) => err && log.error({ err: err.message }, 'subscribe failed'));
-  });
-  // Errors of a connection we are closing (write after end, ECONNRESET) are not worth a warning.
-  client.on('error', (err) => (client.disconnecting ? log.debug({ err: err.message }, 'MQTT error while closing') : log.warn({ err: err.message }, 'MQTT error')));
+  const session = connectDurableSession({ url: env.MQTT_URL, clientId: env.ALERTS_MQTT_CLIENT_ID, username, password, service: 'alerts', filters: [topics.allEvents], log, handle: handleEvent });
+  client = session;
+  mqttClient = session;
 
   // The modem's folders: replies in the inbox acknowledge, messages in the error folder are failed.
   // GAMMU_INBOX_DIR overrides the inbox read from the gammu-smsd configuration.
@@ -265,7 +264,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     async close() {
       if (inboxTimer) clearInterval(inboxTimer);
       drillSchedule.stop();
-      await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+      await new Promise<void>((resolve) => session.end(false, {}, () => resolve()));
       await service.stop();
       await influx?.stop();
       await new Promise<void>((resolve) => http.close(() => resolve()));

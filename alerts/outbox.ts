@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Delivery } from '../contracts/alerts-api.ts';
 import { LineSpool } from '../platform/line-spool.ts';
-import { alertLine, formatLine } from '../platform/pipeline-stats.ts';
+import { lineOf } from '../contracts/measurements.ts';
+import { alertLine } from '../platform/pipeline-stats.ts';
 import { DRILL_KINDS } from '../contracts/alerts-api.ts';
 import type { SqliteDatabase } from '../platform/sqlite.ts';
 import { emptyEngineState, type AckChannel, type EngineOutput, type EngineState, type LifecycleNote, type Notification } from './engine.ts';
@@ -72,7 +73,7 @@ export type DrillRow = z.infer<typeof drillRowSchema>;
 
 /** `drill,drill=<id>,zone=<zone>,kind=<event kind> state="queued|acknowledged|escalated|resolved",escalation_step=<n>i`: the dashboards' drill annotation. */
 export function drillLine(drillId: string, zoneId: string, kind: string, state: string, escalationStep: number, tsMs: number): string {
-  return formatLine('drill', { drill: drillId, zone: zoneId, kind }, { ints: { escalation_step: escalationStep }, strings: { drill_id: drillId, state } }, tsMs) as string;
+  return lineOf('drill', { drill: drillId, zone: zoneId, kind }, { escalation_step: escalationStep, drill_id: drillId, state }, tsMs) as string;
 }
 
 const engineStateSchema = z.custom<EngineState>((v) => typeof v === 'object' && v !== null && 'alerts' in v && 'pending' in v && 'lastSent' in v && 'seen' in v);

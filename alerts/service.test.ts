@@ -1,5 +1,5 @@
 // The service end to end in one process, against a local double of Twilio's Messages API
-// (alerts/twilio-double.ts checks every request against the official CreateMessage contract and
+// (test/support/twilio-double.ts checks every request against the official CreateMessage contract and
 // answers scripted 429/500/21211/dropped connections) and the real HTTP server.
 import { afterAll, assert, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { resolveAudiences } from './routing.ts';
 import { AlertService } from './service.ts';
 import { laiChauContext } from './test-fixtures.ts';
 import { TwilioTransport } from './transports.ts';
-import { TwilioMessagesDouble, type Fault } from './twilio-double.ts';
+import { TwilioMessagesDouble, type Fault } from '../test/support/twilio-double.ts';
 import type { FireEvent } from '../contracts/payloads.ts';
 import { apiAckResponseSchema, apiAlertsResponseSchema } from '../contracts/alerts-api.ts';
 

@@ -102,12 +102,12 @@ export class AlertService {
   private degraded: TransportDegradation | null = null;
   private outageFailures = 0;
 
-  constructor(private readonly o: AlertServiceOptions) {
-    this.now = o.now ?? Date.now;
-    this.clock = o.clock ?? new PipelineClock(false, this.now);
-    this.random = o.random ?? Math.random;
-    this.state = o.outbox.loadState();
-    this.limiter = new SegmentRateLimiter(o.segmentsPerSecond, o.burst, this.now());
+  constructor(private readonly opts: AlertServiceOptions) {
+    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? new PipelineClock(false, this.now);
+    this.random = opts.random ?? Math.random;
+    this.state = opts.outbox.loadState();
+    this.limiter = new SegmentRateLimiter(opts.segmentsPerSecond, opts.burst, this.now());
     // A run clock starting or ending moves the engine's time: re-base and re-plan the timers.
     this.stopFollowing = this.clock.onChange(() => {
       if (this.running) this.runTimers();
@@ -119,8 +119,8 @@ export class AlertService {
     const now = this.clock.now();
     if ((this.state.epoch ?? null) !== this.clock.epoch) {
       const rebased = rebaseState(this.state, now, this.clock.epoch);
-      this.o.log.info({ epoch: this.clock.epoch, movedBackS: Math.max(0, Math.round(((this.state.lastNow ?? now) - now) / 1000)) }, 'alerts re-based on the pipeline clock');
-      this.o.outbox.commit(rebased, { notifications: [], lifecycle: [], ignored: [], stopped: [] }, this.now());
+      this.opts.log.info({ epoch: this.clock.epoch, movedBackS: Math.max(0, Math.round(((this.state.lastNow ?? now) - now) / 1000)) }, 'alerts re-based on the pipeline clock');
+      this.opts.outbox.commit(rebased, { notifications: [], lifecycle: [], ignored: [], stopped: [] }, this.now());
       this.state = rebased;
     }
     return now;
@@ -136,27 +136,27 @@ export class AlertService {
     if (!this.degraded) return;
     const was = this.degraded;
     this.degraded = null;
-    transportDegraded.set({ transport: this.o.transport.name, reason: was.reason }, 0);
-    this.o.log.warn({ transport: this.o.transport.name, reason: was.reason, downS: Math.round((this.now() - was.since) / 1000) }, 'SMS transport works again');
-    this.o.onTransportRecovered?.(was);
+    transportDegraded.set({ transport: this.opts.transport.name, reason: was.reason }, 0);
+    this.opts.log.warn({ transport: this.opts.transport.name, reason: was.reason, downS: Math.round((this.now() - was.since) / 1000) }, 'SMS transport works again');
+    this.opts.onTransportRecovered?.(was);
   }
 
   private transportFailed(problem: TransportProblem | undefined, code: string, detail: string): void {
-    transportErrors.inc({ transport: this.o.transport.name, code });
+    transportErrors.inc({ transport: this.opts.transport.name, code });
     if (!problem) return;
     if (problem === 'outage' && ++this.outageFailures < OUTAGE_AFTER_FAILURES) return;
     if (this.degraded?.reason === problem) {
       this.degraded = { ...this.degraded, code, detail };
       return;
     }
-    if (this.degraded) transportDegraded.set({ transport: this.o.transport.name, reason: this.degraded.reason }, 0);
+    if (this.degraded) transportDegraded.set({ transport: this.opts.transport.name, reason: this.degraded.reason }, 0);
     this.degraded = { reason: problem, code, detail, since: this.now() };
-    transportDegraded.set({ transport: this.o.transport.name, reason: problem }, 1);
-    this.o.log.error(
-      { transport: this.o.transport.name, reason: problem, code, detail },
+    transportDegraded.set({ transport: this.opts.transport.name, reason: problem }, 1);
+    this.opts.log.error(
+      { transport: this.opts.transport.name, reason: problem, code, detail },
       problem === 'auth' ? 'SMS transport refuses our credentials (check TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN, account suspended?): messages wait and are retried' : 'SMS transport unreachable or failing: messages wait and are retried',
     );
-    this.o.onTransportDegraded?.(this.degraded);
+    this.opts.onTransportDegraded?.(this.degraded);
   }
 
   get engineState(): EngineState {
@@ -165,16 +165,16 @@ export class AlertService {
 
   /** Site, roster and policy (the ack page names zones and places with them). */
   get context(): EngineContext {
-    return this.o.ctx;
+    return this.opts.ctx;
   }
 
   /** Recovers messages in flight at the last stop, runs due timers and starts sending. */
   start(): void {
     this.running = true;
-    const recovered = this.o.outbox.recoverInFlight(this.now());
+    const recovered = this.opts.outbox.recoverInFlight(this.now());
     for (const row of recovered) {
       inFlightRecovered.inc();
-      this.o.log.warn(
+      this.opts.log.warn(
         { outboxId: row.id, alertId: row.alert_id, recipientId: row.recipient_id, step: row.step, to: row.phone },
         'possible duplicate: message was in flight when the service stopped; sending it again',
       );
@@ -200,21 +200,21 @@ export class AlertService {
   /** Takes one event; returns once its messages are committed to the outbox. */
   handleEvent(event: FireEvent): EngineOutput {
     const now = this.engineNow(); // re-bases this.state first when the clock changed timeline
-    const { state, output } = handleEvent(this.o.ctx, this.state, event, now);
+    const { state, output } = handleEvent(this.opts.ctx, this.state, event, now);
     this.apply(state, output);
     eventsTotal.inc({ result: output.notifications.length ? 'notified' : output.ignored.length ? 'ignored' : 'held' });
-    for (const reason of output.ignored) this.o.log.info({ eventId: event.eventId, zoneId: event.zoneId, kind: event.kind, reason }, 'event produced no message');
+    for (const reason of output.ignored) this.opts.log.info({ eventId: event.eventId, zoneId: event.zoneId, kind: event.kind, reason }, 'event produced no message');
     return output;
   }
 
   private apply(state: EngineState, output: EngineOutput): void {
     if (state !== this.state) state.lastNow = Math.max(state.lastNow ?? -Infinity, this.clock.now());
-    const inserted = this.o.outbox.commit(state, output, this.now());
+    const inserted = this.opts.outbox.commit(state, output, this.now());
     this.state = state;
-    for (const n of output.notifications) this.o.onNotification?.(n);
+    for (const n of output.notifications) this.opts.onNotification?.(n);
     for (const note of output.lifecycle) {
-      this.o.log.info({ ...note }, `alert ${note.state}`);
-      this.o.onLifecycle?.(note, ownValue(state.alerts, note.alertId));
+      this.opts.log.info({ ...note }, `alert ${note.state}`);
+      this.opts.onLifecycle?.(note, ownValue(state.alerts, note.alertId));
     }
     if (inserted) this.pump();
     this.scheduleEngine();
@@ -222,14 +222,14 @@ export class AlertService {
 
   private runTimers(): void {
     const now = this.engineNow();
-    const { state, output } = tick(this.o.ctx, this.state, now);
+    const { state, output } = tick(this.opts.ctx, this.state, now);
     this.apply(state, output);
   }
 
   private scheduleEngine(): void {
     if (!this.running) return;
     if (this.engineTimer) clearTimeout(this.engineTimer);
-    const at = nextWakeAt(this.o.ctx, this.state);
+    const at = nextWakeAt(this.opts.ctx, this.state);
     this.engineTimer = null;
     if (at === null) return;
     this.engineTimer = setTimeout(() => this.runTimers(), Math.max(0, Math.min(this.clock.wallDelayUntil(at), 2 ** 31 - 1)));
@@ -238,7 +238,7 @@ export class AlertService {
   /** Starts an alert drill (README "Drills"); its first messages are committed to the outbox when this returns. */
   startDrill(req: DrillRequest): DrillStartResult {
     const now = this.engineNow();
-    const r = startDrill(this.o.ctx, this.state, req, now, new Date(now).toISOString());
+    const r = startDrill(this.opts.ctx, this.state, req, now, new Date(now).toISOString());
     if (r.result.ok) this.apply(r.state, r.output);
     return r.result;
   }
@@ -252,27 +252,27 @@ export class AlertService {
 
   /** Every drill, oldest first, with its figures. */
   listDrills(zoneId?: string): DrillSummary[] {
-    return this.o.outbox.drills(zoneId).map((d) => summarizeDrill(this.drillInput(d)));
+    return this.opts.outbox.drills(zoneId).map((d) => summarizeDrill(this.drillInput(d)));
   }
 
   /** A drill's report: per unit and member, and the trend of the zone's earlier drills. */
   drillReport(drillId: string): DrillReport | null {
-    const d = this.o.outbox.drill(drillId);
+    const d = this.opts.outbox.drill(drillId);
     if (!d) return null;
-    const previous = this.o.outbox.drills(d.zone_id).filter((p) => p.started_at < d.started_at || (p.started_at === d.started_at && p.drill_id < d.drill_id));
+    const previous = this.opts.outbox.drills(d.zone_id).filter((p) => p.started_at < d.started_at || (p.started_at === d.started_at && p.drill_id < d.drill_id));
     const alert = ownValue(this.state.alerts, d.alert_id);
-    return buildDrillReport(this.drillInput(d), this.o.ctx.roster, alert?.drill?.yieldedTo ?? [], previous.map((p) => summarizeDrill(this.drillInput(p))));
+    return buildDrillReport(this.drillInput(d), this.opts.ctx.roster, alert?.drill?.yieldedTo ?? [], previous.map((p) => summarizeDrill(this.drillInput(p))));
   }
 
   private drillInput(d: ReturnType<AlertOutbox['drills']>[number]) {
-    return { drill: d, rows: this.o.outbox.rowsForAlert(d.alert_id), acks: this.o.outbox.acksFor(d.alert_id) };
+    return { drill: d, rows: this.opts.outbox.rowsForAlert(d.alert_id), acks: this.opts.outbox.acksFor(d.alert_id) };
   }
 
   private ackCommon(alertId: string, by: string, channel: AckChannel, recipientId: string | null, detail: string | null) {
     const now = this.engineNow();
     const r = acknowledge(this.state, alertId, by, channel, now);
     if (!r.result.ok) return r.result;
-    this.o.outbox.recordAck(alertId, by, channel, !r.result.already, detail, recipientId, this.now());
+    this.opts.outbox.recordAck(alertId, by, channel, !r.result.already, detail, recipientId, this.now());
     acksTotal.inc({ channel, effective: String(!r.result.already) });
     if (!r.result.already) this.apply(r.state, r.output);
     return r.result;
@@ -280,10 +280,10 @@ export class AlertService {
 
   /** The link in the SMS: identifies alert and person; expires. */
   acknowledgeByToken(token: string): TokenAckResult {
-    const row = this.o.outbox.findToken(token);
+    const row = this.opts.outbox.findToken(token);
     if (!row) return { ok: false, status: 404, reason: 'unknown link' };
     if (row.expires_at <= this.now()) return { ok: false, status: 410, reason: 'this link has expired' };
-    const recipient = this.o.ctx.roster.byId.get(row.recipient_id);
+    const recipient = this.opts.ctx.roster.byId.get(row.recipient_id);
     const by = recipient ? `${recipient.name} (${recipient.id})` : row.recipient_id;
     const result = this.ackCommon(row.alert_id, by, 'link', row.recipient_id, null);
     if (!result.ok) return { ok: false, status: 404, reason: result.reason };
@@ -300,7 +300,7 @@ export class AlertService {
    * reply; `via` says which, e.g. `twilio SM…`, in the ack log).
    */
   acknowledgeByReply(fromPhone: string, text: string, via: string | null): { ok: true; alert: AlertRecord; already: boolean } | { ok: false; reason: string } {
-    const people = this.o.ctx.roster.byPhone.get(fromPhone) ?? [];
+    const people = this.opts.ctx.roster.byPhone.get(fromPhone) ?? [];
     if (people.length === 0) return { ok: false, reason: `reply from ${fromPhone}, not on the roster` };
     for (const code of text.match(/\d{4}/g) ?? []) {
       const alert = alertByAckCode(this.state, code);
@@ -315,30 +315,30 @@ export class AlertService {
 
   /** The boards' API; the situation board acknowledges with channel `board`. */
   acknowledgeByApi(alertId: string, by: string, channel: 'api' | 'board' = 'api', memberId: string | null = null) {
-    return this.ackCommon(alertId, by, channel, memberId !== null && this.o.ctx.roster.byId.has(memberId) ? memberId : null, null);
+    return this.ackCommon(alertId, by, channel, memberId !== null && this.opts.ctx.roster.byId.has(memberId) ? memberId : null, null);
   }
 
   /** Pulls due messages and sends them within the rate limit and concurrency. */
   private pump(): void {
     if (!this.running) return;
-    while (this.inFlight < this.o.concurrency) {
+    while (this.inFlight < this.opts.concurrency) {
       const now = this.now();
       const needed = this.limiter.delayFor(1, now);
       if (needed > 0) {
         this.wakeSenderIn(needed);
         return;
       }
-      const row = this.o.outbox.claimNext(now);
+      const row = this.opts.outbox.claimNext(now);
       if (!row) {
-        const due = this.o.outbox.nextDueAt();
+        const due = this.opts.outbox.nextDueAt();
         if (due !== null) this.wakeSenderIn(Math.max(1, due - now));
         this.refreshGauge();
         return;
       }
       if (row.dry_run) {
         // A dry-run drill: the message is rendered and recorded, no transport sees it.
-        this.o.outbox.markSent(row.id, `dryrun-drill:${row.id}`, now);
-        this.o.log.info({ outboxId: row.id, alertId: row.alert_id, recipientId: row.recipient_id, body: row.body }, 'dry-run drill SMS (not sent)');
+        this.opts.outbox.markSent(row.id, `dryrun-drill:${row.id}`, now);
+        this.opts.log.info({ outboxId: row.id, alertId: row.alert_id, recipientId: row.recipient_id, body: row.body }, 'dry-run drill SMS (not sent)');
         continue;
       }
       this.limiter.reserve(row.segments, now);
@@ -356,7 +356,7 @@ export class AlertService {
   }
 
   private async sendOne(id: number, to: string, body: string, segments: number, attempts: number, expiresAt: number): Promise<void> {
-    const t = this.o.transport;
+    const t = this.opts.transport;
     try {
       const validityS = Math.max(1, Math.floor((expiresAt - this.now()) / 1000));
       const result = await t.send({ to, body, segments, validityS, outboxId: id });
@@ -364,25 +364,25 @@ export class AlertService {
       if (!result.ok) this.transportFailed(result.problem, result.code, result.detail);
       if (result.ok) {
         this.transportWorked();
-        this.o.outbox.markSent(id, result.providerId, now, { status: result.status, segments: result.segments });
+        this.opts.outbox.markSent(id, result.providerId, now, { status: result.status, segments: result.segments });
         if (result.segments !== undefined && result.segments > segments) {
           segmentMismatch.inc();
-          this.o.log.warn({ outboxId: id, counted: segments, provider: result.segments }, 'the provider counted more segments than the service: the message costs more than its template check said');
+          this.opts.log.warn({ outboxId: id, counted: segments, provider: result.segments }, 'the provider counted more segments than the service: the message costs more than its template check said');
         }
         smsRequests.inc({ transport: t.name, result: 'sent' });
         smsSegments.inc({ transport: t.name }, segments);
-      } else if (result.retry && now + retryDelayMs(attempts, this.o.retry, () => 0) < expiresAt) {
-        const delay = retryDelayMs(attempts, this.o.retry, this.random);
-        this.o.outbox.markRetry(id, now + delay, result.code, result.detail, now);
+      } else if (result.retry && now + retryDelayMs(attempts, this.opts.retry, () => 0) < expiresAt) {
+        const delay = retryDelayMs(attempts, this.opts.retry, this.random);
+        this.opts.outbox.markRetry(id, now + delay, result.code, result.detail, now);
         smsRequests.inc({ transport: t.name, result: 'retry' });
-        this.o.log.warn({ outboxId: id, to, code: result.code, detail: result.detail, attempts, retryInMs: delay }, 'SMS send failed, will retry');
+        this.opts.log.warn({ outboxId: id, to, code: result.code, detail: result.detail, attempts, retryInMs: delay }, 'SMS send failed, will retry');
       } else {
-        this.o.outbox.markFailed(id, result.code, result.detail, now);
+        this.opts.outbox.markFailed(id, result.code, result.detail, now);
         smsRequests.inc({ transport: t.name, result: 'failed' });
-        this.o.log.error({ outboxId: id, to, code: result.code, detail: result.detail, attempts }, result.retry ? 'SMS send failed, validity period over' : 'SMS send failed permanently, not retried');
+        this.opts.log.error({ outboxId: id, to, code: result.code, detail: result.detail, attempts }, result.retry ? 'SMS send failed, validity period over' : 'SMS send failed permanently, not retried');
       }
     } catch (err) {
-      this.o.log.error({ outboxId: id, err: String(err) }, 'SMS sender error');
+      this.opts.log.error({ outboxId: id, err: String(err) }, 'SMS sender error');
     } finally {
       this.inFlight -= 1;
       if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
@@ -391,7 +391,7 @@ export class AlertService {
   }
 
   private refreshGauge(): void {
-    for (const [state, n] of Object.entries(this.o.outbox.countsByState())) outboxGauge.set({ state }, n);
+    for (const [state, n] of Object.entries(this.opts.outbox.countsByState())) outboxGauge.set({ state }, n);
   }
 
   /** Alerts for the boards' API, newest first. */
@@ -401,6 +401,6 @@ export class AlertService {
       // Drill alerts only for a caller that asks for them: a board that does not know drills never shows one as a fire.
       .filter((a) => drills === 'with' || !a.drill)
       .sort((a, b) => b.openedAt - a.openedAt)
-      .map(({ drill, ...a }) => ({ ...a, ...(drill ? { drill: { id: drill.id, depth: drill.depth } } : {}), outbox: this.o.outbox.countsByState(a.alertId), acks: this.o.outbox.acksFor(a.alertId), deliveries: this.o.outbox.deliveriesFor(a.alertId) }));
+      .map(({ drill, ...a }) => ({ ...a, ...(drill ? { drill: { id: drill.id, depth: drill.depth } } : {}), outbox: this.opts.outbox.countsByState(a.alertId), acks: this.opts.outbox.acksFor(a.alertId), deliveries: this.opts.outbox.deliveriesFor(a.alertId) }));
   }
 }

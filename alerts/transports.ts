@@ -1,12 +1,9 @@
-// SMS transports: dryrun (records and logs, sends nothing), twilio (the `twilio` package) and gammu
-// (Debian's gammu-smsd through gammu-smsd-inject). Plus the pure pieces the sender uses: a
-// segments-per-second token bucket and retry delays with backoff and jitter.
-import { execFile } from 'node:child_process';
-import { basename } from 'node:path';
+// SMS transports: dryrun (records and logs, sends nothing) and twilio (the `twilio` package); the
+// gammu transport lives with the rest of the modem path in gammu.ts. Plus the pure pieces the
+// sender uses: a segments-per-second token bucket and retry delays with backoff and jitter.
 import twilio from 'twilio';
 import { z } from 'zod';
 import type { Logger } from '../platform/logger.ts';
-import { gammuProviderId } from './gammu.ts';
 
 export interface OutgoingSms {
   to: string;
@@ -147,40 +144,5 @@ export class TwilioTransport implements SmsTransport {
     } catch (err) {
       return classifyTwilioError(err);
     }
-  }
-}
-
-export interface GammuOptions {
-  /** gammu-smsd configuration file (the daemon must run with the same file). */
-  configFile: string;
-  injectCommand: string;
-  /** ucs2 sends accented text with -unicode. */
-  unicode: boolean;
-}
-
-/** Queues messages in gammu-smsd through `gammu-smsd-inject`; the daemon sends them through the modem. */
-export class GammuTransport implements SmsTransport {
-  readonly name = 'gammu' as const;
-  constructor(private readonly opts: GammuOptions) {}
-
-  send(sms: OutgoingSms): Promise<SendResult> {
-    // TEXT makes exactly one SMS and silently cuts the text at one segment (70 UCS-2 characters were
-    // seen to go out truncated); EMS makes a concatenated message split at 153/67 like our counter.
-    const unicode = this.opts.unicode ? ['-unicode'] : [];
-    const args =
-      sms.segments > 1
-        ? ['-c', this.opts.configFile, 'EMS', sms.to, ...unicode, '-text', sms.body]
-        : ['-c', this.opts.configFile, 'TEXT', sms.to, ...unicode, '-len', String(sms.body.length + 10), '-text', sms.body];
-    return new Promise((resolve) => {
-      execFile(this.opts.injectCommand, args, { timeout: 15_000 }, (err, stdout, stderr) => {
-        const id = /Written message with ID (\S+)/.exec(`${stdout}\n${stderr}`)?.[1];
-        if (err || !id) {
-          resolve({ ok: false, retry: true, code: 'gammu-inject', detail: `${err?.message ?? ''} ${stderr}`.trim().slice(0, 300) });
-          return;
-        }
-        // The id is the file written into gammu-smsd's outbox; gammu moves it under the same name to sent/ or error/.
-        resolve({ ok: true, providerId: gammuProviderId(basename(id)) });
-      });
-    });
   }
 }

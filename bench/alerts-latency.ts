@@ -12,7 +12,7 @@ import { AlertOutbox } from '../alerts/outbox.ts';
 import { AlertService } from '../alerts/service.ts';
 import { laiChauContext } from '../alerts/test-fixtures.ts';
 import { TwilioTransport } from '../alerts/transports.ts';
-import { TwilioMessagesDouble } from '../alerts/twilio-double.ts';
+import { TwilioMessagesDouble } from '../test/support/twilio-double.ts';
 
 const runs = Number(process.argv[2] ?? 40);
 const rate = Number(process.argv[3] ?? 10);

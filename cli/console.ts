@@ -128,10 +128,10 @@ export class StartConsole {
   /** Whether the SMS ask for a reply with the code or carry only the link (the transport's ackMode). */
   ackMode: AckMode = 'reply';
 
-  constructor(private readonly o: StartConsoleOptions) {}
+  constructor(private readonly opts: StartConsoleOptions) {}
 
   start(): void {
-    this.timer = setInterval(() => this.status(), this.o.intervalMs ?? 5000);
+    this.timer = setInterval(() => this.status(), this.opts.intervalMs ?? 5000);
     this.timer.unref();
   }
 
@@ -140,33 +140,33 @@ export class StartConsole {
   }
 
   line(text: string): void {
-    this.o.write(`${text}\n`);
+    this.opts.write(`${text}\n`);
   }
 
   status(force = false): void {
-    const c = this.o.counts();
-    const clock = this.o.pipelineClock();
+    const c = this.opts.counts();
+    const clock = this.opts.pipelineClock();
     const key = JSON.stringify(c);
     if (!force && key === this.lastStatus && clock.speed === null) return;
     this.lastStatus = key;
-    this.line(statusLine(Date.now(), clock.now, clock.speed, c, this.o.timeZone));
+    this.line(statusLine(Date.now(), clock.now, clock.speed, c, this.opts.timeZone));
   }
 
   event(e: FireEvent): void {
     this.events += 1;
-    this.line(eventLine(Date.now(), e, this.o.site, this.o.timeZone));
+    this.line(eventLine(Date.now(), e, this.opts.site, this.opts.timeZone));
   }
 
   sms(wave: Notification): void {
-    if (!this.o.policy) return;
-    this.line(smsLine(Date.now(), wave, this.o.policy, this.o.site, this.o.publicUrl, this.dryRun, this.ackMode));
+    if (!this.opts.policy) return;
+    this.line(smsLine(Date.now(), wave, this.opts.policy, this.opts.site, this.opts.publicUrl, this.dryRun, this.ackMode));
   }
 
   /** A pino destination: warnings and errors as text, the rest dropped (EWS_LOG_FORMAT=json keeps everything). */
   readonly logDestination = {
     write: (chunk: string) => {
       for (const line of chunk.split('\n')) {
-        const text = logLineText(line, this.o.timeZone);
+        const text = logLineText(line, this.opts.timeZone);
         if (text !== null) this.line(text);
       }
     },

@@ -19,9 +19,12 @@ export function serviceClientId(role: string) {
   return z.string().regex(pattern, `must be ews-${role} or ews-${role}-<suffix> (lower-case letters, digits, dashes): the broker reserves these to svc-${role}`).default(`ews-${role}`);
 }
 
+/** The sample site file shipped in the repository, relative to the repository root: the one default of every site path. */
+export const DEFAULT_SITE_FILE = 'config/lai-chau.site.yaml';
+
 export const envSchema = z.object({
   EWS_DATA_DIR: z.string().default('./data'),
-  EWS_SITE_FILE: z.string().default('config/lai-chau.site.yaml'),
+  EWS_SITE_FILE: z.string().default(DEFAULT_SITE_FILE),
   EWS_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** auto: `fire-ews start` on a terminal prints a short human summary, JSON logs otherwise; json: always JSON logs. */
   EWS_LOG_FORMAT: z.enum(['auto', 'json']).default('auto'),

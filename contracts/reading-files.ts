@@ -2,6 +2,7 @@
 // header of reading field names, and InfluxDB line protocol (measurement `reading`, ms timestamps).
 // Every row ends up validated by the contract's readingSchema.
 import { z } from 'zod';
+import { readingLine } from './measurements.ts';
 import { describeZodError, readingSchema, type Reading } from './payloads.ts';
 
 export const REPLAY_FORMATS = ['ndjson', 'csv', 'line-protocol'] as const;
@@ -215,15 +216,7 @@ export function parseLineProtocolLine(line: string): RowResult {
   return validated(row);
 }
 
+/** A reading as the line ingest stores (contracts/measurements.ts `reading`), for recordings and exports. */
 export function readingToLineProtocol(r: Reading, zoneId: string): string {
-  // A tag cannot carry a line break (it would end the line): it is written as the two characters
-  // \n or \r, as @influxdata/influxdb-client does.
-  const esc = (s: string) => s.replace(/[ ,=\\\n\r]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\${c}`));
-  const fields = [`temperature=${r.temperatureC}`, `humidity=${r.humidityPct}`, `smoke=${r.smoke}`];
-  if (r.rainMm !== undefined) fields.push(`rain=${r.rainMm}`);
-  if (r.windMs !== undefined) fields.push(`wind=${r.windMs}`);
-  if (r.batteryV !== undefined) fields.push(`battery=${r.batteryV}`);
-  if (r.rssiDbm !== undefined) fields.push(`rssi=${r.rssiDbm}`);
-  fields.push(`seq=${r.seq}i`);
-  return `reading,node=${esc(r.nodeId)},zone=${esc(zoneId)} ${fields.join(',')} ${Date.parse(r.ts)}`;
+  return readingLine(r, zoneId, Date.parse(r.ts));
 }

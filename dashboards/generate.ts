@@ -3,6 +3,7 @@
 // `--check` writes nothing and exits 1 when a committed file differs from the generator's output.
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_SITE_FILE } from '../contracts/config.ts';
 import type { Site } from '../contracts/site.ts';
 import { loadSiteFile } from '../platform/site-file.ts';
 import { cityOverview } from './city-overview.ts';
@@ -13,7 +14,7 @@ import { zoneDetail } from './zone-detail.ts';
 export const ROOT = new URL('..', import.meta.url).pathname;
 export const GENERATED_DIR = join(ROOT, 'dashboards/generated');
 /** The site file the dashboards bake in (zone names, danger table, map centre). */
-export const DASHBOARD_SITE_FILE = join(ROOT, 'config/lai-chau.site.yaml');
+export const DASHBOARD_SITE_FILE = join(ROOT, DEFAULT_SITE_FILE);
 
 const BUILDERS = {
   'city-overview.json': cityOverview,

@@ -1,5 +1,6 @@
 // Lint rules over the generated dashboards (the grafana/dashboard-linter rules that apply to InfluxQL,
 // plus our own). Pure: takes parsed JSON, returns problems as "uid: where: message".
+import { columnsOf, isMeasurementName } from '../contracts/measurements.ts';
 import { DATASOURCE_UID } from './influxql.ts';
 import { layoutProblems } from './layout.ts';
 import { BUILTIN_VARIABLES, queriesOf, referencedVariables, selectShape, type DashboardJson, type LinkJson, type PanelJson } from './queries.ts';
@@ -80,6 +81,33 @@ const TRANSFORMATIONS: Record<string, TransformationCheck> = {
 };
 
 const RELATIVE_TIME = /^[1-9]\d*[mhdw]$/;
+
+/**
+ * Measurements, tags and fields a query names that the services do not write (contracts/measurements.ts):
+ * every `FROM "m"` must be a measurement of the schema, and every other double-quoted name a tag or
+ * field of one of the query's measurements, or an alias the query itself defines (`AS "x"`).
+ */
+export function schemaProblems(query: string): string[] {
+  const problems: string[] = [];
+  const known = new Set<string>();
+  for (const m of query.matchAll(/\bFROM\s+"([^"]+)"/gi)) {
+    const name = m[1] as string;
+    if (!isMeasurementName(name)) {
+      problems.push(`measurement "${name}" is not one the services write (contracts/measurements.ts)`);
+      continue;
+    }
+    const { tags, fields } = columnsOf(name);
+    for (const c of [...tags, ...fields]) known.add(c);
+  }
+  if (problems.length > 0 || known.size === 0) return problems;
+  for (const m of query.matchAll(/\bAS\s+"([^"]+)"/gi)) known.add(m[1] as string);
+  for (const m of query.matchAll(/(\bFROM\s+|\bAS\s+)?"([^"]+)"/gi)) {
+    if (m[1]) continue;
+    const name = m[2] as string;
+    if (!known.has(name)) problems.push(`"${name}" is no tag or field of ${[...query.matchAll(/\bFROM\s+"([^"]+)"/gi)].map((f) => f[1]).join(', ')} (contracts/measurements.ts)`);
+  }
+  return problems;
+}
 
 export function lintDashboards(dashboards: DashboardJson[]): string[] {
   const problems: string[] = [];
@@ -193,6 +221,7 @@ export function lintDashboards(dashboards: DashboardJson[]): string[] {
       if (t.resultFormat === 'time_series' && !/GROUP BY time\(\$__interval\)/.test(text)) p(q.where, 'time series without GROUP BY time($__interval)');
       checkVars(q.where, text);
       checkVars(q.where, t.alias);
+      for (const msg of schemaProblems(text)) p(q.where, msg);
       let shape;
       try {
         shape = selectShape(text);

@@ -297,11 +297,8 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     intervalS: opts.pipelineStatsS ?? 0,
     logger: log,
     collect: () => {
-      // No write since the last point: write_latency_ms is left out (NaN is dropped).
-      return {
-        ints: { readings_stored: statsCounts.readingsStored, spool_depth: store.spoolDepth, dead_letters: statsCounts.deadLetters },
-        floats: { write_latency_ms: statsLatency.take() ?? Number.NaN },
-      };
+      // No write since the last point: write_latency_ms is undefined and left out.
+      return { readings_stored: statsCounts.readingsStored, spool_depth: store.spoolDepth, dead_letters: statsCounts.deadLetters, write_latency_ms: statsLatency.take() };
     },
     sink: (line, tsMs) => {
       if (store.spoolDepth < opts.spoolMaxRows) store.append(line, tsMs);

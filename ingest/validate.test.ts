@@ -47,7 +47,7 @@ describe('validateMessage', () => {
 });
 
 it('line protocol keeps the values, tags node and zone, ms time', () => {
-  expect(readingLine({ ...reading, rainMm: 0.4, batteryV: 3.91 }, 'san-thang', Date.parse(reading.ts))).toBe('reading,node=san-thang-01,zone=san-thang battery=3.91,humidity=55,rain=0.4,seq=1i,smoke=120,temperature=24.5 1771048740000');
+  expect(readingLine({ ...reading, rainMm: 0.4, batteryV: 3.91 }, 'san-thang', Date.parse(reading.ts))).toBe('reading,node=san-thang-01,zone=san-thang battery=3.91,humidity=55.0,rain=0.4,seq=1i,smoke=120.0,temperature=24.5 1771048740000');
 });
 
 it('recent readings: a re-delivery is a duplicate, another reading at the same time a conflict; the window forgets the oldest', () => {

@@ -1,4 +1,4 @@
-// The broker session of a consuming service (ingest, rules): a persistent session (clean=false,
+// The broker session of a consuming service (ingest, rules, alerts): a persistent session (clean=false,
 // fixed client id) so the broker queues QoS 1 messages while the service is down, and a manual
 // PUBACK: mqtt.js acknowledges a message only when `handle` calls done(), i.e. once its effect is
 // durable. Subscribes again on every (re)connect and logs `<service> subscribed` once the SUBACK

@@ -10,7 +10,8 @@
 //    may appear only there.
 import { describe, expect } from 'vitest';
 import { fc, it } from '@fast-check/vitest';
-import { alertLine, formatLine, siteNodeLines, type StatFields } from './pipeline-stats.ts';
+import { formatLine, type TypedFields } from '../contracts/measurements.ts';
+import { alertLine, siteNodeLines } from './pipeline-stats.ts';
 
 const SEED = 0x1f_dbdb;
 
@@ -102,7 +103,7 @@ function parsePoint(text: string): Point {
 const hasLineBreak = (s: string) => /[\n\r]/.test(s);
 const INT64 = 2n ** 63n;
 
-function expectedFields(fields: StatFields): Record<string, FieldValue> {
+function expectedFields(fields: TypedFields): Record<string, FieldValue> {
   const out: Record<string, FieldValue> = {};
   for (const [k, v] of Object.entries(fields.ints ?? {})) {
     if (!Number.isFinite(v)) continue;
@@ -115,7 +116,7 @@ function expectedFields(fields: StatFields): Record<string, FieldValue> {
 }
 
 /** Tags and keys without line breaks come back exactly; with one, the point must still be one point. */
-function expectRoundTrip(line: string | null, measurement: string, tags: Record<string, string | undefined>, fields: StatFields, tsMs: number): void {
+function expectRoundTrip(line: string | null, measurement: string, tags: Record<string, string | undefined>, fields: TypedFields, tsMs: number): void {
   const wantFields = expectedFields(fields);
   if (Object.keys(wantFields).length === 0) {
     expect(line).toBeNull();
@@ -149,10 +150,10 @@ const key = text(1);
 const number = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(2 ** 63, -(2 ** 63), 2 ** 63 - 1024, 1e21, -1e21, 123456789012345680000));
 
 /** Fields with distinct keys across ints, floats and strings. */
-const statFields: fc.Arbitrary<StatFields> = fc
+const statFields: fc.Arbitrary<TypedFields> = fc
   .uniqueArray(fc.tuple(key, fc.oneof(number.map((v) => ({ int: v })), number.map((v) => ({ float: v })), text().map((v) => ({ string: v })))), { selector: ([k]) => k, maxLength: 5 })
   .map((entries) => {
-    const f: Required<StatFields> = { ints: {}, floats: {}, strings: {} };
+    const f: Required<TypedFields> = { ints: {}, floats: {}, strings: {} };
     for (const [k, v] of entries) {
       if ('int' in v) f.ints[k] = v.int;
       else if ('float' in v) f.floats[k] = v.float;

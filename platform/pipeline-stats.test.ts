@@ -1,12 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createLogger } from './logger.ts';
-import { alertLine, formatLine, IntervalMean, pipelineLine, startPipelineStats, type StatFields } from './pipeline-stats.ts';
+import { formatLine } from '../contracts/measurements.ts';
+import { alertLine, IntervalMean, pipelineLine, startPipelineStats, type StatFields } from './pipeline-stats.ts';
 
 const logger = createLogger('test', 'silent');
 
 describe('line protocol', () => {
   it('pipeline line: ints with i, floats with a decimal point, tags escaped and sorted', () => {
-    expect(pipelineLine('ingest', { ints: { readings_stored: 12, spool_depth: 0, dead_letters: 3 }, floats: { write_latency_ms: 4 } }, 1_700_000_000_123)).toBe('pipeline,service=ingest readings_stored=12i,spool_depth=0i,dead_letters=3i,write_latency_ms=4.0 1700000000123');
+    expect(pipelineLine('ingest', { readings_stored: 12, spool_depth: 0, dead_letters: 3, write_latency_ms: 4 }, 1_700_000_000_123)).toBe('pipeline,service=ingest readings_stored=12i,spool_depth=0i,dead_letters=3i,write_latency_ms=4.0 1700000000123');
     expect(formatLine('m', { b: 'x y', a: 'p,q' }, { floats: { v: 1.5, bad: Number.NaN } }, 1)).toBe('m,a=p\\,q,b=x\\ y v=1.5 1');
     expect(formatLine('m', {}, { floats: { v: Number.POSITIVE_INFINITY } }, 1), 'no field → no line').toBeNull();
   });
@@ -27,8 +28,8 @@ describe('line protocol', () => {
 describe('reporter', () => {
   it('reporter ticks, survives a throwing collector and sink, and writes a final point on stop', async () => {
     // The collector counts its calls; the second one throws.
-    const collect = vi.fn((): StatFields => ({ ints: { readings_stored: collect.mock.calls.length } }));
-    collect.mockReturnValueOnce({ ints: { readings_stored: 1 } }).mockImplementationOnce(() => {
+    const collect = vi.fn((): StatFields => ({ readings_stored: collect.mock.calls.length }));
+    collect.mockReturnValueOnce({ readings_stored: 1 }).mockImplementationOnce(() => {
       throw new Error('collector broke');
     });
     const sink = vi.fn<(line: string, tsMs: number) => void>();
@@ -50,7 +51,7 @@ describe('reporter', () => {
 
   it('interval 0 disables the timer', () => {
     const sink = vi.fn();
-    const r = startPipelineStats({ service: 's', intervalS: 0, logger, collect: () => ({ ints: { a: 1 } }), sink });
+    const r = startPipelineStats({ service: 's', intervalS: 0, logger, collect: () => ({ readings_stored: 1 }), sink });
     r.stop(true);
     expect(sink).not.toHaveBeenCalled();
   });

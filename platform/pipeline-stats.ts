@@ -3,7 +3,7 @@
 //
 //   pipeline,service=<name> <field>=<value>[,…] <ms>
 //
-// Field names the dashboards query (keep them exactly):
+// The fields are declared in contracts/measurements.ts (`pipeline`), which the dashboards' lint checks:
 //   service=ingest  readings_stored=<cumulative>i,spool_depth=<n>i,write_latency_ms=<float>,dead_letters=<cumulative>i
 //   service=alerts  sms_sent=<cumulative>i,sms_failed=<cumulative>i,sms_acked=<cumulative>i,outbox_queued=<n>i
 // Cumulative counters count since the process started (the dashboards use non_negative_derivative,
@@ -11,59 +11,23 @@
 //
 // Also here: the `alert` measurement the alerts service writes on every state change and every
 // escalation step of an alert (tags zone, kind, alert; fields alert_id, state, acked_by, level,
-// escalation_step, acked_at), so its line format and the dashboards' queries share one definition.
+// escalation_step, acked_at), and the `site_node` registry ingest writes; all three through
+// contracts/measurements.ts, the one schema and line writer of every measurement.
 //
 // The reporter never throws into its caller: a lost stats point is acceptable, a crash is not.
 // It hands each line to a `sink` the service provides, normally the same durable spool its other
 // InfluxDB lines go through.
+import { lineOf, type FieldsOf } from '../contracts/measurements.ts';
 import type { Logger } from './logger.ts';
 
-export const PIPELINE_MEASUREMENT = 'pipeline';
-export const ALERT_MEASUREMENT = 'alert';
 export const DEFAULT_PIPELINE_STATS_S = 10;
 
-/** One point's fields: integers are written with the `i` suffix, floats as floats, strings quoted. */
-export interface StatFields {
-  ints?: Record<string, number>;
-  floats?: Record<string, number>;
-  strings?: Record<string, string>;
-}
-
-// Line protocol has no way to carry a line break outside a string value (it would end the point and
-// start another): it is written as the two characters \n or \r, as @influxdata/influxdb-client does.
-const LINE_BREAKS: Record<string, string> = { '\n': '\\n', '\r': '\\r' };
-const escapeKey = (s: string) => s.replace(/[\\,= \n\r]/g, (c) => LINE_BREAKS[c] ?? `\\${c}`);
-const escapeMeasurement = (s: string) => s.replace(/[\\, \n\r]/g, (c) => LINE_BREAKS[c] ?? `\\${c}`);
-const quote = (s: string) => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
-// From 1e21 on, String() writes an exponent ("1e+21"), which is a float already; "1e+21.0" is no number.
-const float = (v: number) => (Number.isInteger(v) && Math.abs(v) < 1e21 ? `${v}.0` : String(v));
-/** Integer fields are signed 64-bit, written digit for digit (from 2^53 on String() rounds: −2^63 would leave the range). */
-const int64 = (v: number) => (v >= -(2 ** 63) && v < 2 ** 63 ? `${BigInt(v)}i` : null);
-
-/**
- * One line of line protocol (millisecond timestamp). Non-finite numbers, and integers outside 64
- * bits, are dropped; a point without any field is not valid line protocol, so then the result is null.
- */
-export function formatLine(measurement: string, tags: Record<string, string | undefined>, fields: StatFields, tsMs: number): string | null {
-  const tagPart = Object.entries(tags)
-    .filter((e): e is [string, string] => e[1] !== undefined && e[1] !== '')
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, v]) => `,${escapeKey(k)}=${escapeKey(v)}`)
-    .join('');
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(fields.ints ?? {})) {
-    const int = int64(Math.trunc(v)); // null for NaN and ±Infinity too
-    if (int !== null) parts.push(`${escapeKey(k)}=${int}`);
-  }
-  for (const [k, v] of Object.entries(fields.floats ?? {})) if (Number.isFinite(v)) parts.push(`${escapeKey(k)}=${float(v)}`);
-  for (const [k, v] of Object.entries(fields.strings ?? {})) parts.push(`${escapeKey(k)}=${quote(v)}`);
-  if (parts.length === 0) return null;
-  return `${escapeMeasurement(measurement)}${tagPart} ${parts.join(',')} ${Math.trunc(tsMs)}`;
-}
+/** One `pipeline` point's fields (contracts/measurements.ts). */
+export type StatFields = FieldsOf<'pipeline'>;
 
 /** `pipeline,service=<service> …` */
 export function pipelineLine(service: string, fields: StatFields, tsMs: number): string | null {
-  return formatLine(PIPELINE_MEASUREMENT, { service }, fields, tsMs);
+  return lineOf('pipeline', { service }, fields, tsMs);
 }
 
 export type AlertState = 'active' | 'acknowledged' | 'resolved';
@@ -89,11 +53,12 @@ export interface AlertPoint {
  * level, escalation_step and acked_at only when known.
  */
 export function alertLine(a: AlertPoint, tsMs: number): string {
-  const ints: Record<string, number> = {};
-  if (a.level !== undefined) ints.level = a.level;
-  if (a.escalationStep !== undefined) ints.escalation_step = a.escalationStep;
-  if (a.ackedAt !== undefined) ints.acked_at = a.ackedAt;
-  return formatLine(ALERT_MEASUREMENT, { zone: a.zoneId, kind: a.kind, alert: a.alertId }, { ints, strings: { alert_id: a.alertId, state: a.state, acked_by: a.ackedBy ?? '' } }, tsMs) as string;
+  return lineOf(
+    'alert',
+    { zone: a.zoneId, kind: a.kind, alert: a.alertId },
+    { level: a.level, escalation_step: a.escalationStep, acked_at: a.ackedAt, alert_id: a.alertId, state: a.state, acked_by: a.ackedBy ?? '' },
+    tsMs,
+  ) as string;
 }
 
 export interface PipelineStatsOptions {
@@ -165,8 +130,6 @@ export class IntervalMean {
   }
 }
 
-export const SITE_NODE_MEASUREMENT = 'site_node';
-
 /** What a `site_node` point needs from the site file (a SensorNode plus its zone's display name). */
 export interface SiteNodeInfo {
   id: string;
@@ -186,6 +149,6 @@ export interface SiteNodeInfo {
 export function siteNodeLines(nodes: readonly SiteNodeInfo[], tsMs: number): string[] {
   return nodes.map(
     (n) =>
-      formatLine(SITE_NODE_MEASUREMENT, { node: n.id, zone: n.zone }, { floats: { lat: n.lat, lon: n.lon, elevation_m: n.elevationM }, strings: { zone_name: n.zoneName } }, tsMs) as string,
+      lineOf('site_node', { node: n.id, zone: n.zone }, { lat: n.lat, lon: n.lon, elevation_m: n.elevationM, zone_name: n.zoneName }, tsMs) as string,
   );
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Backtest, VirtualClock, backtestReadingSchema, estimatedBecause, parseReadingLine, formatSummary } from './backtest.ts';
-import { MIN, T0, reading, testSite } from './testing.ts';
+import { Backtest, VirtualClock, estimatedBecause, parseReadingLine, formatSummary } from './backtest.ts';
+import { rulesReadingSchema } from './core.ts';
+import { MIN, T0, reading, testSite } from '../test/support/rules-fixtures.ts';
 
 const good = { nodeId: 'a-1', seq: 7, ts: '2026-03-10T06:00:00.250Z', temperatureC: 25.1, humidityPct: 50, smoke: 250, rainMm: 0, batteryV: 3.9, rssiDbm: -80, windMs: 1.2 };
 
@@ -31,7 +32,7 @@ describe('reading lines: the fast path accepts exactly what the contract schema 
   ])('$name', ({ value }) => {
     const line = JSON.stringify(value);
     const r = parseReadingLine(line);
-    const z = backtestReadingSchema.safeParse(value);
+    const z = rulesReadingSchema.safeParse(value);
     expect(r.ok, line).toBe(z.success);
     if (r.ok) {
       expect(r.reading, line).toStrictEqual(z.data);

@@ -8,32 +8,21 @@
 // recording), so one node with a fast clock cannot drag time forward. A reading "arrives" at the clock's value
 // when it is read; a store-and-forward burst therefore arrives late, as it did live.
 import { z } from 'zod';
-import { readingSchema, type Danger, type DangerLevel, type FireEvent } from '../contracts/payloads.ts';
+import type { Danger, DangerLevel, FireEvent } from '../contracts/payloads.ts';
 import type { RowResult } from '../contracts/reading-files.ts';
 import { TOPIC_ID_PATTERN } from '../contracts/topics.ts';
 import type { Site } from '../contracts/site.ts';
 import { DEFAULT_RULES_CONFIG, type RulesConfig } from './config.ts';
-import { FleetClock } from './core.ts';
+import { FleetClock, rulesReadingSchema } from './core.ts';
 import { RulesEngine, type EngineReading, type EngineStats } from './engine.ts';
 import { parseInstant, parseInstantFast } from './time.ts';
-
-/**
- * The contract reading with the sensor channels unbounded: a value out of the physical range is
- * a node fault the engine must see (and report), not a malformed line.
- */
-export const backtestReadingSchema = readingSchema.extend({
-  temperatureC: z.number(),
-  humidityPct: z.number(),
-  smoke: z.number(),
-  batteryV: z.number().optional(),
-});
 
 const KNOWN_KEYS = new Set(['nodeId', 'seq', 'ts', 'temperatureC', 'humidityPct', 'smoke', 'rainMm', 'windMs', 'batteryV', 'rssiDbm']);
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /**
- * Fast check equivalent to (never looser than) backtestReadingSchema for the common shape;
+ * Fast check equivalent to (never looser than) rulesReadingSchema for the common shape;
  * anything it does not accept goes through zod for the verdict and the message.
  */
 function fastReading(o: unknown): { reading: EngineReading; tsMs: number } | null {
@@ -71,7 +60,7 @@ export function parseReadingLine(line: string): LineResult {
   }
   const fast = fastReading(o);
   if (fast) return { ok: true, reading: fast.reading, tsMs: fast.tsMs };
-  const parsed = backtestReadingSchema.safeParse(o);
+  const parsed = rulesReadingSchema.safeParse(o);
   if (!parsed.success) {
     return { ok: false, reason: parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ') };
   }

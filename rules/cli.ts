@@ -13,11 +13,10 @@ import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platfor
 import { createLogger } from '../platform/logger.ts';
 import { startMetricsServer } from '../platform/metrics.ts';
 import { clockModeOf, pipelineClockFromEnv, startClockLink } from '../platform/clock-link.ts';
+import { DEFAULT_SITE_FILE } from '../contracts/config.ts';
 import { loadRulesEnv } from './env.ts';
 import { assertPortsFree } from '../platform/ports.ts';
 import { runRules } from './main.ts';
-
-export const DEFAULT_SITE_FILE = 'config/lai-chau.site.yaml';
 
 class CliError extends Error {
   constructor(

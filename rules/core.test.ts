@@ -7,7 +7,7 @@ import type { Danger, FireEvent } from '../contracts/payloads.ts';
 import { DEFAULT_RULES_CONFIG, type RulesConfig } from './config.ts';
 import { RulesCore, nextLocalHour, officialCronExpression, parseCoreState, serializeCoreState, type CoreInput } from './core.ts';
 import { dangerLine, eventLine } from './influx-lines.ts';
-import { MIN, reading, testSite, wiggle } from './testing.ts';
+import { MIN, reading, testSite, wiggle } from '../test/support/rules-fixtures.ts';
 
 const site = testSite();
 const START = Date.parse('2026-03-10T06:00:00+07:00');

@@ -2,11 +2,24 @@
 // filtering of redelivered messages, the arrival clock, and the hourly provisional schedule.
 // Pure: time comes in with each input. The same inputs in the same order give the same outputs, so
 // a checkpoint plus the journal after it reproduces the state exactly (see store.ts).
-import type { Danger, FireEvent } from '../contracts/payloads.ts';
+import { z } from 'zod';
+import { readingSchema, type Danger, type FireEvent } from '../contracts/payloads.ts';
 import type { Site } from '../contracts/site.ts';
 import type { RulesConfig } from './config.ts';
 import { RulesEngine, type EngineReading, type EngineState } from './engine.ts';
 import { HOUR_MS, MINUTE_MS } from './time.ts';
+
+/**
+ * The contract reading with the sensor channels unbounded: a temperature or humidity outside the
+ * physical limits is a node fault the engine must see and report (out-of-range), not bad input.
+ * Everything else (ids, seq, timestamp, rain, wind, RSSI, unknown fields) is the contract's check.
+ */
+export const rulesReadingSchema = readingSchema.extend({
+  temperatureC: z.number(),
+  humidityPct: z.number(),
+  smoke: z.number(),
+  batteryV: z.number().optional(),
+});
 
 export type ClockMode = 'wall' | 'readings';
 

@@ -2,6 +2,7 @@
 // row parsed by a zod schema. Problems name the line number (1-based, the header is line 1) and
 // the column, and a malformed row never yields a record.
 import { z } from 'zod';
+import { splitCsvRecord } from '../contracts/reading-files.ts';
 
 export interface CsvProblem {
   line: number;
@@ -22,38 +23,6 @@ export interface CsvResult<T> {
   firstBadLine: number | null;
   /** False when the file is empty or its header is wrong: no row was read. */
   headerOk: boolean;
-}
-
-/** Splits one CSV line into fields; supports double-quoted fields with "" escapes. */
-export function splitCsvLine(line: string): string[] | null {
-  if (!line.includes('"')) return line.split(',');
-  const out: string[] = [];
-  let field = '';
-  let i = 0;
-  let quoted = false;
-  while (i < line.length) {
-    const ch = line[i]!;
-    if (quoted) {
-      if (ch === '"') {
-        if (line[i + 1] === '"') {
-          field += '"';
-          i += 2;
-          continue;
-        }
-        quoted = false;
-      } else field += ch;
-    } else if (ch === '"') {
-      if (field.trim() !== '') return null;
-      quoted = true;
-    } else if (ch === ',') {
-      out.push(field);
-      field = '';
-    } else field += ch;
-    i++;
-  }
-  if (quoted) return null;
-  out.push(field);
-  return out;
 }
 
 const NUMBER_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
@@ -96,11 +65,11 @@ export function parseCsv<S extends z.ZodType>(text: string, spec: CsvSpec<S>): C
   const records: CsvRecord<z.output<S>>[] = [];
   const headerIndex = lines.findIndex((l) => l.trim() !== '');
   if (headerIndex < 0) return { records, problems: [{ line: 1, message: 'empty file: expected a header row' }], firstBadLine: 1, headerOk: false };
-  const headerCells = splitCsvLine(lines[headerIndex]!);
-  const header = (headerCells ?? []).map((c) => c.trim().toLowerCase());
+  const headerCells = splitCsvRecord(lines[headerIndex]!);
+  const header = (Array.isArray(headerCells) ? headerCells : []).map((c) => c.trim().toLowerCase());
   const known = new Set([...spec.required, ...(spec.optional ?? [])]);
   const headerProblems: string[] = [];
-  if (!headerCells) headerProblems.push('unbalanced quotes');
+  if (!Array.isArray(headerCells)) headerProblems.push(headerCells.error);
   const missing = spec.required.filter((c) => !header.includes(c));
   if (missing.length) headerProblems.push(`missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
   const unknown = header.filter((c) => !known.has(c));
@@ -116,9 +85,9 @@ export function parseCsv<S extends z.ZodType>(text: string, spec: CsvSpec<S>): C
     const raw = lines[i]!;
     if (raw.trim() === '') continue;
     const line = i + 1;
-    const cells = splitCsvLine(raw);
-    if (!cells) {
-      problems.push({ line, message: 'unbalanced quotes' });
+    const cells = splitCsvRecord(raw);
+    if (!Array.isArray(cells)) {
+      problems.push({ line, message: cells.error });
       continue;
     }
     if (cells.length !== header.length) {

@@ -2,7 +2,7 @@ import { assert, describe, expect, it } from 'vitest';
 import { eventSchema } from '../contracts/payloads.ts';
 import { rulesConfig } from './config.ts';
 import { FireDetector, distanceM, type DetectNode } from './detection.ts';
-import { EventLog, MIN, T0, testSite, wiggle } from './testing.ts';
+import { EventLog, MIN, T0, testSite, wiggle } from '../test/support/rules-fixtures.ts';
 
 const site = testSite();
 const nodes: DetectNode[] = site.nodes.map((n) => ({ id: n.id, zone: n.zone, lat: n.lat, lon: n.lon, intervalMs: n.reportingIntervalS * 1000 }));

@@ -3,7 +3,7 @@ import { dangerSchema, eventSchema, type Danger } from '../contracts/payloads.ts
 import { RulesEngine, parseState, serializeState, type EngineReading } from './engine.ts';
 import { rulesConfig } from './config.ts';
 import { FWI_STARTUP, fwiDay } from './fwi.ts';
-import { EventLog, MIN, T0, reading, testSite, wiggle } from './testing.ts';
+import { EventLog, MIN, T0, reading, testSite, wiggle } from '../test/support/rules-fixtures.ts';
 
 const site = testSite();
 const DAY = 1440;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { eventSchema } from '../contracts/payloads.ts';
 import { DEFAULT_RULES_CONFIG } from './config.ts';
 import { LATE, SKIP, USE, healthOnReading, healthOnTick, isHealthy, newNodeHealth, type HealthNode } from './sensor-health.ts';
-import { EventLog, MIN, T0, reading } from './testing.ts';
+import { EventLog, MIN, T0, reading } from '../test/support/rules-fixtures.ts';
 
 const cfg = DEFAULT_RULES_CONFIG.health;
 const node: HealthNode = { id: 'n-1', zone: 'z', intervalMs: MIN };

@@ -8,7 +8,7 @@ import type { IPublishPacket, MqttClient } from 'mqtt';
 import cron, { type ScheduledTask } from 'node-cron';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { z } from 'zod';
-import { dangerSchema, deadLetterSchema, describeZodError, eventSchema, nodeStatusSchema, readingSchema, type DeadLetter, type FireEvent } from '../contracts/payloads.ts';
+import { dangerSchema, deadLetterSchema, describeZodError, eventSchema, nodeStatusSchema, type DeadLetter, type FireEvent } from '../contracts/payloads.ts';
 import type { Site } from '../contracts/site.ts';
 import { parseTopic, topics } from '../contracts/topics.ts';
 import { writeIsolatingRefused, type LineWriter } from '../platform/influx-writer.ts';
@@ -20,7 +20,7 @@ import { metricsRegistry } from '../platform/metrics.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import { PipelineClock } from '../platform/clock.ts';
 import type { RulesConfig } from './config.ts';
-import { RulesCore, officialCronExpression, parseCoreState, serializeCoreState, type ClockMode, type CoreInput, type CoreOutput } from './core.ts';
+import { RulesCore, officialCronExpression, rulesReadingSchema, parseCoreState, serializeCoreState, type ClockMode, type CoreInput, type CoreOutput } from './core.ts';
 import type { EngineReading } from './engine.ts';
 import { dangerLine, eventLine } from './influx-lines.ts';
 import { RulesStore, type OutboxItem } from './store.ts';
@@ -58,18 +58,6 @@ export interface RunningRules {
   checkpoint(): void;
   close(): Promise<void>;
 }
-
-/**
- * The contract reading with the sensor channels unbounded: a temperature or humidity outside the
- * physical limits is a node fault the engine must see and report (out-of-range), not bad input.
- * Everything else (ids, seq, timestamp, rain, wind, RSSI, unknown fields) is the contract's check.
- */
-export const rulesReadingSchema = readingSchema.extend({
-  temperatureC: z.number(),
-  humidityPct: z.number(),
-  smoke: z.number(),
-  batteryV: z.number().optional(),
-});
 
 const readingsTotal = new Counter({ name: 'ews_rules_readings_total', help: 'Readings received by rules', labelNames: ['result'] as const, registers: [metricsRegistry] });
 const statusTotal = new Counter({ name: 'ews_rules_status_total', help: 'Node status messages received by rules', labelNames: ['status'] as const, registers: [metricsRegistry] });

@@ -12,8 +12,8 @@ import { bundleClientFromSource, PREBUILT_CLIENT_FILE } from '../board/bundle.ts
 const ROOT = new URL('..', import.meta.url).pathname;
 const DIST = join(ROOT, 'dist');
 /** Folders whose code runs in production (the CLI imports from all of them). */
-const SOURCE_DIRS = ['cli', 'contracts', 'platform', 'broker', 'ingest', 'rules', 'alerts', 'simulator', 'board', 'dashboards', 'site', 'deploy'];
-const skipped = (file: string) => /\.test\.ts$|\.d\.ts$|test-fixtures\.ts$|test-helpers\.ts$/.test(file) || file.includes('/client/');
+const SOURCE_DIRS = ['cli', 'contracts', 'platform', 'broker', 'ingest', 'rules', 'alerts', 'simulator', 'board', 'dashboards', 'deploy'];
+const skipped = (file: string) => /\.test\.ts$|\.d\.ts$|test-fixtures\.ts$/.test(file) || file.includes('/client/');
 
 function sources(dir: string): string[] {
   let out: string[] = [];

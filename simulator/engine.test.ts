@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readingSchema, type Reading } from '../contracts/payloads.ts';
 import { scenarioNodes, simulate, type SimMessage } from './engine.ts';
 import { loadScenario, parseScenarioText } from './scenario.ts';
-import { collect, sampleSite } from './test-helpers.ts';
+import { collect, sampleSite } from '../test/support/simulator-fixtures.ts';
 
 function ndjsonDigest(readings: readonly Reading[]): string {
   const hash = createHash('sha256');

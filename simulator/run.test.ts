@@ -3,7 +3,7 @@ import { expect, it } from 'vitest';
 import { loadScenario } from './scenario.ts';
 import { scenarioNodes, simulate } from './engine.ts';
 import { shiftRun } from './run.ts';
-import { sampleSite } from './test-helpers.ts';
+import { sampleSite } from '../test/support/simulator-fixtures.ts';
 
 it('shiftRun moves every delivery and observation time by the same amount and changes no value', () => {
   const scenario = { ...loadScenario('fire-san-thang'), duration: 90 * 60_000 };

@@ -1,7 +1,7 @@
 import { assert, beforeAll, describe, expect, it } from 'vitest';
 import { readingSchema } from '../contracts/payloads.ts';
 import { loadScenario } from './scenario.ts';
-import { collect, localTime } from './test-helpers.ts';
+import { collect, localTime } from '../test/support/simulator-fixtures.ts';
 import { nationalLevel, nesterovSeries, saturationVapourPressureHpa, SiteWeather, type NesterovDay } from './weather.ts';
 import type { Reading } from '../contracts/payloads.ts';
 

@@ -19,7 +19,7 @@ import { derivePassword } from '../../platform/credentials.ts';
 import { freePort, waitFor } from '../harness/ports.ts';
 import { resolveAudiences } from '../../alerts/routing.ts';
 import { laiChauContext, SITE_FILE } from '../../alerts/test-fixtures.ts';
-import { TwilioMessagesDouble } from '../../alerts/twilio-double.ts';
+import { TwilioMessagesDouble } from '../../test/support/twilio-double.ts';
 import { outboxRowSchema } from '../../alerts/outbox.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

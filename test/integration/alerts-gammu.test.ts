@@ -14,11 +14,11 @@ import { loadAlertsEnv } from '../../alerts/config.ts';
 import { runAlertsService, type RunningAlerts } from '../../alerts/main.ts';
 import { loadSiteWithPolicy } from '../../alerts/policy.ts';
 import { buildRoster, resolveAudiences, type Roster } from '../../alerts/routing.ts';
-import { GammuTransport } from '../../alerts/transports.ts';
+import { GammuTransport } from '../../alerts/gammu.ts';
 import { topics } from '../../contracts/topics.ts';
 import { GammuSmsd, gammuSkipReason } from '../harness/gammu-smsd.ts';
 import { freePort, waitFor } from '../harness/ports.ts';
-import { TwilioMessagesDouble } from '../../alerts/twilio-double.ts';
+import { TwilioMessagesDouble } from '../../test/support/twilio-double.ts';
 import { SITE_FILE } from '../harness/services.ts';
 import { startAlertsTestBed, type AlertsTestBed } from '../harness/alerts.ts';
 import { skipTitle } from '../harness/skip.ts';
@@ -144,7 +144,7 @@ describe.skipIf(skip)(skipTitle('gammu-smsd with the dummy phone', skip), () => 
       const siteFile = join(dir, 'site.yaml');
       writeFileSync(siteFile, doc.toString({ lineWidth: 0 }));
       const { site } = loadSiteWithPolicy(siteFile);
-      // The double of Twilio's Messages API (alerts/twilio-double.ts) knows another token: every request gets 401 with code 20003, as Twilio answers a rotated token.
+      // The double of Twilio's Messages API (test/support/twilio-double.ts) knows another token: every request gets 401 with code 20003, as Twilio answers a rotated token.
       double = new TwilioMessagesDouble(SID, 'the-token-after-rotation');
       await double.start();
       gammu = await GammuSmsd.start();

@@ -138,7 +138,7 @@ describe.skipIf(skip)(skipTitle('the situation board in a real browser against t
       BOARD_LOCAL_STORE_FILE: join(tmp.dir, 'ingest', 'ingest.sqlite'),
     };
     const board = start('board', 'board', boardEnv);
-    await Promise.all([ingest.waitForLog('ingest subscribed', 30_000), rules.waitForLog('rules subscribed', 30_000), alerts.waitForLog('connected to the broker', 30_000), board.waitForLog('board connected to the broker', 30_000)]);
+    await Promise.all([ingest.waitForLog('ingest subscribed', 30_000), rules.waitForLog('rules subscribed', 30_000), alerts.waitForLog('alerts subscribed', 30_000), board.waitForLog('board connected to the broker', 30_000)]);
     // The alerts service and the board subscribe right after connecting.
     await new Promise((r) => setTimeout(r, 1000));
 

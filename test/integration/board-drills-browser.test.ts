@@ -73,7 +73,7 @@ describe.skipIf(skip)(skipTitle('the board\'s drill pages in a real browser agai
       ALERTS_API_KEY: API_KEY,
       BOARD_LOCAL_STORE_FILE: join(tmp.dir, 'no-ingest.sqlite'),
     });
-    await Promise.all([alerts.waitForLog('connected to the broker', 60_000), board.waitForLog('board connected to the broker', 60_000)]);
+    await Promise.all([alerts.waitForLog('alerts subscribed', 60_000), board.waitForLog('board connected to the broker', 60_000)]);
     chromium = await launchChromium();
   }, 180_000);
 

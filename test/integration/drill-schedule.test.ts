@@ -90,7 +90,7 @@ describe.skipIf(skip)(skipTitle('scheduled drills in the alerts process under li
     });
     const realStart = Date.now();
     await proc.waitForLog('drill schedule', 60_000);
-    await waitFor(() => proc.logs.some((l) => l.msg === 'connected to the broker'), 20_000, 'alerts connected');
+    await waitFor(() => proc.logs.some((l) => l.msg === 'alerts subscribed'), 20_000, 'alerts connected');
     // A real suspected fire in Quyết Thắng, as rules publishes it, before 08:30.
     const event = { eventId: 'real-quyet-thang-1', kind: 'fire-suspected', zoneId: 'quyet-thang', nodeId: 'quyet-thang-02', ts: new Date(local('08:29:30') + (Date.now() - realStart)).toISOString(), detail: {} };
     await rules.publishAsync(topics.event('fire-suspected', 'quyet-thang'), JSON.stringify(event), { qos: 1 });

@@ -16,7 +16,7 @@ import { waitFor } from '../harness/ports.ts';
 import { skipTitle } from '../harness/skip.ts';
 import { DEFAULT_RULES_CONFIG } from '../../rules/config.ts';
 import { startRules } from '../../rules/service.ts';
-import { reading } from '../../rules/testing.ts';
+import { reading } from '../../test/support/rules-fixtures.ts';
 
 const skip = integrationSkipReason();
 const site = loadSiteFile(SITE_FILE);

@@ -14,7 +14,7 @@ import { connectAs, SITE_FILE, TEST_SECRET, tempDataDir, startSiteBroker } from 
 import { waitFor } from '../harness/ports.ts';
 import { DEFAULT_RULES_CONFIG } from '../../rules/config.ts';
 import { startRules, type RulesServiceOptions } from '../../rules/service.ts';
-import { reading } from '../../rules/testing.ts';
+import { reading } from '../../test/support/rules-fixtures.ts';
 
 const site = loadSiteFile(SITE_FILE);
 const silent = pino({ level: 'silent' });

@@ -19,7 +19,7 @@ import { MqttReadingSink, NodeFleet, recordReadings, type BrokerAccess } from '.
 import type { ReadingSink } from '../../simulator/replay.ts';
 import { runLive } from '../../simulator/run.ts';
 import { loadScenario, withStart } from '../../simulator/scenario.ts';
-import { sampleSite } from '../../simulator/test-helpers.ts';
+import { sampleSite } from '../../test/support/simulator-fixtures.ts';
 
 const secret = 'test-secret-for-the-simulator-0123456789';
 const logger = createLogger('test', process.env.SIM_TEST_LOG ?? 'silent');

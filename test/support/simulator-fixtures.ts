@@ -1,13 +1,13 @@
 // Shared by the simulator's tests: the sample site and a run collected into arrays.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Reading } from '../contracts/payloads.ts';
-import type { Site } from '../contracts/site.ts';
-import { loadSiteFile } from '../platform/site-file.ts';
-import { scenarioNodes, simulate, type SimMessage } from './engine.ts';
-import type { Scenario } from './scenario.ts';
+import type { Reading } from '../../contracts/payloads.ts';
+import type { Site } from '../../contracts/site.ts';
+import { loadSiteFile } from '../../platform/site-file.ts';
+import { scenarioNodes, simulate, type SimMessage } from '../../simulator/engine.ts';
+import type { Scenario } from '../../simulator/scenario.ts';
 
-export const SAMPLE_SITE_FILE = join(fileURLToPath(new URL('..', import.meta.url)), 'config', 'lai-chau.site.yaml');
+export const SAMPLE_SITE_FILE = join(fileURLToPath(new URL('../..', import.meta.url)), 'config', 'lai-chau.site.yaml');
 let cachedSite: Site | undefined;
 export function sampleSite(): Site {
   cachedSite ??= loadSiteFile(SAMPLE_SITE_FILE);

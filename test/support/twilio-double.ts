@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import twilio from 'twilio';
-import { countSegments } from './gsm.ts';
+import { countSegments } from '../../alerts/gsm.ts';
 
 export interface DoubleRequest {
   at: number;

@@ -1,7 +1,7 @@
 // Helpers for the rules tests: a small site and hand-made reading streams. Not used at run time.
-import { siteSchema, type Site, type SiteInput } from '../contracts/site.ts';
-import type { FireEvent } from '../contracts/payloads.ts';
-import type { EngineReading } from './engine.ts';
+import { siteSchema, type Site, type SiteInput } from '../../contracts/site.ts';
+import type { FireEvent } from '../../contracts/payloads.ts';
+import type { EngineReading } from '../../rules/engine.ts';
 
 export const T0 = Date.parse('2026-03-10T00:00:00+07:00');
 export const MIN = 60_000;
