@@ -23,6 +23,6 @@ export function registerAlertsCommands(program: Command): void {
     .command('run')
     .description('run the alerts service (dry run unless Twilio or gammu is configured)')
     .action(async () => {
-      await import('./run.ts');
+      await import('./main.ts');
     });
 }

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { openDatabase } from '../platform/sqlite.ts';
 import { gammuProviderId, readSmsdFolders, scanGammuErrors, scanGammuInbox } from './gammu.ts';
 import { AlertOutbox } from './outbox.ts';
-import { AlertService } from './service.ts';
+import { AlertService } from './core.ts';
 import { laiChauContext } from './test-fixtures.ts';
 import type { OutgoingSms, SmsTransport } from './transports.ts';
 

@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Logger } from '../platform/logger.ts';
 import type { AlertOutbox } from './outbox.ts';
-import type { AlertService } from './service.ts';
+import type { AlertService } from './core.ts';
 import type { OutgoingSms, SendResult, SmsTransport } from './transports.ts';
 
 export interface SmsdFolders {

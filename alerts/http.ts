@@ -12,7 +12,7 @@ import type { Logger } from '../platform/logger.ts';
 import { Counter } from 'prom-client';
 import { metricsRegistry } from '../platform/metrics.ts';
 import type { AlertOutbox } from './outbox.ts';
-import type { AlertService } from './service.ts';
+import type { AlertService } from './core.ts';
 import { ownValue } from '../platform/records.ts';
 import type { AlertRecord } from './engine.ts';
 import { alertTime, describeAlertVi } from './templates.ts';

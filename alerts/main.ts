@@ -1,276 +1,49 @@
-// Runs the alerts service: site file with its alerts section (templates checked at start-up), SQLite outbox, transport,
-// HTTP server, and the MQTT subscription to rule events as svc-alerts with a persistent session.
-import { join } from 'node:path';
-import type { IPublishPacket, MqttClient } from 'mqtt';
-import { deadLetterSchema, describeZodError, eventSchema, alertLifecycleSchema, drillAlertLifecycleSchema, drillEventSchema } from '../contracts/payloads.ts';
-import { parseTopic, topics } from '../contracts/topics.ts';
+// Process entry of the alerts service (also what `fire-ews alerts run` does), without the rest of the CLI.
+import { createLogger } from '../platform/logger.ts';
+import { loadAlertsEnv, type AlertsEnv } from './config.ts';
+import { assertPortsFree } from '../platform/ports.ts';
+import { reportFatal } from '../platform/fatal.ts';
+import { runAlertsService } from './service.ts';
+import { clockModeOf, pipelineClockFromEnv, startClockLink } from '../platform/clock-link.ts';
 import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platform/credentials.ts';
-import { createLogger, type Logger } from '../platform/logger.ts';
-import { connectDurableSession } from '../platform/mqtt-session.ts';
-import { openDatabase } from '../platform/sqlite.ts';
-import { startMetricsServer } from '../platform/metrics.ts';
-import { ackModeOf, chooseTransport, refuseSampleRoster, type AlertsEnv } from './config.ts';
-import type { EngineContext } from './engine.ts';
-import { createAlertsHttpServer, listenAlertsHttp } from './http.ts';
-import { AlertOutbox, type SmsCounts } from './outbox.ts';
-import { GammuTransport, readSmsdFolders, scanGammuErrors, scanGammuInbox } from './gammu.ts';
-import { DEFAULT_INFLUX_SPOOL_MAX_LINES, startAlertsInflux, type AlertsInflux } from './influx.ts';
-import { createLineWriter } from '../platform/influx-writer.ts';
-import { loadSiteWithPolicy, type AlertPolicy } from './policy.ts';
-import { buildRoster } from './routing.ts';
-import { startDrillSchedule } from './drill-schedule.ts';
-import { AlertService, type AlertServiceOptions, type TransportDegradation } from './service.ts';
-import type { PipelineClock } from '../platform/clock.ts';
-import { assertTemplatesFit, ACK_CODE_DIGITS, transportNotice, type AckMode } from './templates.ts';
-import { DryRunTransport, TwilioTransport, type SmsTransport } from './transports.ts';
-import { randomInt } from 'node:crypto';
 
-export interface RunningAlerts {
-  service: AlertService;
-  httpPort: number;
-  /** dryrun, twilio or gammu. */
-  transport: SmsTransport['name'];
-  /** Whether the SMS ask for a reply with the code or carry only the link. */
-  ackMode: AckMode;
-  /** The alerts section of the site file, as the service uses it. */
-  policy: AlertPolicy;
-  /** SMS handed to the transport, failed and acknowledged since the process started. */
-  sms: Readonly<SmsCounts>;
-  /** Present when INFLUX_URL is set. */
-  influx: AlertsInflux | null;
-  /** What the internal /healthz answers (also for `fire-ews start`'s process-wide listener). */
-  health: () => { ok: boolean; detail: Record<string, unknown> };
-  close(): Promise<void>;
+/** A refused configuration: one line naming the variable or file and what to do, exit code 2, no stack trace. */
+function refuse(err: unknown): never {
+  process.exit(reportFatal(err, (text) => process.stderr.write(text)));
 }
 
-function newAckCode(taken: ReadonlySet<string>): string {
-  for (;;) {
-    const code = String(randomInt(10 ** (ACK_CODE_DIGITS - 1), 10 ** ACK_CODE_DIGITS));
-    if (!taken.has(code)) return code;
-  }
+let env: AlertsEnv;
+try {
+  env = loadAlertsEnv();
+  // Both listeners probed together: every port in use is named at once (a ConfigError, exit 2).
+  await assertPortsFree([
+    { variable: 'ALERTS_HTTP_PORT', host: env.ALERTS_HTTP_HOST, port: env.ALERTS_HTTP_PORT },
+    { variable: 'EWS_HTTP_PORT', host: env.EWS_HTTP_HOST, port: env.EWS_HTTP_PORT },
+  ]);
+} catch (err) {
+  refuse(err);
 }
-
-function makeTransport(env: AlertsEnv, log: Logger, unicode: boolean, kind = chooseTransport(env)): SmsTransport {
-  if (kind === 'twilio') {
-    return new TwilioTransport({
-      accountSid: env.TWILIO_ACCOUNT_SID ?? '',
-      authToken: env.TWILIO_AUTH_TOKEN ?? '',
-      messagingServiceSid: env.TWILIO_MESSAGING_SERVICE_SID,
-      from: env.TWILIO_FROM,
-      statusCallback: `${env.ALERTS_PUBLIC_URL.replace(/\/+$/, '')}/twilio/status`,
-      apiBaseUrl: env.ALERTS_TWILIO_API_BASE_URL,
-      timeoutMs: 15_000,
-    });
-  }
-  if (kind === 'gammu') return new GammuTransport({ configFile: env.GAMMU_SMSD_CONFIG ?? '', injectCommand: env.GAMMU_INJECT_COMMAND, unicode });
-  return new DryRunTransport(log);
-}
-
-export { scanGammuInbox } from './gammu.ts';
-
-/**
- * The other transport, for the maintenance notice when the main one fails every message: the modem
- * when Twilio is the main one and GAMMU_SMSD_CONFIG is set, Twilio when the modem is and Twilio's
- * credentials are set; none otherwise.
- */
-export function fallbackTransportKind(env: AlertsEnv): 'twilio' | 'gammu' | null {
-  const main = chooseTransport(env);
-  if (main === 'twilio' && env.GAMMU_SMSD_CONFIG) return 'gammu';
-  if (main === 'gammu' && env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN) return 'twilio';
-  return null;
-}
-
-export interface AlertsRunOptions {
-  /** The pipeline's clock (README "Time model"); default: the wall clock. */
-  clock?: PipelineClock;
-  /** Every message wave queued (the console of `fire-ews start`). */
-  onNotification?: AlertServiceOptions['onNotification'];
-}
-
-export async function runAlertsService(env: AlertsEnv, log: Logger = createLogger('alerts', env.EWS_LOG_LEVEL), run: AlertsRunOptions = {}): Promise<RunningAlerts> {
-  const { site, policy } = loadSiteWithPolicy(env.EWS_SITE_FILE);
-  refuseSampleRoster(env, site);
-  const ackMode = ackModeOf(env);
-  assertTemplatesFit(policy, site, env.ALERTS_PUBLIC_URL, [ackMode]);
-  const ctx: EngineContext = { policy, roster: buildRoster(site), newAckCode };
-  const db = openDatabase(env.ALERTS_DB_FILE ?? join(env.EWS_DATA_DIR, 'alerts.sqlite'));
-  // InfluxDB (optional): alert state changes and pipeline figures for the dashboards, through a spool in alerts.sqlite.
-  const influxWriter = createLineWriter(env, log);
-  const outbox = new AlertOutbox(db, { policy, publicUrl: env.ALERTS_PUBLIC_URL, validityS: env.ALERTS_VALIDITY_S, ackMode, influxSpoolMaxLines: influxWriter ? DEFAULT_INFLUX_SPOOL_MAX_LINES : 0 });
-  const influx = influxWriter ? startAlertsInflux({ outbox, writer: influxWriter, log, statsIntervalS: env.EWS_PIPELINE_STATS_S }) : null;
-  if (influxWriter) log.info({ influx: influxWriter.description, statsIntervalS: env.EWS_PIPELINE_STATS_S }, 'alert states and pipeline figures go to InfluxDB');
-  const transport = makeTransport(env, log, policy.encoding === 'ucs2');
-  let mqttClient: MqttClient | null = null;
-  const fallbackKind = fallbackTransportKind(env);
-  const fallback = fallbackKind ? makeTransport(env, log, policy.encoding === 'ucs2', fallbackKind) : null;
-  // Best effort, not through the outbox: one SMS per maintenance contact per episode, logged either way.
-  let noticeSeq = 0;
-  const notifyMaintenance = (d: TransportDegradation, state: 'down' | 'up') => {
-    if (!fallback) {
-      log.warn({ transport: transport.name, reason: d.reason }, 'no other transport configured for a maintenance notice');
-      return;
-    }
-    const notice = transportNotice(policy, transport.name, d, state, Date.now());
-    for (const person of site.maintenance) {
-      noticeSeq += 1;
-      void fallback
-        .send({ to: person.phone, body: notice.body, segments: notice.count.segments, validityS: env.ALERTS_VALIDITY_S, outboxId: -noticeSeq })
-        .then((r) => (r.ok ? log.warn({ to: person.id, via: fallback.name, providerId: r.providerId, body: notice.body }, 'maintenance notice sent') : log.error({ to: person.id, via: fallback.name, code: r.code, detail: r.detail }, 'maintenance notice failed')));
-    }
-  };
-  const service = new AlertService({
-    onTransportDegraded: (d) => notifyMaintenance(d, 'down'),
-    onTransportRecovered: (d) => notifyMaintenance(d, 'up'),
-    ctx,
-    outbox,
-    transport,
-    log,
-    segmentsPerSecond: env.ALERTS_RATE_SEGMENTS_PER_S,
-    burst: env.ALERTS_RATE_BURST,
-    concurrency: env.ALERTS_SEND_CONCURRENCY,
-    retry: { baseMs: env.ALERTS_RETRY_BASE_MS, capMs: env.ALERTS_RETRY_CAP_MS },
-    validityS: env.ALERTS_VALIDITY_S,
-    ...(run.clock ? { clock: run.clock } : {}),
-    ...(run.onNotification ? { onNotification: run.onNotification } : {}),
-    onLifecycle: (note, alert) => {
-      const base = { eventId: note.alertId, state: note.state, ts: new Date().toISOString(), recipients: note.recipients, detail: note.detail?.slice(0, 500) };
-      if (alert?.drill) {
-        // A drill is announced only on the drill subtree, marked: never on ews/v1/events or ews/v1/alerts (README "Drills").
-        const drill = { id: alert.drill.id, depth: alert.drill.depth };
-        if (note.state === 'queued') {
-          const event = drillEventSchema.parse({ eventId: alert.alertId, kind: alert.kind, zoneId: alert.zoneId, ts: alert.eventTs, ...(alert.level !== null ? { level: alert.level } : {}), detail: { drillKind: alert.drill.kind, dryRun: alert.drill.dryRun }, drill });
-          mqttClient?.publish(topics.drillEvent(alert.kind, alert.zoneId), JSON.stringify(event), { qos: 1 });
-        }
-        mqttClient?.publish(topics.drillAlert(note.alertId), JSON.stringify(drillAlertLifecycleSchema.parse({ ...base, drill })), { qos: 1 });
-        return;
-      }
-      const payload = alertLifecycleSchema.parse(base);
-      mqttClient?.publish(topics.alert(note.alertId), JSON.stringify(payload), { qos: 1 });
-    },
-  });
-  log.info({ transport: transport.name, ackMode, encoding: policy.encoding, maxSegments: policy.maxSegments, rate: env.ALERTS_RATE_SEGMENTS_PER_S }, 'alerts service starting');
-  service.start();
-  // Drills the site file schedules (README "Drills"): node-cron, wall clock, the site's timezone.
-  const drillSchedule = startDrillSchedule({ drills: site.drills, timezone: policy.timezone, service, drillExists: (id) => outbox.drill(id) !== null, db, log });
-
-  const http = createAlertsHttpServer({
-    host: env.ALERTS_HTTP_HOST,
-    port: env.ALERTS_HTTP_PORT,
-    service,
-    outbox,
-    log,
-    publicUrl: env.ALERTS_PUBLIC_URL,
-    twilioAuthToken: transport.name === 'twilio' ? env.TWILIO_AUTH_TOKEN : undefined,
-    twilioInbound: transport.name === 'twilio' && env.TWILIO_RECEIVES_REPLIES,
-    apiKey: env.ALERTS_API_KEY,
-    health: () => ({ ok: mqttClient?.connected ?? false }),
-    limits: {
-      maxConnections: env.ALERTS_HTTP_MAX_CONNECTIONS,
-      headersTimeoutMs: env.ALERTS_HTTP_HEADERS_TIMEOUT_MS,
-      requestTimeoutMs: env.ALERTS_HTTP_REQUEST_TIMEOUT_MS,
-      idleTimeoutMs: env.ALERTS_HTTP_IDLE_TIMEOUT_MS,
-    },
-  });
-  // The internal /healthz: 503 while MQTT is down or the transport fails every message (degraded, with the reason).
-  const health = () => {
-    const degraded = service.transportDegradation;
-    return {
-      ok: (mqttClient?.connected ?? false) && degraded === null,
-      detail: {
-        mqtt: mqttClient?.connected ?? false,
-        transport: transport.name,
-        ...(degraded ? { degraded: { reason: degraded.reason, code: degraded.code, detail: degraded.detail, since: new Date(degraded.since).toISOString() } } : {}),
-        fallbackTransport: fallback?.name ?? null,
-        outbox: outbox.countsByState(),
-      },
-    };
-  };
-  const httpPort = await listenAlertsHttp(http, env.ALERTS_HTTP_HOST, env.ALERTS_HTTP_PORT);
-  // /metrics and the detailed /healthz on the internal listener (EWS_HTTP_HOST:EWS_HTTP_PORT; 0 disables,
-  // as in `fire-ews start`, whose process-wide listener serves the shared registry).
-  const internal =
-    env.EWS_HTTP_PORT > 0
-      ? await startMetricsServer(env.EWS_HTTP_HOST, env.EWS_HTTP_PORT, () => health())
-      : null;
-
-  const username = env.MQTT_USERNAME ?? serviceUsername('alerts');
-  const password = env.MQTT_PASSWORD ?? derivePassword(resolveBrokerSecret(env.EWS_BROKER_SECRET, env.EWS_DATA_DIR).secret, username);
-  // A late-bound reference: the dead letters are published on the session that received the message.
-  let client: MqttClient | null = null;
-  const deadLetter = (reason: string, topic: string, payload: Buffer) => {
-    const dl = deadLetterSchema.parse({ service: 'alerts', reason: reason.slice(0, 500), topic, receivedAt: new Date().toISOString(), payloadBytes: payload.length, payloadExcerpt: payload.subarray(0, 200).toString('utf8') });
-    client?.publish(topics.deadLetter('alerts'), JSON.stringify(dl), { qos: 1 });
-    log.warn({ topic, reason }, 'event refused (dead letter)');
-  };
-  // Events are committed to SQLite inside the handler, before ack() lets the PUBACK go: a crash
-  // before the commit leaves the message with the broker's persistent session, which redelivers it.
-  const handleEvent = (packet: IPublishPacket, ack: () => void, readNext: () => void) => {
-    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    try {
-      const parsedTopic = parseTopic(packet.topic);
-      if (!parsedTopic || parsedTopic.kind !== 'event') {
-        deadLetter('not an event topic', packet.topic, payload);
-      } else {
-        let json: unknown;
-        try {
-          json = JSON.parse(payload.toString('utf8'));
-        } catch {
-          json = undefined;
-        }
-        const parsed = eventSchema.safeParse(json);
-        if (!parsed.success) deadLetter(json === undefined ? 'payload is not JSON' : describeZodError(parsed.error), packet.topic, payload);
-        else if (parsed.data.kind !== parsedTopic.eventKind || parsed.data.zoneId !== parsedTopic.zoneId) deadLetter('topic and payload disagree on kind or zone', packet.topic, payload);
-        else service.handleEvent(parsed.data);
-      }
-      ack();
-    } catch (err) {
-      // Move on without a PUBACK: the broker redelivers this message on the next connection.
-      log.error({ err: String(err), topic: packet.topic }, 'event handling failed; not acknowledged');
-      readNext();
-    }
-  };
-  const session = connectDurableSession({ url: env.MQTT_URL, clientId: env.ALERTS_MQTT_CLIENT_ID, username, password, service: 'alerts', filters: [topics.allEvents], log, handle: handleEvent });
-  client = session;
-  mqttClient = session;
-
-  // The modem's folders: replies in the inbox acknowledge, messages in the error folder are failed.
-  // GAMMU_INBOX_DIR overrides the inbox read from the gammu-smsd configuration.
-  let inboxTimer: NodeJS.Timeout | null = null;
-  // Also when Twilio is the main transport: the modem stays the reply path (Twilio has no two-way SMS in Vietnam).
-  const folders = env.GAMMU_SMSD_CONFIG ? readSmsdFolders(env.GAMMU_SMSD_CONFIG) : {};
-  const inboxDir = env.GAMMU_INBOX_DIR ?? folders.inboxPath;
-  const errorDir = folders.errorPath;
-  if (inboxDir || errorDir) {
-    log.info({ inboxDir, errorDir }, 'watching the modem folders');
-    inboxTimer = setInterval(() => {
-      try {
-        if (inboxDir) scanGammuInbox(inboxDir, service, log);
-        if (errorDir) scanGammuErrors(errorDir, outbox, log, Date.now());
-      } catch (err) {
-        log.warn({ err: String(err) }, 'reading the modem folders failed');
-      }
-    }, 1000);
-  }
-
-  return {
-    service,
-    httpPort,
-    transport: transport.name,
-    ackMode,
-    health,
-    policy,
-    sms: outbox.counts,
-    influx,
-    async close() {
-      if (inboxTimer) clearInterval(inboxTimer);
-      drillSchedule.stop();
-      await new Promise<void>((resolve) => session.end(false, {}, () => resolve()));
-      await service.stop();
-      await influx?.stop();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-      http.closeAllConnections();
-      if (internal) await new Promise<void>((resolve) => internal.close(() => resolve()));
-      db.close();
-    },
-  };
-}
+const log = createLogger('alerts', env.EWS_LOG_LEVEL);
+// Standalone: on the wall clock unless EWS_FOLLOW_RUN_CLOCKS=true (README "Time model").
+const clock = pipelineClockFromEnv(env, false);
+const username = env.MQTT_USERNAME ?? serviceUsername('alerts');
+const clockLink = startClockLink({
+  url: env.MQTT_URL,
+  username,
+  password: env.MQTT_PASSWORD ?? derivePassword(resolveBrokerSecret(env.EWS_BROKER_SECRET, env.EWS_DATA_DIR).secret, username),
+  clientId: `${env.ALERTS_MQTT_CLIENT_ID}-clock`,
+  role: 'alerts',
+  services: { alerts: clockModeOf(clock) },
+  clock,
+  log,
+});
+const running = await runAlertsService(env, log, { clock }).catch(async (err: unknown) => {
+  await clockLink.close();
+  return refuse(err);
+});
+log.info({ httpPort: running.httpPort, followsRunClocks: clock.followsRuns }, 'alerts service running');
+const stop = () => {
+  void Promise.all([running.close(), clockLink.close()]).then(() => process.exit(0));
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

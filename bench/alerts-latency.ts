@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { openDatabase } from '../platform/sqlite.ts';
 import { AlertOutbox } from '../alerts/outbox.ts';
-import { AlertService } from '../alerts/service.ts';
+import { AlertService } from '../alerts/core.ts';
 import { laiChauContext } from '../alerts/test-fixtures.ts';
 import { TwilioTransport } from '../alerts/transports.ts';
 import { TwilioMessagesDouble } from '../test/support/twilio-double.ts';

@@ -18,7 +18,7 @@ import type { RunningIngest } from '../ingest/service.ts';
 import { loadAlertsEnv } from '../alerts/config.ts';
 import { runRules } from '../rules/main.ts';
 import { loadRulesEnvExtras } from '../rules/env.ts';
-import { runAlertsService } from '../alerts/main.ts';
+import { runAlertsService } from '../alerts/service.ts';
 import { startBackgroundSimulation } from '../simulator/run.ts';
 import { RunRefusedError } from '../simulator/run-clock.ts';
 import { loadScenario } from '../simulator/scenario.ts';

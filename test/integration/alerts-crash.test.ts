@@ -1,4 +1,4 @@
-// Crash test: the real alerts process (alerts/run.ts) with a real broker (broker/server.ts) and the
+// Crash test: the real alerts process (alerts/main.ts) with a real broker (broker/server.ts) and the
 // Twilio Messages API double. Three confirmed fires give a burst of ~360 SMS; the process is
 // SIGKILLed at random points of the burst (and once while events wait at the broker), restarted,
 // and at the end every outbox row must have been requested exactly once — except rows the service
@@ -27,7 +27,7 @@ const SID = `AC${'3'.repeat(32)}`;
 const TOKEN = 'crash-test-auth-token';
 const SECRET = 'crash-test-broker-secret-0123';
 
-describe('the alerts process (alerts/run.ts) with a real broker and the Twilio double', () => {
+describe('the alerts process (alerts/main.ts) with a real broker and the Twilio double', () => {
   const ctx = laiChauContext();
   let dir: string;
   let broker: RunningBroker;
@@ -40,7 +40,7 @@ describe('the alerts process (alerts/run.ts) with a real broker and the Twilio d
   let child: ChildProcess | null = null;
 
   const startService = () => {
-    const c = spawn(process.execPath, ['--import', 'tsx', 'alerts/run.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, ['--import', 'tsx', 'alerts/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '';
     c.stdout?.on('data', (d: Buffer) => {
       buf += d.toString();

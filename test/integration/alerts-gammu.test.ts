@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { parseDocument } from 'yaml';
 import { loadAlertsEnv } from '../../alerts/config.ts';
-import { runAlertsService, type RunningAlerts } from '../../alerts/main.ts';
+import { runAlertsService, type RunningAlerts } from '../../alerts/service.ts';
 import { loadSiteWithPolicy } from '../../alerts/policy.ts';
 import { buildRoster, resolveAudiences, type Roster } from '../../alerts/routing.ts';
 import { GammuTransport } from '../../alerts/gammu.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { parseDocument } from 'yaml';
 import { loadAlertsEnv } from '../../alerts/config.ts';
-import { runAlertsService, type RunningAlerts } from '../../alerts/main.ts';
+import { runAlertsService, type RunningAlerts } from '../../alerts/service.ts';
 import { topics } from '../../contracts/topics.ts';
 import { loadSiteFile } from '../../platform/site-file.ts';
 import { InfluxdProcess, integrationSkipReason } from '../harness/influxd.ts';

@@ -1,5 +1,5 @@
 // Start-up refusals of the alerts service, as an operator meets them: the real entry point
-// (alerts/run.ts, what `fire-ews alerts run` runs) as a child process with a bad configuration. Each
+// (alerts/main.ts, what `fire-ews alerts run` runs) as a child process with a bad configuration. Each
 // must print one line naming the variable or the file and what to do, exit with code 2, and print no
 // stack trace — before any SMS could go to the wrong place.
 import { spawnSync } from 'node:child_process';
@@ -22,7 +22,7 @@ const BAD_SCHEDULE_LINE = readFileSync(BAD_SCHEDULE, 'utf8').split('\n').findInd
 const TWILIO = { ALERTS_TRANSPORT: 'twilio', TWILIO_ACCOUNT_SID: `AC${'5'.repeat(32)}`, TWILIO_AUTH_TOKEN: 'a-token', ALERTS_PUBLIC_URL: 'https://ews.laichau.vn' };
 
 function runAlerts(env: Record<string, string>) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'alerts/run.ts'], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'alerts/main.ts'], {
     cwd: ROOT,
     // No broker is running: a refusal must come before the service would need one.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', EWS_DATA_DIR: join(dir, 'data'), EWS_SITE_FILE: SITE_FILE, EWS_BROKER_SECRET: 'refusal-test-secret-0123456789', MQTT_URL: 'mqtt://127.0.0.1:1', EWS_HTTP_PORT: '0', ALERTS_HTTP_PORT: '0', ...env },

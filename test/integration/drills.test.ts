@@ -12,7 +12,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { loadAlertsEnv } from '../../alerts/config.ts';
-import { runAlertsService, type RunningAlerts } from '../../alerts/main.ts';
+import { runAlertsService, type RunningAlerts } from '../../alerts/service.ts';
 import { loadSiteWithPolicy } from '../../alerts/policy.ts';
 import { buildRoster, resolveAudiences, type Roster } from '../../alerts/routing.ts';
 import { drillReportSchema, drillStartResponseSchema } from '../../contracts/alerts-api.ts';

@@ -14,7 +14,7 @@ import { countSegments } from './gsm.ts';
 import { createAlertsHttpServer, listenAlertsHttp } from './http.ts';
 import { AlertOutbox } from './outbox.ts';
 import { resolveAudiences } from './routing.ts';
-import { AlertService } from './service.ts';
+import { AlertService } from './core.ts';
 import { laiChauContext } from './test-fixtures.ts';
 import { TwilioTransport } from './transports.ts';
 import { TwilioMessagesDouble, type Fault } from '../test/support/twilio-double.ts';
