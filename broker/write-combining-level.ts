@@ -114,6 +114,14 @@ export class WriteCombiningLevel {
     })();
   }
 
+  entries(range: Range): AsyncIterable<[string, Buffer]> {
+    const self = this;
+    return (async function* () {
+      await self.idle();
+      yield* self.db.iterator(range);
+    })();
+  }
+
   keys(range: Range): AsyncIterable<string> {
     const self = this;
     return (async function* () {
