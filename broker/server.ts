@@ -15,6 +15,7 @@ import { metricsRegistry } from '../platform/metrics.ts';
 import { passwordMatches } from '../platform/credentials.ts';
 import { authorizeClientId, authorizePublish, authorizeReceive, authorizeSubscribe, principalFor, type Principal } from './acl.ts';
 import { BoundedLevelPersistence } from './bounded-persistence.ts';
+import { SessionStore } from './session-store.ts';
 import { guardConnection, type ConnectionGuard } from './frame-guard.ts';
 import type { Duplex } from 'node:stream';
 
@@ -35,7 +36,16 @@ export interface BrokerOptions {
   /** Bytes a connection may send before it has authenticated. */
   maxPreAuthBytes?: number;
   logger: Logger;
+  /**
+   * How QoS 1 queues are kept (bench/broker-alone.ts compares them): `session-store` (the default:
+   * one write per message, packet ids in memory), `session-store-ids-on-disk` (same encoder, upstream's
+   * writes), `upstream` (aedes-persistence-level with msgpack-lite, the store before issue 14).
+   */
+  sessionStore?: SessionStoreKind;
 }
+
+export const SESSION_STORE_KINDS = ['session-store', 'session-store-ids-on-disk', 'upstream'] as const;
+export type SessionStoreKind = (typeof SESSION_STORE_KINDS)[number];
 
 /** A packet's remaining length may exceed the payload limit by this much (topic, ids, CONNECT fields). */
 const PACKET_OVERHEAD_BYTES = 1024;
@@ -147,14 +157,19 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
 
   const db = new Level<string, Buffer>(join(opts.dataDir, 'broker-sessions'), { valueEncoding: 'buffer' });
   await db.open();
-  const persistence = new BoundedLevelPersistence(db, opts.queueLimit, (clientId, topic, queued) => {
+  const onDrop = (clientId: string, topic: string, queued: number) => {
     queueDropped.inc({ client: clientId });
     const now = Date.now();
     if (now - dropWarnedAt > 10_000) {
       dropWarnedAt = now;
       log.error({ clientId, topic, queued, limit: opts.queueLimit }, 'offline session queue full: refusing new messages for this client');
     }
-  });
+  };
+  const storeKind = opts.sessionStore ?? 'session-store';
+  const persistence =
+    storeKind === 'upstream'
+      ? new BoundedLevelPersistence(db, opts.queueLimit, onDrop)
+      : new SessionStore(db, { queueLimit: opts.queueLimit, onDrop, inflightInMemory: storeKind === 'session-store' });
 
   const aedes = await Aedes.createBroker({
     persistence,
