@@ -1,7 +1,8 @@
 // Bench: the broker alone. One publisher process (QoS 1, 1,000 in flight) → broker → one persistent
 // QoS 1 subscriber (clean session off, as ingest is) that keeps up; nothing else. Compared: our aedes
 // broker with each session store (broker/server.ts SESSION_STORE_KINDS) and Debian's Mosquitto 2.0
-// with persistence (saved every second) and without. Per run: one unrecorded warm-up round, then the
+// with persistence (saved every second) and without, and aedes-persistence-redis on a local redis-server
+// (append-only file synced every second; its CPU and RSS are counted with the broker's). Per run: one unrecorded warm-up round, then the
 // measured round on the same broker: delivered/s (first to last message at the subscriber), the
 // broker's CPU time per message (from /proc: less sensitive to a shared machine than a rate), its RSS
 // idle and after, and loss (distinct messages received vs published). Prints a table; asserts nothing.
@@ -9,8 +10,10 @@
 //   node --import tsx bench/broker-alone.ts [--brokers session-store,upstream,mosquitto] [--messages 100000] [--runs 1]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { z } from 'zod';
@@ -21,14 +24,26 @@ import { freePort, waitFor } from '../test/harness/ports.ts';
 import { tempDataDir, TEST_SECRET } from '../test/harness/services.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const BROKERS = [...SESSION_STORE_KINDS, 'mosquitto', 'mosquitto-nopersist'] as const;
+const BROKERS = [...SESSION_STORE_KINDS, 'redis', 'mosquitto', 'mosquitto-nopersist'] as const;
 type BrokerKind = (typeof BROKERS)[number];
 const TOPIC = 'ews/v1/readings/bench-node';
 
 // Child mode: `broker-alone.ts serve <store> <port> <dir>` runs our broker with that store.
 if (process.argv[2] === 'serve') {
-  const [store, port, dir] = z.tuple([z.enum(SESSION_STORE_KINDS), z.coerce.number().int(), z.string()]).parse(process.argv.slice(3));
-  const broker = await startBroker({ host: '127.0.0.1', port, wsPort: 0, dataDir: dir, secret: TEST_SECRET, nodeIds: new Set(['bench-node']), queueLimit: 1_000_000, logger: createLogger('broker', 'error'), sessionStore: store });
+  const [store, port, dir, redisPort] = z.tuple([z.enum([...SESSION_STORE_KINDS, 'redis']), z.coerce.number().int(), z.string(), z.coerce.number().int().optional()]).parse(process.argv.slice(3));
+  // aedes-persistence-redis (its async class, as aedes 1.x uses a persistence) on a local redis-server.
+  // Its streams are async iterables where aedes 1.2 pipes Node streams: wrapped, nothing else changed.
+  type Streams = Record<'createRetainedStreamCombi' | 'createRetainedStream' | 'outgoingStream' | 'streamWill' | 'getClientList', (arg: unknown) => AsyncIterable<unknown>>;
+  const RedisPersistence = createRequire(import.meta.url)('aedes-persistence-redis/asyncPersistence.js') as new (o: object) => Streams & { destroy(): Promise<unknown> };
+  class WrappedRedisPersistence extends RedisPersistence {
+    override createRetainedStreamCombi = (arg: unknown) => Readable.from(super.createRetainedStreamCombi(arg)) as never;
+    override createRetainedStream = (arg: unknown) => Readable.from(super.createRetainedStreamCombi([arg])) as never;
+    override outgoingStream = (arg: unknown) => Readable.from(super.outgoingStream(arg)) as never;
+    override streamWill = (arg: unknown) => Readable.from(super.streamWill(arg)) as never;
+    override getClientList = (arg: unknown) => Readable.from(super.getClientList(arg)) as never;
+  }
+  const foreignPersistence = store === 'redis' ? new WrappedRedisPersistence({ port: redisPort, host: '127.0.0.1' }) : undefined;
+  const broker = await startBroker({ host: '127.0.0.1', port, wsPort: 0, dataDir: dir, secret: TEST_SECRET, nodeIds: new Set(['bench-node']), queueLimit: 1_000_000, logger: createLogger('broker', 'error'), ...(store === 'redis' ? { foreignPersistence } : { sessionStore: store }) });
   process.on('SIGTERM', () => void broker.close().then(() => process.exit(0)));
 } else if (process.argv[2] === 'publish') {
   // Child mode: publish `count` messages as fast as a window of 1,000 unacknowledged allows.
@@ -162,7 +177,12 @@ async function runOnce(kind: BrokerKind, messages: number, warmup: number): Prom
   const port = await freePort();
   const url = `mqtt://127.0.0.1:${port}`;
   const mosquitto = kind === 'mosquitto' || kind === 'mosquitto-nopersist';
-  const broker = mosquitto ? startMosquitto(port, dir.dir, kind === 'mosquitto') : spawn(process.execPath, [...(process.env.BENCH_BROKER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_BROKER_CPU_PROF}`] : []), '--import', 'tsx', join(ROOT, 'bench/broker-alone.ts'), 'serve', kind, String(port), dir.dir], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  // Redis with an append-only file synced every second: the durability Mosquitto's autosave gives.
+  const redisPort = kind === 'redis' ? await freePort() : 0;
+  const redis = kind === 'redis' ? spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir.dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''], { stdio: 'ignore' }) : undefined;
+  if (redis) await waitForPort(redisPort);
+  const broker = mosquitto ? startMosquitto(port, dir.dir, kind === 'mosquitto') : spawn(process.execPath, [...(process.env.BENCH_BROKER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_BROKER_CPU_PROF}`] : []), '--import', 'tsx', join(ROOT, 'bench/broker-alone.ts'), 'serve', kind, String(port), dir.dir, String(redisPort)], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  const cpuOfBroker = () => cpuUs(broker.pid) + (redis ? cpuUs(redis.pid) : 0);
   try {
     await waitForPort(port);
     // The subscriber: a persistent session (clean: false), QoS 1, as ingest subscribes.
@@ -180,12 +200,12 @@ async function runOnce(kind: BrokerKind, messages: number, warmup: number): Prom
     await sub.subscribeAsync('ews/v1/readings/+', { qos: 1 });
     if (warmup > 0) await publish(url, mosquitto, warmup, 0);
     await new Promise((r) => setTimeout(r, 1000));
-    const idleRss = rssMb(broker.pid);
-    const cpuBefore = cpuUs(broker.pid);
+    const idleRss = rssMb(broker.pid) + (redis ? rssMb(redis.pid) : 0);
+    const cpuBefore = cpuOfBroker();
     await publish(url, mosquitto, messages, 1e9);
     await waitFor(() => received.size >= messages, 120_000, 'subscriber to receive everything', 50).catch(() => undefined);
-    const cpuAfter = cpuUs(broker.pid);
-    const endRss = rssMb(broker.pid);
+    const cpuAfter = cpuOfBroker();
+    const endRss = rssMb(broker.pid) + (redis ? rssMb(redis.pid) : 0);
     await sub.endAsync();
     const rate = Math.round((received.size - 1) / ((lastAt - firstAt) / 1000));
     return { kind, rate, cpuUsPerMsg: (cpuAfter - cpuBefore) / messages, lost: messages - received.size, idleRss, endRss };
@@ -195,6 +215,7 @@ async function runOnce(kind: BrokerKind, messages: number, warmup: number): Prom
       broker.once('exit', resolve);
       broker.kill('SIGTERM');
     });
+    if (redis) await new Promise((resolve) => (redis.exitCode !== null ? resolve(undefined) : (redis.once('exit', resolve), redis.kill('SIGTERM'))));
     dir.remove();
   }
 }

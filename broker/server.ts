@@ -42,6 +42,8 @@ export interface BrokerOptions {
    * writes), `upstream` (aedes-persistence-level with msgpack-lite, the store before issue 14).
    */
   sessionStore?: SessionStoreKind;
+  /** Another aedes persistence instead (bench/broker-alone.ts measures aedes-persistence-redis with it); no cap, no depth gauge. */
+  foreignPersistence?: { destroy(): Promise<unknown> };
 }
 
 export const SESSION_STORE_KINDS = ['session-store', 'session-store-ids-on-disk', 'upstream'] as const;
@@ -155,7 +157,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     log.warn({ ...detail, repeatsSinceLastLog: entry?.suppressed ?? 0 }, msg);
   };
 
-  const db = new Level<string, Buffer>(join(opts.dataDir, 'broker-sessions'), { valueEncoding: 'buffer' });
+  const db = new Level<string, Buffer>(join(opts.dataDir, opts.foreignPersistence ? 'broker-sessions-unused' : 'broker-sessions'), { valueEncoding: 'buffer' });
   await db.open();
   const onDrop = (clientId: string, topic: string, queued: number) => {
     queueDropped.inc({ client: clientId });
@@ -172,7 +174,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       : new SessionStore(db, { queueLimit: opts.queueLimit, onDrop, inflightInMemory: storeKind === 'session-store' });
 
   const aedes = await Aedes.createBroker({
-    persistence,
+    persistence: (opts.foreignPersistence ?? persistence) as never,
     // A frozen subscriber must not stall delivery to everyone (aedes #1060): give up on it after 30 s.
     drainTimeout: 30_000,
     // Packets a client may send before its session is ready (nodes replay a backlog right after CONNECT).
@@ -348,6 +350,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
         await serversClosed;
         await persistence.destroy();
+        await opts.foreignPersistence?.destroy();
         log.info('MQTT broker closed');
       })();
       return closing;
