@@ -121,3 +121,20 @@ it.each([
   expect(await store.queuedFor('slow-consumer')).toBe(5);
   expect(onDrop).toHaveBeenCalledTimes(15);
 });
+
+it('a subscriber that does not acknowledge holds at most the in-memory limit of packet ids; the rest go to disk and clear as well', async () => {
+  const { db } = await freshDb();
+  const store = new SessionStore(db, { queueLimit: 1000, onDrop: noDrop, inflightMemoryLimit: 3 });
+  await store.setup({ id: 'b1' });
+  onTestFinished(() => store.destroy());
+  const ops = countWrites(db);
+  for (let n = 1; n <= 6; n++) await store.outgoingEnqueueCombi([sub], packet(n));
+  for (let n = 1; n <= 6; n++) await store.outgoingUpdate(client, { ...packet(n), messageId: 100 + n });
+  expect(store.inflightInMemoryFor(client.id)).toBe(3);
+  expect(ops, '6 queued + 3 × (id record + queue record with its id)').toStrictEqual({ put: 12, del: 0 });
+  expect((await streamed(store)).map((p) => p.messageId)).toStrictEqual([101, 102, 103, 104, 105, 106]);
+  for (let n = 1; n <= 6; n++) expect(((await store.outgoingClearMessageId(client, { messageId: 100 + n })) as Packet | undefined)?.payload.toString()).toBe(`{"seq":${n}}`);
+  expect(await streamed(store)).toStrictEqual([]);
+  expect(store.inflightInMemoryFor(client.id)).toBe(0);
+  expect(ops.del, '3 in memory: the queue record; 3 on disk: both records').toBe(9);
+});

@@ -6,8 +6,9 @@
 // msgpack-lite round trip. We measured that as most of the broker's CPU (bench/broker-alone.ts).
 // Here a message is written once, when it is queued — before the publisher's PUBACK, so
 // "acknowledged ⇒ on disk" holds as before — and deleted once, on the subscriber's PUBACK. The
-// packet id given on delivery lives in memory only: after a broker crash the record is still on
-// disk and is delivered again with a fresh packet id (at least once; our consumers are idempotent).
+// packet id given on delivery lives in memory (up to 10,000 per subscriber; past that, and for QoS 2,
+// on disk as upstream does): after a broker crash the record is still on disk and is delivered again
+// with a fresh packet id (at least once; our consumers are idempotent).
 // Values are encoded with msgpackr, standard MessagePack that any decoder (msgpack-lite too) reads.
 import AsyncLevelPersistence, { type PersistedPacket, type QueuedSubscription } from 'aedes-persistence-level/asyncPersistence.js';
 import type { Level } from 'level';
@@ -35,7 +36,8 @@ const outgoingByIdKey = (clientId: string, messageId: number | undefined) => `${
 
 type OutgoingPacket = PersistedPacket & { cmd?: string; messageId?: number | null; payload?: Buffer; qos?: number; retain?: boolean; dup?: boolean };
 /** A delivered, not yet acknowledged message: its queue record and the packet as sent. */
-type Inflight = { key: string; packet: OutgoingPacket; idRecordOnDisk: boolean };
+type Inflight = { key: string; packet: OutgoingPacket };
+type BatchOp = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
 
 /** The fields aedes-packet stores; a live packet also carries callbacks and the client. */
 function slim(packet: OutgoingPacket): OutgoingPacket {
@@ -51,6 +53,8 @@ export interface SessionStoreOptions {
   onDrop: (clientId: string, topic: string, queued: number) => void;
   /** false: record packet ids on disk as upstream does (kept to measure the difference). */
   inflightInMemory?: boolean;
+  /** Packet ids kept in memory per client, at most; past it they are written to disk (upstream's way). */
+  inflightMemoryLimit?: number;
 }
 
 export class SessionStore extends AsyncLevelPersistence {
@@ -59,6 +63,7 @@ export class SessionStore extends AsyncLevelPersistence {
   /** Per client: packet id → the delivered message; queue key → its packet id. */
   readonly #inflight = new Map<string, { byId: Map<number, Inflight>; idByKey: Map<string, number> }>();
   readonly #inflightInMemory: boolean;
+  readonly #inflightMemoryLimit: number;
   readonly queueLimit: number;
   readonly #onDrop: SessionStoreOptions['onDrop'];
 
@@ -71,6 +76,8 @@ export class SessionStore extends AsyncLevelPersistence {
     this.queueLimit = opts.queueLimit;
     this.#onDrop = opts.onDrop;
     this.#inflightInMemory = opts.inflightInMemory ?? true;
+    // 10,000 × (the packet ≈ 200–400 bytes + two map entries) ≈ 5 MB per subscriber at most.
+    this.#inflightMemoryLimit = opts.inflightMemoryLimit ?? 10_000;
   }
 
   /** Messages currently stored for a client (queued offline or awaiting PUBACK). */
@@ -151,24 +158,33 @@ export class SessionStore extends AsyncLevelPersistence {
       p.brokerCounter = found.brokerCounter;
     }
     const key = outgoingKey(client.id, p.brokerId, p.brokerCounter);
+    const id = p.messageId ?? 0;
     const previousId = mine.idByKey.get(key);
-    if (previousId === undefined && !(await this.#db.get(key))) throw new Error('no such packet');
-    if (previousId !== undefined && previousId !== p.messageId && mine.byId.get(previousId)?.key === key) {
-      const previous = mine.byId.get(previousId);
-      mine.byId.delete(previousId);
-      if (previous?.idRecordOnDisk) await this.#db.del(outgoingByIdKey(client.id, previousId));
+    if (previousId !== undefined) {
+      // Delivered again (a reconnect): a fresh mapping is made below, in memory or on disk.
+      if (mine.byId.get(previousId)?.key === key) mine.byId.delete(previousId);
+      mine.idByKey.delete(key);
     }
-    const onDisk = !this.#inflightInMemory || p.cmd !== 'publish';
-    mine.byId.set(p.messageId ?? 0, { key, packet: slim(p), idRecordOnDisk: onDisk });
-    mine.idByKey.set(key, p.messageId ?? 0);
-    if (onDisk) {
-      // QoS 2's PUBREL must survive a restart (the MQTT state machine continues from it).
-      const encoded = packr.pack(slim(p));
-      await this.#db.batch([
-        { type: 'put', key: outgoingByIdKey(client.id, p.messageId ?? undefined), value: encoded },
-        { type: 'put', key, value: encoded },
-      ]);
+    if (this.#inflightInMemory && p.cmd === 'publish' && mine.byId.size < this.#inflightMemoryLimit) {
+      if (previousId === undefined && !(await this.#db.get(key))) throw new Error('no such packet');
+      mine.byId.set(id, { key, packet: slim(p) });
+      mine.idByKey.set(key, id);
+      return;
     }
+    // On disk, as upstream: QoS 2's PUBREL must survive a restart, and past the limit the ids of a
+    // subscriber that does not acknowledge go to disk rather than fill memory.
+    const stored = await this.#decodedAt(key);
+    if (!stored) throw new Error('no such packet');
+    const encoded = packr.pack(slim(p));
+    const ops: BatchOp[] = [];
+    if (stored.messageId && stored.messageId !== p.messageId) ops.push({ type: 'del', key: outgoingByIdKey(client.id, stored.messageId) });
+    ops.push({ type: 'put', key: outgoingByIdKey(client.id, p.messageId ?? undefined), value: encoded }, { type: 'put', key, value: encoded });
+    await this.#db.batch(ops);
+  }
+
+  /** Packet ids held in memory for a client (bounded by the in-memory limit). */
+  inflightInMemoryFor(clientId: string): number {
+    return this.#inflight.get(clientId)?.byId.size ?? 0;
   }
 
   override async outgoingClearMessageId(client: { id: string }, packet: { messageId?: number }): Promise<PersistedPacket | undefined> {
@@ -182,7 +198,6 @@ export class SessionStore extends AsyncLevelPersistence {
       if (mine.byId.size === 0 && mine.idByKey.size === 0) this.#inflight.delete(client.id);
       cleared = known.packet;
       ops.push({ type: 'del', key: known.key });
-      if (known.idRecordOnDisk) ops.push({ type: 'del', key: outgoingByIdKey(client.id, packet.messageId) });
     } else {
       // Not delivered by this process: an id recorded on disk by upstream's layout, or nothing.
       const idKey = outgoingByIdKey(client.id, packet.messageId);
