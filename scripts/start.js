@@ -52,10 +52,16 @@ if (!existsSync(join(target, 'cli/fire-ews.js'))) {
     // Another start finished the same build first: use that one.
     rmSync(temporary, { recursive: true, force: true });
   }
-  const old = readdirSync(BUILDS)
-    .map((name) => join(BUILDS, name))
-    .filter((path) => path !== target && !path.includes('.tmp-'))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  for (const path of old.slice(KEEP_OLD_BUILDS)) rmSync(path, { recursive: true, force: true });
+  // Best effort: another start may be pruning at the same moment (a build gone between list and stat).
+  try {
+    const old = readdirSync(BUILDS)
+      .map((name) => join(BUILDS, name))
+      .filter((path) => path !== target && !path.includes('.tmp-'))
+      .map((path) => ({ path, at: statSync(path).mtimeMs }))
+      .sort((a, b) => b.at - a.at);
+    for (const { path } of old.slice(KEEP_OLD_BUILDS)) rmSync(path, { recursive: true, force: true });
+  } catch {
+    // the next start prunes
+  }
 }
 await import(pathToFileURL(join(target, 'cli/fire-ews.js')).href);
