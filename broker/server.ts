@@ -37,9 +37,11 @@ export interface BrokerOptions {
   maxPreAuthBytes?: number;
   logger: Logger;
   /**
-   * How QoS 1 queues are kept (bench/broker-alone.ts compares them): `session-store` (the default:
-   * one write per message, packet ids in memory), `session-store-ids-on-disk` (same encoder, upstream's
-   * writes), `upstream` (aedes-persistence-level with msgpack-lite, the store before issue 14).
+   * How QoS 1 queues are kept (bench/broker-alone.ts compares them): `session-store-ids-on-disk` (the
+   * default: upstream's writes, msgpackr values), `session-store` (one write per message, packet ids in
+   * memory: faster, but not the default — test/hostile/broker-takeover.test.ts saw 4–49 readings
+   * delivered twice after an ingest restart in 3 of 4 runs, cause not found yet; broker/README.md),
+   * `upstream` (aedes-persistence-level with msgpack-lite, the store before issue 14).
    */
   sessionStore?: SessionStoreKind;
   /** Another aedes persistence instead (bench/broker-alone.ts measures aedes-persistence-redis with it); no cap, no depth gauge. */
@@ -167,7 +169,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       log.error({ clientId, topic, queued, limit: opts.queueLimit }, 'offline session queue full: refusing new messages for this client');
     }
   };
-  const storeKind = opts.sessionStore ?? 'session-store';
+  const storeKind = opts.sessionStore ?? 'session-store-ids-on-disk';
   const persistence =
     storeKind === 'upstream'
       ? new BoundedLevelPersistence(db, opts.queueLimit, onDrop)

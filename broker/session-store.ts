@@ -4,7 +4,8 @@
 // Upstream stores each message for a persistent session five times over (enqueue; on delivery a
 // read plus two writes to record the packet id; on PUBACK a read and two deletes), each value a
 // msgpack-lite round trip. We measured that as most of the broker's CPU (bench/broker-alone.ts).
-// Here a message is written once, when it is queued — before the publisher's PUBACK, so
+// Two modes. The default (inflightInMemory: false) keeps upstream's operations with msgpackr values.
+// With packet ids in memory (not the default yet: broker/README.md) a message is written once, when it is queued — before the publisher's PUBACK, so
 // "acknowledged ⇒ on disk" holds as before — and deleted once, on the subscriber's PUBACK. The
 // packet id given on delivery lives in memory (up to 10,000 per subscriber; past that, and for QoS 2,
 // on disk as upstream does): after a broker crash the record is still on disk and is delivered again
@@ -51,7 +52,7 @@ function slim(packet: OutgoingPacket): OutgoingPacket {
 export interface SessionStoreOptions {
   queueLimit: number;
   onDrop: (clientId: string, topic: string, queued: number) => void;
-  /** false: record packet ids on disk as upstream does (kept to measure the difference). */
+  /** true (this class's default): packet ids in memory; false: on disk as upstream does — the broker's default (broker/README.md). */
   inflightInMemory?: boolean;
   /** Packet ids kept in memory per client, at most; past it they are written to disk (upstream's way). */
   inflightMemoryLimit?: number;
