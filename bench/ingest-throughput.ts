@@ -40,7 +40,7 @@ const opts = z
     seconds: z.coerce.number().positive(),
     publishers: z.coerce.number().int().positive(),
     nodes: z.coerce.number().int().positive(),
-    brokers: z.string().transform((s) => z.array(z.enum(['aedes', 'mosquitto', 'mosquitto-nopersist'])).parse(s.split(','))),
+    brokers: z.string().transform((s) => z.array(z.enum(['aedes', 'aedes-upstream-store', 'mosquitto', 'mosquitto-nopersist'])).parse(s.split(','))),
     pin: z.enum(['auto', 'on', 'off']),
     'warmup-seconds': z.coerce.number().min(0),
   })
@@ -170,6 +170,13 @@ async function runStep(brokerKind: (typeof opts.brokers)[number], rate: number, 
         await waitForPort(port, 120_000, 'broker');
         await new Promise((r) => setTimeout(r, 300));
         brokerPid = broker.pid;
+      } else if (brokerKind === 'aedes-upstream-store') {
+        // Our broker with the session store it had before issue 14 (aedes-persistence-level as is).
+        const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/broker-alone.ts'), 'serve', 'upstream', String(port), dir.dir], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+        stopBroker = () => new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : (child.once('exit', resolve), child.kill('SIGTERM'))));
+        running.add(stopBroker);
+        await waitForPort(port, 120_000, 'broker');
+        brokerPid = child.pid;
       } else {
         const m = await startMosquitto(port, dir.dir, brokerKind === 'mosquitto');
         brokerPid = m.pid;

@@ -1,8 +1,9 @@
-// Bench: `fire-ews start` (what `npm start` runs) from the TypeScript through tsx (bin/fire-ews.js,
-// development) and from the compiled JavaScript (dist/cli/fire-ews.js, `npm run build` first).
+// Bench: `fire-ews start` from the TypeScript through tsx (bin/fire-ews.js, development), from the
+// compiled JavaScript (dist/cli/fire-ews.js, `npm run build` first) and as `npm start` runs it
+// (scripts/start.js: compiled, from .build/).
 // For each: time from spawn to "pipeline running", RSS at steady state (median over the last
 // half of the watch) and the start-up peak (VmHWM). Prints a table; asserts nothing.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,7 +17,11 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const variants = [
   { name: 'tsx (bin/fire-ews.js)', entry: join(ROOT, 'bin/fire-ews.js') },
   { name: 'compiled (dist/cli/fire-ews.js)', entry: join(ROOT, 'dist/cli/fire-ews.js') },
+  // What `npm start` runs: the hash check of the sources, then the compiled CLI from .build/.
+  { name: 'npm start (scripts/start.js, build current)', entry: join(ROOT, 'scripts/start.js') },
 ];
+// Its build is made before the timed runs (the first `npm start` after a change pays it once).
+spawnSync(process.execPath, [join(ROOT, 'scripts/start.js'), '--help'], { cwd: ROOT, stdio: 'ignore' });
 if (!existsSync(variants[1]!.entry)) {
   console.error('bench/startup.ts: no dist/ — run `npm run build` first');
   process.exit(1);

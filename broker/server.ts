@@ -15,6 +15,7 @@ import { metricsRegistry } from '../platform/metrics.ts';
 import { passwordMatches } from '../platform/credentials.ts';
 import { authorizeClientId, authorizePublish, authorizeReceive, authorizeSubscribe, principalFor, type Principal } from './acl.ts';
 import { BoundedLevelPersistence } from './bounded-persistence.ts';
+import { SessionStore } from './session-store.ts';
 import { guardConnection, type ConnectionGuard } from './frame-guard.ts';
 import type { Duplex } from 'node:stream';
 
@@ -35,7 +36,20 @@ export interface BrokerOptions {
   /** Bytes a connection may send before it has authenticated. */
   maxPreAuthBytes?: number;
   logger: Logger;
+  /**
+   * How QoS 1 queues are kept (bench/broker-alone.ts compares them): `session-store-ids-on-disk` (the
+   * default: upstream's writes, msgpackr values), `session-store` (one write per message, packet ids in
+   * memory: faster, but not the default — test/hostile/broker-takeover.test.ts saw 4–49 readings
+   * delivered twice after an ingest restart in 3 of 4 runs, cause not found yet; broker/README.md),
+   * `upstream` (aedes-persistence-level with msgpack-lite, the store before issue 14).
+   */
+  sessionStore?: SessionStoreKind;
+  /** Another aedes persistence instead (bench/broker-alone.ts measures aedes-persistence-redis with it); no cap, no depth gauge. */
+  foreignPersistence?: { destroy(): Promise<unknown> };
 }
+
+export const SESSION_STORE_KINDS = ['session-store', 'session-store-ids-on-disk', 'upstream'] as const;
+export type SessionStoreKind = (typeof SESSION_STORE_KINDS)[number];
 
 /** A packet's remaining length may exceed the payload limit by this much (topic, ids, CONNECT fields). */
 const PACKET_OVERHEAD_BYTES = 1024;
@@ -145,19 +159,24 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     log.warn({ ...detail, repeatsSinceLastLog: entry?.suppressed ?? 0 }, msg);
   };
 
-  const db = new Level<string, Buffer>(join(opts.dataDir, 'broker-sessions'), { valueEncoding: 'buffer' });
+  const db = new Level<string, Buffer>(join(opts.dataDir, opts.foreignPersistence ? 'broker-sessions-unused' : 'broker-sessions'), { valueEncoding: 'buffer' });
   await db.open();
-  const persistence = new BoundedLevelPersistence(db, opts.queueLimit, (clientId, topic, queued) => {
+  const onDrop = (clientId: string, topic: string, queued: number) => {
     queueDropped.inc({ client: clientId });
     const now = Date.now();
     if (now - dropWarnedAt > 10_000) {
       dropWarnedAt = now;
       log.error({ clientId, topic, queued, limit: opts.queueLimit }, 'offline session queue full: refusing new messages for this client');
     }
-  });
+  };
+  const storeKind = opts.sessionStore ?? 'session-store-ids-on-disk';
+  const persistence =
+    storeKind === 'upstream'
+      ? new BoundedLevelPersistence(db, opts.queueLimit, onDrop)
+      : new SessionStore(db, { queueLimit: opts.queueLimit, onDrop, inflightInMemory: storeKind === 'session-store' });
 
   const aedes = await Aedes.createBroker({
-    persistence,
+    persistence: (opts.foreignPersistence ?? persistence) as never,
     // A frozen subscriber must not stall delivery to everyone (aedes #1060): give up on it after 30 s.
     drainTimeout: 30_000,
     // Packets a client may send before its session is ready (nodes replay a backlog right after CONNECT).
@@ -333,6 +352,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
         await serversClosed;
         await persistence.destroy();
+        await opts.foreignPersistence?.destroy();
         log.info('MQTT broker closed');
       })();
       return closing;

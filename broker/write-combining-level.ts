@@ -17,11 +17,18 @@ export class WriteCombiningLevel {
   private writing = new Map<string, PendingOp>();
   /** Recently written ops, newest last: most reads are of keys written a moment ago. */
   private recent = new Map<string, PendingOp>();
-  private static readonly RECENT_LIMIT = 100_000;
+
   private flushScheduled = false;
   private flushing: Promise<void> = Promise.resolve();
 
-  constructor(readonly db: Level<string, Buffer>) {}
+  /**
+   * @param recentLimit how many recently written keys to keep for reads (values included: ~400 bytes
+   *   each for a reading). Only a cache of what is on disk; a miss reads LevelDB.
+   */
+  constructor(
+    readonly db: Level<string, Buffer>,
+    private readonly recentLimit = 100_000,
+  ) {}
 
   private enqueue(ops: readonly BatchOp[]): Promise<void> {
     for (const op of ops) this.pending.set(op.key, op.type === 'put' ? { type: 'put', value: op.value } : { type: 'del' });
@@ -54,8 +61,8 @@ export class WriteCombiningLevel {
         this.recent.delete(key);
         this.recent.set(key, op);
       }
-      if (this.recent.size > WriteCombiningLevel.RECENT_LIMIT) {
-        let excess = this.recent.size - WriteCombiningLevel.RECENT_LIMIT;
+      if (this.recent.size > this.recentLimit) {
+        let excess = this.recent.size - this.recentLimit;
         for (const key of this.recent.keys()) {
           if (excess-- <= 0) break;
           this.recent.delete(key);
@@ -111,6 +118,14 @@ export class WriteCombiningLevel {
     return (async function* () {
       await self.idle();
       yield* self.db.values(range);
+    })();
+  }
+
+  entries(range: Range): AsyncIterable<[string, Buffer]> {
+    const self = this;
+    return (async function* () {
+      await self.idle();
+      yield* self.db.iterator(range);
     })();
   }
 

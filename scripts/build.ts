@@ -5,14 +5,16 @@
 // Also in dist/: the built-in scenarios (read at run time) and the board's page, bundled once here
 // instead of at every board start (board/bundle.ts picks it up).
 import { cpSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { build, type Plugin } from 'esbuild';
 import { bundleClientFromSource, PREBUILT_CLIENT_FILE } from '../board/bundle.ts';
+import { SOURCE_DIRS } from './source-dirs.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const DIST = join(ROOT, 'dist');
-/** Folders whose code runs in production (the CLI imports from all of them). */
-const SOURCE_DIRS = ['cli', 'contracts', 'platform', 'broker', 'ingest', 'rules', 'alerts', 'simulator', 'board', 'dashboards', 'deploy'];
+// `--out <dir>`: scripts/start.js builds into a fresh folder of its own (default dist/).
+const { values: args } = parseArgs({ options: { out: { type: 'string' } } });
+const DIST = args.out ? resolve(args.out) : join(ROOT, 'dist');
 const skipped = (file: string) => /\.test\.ts$|\.d\.ts$|test-fixtures\.ts$/.test(file) || file.includes('/client/');
 
 function sources(dir: string): string[] {

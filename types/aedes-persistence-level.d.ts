@@ -18,6 +18,8 @@ declare module 'aedes-persistence-level/asyncPersistence.js' {
     outgoingEnqueue(sub: QueuedSubscription, packet: PersistedPacket): Promise<void>;
     outgoingEnqueueCombi(subs: QueuedSubscription[], packet: PersistedPacket): Promise<unknown>;
     outgoingClearMessageId(client: { id: string }, packet: { messageId?: number }): Promise<PersistedPacket | undefined>;
+    outgoingUpdate(client: { id: string }, packet: PersistedPacket): Promise<void>;
+    outgoingStream(client: { id: string }): import('node:stream').Readable;
     destroy(): Promise<void>;
   }
 }

@@ -1,4 +1,4 @@
-// `fire-ews start` (what `npm start` runs): the whole pipeline in one process, no InfluxDB, the
+// `fire-ews start` (what `npm start` runs, there from the compiled JavaScript: start-build.test.ts): the whole pipeline in one process, no InfluxDB, the
 // situation board behind the kiosk link it prints, then Ctrl-C.
 import { assert, expect, it } from 'vitest';
 import { join } from 'node:path';
