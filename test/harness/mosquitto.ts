@@ -57,6 +57,8 @@ export class MosquittoProcess {
         'log_type warning',
         'log_type notice',
         'log_type information',
+        // "<client id> <qos> <filter>" per SUBSCRIBE: tests wait for a service's subscription.
+        'log_type subscribe',
         '',
       ].join('\n'),
     );
@@ -80,6 +82,11 @@ export class MosquittoProcess {
       20_000,
       'mosquitto running',
     );
+  }
+
+  /** Waits until Mosquitto's log matches (e.g. a service's SUBSCRIBE line). */
+  async waitForLog(pattern: RegExp, timeoutMs = 20_000): Promise<void> {
+    await waitFor(() => pattern.test(this.stderr), timeoutMs, `mosquitto log ${String(pattern)}`);
   }
 
   /** Mosquitto's own log (the last 20 kB). */
