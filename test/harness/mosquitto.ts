@@ -1,10 +1,10 @@
-// Debian's Mosquitto 2 on a free port, with the accounts and ACL of our broker (broker/mosquitto-acl.ts),
-// a password file hashed by `mosquitto_passwd -U`, and persistence in a temp dir: the services run
+// Debian's Mosquitto 2 on a free port, with the accounts and ACL of our broker written by
+// scripts/mosquitto-config.ts (as an operator does), and persistence in a temp dir: the services run
 // against it unchanged (README "Other MQTT brokers").
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mosquittoAclFile, mosquittoPlainPasswords } from '../../broker/mosquitto-acl.ts';
+import { writeMosquittoAuthFiles } from '../../scripts/mosquitto-config.ts';
 import { freePort, waitFor } from './ports.ts';
 
 export const MOSQUITTO_BIN = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
@@ -30,11 +30,7 @@ export class MosquittoProcess {
 
   /** Writes mosquitto.conf, passwd and acl under `dir` (which Mosquitto must be able to write) and starts it. */
   static async start(dir: string, secret: string, nodeIds: Iterable<string>): Promise<MosquittoProcess> {
-    const passwd = join(dir, 'passwd');
-    writeFileSync(passwd, mosquittoPlainPasswords(secret, nodeIds), { mode: 0o600 });
-    execFileSync('mosquitto_passwd', ['-U', passwd]);
-    const acl = join(dir, 'acl');
-    writeFileSync(acl, mosquittoAclFile());
+    const { passwordFile: passwd, aclFile: acl } = writeMosquittoAuthFiles(dir, secret, nodeIds);
     const port = await freePort();
     const conf = join(dir, 'mosquitto.conf');
     writeFileSync(
