@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { authorizeSubscribe } from '../broker/acl.ts';
 import { loadEnv } from '../contracts/config.ts';
 import { ingestFilters } from './subscriptions.ts';
 
@@ -9,6 +10,10 @@ describe('ingest subscription filters', () => {
 
   it('with a group: every filter goes through $share/<group>/', () => {
     expect(ingestFilters('ingest')).toStrictEqual(['$share/ingest/ews/v1/readings/+', '$share/ingest/ews/v1/status/+']);
+  });
+
+  it('our own broker refuses the shared filters (README: leave INGEST_SHARED_GROUP unset with fire-ews broker)', () => {
+    for (const filter of ingestFilters('ingest')) expect(authorizeSubscribe({ kind: 'service', role: 'ingest' }, filter).ok, filter).toBe(false);
   });
 
   it.each([

@@ -111,6 +111,11 @@ describe.skipIf(skip)(skipTitle('Mosquitto 2 → two ingest workers on a shared 
     expect(series.map((s) => s.tags?.node)).toStrictEqual(['nam-loong-01']);
     // A wrong password is refused at CONNECT.
     await expect(connectAs(mosquitto.url, 'nam-loong-03', { password: 'not-the-derived-password' })).rejects.toThrow(/Not authorized|Bad username or password/);
+    // What the ACL cannot express (README "Other MQTT brokers"): Mosquitto lets a node's account use
+    // another node's client id, which our broker refuses.
+    const impostor = await connectAs(mosquitto.url, 'nam-loong-04', { clientId: 'nam-loong-05' });
+    expect(impostor.connected).toBe(true);
+    await impostor.endAsync();
   });
 
   it('6,000 readings are split between the two workers, each stored exactly once with its values', async () => {
