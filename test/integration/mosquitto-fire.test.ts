@@ -1,21 +1,22 @@
 // The fire path against Debian's Mosquitto 2 instead of our aedes broker (README "Other MQTT
-// brokers"): `fire-ews simulate` publishes the fire-san-thang scenario as the site's nodes (their
-// own accounts, broker/mosquitto-acl.ts), `fire-ews rules` (readings clock) confirms the fire, and
+// brokers"): the simulator's fire-san-thang scenario published as svc-simulator (its rights from
+// broker/mosquitto-acl.ts), `fire-ews rules` (readings clock) confirms the fire, and
 // `fire-ews alerts` (dry-run transport) puts the fire SMS in its outbox, each exactly once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import type { MqttClient } from 'mqtt';
 import { outboxRowSchema } from '../../alerts/outbox.ts';
-import { eventSchema, type FireEvent } from '../../contracts/payloads.ts';
+import { mosquittoAclFile } from '../../broker/mosquitto-acl.ts';
+import { eventSchema, readingSchema, type FireEvent } from '../../contracts/payloads.ts';
 import { loadSiteFile } from '../../platform/site-file.ts';
 import { integrationSkipReason } from '../harness/influxd.ts';
 import { MosquittoProcess, mosquittoSkipReason } from '../harness/mosquitto.ts';
 import { freePort, waitFor } from '../harness/ports.ts';
-import { connectAs, ServiceProcess, serviceEnv, SITE_FILE, tempDataDir, TEST_SECRET } from '../harness/services.ts';
+import { connectAs, publishReadings, ServiceProcess, serviceEnv, SITE_FILE, tempDataDir, TEST_SECRET } from '../harness/services.ts';
 import { skipTitle } from '../harness/skip.ts';
 
 const skip = integrationSkipReason() || mosquittoSkipReason();
@@ -63,18 +64,35 @@ describe.skipIf(skip)(skipTitle('Mosquitto 2: simulator → rules → alerts, a 
     data?.remove();
   });
 
-  it('the scenario published as the nodes confirms the fire once, and alerts queues its SMS once per recipient', async () => {
-    const sim = await promisify(execFile)(process.execPath, [join(ROOT, 'bin/fire-ews.js'), 'simulate', '--scenario', 'fire-san-thang', '--fast'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-      maxBuffer: 1 << 24,
-      timeout: 120_000,
-    });
-    expect(sim.stderr).not.toMatch(/not authori[sz]ed|refused/i);
+  it('the scenario confirms the fire in San Thàng only, once, and alerts queues its SMS once per recipient', async () => {
+    // The scenario in time order through one connection (svc-simulator), as rules-restart.test.ts
+    // does: under the readings clock the order across nodes decides the outputs, and `simulate --fast`
+    // publishes through 33 node connections whose interleaving the broker does not keep.
+    const file = join(data.dir, 'fire-san-thang.ndjson');
+    await promisify(execFile)(process.execPath, [join(ROOT, 'bin/fire-ews.js'), 'simulate', '--scenario', 'fire-san-thang', '--fast', '--out', file], { cwd: ROOT, maxBuffer: 1 << 24, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env } });
+    const readings = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => readingSchema.parse(JSON.parse(l)));
+    const publisher = await connectAs(mosquitto.url, 'svc-simulator');
+    try {
+      expect(await publishReadings(publisher, readings, 100)).toBe(readings.length);
+    } finally {
+      await publisher.endAsync();
+    }
 
-    await waitFor(() => events.some((e) => e.kind === 'fire-confirmed'), 60_000, 'fire-confirmed from rules', 200);
+    // Every reading through the rules journal, then the events it published.
+    const journal = () => {
+      const db = new Database(join(env.EWS_DATA_DIR as string, 'rules.sqlite'), { readonly: true, fileMustExist: true });
+      try {
+        const journaled = (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'journal'").get() as { seq: number } | undefined)?.seq ?? 0;
+        const unpublished = (db.prepare('SELECT count(*) AS n FROM outbox WHERE published = 0').get() as { n: number }).n;
+        return unpublished === 0 ? journaled : -1;
+      } finally {
+        db.close();
+      }
+    };
+    await waitFor(() => journal() === readings.length, 90_000, 'every reading in the rules journal and every output published', 200);
+    await waitFor(() => events.some((e) => e.kind === 'fire-confirmed'), 30_000, 'fire-confirmed from rules', 200);
     const confirmed = events.filter((e) => e.kind === 'fire-confirmed');
-    expect(confirmed.map((e) => e.zoneId)).toStrictEqual(['san-thang']);
+    expect(confirmed.map((e) => e.zoneId), JSON.stringify(events.filter((e) => e.kind.startsWith('fire')))).toStrictEqual(['san-thang']);
     const fireId = confirmed[0]?.eventId as string;
 
     const dbFile = join(env.EWS_DATA_DIR as string, 'alerts.sqlite');
@@ -92,5 +110,25 @@ describe.skipIf(skip)(skipTitle('Mosquitto 2: simulator → rules → alerts, a 
     // One SMS per recipient and escalation step: nothing queued twice.
     expect(new Set(fireRows.map((r) => `${r.recipient_id}|${r.step}`)).size).toBe(fireRows.length);
     expect(fireRows.every((r) => r.body.length > 0)).toBe(true);
+  });
+
+  it('scripts/mosquitto-config.ts as the README runs it: the files for the site, and one message without the secret', async () => {
+    const run = (extra: Record<string, string>, args: string[]) =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/mosquitto-config.ts', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', EWS_SITE_FILE: SITE_FILE, ...extra } });
+    const out = join(data.dir, 'operator');
+    const ok = await run({ EWS_BROKER_SECRET: TEST_SECRET }, [out]);
+    expect(ok.stdout).toContain(`(${nodeIds.length} nodes and the service accounts)`);
+    expect(statSync(join(out, 'passwd')).mode & 0o777).toBe(0o600);
+    const users = readFileSync(join(out, 'passwd'), 'utf8').split('\n').filter(Boolean).map((l) => l.split(':')[0]);
+    expect(users).toEqual(expect.arrayContaining([...nodeIds, 'svc-ingest', 'svc-rules', 'svc-alerts', 'svc-simulator']));
+    expect(readFileSync(join(out, 'passwd'), 'utf8')).toMatch(/^svc-ingest:\$7\$/m);
+    expect(readFileSync(join(out, 'acl'), 'utf8')).toBe(mosquittoAclFile());
+
+    const refused = await run({}, [join(data.dir, 'operator2')]).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim()).toBe('EWS_BROKER_SECRET: not set: the passwords are derived from it — set EWS_BROKER_SECRET to the secret the services and nodes use');
   });
 });
