@@ -80,11 +80,6 @@ export class MosquittoProcess {
     );
   }
 
-  /** Waits until Mosquitto's log matches (e.g. a service's SUBSCRIBE line). */
-  async waitForLog(pattern: RegExp, timeoutMs = 20_000): Promise<void> {
-    await waitFor(() => pattern.test(this.stderr), timeoutMs, `mosquitto log ${String(pattern)}`);
-  }
-
   /** Mosquitto's own log (the last 20 kB). */
   get log(): string {
     return this.stderr;

@@ -50,8 +50,15 @@ describe.skipIf(skip)(skipTitle('Mosquitto 2: simulator → rules → alerts, a 
     observer.on('message', (_t, payload) => events.push(eventSchema.parse(JSON.parse(payload.toString())) as FireEvent));
     await observer.subscribeAsync('ews/v1/events/+/+', { qos: 1 });
     alerts = new ServiceProcess('alerts run', env).start();
-    await alerts.waitForLog('connected to the broker', 30_000);
-    await mosquitto.waitForLog(/ews-alerts 1 ews\/v1\/events\/\+\/\+/);
+    // Judged from Mosquitto's log (the SUBSCRIBE it granted), not from the service's wording.
+    await waitFor(
+      () => {
+        if (!alerts.running) throw new Error(`alerts exited: ${alerts.stderrText}`);
+        return /ews-alerts 1 ews\/v1\/events\/\+\/\+/.test(mosquitto.log);
+      },
+      30_000,
+      'alerts subscribed at Mosquitto',
+    );
     rules = new ServiceProcess('rules', env).start();
     await rules.waitForLog('rules subscribed', 30_000);
   });
