@@ -18,7 +18,7 @@ const allow: Decision = { ok: true };
 const deny = (reason: string): Decision => ({ ok: false, reason });
 
 /** Topic families each service may publish to (`ews/v1/<family>/...`). */
-const PUBLISH_FAMILIES: Record<ServiceRole, readonly string[]> = {
+export const PUBLISH_FAMILIES: Record<ServiceRole, readonly string[]> = {
   ingest: ['deadletter'],
   rules: ['danger', 'events', 'deadletter'],
   // Drills (ews/v1/drill/…) are started through the alerts service's API; only it announces them.
@@ -32,7 +32,7 @@ const PUBLISH_FAMILIES: Record<ServiceRole, readonly string[]> = {
 };
 
 /** Subscription filters each service may hold (exact filter strings or a prefix ending in `/#`). */
-const SUBSCRIBE_FILTERS: Record<ServiceRole, readonly string[]> = {
+export const SUBSCRIBE_FILTERS: Record<ServiceRole, readonly string[]> = {
   ingest: [`${TOPIC_ROOT}/readings/+`, `${TOPIC_ROOT}/status/+`, `${TOPIC_ROOT}/clock`],
   rules: [`${TOPIC_ROOT}/readings/+`, `${TOPIC_ROOT}/status/+`, `${TOPIC_ROOT}/danger/+`, `${TOPIC_ROOT}/clock`],
   alerts: [`${TOPIC_ROOT}/events/#`, `${TOPIC_ROOT}/events/+/+`, `${TOPIC_ROOT}/danger/+`, `${TOPIC_ROOT}/alerts/+`, `${TOPIC_ROOT}/clock`],

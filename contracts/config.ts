@@ -75,6 +75,12 @@ export const envSchema = z.object({
 
   /** `ews-ingest[-…]`: the broker reserves `ews-<role>` ids to their service account. */
   INGEST_CLIENT_ID: serviceClientId('ingest'),
+  /**
+   * Set on a broker with shared subscriptions (Mosquitto 2, EMQX, HiveMQ, VerneMQ; not our aedes
+   * broker): ingest subscribes through `$share/<group>/…`, so several workers, each with its own
+   * INGEST_CLIENT_ID, split the readings between them. Absent: a plain subscription.
+   */
+  INGEST_SHARED_GROUP: optionalString.pipe(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a share group name such as ingest (lower-case letters, digits, dashes; no / + #)').optional()),
   INGEST_BATCH_SIZE: positiveInt.default(5000),
   INGEST_FLUSH_MS: positiveInt.default(200),
   /** Spool cap (rows); at the cap ingest stops acknowledging so the broker keeps the messages. */

@@ -12,6 +12,7 @@ export function ingestOptionsFromEnv(env: Env, site: Site, credentials: { userna
   return {
     mqttUrl: env.MQTT_URL,
     clientId: env.INGEST_CLIENT_ID,
+    ...(env.INGEST_SHARED_GROUP ? { sharedGroup: env.INGEST_SHARED_GROUP } : {}),
     username: credentials.username,
     password: credentials.password,
     site: indexSite(site),

@@ -21,10 +21,13 @@ import { deadLetterLine, nodeStatusLine, readingLine } from './line-protocol.ts'
 import { RecentReadings } from './dedupe.ts';
 import { IngestStore, type SpoolRow } from './spool.ts';
 import { validateMessage, type IngestLimits } from './validate.ts';
+import { ingestFilters } from './subscriptions.ts';
 
 export interface IngestOptions {
   mqttUrl: string;
   clientId: string;
+  /** `$share/<group>/…` subscriptions (several workers on a broker with shared subscriptions); absent: plain. */
+  sharedGroup?: string;
   username: string;
   password: string;
   site: SiteIndex;
@@ -246,7 +249,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     username: opts.username,
     password: opts.password,
     service: 'ingest',
-    filters: [topics.allReadings, topics.allStatus],
+    filters: ingestFilters(opts.sharedGroup),
     log,
     // Dead letters are in SQLite already; do not pile copies up in memory while offline.
     queueQoSZero: false,

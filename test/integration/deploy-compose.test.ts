@@ -130,6 +130,7 @@ const DEFAULT_IS_FINE: Record<string, string> = {
   INFLUX_TIMEOUT_MS: '10 s per write; a slow write is retried from the spool',
   EWS_PIPELINE_STATS_S: 'pipeline figures for the dashboards every 10 s',
   INGEST_CLIENT_ID: 'fixed ews-ingest: one ingest per stack, its persistent session lives in broker-data',
+  INGEST_SHARED_GROUP: 'unset: the stack runs fire-ews broker, which refuses $share subscriptions; set only with another broker (README Other MQTT brokers)',
   INGEST_BATCH_SIZE: 'tuning (README Configuration)',
   INGEST_FLUSH_MS: 'tuning',
   INGEST_SPOOL_MAX_ROWS: 'tuning; 2,000,000 rows fit the ingest-data volume of any server that runs this',
