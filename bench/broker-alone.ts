@@ -8,8 +8,8 @@
 // idle and after, and loss (distinct messages received vs published). Prints a table; asserts nothing.
 //
 //   node --import tsx bench/broker-alone.ts [--brokers session-store,upstream,mosquitto] [--messages 100000] [--runs 1]
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import { createLogger } from '../platform/logger.ts';
 import { startBroker, SESSION_STORE_KINDS } from '../broker/server.ts';
 import { freePort, waitFor } from '../test/harness/ports.ts';
 import { tempDataDir, TEST_SECRET } from '../test/harness/services.ts';
+import { spawnBenchMosquitto } from './mosquitto.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const BROKERS = [...SESSION_STORE_KINDS, 'redis', 'mosquitto', 'mosquitto-nopersist'] as const;
@@ -72,10 +73,15 @@ if (process.argv[2] === 'serve') {
   await main();
 }
 
+function hasRedisServer(): boolean {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
-      brokers: { type: 'string', default: BROKERS.join(',') },
+      // The Redis row needs Debian's redis-server; without it the default leaves that row out.
+      brokers: { type: 'string', default: BROKERS.filter((b) => b !== 'redis' || hasRedisServer()).join(',') },
       messages: { type: 'string', default: '100000' },
       warmup: { type: 'string', default: '20000' },
       runs: { type: 'string', default: '1' },
@@ -139,30 +145,6 @@ function waitForPort(port: number): Promise<void> {
   return waitFor(probe, 120_000, `broker on ${port}`, 100);
 }
 
-function startMosquitto(port: number, dir: string, persistence: boolean): ChildProcess {
-  const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(
-    conf,
-    [
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
-      // Started as root Mosquitto drops to the `mosquitto` user, which cannot write the 0700 temp dir.
-      'user root',
-      `persistence ${persistence}`,
-      `persistence_location ${dir}/`,
-      'autosave_interval 1',
-      'max_queued_messages 1000000',
-      'max_inflight_messages 1000',
-      'log_type error',
-      'log_type warning',
-      'log_dest stderr',
-      '',
-    ].join('\n'),
-  );
-  const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr?.on('data', (d: Buffer) => process.stderr.write(`[mosquitto] ${d.toString()}`));
-  return child;
-}
 
 function publish(url: string, mosquitto: boolean, count: number, seqStart: number): Promise<void> {
   const args = { url, count, seqStart, ...(mosquitto ? {} : { username: 'svc-simulator', password: derivePassword(TEST_SECRET, 'svc-simulator') }) };
@@ -181,7 +163,7 @@ async function runOnce(kind: BrokerKind, messages: number, warmup: number): Prom
   const redisPort = kind === 'redis' ? await freePort() : 0;
   const redis = kind === 'redis' ? spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir.dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''], { stdio: 'ignore' }) : undefined;
   if (redis) await waitForPort(redisPort);
-  const broker = mosquitto ? startMosquitto(port, dir.dir, kind === 'mosquitto') : spawn(process.execPath, [...(process.env.BENCH_BROKER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_BROKER_CPU_PROF}`] : []), '--import', 'tsx', join(ROOT, 'bench/broker-alone.ts'), 'serve', kind, String(port), dir.dir, String(redisPort)], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  const broker = mosquitto ? spawnBenchMosquitto(port, dir.dir, kind === 'mosquitto') : spawn(process.execPath, [...(process.env.BENCH_BROKER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_BROKER_CPU_PROF}`] : []), '--import', 'tsx', join(ROOT, 'bench/broker-alone.ts'), 'serve', kind, String(port), dir.dir, String(redisPort)], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
   const cpuOfBroker = () => cpuUs(broker.pid) + (redis ? cpuUs(redis.pid) : 0);
   try {
     await waitForPort(port);

@@ -18,6 +18,7 @@ import { V1HttpLineWriter } from '../platform/influx-writer.ts';
 import { indexSite, siteSchema } from '../contracts/site.ts';
 import { startIngest } from '../ingest/service.ts';
 import { InfluxdProcess } from '../test/harness/influxd.ts';
+import { spawnBenchMosquitto } from './mosquitto.ts';
 import { freePort, waitFor } from '../test/harness/ports.ts';
 import { ServiceProcess, serviceEnv, tempDataDir, TEST_SECRET, SITE_FILE } from '../test/harness/services.ts';
 
@@ -91,29 +92,7 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 async function startMosquitto(port: number, dir: string, persistence: boolean) {
-  const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(
-    conf,
-    [
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
-      // Started as root, Mosquitto drops to the `mosquitto` user, which cannot write the 0700 temp
-      // dir: its saves then fail. It keeps the user it was started as.
-      'user root',
-      `persistence ${persistence}`,
-      `persistence_location ${dir}/`,
-      // Saves the in-memory database every 1 s and at exit: the durability Mosquitto offers (a crash loses up to 1 s).
-      'autosave_interval 1',
-      'max_queued_messages 1000000',
-      'max_inflight_messages 1000',
-      'log_type error',
-      'log_type warning',
-      'log_dest stderr',
-      '',
-    ].join('\n'),
-  );
-  const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr.on('data', (d: Buffer) => process.stderr.write(`[mosquitto] ${d.toString()}`));
+  const child = spawnBenchMosquitto(port, dir, persistence);
   await waitForPort(port, 60_000, 'mosquitto');
   return child;
 }

@@ -8,6 +8,7 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const only = process.argv.slice(2);
 const benches: { file: string; args: string[] }[] = [
   { file: 'bench/ingest-throughput.ts', args: [] },
+  { file: 'bench/broker-alone.ts', args: [] },
   { file: 'bench/startup.ts', args: [] },
   { file: 'bench/rules-engine.ts', args: [] },
   { file: 'bench/simulator-replay.ts', args: [] },

@@ -16,20 +16,12 @@ import type { Level } from 'level';
 import { Packr } from 'msgpackr';
 import { Readable } from 'node:stream';
 import { WriteCombiningLevel } from './write-combining-level.ts';
+import { outgoingClientPrefix as clientPrefix, outgoingRange, SessionQueueCounts } from './session-queue-counts.ts';
 
-const OUTGOING_PREFIX = 'outgoing:';
 const OUTGOING_ID_PREFIX = 'outgoing-id:';
 // undefined as nil, like msgpack-lite: the records stay readable by the upstream layer.
 const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
 
-function clientPrefix(clientId: string): string {
-  return `${OUTGOING_PREFIX}${encodeURIComponent(clientId)}:`;
-}
-function outgoingRange(clientId: string) {
-  const prefix = clientPrefix(clientId);
-  // ':' → ';' is the next byte: the range covers exactly this client's keys (same as the library).
-  return { gte: prefix, lt: `${prefix.slice(0, -1)};` };
-}
 // The same key layout as aedes-persistence-level, so sessions stored by either are read by both.
 const padId = (id: number | undefined) => String(id).padStart(16, '0');
 const outgoingKey = (clientId: string, brokerId: string | undefined, brokerCounter: number | undefined) => `${clientPrefix(clientId)}${brokerId}:${padId(brokerCounter)}`;
@@ -60,7 +52,7 @@ export interface SessionStoreOptions {
 
 export class SessionStore extends AsyncLevelPersistence {
   readonly #db: WriteCombiningLevel;
-  readonly #counts = new Map<string, Promise<number> | number>();
+  readonly #counts: SessionQueueCounts;
   /** Per client: packet id → the delivered message; queue key → its packet id. */
   readonly #inflight = new Map<string, { byId: Map<number, Inflight>; idByKey: Map<string, number> }>();
   readonly #inflightInMemory: boolean;
@@ -76,6 +68,7 @@ export class SessionStore extends AsyncLevelPersistence {
     const combined = new WriteCombiningLevel(db, inMemory ? 10_000 : 100_000);
     super(combined as never);
     this.#db = combined;
+    this.#counts = new SessionQueueCounts(combined);
     this.queueLimit = opts.queueLimit;
     this.#onDrop = opts.onDrop;
     this.#inflightInMemory = opts.inflightInMemory ?? true;
@@ -84,29 +77,18 @@ export class SessionStore extends AsyncLevelPersistence {
   }
 
   /** Messages currently stored for a client (queued offline or awaiting PUBACK). */
-  async queuedFor(clientId: string): Promise<number> {
-    const known = this.#counts.get(clientId);
-    if (known !== undefined) return known;
-    const counting = (async () => {
-      let n = 0;
-      for await (const _key of this.#db.keys(outgoingRange(clientId))) n += 1;
-      this.#counts.set(clientId, n);
-      return n;
-    })();
-    this.#counts.set(clientId, counting);
-    return counting;
+  queuedFor(clientId: string): Promise<number> {
+    return this.#counts.queuedFor(clientId);
   }
 
   /** Forget the cached count (the broker calls this when a client connects, as sessions may be cleaned). */
   recount(clientId: string): void {
-    this.#counts.delete(clientId);
+    this.#counts.forget(clientId);
   }
 
   /** Stored messages per known client (for the queue-depth gauge). */
   knownQueueDepths(): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const [k, v] of this.#counts) if (typeof v === 'number') out.set(k, v);
-    return out;
+    return this.#counts.known();
   }
 
   #inflightOf(clientId: string) {
@@ -119,18 +101,11 @@ export class SessionStore extends AsyncLevelPersistence {
   }
 
   override async outgoingEnqueue(sub: QueuedSubscription, packet: PersistedPacket): Promise<void> {
-    // Enqueues for one client run concurrently: check and increment in one synchronous step once
-    // the count is known (reading the awaited value let every waiting enqueue pass the cap).
-    let queued = this.#counts.get(sub.clientId);
-    while (typeof queued !== 'number') {
-      await this.queuedFor(sub.clientId);
-      queued = this.#counts.get(sub.clientId);
-    }
-    if (queued >= this.queueLimit) {
-      this.#onDrop(sub.clientId, packet.topic, queued);
+    const place = await this.#counts.take(sub.clientId, this.queueLimit);
+    if (!place.taken) {
+      this.#onDrop(sub.clientId, packet.topic, place.queued);
       return;
     }
-    this.#counts.set(sub.clientId, queued + 1);
     // What aedes-packet's constructor keeps (upstream stores `new Packet(packet)`).
     const p = packet as OutgoingPacket;
     const record: OutgoingPacket = {
@@ -209,8 +184,7 @@ export class SessionStore extends AsyncLevelPersistence {
       ops.push({ type: 'del', key: idKey }, { type: 'del', key: outgoingKey(client.id, cleared.brokerId, cleared.brokerCounter) });
     }
     await this.#db.batch(ops);
-    const n = this.#counts.get(client.id);
-    if (typeof n === 'number') this.#counts.set(client.id, Math.max(0, n - 1));
+    this.#counts.release(client.id);
     return { ...cleared } as PersistedPacket;
   }
 

@@ -123,6 +123,26 @@ export class InfluxdProcess {
     const value = series[0]?.values[0]?.[1];
     return typeof value === 'number' ? value : 0;
   }
+
+  /** Points in `reading` between two instants (each test uses its own window). */
+  async readingsBetween(fromMs: number, toMs: number): Promise<number> {
+    const series = await this.query(`SELECT count(temperature) FROM reading WHERE time >= ${fromMs}ms AND time <= ${toMs}ms`, 'ews');
+    const v = series[0]?.values[0]?.[1];
+    return typeof v === 'number' ? v : 0;
+  }
+
+  /**
+   * Waits until the window holds `expected` readings, then half a second more so that any extra
+   * (duplicate) points have the chance to show up, and returns the final count.
+   */
+  async waitForReadingsBetween(fromMs: number, toMs: number, expected: number, timeoutMs = 60_000): Promise<number> {
+    let n = 0;
+    await waitFor(async () => (n = await this.readingsBetween(fromMs, toMs)) >= expected, timeoutMs, `${expected} points`, 250).catch((err: unknown) => {
+      throw new Error(`${String(err)} (had ${n})`);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    return this.readingsBetween(fromMs, toMs);
+  }
 }
 
 export interface InfluxSeries {

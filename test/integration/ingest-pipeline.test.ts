@@ -55,20 +55,8 @@ describe.skipIf(skip)(skipTitle('broker → ingest → InfluxDB, nothing lost', 
     data?.remove();
   });
 
-  /** Points in `reading` between two instants (each test uses its own window). */
-  const countBetween = async (fromMs: number, toMs: number) => {
-    const series = await influx.query(`SELECT count(temperature) FROM reading WHERE time >= ${fromMs}ms AND time <= ${toMs}ms`, 'ews');
-    const v = series[0]?.values[0]?.[1];
-    return typeof v === 'number' ? v : 0;
-  };
-  const waitForCount = async (fromMs: number, toMs: number, expected: number, timeoutMs = 60_000) => {
-    let n = 0;
-    await waitFor(async () => (n = await countBetween(fromMs, toMs)) >= expected, timeoutMs, `${expected} points`, 250).catch((err: unknown) => {
-      throw new Error(`${String(err)} (had ${n})`);
-    });
-    await sleep(500); // give any extra (duplicate) points the chance to show up
-    return countBetween(fromMs, toMs);
-  };
+  const countBetween = (fromMs: number, toMs: number) => influx.readingsBetween(fromMs, toMs);
+  const waitForCount = (fromMs: number, toMs: number, expected: number, timeoutMs?: number) => influx.waitForReadingsBetween(fromMs, toMs, expected, timeoutMs);
 
   it('10,000 readings published → exactly 10,000 points, values intact', async () => {
     const end = Date.now() - 1 * DAY;

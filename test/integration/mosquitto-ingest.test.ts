@@ -6,7 +6,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { MqttClient } from 'mqtt';
 import { topics } from '../../contracts/topics.ts';
 import { loadSiteFile } from '../../platform/site-file.ts';
@@ -83,19 +82,8 @@ describe.skipIf(skip)(skipTitle('Mosquitto 2 → two ingest workers on a shared 
     data?.remove();
   });
 
-  const countBetween = async (fromMs: number, toMs: number) => {
-    const series = await influx.query(`SELECT count(temperature) FROM reading WHERE time >= ${fromMs}ms AND time <= ${toMs}ms`, 'ews');
-    const v = series[0]?.values[0]?.[1];
-    return typeof v === 'number' ? v : 0;
-  };
-  const waitForCount = async (fromMs: number, toMs: number, expected: number, timeoutMs = 60_000) => {
-    let n = 0;
-    await waitFor(async () => (n = await countBetween(fromMs, toMs)) >= expected, timeoutMs, `${expected} points`, 250).catch((err: unknown) => {
-      throw new Error(`${String(err)} (had ${n})`);
-    });
-    await sleep(500); // a duplicate would have the chance to show up
-    return countBetween(fromMs, toMs);
-  };
+  const countBetween = (fromMs: number, toMs: number) => influx.readingsBetween(fromMs, toMs);
+  const waitForCount = (fromMs: number, toMs: number, expected: number, timeoutMs?: number) => influx.waitForReadingsBetween(fromMs, toMs, expected, timeoutMs);
 
   it('a node publishes its own reading with its derived password; one it publishes for another node is refused by the ACL', async () => {
     const at = Date.now() - 5 * DAY;
