@@ -21,7 +21,7 @@ export function danger(zoneId: string, date: string, level: Danger['level'], p: 
   };
 }
 
-export function fireEvent(kind: 'fire-suspected' | 'fire-confirmed' | 'fire-cleared', incident: string, zoneId: string, nodeId: string, ts: string, detail: FireEvent['detail'] = {}): FireEvent {
+export function fireEvent(kind: 'fire-suspected' | 'fire-confirmed' | 'fire-cleared' | 'fire-signal-lost', incident: string, zoneId: string, nodeId: string, ts: string, detail: FireEvent['detail'] = {}): FireEvent {
   return { eventId: `${incident}-${kind.slice(5)}`, kind, zoneId, nodeId, ts, detail: { incidentId: incident, firstAnomalyAt: ts, ...detail } };
 }
 

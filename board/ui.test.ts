@@ -68,6 +68,21 @@ describe('panels', () => {
     expect(sourceProblems(view, 'vi')).toStrictEqual(['Không đọc được dịch vụ cảnh báo (GET http://alerts:8090/api/alerts: ECONNREFUSED)']);
     expect(levelBadge(null, 'en')).toContain('Level –');
   });
+
+  it('a fire whose nodes went silent says "signal lost", never that it is out; a new sign of fire removes the banner', () => {
+    const confirmed = fireEvent('fire-confirmed', 'fire-x', 'san-thang', 'san-thang-03', '2026-03-20T07:40:00Z', { originNode: 'san-thang-03' });
+    const lost = fireEvent('fire-signal-lost', 'fire-x', 'san-thang', 'san-thang-03', '2026-03-20T07:55:00Z');
+    const silent = buildBoardView(SITE, inputs({ events: [fire, confirmed, lost] }), NOW);
+    const html = renderFires(silent, { lang: 'vi', now: NOW, canAck: false });
+    expect(html).toContain('data-state="confirmed"');
+    expect(html).toMatch(/<li class="tl fire-signal-lost">.*Mất tín hiệu/);
+    expect(html).toContain('<p class="signal-lost">MẤT TÍN HIỆU: các trạm gần đám cháy không còn gửi số liệu. Chưa biết lửa đã tắt, kiểm tra tại chỗ.</p>');
+    expect(html).not.toContain('Hết dấu hiệu');
+    expect(renderFires(silent, { lang: 'en', now: NOW, canAck: false })).toContain('SIGNAL LOST: the nodes near the fire went silent.');
+    const again = { ...fireEvent('fire-confirmed', 'fire-x', 'san-thang', 'san-thang-04', '2026-03-20T07:58:00Z', { originNode: 'san-thang-03' }), eventId: 'fire-x-confirmed-2' };
+    const back = renderFires(buildBoardView(SITE, inputs({ events: [fire, confirmed, lost, again] }), NOW), { lang: 'vi', now: NOW, canAck: false });
+    expect(back).not.toContain('class="signal-lost"');
+  });
 });
 
 /** What LiveHub uses of a response. */

@@ -75,6 +75,8 @@ function fireCard(f: FireView, view: BoardView, o: PanelOptions): string {
     (f.state !== 'cleared' ? `<p class="elapsed"><strong data-since="${since}">${e(duration(o.now - since, o.lang))}</strong> ${e(w.sinceFirst)} (${e(clock(since, tz))})</p>` : '') +
     `<p class="nodes">${e(w.nodesInvolved)}: ${f.nodes.map((n) => `<span class="node-id">${e(n)}</span>`).join(' ')}</p>` +
     `<ol class="timeline">${steps}</ol>` +
+    // The last word on an open fire is "signal lost": say plainly that it is not out.
+    (f.state !== 'cleared' && f.timeline.at(-1)?.kind === 'fire-signal-lost' ? `<p class="signal-lost">${e(w.signalLost)}</p>` : '') +
     f.alerts.map((a) => alertBlock(a, view, o)).join('') +
     `</article>`
   );
