@@ -112,7 +112,7 @@ const inlineJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
 export async function createBoardHttp(o: BoardHttpOptions): Promise<FastifyInstance> {
   const now = o.now ?? Date.now;
   const secure = o.secure;
-  const app = Fastify({ logger: false, bodyLimit: 16 * 1024, trustProxy: secure, disableRequestLogging: true });
+  const app = Fastify({ logger: false, bodyLimit: 16 * 1024, trustProxy: secure });  // logger off: the board logs through pino itself, so no per-request lines
 
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {
