@@ -37,6 +37,7 @@ if (process.argv[2] === 'serve') {
   // Child mode: publish `count` messages as fast as a window of 1,000 unacknowledged allows.
   const args = z.object({ url: z.string(), username: z.string().optional(), password: z.string().optional(), count: z.number().int(), seqStart: z.number().int() }).parse(JSON.parse(process.argv[3] ?? '{}'));
   const client = await mqtt.connectAsync(args.url, { username: args.username, password: args.password, clean: true, reconnectPeriod: 500 });
+  const connectedAt = Date.now();
   let sent = 0;
   let acked = 0;
   await new Promise<void>((resolve) => {
@@ -54,7 +55,7 @@ if (process.argv[2] === 'serve') {
     };
     pump();
   });
-  process.stdout.write(`${JSON.stringify({ published: acked })}\n`);
+  process.stdout.write(`${JSON.stringify({ published: acked, seconds: (Date.now() - connectedAt) / 1000 })}\n`);
   await client.endAsync();
 } else {
   await main();
