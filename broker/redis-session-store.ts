@@ -105,12 +105,15 @@ export class RedisSessionStore extends AsyncRedisPersistence {
    * never settles: a SUBSCRIBE of two filters (ingest's) never got its SUBACK. The calls for one
    * packet share one store-and-broadcast here.
    */
-  readonly #adding = new WeakMap<Sub[], Promise<unknown>>();
+  readonly #adding = new WeakMap<Sub[], Map<string, Promise<unknown>>>();
   override async addSubscriptions(client: { id: string }, subs: Sub[]): Promise<unknown> {
-    const running = this.#adding.get(subs);
+    // Keyed by the packet's array and the client (one array may be stored for several clients).
+    let byClient = this.#adding.get(subs);
+    if (!byClient) this.#adding.set(subs, (byClient = new Map()));
+    const running = byClient.get(client.id);
     if (running) return running;
     const adding = super.addSubscriptions(client, subs);
-    this.#adding.set(subs, adding);
+    byClient.set(client.id, adding);
     return adding;
   }
 
