@@ -149,4 +149,43 @@ describe.skipIf(skip)(skipTitle('broker cluster failover: broker A SIGKILLed und
     const twice = [...storedCounts(ingestDir)].filter(([, n]) => n > 1);
     expect(twice, 'readings stored more than once').toEqual([]);
   });
+
+  it('a node that moved to B is not announced offline by the will it left on A; a node that did not come back is', { timeout: 180_000 }, async () => {
+    // Broker A was killed by the test above: a new A on the same Redis for this one.
+    const a = brokers[0]!;
+    if (!a.proc.running) {
+      const since = a.proc.logs.length;
+      a.proc.start();
+      await a.proc.waitForLog('MQTT broker listening', 30_000, since);
+    }
+    const [moved, gone] = [nodeIds[10]!, nodeIds[11]!];
+    const statuses: { nodeId: string; status: string; at: number }[] = [];
+    const watcher = connectToBrokers(brokers[1]!.url, { clientId: 'svc-ingest-watch', username: 'svc-ingest', password: derivePassword(TEST_SECRET, 'svc-ingest'), clean: true, reconnectPeriod: 500 });
+    watcher.on('message', (_topic, payload) => {
+      if (payload.length === 0) return;
+      const s = JSON.parse(payload.toString()) as { nodeId: string; status: string };
+      statuses.push({ nodeId: s.nodeId, status: s.status, at: Date.now() });
+    });
+    await new Promise<void>((resolve) => watcher.once('connect', () => resolve()));
+    await watcher.subscribeAsync(topics.allStatus, { qos: 1 });
+    const will = (nodeId: string) => ({ topic: topics.status(nodeId), payload: Buffer.from(JSON.stringify({ nodeId, status: 'offline', reason: 'connection lost' })), qos: 1 as const, retain: true });
+    // Both on A, each with its will; `moved` lists both brokers, `gone` only A.
+    const movedClient = connectToBrokers(`${a.url},${brokers[1]!.url}`, { clientId: moved, username: moved, password: derivePassword(TEST_SECRET, moved), clean: true, reconnectPeriod: 500, will: will(moved) });
+    const goneClient = connectToBrokers(a.url, { clientId: gone, username: gone, password: derivePassword(TEST_SECRET, gone), clean: true, reconnectPeriod: 60_000, will: will(gone) });
+    await Promise.all([movedClient, goneClient].map((c) => new Promise<void>((resolve) => c.once('connect', () => resolve()))));
+    // Let A's heartbeat reach B, then kill A.
+    await sleep(12_000);
+    const killedAt = Date.now();
+    await a.proc.stop('SIGKILL');
+    await new Promise<void>((resolve) => movedClient.once('connect', () => resolve()));
+    expect(movedClient.options.port).toBe(brokers[1]!.port);
+    // B publishes a dead broker's wills once its heartbeats have been missing for 30 s, at its next
+    // 40 s will sweep: wait for `gone`'s will, then check that `moved` had none.
+    await expect.poll(() => statuses.some((x) => x.nodeId === gone && x.status === 'offline' && x.at > killedAt), { timeout: 120_000, interval: 500 }).toBe(true);
+    await sleep(2000);
+    expect(statuses.filter((x) => x.nodeId === moved && x.status === 'offline' && x.at > killedAt)).toEqual([]);
+    goneClient.end(true);
+    await movedClient.endAsync(true);
+    await watcher.endAsync(true);
+  });
 });
