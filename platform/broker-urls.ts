@@ -56,7 +56,37 @@ export function connectToBrokers(list: string, options: IClientOptions, startAt 
   return mqtt.connect(...brokerConnectArgs(list, options, startAt));
 }
 
-/** mqtt.connectAsync on a list of brokers. */
+/**
+ * mqtt.connectAsync on a list of brokers. One broker: as mqtt.connectAsync (the first error rejects).
+ * Several: mqtt.connectAsync would reject at the first broker that refuses the connection, so a dead
+ * first broker would stop the client; here it goes on to the next and rejects only when every broker
+ * of the list failed in a row, or at once when a broker refuses the credentials.
+ */
 export function connectToBrokersAsync(list: string, options: IClientOptions, startAt = 0): Promise<MqttClient> {
-  return mqtt.connectAsync(...brokerConnectArgs(list, options, startAt));
+  const [first, opts] = brokerConnectArgs(list, options, startAt);
+  const servers = opts.servers?.length ?? 0;
+  if (servers <= 1) return mqtt.connectAsync(first, opts);
+  return new Promise((resolve, reject) => {
+    const client = mqtt.connect(first, opts);
+    let failures = 0;
+    const done = () => {
+      client.off('connect', onConnect);
+      client.off('error', onError);
+    };
+    const onConnect = () => {
+      done();
+      resolve(client);
+    };
+    const onError = (err: Error & { code?: unknown }) => {
+      failures += 1;
+      // A CONNACK refusal (bad credentials, client id) carries a numeric code: retrying will not help.
+      if (typeof err.code === 'number' || failures >= servers) {
+        done();
+        client.end(true);
+        reject(err);
+      }
+    };
+    client.on('connect', onConnect);
+    client.on('error', onError);
+  });
 }

@@ -5,6 +5,7 @@
 // cluster configuration is one line naming the variable (exit 2).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
@@ -150,6 +151,30 @@ describe.skipIf(skip)(skipTitle('a broker cluster on Redis: two fire-ews broker 
     expect(refusals.length).toBeGreaterThan(0);
     const cleaner = await connectAs(a.url, 'svc-ingest', { clientId, clean: true });
     await cleaner.endAsync();
+  });
+
+  it('fire-ews simulate with MQTT_URL listing a dead broker and B: the nodes that start on the dead one move on; every reading reaches ingest on A', { timeout: 180_000 }, async () => {
+    const [a, b] = brokers as [(typeof brokers)[0], (typeof brokers)[0]];
+    const ingestDir = join(data.dir, 'ingest-sim');
+    const ingest = new ServiceProcess('ingest', serviceEnv(ingestDir, { MQTT_URL: a.url, INGEST_FLUSH_MS: '100' })).start();
+    try {
+      await ingest.waitForLog('ingest subscribed', 30_000);
+      const dead = `mqtt://127.0.0.1:${await freePort()}`;
+      const start = new Date(Date.now() - 3 * 3_600_000).toISOString();
+      const args = ['simulate', '--scenario', 'normal-day', '--duration', '30m', '--start', start];
+      const recording = join(data.dir, 'sim.ndjson');
+      const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...serviceEnv(join(data.dir, 'sim'), { MQTT_URL: `${dead},${b.url}` }) };
+      const expected = spawnSync(process.execPath, [join(ROOT, 'bin/fire-ews.js'), ...args, '--out', recording], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+      expect(expected.status, expected.stderr).toBe(0);
+      const readings = readFileSync(recording, 'utf8').trim().split('\n').length;
+      expect(readings).toBeGreaterThan(900);
+      const run = spawnSync(process.execPath, [join(ROOT, 'bin/fire-ews.js'), ...args, '--fast'], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+      expect(run.status, run.stderr).toBe(0);
+      await expect.poll(() => storedReadings(ingestDir).size, { timeout: 60_000, interval: 500 }).toBe(readings);
+    } finally {
+      await ingest.stop();
+      await (await connectAs(a.url, 'svc-ingest', { clientId: 'ews-ingest', clean: true })).endAsync();
+    }
   });
 
   it('the ACL and authentication are the ones of a single broker: wrong password, another node\'s topic, another node\'s id all refused on B', { timeout: 30_000 }, async () => {
