@@ -10,10 +10,8 @@
 //   node --import tsx bench/broker-alone.ts [--brokers session-store,upstream,mosquitto] [--messages 100000] [--runs 1]
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { z } from 'zod';
@@ -32,24 +30,14 @@ const TOPIC = 'ews/v1/readings/bench-node';
 // Child mode: `broker-alone.ts serve <store> <port> <dir>` runs our broker with that store.
 if (process.argv[2] === 'serve') {
   const [store, port, dir, redisPort] = z.tuple([z.enum([...SESSION_STORE_KINDS, 'redis']), z.coerce.number().int(), z.string(), z.coerce.number().int().optional()]).parse(process.argv.slice(3));
-  // aedes-persistence-redis (its async class, as aedes 1.x uses a persistence) on a local redis-server.
-  // Its streams are async iterables where aedes 1.2 pipes Node streams: wrapped, nothing else changed.
-  type Streams = Record<'createRetainedStreamCombi' | 'createRetainedStream' | 'outgoingStream' | 'streamWill' | 'getClientList', (arg: unknown) => AsyncIterable<unknown>>;
-  const RedisPersistence = createRequire(import.meta.url)('aedes-persistence-redis/asyncPersistence.js') as new (o: object) => Streams & { destroy(): Promise<unknown> };
-  class WrappedRedisPersistence extends RedisPersistence {
-    override createRetainedStreamCombi = (arg: unknown) => Readable.from(super.createRetainedStreamCombi(arg)) as never;
-    override createRetainedStream = (arg: unknown) => Readable.from(super.createRetainedStreamCombi([arg])) as never;
-    override outgoingStream = (arg: unknown) => Readable.from(super.outgoingStream(arg)) as never;
-    override streamWill = (arg: unknown) => Readable.from(super.streamWill(arg)) as never;
-    override getClientList = (arg: unknown) => Readable.from(super.getClientList(arg)) as never;
-  }
-  const foreignPersistence = store === 'redis' ? new WrappedRedisPersistence({ port: redisPort, host: '127.0.0.1' }) : undefined;
-  const broker = await startBroker({ host: '127.0.0.1', port, wsPort: 0, dataDir: dir, secret: TEST_SECRET, nodeIds: new Set(['bench-node']), queueLimit: 1_000_000, logger: createLogger('broker', 'error'), ...(store === 'redis' ? { foreignPersistence } : { sessionStore: store }) });
+  // aedes-persistence-redis on a local redis-server: the broker's BROKER_PERSISTENCE=redis (broker/redis-session-store.ts).
+  const broker = await startBroker({ host: '127.0.0.1', port, wsPort: 0, dataDir: dir, secret: TEST_SECRET, nodeIds: new Set(['bench-node']), queueLimit: 1_000_000, logger: createLogger('broker', 'error'), ...(store === 'redis' ? { cluster: { persistence: 'redis' as const, emitter: 'local' as const, redisUrl: `redis://127.0.0.1:${redisPort}` } } : { sessionStore: store }) });
   process.on('SIGTERM', () => void broker.close().then(() => process.exit(0)));
 } else if (process.argv[2] === 'publish') {
   // Child mode: publish `count` messages as fast as a window of 1,000 unacknowledged allows.
   const args = z.object({ url: z.string(), username: z.string().optional(), password: z.string().optional(), count: z.number().int(), seqStart: z.number().int() }).parse(JSON.parse(process.argv[3] ?? '{}'));
   const client = await mqtt.connectAsync(args.url, { username: args.username, password: args.password, clean: true, reconnectPeriod: 500 });
+  const connectedAt = Date.now();
   let sent = 0;
   let acked = 0;
   await new Promise<void>((resolve) => {
@@ -67,7 +55,7 @@ if (process.argv[2] === 'serve') {
     };
     pump();
   });
-  process.stdout.write(`${JSON.stringify({ published: acked })}\n`);
+  process.stdout.write(`${JSON.stringify({ published: acked, seconds: (Date.now() - connectedAt) / 1000 })}\n`);
   await client.endAsync();
 } else {
   await main();

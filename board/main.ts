@@ -3,7 +3,8 @@
 // client, the page bundle and the HTTP server. `runBoard` is what `fire-ews board` and the embedded
 // `fire-ews start` call.
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { connectToBrokers } from '../platform/broker-urls.ts';
 import type { BoardEnv } from '../contracts/config.ts';
 import type { Site } from '../contracts/site.ts';
 import { topics } from '../contracts/topics.ts';
@@ -74,7 +75,7 @@ export async function runBoard(env: BoardEnv, site: Site, credentials: { usernam
   const port = typeof address === 'object' && address ? address.port : env.BOARD_HTTP_PORT;
 
   // MQTT: read-only account, fixed client id, persistent session; a message is stored before its PUBACK.
-  const client: MqttClient = mqtt.connect(env.MQTT_URL, { clientId: env.BOARD_MQTT_CLIENT_ID, clean: false, username: credentials.username, password: credentials.password, reconnectPeriod: 1000, protocolVersion: 4 });
+  const client: MqttClient = connectToBrokers(env.MQTT_URL, { clientId: env.BOARD_MQTT_CLIENT_ID, clean: false, username: credentials.username, password: credentials.password, reconnectPeriod: 1000, protocolVersion: 4 });
   client.handleMessage = (packet, done) => {
     try {
       service.handleMessage(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));

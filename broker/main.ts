@@ -1,7 +1,8 @@
 // Entry point of the broker service (also started by `fire-ews start`).
 import { accessSync, constants } from 'node:fs';
 import type { Env } from '../contracts/config.ts';
-import { unreadableFileError } from '../platform/config-error.ts';
+import { ConfigError, unreadableFileError } from '../platform/config-error.ts';
+import type { ClusterOptions } from './cluster.ts';
 import type { Site } from '../contracts/site.ts';
 import type { Logger } from '../platform/logger.ts';
 import { startBroker, type RunningBroker } from './server.ts';
@@ -15,7 +16,23 @@ function assertReadable(variable: string, file: string): void {
   }
 }
 
+/**
+ * The broker's stores: `level`+`local` (one broker, the default), `redis`+`local` (one broker, sessions
+ * in Redis), `redis`+`redis` (a cluster). `level`+`redis` would queue a message on the broker it was
+ * published to, for a session that lives on another one: refused.
+ */
+export function clusterOptions(env: Pick<Env, 'BROKER_PERSISTENCE' | 'BROKER_EMITTER' | 'BROKER_REDIS_URL'>): ClusterOptions | undefined {
+  if (env.BROKER_PERSISTENCE === 'level' && env.BROKER_EMITTER === 'redis') {
+    throw new ConfigError([
+      { where: 'BROKER_EMITTER', problem: 'redis needs BROKER_PERSISTENCE=redis: with LevelDB each broker would queue messages for sessions that live on another broker', fix: 'set BROKER_PERSISTENCE=redis as well (a cluster), or BROKER_EMITTER=local (one broker)' },
+    ]);
+  }
+  if (env.BROKER_PERSISTENCE === 'level') return undefined;
+  return { persistence: env.BROKER_PERSISTENCE, emitter: env.BROKER_EMITTER, redisUrl: env.BROKER_REDIS_URL };
+}
+
 export function runBroker(env: Env, site: Site, secret: string, logger: Logger): Promise<RunningBroker> {
+  const cluster = clusterOptions(env);
   if (env.MQTT_TLS_CERT_FILE && env.MQTT_TLS_KEY_FILE) {
     assertReadable('MQTT_TLS_CERT_FILE', env.MQTT_TLS_CERT_FILE);
     assertReadable('MQTT_TLS_KEY_FILE', env.MQTT_TLS_KEY_FILE);
@@ -31,5 +48,6 @@ export function runBroker(env: Env, site: Site, secret: string, logger: Logger):
     queueLimit: env.BROKER_QUEUE_LIMIT,
     maxPendingConnections: env.BROKER_MAX_PENDING_CONNECTIONS,
     logger,
+    cluster,
   });
 }

@@ -16,6 +16,9 @@ import { passwordMatches } from '../platform/credentials.ts';
 import { authorizeClientId, authorizePublish, authorizeReceive, authorizeSubscribe, principalFor, type Principal } from './acl.ts';
 import { BoundedLevelPersistence } from './bounded-persistence.ts';
 import { SessionStore } from './session-store.ts';
+import { RedisSessionStore } from './redis-session-store.ts';
+import { connectRedis, clearStaleWills, type ClusterOptions } from './cluster.ts';
+import MQEmitterRedis from 'mqemitter-redis';
 import { guardConnection, type ConnectionGuard } from './frame-guard.ts';
 import type { Duplex } from 'node:stream';
 
@@ -44,8 +47,12 @@ export interface BrokerOptions {
    * `upstream` (aedes-persistence-level with msgpack-lite, the store before issue 14).
    */
   sessionStore?: SessionStoreKind;
-  /** Another aedes persistence instead (bench/broker-alone.ts measures aedes-persistence-redis with it); no cap, no depth gauge. */
-  foreignPersistence?: { destroy(): Promise<unknown> };
+  /**
+   * A broker cluster (README "Scaling beyond one machine"): sessions and queues in Redis
+   * (`persistence: 'redis'`, aedes-persistence-redis) and/or messages between brokers over Redis
+   * pub/sub (`emitter: 'redis'`, mqemitter-redis). Default: LevelDB and in-process, one broker.
+   */
+  cluster?: ClusterOptions;
 }
 
 export const SESSION_STORE_KINDS = ['session-store', 'session-store-ids-on-disk', 'upstream'] as const;
@@ -159,8 +166,6 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     log.warn({ ...detail, repeatsSinceLastLog: entry?.suppressed ?? 0 }, msg);
   };
 
-  const db = new Level<string, Buffer>(join(opts.dataDir, opts.foreignPersistence ? 'broker-sessions-unused' : 'broker-sessions'), { valueEncoding: 'buffer' });
-  await db.open();
   const onDrop = (clientId: string, topic: string, queued: number) => {
     queueDropped.inc({ client: clientId });
     const now = Date.now();
@@ -170,13 +175,28 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     }
   };
   const storeKind = opts.sessionStore ?? 'session-store-ids-on-disk';
-  const persistence =
-    storeKind === 'upstream'
-      ? new BoundedLevelPersistence(db, opts.queueLimit, onDrop)
-      : new SessionStore(db, { queueLimit: opts.queueLimit, onDrop, inflightInMemory: storeKind === 'session-store' });
+  const cluster = opts.cluster;
+  // Redis is checked before anything listens: unreachable is a configuration error naming BROKER_REDIS_URL.
+  const redis = cluster && (cluster.persistence === 'redis' || cluster.emitter === 'redis') ? await connectRedis(cluster.redisUrl) : undefined;
+  const mq = cluster?.emitter === 'redis' ? MQEmitterRedis({ connectionString: cluster.redisUrl }) : undefined;
+  let persistence: SessionStore | BoundedLevelPersistence | RedisSessionStore;
+  if (cluster?.persistence === 'redis' && redis) {
+    persistence = new RedisSessionStore(redis, { queueLimit: opts.queueLimit, onDrop });
+  } else {
+    const db = new Level<string, Buffer>(join(opts.dataDir, 'broker-sessions'), { valueEncoding: 'buffer' });
+    await db.open();
+    persistence =
+      storeKind === 'upstream'
+        ? new BoundedLevelPersistence(db, opts.queueLimit, onDrop)
+        : new SessionStore(db, { queueLimit: opts.queueLimit, onDrop, inflightInMemory: storeKind === 'session-store' });
+  }
 
   const aedes = await Aedes.createBroker({
-    persistence: (opts.foreignPersistence ?? persistence) as never,
+    persistence: persistence as never,
+    ...(mq ? { mq: mq as never } : {}),
+    // In a cluster, brokers announce themselves every 10 s; one silent for 30 s is dead and the others
+    // publish the wills of its clients (aedes's default, 60 s, leaves a dead broker's nodes "online" for minutes).
+    ...(cluster ? { heartbeatInterval: 10_000 } : {}),
     // A frozen subscriber must not stall delivery to everyone (aedes #1060): give up on it after 30 s.
     drainTimeout: 30_000,
     // Packets a client may send before its session is ready (nodes replay a backlog right after CONNECT).
@@ -288,6 +308,8 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
 
   aedes.on('client', (client) => {
     persistence.recount(client.id);
+    // A node that moved here from a dead broker: its will from there must not announce it offline later.
+    if (cluster?.persistence === 'redis' && redis) clearStaleWills(redis, aedes, client.id).catch((err: Error) => log.warn({ clientId: client.id, err: err.message }, 'could not clear wills left on other brokers'));
     connected.set(aedes.connectedClients);
     log.debug({ clientId: client.id }, 'client connected');
   });
@@ -335,7 +357,10 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     servers.push(tls);
   }
 
-  log.info({ port, wsPort: wsPort || undefined, tlsPort, queueLimit: opts.queueLimit }, 'MQTT broker listening');
+  log.info(
+    { port, wsPort: wsPort || undefined, tlsPort, queueLimit: opts.queueLimit, brokerId: aedes.id, persistence: cluster?.persistence ?? 'level', emitter: cluster?.emitter ?? 'local' },
+    'MQTT broker listening',
+  );
 
   let closing: Promise<void> | undefined;
   return {
@@ -352,7 +377,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
         await serversClosed;
         await persistence.destroy();
-        await opts.foreignPersistence?.destroy();
+        if (redis && cluster?.persistence !== 'redis') redis.disconnect();
         log.info('MQTT broker closed');
       })();
       return closing;

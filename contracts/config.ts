@@ -19,6 +19,26 @@ export function serviceClientId(role: string) {
   return z.string().regex(pattern, `must be ews-${role} or ews-${role}-<suffix> (lower-case letters, digits, dashes): the broker reserves these to svc-${role}`).default(`ews-${role}`);
 }
 
+/** Schemes mqtt.js connects with. */
+const MQTT_URL_PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:']);
+
+/** One or more broker URLs separated by commas (README "Scaling beyond one machine"). */
+export const brokerUrlList = z.string().superRefine((value, ctx) => {
+  const urls = value.split(',').map((u) => u.trim());
+  for (const url of urls) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !MQTT_URL_PROTOCOLS.has(parsed.protocol) || !parsed.hostname) {
+      ctx.addIssue({ code: 'custom', message: `"${url}" is not a broker URL: expected mqtt://host:port (or mqtts://, ws://, wss://), several separated by commas` });
+      return;
+    }
+  }
+});
+
 /** The sample site file shipped in the repository, relative to the repository root: the one default of every site path. */
 export const DEFAULT_SITE_FILE = 'config/lai-chau.site.yaml';
 
@@ -53,9 +73,22 @@ export const envSchema = z.object({
   BROKER_QUEUE_LIMIT: positiveInt.default(1_000_000),
   /** Connections allowed to wait for authentication at once; more are closed on arrival. */
   BROKER_MAX_PENDING_CONNECTIONS: positiveInt.default(256),
+  /**
+   * Where the broker keeps sessions, subscriptions, retained messages and queued QoS 1 messages:
+   * `level` (LevelDB in <EWS_DATA_DIR>/broker-sessions, one broker) or `redis` (aedes-persistence-redis
+   * at BROKER_REDIS_URL: several brokers share them; README "Scaling beyond one machine").
+   */
+  BROKER_PERSISTENCE: z.enum(['level', 'redis'], { error: 'must be level (one broker, LevelDB) or redis (a broker cluster on BROKER_REDIS_URL)' }).default('level'),
+  /** How a message published on one broker reaches subscribers on the others: `local` (one broker) or `redis` (mqemitter-redis pub/sub). */
+  BROKER_EMITTER: z.enum(['local', 'redis'], { error: 'must be local (one broker) or redis (a broker cluster on BROKER_REDIS_URL)' }).default('local'),
+  /** The Redis of a broker cluster: redis://[:password@]host:port[/db] (rediss:// for TLS). */
+  BROKER_REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379' }).default('redis://127.0.0.1:6379'),
 
-  /** Where services connect. */
-  MQTT_URL: z.string().default('mqtt://127.0.0.1:1883'),
+  /**
+   * Where services and simulated nodes connect: one broker URL, or several separated by commas
+   * (a broker cluster): a client that loses its broker connects to the next one in the list.
+   */
+  MQTT_URL: brokerUrlList.default('mqtt://127.0.0.1:1883'),
   /** A service's own credentials; when absent they are derived from EWS_BROKER_SECRET. */
   MQTT_USERNAME: optionalString,
   MQTT_PASSWORD: optionalString,

@@ -3,7 +3,7 @@
 # interpolates; it starts nothing). Uses Debian's Compose v1 (`apt-get install docker-compose`) or
 # Compose v2 (`docker compose`), whichever is installed.
 #   deploy/check-compose.sh          CI: .env.example with placeholders for its empty REQUIRED values,
-#                                    with and without the demo profile; the unfilled example must fail
+#                                    with and without the demo and cluster profiles; the unfilled example must fail
 #   deploy/check-compose.sh .env     your own .env, before `docker compose up -d`
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +29,7 @@ config() {
 if [ $# -ge 1 ]; then
   config "$1"
   config "$1" --profile demo
+  config "$1" --profile cluster
   echo "check-compose: docker-compose.yml is valid with $1"
   exit 0
 fi
@@ -49,6 +50,7 @@ done <.env.example >"${tmp}/filled.env"
 
 config "${tmp}/filled.env"
 config "${tmp}/filled.env" --profile demo
+config "${tmp}/filled.env" --profile cluster
 if config .env.example 2>"${tmp}/unfilled.err"; then
   echo "check-compose: the unfilled .env.example was accepted; every secret must be \${VAR:?…}" >&2
   exit 1

@@ -3,7 +3,8 @@
 // stops), and — when the process follows run clocks — takes the announcements of accelerated runs
 // from `ews/v1/clock` into the process's PipelineClock and confirms the run it follows, so that
 // simulate/replay send their first reading only once the pipeline is on the run's clock.
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { connectToBrokers } from './broker-urls.ts';
 import { describeZodError, pipelineClockSchema, runClockSchema, type PipelineClockStatus } from '../contracts/payloads.ts';
 import { topics, type PipelineClockRole } from '../contracts/topics.ts';
 import { PipelineClock } from './clock.ts';
@@ -36,7 +37,7 @@ const localTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').s
 export function startClockLink(opts: ClockLinkOptions): ClockLink {
   const { clock, log } = opts;
   const statusTopic = topics.pipelineClock(opts.role);
-  const client: MqttClient = mqtt.connect(opts.url, {
+  const client: MqttClient = connectToBrokers(opts.url, {
     clientId: opts.clientId,
     username: opts.username,
     password: opts.password,

@@ -10,10 +10,12 @@
 // early is held back here until it calls ack() (after COMMIT), so "acknowledged ⇒ durable" still
 // holds. PUBACKs held for a connection that closed are dropped: the broker re-delivers those
 // messages on the next connection, and their packet ids may be reused there for other messages.
-import mqtt, { type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
+import type { IPublishPacket, MqttClient, Packet } from 'mqtt';
+import { connectToBrokers } from './broker-urls.ts';
 import type { Logger } from './logger.ts';
 
 export interface DurableSessionOptions {
+  /** One broker URL, or several separated by commas (the next is tried when one is lost). */
   url: string;
   clientId: string;
   username: string;
@@ -33,7 +35,7 @@ export interface DurableSessionOptions {
 
 export function connectDurableSession(opts: DurableSessionOptions): MqttClient {
   const { log, service } = opts;
-  const client = mqtt.connect(opts.url, {
+  const client = connectToBrokers(opts.url, {
     clientId: opts.clientId,
     username: opts.username,
     password: opts.password,

@@ -1,6 +1,7 @@
 // MQTT side of the simulator: service connections, a back-pressured reading publisher (replay,
 // load mode), emulated sensor nodes with their own credentials, and the recorder.
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { connectToBrokers, connectToBrokersAsync, spreadIndex } from '../platform/broker-urls.ts';
 import { readingSchema, type NodeStatus, type Reading } from '../contracts/payloads.ts';
 import { topics } from '../contracts/topics.ts';
 import { derivePassword, serviceUsername, type ServiceRole } from '../platform/credentials.ts';
@@ -15,7 +16,7 @@ const baseOptions: IClientOptions = { protocolVersion: 4, reconnectPeriod: 1000,
 
 export async function connectService(access: BrokerAccess, role: ServiceRole, clientId: string): Promise<MqttClient> {
   const username = serviceUsername(role);
-  return mqtt.connectAsync(access.url, { ...baseOptions, clean: true, clientId, username, password: derivePassword(access.secret, username) });
+  return connectToBrokersAsync(access.url, { ...baseOptions, clean: true, clientId, username, password: derivePassword(access.secret, username) });
 }
 
 function endClient(client: MqttClient, force = false): Promise<void> {
@@ -123,7 +124,8 @@ export class EmulatedNode {
   async connect(): Promise<void> {
     this.linkUp = true;
     const will = JSON.stringify({ nodeId: this.nodeId, status: 'offline', reason: 'connection lost' } satisfies NodeStatus);
-    const client = mqtt.connect(this.access.url, {
+    // With several brokers (a cluster) each node starts on its own one of them, so the fleet spreads.
+    const client = connectToBrokers(this.access.url, {
       ...baseOptions,
       clean: true,
       // The broker accepts a node only under its own id (broker/acl.ts).
@@ -131,7 +133,7 @@ export class EmulatedNode {
       username: this.nodeId,
       password: derivePassword(this.access.secret, this.nodeId),
       will: { topic: topics.status(this.nodeId), payload: Buffer.from(will), qos: 1, retain: true },
-    });
+    }, spreadIndex(this.nodeId));
     this.client = client;
     client.on('connect', () => {
       this.opts.onEvent?.({ nodeId: this.nodeId, kind: 'connected' });

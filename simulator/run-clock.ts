@@ -2,7 +2,8 @@
 // — for an accelerated run — announce its clock on `ews/v1/clock` and wait until every pipeline
 // process that follows run clocks has taken it (README "Time model"). Wrong combinations are refused
 // with one message saying what would go wrong and what to do instead.
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { connectToBrokersAsync } from '../platform/broker-urls.ts';
 import { randomBytes } from 'node:crypto';
 import { pipelineClockSchema, runClockSchema, type PipelineClockStatus, type RunClock } from '../contracts/payloads.ts';
 import { topics } from '../contracts/topics.ts';
@@ -155,7 +156,7 @@ export async function announceRun(opts: AnnounceOptions): Promise<AnnouncedRun> 
     accelerated && place ? runClockSchema.parse({ runId, source: opts.source.slice(0, 200), speed, anchorWallMs, anchorSimMs: place.anchorSimMs, endSimMs: place.endSimMs, state: 'running' }) : null;
   const ended = (reason: string) => JSON.stringify({ ...clock, state: 'ended', reason });
   const username = serviceUsername('simulator');
-  const client = await mqtt.connectAsync(opts.access.url, {
+  const client = await connectToBrokersAsync(opts.access.url, {
     protocolVersion: 4,
     clean: true,
     clientId: `sim-clock-${process.pid}-${runId.slice(4)}`,

@@ -75,6 +75,8 @@ async function serviceSchemas(): Promise<Record<string, ServiceSchema>> {
   return {
     broker: sharedService,
     ingest: sharedService,
+    'broker-b': sharedService,
+    'ingest-b': sharedService,
     simulator: sharedService,
     // rules parses the shared schema and its extras (rules/env.ts rulesEnvSchema = shared.extend(extras))
     rules: {
@@ -112,7 +114,12 @@ const EWS_SERVICES: Record<string, string[]> = {
   alerts: ['alerts', 'run'],
   board: ['board'],
   simulator: ['simulate'],
+  // the cluster profile
+  'broker-b': ['broker'],
+  'ingest-b': ['ingest'],
 };
+/** Services of the cluster profile (README "Scaling beyond one machine"). */
+const CLUSTER_SERVICES = ['redis', 'broker-b', 'ingest-b'];
 
 /**
  * Variables a service's schema parses that docker-compose.yml may leave out because the default is
@@ -177,10 +184,12 @@ const DEFAULT_IS_FINE: Record<string, string> = {
  * Variables of the shared schema a service parses but never uses (every process parses the whole
  * shared schema). Checked below: the name must not occur in the service's own source folder.
  */
-const LISTENER = ['MQTT_HOST', 'MQTT_PORT', 'MQTT_WS_PORT', 'MQTT_TLS_PORT', 'MQTT_TLS_CERT_FILE', 'MQTT_TLS_KEY_FILE', 'BROKER_QUEUE_LIMIT', 'BROKER_MAX_PENDING_CONNECTIONS'];
+const LISTENER = ['MQTT_HOST', 'MQTT_PORT', 'MQTT_WS_PORT', 'MQTT_TLS_PORT', 'MQTT_TLS_CERT_FILE', 'MQTT_TLS_KEY_FILE', 'BROKER_QUEUE_LIMIT', 'BROKER_MAX_PENDING_CONNECTIONS', 'BROKER_PERSISTENCE', 'BROKER_EMITTER', 'BROKER_REDIS_URL'];
 const NOT_USED_BY: Record<string, { folder: string; names: string[] }> = {
   broker: { folder: 'broker', names: ['MQTT_URL', 'INFLUX_URL', 'INFLUX_API', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET'] },
+  'broker-b': { folder: 'broker', names: ['MQTT_URL', 'INFLUX_URL', 'INFLUX_API', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET'] },
   ingest: { folder: 'ingest', names: LISTENER },
+  'ingest-b': { folder: 'ingest', names: LISTENER },
   rules: { folder: 'rules', names: LISTENER },
   alerts: { folder: 'alerts', names: LISTENER },
   board: { folder: 'board', names: LISTENER },
@@ -377,8 +386,9 @@ describe('service environments against the env schemas', () => {
       expect(e.EWS_DATA_DIR, `${service}: EWS_DATA_DIR`).toBe('/data');
       expect(e.EWS_HTTP_HOST, `${service}: EWS_HTTP_HOST must be 0.0.0.0 inside a container`).toBe('0.0.0.0');
       expect((e.EWS_BROKER_SECRET ?? '').length, `${service}: EWS_BROKER_SECRET must come from .env (one secret for broker and services)`).toBeGreaterThanOrEqual(16);
-      if (service !== 'broker') expect(e.MQTT_URL, `${service}: MQTT_URL`).toBe('mqtt://broker:1883');
-      if (['ingest', 'rules', 'alerts', 'board'].includes(service)) {
+      if (service === 'ingest-b') expect(e.MQTT_URL, 'ingest-b: MQTT_URL, its own broker first').toBe('mqtt://broker-b:1883,mqtt://broker:1883');
+      else if (!service.startsWith('broker')) expect(e.MQTT_URL, `${service}: MQTT_URL`).toBe('mqtt://broker:1883');
+      if (['ingest', 'ingest-b', 'rules', 'alerts', 'board'].includes(service)) {
         expect(e.INFLUX_URL, `${service}: INFLUX_URL`).toBe('http://influxdb:8086');
         expect(e.INFLUX_API, `${service}: INFLUX_API`).toBe('v2');
         for (const k of ['INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET']) expect(e[k], `${service}: ${k}`).toBeTruthy();
@@ -449,6 +459,26 @@ describe('published ports, health checks and start order', () => {
   });
 });
 
+describe('the cluster profile', () => {
+  it('redis with an append-only file; broker-b always on the cluster\'s stores; the first broker switches with .env; services list both brokers through MQTT_URL', () => {
+    const redis = compose.services.redis;
+    expect(redis?.image).toMatch(/^redis:7\.\d+$/);
+    expect(redis?.command).toEqual(expect.arrayContaining(['--appendonly', 'yes', '--appendfsync', 'everysec']));
+    expect(mountsOf('redis')).toContainEqual(expect.objectContaining({ source: 'redis-data', target: '/data', named: true }));
+    const env = placeholderEnv();
+    const b = environmentOf('broker-b', env);
+    expect(b).toMatchObject({ BROKER_PERSISTENCE: 'redis', BROKER_EMITTER: 'redis', BROKER_REDIS_URL: 'redis://redis:6379' });
+    // the first broker: LevelDB by default, the cluster's stores once .env says so
+    expect(environmentOf('broker', env)).toMatchObject({ BROKER_PERSISTENCE: 'level', BROKER_EMITTER: 'local', BROKER_REDIS_URL: 'redis://redis:6379' });
+    const clusterEnv = { ...env, BROKER_PERSISTENCE: 'redis', BROKER_EMITTER: 'redis', MQTT_URL: 'mqtt://broker:1883,mqtt://broker-b:1883' };
+    expect(environmentOf('broker', clusterEnv)).toMatchObject({ BROKER_PERSISTENCE: 'redis', BROKER_EMITTER: 'redis' });
+    for (const s of ['ingest', 'rules', 'alerts', 'board', 'simulator']) expect(environmentOf(s, clusterEnv).MQTT_URL, s).toBe('mqtt://broker:1883,mqtt://broker-b:1883');
+    // two ingest workers, two persistent sessions: each its own client id
+    expect(environmentOf('ingest-b', env).INGEST_CLIENT_ID).toBe('ews-ingest-b');
+    expect(compose.services['broker-b']?.ports).toStrictEqual(['1884:1883', '8884:8883']);
+  });
+});
+
 describe('volumes, images and commands', () => {
   it('all state is on named volumes; bind mounts are read-only configuration', () => {
     const declared = new Set(Object.keys(compose.volumes ?? {}));
@@ -457,7 +487,7 @@ describe('volumes, images and commands', () => {
       influxdb: ['/var/lib/influxdb2', '/etc/influxdb2'],
       grafana: ['/var/lib/grafana'],
     };
-    for (const s of ['broker', 'ingest', 'rules', 'alerts', 'board']) {
+    for (const s of ['broker', 'ingest', 'rules', 'alerts', 'board', 'broker-b', 'ingest-b']) {
       const e = environmentOf(s, env);
       statePaths[s] = [e.EWS_DATA_DIR!, ...[e.RULES_DB_FILE, e.ALERTS_DB_FILE, e.BOARD_DB_FILE].filter((f): f is string => Boolean(f)).map((f) => posix.dirname(f))];
     }
@@ -511,7 +541,10 @@ describe('volumes, images and commands', () => {
     expect([...images], 'every fire-ews service runs the same image').toHaveLength(1);
     for (const [name, cmd] of Object.entries(EWS_SERVICES)) expect(compose.services[name]?.command?.slice(0, cmd.length), `${name}: command`).toStrictEqual(cmd);
     expect(compose.services.simulator?.profiles).toStrictEqual(['demo']);
-    for (const [name, svc] of Object.entries(compose.services)) if (name !== 'simulator') expect(svc.profiles, `${name} runs without a profile`).toBeUndefined();
+    for (const [name, svc] of Object.entries(compose.services)) {
+      if (CLUSTER_SERVICES.includes(name)) expect(svc.profiles, `${name} runs only in the cluster profile`).toStrictEqual(['cluster']);
+      else if (name !== 'simulator') expect(svc.profiles, `${name} runs without a profile`).toBeUndefined();
+    }
 
     const dockerfile = read('Dockerfile');
     const froms = [...dockerfile.matchAll(/^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/gim)].map((m) => m[1]!);
