@@ -2,13 +2,16 @@
 // HTTP server, and the MQTT subscription to rule events as svc-alerts with a persistent session.
 import { join } from 'node:path';
 import type { IPublishPacket, MqttClient } from 'mqtt';
-import { deadLetterSchema, describeZodError, eventSchema, alertLifecycleSchema, drillAlertLifecycleSchema, drillEventSchema } from '../contracts/payloads.ts';
-import { parseTopic, topics } from '../contracts/topics.ts';
+import { Counter } from 'prom-client';
+import { alertLifecycleSchema, drillAlertLifecycleSchema, drillEventSchema } from '../contracts/payloads.ts';
+import { checkEventMessage } from '../contracts/message-checks.ts';
+import { topics } from '../contracts/topics.ts';
+import { createDeadLetters, DeadLetterTable } from '../platform/dead-letters.ts';
 import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platform/credentials.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
 import { connectDurableSession } from '../platform/mqtt-session.ts';
 import { openDatabase } from '../platform/sqlite.ts';
-import { startMetricsServer } from '../platform/metrics.ts';
+import { metricsRegistry, startMetricsServer } from '../platform/metrics.ts';
 import { ackModeOf, chooseTransport, refuseSampleRoster, type AlertsEnv } from './config.ts';
 import type { EngineContext } from './engine.ts';
 import { createAlertsHttpServer, listenAlertsHttp } from './http.ts';
@@ -42,6 +45,8 @@ export interface RunningAlerts {
   health: () => { ok: boolean; detail: Record<string, unknown> };
   close(): Promise<void>;
 }
+
+const deadLetterCounter = new Counter({ name: 'ews_alerts_dead_letters_total', help: 'Messages alerts refused', labelNames: ['reason'] as const, registers: [metricsRegistry] });
 
 function newAckCode(taken: ReadonlySet<string>): string {
   for (;;) {
@@ -197,31 +202,15 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
   const password = env.MQTT_PASSWORD ?? derivePassword(resolveBrokerSecret(env.EWS_BROKER_SECRET, env.EWS_DATA_DIR).secret, username);
   // A late-bound reference: the dead letters are published on the session that received the message.
   let client: MqttClient | null = null;
-  const deadLetter = (reason: string, topic: string, payload: Buffer) => {
-    const dl = deadLetterSchema.parse({ service: 'alerts', reason: reason.slice(0, 500), topic, receivedAt: new Date().toISOString(), payloadBytes: payload.length, payloadExcerpt: payload.subarray(0, 200).toString('utf8') });
-    client?.publish(topics.deadLetter('alerts'), JSON.stringify(dl), { qos: 1 });
-    log.warn({ topic, reason }, 'event refused (dead letter)');
-  };
+  const deadLetters = createDeadLetters({ service: 'alerts', table: new DeadLetterTable(db), log, counter: deadLetterCounter, client: () => client });
   // Events are committed to SQLite inside the handler, before ack() lets the PUBACK go: a crash
   // before the commit leaves the message with the broker's persistent session, which redelivers it.
   const handleEvent = (packet: IPublishPacket, ack: () => void, readNext: () => void) => {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     try {
-      const parsedTopic = parseTopic(packet.topic);
-      if (!parsedTopic || parsedTopic.kind !== 'event') {
-        deadLetter('not an event topic', packet.topic, payload);
-      } else {
-        let json: unknown;
-        try {
-          json = JSON.parse(payload.toString('utf8'));
-        } catch {
-          json = undefined;
-        }
-        const parsed = eventSchema.safeParse(json);
-        if (!parsed.success) deadLetter(json === undefined ? 'payload is not JSON' : describeZodError(parsed.error), packet.topic, payload);
-        else if (parsed.data.kind !== parsedTopic.eventKind || parsed.data.zoneId !== parsedTopic.zoneId) deadLetter('topic and payload disagree on kind or zone', packet.topic, payload);
-        else service.handleEvent(parsed.data);
-      }
+      const message = checkEventMessage(packet.topic, payload);
+      if (!message.ok) deadLetters.refuse(message, packet.topic, payload, Date.now());
+      else service.handleEvent(message.event);
       ack();
     } catch (err) {
       // Move on without a PUBACK: the broker redelivers this message on the next connection.
@@ -270,6 +259,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
       if (internal) await new Promise<void>((resolve) => internal.close(() => resolve()));
+      deadLetters.close();
       db.close();
     },
   };

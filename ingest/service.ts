@@ -6,10 +6,9 @@
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { SiteIndex } from '../contracts/site.ts';
-import { topics } from '../contracts/topics.ts';
-import type { DeadLetter } from '../contracts/payloads.ts';
+import type { Refusal } from '../contracts/message-checks.ts';
 import type { Logger } from '../platform/logger.ts';
-import { rateLimitedWarn } from '../platform/log-limiter.ts';
+import { createDeadLetters } from '../platform/dead-letters.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import { writeIsolatingRefused, type LineWriter } from '../platform/influx-writer.ts';
@@ -83,8 +82,6 @@ const lagSeconds = new Histogram({
   registers: [metricsRegistry],
 });
 
-const EXCERPT_BYTES = 256;
-
 export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
   const log = opts.logger;
   const db = openDatabase(opts.databaseFile);
@@ -125,27 +122,16 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     return depth < opts.spoolMaxRows;
   }
 
-  // A few lines per reason per 10 s, then a count: bad data in bulk must not bury the log.
-  const deadLetterLog = rateLimitedWarn(log, 'message dead-lettered');
-  function deadLetter(topic: string, payload: Buffer, code: string, reason: string, nodeId: string | undefined, nowMs: number, afterCommit: (() => void)[]): void {
-    const dl: DeadLetter = {
-      service: 'ingest',
-      reason,
-      topic,
-      receivedAt: new Date(nowMs).toISOString(),
-      payloadBytes: payload.length,
-      payloadExcerpt: payload.subarray(0, EXCERPT_BYTES).toString('utf8'),
-      ...(nodeId ? { nodeId } : {}),
-    };
-    const id = store.recordDeadLetter({ ...dl, code });
+  const deadLetters = createDeadLetters({ service: 'ingest', table: store.deadLetterTable, log, counter: rejectedTotal, client: () => client });
+  /** Records the dead letter and its InfluxDB point in the group's transaction; announced after COMMIT. */
+  function deadLetter(topic: string, payload: Buffer, refused: Omit<Refusal, 'ok'>, nowMs: number, afterCommit: (() => void)[]): void {
+    const { deadLetter: dl, id } = deadLetters.record(refused, topic, payload, nowMs);
     const pointTs = Math.max(nowMs, lastDeadLetterTs + 1);
     lastDeadLetterTs = pointTs;
-    store.append(deadLetterLine(code as Parameters<typeof deadLetterLine>[0], nodeId, id, pointTs), pointTs);
+    store.append(deadLetterLine(refused.code, refused.nodeId, id, pointTs), pointTs);
     afterCommit.push(() => {
-      rejectedTotal.inc({ reason: code });
       statsCounts.deadLetters += 1;
-      deadLetterLog.warn(code, { nodeId, topic, reason, bytes: payload.length });
-      if (client.connected) client.publish(topics.deadLetter('ingest'), JSON.stringify(dl), { qos: 0 });
+      deadLetters.announce(dl);
     });
   }
 
@@ -160,7 +146,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     const result = validateMessage(packet.topic, payload, nowMs, opts.site, opts.limits);
     if (!result.ok) {
       afterCommit.push(() => received.inc({ kind: 'invalid' }));
-      deadLetter(packet.topic, payload, result.code, result.reason, result.nodeId, nowMs, afterCommit);
+      deadLetter(packet.topic, payload, result, nowMs, afterCommit);
       return;
     }
     if (result.kind === 'status') {
@@ -180,7 +166,8 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
       return;
     }
     if (seen !== 'new') {
-      deadLetter(packet.topic, payload, 'duplicate-timestamp', `reading seq ${reading.seq} has the time ${reading.ts} of seq ${seen.conflictWithSeq} with different values; the first is kept`, reading.nodeId, nowMs, afterCommit);
+      const reason = `reading seq ${reading.seq} has the time ${reading.ts} of seq ${seen.conflictWithSeq} with different values; the first is kept`;
+      deadLetter(packet.topic, payload, { code: 'duplicate-timestamp', reason, nodeId: reading.nodeId }, nowMs, afterCommit);
       return;
     }
     onRollback.push(() => recent.forget(reading.nodeId, result.tsMs));
@@ -251,8 +238,6 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     service: 'ingest',
     filters: ingestFilters(opts.sharedGroup),
     log,
-    // Dead letters are in SQLite already; do not pile copies up in memory while offline.
-    queueQoSZero: false,
     handle: (packet, ack, readNext) => {
       const letIn = () => {
         enqueue(packet, ack);
@@ -345,7 +330,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
       closed = true;
       clearTimeout(retryTimer);
       await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
-      deadLetterLog.close();
+      deadLetters.close();
       stats.stop(true);
       clearInterval(siteNodesTimer);
       await drain.stop();

@@ -2,7 +2,7 @@
 // InfluxDB, the local store used when no InfluxDB is configured, dead letters, and lines
 // InfluxDB refused outright. A message is acknowledged to the broker only after its row is here.
 import type { SqliteDatabase } from '../platform/sqlite.ts';
-import type { DeadLetter } from '../contracts/payloads.ts';
+import { DeadLetterTable } from '../platform/dead-letters.ts';
 
 export interface SpoolRow {
   id: number;
@@ -15,7 +15,8 @@ export class IngestStore {
   private readonly insertSpool;
   private readonly selectBatch;
   private readonly deleteUpTo;
-  private readonly insertDeadLetter;
+  /** Messages ingest refused (platform/dead-letters.ts). */
+  readonly deadLetterTable: DeadLetterTable;
   private readonly insertLocal;
   private readonly insertRejected;
 
@@ -24,16 +25,11 @@ export class IngestStore {
       CREATE TABLE IF NOT EXISTS spool (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL, ts_ms INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS local_readings (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL, ts_ms INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS rejected_lines (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL, error TEXT NOT NULL, at TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS dead_letters (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, service TEXT NOT NULL, code TEXT NOT NULL, reason TEXT NOT NULL,
-        topic TEXT NOT NULL, received_at TEXT NOT NULL, payload_bytes INTEGER NOT NULL, payload_excerpt TEXT NOT NULL, node_id TEXT);
     `);
     this.insertSpool = db.prepare<[string, number]>('INSERT INTO spool (line, ts_ms) VALUES (?, ?)');
     this.selectBatch = db.prepare<[number]>('SELECT id, line, ts_ms AS tsMs FROM spool ORDER BY id LIMIT ?');
     this.deleteUpTo = db.prepare<[number]>('DELETE FROM spool WHERE id <= ?');
-    this.insertDeadLetter = db.prepare(
-      'INSERT INTO dead_letters (service, code, reason, topic, received_at, payload_bytes, payload_excerpt, node_id) VALUES (@service, @code, @reason, @topic, @receivedAt, @payloadBytes, @payloadExcerpt, @nodeId)',
-    );
+    this.deadLetterTable = new DeadLetterTable(db);
     this.insertLocal = db.prepare<[string, number]>('INSERT INTO local_readings (line, ts_ms) VALUES (?, ?)');
     this.insertRejected = db.prepare<[string, string, string]>('INSERT INTO rejected_lines (line, error, at) VALUES (?, ?, ?)');
     this.depth = (db.prepare('SELECT count(*) AS n FROM spool').get() as { n: number }).n;
@@ -99,16 +95,8 @@ export class IngestStore {
     })();
   };
 
-  recordDeadLetter(dl: DeadLetter & { code: string }): number {
-    return Number(this.insertDeadLetter.run({ ...dl, nodeId: dl.nodeId ?? null }).lastInsertRowid);
-  }
-
-  deadLetters(limit = 100): (DeadLetter & { id: number; code: string })[] {
-    return this.db
-      .prepare(
-        'SELECT id, service, code, reason, topic, received_at AS receivedAt, payload_bytes AS payloadBytes, payload_excerpt AS payloadExcerpt, node_id AS nodeId FROM dead_letters ORDER BY id DESC LIMIT ?',
-      )
-      .all(limit) as (DeadLetter & { id: number; code: string })[];
+  deadLetters(limit = 100): ReturnType<DeadLetterTable['recent']> {
+    return this.deadLetterTable.recent(limit);
   }
 
   localReadingCount(): number {

@@ -8,12 +8,13 @@ import type { IPublishPacket, MqttClient } from 'mqtt';
 import cron, { type ScheduledTask } from 'node-cron';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { z } from 'zod';
-import { dangerSchema, deadLetterSchema, describeZodError, eventSchema, nodeStatusSchema, type DeadLetter, type FireEvent } from '../contracts/payloads.ts';
+import { dangerSchema, describeZodError, eventSchema, type FireEvent } from '../contracts/payloads.ts';
+import { checkSensorMessage, type Refusal } from '../contracts/message-checks.ts';
 import type { Site } from '../contracts/site.ts';
 import { parseTopic, topics } from '../contracts/topics.ts';
 import { writeIsolatingRefused, type LineWriter } from '../platform/influx-writer.ts';
 import type { Logger } from '../platform/logger.ts';
-import { rateLimitedWarn } from '../platform/log-limiter.ts';
+import { createDeadLetters } from '../platform/dead-letters.ts';
 import { SpoolDrain, type DrainOutcome } from '../platform/spool-drain.ts';
 import { connectDurableSession } from '../platform/mqtt-session.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
@@ -72,8 +73,6 @@ const lagSeconds = new Histogram({
   buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600],
   registers: [metricsRegistry],
 });
-
-const EXCERPT_BYTES = 256;
 
 /** What rules publishes and writes for one core output (validated against the contract). */
 export function outboxItems(out: CoreOutput, log: Logger): OutboxItem[] {
@@ -202,61 +201,25 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
 
   let client: MqttClient;
 
-  // A few lines per reason per 10 s, then a count: bad data in bulk must not bury the log.
-  const deadLetterLog = rateLimitedWarn(log, 'message dead-lettered');
-  function deadLetter(topic: string, payload: Buffer, code: string, reason: string, nodeId?: string): void {
-    const dl: DeadLetter = deadLetterSchema.parse({
-      service: 'rules',
-      reason: `${code}: ${reason}`.slice(0, 500),
-      topic,
-      receivedAt: new Date().toISOString(),
-      payloadBytes: payload.length,
-      payloadExcerpt: payload.subarray(0, EXCERPT_BYTES).toString('utf8'),
-      ...(nodeId ? { nodeId } : {}),
-    });
-    store.recordDeadLetter(dl);
-    deadLetters.inc({ reason: code });
-    deadLetterLog.warn(code, { topic, nodeId, reason });
-    client.publish(topics.deadLetter('rules'), JSON.stringify(dl), { qos: 1 });
-  }
+  const deadLetterPolicy = createDeadLetters({ service: 'rules', table: store.deadLetters, log, counter: deadLetters, client: () => client });
 
   function handle(packet: IPublishPacket): void {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    const parsedTopic = parseTopic(packet.topic);
-    if (!parsedTopic || (parsedTopic.kind !== 'reading' && parsedTopic.kind !== 'status')) {
-      readingsTotal.inc({ result: 'dead-letter' });
-      return deadLetter(packet.topic, payload, 'unknown-topic', 'not a readings or status topic');
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(payload.toString('utf8'));
-    } catch (err) {
-      readingsTotal.inc({ result: 'dead-letter' });
-      return deadLetter(packet.topic, payload, 'malformed-json', (err as Error).message.split('\n')[0] ?? 'not JSON', parsedTopic.nodeId);
-    }
-    if (parsedTopic.kind === 'status') {
-      const st = nodeStatusSchema.safeParse(json);
-      if (!st.success) return deadLetter(packet.topic, payload, 'schema', describeZodError(st.error), parsedTopic.nodeId);
-      if (st.data.nodeId !== parsedTopic.nodeId) return deadLetter(packet.topic, payload, 'topic-mismatch', `payload nodeId ${st.data.nodeId} on the topic of ${parsedTopic.nodeId}`, parsedTopic.nodeId);
-      statusTotal.inc({ status: st.data.status });
+    const message = checkSensorMessage(packet.topic, payload, { readingSchema: rulesReadingSchema });
+    const refuse = (refused: Omit<Refusal, 'ok'>) => {
+      if (parseTopic(packet.topic)?.kind !== 'status') readingsTotal.inc({ result: 'dead-letter' });
+      deadLetterPolicy.refuse(refused, packet.topic, payload, Date.now());
+    };
+    if (!message.ok) return refuse(message);
+    if (message.kind === 'status') {
+      const { status } = message;
+      statusTotal.inc({ status: status.status });
       // Informational: the engine judges offline/online from the readings' cadence itself.
-      log.info({ nodeId: st.data.nodeId, zoneId: nodeZone.get(st.data.nodeId), status: st.data.status, reason: st.data.reason }, 'node status');
+      log.info({ nodeId: status.nodeId, zoneId: nodeZone.get(status.nodeId), status: status.status, reason: status.reason }, 'node status');
       return;
     }
-    const r = rulesReadingSchema.safeParse(json);
-    if (!r.success) {
-      readingsTotal.inc({ result: 'dead-letter' });
-      return deadLetter(packet.topic, payload, 'schema', describeZodError(r.error), parsedTopic.nodeId);
-    }
-    const reading = r.data;
-    if (reading.nodeId !== parsedTopic.nodeId) {
-      readingsTotal.inc({ result: 'dead-letter' });
-      return deadLetter(packet.topic, payload, 'topic-mismatch', `payload nodeId ${reading.nodeId} on the topic of ${parsedTopic.nodeId}`, parsedTopic.nodeId);
-    }
-    if (!nodeZone.has(reading.nodeId)) {
-      readingsTotal.inc({ result: 'dead-letter' });
-      return deadLetter(packet.topic, payload, 'unknown-node', 'node not in the site file', reading.nodeId);
-    }
+    const { reading } = message;
+    if (!nodeZone.has(reading.nodeId)) return refuse({ code: 'unknown-node', reason: `node ${reading.nodeId} is not in the site file`, nodeId: reading.nodeId });
     const tsMs = parseInstant(reading.ts);
     if (core.isDuplicate(reading.nodeId, reading.seq, tsMs)) {
       readingsTotal.inc({ result: 'duplicate' });
@@ -399,7 +362,7 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
       for (const t of timers) clearInterval(t);
       for (const t of tasks) await t.destroy();
       await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
-      deadLetterLog.close();
+      deadLetterPolicy.close();
       running = false;
       wakePublisher?.();
       await publisher;
