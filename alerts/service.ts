@@ -1,7 +1,7 @@
 // Runs the alerts service: site file with its alerts section (templates checked at start-up), SQLite outbox, transport,
 // HTTP server, and the MQTT subscription to rule events as svc-alerts with a persistent session.
 import { join } from 'node:path';
-import type { IPublishPacket, MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { Counter } from 'prom-client';
 import { alertLifecycleSchema, drillAlertLifecycleSchema, drillEventSchema } from '../contracts/payloads.ts';
 import { checkEventMessage } from '../contracts/message-checks.ts';
@@ -9,7 +9,7 @@ import { topics } from '../contracts/topics.ts';
 import { createDeadLetters, DeadLetterTable } from '../platform/dead-letters.ts';
 import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platform/credentials.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
-import { connectDurableSession } from '../platform/mqtt-session.ts';
+import { closeSession, connectServiceSession, type MessageHandler, type RunningService } from '../platform/service-shell.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import { metricsRegistry, startMetricsServer } from '../platform/metrics.ts';
 import { ackModeOf, chooseTransport, refuseSampleRoster, type AlertsEnv } from './config.ts';
@@ -28,7 +28,7 @@ import { assertTemplatesFit, ACK_CODE_DIGITS, transportNotice, type AckMode } fr
 import { DryRunTransport, TwilioTransport, type SmsTransport } from './transports.ts';
 import { randomInt } from 'node:crypto';
 
-export interface RunningAlerts {
+export interface RunningAlerts extends RunningService {
   service: AlertService;
   httpPort: number;
   /** dryrun, twilio or gammu. */
@@ -205,7 +205,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
   const deadLetters = createDeadLetters({ service: 'alerts', table: new DeadLetterTable(db), log, counter: deadLetterCounter, client: () => client });
   // Events are committed to SQLite inside the handler, before ack() lets the PUBACK go: a crash
   // before the commit leaves the message with the broker's persistent session, which redelivers it.
-  const handleEvent = (packet: IPublishPacket, ack: () => void, readNext: () => void) => {
+  const handleEvent: MessageHandler = (packet, ack, readNext) => {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     try {
       const message = checkEventMessage(packet.topic, payload);
@@ -218,7 +218,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
       readNext();
     }
   };
-  const session = connectDurableSession({ url: env.MQTT_URL, clientId: env.ALERTS_MQTT_CLIENT_ID, username, password, service: 'alerts', filters: [topics.allEvents], log, handle: handleEvent });
+  const session = connectServiceSession({ url: env.MQTT_URL, clientId: env.ALERTS_MQTT_CLIENT_ID, username, password, service: 'alerts', routes: [{ filter: topics.allEvents, handle: handleEvent }], log });
   client = session;
   mqttClient = session;
 
@@ -253,7 +253,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     async close() {
       if (inboxTimer) clearInterval(inboxTimer);
       drillSchedule.stop();
-      await new Promise<void>((resolve) => session.end(false, {}, () => resolve()));
+      await closeSession(session);
       await service.stop();
       await influx?.stop();
       await new Promise<void>((resolve) => http.close(() => resolve()));

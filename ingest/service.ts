@@ -11,15 +11,16 @@ import type { Logger } from '../platform/logger.ts';
 import { createDeadLetters } from '../platform/dead-letters.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
 import { openDatabase } from '../platform/sqlite.ts';
-import { writeIsolatingRefused, type LineWriter } from '../platform/influx-writer.ts';
+import type { LineWriter } from '../platform/influx-writer.ts';
 import { IntervalMean, siteNodeLines, startPipelineStats } from '../platform/pipeline-stats.ts';
-import { SpoolDrain, type DrainOutcome } from '../platform/spool-drain.ts';
-import { connectDurableSession } from '../platform/mqtt-session.ts';
+import { SpoolDrain, writeSpoolBatch, type DrainOutcome } from '../platform/spool-drain.ts';
+import { closeSession, connectServiceSession, type MessageHandler, type RunningService } from '../platform/service-shell.ts';
 import { systemClock, type Clock } from '../platform/clock.ts';
-import { deadLetterLine, nodeStatusLine, readingLine } from './line-protocol.ts';
+import { deadLetterLine } from './line-protocol.ts';
+import { decideIngest } from './message-handler.ts';
 import { RecentReadings } from './dedupe.ts';
 import { IngestStore, type SpoolRow } from './spool.ts';
-import { validateMessage, type IngestLimits } from './validate.ts';
+import type { IngestLimits } from './validate.ts';
 import { ingestFilters } from './subscriptions.ts';
 
 export interface IngestOptions {
@@ -49,7 +50,7 @@ export interface IngestOptions {
   beforeCommit?: (messagesInTransaction: number) => void;
 }
 
-export interface RunningIngest {
+export interface RunningIngest extends RunningService {
   readonly store: IngestStore;
   readonly connected: boolean;
   /** For /healthz: the MQTT link, the spool below its cap, InfluxDB writes not failing for long. */
@@ -143,35 +144,29 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
   function accept(packet: IPublishPacket, afterCommit: (() => void)[], onRollback: (() => void)[]): void {
     const nowMs = (opts.clock ?? systemClock).now();
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    const result = validateMessage(packet.topic, payload, nowMs, opts.site, opts.limits);
-    if (!result.ok) {
-      afterCommit.push(() => received.inc({ kind: 'invalid' }));
-      deadLetter(packet.topic, payload, result, nowMs, afterCommit);
-      return;
+    const decision = decideIngest(packet.topic, payload, nowMs, opts.site, opts.limits, recent);
+    switch (decision.action) {
+      case 'dead-letter':
+        afterCommit.push(() => received.inc({ kind: decision.received }));
+        return deadLetter(packet.topic, payload, decision.refused, nowMs, afterCommit);
+      case 'store-status':
+        store.append(decision.line, decision.tsMs);
+        afterCommit.push(() => {
+          received.inc({ kind: 'status' });
+          log.info({ nodeId: decision.status.nodeId, zoneId: decision.zoneId, status: decision.status.status }, 'node status');
+        });
+        return;
+      case 'skip-duplicate':
+        afterCommit.push(() => {
+          received.inc({ kind: 'reading' });
+          duplicates.inc();
+        });
+        return;
+      case 'store-reading':
+        afterCommit.push(() => received.inc({ kind: 'reading' }));
+        onRollback.push(() => recent.forget(decision.nodeId, decision.tsMs));
+        store.append(decision.line, decision.tsMs);
     }
-    if (result.kind === 'status') {
-      store.append(nodeStatusLine(result.status, result.zoneId, result.tsMs), result.tsMs);
-      afterCommit.push(() => {
-        received.inc({ kind: 'status' });
-        log.info({ nodeId: result.status.nodeId, zoneId: result.zoneId, status: result.status.status }, 'node status');
-      });
-      return;
-    }
-    afterCommit.push(() => received.inc({ kind: 'reading' }));
-    const { reading } = result;
-    const line = readingLine(reading, result.zoneId, result.tsMs);
-    const seen = recent.check(reading.nodeId, result.tsMs, reading.seq, line);
-    if (seen === 'duplicate') {
-      afterCommit.push(() => duplicates.inc());
-      return;
-    }
-    if (seen !== 'new') {
-      const reason = `reading seq ${reading.seq} has the time ${reading.ts} of seq ${seen.conflictWithSeq} with different values; the first is kept`;
-      deadLetter(packet.topic, payload, { code: 'duplicate-timestamp', reason, nodeId: reading.nodeId }, nowMs, afterCommit);
-      return;
-    }
-    onRollback.push(() => recent.forget(reading.nodeId, result.tsMs));
-    store.append(line, result.tsMs);
   }
 
   // Group commit. Messages received in this event-loop turn wait in `group` (their PUBACKs held);
@@ -230,43 +225,43 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     while (blocked.length > 0 && !storageFailing && spoolHasRoom()) blocked.shift()?.();
   }
 
-  const client: MqttClient = connectDurableSession({
+  // Readings and status take the same path (group commit into the spool).
+  const handle: MessageHandler = (packet, ack, readNext) => {
+    const letIn = () => {
+      enqueue(packet, ack);
+      readNext();
+    };
+    // Without readNext() mqtt.js hands over nothing more: the broker keeps the rest queued.
+    if (!storageFailing && spoolHasRoom()) letIn();
+    else blocked.push(letIn);
+  };
+  const client: MqttClient = connectServiceSession({
     url: opts.mqttUrl,
     clientId: opts.clientId,
     username: opts.username,
     password: opts.password,
     service: 'ingest',
-    filters: ingestFilters(opts.sharedGroup),
+    routes: ingestFilters(opts.sharedGroup).map((filter) => ({ filter, handle })),
     log,
-    handle: (packet, ack, readNext) => {
-      const letIn = () => {
-        enqueue(packet, ack);
-        readNext();
-      };
-      // Without readNext() mqtt.js hands over nothing more: the broker keeps the rest queued.
-      if (!storageFailing && spoolHasRoom()) letIn();
-      else blocked.push(letIn);
-    },
   });
 
   async function drainOnce(): Promise<DrainOutcome> {
-    const rows = store.peek(opts.batchSize);
-    if (rows.length === 0) return 'empty';
     const started = performance.now();
+    let rows: SpoolRow[];
     try {
       if (opts.writer) {
-        // A line InfluxDB refuses (bad content) is found and kept in rejected_lines; the rest is written.
-        const refused = await writeIsolatingRefused(opts.writer, rows.map((r) => r.line));
-        store.settle(rows, refused);
-        if (refused.length > 0) {
-          setAsideTotal.inc(refused.length);
-          log.error({ refused: refused.length, of: rows.length, err: refused[0]?.error, line: rows[refused[0]?.index ?? 0]?.line.slice(0, 200) }, 'InfluxDB refused lines for their content; kept in rejected_lines, the rest of the batch written');
-        }
-      } else store.moveToLocal(rows, opts.localRetentionRows);
+        const batch = await writeSpoolBatch(store, opts.writer, opts.batchSize, log, 'rejected_lines');
+        setAsideTotal.inc(batch.refused);
+        rows = batch.rows;
+      } else {
+        rows = store.peek(opts.batchSize);
+        if (rows.length > 0) store.moveToLocal(rows, opts.localRetentionRows);
+      }
     } catch (err) {
       writeFailures.inc();
       throw err;
     }
+    if (rows.length === 0) return 'empty';
     const now = Date.now();
     writeSeconds.observe((performance.now() - started) / 1000);
     statsLatency.observe(performance.now() - started);
@@ -329,7 +324,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
       commitGroup();
       closed = true;
       clearTimeout(retryTimer);
-      await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+      await closeSession(client);
       deadLetters.close();
       stats.stop(true);
       clearInterval(siteNodesTimer);

@@ -9,21 +9,21 @@ import cron, { type ScheduledTask } from 'node-cron';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { z } from 'zod';
 import { dangerSchema, describeZodError, eventSchema, type FireEvent } from '../contracts/payloads.ts';
-import { checkSensorMessage, type Refusal } from '../contracts/message-checks.ts';
 import type { Site } from '../contracts/site.ts';
-import { parseTopic, topics } from '../contracts/topics.ts';
-import { writeIsolatingRefused, type LineWriter } from '../platform/influx-writer.ts';
+import { topics } from '../contracts/topics.ts';
+import type { LineWriter } from '../platform/influx-writer.ts';
 import type { Logger } from '../platform/logger.ts';
 import { createDeadLetters } from '../platform/dead-letters.ts';
-import { SpoolDrain, type DrainOutcome } from '../platform/spool-drain.ts';
-import { connectDurableSession } from '../platform/mqtt-session.ts';
+import { SpoolDrain, writeSpoolBatch, type DrainOutcome } from '../platform/spool-drain.ts';
+import { closeSession, connectServiceSession, type MessageHandler, type RunningService } from '../platform/service-shell.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import { PipelineClock } from '../platform/clock.ts';
 import type { RulesConfig } from './config.ts';
-import { RulesCore, officialCronExpression, rulesReadingSchema, parseCoreState, serializeCoreState, type ClockMode, type CoreInput, type CoreOutput } from './core.ts';
+import { RulesCore, officialCronExpression, parseCoreState, serializeCoreState, type ClockMode, type CoreInput, type CoreOutput } from './core.ts';
 import type { EngineReading } from './engine.ts';
 import { dangerLine, eventLine } from './influx-lines.ts';
+import { decideRules } from './message-handler.ts';
 import { RulesStore, type OutboxItem } from './store.ts';
 import { parseInstant } from './time.ts';
 
@@ -51,7 +51,7 @@ export interface RulesServiceOptions {
   onEvent?: (event: FireEvent) => void;
 }
 
-export interface RunningRules {
+export interface RunningRules extends RunningService {
   readonly store: RulesStore;
   readonly core: RulesCore;
   readonly connected: boolean;
@@ -205,32 +205,31 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
 
   function handle(packet: IPublishPacket): void {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    const message = checkSensorMessage(packet.topic, payload, { readingSchema: rulesReadingSchema });
-    const refuse = (refused: Omit<Refusal, 'ok'>) => {
-      if (parseTopic(packet.topic)?.kind !== 'status') readingsTotal.inc({ result: 'dead-letter' });
-      deadLetterPolicy.refuse(refused, packet.topic, payload, Date.now());
-    };
-    if (!message.ok) return refuse(message);
-    if (message.kind === 'status') {
-      const { status } = message;
-      statusTotal.inc({ status: status.status });
-      // Informational: the engine judges offline/online from the readings' cadence itself.
-      log.info({ nodeId: status.nodeId, zoneId: nodeZone.get(status.nodeId), status: status.status, reason: status.reason }, 'node status');
-      return;
+    const decision = decideRules(packet.topic, payload, (nodeId) => nodeZone.has(nodeId), (nodeId, seq, tsMs) => core.isDuplicate(nodeId, seq, tsMs));
+    switch (decision.action) {
+      case 'dead-letter':
+        if (decision.reading) readingsTotal.inc({ result: 'dead-letter' });
+        deadLetterPolicy.refuse(decision.refused, packet.topic, payload, Date.now());
+        return;
+      case 'note-status': {
+        const { status } = decision;
+        statusTotal.inc({ status: status.status });
+        log.info({ nodeId: status.nodeId, zoneId: nodeZone.get(status.nodeId), status: status.status, reason: status.reason }, 'node status');
+        return;
+      }
+      case 'skip-duplicate':
+        readingsTotal.inc({ result: 'duplicate' });
+        return;
+      case 'apply-reading': {
+        const { reading, tsMs } = decision;
+        followClock();
+        const rxMs = clock.now();
+        commit({ kind: 'reading', reading, tsMs, rxMs }, JSON.stringify(reading));
+        readingsTotal.inc({ result: 'processed' });
+        // Observation → durable, in wall seconds (an accelerated run's clock runs `rate` times faster).
+        if (opts.clockMode === 'wall') lagSeconds.observe(Math.max(0, clock.now() - tsMs) / clock.rate() / 1000);
+      }
     }
-    const { reading } = message;
-    if (!nodeZone.has(reading.nodeId)) return refuse({ code: 'unknown-node', reason: `node ${reading.nodeId} is not in the site file`, nodeId: reading.nodeId });
-    const tsMs = parseInstant(reading.ts);
-    if (core.isDuplicate(reading.nodeId, reading.seq, tsMs)) {
-      readingsTotal.inc({ result: 'duplicate' });
-      return;
-    }
-    followClock();
-    const rxMs = clock.now();
-    commit({ kind: 'reading', reading: reading as EngineReading, tsMs, rxMs }, JSON.stringify(reading));
-    readingsTotal.inc({ result: 'processed' });
-    // Observation → durable, in wall seconds (an accelerated run's clock runs `rate` times faster).
-    if (opts.clockMode === 'wall') lagSeconds.observe(Math.max(0, clock.now() - tsMs) / clock.rate() / 1000);
   }
 
   let wakePublisher: (() => void) | undefined;
@@ -245,27 +244,30 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
       });
     }).finally(() => set(undefined));
 
-  client = connectDurableSession({
+  // Acknowledged only after the journal transaction committed; retried while storage fails.
+  const handleDurably: MessageHandler = (packet, done) => {
+    const attempt = () => {
+      try {
+        handle(packet);
+        done();
+      } catch (err) {
+        log.error({ err: err instanceof Error ? err.message : String(err), topic: packet.topic }, 'could not store the effect of a message; retrying (not acknowledged)');
+        if (running) setTimeout(attempt, 1000);
+      }
+    };
+    attempt();
+  };
+  client = connectServiceSession({
     url: opts.mqttUrl,
     clientId: opts.clientId,
     username: opts.username,
     password: opts.password,
     service: 'rules',
-    filters: [topics.allReadings, topics.allStatus],
+    routes: [
+      { filter: topics.allReadings, handle: handleDurably },
+      { filter: topics.allStatus, handle: handleDurably },
+    ],
     log,
-    // Acknowledged only after the journal transaction committed.
-    handle: (packet, done) => {
-      const attempt = () => {
-        try {
-          handle(packet);
-          done();
-        } catch (err) {
-          log.error({ err: err instanceof Error ? err.message : String(err), topic: packet.topic }, 'could not store the effect of a message; retrying (not acknowledged)');
-          if (running) setTimeout(attempt, 1000);
-        }
-      };
-      attempt();
-    },
   });
 
   // Outbox → MQTT, in order; a row is marked published after its PUBACK.
@@ -291,13 +293,10 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
   })();
 
   async function drainInfluxOnce(): Promise<DrainOutcome> {
-    const lines = store.lines.peek(opts.influxBatch);
-    if (lines.length === 0 || !opts.writer) return 'empty';
-    const refused = await writeIsolatingRefused(opts.writer, lines.map((l) => l.line));
-    store.lines.settle(lines, refused);
-    if (refused.length > 0) log.error({ lines: refused.length, of: lines.length, err: refused[0]?.error }, 'InfluxDB refused rules lines for their content; kept in influx_refused, the rest written');
+    if (!opts.writer) return 'empty';
+    const { outcome } = await writeSpoolBatch(store.lines, opts.writer, opts.influxBatch, log, 'influx_refused');
     spoolDepth.set(store.spoolDepth());
-    return 'wrote';
+    return outcome;
   }
   influxDrain?.start();
 
@@ -356,12 +355,15 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
       return client.connected;
     },
     checkpoint,
+    health() {
+      return { ok: client.connected, detail: { connected: client.connected, outboxDepth: store.outboxDepth(), spoolDepth: store.spoolDepth() } };
+    },
     async close() {
       clearTimeout(tickTimer);
       stopFollowingChanges();
       for (const t of timers) clearInterval(t);
       for (const t of tasks) await t.destroy();
-      await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+      await closeSession(client);
       deadLetterPolicy.close();
       running = false;
       wakePublisher?.();
