@@ -14,10 +14,11 @@ import { openDatabase } from '../platform/sqlite.ts';
 import type { LineWriter } from '../platform/influx-writer.ts';
 import { IntervalMean, siteNodeLines, startPipelineStats } from '../platform/pipeline-stats.ts';
 import { SpoolDrain, writeSpoolBatch, type DrainOutcome } from '../platform/spool-drain.ts';
-import { closeSession, connectServiceSession, type MessageHandler, type RunningService } from '../platform/service-shell.ts';
+import { closeSession, connectServiceSession, type RunningService } from '../platform/service-shell.ts';
 import { systemClock, type Clock } from '../platform/clock.ts';
 import { deadLetterLine } from './line-protocol.ts';
 import { decideIngest } from './message-handler.ts';
+import { GroupCommit } from './group-commit.ts';
 import { RecentReadings } from './dedupe.ts';
 import { IngestStore, type SpoolRow } from './spool.ts';
 import type { IngestLimits } from './validate.ts';
@@ -111,9 +112,9 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
   if (store.spoolDepth > 0) log.info({ spoolDepth: store.spoolDepth }, 'spool has rows from before the restart; draining them first');
   spoolDepthGauge.set(store.spoolDepth);
 
-  function spoolHasRoom(): boolean {
+  function spoolHasRoom(pending: number): boolean {
     // The messages let in this turn are not committed yet: at most one row each.
-    const depth = store.spoolDepth + group.length;
+    const depth = store.spoolDepth + pending;
     spoolDepthGauge.set(depth);
     const now = Date.now();
     if (depth >= opts.spoolMaxRows * 0.8 && now - lastCapWarning > 60_000) {
@@ -169,79 +170,24 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     }
   }
 
-  // Group commit. Messages received in this event-loop turn wait in `group` (their PUBACKs held);
-  // one setImmediate later they are spooled in one transaction and acknowledged. Bounded: mqtt.js
-  // hands over only what it parsed from the socket in this turn, and nothing more is read while the
-  // spool is full or a commit is failing (`blocked`).
-  let group: { packet: IPublishPacket; ack: () => void }[] = [];
-  let commitScheduled = false;
-  let storageFailing = false;
-  let closed = false;
-  let retryTimer: NodeJS.Timeout | undefined;
-  /** Messages not yet let in, while the spool is at its cap or storage fails (backpressure into the broker's queue). */
-  const blocked: (() => void)[] = [];
-
-  function enqueue(packet: IPublishPacket, ack: () => void): void {
-    group.push({ packet, ack });
-    if (!commitScheduled) {
-      commitScheduled = true;
-      setImmediate(commitGroup);
-    }
-  }
-
-  function commitGroup(): void {
-    commitScheduled = false;
-    if (closed) return; // not acknowledged: the broker re-delivers them to the next session
-    const messages = group;
-    group = [];
-    if (messages.length === 0) return;
-    const afterCommit: (() => void)[] = [];
-    const onRollback: (() => void)[] = [];
-    try {
-      store.commit(() => {
-        for (const m of messages) accept(m.packet, afterCommit, onRollback);
-        opts.beforeCommit?.(messages.length);
-      });
-    } catch (err) {
-      // Storage trouble (disk full…): nothing of the group is kept; keep it unacknowledged, take no
-      // new message, and try again shortly.
-      for (const undo of onRollback) undo();
-      storageFailing = true;
-      log.error({ err: err instanceof Error ? err.message : String(err), messages: messages.length }, 'could not spool messages; retrying');
-      retryTimer = setTimeout(() => {
-        group = [...messages, ...group];
-        storageFailing = false;
-        commitGroup();
-        releaseBlocked();
-      }, 1000);
-      return;
-    }
-    for (const m of messages) m.ack();
-    for (const effect of afterCommit) effect();
-    if (!drain.failing && store.spoolDepth >= opts.batchSize) drain.wake();
-  }
-
-  function releaseBlocked(): void {
-    while (blocked.length > 0 && !storageFailing && spoolHasRoom()) blocked.shift()?.();
-  }
-
+  const groups = new GroupCommit({
+    transaction: (work) => store.commit(work),
+    accept,
+    hasRoom: spoolHasRoom,
+    committed: () => {
+      if (!drain.failing && store.spoolDepth >= opts.batchSize) drain.wake();
+    },
+    ...(opts.beforeCommit ? { beforeCommit: opts.beforeCommit } : {}),
+    log,
+  });
   // Readings and status take the same path (group commit into the spool).
-  const handle: MessageHandler = (packet, ack, readNext) => {
-    const letIn = () => {
-      enqueue(packet, ack);
-      readNext();
-    };
-    // Without readNext() mqtt.js hands over nothing more: the broker keeps the rest queued.
-    if (!storageFailing && spoolHasRoom()) letIn();
-    else blocked.push(letIn);
-  };
   const client: MqttClient = connectServiceSession({
     url: opts.mqttUrl,
     clientId: opts.clientId,
     username: opts.username,
     password: opts.password,
     service: 'ingest',
-    routes: ingestFilters(opts.sharedGroup).map((filter) => ({ filter, handle })),
+    routes: ingestFilters(opts.sharedGroup).map((filter) => ({ filter, handle: groups.handle })),
     log,
   });
 
@@ -270,7 +216,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     stored.inc({ destination }, rows.length);
     spoolDepthGauge.set(store.spoolDepth);
     opts.onStored?.(rows, now);
-    releaseBlocked();
+    groups.releaseBlocked();
     return 'wrote';
   }
 
@@ -321,9 +267,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     async close() {
       // Acknowledge what this turn took in, stop taking messages (unacked ones stay queued at the
       // broker), then flush what we hold.
-      commitGroup();
-      closed = true;
-      clearTimeout(retryTimer);
+      groups.close();
       await closeSession(client);
       deadLetters.close();
       stats.stop(true);
