@@ -5,7 +5,6 @@
 // loses nothing: the broker redelivers what was not acknowledged, the journal replays what was not
 // checkpointed, the outbox publishes what was not marked published.
 import type { IPublishPacket, MqttClient } from 'mqtt';
-import cron, { type ScheduledTask } from 'node-cron';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { z } from 'zod';
 import { dangerSchema, describeZodError, eventSchema, type FireEvent } from '../contracts/payloads.ts';
@@ -24,6 +23,8 @@ import { RulesCore, officialCronExpression, parseCoreState, serializeCoreState, 
 import type { EngineReading } from './engine.ts';
 import { dangerLine, eventLine } from './influx-lines.ts';
 import { decideRules } from './message-handler.ts';
+import { startOutboxPublisher } from './outbox-publisher.ts';
+import { startRulesSchedule } from './schedule.ts';
 import { RulesStore, type OutboxItem } from './store.ts';
 import { parseInstant } from './time.ts';
 
@@ -200,6 +201,7 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
   }
 
   let client: MqttClient;
+  let wakePublisher: (() => void) | undefined;
 
   const deadLetterPolicy = createDeadLetters({ service: 'rules', table: store.deadLetters, log, counter: deadLetters, client: () => client });
 
@@ -232,17 +234,8 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
     }
   }
 
-  let wakePublisher: (() => void) | undefined;
   // Spool → InfluxDB, with backoff; lines InfluxDB refuses for their content are set aside.
   const influxDrain = opts.writer ? new SpoolDrain({ step: drainInfluxOnce, idleMs: 1000, log, what: 'lines', describe: () => ({ spoolDepth: store.spoolDepth() }) }) : null;
-  const pause = (ms: number, set: (w: (() => void) | undefined) => void) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      set(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    }).finally(() => set(undefined));
 
   // Acknowledged only after the journal transaction committed; retried while storage fails.
   const handleDurably: MessageHandler = (packet, done) => {
@@ -270,27 +263,8 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
     log,
   });
 
-  // Outbox → MQTT, in order; a row is marked published after its PUBACK.
-  const publisher = (async () => {
-    while (running) {
-      const rows = store.unpublished(0, 200);
-      outboxDepth.set(rows.length < 200 ? rows.length : store.outboxDepth());
-      if (rows.length === 0 || !client.connected) {
-        await pause(rows.length === 0 ? 1000 : 200, (w) => (wakePublisher = w));
-        continue;
-      }
-      try {
-        for (const row of rows) {
-          if (!running) break;
-          await client.publishAsync(row.topic, row.payload, { qos: 1, retain: row.retain });
-          store.markPublished(row.seq);
-        }
-      } catch (err) {
-        if (running) log.warn({ err: err instanceof Error ? err.message : String(err) }, 'publishing from the outbox failed; retrying');
-        await pause(1000, (w) => (wakePublisher = w));
-      }
-    }
-  })();
+  const publisher = startOutboxPublisher({ store, client, log, onDepth: (depth) => outboxDepth.set(depth) });
+  wakePublisher = publisher.wake;
 
   async function drainInfluxOnce(): Promise<DrainOutcome> {
     if (!opts.writer) return 'empty';
@@ -300,42 +274,24 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
   }
   influxDrain?.start();
 
-  // Wall clock: the engine's tick, the official level's moment (13:17 local: the 13:00 window has
-  // closed) and the hourly provisional value. In readings mode time moves only with the readings
-  // and the same schedule runs inside the core under that clock.
-  const tick = (why: string) => {
-    try {
-      followClock();
-      commit({ kind: 'tick', rxMs: clock.now() }, '');
-    } catch (err) {
-      log.error({ err: err instanceof Error ? err.message : String(err), why }, 'tick could not be stored');
-    }
-  };
-  const timers: NodeJS.Timeout[] = [];
-  const tasks: ScheduledTask[] = [];
-  // The engine tick every RULES_TICK_S of pipeline time: faster in wall time while an accelerated
-  // run is followed (at least every 100 ms of wall time).
-  let tickTimer: NodeJS.Timeout | undefined;
-  const scheduleTick = () => {
-    if (!running) return;
-    tickTimer = setTimeout(() => {
-      tick('interval');
-      scheduleTick();
-    }, Math.max(100, (opts.tickS * 1000) / clock.rate()));
-  };
-  const stopFollowingChanges = clock.onChange(() => {
-    if (opts.clockMode !== 'wall' || !running) return;
-    // Re-base now rather than at the next reading, and tick at the new rate.
-    clearTimeout(tickTimer);
-    tick('clock changed');
-    scheduleTick();
+  const schedule = startRulesSchedule({
+    clock,
+    clockMode: opts.clockMode,
+    tickS: opts.tickS,
+    officialCron: officialCronExpression(opts.config),
+    provisionalCron: opts.provisionalCron,
+    timezone: opts.timezone,
+    tick: (why) => {
+      try {
+        followClock();
+        commit({ kind: 'tick', rxMs: clock.now() }, '');
+      } catch (err) {
+        log.error({ err: err instanceof Error ? err.message : String(err), why }, 'tick could not be stored');
+      }
+    },
+    log,
   });
-  if (opts.clockMode === 'wall') {
-    scheduleTick();
-    tasks.push(cron.schedule(officialCronExpression(opts.config), () => tick('official'), { timezone: opts.timezone, name: 'rules-official' }));
-    tasks.push(cron.schedule(opts.provisionalCron, () => tick('provisional'), { timezone: opts.timezone, name: 'rules-provisional' }));
-    log.info({ official: officialCronExpression(opts.config), provisional: opts.provisionalCron, timezone: opts.timezone }, 'rules schedules');
-  }
+  const timers: NodeJS.Timeout[] = [];
   timers.push(
     setInterval(() => {
       try {
@@ -359,15 +315,12 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
       return { ok: client.connected, detail: { connected: client.connected, outboxDepth: store.outboxDepth(), spoolDepth: store.spoolDepth() } };
     },
     async close() {
-      clearTimeout(tickTimer);
-      stopFollowingChanges();
+      await schedule.stop();
       for (const t of timers) clearInterval(t);
-      for (const t of tasks) await t.destroy();
       await closeSession(client);
       deadLetterPolicy.close();
       running = false;
-      wakePublisher?.();
-      await publisher;
+      await publisher.stop();
       if (influxDrain) {
         await influxDrain.stop();
         if (!(await influxDrain.flush())) log.warn({ spoolDepth: store.spoolDepth() }, 'final InfluxDB flush failed; lines stay in the spool');
