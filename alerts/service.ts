@@ -3,7 +3,6 @@
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { Counter } from 'prom-client';
-import { alertLifecycleSchema, drillAlertLifecycleSchema, drillEventSchema } from '../contracts/payloads.ts';
 import { checkEventMessage } from '../contracts/message-checks.ts';
 import { topics } from '../contracts/topics.ts';
 import { createDeadLetters, DeadLetterTable } from '../platform/dead-letters.ts';
@@ -16,12 +15,13 @@ import { ackModeOf, chooseTransport, refuseSampleRoster, type AlertsEnv } from '
 import type { EngineContext } from './engine.ts';
 import { createAlertsHttpServer, listenAlertsHttp } from './http.ts';
 import { AlertOutbox, type SmsCounts } from './outbox.ts';
-import { GammuTransport, readSmsdFolders, scanGammuErrors, scanGammuInbox } from './gammu.ts';
+import { GammuTransport, watchModemFolders } from './gammu.ts';
 import { DEFAULT_INFLUX_SPOOL_MAX_LINES, startAlertsInflux, type AlertsInflux } from './influx.ts';
 import { createLineWriter } from '../platform/influx-writer.ts';
 import { loadSiteWithPolicy, type AlertPolicy } from './policy.ts';
 import { buildRoster } from './routing.ts';
 import { startDrillSchedule } from './drill-schedule.ts';
+import { lifecycleMessages } from './lifecycle-messages.ts';
 import { AlertService, type AlertServiceOptions, type TransportDegradation } from './core.ts';
 import type { PipelineClock } from '../platform/clock.ts';
 import { assertTemplatesFit, ACK_CODE_DIGITS, transportNotice, type AckMode } from './templates.ts';
@@ -138,19 +138,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     ...(run.clock ? { clock: run.clock } : {}),
     ...(run.onNotification ? { onNotification: run.onNotification } : {}),
     onLifecycle: (note, alert) => {
-      const base = { eventId: note.alertId, state: note.state, ts: new Date().toISOString(), recipients: note.recipients, detail: note.detail?.slice(0, 500) };
-      if (alert?.drill) {
-        // A drill is announced only on the drill subtree, marked: never on ews/v1/events or ews/v1/alerts (README "Drills").
-        const drill = { id: alert.drill.id, depth: alert.drill.depth };
-        if (note.state === 'queued') {
-          const event = drillEventSchema.parse({ eventId: alert.alertId, kind: alert.kind, zoneId: alert.zoneId, ts: alert.eventTs, ...(alert.level !== null ? { level: alert.level } : {}), detail: { drillKind: alert.drill.kind, dryRun: alert.drill.dryRun }, drill });
-          mqttClient?.publish(topics.drillEvent(alert.kind, alert.zoneId), JSON.stringify(event), { qos: 1 });
-        }
-        mqttClient?.publish(topics.drillAlert(note.alertId), JSON.stringify(drillAlertLifecycleSchema.parse({ ...base, drill })), { qos: 1 });
-        return;
-      }
-      const payload = alertLifecycleSchema.parse(base);
-      mqttClient?.publish(topics.alert(note.alertId), JSON.stringify(payload), { qos: 1 });
+      for (const m of lifecycleMessages(note, alert, new Date().toISOString())) mqttClient?.publish(m.topic, m.payload, { qos: 1 });
     },
   });
   log.info({ transport: transport.name, ackMode, encoding: policy.encoding, maxSegments: policy.maxSegments, rate: env.ALERTS_RATE_SEGMENTS_PER_S }, 'alerts service starting');
@@ -222,24 +210,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
   client = session;
   mqttClient = session;
 
-  // The modem's folders: replies in the inbox acknowledge, messages in the error folder are failed.
-  // GAMMU_INBOX_DIR overrides the inbox read from the gammu-smsd configuration.
-  let inboxTimer: NodeJS.Timeout | null = null;
-  // Also when Twilio is the main transport: the modem stays the reply path (Twilio has no two-way SMS in Vietnam).
-  const folders = env.GAMMU_SMSD_CONFIG ? readSmsdFolders(env.GAMMU_SMSD_CONFIG) : {};
-  const inboxDir = env.GAMMU_INBOX_DIR ?? folders.inboxPath;
-  const errorDir = folders.errorPath;
-  if (inboxDir || errorDir) {
-    log.info({ inboxDir, errorDir }, 'watching the modem folders');
-    inboxTimer = setInterval(() => {
-      try {
-        if (inboxDir) scanGammuInbox(inboxDir, service, log);
-        if (errorDir) scanGammuErrors(errorDir, outbox, log, Date.now());
-      } catch (err) {
-        log.warn({ err: String(err) }, 'reading the modem folders failed');
-      }
-    }, 1000);
-  }
+  const stopModemWatch = watchModemFolders({ configFile: env.GAMMU_SMSD_CONFIG, inboxOverride: env.GAMMU_INBOX_DIR, service, outbox, log });
 
   return {
     service,
@@ -251,7 +222,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     sms: outbox.counts,
     influx,
     async close() {
-      if (inboxTimer) clearInterval(inboxTimer);
+      stopModemWatch?.();
       drillSchedule.stop();
       await closeSession(session);
       await service.stop();
