@@ -29,7 +29,7 @@ export interface AlertsInflux {
 
 export function startAlertsInflux(opts: { outbox: AlertOutbox; writer: LineWriter; log: Logger; statsIntervalS: number }): AlertsInflux {
   const { outbox, writer, log } = opts;
-  // Content InfluxDB will never take (e.g. a field type conflict) is set aside line by line; the rest is written.
+  // Content InfluxDB will never take (e.g. a field type conflict) is isolated line by line and kept in influx_refused; the rest is written.
   const step = async (): Promise<DrainOutcome> => (await writeSpoolBatch(outbox.lines, writer, BATCH, log, 'influx_refused')).outcome;
   const drain = new SpoolDrain({ step, idleMs: 1000, log, what: 'lines', describe: () => ({ spoolDepth: outbox.lines.depth() }) }).start();
   const stats = startPipelineStats({

@@ -70,7 +70,7 @@ const rejectedTotal = new Counter({ name: 'ews_ingest_rejected_total', help: 'Me
 const duplicates = new Counter({ name: 'ews_ingest_duplicates_total', help: 'Readings seen again (same node, time, sequence and values) and not rewritten', registers: [metricsRegistry] });
 const spoolDepthGauge = new Gauge({ name: 'ews_ingest_spool_depth', help: 'Rows waiting in the spool', registers: [metricsRegistry] });
 const writeFailures = new Counter({ name: 'ews_ingest_write_failures_total', help: 'Failed InfluxDB writes (retried)', registers: [metricsRegistry] });
-const setAsideTotal = new Counter({ name: 'ews_ingest_lines_refused_total', help: 'Lines InfluxDB refused for their content, kept in SQLite', registers: [metricsRegistry] });
+const refusedLinesTotal = new Counter({ name: 'ews_ingest_lines_refused_total', help: 'Lines InfluxDB refused for their content, kept in SQLite', registers: [metricsRegistry] });
 const writeSeconds = new Histogram({
   name: 'ews_ingest_write_seconds',
   help: 'Latency of one batch write to the destination',
@@ -197,7 +197,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     try {
       if (opts.writer) {
         const batch = await writeSpoolBatch(store, opts.writer, opts.batchSize, log, 'rejected_lines');
-        setAsideTotal.inc(batch.refused);
+        refusedLinesTotal.inc(batch.refused);
         rows = batch.rows;
       } else {
         rows = store.peek(opts.batchSize);

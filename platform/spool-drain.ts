@@ -4,7 +4,7 @@
 import { writeIsolatingRefused, type LineWriter } from './influx-writer.ts';
 import type { Logger } from './logger.ts';
 
-/** 'wrote': a batch left the spool (written or set aside); 'empty': nothing to write. */
+/** 'wrote': a batch left the spool (written, or refused for its content and kept); 'empty': nothing to write. */
 export type DrainOutcome = 'wrote' | 'empty';
 
 export interface SpoolDrainOptions {
@@ -111,7 +111,7 @@ export class SpoolDrain {
   }
 }
 
-/** A spool the drain step reads: oldest rows first; settle = refused lines set aside, the batch released. */
+/** A spool the drain step reads: oldest rows first; settle = refused lines kept in the refused table, the batch released. */
 export interface DrainableSpool<R extends { line: string }> {
   peek(limit: number): R[];
   settle(rows: readonly R[], refused: readonly { index: number; error: string }[]): void;

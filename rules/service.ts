@@ -234,7 +234,7 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
     }
   }
 
-  // Spool → InfluxDB, with backoff; lines InfluxDB refuses for their content are set aside.
+  // Spool → InfluxDB, with backoff; lines InfluxDB refuses for their content are kept in influx_refused.
   const influxDrain = opts.writer ? new SpoolDrain({ step: drainInfluxOnce, idleMs: 1000, log, what: 'lines', describe: () => ({ spoolDepth: store.spoolDepth() }) }) : null;
 
   // Acknowledged only after the journal transaction committed; retried while storage fails.
