@@ -12,13 +12,14 @@ import { createDeadLetters } from '../platform/dead-letters.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import type { LineWriter } from '../platform/influx-writer.ts';
-import { IntervalMean, siteNodeLines, startPipelineStats } from '../platform/pipeline-stats.ts';
+import { IntervalMean } from '../platform/pipeline-stats.ts';
 import { SpoolDrain, writeSpoolBatch, type DrainOutcome } from '../platform/spool-drain.ts';
 import { closeSession, connectServiceSession, type RunningService } from '../platform/service-shell.ts';
 import { systemClock, type Clock } from '../platform/clock.ts';
 import { deadLetterLine } from './line-protocol.ts';
 import { decideIngest } from './message-handler.ts';
 import { GroupCommit } from './group-commit.ts';
+import { startIngestFigures } from './figures.ts';
 import { RecentReadings } from './dedupe.ts';
 import { IngestStore, type SpoolRow } from './spool.ts';
 import type { IngestLimits } from './validate.ts';
@@ -220,32 +221,15 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     return 'wrote';
   }
 
-  // A stats point goes through the spool like every other line; skipped (lost) when the spool is full.
-  const stats = startPipelineStats({
-    service: 'ingest',
+  const figures = startIngestFigures({
     intervalS: opts.pipelineStatsS ?? 0,
-    logger: log,
-    collect: () => {
-      // No write since the last point: write_latency_ms is undefined and left out.
-      return { readings_stored: statsCounts.readingsStored, spool_depth: store.spoolDepth, dead_letters: statsCounts.deadLetters, write_latency_ms: statsLatency.take() };
-    },
-    sink: (line, tsMs) => {
-      if (store.spoolDepth < opts.spoolMaxRows) store.append(line, tsMs);
-    },
+    store,
+    spoolMaxRows: opts.spoolMaxRows,
+    site: opts.site,
+    log,
+    // No write since the last point: write_latency_ms is undefined and left out.
+    collect: () => ({ readings_stored: statsCounts.readingsStored, spool_depth: store.spoolDepth, dead_letters: statsCounts.deadLetters, write_latency_ms: statsLatency.take() }),
   });
-  // The node registry (positions) for the city geomap, at start and every 5 minutes, with the stats.
-  const writeSiteNodes = () => {
-    try {
-      if (store.spoolDepth >= opts.spoolMaxRows) return;
-      const now = Date.now();
-      const nodes = [...opts.site.nodes.values()].map((n) => ({ ...n, zoneName: opts.site.zones.get(n.zone)?.name ?? n.zone }));
-      for (const line of siteNodeLines(nodes, now)) store.append(line, now);
-    } catch (err) {
-      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site_node points skipped');
-    }
-  };
-  const siteNodesTimer = (opts.pipelineStatsS ?? 0) > 0 ? setInterval(writeSiteNodes, 300_000).unref() : undefined;
-  if (siteNodesTimer) writeSiteNodes();
 
   drain.start();
 
@@ -270,8 +254,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
       groups.close();
       await closeSession(client);
       deadLetters.close();
-      stats.stop(true);
-      clearInterval(siteNodesTimer);
+      figures.stop();
       await drain.stop();
       if (!(await drain.flush())) log.warn({ spoolDepth: store.spoolDepth }, 'final flush failed; rows stay in the spool for the next start');
       await opts.writer?.close();
