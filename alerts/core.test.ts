@@ -15,7 +15,7 @@ import { createAlertsHttpServer, listenAlertsHttp } from './http.ts';
 import { AlertOutbox } from './outbox.ts';
 import { resolveAudiences } from './routing.ts';
 import { AlertService } from './core.ts';
-import { laiChauContext } from './test-fixtures.ts';
+import { laiChauContext } from '../test/support/alerts-fixtures.ts';
 import { TwilioTransport } from './transports.ts';
 import { TwilioMessagesDouble, type Fault } from '../test/support/twilio-double.ts';
 import type { FireEvent } from '../contracts/payloads.ts';

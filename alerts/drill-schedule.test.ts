@@ -8,7 +8,7 @@ import { openDatabase } from '../platform/sqlite.ts';
 import { scheduledDrillSchema, type ScheduledDrill } from '../contracts/site.ts';
 import { emptyEngineState, handleEvent, startDrill, type EngineState } from './engine.ts';
 import { CATCH_UP_MS, decideSlot, dueSlots, nextRun, realAlertsOf, scheduledDrillId, startDrillSchedule } from './drill-schedule.ts';
-import { laiChauContext } from './test-fixtures.ts';
+import { laiChauContext } from '../test/support/alerts-fixtures.ts';
 
 const TZ = 'Asia/Ho_Chi_Minh';
 const FIRST_MONDAY = '30 8 1-7 1-4,11,12 1';

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { FireEvent } from '../contracts/payloads.ts';
 import { acknowledge, alertByAckCode, emptyEngineState, endDrill, handleEvent, nextWakeAt, PRIORITY, startDrill, tick, type DrillRequest, type EngineState, type Notification } from './engine.ts';
-import { laiChauContext, SITE_FILE } from './test-fixtures.ts';
+import { laiChauContext, SITE_FILE } from '../test/support/alerts-fixtures.ts';
 
 interface RawMember { id: string }
 interface RawSite {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { FireEvent } from '../contracts/payloads.ts';
 import { acknowledge, alertByAckCode, emptyEngineState, handleEvent, nextWakeAt, tick, type EngineState, type Notification } from './engine.ts';
-import { laiChauContext, SITE_FILE } from './test-fixtures.ts';
+import { laiChauContext, SITE_FILE } from '../test/support/alerts-fixtures.ts';
 
 interface RawMember { id: string }
 interface RawSite {

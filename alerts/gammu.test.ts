@@ -8,7 +8,7 @@ import { openDatabase } from '../platform/sqlite.ts';
 import { gammuProviderId, readSmsdFolders, scanGammuErrors, scanGammuInbox } from './gammu.ts';
 import { AlertOutbox } from './outbox.ts';
 import { AlertService } from './core.ts';
-import { laiChauContext } from './test-fixtures.ts';
+import { laiChauContext } from '../test/support/alerts-fixtures.ts';
 import type { OutgoingSms, SmsTransport } from './transports.ts';
 
 const log = pino({ level: 'silent' });

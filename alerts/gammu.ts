@@ -115,3 +115,27 @@ export class GammuTransport implements SmsTransport {
     });
   }
 }
+
+/**
+ * The modem's folders, every second: replies in the inbox acknowledge, messages in the error folder
+ * are failed. Also when Twilio is the main transport: the modem stays the reply path (Twilio has no
+ * two-way SMS in Vietnam). `inboxOverride` (GAMMU_INBOX_DIR) replaces the inbox read from the
+ * gammu-smsd configuration. Returns the stop function (null: no folder to watch).
+ */
+export function watchModemFolders(opts: { configFile: string | undefined; inboxOverride: string | undefined; service: AlertService; outbox: AlertOutbox; log: Logger }): (() => void) | null {
+  const { service, outbox, log } = opts;
+  const folders = opts.configFile ? readSmsdFolders(opts.configFile) : {};
+  const inboxDir = opts.inboxOverride ?? folders.inboxPath;
+  const errorDir = folders.errorPath;
+  if (!inboxDir && !errorDir) return null;
+  log.info({ inboxDir, errorDir }, 'watching the modem folders');
+  const timer = setInterval(() => {
+    try {
+      if (inboxDir) scanGammuInbox(inboxDir, service, log);
+      if (errorDir) scanGammuErrors(errorDir, outbox, log, Date.now());
+    } catch (err) {
+      log.warn({ err: String(err) }, 'reading the modem folders failed');
+    }
+  }, 1000);
+  return () => clearInterval(timer);
+}

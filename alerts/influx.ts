@@ -6,9 +6,9 @@
 // Both formats come from platform/pipeline-stats.ts. Lines wait in the SQLite spool (alerts.sqlite,
 // table influx_spool; refused ones in influx_refused) and are written in order by platform/spool-drain.ts, with backoff while
 // InfluxDB is unreachable.
-import { writeIsolatingRefused, type LineWriter } from '../platform/influx-writer.ts';
+import type { LineWriter } from '../platform/influx-writer.ts';
 import type { Logger } from '../platform/logger.ts';
-import { SpoolDrain, type DrainOutcome } from '../platform/spool-drain.ts';
+import { SpoolDrain, writeSpoolBatch, type DrainOutcome } from '../platform/spool-drain.ts';
 import { startPipelineStats, type StatFields } from '../platform/pipeline-stats.ts';
 import type { AlertOutbox } from './outbox.ts';
 
@@ -29,15 +29,8 @@ export interface AlertsInflux {
 
 export function startAlertsInflux(opts: { outbox: AlertOutbox; writer: LineWriter; log: Logger; statsIntervalS: number }): AlertsInflux {
   const { outbox, writer, log } = opts;
-  const step = async (): Promise<DrainOutcome> => {
-    const lines = outbox.lines.peek(BATCH);
-    if (lines.length === 0) return 'empty';
-    // Content InfluxDB will never take (e.g. a field type conflict) is set aside line by line; the rest is written.
-    const refused = await writeIsolatingRefused(writer, lines.map((l) => l.line));
-    outbox.lines.settle(lines, refused);
-    if (refused.length > 0) log.error({ lines: refused.length, of: lines.length, err: refused[0]?.error }, 'InfluxDB refused alerts lines for their content; kept in influx_refused, the rest written');
-    return 'wrote';
-  };
+  // Content InfluxDB will never take (e.g. a field type conflict) is isolated line by line and kept in influx_refused; the rest is written.
+  const step = async (): Promise<DrainOutcome> => (await writeSpoolBatch(outbox.lines, writer, BATCH, log, 'influx_refused')).outcome;
   const drain = new SpoolDrain({ step, idleMs: 1000, log, what: 'lines', describe: () => ({ spoolDepth: outbox.lines.depth() }) }).start();
   const stats = startPipelineStats({
     service: 'alerts',

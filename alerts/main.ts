@@ -4,6 +4,7 @@ import { loadAlertsEnv, type AlertsEnv } from './config.ts';
 import { assertPortsFree } from '../platform/ports.ts';
 import { reportFatal } from '../platform/fatal.ts';
 import { runAlertsService } from './service.ts';
+import { runUntilSignal } from '../platform/service-shell.ts';
 import { clockModeOf, pipelineClockFromEnv, startClockLink } from '../platform/clock-link.ts';
 import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platform/credentials.ts';
 
@@ -37,13 +38,14 @@ const clockLink = startClockLink({
   clock,
   log,
 });
-const running = await runAlertsService(env, log, { clock }).catch(async (err: unknown) => {
-  await clockLink.close();
-  return refuse(err);
-});
-log.info({ httpPort: running.httpPort, followsRunClocks: clock.followsRuns }, 'alerts service running');
-const stop = () => {
-  void Promise.all([running.close(), clockLink.close()]).then(() => process.exit(0));
-};
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+await runUntilSignal(
+  log,
+  async (started) => {
+    started.push({ name: 'clock link', close: () => clockLink.close() });
+    const running = await runAlertsService(env, log, { clock });
+    started.push({ name: 'alerts', close: () => running.close() });
+    log.info({ httpPort: running.httpPort, followsRunClocks: clock.followsRuns }, 'alerts service running');
+  },
+  // A refused start (templates that do not fit, the sample roster…): one message, no stack trace.
+  { onStartFailure: refuse },
+).catch(refuse);

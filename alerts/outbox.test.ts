@@ -8,7 +8,7 @@ import type { FireEvent } from '../contracts/payloads.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import { acknowledge, emptyEngineState, handleEvent, tick, type EngineState } from './engine.ts';
 import { AlertOutbox } from './outbox.ts';
-import { laiChauContext } from './test-fixtures.ts';
+import { laiChauContext } from '../test/support/alerts-fixtures.ts';
 
 const ctx = laiChauContext();
 const dir = mkdtempSync(join(tmpdir(), 'alerts-outbox-'));

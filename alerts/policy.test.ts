@@ -7,7 +7,7 @@ import { formatProblem } from '../contracts/yaml-file.ts';
 import { checkSiteText } from '../platform/site-file.ts';
 import { findRoute } from './policy.ts';
 import { audienceMembers, buildRoster, resolveAudiences } from './routing.ts';
-import { laiChauContext, SITE_FILE } from './test-fixtures.ts';
+import { laiChauContext, SITE_FILE } from '../test/support/alerts-fixtures.ts';
 
 const siteText = readFileSync(SITE_FILE, 'utf8');
 

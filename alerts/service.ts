@@ -1,31 +1,34 @@
 // Runs the alerts service: site file with its alerts section (templates checked at start-up), SQLite outbox, transport,
 // HTTP server, and the MQTT subscription to rule events as svc-alerts with a persistent session.
 import { join } from 'node:path';
-import type { IPublishPacket, MqttClient } from 'mqtt';
-import { deadLetterSchema, describeZodError, eventSchema, alertLifecycleSchema, drillAlertLifecycleSchema, drillEventSchema } from '../contracts/payloads.ts';
-import { parseTopic, topics } from '../contracts/topics.ts';
+import type { MqttClient } from 'mqtt';
+import { Counter } from 'prom-client';
+import { checkEventMessage } from '../contracts/message-checks.ts';
+import { topics } from '../contracts/topics.ts';
+import { createDeadLetters, DeadLetterTable } from '../platform/dead-letters.ts';
 import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platform/credentials.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
-import { connectDurableSession } from '../platform/mqtt-session.ts';
+import { closeSession, connectServiceSession, type MessageHandler, type RunningService } from '../platform/service-shell.ts';
 import { openDatabase } from '../platform/sqlite.ts';
-import { startMetricsServer } from '../platform/metrics.ts';
+import { metricsRegistry, startMetricsServer } from '../platform/metrics.ts';
 import { ackModeOf, chooseTransport, refuseSampleRoster, type AlertsEnv } from './config.ts';
 import type { EngineContext } from './engine.ts';
 import { createAlertsHttpServer, listenAlertsHttp } from './http.ts';
 import { AlertOutbox, type SmsCounts } from './outbox.ts';
-import { GammuTransport, readSmsdFolders, scanGammuErrors, scanGammuInbox } from './gammu.ts';
+import { GammuTransport, watchModemFolders } from './gammu.ts';
 import { DEFAULT_INFLUX_SPOOL_MAX_LINES, startAlertsInflux, type AlertsInflux } from './influx.ts';
 import { createLineWriter } from '../platform/influx-writer.ts';
 import { loadSiteWithPolicy, type AlertPolicy } from './policy.ts';
 import { buildRoster } from './routing.ts';
 import { startDrillSchedule } from './drill-schedule.ts';
+import { lifecycleMessages } from './lifecycle-messages.ts';
 import { AlertService, type AlertServiceOptions, type TransportDegradation } from './core.ts';
 import type { PipelineClock } from '../platform/clock.ts';
 import { assertTemplatesFit, ACK_CODE_DIGITS, transportNotice, type AckMode } from './templates.ts';
 import { DryRunTransport, TwilioTransport, type SmsTransport } from './transports.ts';
 import { randomInt } from 'node:crypto';
 
-export interface RunningAlerts {
+export interface RunningAlerts extends RunningService {
   service: AlertService;
   httpPort: number;
   /** dryrun, twilio or gammu. */
@@ -42,6 +45,8 @@ export interface RunningAlerts {
   health: () => { ok: boolean; detail: Record<string, unknown> };
   close(): Promise<void>;
 }
+
+const deadLetterCounter = new Counter({ name: 'ews_alerts_dead_letters_total', help: 'Messages alerts refused', labelNames: ['reason'] as const, registers: [metricsRegistry] });
 
 function newAckCode(taken: ReadonlySet<string>): string {
   for (;;) {
@@ -133,19 +138,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     ...(run.clock ? { clock: run.clock } : {}),
     ...(run.onNotification ? { onNotification: run.onNotification } : {}),
     onLifecycle: (note, alert) => {
-      const base = { eventId: note.alertId, state: note.state, ts: new Date().toISOString(), recipients: note.recipients, detail: note.detail?.slice(0, 500) };
-      if (alert?.drill) {
-        // A drill is announced only on the drill subtree, marked: never on ews/v1/events or ews/v1/alerts (README "Drills").
-        const drill = { id: alert.drill.id, depth: alert.drill.depth };
-        if (note.state === 'queued') {
-          const event = drillEventSchema.parse({ eventId: alert.alertId, kind: alert.kind, zoneId: alert.zoneId, ts: alert.eventTs, ...(alert.level !== null ? { level: alert.level } : {}), detail: { drillKind: alert.drill.kind, dryRun: alert.drill.dryRun }, drill });
-          mqttClient?.publish(topics.drillEvent(alert.kind, alert.zoneId), JSON.stringify(event), { qos: 1 });
-        }
-        mqttClient?.publish(topics.drillAlert(note.alertId), JSON.stringify(drillAlertLifecycleSchema.parse({ ...base, drill })), { qos: 1 });
-        return;
-      }
-      const payload = alertLifecycleSchema.parse(base);
-      mqttClient?.publish(topics.alert(note.alertId), JSON.stringify(payload), { qos: 1 });
+      for (const m of lifecycleMessages(note, alert, new Date().toISOString())) mqttClient?.publish(m.topic, m.payload, { qos: 1 });
     },
   });
   log.info({ transport: transport.name, ackMode, encoding: policy.encoding, maxSegments: policy.maxSegments, rate: env.ALERTS_RATE_SEGMENTS_PER_S }, 'alerts service starting');
@@ -197,31 +190,15 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
   const password = env.MQTT_PASSWORD ?? derivePassword(resolveBrokerSecret(env.EWS_BROKER_SECRET, env.EWS_DATA_DIR).secret, username);
   // A late-bound reference: the dead letters are published on the session that received the message.
   let client: MqttClient | null = null;
-  const deadLetter = (reason: string, topic: string, payload: Buffer) => {
-    const dl = deadLetterSchema.parse({ service: 'alerts', reason: reason.slice(0, 500), topic, receivedAt: new Date().toISOString(), payloadBytes: payload.length, payloadExcerpt: payload.subarray(0, 200).toString('utf8') });
-    client?.publish(topics.deadLetter('alerts'), JSON.stringify(dl), { qos: 1 });
-    log.warn({ topic, reason }, 'event refused (dead letter)');
-  };
+  const deadLetters = createDeadLetters({ service: 'alerts', table: new DeadLetterTable(db), log, counter: deadLetterCounter, client: () => client });
   // Events are committed to SQLite inside the handler, before ack() lets the PUBACK go: a crash
   // before the commit leaves the message with the broker's persistent session, which redelivers it.
-  const handleEvent = (packet: IPublishPacket, ack: () => void, readNext: () => void) => {
+  const handleEvent: MessageHandler = (packet, ack, readNext) => {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     try {
-      const parsedTopic = parseTopic(packet.topic);
-      if (!parsedTopic || parsedTopic.kind !== 'event') {
-        deadLetter('not an event topic', packet.topic, payload);
-      } else {
-        let json: unknown;
-        try {
-          json = JSON.parse(payload.toString('utf8'));
-        } catch {
-          json = undefined;
-        }
-        const parsed = eventSchema.safeParse(json);
-        if (!parsed.success) deadLetter(json === undefined ? 'payload is not JSON' : describeZodError(parsed.error), packet.topic, payload);
-        else if (parsed.data.kind !== parsedTopic.eventKind || parsed.data.zoneId !== parsedTopic.zoneId) deadLetter('topic and payload disagree on kind or zone', packet.topic, payload);
-        else service.handleEvent(parsed.data);
-      }
+      const message = checkEventMessage(packet.topic, payload);
+      if (!message.ok) deadLetters.refuse(message, packet.topic, payload, Date.now());
+      else service.handleEvent(message.event);
       ack();
     } catch (err) {
       // Move on without a PUBACK: the broker redelivers this message on the next connection.
@@ -229,28 +206,11 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
       readNext();
     }
   };
-  const session = connectDurableSession({ url: env.MQTT_URL, clientId: env.ALERTS_MQTT_CLIENT_ID, username, password, service: 'alerts', filters: [topics.allEvents], log, handle: handleEvent });
+  const session = connectServiceSession({ url: env.MQTT_URL, clientId: env.ALERTS_MQTT_CLIENT_ID, username, password, service: 'alerts', routes: [{ filter: topics.allEvents, handle: handleEvent }], log });
   client = session;
   mqttClient = session;
 
-  // The modem's folders: replies in the inbox acknowledge, messages in the error folder are failed.
-  // GAMMU_INBOX_DIR overrides the inbox read from the gammu-smsd configuration.
-  let inboxTimer: NodeJS.Timeout | null = null;
-  // Also when Twilio is the main transport: the modem stays the reply path (Twilio has no two-way SMS in Vietnam).
-  const folders = env.GAMMU_SMSD_CONFIG ? readSmsdFolders(env.GAMMU_SMSD_CONFIG) : {};
-  const inboxDir = env.GAMMU_INBOX_DIR ?? folders.inboxPath;
-  const errorDir = folders.errorPath;
-  if (inboxDir || errorDir) {
-    log.info({ inboxDir, errorDir }, 'watching the modem folders');
-    inboxTimer = setInterval(() => {
-      try {
-        if (inboxDir) scanGammuInbox(inboxDir, service, log);
-        if (errorDir) scanGammuErrors(errorDir, outbox, log, Date.now());
-      } catch (err) {
-        log.warn({ err: String(err) }, 'reading the modem folders failed');
-      }
-    }, 1000);
-  }
+  const stopModemWatch = watchModemFolders({ configFile: env.GAMMU_SMSD_CONFIG, inboxOverride: env.GAMMU_INBOX_DIR, service, outbox, log });
 
   return {
     service,
@@ -262,14 +222,15 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     sms: outbox.counts,
     influx,
     async close() {
-      if (inboxTimer) clearInterval(inboxTimer);
+      stopModemWatch?.();
       drillSchedule.stop();
-      await new Promise<void>((resolve) => session.end(false, {}, () => resolve()));
+      await closeSession(session);
       await service.stop();
       await influx?.stop();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
       if (internal) await new Promise<void>((resolve) => internal.close(() => resolve()));
+      deadLetters.close();
       db.close();
     },
   };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { countSegments } from './gsm.ts';
 import { ACK_MODES, alertTime, assertTemplatesFit, checkTemplates, nodeList, renderMessage, TemplateCheckError, localTime } from './templates.ts';
 import { MESSAGE_KINDS } from './policy.ts';
-import { laiChauContext } from './test-fixtures.ts';
+import { laiChauContext } from '../test/support/alerts-fixtures.ts';
 
 const ctx = laiChauContext();
 const site = ctx.roster.site;

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { openDatabase } from '../platform/sqlite.ts';
 import { AlertOutbox } from '../alerts/outbox.ts';
 import { AlertService } from '../alerts/core.ts';
-import { laiChauContext } from '../alerts/test-fixtures.ts';
+import { laiChauContext } from '../test/support/alerts-fixtures.ts';
 import { TwilioTransport } from '../alerts/transports.ts';
 import { TwilioMessagesDouble } from '../test/support/twilio-double.ts';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, hashPassword, parseBoardUsers, resolveBoardSecrets, tokenMatches, verifyPassword } from './auth.ts';
-import { SITE } from './test-fixtures.ts';
+import { SITE } from '../test/support/board-fixtures.ts';
 
 describe('passwords', () => {
   it('scrypt hashes verify the right password only, carry no $ (Compose would interpolate it) and differ each time', async () => {

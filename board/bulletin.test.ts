@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { addDays, buildBulletin, levelForP, renderBulletinHtml } from './bulletin.ts';
 import { buildMapGeometry } from './geometry.ts';
 import { bucketReadings, seriesWindow } from './series.ts';
-import { danger, SITE } from './test-fixtures.ts';
+import { danger, SITE } from '../test/support/board-fixtures.ts';
 
 describe('the daily bulletin', () => {
   const history = [

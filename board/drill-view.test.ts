@@ -16,7 +16,7 @@ import type { ReadingsSource } from './readings.ts';
 import { emptySeries } from './series.ts';
 import { BoardService } from './service.ts';
 import { BoardStore } from './store.ts';
-import { SITE } from './test-fixtures.ts';
+import { SITE } from '../test/support/board-fixtures.ts';
 
 const T0 = Date.parse('2026-03-02T01:30:00Z');
 const summary = { drillId: 'san-thang-20260302-0130-abcd', alertId: 'drill-san-thang-20260302-0130-abcd', zoneId: 'san-thang', kind: 'fire-suspected' as const, depth: 'alert' as const, dryRun: false, startedAt: T0, startedBy: 'cli', endedAt: null, endedBy: null, texted: 2, acknowledged: 1, medianResponseS: 30, worstResponseS: 30, escalationStepsReached: 1 };

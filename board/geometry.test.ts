@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Site } from '../contracts/site.ts';
 import { AREA_RADIUS_M, buildMapGeometry, clipConvex, metresPerUnit, project, tilesFor, type Point } from './geometry.ts';
 import { renderLegend, renderMapSvg } from './map-svg.ts';
-import { danger, fireEvent, inputs, SITE } from './test-fixtures.ts';
+import { danger, fireEvent, inputs, SITE } from '../test/support/board-fixtures.ts';
 import { buildBoardView } from './view.ts';
 
 function inside(p: Point, poly: readonly Point[]): boolean {

@@ -14,7 +14,7 @@ import type { ReadingsSource } from './readings.ts';
 import { emptySeries } from './series.ts';
 import { BoardService } from './service.ts';
 import { BoardStore } from './store.ts';
-import { danger, SITE } from './test-fixtures.ts';
+import { danger, SITE } from '../test/support/board-fixtures.ts';
 
 const log = pino({ level: 'silent' });
 const KIOSK = 'kiosk-token-0123456789-0123456789-abc';

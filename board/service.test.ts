@@ -7,7 +7,7 @@ import type { ReadingsSource } from './readings.ts';
 import { emptySeries } from './series.ts';
 import { BoardService } from './service.ts';
 import { BoardStore } from './store.ts';
-import { danger, fireEvent, SITE } from './test-fixtures.ts';
+import { danger, fireEvent, SITE } from '../test/support/board-fixtures.ts';
 
 const log = pino({ level: 'silent' });
 const readings: ReadingsSource = { kind: 'local', description: 'test', lastSeen: async () => new Map(), series: async (ids, _f, w) => emptySeries(w, ids), close: () => {} };

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { LiveHub } from './live.ts';
-import { apiAlert, danger, fireEvent, inputs, SITE } from './test-fixtures.ts';
+import { apiAlert, danger, fireEvent, inputs, SITE } from '../test/support/board-fixtures.ts';
 import { levelBadge, renderFires, renderOtherAlerts, renderSensors, renderZones, sourceProblems } from './ui.ts';
 import { buildBoardView } from './view.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeStatus } from '../contracts/payloads.ts';
-import { apiAlert, danger, fireEvent, inputs, nodeEvent, SITE } from './test-fixtures.ts';
+import { apiAlert, danger, fireEvent, inputs, nodeEvent, SITE } from '../test/support/board-fixtures.ts';
 import { buildBoardView, CLEARED_FIRE_KEEP_MS, localDate } from './view.ts';
 
 const NOW = Date.parse('2026-03-20T08:00:00Z'); // 15:00 in Lai Châu

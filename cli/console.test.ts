@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FireEvent } from '../contracts/payloads.ts';
 import { handleEvent, emptyEngineState, startDrill } from '../alerts/engine.ts';
-import { laiChauContext } from '../alerts/test-fixtures.ts';
+import { laiChauContext } from '../test/support/alerts-fixtures.ts';
 import { describeRecipients, eventLine, logLineText, smsLine, statusLine } from './console.ts';
 
 const ctx = laiChauContext();

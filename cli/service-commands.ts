@@ -7,7 +7,8 @@ import { loadEnv, type Env } from '../contracts/config.ts';
 import { sitePolicy, type Site } from '../contracts/site.ts';
 import { derivePassword, resolveBrokerSecret, serviceUsername, type ServiceRole } from '../platform/credentials.ts';
 import { createLogger, createRootLogger, type Logger } from '../platform/logger.ts';
-import { startMetricsServer, type HealthCheck } from '../platform/metrics.ts';
+import type { HealthCheck } from '../platform/metrics.ts';
+import { runUntilSignal, serveMetrics, type Stoppable } from '../platform/service-shell.ts';
 import { loadSiteFile } from '../platform/site-file.ts';
 import type { PipelineClock } from '../platform/clock.ts';
 import { clockModeOf, pipelineClockFromEnv, startClockLink } from '../platform/clock-link.ts';
@@ -22,7 +23,6 @@ import { runAlertsService } from '../alerts/service.ts';
 import { startBackgroundSimulation } from '../simulator/run.ts';
 import { RunRefusedError } from '../simulator/run-clock.ts';
 import { loadScenario } from '../simulator/scenario.ts';
-import { ConfigError } from '../platform/config-error.ts';
 import { assertPortsFree, type PortClaim } from '../platform/ports.ts';
 import { clockText, StartConsole } from './console.ts';
 import { loadBoardEnv } from '../board/cli.ts';
@@ -60,51 +60,8 @@ function loadRuntime(logger: Logger, env: Env): Runtime {
   };
 }
 
-type Stoppable = { name: string; close(): Promise<void> };
-
-/** Runs until SIGINT/SIGTERM, then closes services in reverse order and exits 0. */
-async function runUntilSignal(logger: Logger, start: (started: Stoppable[]) => Promise<void>, onStopping?: () => void): Promise<void> {
-  const services: Stoppable[] = [];
-  let stoppingAt = 0;
-  const stop = async (signal: string) => {
-    if (stoppingAt) {
-      // Ctrl-C under `npm start` reaches us twice (from the terminal and forwarded by npm): only a
-      // second signal a while later means "stop now".
-      if (Date.now() - stoppingAt < 2000) return;
-      logger.warn({ signal }, 'second signal: exiting without finishing shutdown');
-      process.exit(1);
-    }
-    stoppingAt = Date.now();
-    onStopping?.();
-    logger.info({ signal }, 'shutting down');
-    for (const s of [...services].reverse()) {
-      try {
-        await s.close();
-      } catch (err) {
-        logger.error({ stopping: s.name, err: err instanceof Error ? err.message : String(err) }, 'error while stopping');
-      }
-    }
-    logger.info('stopped cleanly');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  try {
-    await start(services);
-  } catch (err) {
-    for (const s of [...services].reverse()) await s.close().catch(() => undefined);
-    // A configuration problem found while starting: fire-ews prints it as one message (exit 2).
-    if (err instanceof ConfigError) throw err;
-    logger.fatal({ err: err instanceof Error ? err.message : String(err) }, 'start-up failed');
-    process.exit(1);
-  }
-}
-
 async function metricsService(rt: Runtime, health: HealthCheck): Promise<Stoppable[]> {
-  if (rt.env.EWS_HTTP_PORT === 0) return [];
-  const server = await startMetricsServer(rt.env.EWS_HTTP_HOST, rt.env.EWS_HTTP_PORT, health);
-  rt.logger.info({ url: `http://${rt.env.EWS_HTTP_HOST}:${rt.env.EWS_HTTP_PORT}/metrics` }, 'metrics and health endpoint');
-  return [{ name: 'metrics', close: () => new Promise<void>((resolve) => server.close(() => resolve())) }];
+  return serveMetrics(rt.logger, rt.env.EWS_HTTP_HOST, rt.env.EWS_HTTP_PORT, health);
 }
 
 /** The ports a service's own /metrics and /healthz listener takes. */
@@ -299,10 +256,12 @@ async function startCommand(options: StartOptions): Promise<void> {
       }
       ui?.start();
     },
-    () => {
-      stopping = true;
-      ui?.stop();
-      ui?.line(`${clockText(Date.now(), timeZone)}  stopping… (another Ctrl-C, a moment later, stops at once)`);
+    {
+      onStopping: () => {
+        stopping = true;
+        ui?.stop();
+        ui?.line(`${clockText(Date.now(), timeZone)}  stopping… (another Ctrl-C, a moment later, stops at once)`);
+      },
     },
   );
   if (ui) process.once('exit', (code) => process.stdout.write(code === 0 ? `${clockText(Date.now(), timeZone)}  stopped cleanly\n` : ''));

@@ -228,10 +228,28 @@ export const pipelineClockSchema = z
   .strict();
 export type PipelineClockStatus = z.infer<typeof pipelineClockSchema>;
 
-/** `ews/v1/deadletter/<service>`: input a service refused, with the reason. */
+/**
+ * Why a service refused a message: short, stable codes that label metrics and dashboards (the
+ * reason text says the detail). Every service uses the same codes (contracts/message-checks.ts).
+ */
+export const REJECT_CODES = [
+  'too-large',
+  'malformed-json',
+  'schema',
+  'unknown-topic',
+  'unknown-node',
+  'topic-mismatch',
+  'future-timestamp',
+  'too-old',
+  'duplicate-timestamp',
+] as const;
+export type RejectCode = (typeof REJECT_CODES)[number];
+
+/** `ews/v1/deadletter/<service>`: input a service refused, with the reason code and the reason. */
 export const deadLetterSchema = z
   .object({
     service: z.enum(DEADLETTER_SERVICES),
+    code: z.enum(REJECT_CODES),
     reason: z.string(),
     topic: z.string(),
     receivedAt: instantSchema,

@@ -6,21 +6,23 @@
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { SiteIndex } from '../contracts/site.ts';
-import { topics } from '../contracts/topics.ts';
-import type { DeadLetter } from '../contracts/payloads.ts';
+import type { Refusal } from '../contracts/message-checks.ts';
 import type { Logger } from '../platform/logger.ts';
-import { rateLimitedWarn } from '../platform/log-limiter.ts';
+import { createDeadLetters } from '../platform/dead-letters.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
 import { openDatabase } from '../platform/sqlite.ts';
-import { writeIsolatingRefused, type LineWriter } from '../platform/influx-writer.ts';
-import { IntervalMean, siteNodeLines, startPipelineStats } from '../platform/pipeline-stats.ts';
-import { SpoolDrain, type DrainOutcome } from '../platform/spool-drain.ts';
-import { connectDurableSession } from '../platform/mqtt-session.ts';
+import type { LineWriter } from '../platform/influx-writer.ts';
+import { IntervalMean } from '../platform/pipeline-stats.ts';
+import { SpoolDrain, writeSpoolBatch, type DrainOutcome } from '../platform/spool-drain.ts';
+import { closeSession, connectServiceSession, type RunningService } from '../platform/service-shell.ts';
 import { systemClock, type Clock } from '../platform/clock.ts';
-import { deadLetterLine, nodeStatusLine, readingLine } from './line-protocol.ts';
+import { deadLetterLine } from './line-protocol.ts';
+import { decideIngest } from './message-handler.ts';
+import { GroupCommit } from './group-commit.ts';
+import { startIngestFigures } from './figures.ts';
 import { RecentReadings } from './dedupe.ts';
 import { IngestStore, type SpoolRow } from './spool.ts';
-import { validateMessage, type IngestLimits } from './validate.ts';
+import type { IngestLimits } from './validate.ts';
 import { ingestFilters } from './subscriptions.ts';
 
 export interface IngestOptions {
@@ -50,7 +52,7 @@ export interface IngestOptions {
   beforeCommit?: (messagesInTransaction: number) => void;
 }
 
-export interface RunningIngest {
+export interface RunningIngest extends RunningService {
   readonly store: IngestStore;
   readonly connected: boolean;
   /** For /healthz: the MQTT link, the spool below its cap, InfluxDB writes not failing for long. */
@@ -69,7 +71,7 @@ const rejectedTotal = new Counter({ name: 'ews_ingest_rejected_total', help: 'Me
 const duplicates = new Counter({ name: 'ews_ingest_duplicates_total', help: 'Readings seen again (same node, time, sequence and values) and not rewritten', registers: [metricsRegistry] });
 const spoolDepthGauge = new Gauge({ name: 'ews_ingest_spool_depth', help: 'Rows waiting in the spool', registers: [metricsRegistry] });
 const writeFailures = new Counter({ name: 'ews_ingest_write_failures_total', help: 'Failed InfluxDB writes (retried)', registers: [metricsRegistry] });
-const setAsideTotal = new Counter({ name: 'ews_ingest_lines_refused_total', help: 'Lines InfluxDB refused for their content, kept in SQLite', registers: [metricsRegistry] });
+const refusedLinesTotal = new Counter({ name: 'ews_ingest_lines_refused_total', help: 'Lines InfluxDB refused for their content, kept in SQLite', registers: [metricsRegistry] });
 const writeSeconds = new Histogram({
   name: 'ews_ingest_write_seconds',
   help: 'Latency of one batch write to the destination',
@@ -82,8 +84,6 @@ const lagSeconds = new Histogram({
   buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600, 86400],
   registers: [metricsRegistry],
 });
-
-const EXCERPT_BYTES = 256;
 
 export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
   const log = opts.logger;
@@ -113,9 +113,9 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
   if (store.spoolDepth > 0) log.info({ spoolDepth: store.spoolDepth }, 'spool has rows from before the restart; draining them first');
   spoolDepthGauge.set(store.spoolDepth);
 
-  function spoolHasRoom(): boolean {
+  function spoolHasRoom(pending: number): boolean {
     // The messages let in this turn are not committed yet: at most one row each.
-    const depth = store.spoolDepth + group.length;
+    const depth = store.spoolDepth + pending;
     spoolDepthGauge.set(depth);
     const now = Date.now();
     if (depth >= opts.spoolMaxRows * 0.8 && now - lastCapWarning > 60_000) {
@@ -125,27 +125,16 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     return depth < opts.spoolMaxRows;
   }
 
-  // A few lines per reason per 10 s, then a count: bad data in bulk must not bury the log.
-  const deadLetterLog = rateLimitedWarn(log, 'message dead-lettered');
-  function deadLetter(topic: string, payload: Buffer, code: string, reason: string, nodeId: string | undefined, nowMs: number, afterCommit: (() => void)[]): void {
-    const dl: DeadLetter = {
-      service: 'ingest',
-      reason,
-      topic,
-      receivedAt: new Date(nowMs).toISOString(),
-      payloadBytes: payload.length,
-      payloadExcerpt: payload.subarray(0, EXCERPT_BYTES).toString('utf8'),
-      ...(nodeId ? { nodeId } : {}),
-    };
-    const id = store.recordDeadLetter({ ...dl, code });
+  const deadLetters = createDeadLetters({ service: 'ingest', table: store.deadLetterTable, log, counter: rejectedTotal, client: () => client });
+  /** Records the dead letter and its InfluxDB point in the group's transaction; announced after COMMIT. */
+  function deadLetter(topic: string, payload: Buffer, refused: Omit<Refusal, 'ok'>, nowMs: number, afterCommit: (() => void)[]): void {
+    const { deadLetter: dl, id } = deadLetters.record(refused, topic, payload, nowMs);
     const pointTs = Math.max(nowMs, lastDeadLetterTs + 1);
     lastDeadLetterTs = pointTs;
-    store.append(deadLetterLine(code as Parameters<typeof deadLetterLine>[0], nodeId, id, pointTs), pointTs);
+    store.append(deadLetterLine(refused.code, refused.nodeId, id, pointTs), pointTs);
     afterCommit.push(() => {
-      rejectedTotal.inc({ reason: code });
       statsCounts.deadLetters += 1;
-      deadLetterLog.warn(code, { nodeId, topic, reason, bytes: payload.length });
-      if (client.connected) client.publish(topics.deadLetter('ingest'), JSON.stringify(dl), { qos: 0 });
+      deadLetters.announce(dl);
     });
   }
 
@@ -157,131 +146,69 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
   function accept(packet: IPublishPacket, afterCommit: (() => void)[], onRollback: (() => void)[]): void {
     const nowMs = (opts.clock ?? systemClock).now();
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    const result = validateMessage(packet.topic, payload, nowMs, opts.site, opts.limits);
-    if (!result.ok) {
-      afterCommit.push(() => received.inc({ kind: 'invalid' }));
-      deadLetter(packet.topic, payload, result.code, result.reason, result.nodeId, nowMs, afterCommit);
-      return;
-    }
-    if (result.kind === 'status') {
-      store.append(nodeStatusLine(result.status, result.zoneId, result.tsMs), result.tsMs);
-      afterCommit.push(() => {
-        received.inc({ kind: 'status' });
-        log.info({ nodeId: result.status.nodeId, zoneId: result.zoneId, status: result.status.status }, 'node status');
-      });
-      return;
-    }
-    afterCommit.push(() => received.inc({ kind: 'reading' }));
-    const { reading } = result;
-    const line = readingLine(reading, result.zoneId, result.tsMs);
-    const seen = recent.check(reading.nodeId, result.tsMs, reading.seq, line);
-    if (seen === 'duplicate') {
-      afterCommit.push(() => duplicates.inc());
-      return;
-    }
-    if (seen !== 'new') {
-      deadLetter(packet.topic, payload, 'duplicate-timestamp', `reading seq ${reading.seq} has the time ${reading.ts} of seq ${seen.conflictWithSeq} with different values; the first is kept`, reading.nodeId, nowMs, afterCommit);
-      return;
-    }
-    onRollback.push(() => recent.forget(reading.nodeId, result.tsMs));
-    store.append(line, result.tsMs);
-  }
-
-  // Group commit. Messages received in this event-loop turn wait in `group` (their PUBACKs held);
-  // one setImmediate later they are spooled in one transaction and acknowledged. Bounded: mqtt.js
-  // hands over only what it parsed from the socket in this turn, and nothing more is read while the
-  // spool is full or a commit is failing (`blocked`).
-  let group: { packet: IPublishPacket; ack: () => void }[] = [];
-  let commitScheduled = false;
-  let storageFailing = false;
-  let closed = false;
-  let retryTimer: NodeJS.Timeout | undefined;
-  /** Messages not yet let in, while the spool is at its cap or storage fails (backpressure into the broker's queue). */
-  const blocked: (() => void)[] = [];
-
-  function enqueue(packet: IPublishPacket, ack: () => void): void {
-    group.push({ packet, ack });
-    if (!commitScheduled) {
-      commitScheduled = true;
-      setImmediate(commitGroup);
+    const decision = decideIngest(packet.topic, payload, nowMs, opts.site, opts.limits, recent);
+    switch (decision.action) {
+      case 'dead-letter':
+        afterCommit.push(() => received.inc({ kind: decision.received }));
+        return deadLetter(packet.topic, payload, decision.refused, nowMs, afterCommit);
+      case 'store-status':
+        store.append(decision.line, decision.tsMs);
+        afterCommit.push(() => {
+          received.inc({ kind: 'status' });
+          log.info({ nodeId: decision.status.nodeId, zoneId: decision.zoneId, status: decision.status.status }, 'node status');
+        });
+        return;
+      case 'skip-duplicate':
+        afterCommit.push(() => {
+          received.inc({ kind: 'reading' });
+          duplicates.inc();
+        });
+        return;
+      case 'store-reading':
+        afterCommit.push(() => received.inc({ kind: 'reading' }));
+        onRollback.push(() => recent.forget(decision.nodeId, decision.tsMs));
+        store.append(decision.line, decision.tsMs);
     }
   }
 
-  function commitGroup(): void {
-    commitScheduled = false;
-    if (closed) return; // not acknowledged: the broker re-delivers them to the next session
-    const messages = group;
-    group = [];
-    if (messages.length === 0) return;
-    const afterCommit: (() => void)[] = [];
-    const onRollback: (() => void)[] = [];
-    try {
-      store.commit(() => {
-        for (const m of messages) accept(m.packet, afterCommit, onRollback);
-        opts.beforeCommit?.(messages.length);
-      });
-    } catch (err) {
-      // Storage trouble (disk full…): nothing of the group is kept; keep it unacknowledged, take no
-      // new message, and try again shortly.
-      for (const undo of onRollback) undo();
-      storageFailing = true;
-      log.error({ err: err instanceof Error ? err.message : String(err), messages: messages.length }, 'could not spool messages; retrying');
-      retryTimer = setTimeout(() => {
-        group = [...messages, ...group];
-        storageFailing = false;
-        commitGroup();
-        releaseBlocked();
-      }, 1000);
-      return;
-    }
-    for (const m of messages) m.ack();
-    for (const effect of afterCommit) effect();
-    if (!drain.failing && store.spoolDepth >= opts.batchSize) drain.wake();
-  }
-
-  function releaseBlocked(): void {
-    while (blocked.length > 0 && !storageFailing && spoolHasRoom()) blocked.shift()?.();
-  }
-
-  const client: MqttClient = connectDurableSession({
+  const groups = new GroupCommit({
+    transaction: (work) => store.commit(work),
+    accept,
+    hasRoom: spoolHasRoom,
+    committed: () => {
+      if (!drain.failing && store.spoolDepth >= opts.batchSize) drain.wake();
+    },
+    ...(opts.beforeCommit ? { beforeCommit: opts.beforeCommit } : {}),
+    log,
+  });
+  // Readings and status take the same path (group commit into the spool).
+  const client: MqttClient = connectServiceSession({
     url: opts.mqttUrl,
     clientId: opts.clientId,
     username: opts.username,
     password: opts.password,
     service: 'ingest',
-    filters: ingestFilters(opts.sharedGroup),
+    routes: ingestFilters(opts.sharedGroup).map((filter) => ({ filter, handle: groups.handle })),
     log,
-    // Dead letters are in SQLite already; do not pile copies up in memory while offline.
-    queueQoSZero: false,
-    handle: (packet, ack, readNext) => {
-      const letIn = () => {
-        enqueue(packet, ack);
-        readNext();
-      };
-      // Without readNext() mqtt.js hands over nothing more: the broker keeps the rest queued.
-      if (!storageFailing && spoolHasRoom()) letIn();
-      else blocked.push(letIn);
-    },
   });
 
   async function drainOnce(): Promise<DrainOutcome> {
-    const rows = store.peek(opts.batchSize);
-    if (rows.length === 0) return 'empty';
     const started = performance.now();
+    let rows: SpoolRow[];
     try {
       if (opts.writer) {
-        // A line InfluxDB refuses (bad content) is found and kept in rejected_lines; the rest is written.
-        const refused = await writeIsolatingRefused(opts.writer, rows.map((r) => r.line));
-        store.settle(rows, refused);
-        if (refused.length > 0) {
-          setAsideTotal.inc(refused.length);
-          log.error({ refused: refused.length, of: rows.length, err: refused[0]?.error, line: rows[refused[0]?.index ?? 0]?.line.slice(0, 200) }, 'InfluxDB refused lines for their content; kept in rejected_lines, the rest of the batch written');
-        }
-      } else store.moveToLocal(rows, opts.localRetentionRows);
+        const batch = await writeSpoolBatch(store, opts.writer, opts.batchSize, log, 'rejected_lines');
+        refusedLinesTotal.inc(batch.refused);
+        rows = batch.rows;
+      } else {
+        rows = store.peek(opts.batchSize);
+        if (rows.length > 0) store.moveToLocal(rows, opts.localRetentionRows);
+      }
     } catch (err) {
       writeFailures.inc();
       throw err;
     }
+    if (rows.length === 0) return 'empty';
     const now = Date.now();
     writeSeconds.observe((performance.now() - started) / 1000);
     statsLatency.observe(performance.now() - started);
@@ -290,36 +217,19 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     stored.inc({ destination }, rows.length);
     spoolDepthGauge.set(store.spoolDepth);
     opts.onStored?.(rows, now);
-    releaseBlocked();
+    groups.releaseBlocked();
     return 'wrote';
   }
 
-  // A stats point goes through the spool like every other line; skipped (lost) when the spool is full.
-  const stats = startPipelineStats({
-    service: 'ingest',
+  const figures = startIngestFigures({
     intervalS: opts.pipelineStatsS ?? 0,
-    logger: log,
-    collect: () => {
-      // No write since the last point: write_latency_ms is undefined and left out.
-      return { readings_stored: statsCounts.readingsStored, spool_depth: store.spoolDepth, dead_letters: statsCounts.deadLetters, write_latency_ms: statsLatency.take() };
-    },
-    sink: (line, tsMs) => {
-      if (store.spoolDepth < opts.spoolMaxRows) store.append(line, tsMs);
-    },
+    store,
+    spoolMaxRows: opts.spoolMaxRows,
+    site: opts.site,
+    log,
+    // No write since the last point: write_latency_ms is undefined and left out.
+    collect: () => ({ readings_stored: statsCounts.readingsStored, spool_depth: store.spoolDepth, dead_letters: statsCounts.deadLetters, write_latency_ms: statsLatency.take() }),
   });
-  // The node registry (positions) for the city geomap, at start and every 5 minutes, with the stats.
-  const writeSiteNodes = () => {
-    try {
-      if (store.spoolDepth >= opts.spoolMaxRows) return;
-      const now = Date.now();
-      const nodes = [...opts.site.nodes.values()].map((n) => ({ ...n, zoneName: opts.site.zones.get(n.zone)?.name ?? n.zone }));
-      for (const line of siteNodeLines(nodes, now)) store.append(line, now);
-    } catch (err) {
-      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site_node points skipped');
-    }
-  };
-  const siteNodesTimer = (opts.pipelineStatsS ?? 0) > 0 ? setInterval(writeSiteNodes, 300_000).unref() : undefined;
-  if (siteNodesTimer) writeSiteNodes();
 
   drain.start();
 
@@ -341,13 +251,10 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     async close() {
       // Acknowledge what this turn took in, stop taking messages (unacked ones stay queued at the
       // broker), then flush what we hold.
-      commitGroup();
-      closed = true;
-      clearTimeout(retryTimer);
-      await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
-      deadLetterLog.close();
-      stats.stop(true);
-      clearInterval(siteNodesTimer);
+      groups.close();
+      await closeSession(client);
+      deadLetters.close();
+      figures.stop();
       await drain.stop();
       if (!(await drain.flush())) log.warn({ spoolDepth: store.spoolDepth }, 'final flush failed; rows stay in the spool for the next start');
       await opts.writer?.close();

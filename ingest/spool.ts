@@ -1,42 +1,27 @@
 // Ingest's durable state in SQLite: the spool every accepted message passes through before
-// InfluxDB, the local store used when no InfluxDB is configured, dead letters, and lines
-// InfluxDB refused outright. A message is acknowledged to the broker only after its row is here.
+// InfluxDB (a LineSpool, platform/line-spool.ts, tables `spool` and `rejected_lines`), the local
+// store used when no InfluxDB is configured, and dead letters (platform/dead-letters.ts). A message
+// is acknowledged to the broker only after its row is here.
 import type { SqliteDatabase } from '../platform/sqlite.ts';
-import type { DeadLetter } from '../contracts/payloads.ts';
+import { LineSpool, type SpooledLine } from '../platform/line-spool.ts';
+import { DeadLetterTable } from '../platform/dead-letters.ts';
 
-export interface SpoolRow {
-  id: number;
-  line: string;
-  tsMs: number;
-}
+export type SpoolRow = SpooledLine;
 
 export class IngestStore {
+  /** Counted here, not with count(*): ingest asks for it on every message. */
   private depth: number;
-  private readonly insertSpool;
-  private readonly selectBatch;
-  private readonly deleteUpTo;
-  private readonly insertDeadLetter;
+  private readonly spool: LineSpool;
   private readonly insertLocal;
-  private readonly insertRejected;
+  /** Messages ingest refused (platform/dead-letters.ts). */
+  readonly deadLetterTable: DeadLetterTable;
 
   constructor(private readonly db: SqliteDatabase) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS spool (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL, ts_ms INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS local_readings (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL, ts_ms INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS rejected_lines (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL, error TEXT NOT NULL, at TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS dead_letters (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, service TEXT NOT NULL, code TEXT NOT NULL, reason TEXT NOT NULL,
-        topic TEXT NOT NULL, received_at TEXT NOT NULL, payload_bytes INTEGER NOT NULL, payload_excerpt TEXT NOT NULL, node_id TEXT);
-    `);
-    this.insertSpool = db.prepare<[string, number]>('INSERT INTO spool (line, ts_ms) VALUES (?, ?)');
-    this.selectBatch = db.prepare<[number]>('SELECT id, line, ts_ms AS tsMs FROM spool ORDER BY id LIMIT ?');
-    this.deleteUpTo = db.prepare<[number]>('DELETE FROM spool WHERE id <= ?');
-    this.insertDeadLetter = db.prepare(
-      'INSERT INTO dead_letters (service, code, reason, topic, received_at, payload_bytes, payload_excerpt, node_id) VALUES (@service, @code, @reason, @topic, @receivedAt, @payloadBytes, @payloadExcerpt, @nodeId)',
-    );
+    this.spool = new LineSpool(db, 'spool', 'rejected_lines');
+    db.exec('CREATE TABLE IF NOT EXISTS local_readings (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL, ts_ms INTEGER NOT NULL);');
+    this.deadLetterTable = new DeadLetterTable(db);
     this.insertLocal = db.prepare<[string, number]>('INSERT INTO local_readings (line, ts_ms) VALUES (?, ?)');
-    this.insertRejected = db.prepare<[string, string, string]>('INSERT INTO rejected_lines (line, error, at) VALUES (?, ?, ?)');
-    this.depth = (db.prepare('SELECT count(*) AS n FROM spool').get() as { n: number }).n;
+    this.depth = this.spool.depth();
   }
 
   get spoolDepth(): number {
@@ -58,28 +43,20 @@ export class IngestStore {
   }
 
   append(line: string, tsMs: number): void {
-    this.insertSpool.run(line, tsMs);
+    this.spool.append(line, tsMs);
     this.depth += 1;
   }
 
   /** Oldest rows first: the spool drains in arrival order. */
   peek(limit: number): SpoolRow[] {
-    return this.selectBatch.all(limit) as SpoolRow[];
-  }
-
-  /** Removes rows up to and including `id` once their destination has them. */
-  release(rows: readonly SpoolRow[]): void {
-    const last = rows[rows.length - 1];
-    if (!last) return;
-    const removed = this.deleteUpTo.run(last.id).changes;
-    this.depth = Math.max(0, this.depth - removed);
+    return this.spool.peek(limit);
   }
 
   /** With no InfluxDB, the local table is the destination; oldest rows beyond `keepRows` are pruned. */
   readonly moveToLocal = (rows: readonly SpoolRow[], keepRows: number): void => {
     this.db.transaction(() => {
       for (const r of rows) this.insertLocal.run(r.line, r.tsMs);
-      this.release(rows);
+      this.depth = Math.max(0, this.depth - this.spool.release(rows));
       this.db.prepare('DELETE FROM local_readings WHERE id <= (SELECT max(id) FROM local_readings) - ?').run(keepRows);
     })();
   };
@@ -89,26 +66,11 @@ export class IngestStore {
    * rejected_lines with the error (not retried forever), and the whole batch leaves the spool.
    */
   readonly settle = (rows: readonly SpoolRow[], refused: readonly { index: number; error: string }[]): void => {
-    const at = new Date().toISOString();
-    this.db.transaction(() => {
-      for (const r of refused) {
-        const row = rows[r.index];
-        if (row) this.insertRejected.run(row.line, r.error, at);
-      }
-      this.release(rows);
-    })();
+    this.depth = Math.max(0, this.depth - this.spool.settle(rows, refused));
   };
 
-  recordDeadLetter(dl: DeadLetter & { code: string }): number {
-    return Number(this.insertDeadLetter.run({ ...dl, nodeId: dl.nodeId ?? null }).lastInsertRowid);
-  }
-
-  deadLetters(limit = 100): (DeadLetter & { id: number; code: string })[] {
-    return this.db
-      .prepare(
-        'SELECT id, service, code, reason, topic, received_at AS receivedAt, payload_bytes AS payloadBytes, payload_excerpt AS payloadExcerpt, node_id AS nodeId FROM dead_letters ORDER BY id DESC LIMIT ?',
-      )
-      .all(limit) as (DeadLetter & { id: number; code: string })[];
+  deadLetters(limit = 100): ReturnType<DeadLetterTable['recent']> {
+    return this.deadLetterTable.recent(limit);
   }
 
   localReadingCount(): number {

@@ -1,9 +1,10 @@
 // The loop every service runs between its SQLite spool and InfluxDB: write a batch, again at once
 // while there is more, pause when the spool is empty, and back off (exponential, full jitter,
 // 0.5 → 30 s) while InfluxDB fails, so a struggling server is not hammered and nothing is dropped.
+import { writeIsolatingRefused, type LineWriter } from './influx-writer.ts';
 import type { Logger } from './logger.ts';
 
-/** 'wrote': a batch left the spool (written or set aside); 'empty': nothing to write. */
+/** 'wrote': a batch left the spool (written, or refused for its content and kept); 'empty': nothing to write. */
 export type DrainOutcome = 'wrote' | 'empty';
 
 export interface SpoolDrainOptions {
@@ -108,4 +109,33 @@ export class SpoolDrain {
       this.#wake = undefined;
     });
   }
+}
+
+/** A spool the drain step reads: oldest rows first; settle = refused lines kept in the refused table, the batch released. */
+export interface DrainableSpool<R extends { line: string }> {
+  peek(limit: number): R[];
+  settle(rows: readonly R[], refused: readonly { index: number; error: string }[]): void;
+}
+
+/**
+ * The one drain step of every service: peek a batch, write it (a line InfluxDB refuses for its
+ * content is isolated by halving, platform/influx-writer.ts), settle it (refused lines kept in the
+ * spool's refused table with the error, the batch released). Throws on a transient failure: the
+ * rows stay and SpoolDrain retries with backoff. `rows` is empty when there was nothing to write.
+ */
+export async function writeSpoolBatch<R extends { line: string }>(
+  spool: DrainableSpool<R>,
+  writer: LineWriter,
+  batch: number,
+  log: Logger,
+  refusedTable: string,
+): Promise<{ outcome: DrainOutcome; rows: R[]; refused: number }> {
+  const rows = spool.peek(batch);
+  if (rows.length === 0) return { outcome: 'empty', rows, refused: 0 };
+  const refused = await writeIsolatingRefused(writer, rows.map((r) => r.line));
+  spool.settle(rows, refused);
+  if (refused.length > 0) {
+    log.error({ refused: refused.length, of: rows.length, err: refused[0]?.error, line: rows[refused[0]?.index ?? 0]?.line.slice(0, 200) }, `InfluxDB refused lines for their content; kept in ${refusedTable}, the rest of the batch written`);
+  }
+  return { outcome: 'wrote', rows, refused: refused.length };
 }

@@ -11,7 +11,7 @@ import { loadRulesConfig, DEFAULT_RULES_CONFIG } from './config.ts';
 import { forEachLine } from './lines.ts';
 import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platform/credentials.ts';
 import { createLogger } from '../platform/logger.ts';
-import { startMetricsServer } from '../platform/metrics.ts';
+import { runUntilSignal, serveMetrics } from '../platform/service-shell.ts';
 import { clockModeOf, pipelineClockFromEnv, startClockLink } from '../platform/clock-link.ts';
 import { DEFAULT_SITE_FILE } from '../contracts/config.ts';
 import { loadRulesEnv } from './env.ts';
@@ -97,34 +97,12 @@ export function registerRulesCommands(program: Command): void {
         clock,
         log,
       });
-      let rules: Awaited<ReturnType<typeof runRules>>;
-      try {
-        rules = await runRules(env, site, { username, password }, log, env, clock);
-      } catch (err) {
-        log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'rules start-up failed');
-        process.exit(1);
-      }
-      const server =
-        env.EWS_HTTP_PORT === 0
-          ? null
-          : await startMetricsServer(env.EWS_HTTP_HOST, env.EWS_HTTP_PORT, () => ({ ok: rules.connected, detail: { connected: rules.connected, outboxDepth: rules.store.outboxDepth(), spoolDepth: rules.store.spoolDepth() } }));
-      log.info({ clientId: env.RULES_CLIENT_ID, clock: env.RULES_CLOCK }, 'rules service running');
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) process.exit(1);
-        stopping = true;
-        log.info({ signal }, 'shutting down');
-        server?.close();
-        Promise.all([rules.close(), clockLink.close()]).then(
-          () => process.exit(0),
-          (err: unknown) => {
-            log.error({ err: err instanceof Error ? err.message : String(err) }, 'error while stopping');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGTERM', () => stop('SIGTERM'));
+      await runUntilSignal(log, async (started) => {
+        started.push({ name: 'clock link', close: () => clockLink.close() });
+        const rules = await runRules(env, site, { username, password }, log, env, clock);
+        started.push({ name: 'rules', close: () => rules.close() }, ...(await serveMetrics(log, env.EWS_HTTP_HOST, env.EWS_HTTP_PORT, () => rules.health())));
+        log.info({ clientId: env.RULES_CLIENT_ID, clock: env.RULES_CLOCK }, 'rules service running');
+      });
     });
 
   program

@@ -5,24 +5,26 @@
 // loses nothing: the broker redelivers what was not acknowledged, the journal replays what was not
 // checkpointed, the outbox publishes what was not marked published.
 import type { IPublishPacket, MqttClient } from 'mqtt';
-import cron, { type ScheduledTask } from 'node-cron';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { z } from 'zod';
-import { dangerSchema, deadLetterSchema, describeZodError, eventSchema, nodeStatusSchema, type DeadLetter, type FireEvent } from '../contracts/payloads.ts';
+import { dangerSchema, describeZodError, eventSchema, type FireEvent } from '../contracts/payloads.ts';
 import type { Site } from '../contracts/site.ts';
-import { parseTopic, topics } from '../contracts/topics.ts';
-import { writeIsolatingRefused, type LineWriter } from '../platform/influx-writer.ts';
+import { topics } from '../contracts/topics.ts';
+import type { LineWriter } from '../platform/influx-writer.ts';
 import type { Logger } from '../platform/logger.ts';
-import { rateLimitedWarn } from '../platform/log-limiter.ts';
-import { SpoolDrain, type DrainOutcome } from '../platform/spool-drain.ts';
-import { connectDurableSession } from '../platform/mqtt-session.ts';
+import { createDeadLetters } from '../platform/dead-letters.ts';
+import { SpoolDrain, writeSpoolBatch, type DrainOutcome } from '../platform/spool-drain.ts';
+import { closeSession, connectServiceSession, type MessageHandler, type RunningService } from '../platform/service-shell.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import { PipelineClock } from '../platform/clock.ts';
 import type { RulesConfig } from './config.ts';
-import { RulesCore, officialCronExpression, rulesReadingSchema, parseCoreState, serializeCoreState, type ClockMode, type CoreInput, type CoreOutput } from './core.ts';
+import { RulesCore, officialCronExpression, parseCoreState, serializeCoreState, type ClockMode, type CoreInput, type CoreOutput } from './core.ts';
 import type { EngineReading } from './engine.ts';
 import { dangerLine, eventLine } from './influx-lines.ts';
+import { decideRules } from './message-handler.ts';
+import { startOutboxPublisher } from './outbox-publisher.ts';
+import { startRulesSchedule } from './schedule.ts';
 import { RulesStore, type OutboxItem } from './store.ts';
 import { parseInstant } from './time.ts';
 
@@ -50,7 +52,7 @@ export interface RulesServiceOptions {
   onEvent?: (event: FireEvent) => void;
 }
 
-export interface RunningRules {
+export interface RunningRules extends RunningService {
   readonly store: RulesStore;
   readonly core: RulesCore;
   readonly connected: boolean;
@@ -72,8 +74,6 @@ const lagSeconds = new Histogram({
   buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600],
   registers: [metricsRegistry],
 });
-
-const EXCERPT_BYTES = 256;
 
 /** What rules publishes and writes for one core output (validated against the contract). */
 export function outboxItems(out: CoreOutput, log: Logger): OutboxItem[] {
@@ -201,179 +201,97 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
   }
 
   let client: MqttClient;
+  let wakePublisher: (() => void) | undefined;
 
-  // A few lines per reason per 10 s, then a count: bad data in bulk must not bury the log.
-  const deadLetterLog = rateLimitedWarn(log, 'message dead-lettered');
-  function deadLetter(topic: string, payload: Buffer, code: string, reason: string, nodeId?: string): void {
-    const dl: DeadLetter = deadLetterSchema.parse({
-      service: 'rules',
-      reason: `${code}: ${reason}`.slice(0, 500),
-      topic,
-      receivedAt: new Date().toISOString(),
-      payloadBytes: payload.length,
-      payloadExcerpt: payload.subarray(0, EXCERPT_BYTES).toString('utf8'),
-      ...(nodeId ? { nodeId } : {}),
-    });
-    store.recordDeadLetter(dl);
-    deadLetters.inc({ reason: code });
-    deadLetterLog.warn(code, { topic, nodeId, reason });
-    client.publish(topics.deadLetter('rules'), JSON.stringify(dl), { qos: 1 });
-  }
+  const deadLetterPolicy = createDeadLetters({ service: 'rules', table: store.deadLetters, log, counter: deadLetters, client: () => client });
 
   function handle(packet: IPublishPacket): void {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    const parsedTopic = parseTopic(packet.topic);
-    if (!parsedTopic || (parsedTopic.kind !== 'reading' && parsedTopic.kind !== 'status')) {
-      readingsTotal.inc({ result: 'dead-letter' });
-      return deadLetter(packet.topic, payload, 'unknown-topic', 'not a readings or status topic');
+    const decision = decideRules(packet.topic, payload, (nodeId) => nodeZone.has(nodeId), (nodeId, seq, tsMs) => core.isDuplicate(nodeId, seq, tsMs));
+    switch (decision.action) {
+      case 'dead-letter':
+        if (decision.reading) readingsTotal.inc({ result: 'dead-letter' });
+        deadLetterPolicy.refuse(decision.refused, packet.topic, payload, Date.now());
+        return;
+      case 'note-status': {
+        const { status } = decision;
+        statusTotal.inc({ status: status.status });
+        log.info({ nodeId: status.nodeId, zoneId: nodeZone.get(status.nodeId), status: status.status, reason: status.reason }, 'node status');
+        return;
+      }
+      case 'skip-duplicate':
+        readingsTotal.inc({ result: 'duplicate' });
+        return;
+      case 'apply-reading': {
+        const { reading, tsMs } = decision;
+        followClock();
+        const rxMs = clock.now();
+        commit({ kind: 'reading', reading, tsMs, rxMs }, JSON.stringify(reading));
+        readingsTotal.inc({ result: 'processed' });
+        // Observation → durable, in wall seconds (an accelerated run's clock runs `rate` times faster).
+        if (opts.clockMode === 'wall') lagSeconds.observe(Math.max(0, clock.now() - tsMs) / clock.rate() / 1000);
+      }
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(payload.toString('utf8'));
-    } catch (err) {
-      readingsTotal.inc({ result: 'dead-letter' });
-      return deadLetter(packet.topic, payload, 'malformed-json', (err as Error).message.split('\n')[0] ?? 'not JSON', parsedTopic.nodeId);
-    }
-    if (parsedTopic.kind === 'status') {
-      const st = nodeStatusSchema.safeParse(json);
-      if (!st.success) return deadLetter(packet.topic, payload, 'schema', describeZodError(st.error), parsedTopic.nodeId);
-      if (st.data.nodeId !== parsedTopic.nodeId) return deadLetter(packet.topic, payload, 'topic-mismatch', `payload nodeId ${st.data.nodeId} on the topic of ${parsedTopic.nodeId}`, parsedTopic.nodeId);
-      statusTotal.inc({ status: st.data.status });
-      // Informational: the engine judges offline/online from the readings' cadence itself.
-      log.info({ nodeId: st.data.nodeId, zoneId: nodeZone.get(st.data.nodeId), status: st.data.status, reason: st.data.reason }, 'node status');
-      return;
-    }
-    const r = rulesReadingSchema.safeParse(json);
-    if (!r.success) {
-      readingsTotal.inc({ result: 'dead-letter' });
-      return deadLetter(packet.topic, payload, 'schema', describeZodError(r.error), parsedTopic.nodeId);
-    }
-    const reading = r.data;
-    if (reading.nodeId !== parsedTopic.nodeId) {
-      readingsTotal.inc({ result: 'dead-letter' });
-      return deadLetter(packet.topic, payload, 'topic-mismatch', `payload nodeId ${reading.nodeId} on the topic of ${parsedTopic.nodeId}`, parsedTopic.nodeId);
-    }
-    if (!nodeZone.has(reading.nodeId)) {
-      readingsTotal.inc({ result: 'dead-letter' });
-      return deadLetter(packet.topic, payload, 'unknown-node', 'node not in the site file', reading.nodeId);
-    }
-    const tsMs = parseInstant(reading.ts);
-    if (core.isDuplicate(reading.nodeId, reading.seq, tsMs)) {
-      readingsTotal.inc({ result: 'duplicate' });
-      return;
-    }
-    followClock();
-    const rxMs = clock.now();
-    commit({ kind: 'reading', reading: reading as EngineReading, tsMs, rxMs }, JSON.stringify(reading));
-    readingsTotal.inc({ result: 'processed' });
-    // Observation → durable, in wall seconds (an accelerated run's clock runs `rate` times faster).
-    if (opts.clockMode === 'wall') lagSeconds.observe(Math.max(0, clock.now() - tsMs) / clock.rate() / 1000);
   }
 
-  let wakePublisher: (() => void) | undefined;
-  // Spool → InfluxDB, with backoff; lines InfluxDB refuses for their content are set aside.
+  // Spool → InfluxDB, with backoff; lines InfluxDB refuses for their content are kept in influx_refused.
   const influxDrain = opts.writer ? new SpoolDrain({ step: drainInfluxOnce, idleMs: 1000, log, what: 'lines', describe: () => ({ spoolDepth: store.spoolDepth() }) }) : null;
-  const pause = (ms: number, set: (w: (() => void) | undefined) => void) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      set(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    }).finally(() => set(undefined));
 
-  client = connectDurableSession({
+  // Acknowledged only after the journal transaction committed; retried while storage fails.
+  const handleDurably: MessageHandler = (packet, done) => {
+    const attempt = () => {
+      try {
+        handle(packet);
+        done();
+      } catch (err) {
+        log.error({ err: err instanceof Error ? err.message : String(err), topic: packet.topic }, 'could not store the effect of a message; retrying (not acknowledged)');
+        if (running) setTimeout(attempt, 1000);
+      }
+    };
+    attempt();
+  };
+  client = connectServiceSession({
     url: opts.mqttUrl,
     clientId: opts.clientId,
     username: opts.username,
     password: opts.password,
     service: 'rules',
-    filters: [topics.allReadings, topics.allStatus],
+    routes: [
+      { filter: topics.allReadings, handle: handleDurably },
+      { filter: topics.allStatus, handle: handleDurably },
+    ],
     log,
-    // Acknowledged only after the journal transaction committed.
-    handle: (packet, done) => {
-      const attempt = () => {
-        try {
-          handle(packet);
-          done();
-        } catch (err) {
-          log.error({ err: err instanceof Error ? err.message : String(err), topic: packet.topic }, 'could not store the effect of a message; retrying (not acknowledged)');
-          if (running) setTimeout(attempt, 1000);
-        }
-      };
-      attempt();
-    },
   });
 
-  // Outbox → MQTT, in order; a row is marked published after its PUBACK.
-  const publisher = (async () => {
-    while (running) {
-      const rows = store.unpublished(0, 200);
-      outboxDepth.set(rows.length < 200 ? rows.length : store.outboxDepth());
-      if (rows.length === 0 || !client.connected) {
-        await pause(rows.length === 0 ? 1000 : 200, (w) => (wakePublisher = w));
-        continue;
-      }
-      try {
-        for (const row of rows) {
-          if (!running) break;
-          await client.publishAsync(row.topic, row.payload, { qos: 1, retain: row.retain });
-          store.markPublished(row.seq);
-        }
-      } catch (err) {
-        if (running) log.warn({ err: err instanceof Error ? err.message : String(err) }, 'publishing from the outbox failed; retrying');
-        await pause(1000, (w) => (wakePublisher = w));
-      }
-    }
-  })();
+  const publisher = startOutboxPublisher({ store, client, log, onDepth: (depth) => outboxDepth.set(depth) });
+  wakePublisher = publisher.wake;
 
   async function drainInfluxOnce(): Promise<DrainOutcome> {
-    const lines = store.lines.peek(opts.influxBatch);
-    if (lines.length === 0 || !opts.writer) return 'empty';
-    const refused = await writeIsolatingRefused(opts.writer, lines.map((l) => l.line));
-    store.lines.settle(lines, refused);
-    if (refused.length > 0) log.error({ lines: refused.length, of: lines.length, err: refused[0]?.error }, 'InfluxDB refused rules lines for their content; kept in influx_refused, the rest written');
+    if (!opts.writer) return 'empty';
+    const { outcome } = await writeSpoolBatch(store.lines, opts.writer, opts.influxBatch, log, 'influx_refused');
     spoolDepth.set(store.spoolDepth());
-    return 'wrote';
+    return outcome;
   }
   influxDrain?.start();
 
-  // Wall clock: the engine's tick, the official level's moment (13:17 local: the 13:00 window has
-  // closed) and the hourly provisional value. In readings mode time moves only with the readings
-  // and the same schedule runs inside the core under that clock.
-  const tick = (why: string) => {
-    try {
-      followClock();
-      commit({ kind: 'tick', rxMs: clock.now() }, '');
-    } catch (err) {
-      log.error({ err: err instanceof Error ? err.message : String(err), why }, 'tick could not be stored');
-    }
-  };
-  const timers: NodeJS.Timeout[] = [];
-  const tasks: ScheduledTask[] = [];
-  // The engine tick every RULES_TICK_S of pipeline time: faster in wall time while an accelerated
-  // run is followed (at least every 100 ms of wall time).
-  let tickTimer: NodeJS.Timeout | undefined;
-  const scheduleTick = () => {
-    if (!running) return;
-    tickTimer = setTimeout(() => {
-      tick('interval');
-      scheduleTick();
-    }, Math.max(100, (opts.tickS * 1000) / clock.rate()));
-  };
-  const stopFollowingChanges = clock.onChange(() => {
-    if (opts.clockMode !== 'wall' || !running) return;
-    // Re-base now rather than at the next reading, and tick at the new rate.
-    clearTimeout(tickTimer);
-    tick('clock changed');
-    scheduleTick();
+  const schedule = startRulesSchedule({
+    clock,
+    clockMode: opts.clockMode,
+    tickS: opts.tickS,
+    officialCron: officialCronExpression(opts.config),
+    provisionalCron: opts.provisionalCron,
+    timezone: opts.timezone,
+    tick: (why) => {
+      try {
+        followClock();
+        commit({ kind: 'tick', rxMs: clock.now() }, '');
+      } catch (err) {
+        log.error({ err: err instanceof Error ? err.message : String(err), why }, 'tick could not be stored');
+      }
+    },
+    log,
   });
-  if (opts.clockMode === 'wall') {
-    scheduleTick();
-    tasks.push(cron.schedule(officialCronExpression(opts.config), () => tick('official'), { timezone: opts.timezone, name: 'rules-official' }));
-    tasks.push(cron.schedule(opts.provisionalCron, () => tick('provisional'), { timezone: opts.timezone, name: 'rules-provisional' }));
-    log.info({ official: officialCronExpression(opts.config), provisional: opts.provisionalCron, timezone: opts.timezone }, 'rules schedules');
-  }
+  const timers: NodeJS.Timeout[] = [];
   timers.push(
     setInterval(() => {
       try {
@@ -393,16 +311,16 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
       return client.connected;
     },
     checkpoint,
+    health() {
+      return { ok: client.connected, detail: { connected: client.connected, outboxDepth: store.outboxDepth(), spoolDepth: store.spoolDepth() } };
+    },
     async close() {
-      clearTimeout(tickTimer);
-      stopFollowingChanges();
+      await schedule.stop();
       for (const t of timers) clearInterval(t);
-      for (const t of tasks) await t.destroy();
-      await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
-      deadLetterLog.close();
+      await closeSession(client);
+      deadLetterPolicy.close();
       running = false;
-      wakePublisher?.();
-      await publisher;
+      await publisher.stop();
       if (influxDrain) {
         await influxDrain.stop();
         if (!(await influxDrain.flush())) log.warn({ spoolDepth: store.spoolDepth() }, 'final InfluxDB flush failed; lines stay in the spool');

@@ -7,14 +7,14 @@
 //  - outbox      every event and danger value to publish, written in the same transaction as the
 //                journal entry that produced it, marked published after the broker's PUBACK;
 //  - influx      line-protocol lines for InfluxDB, same transaction, deleted once written;
-//  - dead_letters input refused.
+//  - dead_letters input refused (platform/dead-letters.ts).
 //
 // Restart = restore the checkpoint, re-apply the journal after it (the engine is deterministic, so
 // it reaches exactly the state it had), publish what the outbox still holds. Outbox rows are keyed
 // (event id; zone/date/official/ts for danger), so the re-applied entries never add a row twice.
 import { LineSpool } from '../platform/line-spool.ts';
 import type { SqliteDatabase } from '../platform/sqlite.ts';
-import type { DeadLetter } from '../contracts/payloads.ts';
+import { DeadLetterTable } from '../platform/dead-letters.ts';
 
 export interface JournalEntry {
   id: number;
@@ -49,7 +49,8 @@ export class RulesStore {
   private readonly markPublishedStmt;
   /** Lines for InfluxDB (tables influx, influx_refused). */
   readonly lines: LineSpool;
-  private readonly insertDeadLetter;
+  /** Messages rules refused. */
+  readonly deadLetters: DeadLetterTable;
   readonly withInflux: boolean;
 
   constructor(
@@ -62,9 +63,6 @@ export class RulesStore {
       CREATE TABLE IF NOT EXISTS checkpoint (one INTEGER PRIMARY KEY CHECK (one = 1), journal_id INTEGER NOT NULL, state TEXT NOT NULL, at TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, topic TEXT NOT NULL, payload TEXT NOT NULL, retain INTEGER NOT NULL, published INTEGER NOT NULL DEFAULT 0);
       CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (published, seq);
-      CREATE TABLE IF NOT EXISTS dead_letters (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, reason TEXT NOT NULL, topic TEXT NOT NULL, received_at TEXT NOT NULL,
-        payload_bytes INTEGER NOT NULL, payload_excerpt TEXT NOT NULL, node_id TEXT);
     `);
     this.insertJournal = db.prepare<[string, string, number]>('INSERT INTO journal (kind, payload, rx_ms) VALUES (?, ?, ?)');
     this.selectJournal = db.prepare<[number]>('SELECT id, kind, payload, rx_ms AS rxMs FROM journal WHERE id > ? ORDER BY id');
@@ -72,9 +70,7 @@ export class RulesStore {
     this.selectOutbox = db.prepare<[number, number]>('SELECT seq, key, topic, payload, retain FROM outbox WHERE published = 0 AND seq > ? ORDER BY seq LIMIT ?');
     this.markPublishedStmt = db.prepare<[number]>('UPDATE outbox SET published = 1 WHERE seq = ?');
     this.lines = new LineSpool(db, 'influx', 'influx_refused');
-    this.insertDeadLetter = db.prepare(
-      'INSERT INTO dead_letters (reason, topic, received_at, payload_bytes, payload_excerpt, node_id) VALUES (@reason, @topic, @receivedAt, @payloadBytes, @payloadExcerpt, @nodeId)',
-    );
+    this.deadLetters = new DeadLetterTable(db);
   }
 
   /** Runs fn in one transaction (all or nothing). */
@@ -139,11 +135,7 @@ export class RulesStore {
     return this.lines.depth();
   }
 
-  recordDeadLetter(dl: DeadLetter): void {
-    this.insertDeadLetter.run({ reason: dl.reason, topic: dl.topic, receivedAt: dl.receivedAt, payloadBytes: dl.payloadBytes, payloadExcerpt: dl.payloadExcerpt, nodeId: dl.nodeId ?? null });
-  }
-
   deadLetterCount(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM dead_letters').get() as { n: number }).n;
+    return this.deadLetters.count();
   }
 }

@@ -15,7 +15,7 @@ const ROOT = new URL('..', import.meta.url).pathname;
 // `--out <dir>`: scripts/start.js builds into a fresh folder of its own (default dist/).
 const { values: args } = parseArgs({ options: { out: { type: 'string' } } });
 const DIST = args.out ? resolve(args.out) : join(ROOT, 'dist');
-const skipped = (file: string) => /\.test\.ts$|\.d\.ts$|test-fixtures\.ts$/.test(file) || file.includes('/client/');
+const skipped = (file: string) => /\.test\.ts$|\.d\.ts$/.test(file) || file.includes('/client/');
 
 function sources(dir: string): string[] {
   let out: string[] = [];

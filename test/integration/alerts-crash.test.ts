@@ -18,7 +18,7 @@ import { topics } from '../../contracts/topics.ts';
 import { derivePassword } from '../../platform/credentials.ts';
 import { freePort, waitFor } from '../harness/ports.ts';
 import { resolveAudiences } from '../../alerts/routing.ts';
-import { laiChauContext, SITE_FILE } from '../../alerts/test-fixtures.ts';
+import { laiChauContext, SITE_FILE } from '../support/alerts-fixtures.ts';
 import { TwilioMessagesDouble } from '../../test/support/twilio-double.ts';
 import { outboxRowSchema } from '../../alerts/outbox.ts';
 

@@ -9,6 +9,8 @@ import type { MqttClient } from 'mqtt';
 import { parseDocument } from 'yaml';
 import { loadAlertsEnv } from '../../alerts/config.ts';
 import { runAlertsService, type RunningAlerts } from '../../alerts/service.ts';
+import Database from 'better-sqlite3';
+import { deadLetterSchema, type DeadLetter } from '../../contracts/payloads.ts';
 import { topics } from '../../contracts/topics.ts';
 import { loadSiteFile } from '../../platform/site-file.ts';
 import { InfluxdProcess, integrationSkipReason } from '../harness/influxd.ts';
@@ -134,5 +136,24 @@ describe.skipIf(skip)(skipTitle('the alerts service with a real broker and influ
     expect(duringOutage.length, `pipeline points from the outage (${new Date(downAt).toISOString()} – ${new Date(upAt).toISOString()})`).toBeGreaterThan(0);
     expect(running.service.listAlerts('all')).toHaveLength(2);
     console.log(`# alerts influx: ${rows.length} alert points, ${ts.length} pipeline points, sms_sent ${sentRows}`);
+  });
+
+  it('a refused event is a dead letter with its reason code: in alerts.sqlite and on ews/v1/deadletter/alerts at QoS 1', async () => {
+    await waitFor(bed.subscribed, 10_000, 'alerts service subscribed');
+    const seen: { qos: number; dl: DeadLetter }[] = [];
+    bed.broker.aedes.on('publish', (packet) => {
+      if (packet.topic === topics.deadLetter('alerts')) seen.push({ qos: packet.qos, dl: deadLetterSchema.parse(JSON.parse(packet.payload.toString())) });
+    });
+    const event = { eventId: 'dead-letter-tan-phong', kind: 'fire-suspected', zoneId: 'tan-phong', ts: new Date().toISOString(), detail: {} };
+    await publisher.publishAsync(topics.event('fire-suspected', 'tan-phong'), 'x'.repeat(1000), { qos: 1 });
+    await publisher.publishAsync(topics.event('fire-suspected', 'san-thang'), JSON.stringify(event), { qos: 1 });
+    await waitFor(() => seen.length === 2, 10_000, 'two dead letters');
+    expect(seen.map((s) => [s.qos, s.dl.code])).toStrictEqual([[1, 'malformed-json'], [1, 'topic-mismatch']]);
+    expect(seen[0]!.dl.payloadExcerpt, 'the excerpt of every service: 256 bytes').toHaveLength(256);
+    const db = new Database(join(bed.env.EWS_DATA_DIR!, 'alerts.sqlite'), { readonly: true });
+    const rows = db.prepare('SELECT service, code FROM dead_letters ORDER BY id').all();
+    db.close();
+    expect(rows).toStrictEqual([{ service: 'alerts', code: 'malformed-json' }, { service: 'alerts', code: 'topic-mismatch' }]);
+    expect(alertOf('dead-letter-tan-phong'), 'nothing of either reached the engine').toBeUndefined();
   });
 });

@@ -78,7 +78,11 @@ describe.skipIf(skip)(skipTitle('broker → ingest → InfluxDB, nothing lost', 
   it('bad input is dead-lettered with a reason and the next valid reading is still stored', async () => {
     const observer = await connectAs(mqttUrl, 'svc-observer');
     const deadLetters: string[] = [];
-    observer.on('message', (_t, payload) => deadLetters.push(deadLetterSchema.parse(JSON.parse(payload.toString())).reason));
+    const qos: number[] = [];
+    observer.on('message', (_t, payload, packet) => {
+      deadLetters.push(deadLetterSchema.parse(JSON.parse(payload.toString())).reason);
+      qos.push(packet.qos);
+    });
     await observer.subscribeAsync(topics.deadLetter('ingest'), { qos: 1 });
 
     const now = Date.now();
@@ -109,6 +113,7 @@ describe.skipIf(skip)(skipTitle('broker → ingest → InfluxDB, nothing lost', 
     expect(rows[rows.length - 1]!.excerpt.length, 'payload excerpt is truncated').toBeLessThanOrEqual(256);
     await waitFor(() => deadLetters.length >= bad.length, 5000, 'dead letters on MQTT');
     expect(deadLetters.slice(0, bad.length), 'dead letters on MQTT').toStrictEqual(bad.map(([, , reason]) => expect.stringMatching(reason)));
+    expect(new Set(qos), 'dead letters are published at QoS 1 (one policy for every service)').toStrictEqual(new Set([1]));
     await observer.endAsync();
     expect(ingest.running, 'ingest is still running').toBe(true);
   });

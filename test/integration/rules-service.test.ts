@@ -95,7 +95,8 @@ it('bad input is dead-lettered on ews/v1/deadletter/rules and never stops the se
   for (const [topic, payload] of bad) await publisher.publishAsync(topic, payload, { qos: 1 });
   await waitFor(() => received.filter((m) => m.topic === topics.deadLetter('rules')).length === bad.length, 10_000, 'dead letters');
   const dls = received.filter((m) => m.topic === topics.deadLetter('rules')).map((m) => deadLetterSchema.parse(JSON.parse(m.payload)));
-  expect(dls.map((d) => d.reason.split(':')[0])).toStrictEqual(['malformed-json', 'schema', 'schema', 'topic-mismatch', 'schema']);
+  expect(dls.map((d) => d.code)).toStrictEqual(['malformed-json', 'schema', 'schema', 'topic-mismatch', 'schema']);
+  expect(rules.store.deadLetters.recent(bad.length).map((d) => d.code).reverse(), 'the same codes in SQLite').toStrictEqual(dls.map((d) => d.code));
   expect(rules.store.deadLetterCount()).toBe(bad.length);
   expect(rules.store.journalTotal(), 'nothing from bad input reached the engine').toBe(0);
 

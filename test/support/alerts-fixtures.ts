@@ -1,10 +1,10 @@
 // Shared by the alerts tests and bench: the Lai Châu site file (roster and alerts section) as committed.
 import { fileURLToPath } from 'node:url';
-import { loadSiteWithPolicy } from './policy.ts';
-import type { EngineContext } from './engine.ts';
-import { buildRoster } from './routing.ts';
+import { loadSiteWithPolicy } from '../../alerts/policy.ts';
+import type { EngineContext } from '../../alerts/engine.ts';
+import { buildRoster } from '../../alerts/routing.ts';
 
-export const SITE_FILE = fileURLToPath(new URL('../config/lai-chau.site.yaml', import.meta.url));
+export const SITE_FILE = fileURLToPath(new URL('../../config/lai-chau.site.yaml', import.meta.url));
 
 export function laiChauContext(): EngineContext {
   const { site, policy } = loadSiteWithPolicy(SITE_FILE);

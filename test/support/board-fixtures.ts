@@ -1,11 +1,11 @@
 // Inputs for the board's unit tests: the shipped site, danger values, events and alerts as the
 // services publish them.
-import type { ApiAlert } from '../contracts/alerts-api.ts';
-import type { Danger, FireEvent } from '../contracts/payloads.ts';
-import { loadSiteFile } from '../platform/site-file.ts';
-import type { BoardInputs } from './view.ts';
+import type { ApiAlert } from '../../contracts/alerts-api.ts';
+import type { Danger, FireEvent } from '../../contracts/payloads.ts';
+import { loadSiteFile } from '../../platform/site-file.ts';
+import type { BoardInputs } from '../../board/view.ts';
 
-export const SITE = loadSiteFile(new URL('../config/lai-chau.site.yaml', import.meta.url).pathname);
+export const SITE = loadSiteFile(new URL('../../config/lai-chau.site.yaml', import.meta.url).pathname);
 
 export function danger(zoneId: string, date: string, level: Danger['level'], p: number | null, official = true, ts = `${date}T13:00:00+07:00`): Danger {
   return {

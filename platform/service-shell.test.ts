@@ -1,0 +1,48 @@
+import type { IPublishPacket } from 'mqtt';
+import { describe, expect, it, vi } from 'vitest';
+import { routeFor, topicMatches, type MessageRoute } from './service-shell.ts';
+
+describe('topicMatches (MQTT 3.1.1 §4.7 filters)', () => {
+  it.each([
+    ['ews/v1/readings/+', 'ews/v1/readings/san-thang-01', true],
+    ['ews/v1/readings/+', 'ews/v1/readings/san-thang-01/x', false],
+    ['ews/v1/readings/+', 'ews/v1/status/san-thang-01', false],
+    ['ews/v1/events/+/+', 'ews/v1/events/fire-suspected/san-thang', true],
+    ['ews/v1/#', 'ews/v1/readings/a', true],
+    ['ews/v1/#', 'ews/v1', true],
+    ['#', '$SYS/broker/load', false],
+    ['+/v1/readings/+', '$x/v1/readings/a', false],
+    ['$share/ingest/ews/v1/readings/+', 'ews/v1/readings/san-thang-01', true],
+    ['$share/ingest/ews/v1/readings/+', 'ews/v1/status/san-thang-01', false],
+    ['ews/v1/clock', 'ews/v1/clock', true],
+    ['ews/v1/clock', 'ews/v1/clock/pipeline/rules', false],
+  ])('%s ~ %s → %s', (filter, topic, expected) => {
+    expect(topicMatches(filter, topic)).toBe(expected);
+  });
+});
+
+describe('routeFor: one handler per subscription', () => {
+  const packet = (topic: string) => ({ topic, payload: Buffer.from('{}'), qos: 1, messageId: 1 }) as unknown as IPublishPacket;
+  const readings = vi.fn();
+  const status = vi.fn();
+  const routes: MessageRoute[] = [
+    { filter: 'ews/v1/readings/+', handle: readings },
+    { filter: 'ews/v1/status/+', handle: status },
+  ];
+
+  it('each message reaches the handler of its subscription, with ack and readNext', () => {
+    const ack = vi.fn();
+    const readNext = vi.fn();
+    routeFor(routes, 'ews/v1/status/a')(packet('ews/v1/status/a'), ack, readNext);
+    expect(status).toHaveBeenCalledExactlyOnceWith(expect.objectContaining({ topic: 'ews/v1/status/a' }), ack, readNext);
+    expect(routeFor(routes, 'ews/v1/readings/a')).toBe(readings);
+  });
+
+  it('a topic no subscription matches goes to the first route (whose checks refuse it as unknown-topic)', () => {
+    expect(routeFor(routes, 'ews/v1/danger/san-thang')).toBe(readings);
+  });
+
+  it('a session without routes is refused', () => {
+    expect(() => routeFor([], 'x')).toThrow('at least one route');
+  });
+});

@@ -1,0 +1,137 @@
+// The shell every consuming service (ingest, rules, alerts) runs in, so delivery, health and
+// shutdown are written once:
+//  - its broker session: the durable session of platform/mqtt-session.ts (persistent, PUBACK only
+//    after the handler's ack()), subscribed to a list of routes {filter, handle}; each message goes to
+//    the handler of the first route whose filter matches its topic. A service adds a subscription by
+//    adding a route.
+//  - its lifecycle: what it returns is a RunningService (health() for /healthz, close());
+//    runUntilSignal runs a set of them until SIGINT/SIGTERM and closes them in reverse order;
+//    serveMetrics puts /metrics and /healthz on EWS_HTTP_HOST:EWS_HTTP_PORT.
+// Dead letters follow platform/dead-letters.ts.
+import type { MqttClient } from 'mqtt';
+import { ConfigError } from './config-error.ts';
+import type { Logger } from './logger.ts';
+import { startMetricsServer, type HealthCheck } from './metrics.ts';
+import { connectDurableSession, type DurableSessionOptions } from './mqtt-session.ts';
+
+export type MessageHandler = DurableSessionOptions['handle'];
+
+export interface MessageRoute {
+  /** An MQTT topic filter (`+`, `#`; a `$share/<group>/` prefix is allowed). */
+  filter: string;
+  handle: MessageHandler;
+}
+
+export interface ServiceSessionOptions extends Omit<DurableSessionOptions, 'filters' | 'handle'> {
+  /** Subscribed together; a message goes to the first route whose filter matches its topic. */
+  routes: readonly MessageRoute[];
+}
+
+/** Whether `topic` matches the MQTT filter (a `$share/<group>/` prefix is not part of the match). */
+export function topicMatches(filter: string, topic: string): boolean {
+  const plain = filter.startsWith('$share/') ? filter.split('/').slice(2).join('/') : filter;
+  const f = plain.split('/');
+  const t = topic.split('/');
+  // MQTT-4.7.2-1: wildcards at the first level do not match topics beginning with `$`.
+  if (topic.startsWith('$') && (f[0] === '+' || f[0] === '#')) return false;
+  for (let i = 0; i < f.length; i += 1) {
+    if (f[i] === '#') return true;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+/**
+ * The handler for `topic`: the first matching route's. A topic no route matches (the broker should
+ * not send one) goes to the first route, whose checks refuse it as `unknown-topic`.
+ */
+export function routeFor(routes: readonly MessageRoute[], topic: string): MessageHandler {
+  const first = routes[0];
+  if (!first) throw new Error('a service session needs at least one route');
+  return (routes.find((r) => topicMatches(r.filter, topic)) ?? first).handle;
+}
+
+/** Connects the service's durable session with its routes. */
+export function connectServiceSession(opts: ServiceSessionOptions): MqttClient {
+  const { routes, ...session } = opts;
+  routeFor(routes, ''); // refuses an empty list at start, not at the first message
+  return connectDurableSession({
+    ...session,
+    filters: routes.map((r) => r.filter),
+    handle: (packet, ack, readNext) => routeFor(routes, packet.topic)(packet, ack, readNext),
+  });
+}
+
+/** Ends the session: unacknowledged messages stay queued at the broker for the next start. */
+export function closeSession(client: MqttClient): Promise<void> {
+  return new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+}
+
+/** What every started service gives back. */
+export interface RunningService {
+  /** For /healthz: ok, and what an operator needs to see why not. */
+  health(): { ok: boolean; detail: Record<string, unknown> };
+  /** Stops taking messages, flushes what it holds, closes its files. */
+  close(): Promise<void>;
+}
+
+export interface Stoppable {
+  name: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Runs until SIGINT/SIGTERM, then closes what `start` started in reverse order and exits 0. A
+ * ConfigError while starting is thrown to the caller (one message, exit 2); another error is given
+ * to `onStartFailure` (default: logged as fatal, exit 1).
+ */
+export async function runUntilSignal(
+  logger: Logger,
+  start: (started: Stoppable[]) => Promise<void>,
+  opts: { onStopping?: () => void; onStartFailure?: (err: unknown) => never } = {},
+): Promise<void> {
+  const services: Stoppable[] = [];
+  let stoppingAt = 0;
+  const stop = async (signal: string) => {
+    if (stoppingAt) {
+      // Ctrl-C under `npm start` reaches us twice (from the terminal and forwarded by npm): only a
+      // second signal a while later means "stop now".
+      if (Date.now() - stoppingAt < 2000) return;
+      logger.warn({ signal }, 'second signal: exiting without finishing shutdown');
+      process.exit(1);
+    }
+    stoppingAt = Date.now();
+    opts.onStopping?.();
+    logger.info({ signal }, 'shutting down');
+    for (const s of [...services].reverse()) {
+      try {
+        await s.close();
+      } catch (err) {
+        logger.error({ stopping: s.name, err: err instanceof Error ? err.message : String(err) }, 'error while stopping');
+      }
+    }
+    logger.info('stopped cleanly');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  try {
+    await start(services);
+  } catch (err) {
+    for (const s of [...services].reverse()) await s.close().catch(() => undefined);
+    // A configuration problem found while starting: fire-ews prints it as one message (exit 2).
+    if (err instanceof ConfigError) throw err;
+    if (opts.onStartFailure) opts.onStartFailure(err);
+    logger.fatal({ err: err instanceof Error ? err.message : String(err) }, 'start-up failed');
+    process.exit(1);
+  }
+}
+
+/** /metrics and /healthz on host:port, as a Stoppable; none when port is 0 (another listener serves them). */
+export async function serveMetrics(logger: Logger, host: string, port: number, health: HealthCheck): Promise<Stoppable[]> {
+  if (port === 0) return [];
+  const server = await startMetricsServer(host, port, health);
+  logger.info({ url: `http://${host}:${port}/metrics` }, 'metrics and health endpoint');
+  return [{ name: 'metrics', close: () => new Promise<void>((resolve) => server.close(() => resolve())) }];
+}
