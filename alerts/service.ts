@@ -19,6 +19,7 @@ import { createLineWriter } from '../platform/influx-writer.ts';
 import { loadSiteWithPolicy, type AlertPolicy } from './policy.ts';
 import { buildRoster } from './routing.ts';
 import { startDrillSchedule } from './drill-schedule.ts';
+import { SensorDrills } from './sensor-drills.ts';
 import { AlertService, type AlertServiceOptions, type TransportDegradation } from './core.ts';
 import type { PipelineClock } from '../platform/clock.ts';
 import { assertTemplatesFit, ACK_CODE_DIGITS, transportNotice, type AckMode } from './templates.ts';
@@ -151,6 +152,9 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
   log.info({ transport: transport.name, ackMode, encoding: policy.encoding, maxSegments: policy.maxSegments, rate: env.ALERTS_RATE_SEGMENTS_PER_S }, 'alerts service starting');
   service.start();
   // Drills the site file schedules (README "Drills"): node-cron, wall clock, the site's timezone.
+  // Sensor drills (alerts/sensor-drills.ts): recorded by the API, opened from rules' drill events.
+  const sensorDrills = new SensorDrills(db, service, log);
+  sensorDrills.startTimer();
   const drillSchedule = startDrillSchedule({ drills: site.drills, timezone: policy.timezone, service, drillExists: (id) => outbox.drill(id) !== null, db, log });
 
   const http = createAlertsHttpServer({
@@ -163,6 +167,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     twilioAuthToken: transport.name === 'twilio' ? env.TWILIO_AUTH_TOKEN : undefined,
     twilioInbound: transport.name === 'twilio' && env.TWILIO_RECEIVES_REPLIES,
     apiKey: env.ALERTS_API_KEY,
+    sensorDrills,
     health: () => ({ ok: mqttClient?.connected ?? false }),
     limits: {
       maxConnections: env.ALERTS_HTTP_MAX_CONNECTIONS,
@@ -208,7 +213,10 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     try {
       const parsedTopic = parseTopic(packet.topic);
-      if (!parsedTopic || parsedTopic.kind !== 'event') {
+      if (parsedTopic?.kind === 'drill-event') {
+        const refused = sensorDrills.onDrillEventPayload(payload);
+        if (refused) deadLetter(refused, packet.topic, payload);
+      } else if (!parsedTopic || parsedTopic.kind !== 'event') {
         deadLetter('not an event topic', packet.topic, payload);
       } else {
         let json: unknown;
@@ -229,7 +237,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
       readNext();
     }
   };
-  const session = connectDurableSession({ url: env.MQTT_URL, clientId: env.ALERTS_MQTT_CLIENT_ID, username, password, service: 'alerts', filters: [topics.allEvents], log, handle: handleEvent });
+  const session = connectDurableSession({ url: env.MQTT_URL, clientId: env.ALERTS_MQTT_CLIENT_ID, username, password, service: 'alerts', filters: [topics.allEvents, topics.allDrillEvents], log, handle: handleEvent });
   client = session;
   mqttClient = session;
 
@@ -264,6 +272,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     async close() {
       if (inboxTimer) clearInterval(inboxTimer);
       drillSchedule.stop();
+      sensorDrills.stop();
       await new Promise<void>((resolve) => session.end(false, {}, () => resolve()));
       await service.stop();
       await influx?.stop();

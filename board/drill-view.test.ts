@@ -19,7 +19,7 @@ import { BoardStore } from './store.ts';
 import { SITE } from './test-fixtures.ts';
 
 const T0 = Date.parse('2026-03-02T01:30:00Z');
-const summary = { drillId: 'san-thang-20260302-0130-abcd', alertId: 'drill-san-thang-20260302-0130-abcd', zoneId: 'san-thang', kind: 'fire-suspected' as const, depth: 'alert' as const, dryRun: false, startedAt: T0, startedBy: 'cli', endedAt: null, endedBy: null, texted: 2, acknowledged: 1, medianResponseS: 30, worstResponseS: 30, escalationStepsReached: 1 };
+const summary = { drillId: 'san-thang-20260302-0130-abcd', alertId: 'drill-san-thang-20260302-0130-abcd', zoneId: 'san-thang', kind: 'fire-suspected' as const, depth: 'alert' as const, dryRun: false, startedAt: T0, startedBy: 'cli', endedAt: null, endedBy: null, texted: 2, acknowledged: 1, medianResponseS: 30, worstResponseS: 30, escalationStepsReached: 1, detectionS: null, sensorOutcome: null };
 const REPORT: DrillReport = {
   drill: summary,
   units: [
@@ -38,6 +38,7 @@ const REPORT: DrillReport = {
     },
   ],
   previous: [{ ...summary, drillId: 'san-thang-20260201-0130-wxyz', startedAt: T0 - 29 * 86_400_000, texted: 8, acknowledged: 2, medianResponseS: 125, worstResponseS: 400, endedAt: T0 - 28 * 86_400_000 }],
+  sensor: null,
 };
 
 describe('the drill report page and CSV', () => {

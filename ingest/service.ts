@@ -22,6 +22,7 @@ import { RecentReadings } from './dedupe.ts';
 import { IngestStore, type SpoolRow } from './spool.ts';
 import { validateMessage, type IngestLimits } from './validate.ts';
 import { ingestFilters } from './subscriptions.ts';
+import { isDrillReadingTopic, validateDrillReading } from './drill-readings.ts';
 
 export interface IngestOptions {
   mqttUrl: string;
@@ -157,6 +158,14 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
   function accept(packet: IPublishPacket, afterCommit: (() => void)[], onRollback: (() => void)[]): void {
     const nowMs = (opts.clock ?? systemClock).now();
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    if (isDrillReadingTopic(packet.topic)) {
+      // A sensor drill's reading (ingest/drill-readings.ts): its own measurement, never a real reading.
+      const drill = validateDrillReading(packet.topic, payload, nowMs, opts.site, opts.limits);
+      afterCommit.push(() => received.inc({ kind: drill.ok ? 'drill-reading' : 'invalid' }));
+      if (drill.ok) store.append(drill.line, drill.tsMs);
+      else deadLetter(packet.topic, payload, drill.code, drill.reason, drill.nodeId, nowMs, afterCommit);
+      return;
+    }
     const result = validateMessage(packet.topic, payload, nowMs, opts.site, opts.limits);
     if (!result.ok) {
       afterCommit.push(() => received.inc({ kind: 'invalid' }));

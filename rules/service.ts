@@ -25,6 +25,7 @@ import type { EngineReading } from './engine.ts';
 import { dangerLine, eventLine } from './influx-lines.ts';
 import { RulesStore, type OutboxItem } from './store.ts';
 import { parseInstant } from './time.ts';
+import { makeDrillReadingHandler } from './drill-detection.ts';
 
 export interface RulesServiceOptions {
   mqttUrl: string;
@@ -139,6 +140,7 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
   const nodeZone = new Map(opts.site.nodes.map((n) => [n.id, n.zone]));
   const clock = opts.clock ?? new PipelineClock(false);
   let running = true;
+  const drillReadings = makeDrillReadingHandler(opts.site, opts.config.detection, db, (items) => store.enqueue(items));
 
   let { core, journalId, replayed } = recoverCore(store, opts.site, opts.config, opts.clockMode, log);
   let checkpointedId = journalId;
@@ -223,6 +225,14 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
   function handle(packet: IPublishPacket): void {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const parsedTopic = parseTopic(packet.topic);
+    if (parsedTopic?.kind === 'drill-reading') {
+      // A sensor drill's reading (rules/drill-detection.ts): judged in the drill's own state, never the real one.
+      const r = drillReadings.handle(packet.topic, payload, Date.now());
+      if (!r.ok) return deadLetter(packet.topic, payload, r.code, r.reason, parsedTopic.nodeId);
+      for (const e of r.events) log.info({ eventId: e.eventId, kind: e.kind, zoneId: e.zoneId, drillId: e.drill.id }, 'drill event');
+      if (r.events.length) wakePublisher?.();
+      return;
+    }
     if (!parsedTopic || (parsedTopic.kind !== 'reading' && parsedTopic.kind !== 'status')) {
       readingsTotal.inc({ result: 'dead-letter' });
       return deadLetter(packet.topic, payload, 'unknown-topic', 'not a readings or status topic');
@@ -288,7 +298,7 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
     username: opts.username,
     password: opts.password,
     service: 'rules',
-    filters: [topics.allReadings, topics.allStatus],
+    filters: [topics.allReadings, topics.allStatus, topics.allDrillReadings],
     log,
     // Acknowledged only after the journal transaction committed.
     handle: (packet, done) => {
