@@ -231,7 +231,7 @@ export class SensorDrills {
     const firstSmsAt = base ? Math.min(...base.units.flatMap((u) => u.members.map((m) => m.textedAt ?? Infinity))) : Infinity;
     const sensor = sensorPart(row, Number.isFinite(firstSmsAt) ? firstSmsAt : null);
     const previous = this.list(row.zone_id).filter((p) => p.startedAt < row.started_at || (p.startedAt === row.started_at && p.drillId < row.drill_id));
-    const drill = base ? { ...base.drill, detectionS: sensor.detectionS, sensorOutcome: row.outcome } : summaryWithoutAlert(row);
+    const drill = base ? { ...base.drill, startedAt: row.started_at, detectionS: sensor.detectionS, sensorOutcome: row.outcome } : summaryWithoutAlert(row);
     return { drill, units: base?.units ?? [], previous, sensor };
   }
 
