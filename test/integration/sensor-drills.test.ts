@@ -1,0 +1,177 @@
+// A sensor drill end to end through the real parts, each a process as an operator runs it: the broker
+// (`fire-ews broker`, the site's ACL), `fire-ews ingest` into a real InfluxDB (Debian's influxd 1.6),
+// `fire-ews rules`, `fire-ews alerts run` (dry-run transport), and `fire-ews drill --depth sensor`
+// playing the simulated plume as svc-simulator at 90×. Proves: the plume's readings are stored as
+// `drill_reading` points only (the real `reading` queries the dashboards and the board run see none);
+// rules detects the fire in the drill's own state and publishes marked drill events only; the drill
+// alert opens from the first detection with DIEN TAP messages; the report's detection figures are those
+// of the events rules published; a node's account cannot publish a drill reading.
+import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import mqtt, { type MqttClient } from 'mqtt';
+import { drillReportSchema, type DrillReport } from '../../contracts/alerts-api.ts';
+import { drillEventSchema, type DrillEvent } from '../../contracts/payloads.ts';
+import { topics } from '../../contracts/topics.ts';
+import { derivePassword } from '../../platform/credentials.ts';
+import { loadSiteFile } from '../../platform/site-file.ts';
+import { InfluxdProcess, integrationSkipReason } from '../harness/influxd.ts';
+import { freePort, waitFor } from '../harness/ports.ts';
+import { connectAs, ServiceProcess, serviceEnv, tempDataDir, SITE_FILE, TEST_SECRET } from '../harness/services.ts';
+import { skipTitle } from '../harness/skip.ts';
+
+const skip = integrationSkipReason();
+const ROOT = new URL('../..', import.meta.url).pathname;
+const run = promisify(execFile);
+const site = loadSiteFile(SITE_FILE);
+const API_KEY = 'sensor-drill-test-api-key-0123456789';
+const SPEED = 90;
+const ZONE = 'san-thang';
+
+describe.skipIf(skip)(skipTitle('a sensor drill through broker, ingest, InfluxDB, rules and alerts (processes), fire-ews drill --depth sensor', skip), () => {
+  let influx: InfluxdProcess;
+  let data: ReturnType<typeof tempDataDir>;
+  let env: Record<string, string>;
+  let broker: ServiceProcess;
+  let ingest: ServiceProcess;
+  let rules: ServiceProcess;
+  let alerts: ServiceProcess;
+  let alertsUrl: string;
+  const watchers: MqttClient[] = [];
+  const drillSeen: { topic: string; payload: unknown }[] = [];
+  const realSeen: string[] = [];
+
+  beforeAll(async () => {
+    influx = await InfluxdProcess.start('ews');
+    data = tempDataDir('sensor-drills');
+    const port = await freePort();
+    const alertsPort = await freePort();
+    alertsUrl = `http://127.0.0.1:${alertsPort}`;
+    env = serviceEnv(data.dir, {
+      MQTT_PORT: String(port),
+      MQTT_URL: `mqtt://127.0.0.1:${port}`,
+      INFLUX_URL: influx.url,
+      INFLUX_API: 'v1',
+      INFLUX_DATABASE: 'ews',
+      INGEST_FLUSH_MS: '100',
+      ALERTS_HTTP_PORT: String(alertsPort),
+      ALERTS_PUBLIC_URL: alertsUrl,
+      ALERTS_API_KEY: API_KEY,
+      ALERTS_URL: alertsUrl,
+    });
+    broker = new ServiceProcess('broker', env).start();
+    await broker.waitForLog('MQTT broker listening');
+    ingest = new ServiceProcess('ingest', env).start();
+    rules = new ServiceProcess('rules', env).start();
+    alerts = new ServiceProcess('alerts run', env).start();
+    await ingest.waitForLog('ingest subscribed');
+    await rules.waitForLog('rules subscribed');
+    await alerts.waitForLog('alerts subscribed');
+    // A consumer of the drill subtree, and one of real events and alerts as the board is (svc-board's ACL).
+    const observer = await connectAs(env.MQTT_URL ?? '', 'svc-observer', { clientId: 'sensor-drill-observer' });
+    observer.on('message', (topic, payload) => drillSeen.push({ topic, payload: JSON.parse(payload.toString('utf8')) as unknown }));
+    await observer.subscribeAsync('ews/v1/drill/#', { qos: 1 });
+    const board = await connectAs(env.MQTT_URL ?? '', 'svc-board', { clientId: 'sensor-drill-board' });
+    board.on('message', (topic) => realSeen.push(topic));
+    await board.subscribeAsync({ [topics.allEvents]: { qos: 1 }, [topics.allAlerts]: { qos: 1 } });
+    watchers.push(observer, board);
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const w of watchers) await w.endAsync().catch(() => undefined);
+    await alerts?.stop();
+    await rules?.stop();
+    await ingest?.stop();
+    await broker?.stop();
+    await influx?.destroy();
+    data?.remove();
+  });
+
+  const report = async (drillId: string): Promise<DrillReport> => {
+    const res = await fetch(`${alertsUrl}/api/drills/${drillId}`, { headers: { 'x-api-key': API_KEY } });
+    return drillReportSchema.parse(await res.json());
+  };
+  const count = async (q: string): Promise<number> => Number((await influx.query(q, 'ews'))[0]?.values[0]?.[1] ?? 0);
+
+  it('the plume is stored apart, detected in the drill state, and opens the DIEN TAP drill alert; the report gives the detection times rules published', async () => {
+    // A node's own account may not publish a drill reading, even for itself (the broker refuses it).
+    const nodeClient = await mqtt.connectAsync(env.MQTT_URL ?? '', { clientId: 'san-thang-07', username: 'san-thang-07', password: derivePassword(TEST_SECRET, 'san-thang-07'), reconnectPeriod: 0 });
+    const forged = { nodeId: 'san-thang-07', seq: 1, ts: new Date().toISOString(), temperatureC: 60, humidityPct: 10, smoke: 4000, drill: { id: 'forged-drill', depth: 'sensor' } };
+    nodeClient.publish(topics.drillReading('san-thang-07'), JSON.stringify(forged), { qos: 0 });
+    const refused = await broker.waitForLog('publish refused; closing the connection', 10_000);
+    expect(refused).toMatchObject({ clientId: 'san-thang-07', topic: 'ews/v1/drill/readings/san-thang-07', reason: 'node san-thang-07 may publish only its own readings and status' });
+    await nodeClient.endAsync(true).catch(() => undefined);
+
+    const t0 = Date.now();
+    const cli = await run(process.execPath, [join(ROOT, 'bin/fire-ews.js'), 'drill', '--zone', ZONE, '--depth', 'sensor', '--speed', String(SPEED), '--node', 'san-thang-07', '--dry-run'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      timeout: 120_000,
+      killSignal: 'SIGKILL',
+    });
+    const started = /^drill (\S+) started \(sensor\): plume at 8 nodes of san-thang, fire 120 m upwind of san-thang-07 at (\S+) \(readings' clock\), 90× real time/m.exec(cli.stdout);
+    assert(started, cli.stdout + cli.stderr);
+    const [, drillId = '', ignitionIso = ''] = started;
+    const ignitionAt = Date.parse(ignitionIso);
+    expect(cli.stdout).toContain(`plume played: 520 drill readings; report: fire-ews drill-report ${drillId}`);
+    const playedS = (Date.now() - t0) / 1000;
+    expect(playedS, '45 minutes of fire at 90× plus the clean air at once').toBeGreaterThan(25);
+
+    // Rules' drill events, marked; the confirmation may still be on its way.
+    const events = () => drillSeen.filter((m) => m.topic.startsWith('ews/v1/drill/events/')).map((m) => drillEventSchema.parse(m.payload)).filter((e) => e.drill.id === drillId);
+    await waitFor(() => events().some((e) => e.kind === 'fire-confirmed'), 20_000, 'the drill fire confirmed by rules');
+    const byKind = (kind: DrillEvent['kind']) => events().find((e) => e.kind === kind);
+    const suspected = byKind('fire-suspected');
+    const confirmed = byKind('fire-confirmed');
+    assert(suspected && confirmed);
+    expect(suspected.drill).toStrictEqual({ id: drillId, depth: 'sensor' });
+    expect(suspected.eventId.startsWith(drillId)).toBe(true);
+    expect(suspected.detail.incidentId).toBe(`${drillId}-incident`);
+    expect(suspected.nodeId).toBe('san-thang-07');
+
+    // The report: exactly the times of the events rules published, and the drill alert's SMS.
+    await waitFor(async () => (await report(drillId)).sensor?.confirmedAt !== null, 10_000, 'confirmation recorded');
+    const r = await report(drillId);
+    const s = r.sensor;
+    assert(s);
+    expect(s.outcome).toBe('detected');
+    expect(s.ignitionAt).toBe(ignitionAt);
+    expect(s.suspectedReadingAt).toBe(Date.parse(suspected.ts));
+    expect(s.confirmedReadingAt).toBe(Date.parse(confirmed.ts));
+    expect(s.detectionS).toBe(Math.round((Date.parse(suspected.ts) - ignitionAt) / 1000));
+    expect(s.confirmationS).toBe(Math.round((Date.parse(confirmed.ts) - ignitionAt) / 1000));
+    expect(s.firstReadingAt).toBe(Date.parse(String(suspected.detail.firstReadingAt)));
+    expect(s.firstReadingAt).toBeGreaterThanOrEqual(s.plumeInjectedAt);
+    expect(s.suspectedAt).toBeGreaterThanOrEqual(s.firstReadingAt ?? Infinity);
+    expect(s.firstSmsAt).toBeGreaterThanOrEqual(s.suspectedAt ?? Infinity);
+    // Detection between 5 and 20 minutes of fire, confirmation after the 30-minute persistence.
+    expect(s.detectionS).toBeGreaterThan(300);
+    expect(s.detectionS).toBeLessThan(1200);
+    expect(s.confirmationS).toBeGreaterThanOrEqual((s.detectionS ?? 0) + 1800 - 120);
+    // The suspected-fire route: the leaders of the teams covering the zone.
+    const leaders = site.teams.filter((t) => t.zones.includes(ZONE)).map((t) => t.leader);
+    expect(r.units.flatMap((u) => u.members.map((m) => m.memberId)).sort()).toStrictEqual([...leaders].sort());
+    expect(r.drill).toMatchObject({ depth: 'sensor', kind: 'fire-suspected', dryRun: true, texted: leaders.length, detectionS: s.detectionS, sensorOutcome: 'detected' });
+
+    // The drill alert's messages: DIEN TAP, dry run (recorded, never handed to a transport).
+    const alertsRes = await fetch(`${alertsUrl}/api/alerts?state=all&drills=include`, { headers: { 'x-api-key': API_KEY } });
+    const listed = ((await alertsRes.json()) as { alerts: { alertId: string; drill?: unknown; deliveries: unknown[] }[] }).alerts;
+    expect(listed.find((a) => a.alertId === `drill-${drillId}`)?.drill).toStrictEqual({ id: drillId, depth: 'sensor' });
+    expect(drillSeen.some((m) => m.topic === topics.drillAlert(`drill-${drillId}`))).toBe(true);
+    const drillSms = alerts.logs.filter((l) => l.msg === 'dry-run drill SMS (not sent)' && l.alertId === `drill-${drillId}`);
+    expect(drillSms.length).toBe(leaders.length);
+    for (const l of drillSms) expect(String(l.body).startsWith('DIEN TAP')).toBe(true);
+
+    // InfluxDB: every plume reading is a drill_reading point of this drill; none is a reading point;
+    // the forged one of the node's account is nowhere.
+    await waitFor(async () => (await count(`SELECT count("smoke") FROM "drill_reading" WHERE "drill" = '${drillId}'`)) === 520, 10_000, '520 drill readings stored');
+    expect(await count(`SELECT count("smoke") FROM "reading"`)).toBe(0);
+    expect(await count(`SELECT count("smoke") FROM "drill_reading" WHERE "drill" = 'forged-drill'`)).toBe(0);
+    const perNode = await influx.query(`SELECT count("smoke") FROM "drill_reading" WHERE "drill" = '${drillId}' GROUP BY "node"`, 'ews');
+    expect(perNode.map((x) => [x.tags?.node, x.values[0]?.[1]])).toStrictEqual(site.nodes.filter((n) => n.zone === ZONE).map((n) => [n.id, 65]));
+
+    // No consumer of real events or alerts saw anything: there was no real fire.
+    expect(realSeen).toStrictEqual([]);
+  }, 150_000);
+});
