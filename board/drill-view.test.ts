@@ -74,6 +74,23 @@ describe('the drill report page and CSV', () => {
     ]);
   });
 
+  it('a sensor drill: the detection timeline, the trend of detection times, and the figures in the CSV', () => {
+    const sensor = { ignitionNode: 'san-thang-07', nodes: ['san-thang-07', 'san-thang-04'], speed: 60, outcome: 'detected' as const, plumeInjectedAt: T0, ignitionAt: T0 - 2_655_000, plumeEndsAt: T0 + 45_000, notDetectedAfter: T0 + 165_000, firstReadingAt: T0 + 200, suspectedAt: T0 + 11_000, suspectedReadingAt: T0 - 2_655_000 + 651_000, confirmedAt: T0 + 42_000, confirmedReadingAt: T0 - 2_655_000 + 2_511_000, detectionS: 651, confirmationS: 2511, firstSmsAt: T0 + 11_000 };
+    const r: DrillReport = { ...REPORT, drill: { ...REPORT.drill, depth: 'sensor', detectionS: 651, sensorOutcome: 'detected' }, previous: [{ ...REPORT.previous[0]!, depth: 'sensor', detectionS: null, sensorOutcome: 'not-detected' }], sensor };
+    const html = renderDrillReportHtml(SITE, r, { csrf: 'tok' });
+    expect(html).toContain('<h2>Diễn tập cảm biến — đã phát hiện</h2><p>Khói mô phỏng tại 2 trạm của khu vực; điểm cháy cách trạm san-thang-07 120 m');
+    expect(html).toContain('<tr><td>Nghi cháy (phát hiện)</td><td>02/03 08:30</td><td>10 ph 51 s</td></tr>');
+    expect(html).toContain('<tr><td>Xác nhận cháy</td><td>02/03 08:30</td><td>41 ph 51 s</td></tr>');
+    expect(html).toContain('<td>không phát hiện</td></tr>');
+    expect(html).toContain('<td>10 ph 51 s</td></tr></tbody></table>');
+    expect(renderDrillReportHtml(SITE, { ...r, sensor: { ...sensor, outcome: 'not-detected' } })).toContain('Hệ thống không phát hiện đám cháy mô phỏng trước');
+    const csv = drillReportCsv(r).split('\r\n');
+    expect(csv[0]?.endsWith(',stopped_by_real_alert,sensor_outcome,detection_s,confirmation_s')).toBe(true);
+    expect(csv[1]?.endsWith(',initial,false,detected,651,2511')).toBe(true);
+    // An alert drill's report has no sensor section.
+    expect(renderDrillReportHtml(SITE, REPORT)).not.toContain('Diễn tập cảm biến');
+  });
+
   it('the list shows the site file\'s schedule with each entry\'s next start (local time)', () => {
     const next = Date.parse('2027-01-04T01:30:00Z');
     const html = renderDrillListHtml(SITE, [], 'tok', null, [{ zone: 'san-thang', kind: 'fire-confirmed', cron: '30 8 1-7 1-4,11,12 1', dryRun: false, next }]);
