@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DRILL_KINDS, drillListResponseSchema, drillReportSchema, drillStartResponseSchema, type DrillReport, type DrillStart } from '../contracts/alerts-api.ts';
 import { drillCliEnvSchema, type DrillCliEnv } from '../contracts/config.ts';
 import { fetchJson } from '../platform/fetch-json.ts';
+import { parseWith, pipelineSpeed } from '../platform/cli-options.ts';
 
 const TIMEOUT_MS = 10_000;
 const MAX_BYTES = 8 * 1024 * 1024;
@@ -58,16 +59,16 @@ export function registerDrillCommands(program: Command, sensorPlume?: SensorDril
     .command('drill')
     .description('start a drill (diễn tập): the real SMS path, every message marked DIEN TAP; --depth sensor plays a simulated plume at the zone\'s nodes first (sensors → ingest → rules → alerts); needs ALERTS_API_KEY (ALERTS_URL, default http://127.0.0.1:8090)')
     .requiredOption('--zone <zoneId>', 'the zone drilled, e.g. san-thang')
-    .option('--kind <kind>', `what is rehearsed (alert drills): ${DRILL_KINDS.join(' | ')}`, 'fire-confirmed')
-    .option('--depth <depth>', 'alert: the drill alert opens at once; sensor: a simulated smoke plume through the real broker, the alert opens when rules detects it', 'alert')
-    .option('--speed <n>', 'sensor drills: the plume\'s fire minutes play this many times faster than real time (clean air first, at once)', '1')
+    .option('--kind <kind>', `what is rehearsed (alert drills): ${DRILL_KINDS.join(' | ')}`, parseWith(z.enum(DRILL_KINDS, { error: `expected one of ${DRILL_KINDS.join(', ')}` }), '--kind'), 'fire-confirmed')
+    .option('--depth <depth>', 'alert: the drill alert opens at once; sensor: a simulated smoke plume through the real broker, the alert opens when rules detects it', parseWith(z.enum(['alert', 'sensor'], { error: 'expected alert or sensor' }), '--depth'), 'alert')
+    .option('--speed <n>', 'sensor drills: the plume\'s fire minutes play this many times faster than real time (clean air first, at once)', parseWith(pipelineSpeed, '--speed'), 1)
     .option('--node <nodeId>', 'sensor drills: the fire starts 120 m upwind of this node (default the zone\'s first)')
     .option('--audience <list>', 'comma-separated audiences instead of the route\'s first recipients (team-leaders, team:<id>, member:<id>…); then no escalation')
     .option('--dry-run', 'render and record every SMS in the outbox, send none')
-    .action(async (opts: { zone: string; kind: string; depth: string; speed: string; node?: string; audience?: string; dryRun?: boolean }) => {
+    .action(async (opts: { zone: string; kind: (typeof DRILL_KINDS)[number]; depth: 'alert' | 'sensor'; speed: number; node?: string; audience?: string; dryRun?: boolean }) => {
       const env = loadDrillEnv();
-      const depth = z.enum(['alert', 'sensor'], { error: '--depth must be alert or sensor' }).parse(opts.depth);
-      const body: DrillStart = { zoneId: opts.zone, kind: z.enum(DRILL_KINDS, { error: `--kind must be one of ${DRILL_KINDS.join(', ')}` }).parse(opts.kind), dryRun: opts.dryRun ?? false, startedBy: 'cli', depth };
+      const depth = opts.depth;
+      const body: DrillStart = { zoneId: opts.zone, kind: opts.kind, dryRun: opts.dryRun ?? false, startedBy: 'cli', depth };
       if (opts.audience) body.audience = opts.audience.split(',').map((a) => a.trim()).filter(Boolean) as DrillStart['audience'];
       if (depth === 'alert') {
         const r = await call(env, '/api/drills', drillStartResponseSchema, body);
@@ -75,7 +76,7 @@ export function registerDrillCommands(program: Command, sensorPlume?: SensorDril
         return;
       }
       if (!sensorPlume) throw new Error('sensor drills are not available in this build');
-      const speed = z.coerce.number({ error: '--speed must be a number' }).min(1, '--speed must be at least 1').max(10_000).parse(opts.speed);
+      const speed = opts.speed;
       const source = sensorPlume(opts.zone, { speed, ...(opts.node ? { node: opts.node } : {}) });
       const r = await call(env, '/api/drills', drillStartResponseSchema, { ...body, plume: source.plume });
       const p = source.plume;
