@@ -15,6 +15,7 @@ import { AlertService } from './core.ts';
 import { NOT_DETECTED_GRACE_MS, SensorDrills } from './sensor-drills.ts';
 import { laiChauContext } from './test-fixtures.ts';
 import { DryRunTransport } from './transports.ts';
+import { drillReportText } from './drill-cli.ts';
 
 const ctx = laiChauContext();
 const dir = mkdtempSync(join(tmpdir(), 'alerts-sensor-drill-'));
@@ -97,6 +98,10 @@ describe('a sensor drill in the alerts service', () => {
       firstSmsAt: T0 + 11_000,
     });
     expect(r?.drill).toMatchObject({ depth: 'sensor', kind: 'fire-suspected', texted: leaders.length, detectionS: 651, sensorOutcome: 'detected', startedAt: T0 });
+    // `fire-ews drill-report` prints the detection line.
+    const text = drillReportText(r!);
+    expect(text).toContain(`sensor drill (detected): plume injected 2026-03-02T01:30:00.000Z at 2 nodes, ignition near san-thang-07 ${new Date(plume.ignitionAt).toISOString()}, 60×`);
+    expect(text).toContain('fire-suspected 2026-03-02T01:30:11.000Z (651 s after ignition), fire-confirmed 2026-03-02T01:30:42.000Z (2511 s), first SMS 2026-03-02T01:30:11.000Z');
   });
 
   it('nothing detected by the plume\'s end + grace: the drill ends as not detected, texts nobody, and a late detection opens nothing', () => {
