@@ -138,7 +138,8 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
       if (alert?.drill) {
         // A drill is announced only on the drill subtree, marked: never on ews/v1/events or ews/v1/alerts (README "Drills").
         const drill = { id: alert.drill.id, depth: alert.drill.depth };
-        if (note.state === 'queued') {
+        // A sensor drill's event is rules' detection, published already: only an alert drill's is announced here.
+        if (note.state === 'queued' && alert.drill.depth === 'alert') {
           const event = drillEventSchema.parse({ eventId: alert.alertId, kind: alert.kind, zoneId: alert.zoneId, ts: alert.eventTs, ...(alert.level !== null ? { level: alert.level } : {}), detail: { drillKind: alert.drill.kind, dryRun: alert.drill.dryRun }, drill });
           mqttClient?.publish(topics.drillEvent(alert.kind, alert.zoneId), JSON.stringify(event), { qos: 1 });
         }

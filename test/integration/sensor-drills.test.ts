@@ -5,8 +5,9 @@
 // `drill_reading` points only (the real `reading` queries the dashboards and the board run see none);
 // rules detects the fire in the drill's own state and publishes marked drill events only; the drill
 // alert opens from the first detection with DIEN TAP messages; the report's detection figures are those
-// of the events rules published; a real fire during the drill goes out at once; a node's account cannot
-// publish a drill reading.
+// of the events rules published and exactly what the drill detector finds on the same plume, though rules
+// is SIGKILLed mid-drill and restarted; a real fire during the drill goes out at once; a node's account
+// cannot publish a drill reading.
 import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -21,6 +22,9 @@ import { InfluxdProcess, integrationSkipReason } from '../harness/influxd.ts';
 import { freePort, waitFor } from '../harness/ports.ts';
 import { connectAs, ServiceProcess, serviceEnv, tempDataDir, SITE_FILE, TEST_SECRET } from '../harness/services.ts';
 import { skipTitle } from '../harness/skip.ts';
+import { DEFAULT_RULES_CONFIG } from '../../rules/config.ts';
+import { DrillDetections } from '../../rules/drill-detection.ts';
+import { DRILL_FIRE_MIN, planDrillPlume } from '../../simulator/drill-plume.ts';
 
 const skip = integrationSkipReason();
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -117,6 +121,17 @@ describe.skipIf(skip)(skipTitle('a sensor drill through broker, ingest, InfluxDB
       return ((await res.json()) as { alerts: { alertId: string; zoneId: string; drill?: { id: string; depth: string }; deliveries: { state: string; recipientId: string }[] }[] }).alerts;
     };
 
+    // rules is killed (SIGKILL) while the fire readings flow and started again: the drill's detection state
+    // is in its database and the broker keeps the readings for its session, so the figures do not change.
+    await waitFor(async () => (await count(`SELECT count("smoke") FROM "drill_reading"`)) > 170, 60_000, 'clean air stored and the fire readings flowing', 100);
+    const killedAt = Date.now();
+    expect(await rules.stop('SIGKILL')).toBeNull();
+    const restartedAt = rules.logs.length;
+    rules.start();
+    await rules.waitForLog('rules subscribed', 60_000, restartedAt);
+    const backAt = Date.now();
+    await rules.waitForLog('rules state recovered', 1000, restartedAt);
+
     // A real fire in the zone while the drill runs (as rules publishes it): its SMS go out at once,
     // the drill goes on, and real consumers see only the real event.
     await waitFor(async () => (await listAlerts()).some((a) => a.drill?.depth === 'sensor'), 60_000, 'the sensor drill alert opened', 200);
@@ -140,6 +155,9 @@ describe.skipIf(skip)(skipTitle('a sensor drill through broker, ingest, InfluxDB
     // Rules' drill events, marked; the confirmation may still be on its way.
     const events = () => drillSeen.filter((m) => m.topic.startsWith('ews/v1/drill/events/')).map((m) => drillEventSchema.parse(m.payload)).filter((e) => e.drill.id === drillId);
     await waitFor(() => events().some((e) => e.kind === 'fire-confirmed'), 20_000, 'the drill fire confirmed by rules');
+    // Once each, though rules was killed mid-drill (a re-published one keeps its event id).
+    const unique = new Map(events().map((e) => [e.eventId, e]));
+    expect([...unique.values()].map((e) => [e.eventId, e.kind])).toStrictEqual([[`${drillId}-1`, 'fire-suspected'], [`${drillId}-2`, 'fire-confirmed']]);
     const byKind = (kind: DrillEvent['kind']) => events().find((e) => e.kind === kind);
     const suspected = byKind('fire-suspected');
     const confirmed = byKind('fire-confirmed');
@@ -164,6 +182,23 @@ describe.skipIf(skip)(skipTitle('a sensor drill through broker, ingest, InfluxDB
     expect(s.firstReadingAt).toBeGreaterThanOrEqual(s.plumeInjectedAt);
     expect(s.suspectedAt).toBeGreaterThanOrEqual(s.firstReadingAt ?? Infinity);
     expect(s.firstSmsAt).toBeGreaterThanOrEqual(s.suspectedAt ?? Infinity);
+    // The exact figures: the same plume (the CLI's plan, rebuilt from its ignition time) judged by the
+    // drill detector in this process, without any kill.
+    const fireMs = DRILL_FIRE_MIN * 60_000;
+    const plan = planDrillPlume(site, ZONE, drillId, ignitionAt + fireMs - fireMs / SPEED, { speed: SPEED, ignitionNode: 'san-thang-07' });
+    expect(plan.ignitionAtMs).toBe(ignitionAt);
+    const expected = new DrillDetections(site, DEFAULT_RULES_CONFIG.detection);
+    const expectedEvents = plan.messages.flatMap((m) => {
+      const out = expected.onMessage(topics.drillReading(m.reading.nodeId), Buffer.from(JSON.stringify(m.reading)), m.atWallMs);
+      return out.ok ? out.events : [];
+    });
+    expect(expectedEvents.map((e) => [e.kind, e.ts])).toStrictEqual([
+      ['fire-suspected', suspected.ts],
+      ['fire-confirmed', confirmed.ts],
+    ]);
+    console.log(`# sensor drill at ${SPEED}×: rules SIGKILLed ${((killedAt - t0) / 1000).toFixed(1)} s after the CLI started, subscribed again ${((backAt - killedAt) / 1000).toFixed(1)} s later; fire-suspected ${s.detectionS} s and confirmed ${s.confirmationS} s after ignition, reached alerts ${(((s.suspectedAt ?? 0) - s.plumeInjectedAt) / 1000).toFixed(1)} s and ${(((s.confirmedAt ?? 0) - s.plumeInjectedAt) / 1000).toFixed(1)} s after the plume started; first drill SMS ${(((s.firstSmsAt ?? 0) - (s.suspectedAt ?? 0)) / 1000).toFixed(2)} s after the suspicion`);
+    // The kill was before the suspicion: the state that found it had to survive the kill.
+    expect(killedAt).toBeLessThan(s.suspectedAt ?? 0);
     // Detection between 5 and 20 minutes of fire, confirmation after the 30-minute persistence.
     expect(s.detectionS).toBeGreaterThan(300);
     expect(s.detectionS).toBeLessThan(1200);
