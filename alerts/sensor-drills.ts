@@ -7,13 +7,17 @@
 // detection time is recorded for the report. A drill nothing is detected in by the plume's end +
 // NOT_DETECTED_GRACE_MS ends as "not detected". Only a drill started through the API can text anyone:
 // drill events for an unknown or finished drill are logged and dropped.
+import { Counter } from 'prom-client';
 import { z } from 'zod';
 import type { DrillReport, DrillSummary, SensorDrillPart } from '../contracts/alerts-api.ts';
 import { describeZodError, drillEventSchema, type DrillEvent } from '../contracts/payloads.ts';
 import { audienceSchema, type Audience } from '../contracts/site.ts';
 import type { Logger } from '../platform/logger.ts';
+import { metricsRegistry } from '../platform/metrics.ts';
 import type { SqliteDatabase } from '../platform/sqlite.ts';
 import type { DrillRequest, DrillStartResult } from './engine.ts';
+
+const sensorDrillsTotal = new Counter({ name: 'ews_alerts_sensor_drills_total', help: 'Sensor drills by outcome (started, detected, not-detected)', labelNames: ['outcome'] as const, registers: [metricsRegistry] });
 
 /** After the plume's last reading: time for it to pass ingest and rules before "not detected". */
 export const NOT_DETECTED_GRACE_MS = 120_000;
@@ -139,6 +143,7 @@ export class SensorDrills {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(req.drillId, req.zoneId, now, req.startedBy, req.dryRun ? 1 : 0, req.audience ? JSON.stringify(req.audience) : null, req.plume.ignitionNode, JSON.stringify(req.plume.nodes), req.plume.speed, req.plume.injectAt, req.plume.ignitionAt, req.plume.endsAt, Math.max(now, req.plume.endsAt) + NOT_DETECTED_GRACE_MS);
+    sensorDrillsTotal.inc({ outcome: 'started' });
     this.log.info({ drillId: req.drillId, zoneId: req.zoneId, ignitionNode: req.plume.ignitionNode, speed: req.plume.speed, dryRun: req.dryRun }, 'sensor drill started: waiting for rules to detect its plume');
     return { ok: true };
   }
@@ -187,6 +192,7 @@ export class SensorDrills {
     // The alert first, then the times: a crash between them leaves the event unacknowledged, and its
     // redelivery records the times (the alert, keyed by the drill id, does not open twice).
     if (row.outcome === 'running') {
+      sensorDrillsTotal.inc({ outcome: 'detected' });
       const audience = row.audience === null ? null : z.array(audienceSchema).parse(JSON.parse(row.audience));
       const r = this.host.startDrill({ drillId: row.drill_id, kind, zoneId: row.zone_id, audience, dryRun: row.dry_run === 1, startedBy: row.started_by, depth: 'sensor' });
       if (!r.ok) this.log.error({ drillId: row.drill_id, reason: r.reason }, 'sensor drill detected but its drill alert could not open');
@@ -203,6 +209,7 @@ export class SensorDrills {
     const due = this.db.prepare(`SELECT drill_id FROM sensor_drills WHERE outcome = 'running' AND not_detected_after <= ?`).all(now) as { drill_id: string }[];
     for (const d of due) {
       this.db.prepare(`UPDATE sensor_drills SET outcome = 'not-detected', ended_at = ? WHERE drill_id = ? AND outcome = 'running'`).run(now, d.drill_id);
+      sensorDrillsTotal.inc({ outcome: 'not-detected' });
       this.log.warn({ drillId: d.drill_id }, 'sensor drill ended: NOT DETECTED by its bound (plume end + grace)');
     }
     return due.map((d) => d.drill_id);

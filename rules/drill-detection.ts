@@ -15,10 +15,14 @@ import { describeZodError, drillEventSchema, drillReadingSchema, type DrillEvent
 import type { Site } from '../contracts/site.ts';
 import { parseTopic, topics } from '../contracts/topics.ts';
 import type { SqliteDatabase } from '../platform/sqlite.ts';
+import { Counter } from 'prom-client';
+import { metricsRegistry } from '../platform/metrics.ts';
 import type { DetectionConfig } from './config.ts';
 import { FireDetector, type DetectNode, type DetectorState } from './detection.ts';
 import type { OutboxItem } from './store.ts';
 import { stableId } from './events.ts';
+
+const drillReadingsTotal = new Counter({ name: 'ews_rules_drill_readings_total', help: 'Sensor drill readings received by rules', labelNames: ['result'] as const, registers: [metricsRegistry] });
 
 /** Drills judged at a time; a further one evicts the one with the oldest reading. */
 export const MAX_DRILLS = 8;
@@ -173,6 +177,7 @@ export function makeDrillReadingHandler(site: Site, cfg: DetectionConfig, db: Sq
     },
     handle(topic: string, payload: Buffer, nowMs: number): { ok: true; events: DrillEvent[] } | { ok: false; code: string; reason: string } {
       const out = drills.onMessage(topic, payload, nowMs);
+      drillReadingsTotal.inc({ result: !out.ok ? 'dead-letter' : out.duplicate ? 'duplicate' : 'processed' });
       if (!out.ok) return out;
       if (out.duplicate) return { ok: true, events: [] };
       try {
