@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DRILL_KINDS, drillListResponseSchema, drillReportSchema, drillStartResponseSchema, type DrillReport, type DrillStart } from '../contracts/alerts-api.ts';
 import { drillCliEnvSchema, type DrillCliEnv } from '../contracts/config.ts';
 import { fetchJson } from '../platform/fetch-json.ts';
+import { parseWith, pipelineSpeed } from '../platform/cli-options.ts';
 
 const TIMEOUT_MS = 10_000;
 const MAX_BYTES = 8 * 1024 * 1024;
@@ -32,25 +33,56 @@ export function drillReportText(r: DrillReport): string {
     `drill ${d.drillId}: ${d.kind} in ${d.zoneId}${d.dryRun ? ' (dry run)' : ''}, started ${new Date(d.startedAt).toISOString()} by ${d.startedBy}${d.endedAt ? `, ended ${new Date(d.endedAt).toISOString()}` : ''}`,
     `texted ${d.texted}, acknowledged ${d.acknowledged}, median ${seconds(d.medianResponseS)}, worst ${seconds(d.worstResponseS)}, escalation steps ${d.escalationStepsReached}`,
   ];
+  const s = r.sensor;
+  if (s) {
+    const at = (ms: number | null) => (ms === null ? '—' : new Date(ms).toISOString());
+    const outcome = s.outcome === 'not-detected' ? `NOT DETECTED by ${at(s.notDetectedAfter)}` : s.outcome;
+    lines.push(`sensor drill (${outcome}): plume injected ${at(s.plumeInjectedAt)} at ${s.nodes.length} nodes, ignition near ${s.ignitionNode} ${at(s.ignitionAt)}, ${s.speed}×`);
+    lines.push(`  first reading judged ${at(s.firstReadingAt)}, fire-suspected ${at(s.suspectedAt)} (${seconds(s.detectionS)} after ignition), fire-confirmed ${at(s.confirmedAt)} (${seconds(s.confirmationS)}), first SMS ${at(s.firstSmsAt)}`);
+  }
   for (const u of r.units) lines.push(`  ${u.name}: texted ${u.texted}, acknowledged ${u.acknowledged}, never ${u.neverAcknowledged}, median ${seconds(u.medianResponseS)}, worst ${seconds(u.worstResponseS)}`);
-  for (const p of r.previous) lines.push(`  earlier ${p.drillId}: acknowledged ${p.acknowledged}/${p.texted}, median ${seconds(p.medianResponseS)}, worst ${seconds(p.worstResponseS)}`);
+  for (const p of r.previous) lines.push(`  earlier ${p.drillId}: acknowledged ${p.acknowledged}/${p.texted}, median ${seconds(p.medianResponseS)}, worst ${seconds(p.worstResponseS)}${p.sensorOutcome ? `, sensor ${p.sensorOutcome}, detection ${seconds(p.detectionS)}` : ''}`);
   return lines.join('\n');
 }
 
-export function registerDrillCommands(program: Command): void {
+/**
+ * A sensor drill's plume as the simulator plans and plays it (simulator/drill-plume.ts
+ * `sensorDrillPlumeFromEnv`, wired in by cli/fire-ews.ts: services do not import each other).
+ */
+export type SensorDrillPlumeSource = (zoneId: string, opts: { speed: number; node?: string }) => {
+  plume: NonNullable<DrillStart['plume']>;
+  play: (drillId: string, onReading?: (sent: number) => void) => Promise<number>;
+};
+
+export function registerDrillCommands(program: Command, sensorPlume?: SensorDrillPlumeSource): void {
   program
     .command('drill')
-    .description('start an alert drill (diễn tập): the real SMS path, every message marked DIEN TAP; needs ALERTS_API_KEY (ALERTS_URL, default http://127.0.0.1:8090)')
+    .description('start a drill (diễn tập): the real SMS path, every message marked DIEN TAP; --depth sensor plays a simulated plume at the zone\'s nodes first (sensors → ingest → rules → alerts); needs ALERTS_API_KEY (ALERTS_URL, default http://127.0.0.1:8090)')
     .requiredOption('--zone <zoneId>', 'the zone drilled, e.g. san-thang')
-    .option('--kind <kind>', `what is rehearsed: ${DRILL_KINDS.join(' | ')}`, 'fire-confirmed')
+    .option('--kind <kind>', `what is rehearsed (alert drills): ${DRILL_KINDS.join(' | ')}`, parseWith(z.enum(DRILL_KINDS, { error: `expected one of ${DRILL_KINDS.join(', ')}` }), '--kind'), 'fire-confirmed')
+    .option('--depth <depth>', 'alert: the drill alert opens at once; sensor: a simulated smoke plume through the real broker, the alert opens when rules detects it', parseWith(z.enum(['alert', 'sensor'], { error: 'expected alert or sensor' }), '--depth'), 'alert')
+    .option('--speed <n>', 'sensor drills: the plume\'s fire minutes play this many times faster than real time (clean air first, at once)', parseWith(pipelineSpeed, '--speed'), 1)
+    .option('--node <nodeId>', 'sensor drills: the fire starts 120 m upwind of this node (default the zone\'s first)')
     .option('--audience <list>', 'comma-separated audiences instead of the route\'s first recipients (team-leaders, team:<id>, member:<id>…); then no escalation')
     .option('--dry-run', 'render and record every SMS in the outbox, send none')
-    .action(async (opts: { zone: string; kind: string; audience?: string; dryRun?: boolean }) => {
+    .action(async (opts: { zone: string; kind: (typeof DRILL_KINDS)[number]; depth: 'alert' | 'sensor'; speed: number; node?: string; audience?: string; dryRun?: boolean }) => {
       const env = loadDrillEnv();
-      const body: DrillStart = { zoneId: opts.zone, kind: z.enum(DRILL_KINDS, { error: `--kind must be one of ${DRILL_KINDS.join(', ')}` }).parse(opts.kind), dryRun: opts.dryRun ?? false, startedBy: 'cli' };
+      const depth = opts.depth;
+      const body: DrillStart = { zoneId: opts.zone, kind: opts.kind, dryRun: opts.dryRun ?? false, startedBy: 'cli', depth };
       if (opts.audience) body.audience = opts.audience.split(',').map((a) => a.trim()).filter(Boolean) as DrillStart['audience'];
-      const r = await call(env, '/api/drills', drillStartResponseSchema, body);
-      console.log(`drill ${r.drillId} started: ${r.recipients} people texted${opts.dryRun ? ' (dry run: recorded, not sent)' : ''}; report: fire-ews drill-report ${r.drillId}`);
+      if (depth === 'alert') {
+        const r = await call(env, '/api/drills', drillStartResponseSchema, body);
+        console.log(`drill ${r.drillId} started: ${r.recipients} people texted${opts.dryRun ? ' (dry run: recorded, not sent)' : ''}; report: fire-ews drill-report ${r.drillId}`);
+        return;
+      }
+      if (!sensorPlume) throw new Error('sensor drills are not available in this build');
+      const speed = opts.speed;
+      const source = sensorPlume(opts.zone, { speed, ...(opts.node ? { node: opts.node } : {}) });
+      const r = await call(env, '/api/drills', drillStartResponseSchema, { ...body, plume: source.plume });
+      const p = source.plume;
+      console.log(`drill ${r.drillId} started (sensor): plume at ${p.nodes.length} nodes of ${opts.zone}, fire 120 m upwind of ${p.ignitionNode} at ${new Date(p.ignitionAt).toISOString()} (readings' clock), ${speed}× real time, until ${new Date(p.endsAt).toISOString()}; nobody is texted until rules detects it${opts.dryRun ? ' (dry run)' : ''}`);
+      const sent = await source.play(r.drillId);
+      console.log(`plume played: ${sent} drill readings; report: fire-ews drill-report ${r.drillId}`);
     });
   program
     .command('drill-report')

@@ -109,6 +109,9 @@ function summary(input: DrillInput, all: readonly DrillMember[]): DrillSummary {
     medianResponseS: median(times),
     worstResponseS: worst(times),
     escalationStepsReached: d.escalation_steps,
+    // A sensor drill's figures are added by sensor-drills.ts (withSensorParts).
+    detectionS: null,
+    sensorOutcome: null,
   };
 }
 
@@ -124,5 +127,5 @@ export function buildDrillReport(input: DrillInput, roster: Roster, yieldedTo: r
     const unit = roster.byId.get(m.memberId)?.unit ?? 'unknown';
     byUnit.set(unit, [...(byUnit.get(unit) ?? []), m]);
   }
-  return { drill: summary(input, all), units: [...byUnit].map(([unit, m]) => unitOf(m, roster, unit)), previous };
+  return { drill: summary(input, all), units: [...byUnit].map(([unit, m]) => unitOf(m, roster, unit)), previous, sensor: null };
 }

@@ -464,6 +464,8 @@ export interface DrillRequest {
   audience: Audience[] | null;
   dryRun: boolean;
   startedBy: string;
+  /** sensor: opened from what rules detected on a sensor drill's plume (alerts/sensor-drills.ts); default alert. */
+  depth?: 'alert' | 'sensor';
 }
 
 export type DrillStartResult = { ok: true; alert: AlertRecord } | { ok: false; reason: string };
@@ -502,7 +504,7 @@ export function startDrill(ctx: EngineContext, state: EngineState, req: DrillReq
     routeIndex: ctx.policy.routes.indexOf(route),
     openedAt: now,
     ...newLifecycle(ctx, next, route, recipients, now),
-    drill: { id: req.drillId, depth: 'alert', kind: req.kind, dryRun: req.dryRun, startedBy: req.startedBy, audience: req.audience, yieldedTo: [] },
+    drill: { id: req.drillId, depth: req.depth ?? 'alert', kind: req.kind, dryRun: req.dryRun, startedBy: req.startedBy, audience: req.audience, yieldedTo: [] },
   };
   next.alerts[alertId] = alert;
   const messageKind = raisingMessageKind(ev.kind);

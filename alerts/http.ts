@@ -15,6 +15,7 @@ import type { AlertOutbox } from './outbox.ts';
 import type { AlertService } from './core.ts';
 import { ownValue } from '../platform/records.ts';
 import type { AlertRecord } from './engine.ts';
+import type { SensorDrills } from './sensor-drills.ts';
 import { alertTime, describeAlertVi } from './templates.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -50,6 +51,8 @@ export interface AlertsHttpOptions {
   /** Twilio's incoming-message webhook is served (TWILIO_RECEIVES_REPLIES): a reply with the code acknowledges, as through the modem. */
   twilioInbound?: boolean;
   apiKey: string | undefined;
+  /** Sensor drills (`depth: "sensor"`); absent: only alert drills. */
+  sensorDrills?: SensorDrills;
   /** Public liveness only: the answer carries no detail (that is on the internal /healthz). */
   health: () => { ok: boolean };
   limits?: AlertsHttpLimits;
@@ -171,6 +174,19 @@ export function createAlertsHttpServer(opts: AlertsHttpOptions): Server {
     return a.ack ? `${ended}; ${a.ack.by} đã xác nhận trước đó.` : `${ended}, trước khi có người xác nhận. Không cần xác nhận nữa.`;
   }
 
+  /** `POST /api/drills` with depth sensor: recorded, nobody texted until rules detects the plume (alerts/sensor-drills.ts). */
+  function startSensorDrill(res: ServerResponse, d: z.output<typeof drillStartSchema>): void {
+    const plume = d.plume;
+    if (!opts.sensorDrills || !plume) return json(res, 422, { error: 'sensor drills are not available in this service' });
+    if (!site.zones.some((z) => z.id === d.zoneId)) return json(res, 422, { error: `unknown zone ${d.zoneId}` });
+    const outside = [plume.ignitionNode, ...plume.nodes].filter((n) => site.nodes.find((x) => x.id === n)?.zone !== d.zoneId);
+    if (outside.length) return json(res, 422, { error: `not sensor nodes of ${d.zoneId}: ${[...new Set(outside)].join(', ')}` });
+    const drillId = newDrillId(d.zoneId, Date.now());
+    const r = opts.sensorDrills.start({ drillId, zoneId: d.zoneId, audience: d.audience ?? null, dryRun: d.dryRun, startedBy: d.startedBy, plume });
+    if (!r.ok) return json(res, 422, { error: r.reason });
+    return json(res, 200, { ok: true, drillId, alertId: `drill-${drillId}`, recipients: 0 });
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
@@ -235,11 +251,13 @@ export function createAlertsHttpServer(opts: AlertsHttpOptions): Server {
       if (!apiKeyMatches(req, opts.apiKey)) return json(res, 401, { error: 'missing or wrong API key' });
       const [, drillId, end] = drillMatch;
       if (!drillId) {
-        if (method === 'GET') return json(res, 200, { drills: opts.service.listDrills(url.searchParams.get('zone') ?? undefined) });
+        const zone = url.searchParams.get('zone') ?? undefined;
+        if (method === 'GET') return json(res, 200, { drills: opts.sensorDrills ? opts.sensorDrills.list(zone) : opts.service.listDrills(zone) });
         if (method !== 'POST') throw new HttpError(405, 'GET or POST');
         const parsed = drillStartSchema.safeParse(await readJson(req));
         if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
         const d = parsed.data;
+        if (d.depth === 'sensor') return startSensorDrill(res, d);
         const r = opts.service.startDrill({ drillId: newDrillId(d.zoneId, Date.now()), kind: d.kind, zoneId: d.zoneId, audience: d.audience ?? null, dryRun: d.dryRun, startedBy: d.startedBy });
         if (!r.ok) return json(res, 422, { error: r.reason });
         opts.log.info({ drillId: r.alert.drill?.id, zoneId: d.zoneId, kind: d.kind, dryRun: d.dryRun, startedBy: d.startedBy, recipients: r.alert.notified.length }, 'drill started');
@@ -253,7 +271,7 @@ export function createAlertsHttpServer(opts: AlertsHttpOptions): Server {
         return opts.service.endDrill(drillId, parsed.data.by) ? json(res, 200, { ok: true }) : json(res, 404, { error: `no drill ${drillId}` });
       }
       if (method !== 'GET') throw new HttpError(405, 'GET only');
-      const report = opts.service.drillReport(drillId);
+      const report = opts.sensorDrills ? opts.sensorDrills.report(drillId) : opts.service.drillReport(drillId);
       return report ? json(res, 200, report) : json(res, 404, { error: `no drill ${drillId}` });
     }
 

@@ -22,6 +22,13 @@ describe('lifecycleMessages', () => {
     expect(acked.map((m) => m.topic)).toStrictEqual(['ews/v1/drill/alerts/drill-d1']);
   });
 
+  it('a sensor drill: its detection was published by rules already, so only the drill alert lifecycle', () => {
+    const drill = { id: 'd2', depth: 'sensor', kind: 'fire-suspected', dryRun: true } as NonNullable<AlertRecord['drill']>;
+    const queued = lifecycleMessages({ alertId: 'drill-d2', state: 'queued', recipients: 1 }, alert(drill), NOW);
+    expect(queued.map((m) => m.topic)).toStrictEqual(['ews/v1/drill/alerts/drill-d2']);
+    expect(JSON.parse(queued[0]!.payload)).toMatchObject({ state: 'queued', drill: { id: 'd2', depth: 'sensor' } });
+  });
+
   it('a long detail is cut to the contract’s 500 characters', () => {
     const [m] = lifecycleMessages({ alertId: 'fire-san-thang-1', state: 'escalated', detail: 'x'.repeat(900) }, alert(), NOW);
     expect((JSON.parse(m!.payload) as { detail: string }).detail).toHaveLength(500);

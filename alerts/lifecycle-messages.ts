@@ -10,7 +10,8 @@ export function lifecycleMessages(note: LifecycleNote, alert: AlertRecord | unde
   if (!alert?.drill) return [{ topic: topics.alert(note.alertId), payload: JSON.stringify(alertLifecycleSchema.parse(base)) }];
   const drill = { id: alert.drill.id, depth: alert.drill.depth };
   const messages: { topic: string; payload: string }[] = [];
-  if (note.state === 'queued') {
+  // A sensor drill's event is rules' detection, published already: only an alert drill's is announced here.
+  if (note.state === 'queued' && alert.drill.depth === 'alert') {
     const event = drillEventSchema.parse({ eventId: alert.alertId, kind: alert.kind, zoneId: alert.zoneId, ts: alert.eventTs, ...(alert.level !== null ? { level: alert.level } : {}), detail: { drillKind: alert.drill.kind, dryRun: alert.drill.dryRun }, drill });
     messages.push({ topic: topics.drillEvent(alert.kind, alert.zoneId), payload: JSON.stringify(event) });
   }

@@ -21,6 +21,7 @@ import { createLineWriter } from '../platform/influx-writer.ts';
 import { loadSiteWithPolicy, type AlertPolicy } from './policy.ts';
 import { buildRoster } from './routing.ts';
 import { startDrillSchedule } from './drill-schedule.ts';
+import { SensorDrills } from './sensor-drills.ts';
 import { lifecycleMessages } from './lifecycle-messages.ts';
 import { AlertService, type AlertServiceOptions, type TransportDegradation } from './core.ts';
 import type { PipelineClock } from '../platform/clock.ts';
@@ -143,6 +144,9 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
   });
   log.info({ transport: transport.name, ackMode, encoding: policy.encoding, maxSegments: policy.maxSegments, rate: env.ALERTS_RATE_SEGMENTS_PER_S }, 'alerts service starting');
   service.start();
+  // Sensor drills (alerts/sensor-drills.ts): recorded by the API, opened from rules' drill events.
+  const sensorDrills = new SensorDrills(db, service, log);
+  sensorDrills.startTimer();
   // Drills the site file schedules (README "Drills"): node-cron, wall clock, the site's timezone.
   const drillSchedule = startDrillSchedule({ drills: site.drills, timezone: policy.timezone, service, drillExists: (id) => outbox.drill(id) !== null, db, log });
 
@@ -151,6 +155,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     port: env.ALERTS_HTTP_PORT,
     service,
     outbox,
+    sensorDrills,
     log,
     publicUrl: env.ALERTS_PUBLIC_URL,
     twilioAuthToken: transport.name === 'twilio' ? env.TWILIO_AUTH_TOKEN : undefined,
@@ -206,7 +211,30 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
       readNext();
     }
   };
-  const session = connectServiceSession({ url: env.MQTT_URL, clientId: env.ALERTS_MQTT_CLIENT_ID, username, password, service: 'alerts', routes: [{ filter: topics.allEvents, handle: handleEvent }], log });
+  // A sensor drill's detection from rules (ews/v1/drill/events/+/+): never a real event.
+  const handleDrillEvent: MessageHandler = (packet, ack, readNext) => {
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    try {
+      const refused = sensorDrills.onDrillEventPayload(payload);
+      if (refused) deadLetters.refuse(refused, packet.topic, payload, Date.now());
+      ack();
+    } catch (err) {
+      log.error({ err: String(err), topic: packet.topic }, 'drill event handling failed; not acknowledged');
+      readNext();
+    }
+  };
+  const session = connectServiceSession({
+    url: env.MQTT_URL,
+    clientId: env.ALERTS_MQTT_CLIENT_ID,
+    username,
+    password,
+    service: 'alerts',
+    routes: [
+      { filter: topics.allEvents, handle: handleEvent },
+      { filter: topics.allDrillEvents, handle: handleDrillEvent },
+    ],
+    log,
+  });
   client = session;
   mqttClient = session;
 
@@ -224,6 +252,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     async close() {
       stopModemWatch?.();
       drillSchedule.stop();
+      sensorDrills.stop();
       await closeSession(session);
       await service.stop();
       await influx?.stop();

@@ -19,7 +19,7 @@ import { BoardStore } from './store.ts';
 import { SITE } from '../test/support/board-fixtures.ts';
 
 const T0 = Date.parse('2026-03-02T01:30:00Z');
-const summary = { drillId: 'san-thang-20260302-0130-abcd', alertId: 'drill-san-thang-20260302-0130-abcd', zoneId: 'san-thang', kind: 'fire-suspected' as const, depth: 'alert' as const, dryRun: false, startedAt: T0, startedBy: 'cli', endedAt: null, endedBy: null, texted: 2, acknowledged: 1, medianResponseS: 30, worstResponseS: 30, escalationStepsReached: 1 };
+const summary = { drillId: 'san-thang-20260302-0130-abcd', alertId: 'drill-san-thang-20260302-0130-abcd', zoneId: 'san-thang', kind: 'fire-suspected' as const, depth: 'alert' as const, dryRun: false, startedAt: T0, startedBy: 'cli', endedAt: null, endedBy: null, texted: 2, acknowledged: 1, medianResponseS: 30, worstResponseS: 30, escalationStepsReached: 1, detectionS: null, sensorOutcome: null };
 const REPORT: DrillReport = {
   drill: summary,
   units: [
@@ -38,6 +38,7 @@ const REPORT: DrillReport = {
     },
   ],
   previous: [{ ...summary, drillId: 'san-thang-20260201-0130-wxyz', startedAt: T0 - 29 * 86_400_000, texted: 8, acknowledged: 2, medianResponseS: 125, worstResponseS: 400, endedAt: T0 - 28 * 86_400_000 }],
+  sensor: null,
 };
 
 describe('the drill report page and CSV', () => {
@@ -71,6 +72,23 @@ describe('the drill report page and CSV', () => {
       `san-thang-20260302-0130-abcd,san-thang,team:team-stg-1,Tổ BVR San Thàng 1,m2,"'=cmd, ""x""",false,2026-03-02T01:35:00.000Z,,,,,,esc1,true`,
       '',
     ]);
+  });
+
+  it('a sensor drill: the detection timeline, the trend of detection times, and the figures in the CSV', () => {
+    const sensor = { ignitionNode: 'san-thang-07', nodes: ['san-thang-07', 'san-thang-04'], speed: 60, outcome: 'detected' as const, plumeInjectedAt: T0, ignitionAt: T0 - 2_655_000, plumeEndsAt: T0 + 45_000, notDetectedAfter: T0 + 165_000, firstReadingAt: T0 + 200, suspectedAt: T0 + 11_000, suspectedReadingAt: T0 - 2_655_000 + 651_000, confirmedAt: T0 + 42_000, confirmedReadingAt: T0 - 2_655_000 + 2_511_000, detectionS: 651, confirmationS: 2511, firstSmsAt: T0 + 11_000 };
+    const r: DrillReport = { ...REPORT, drill: { ...REPORT.drill, depth: 'sensor', detectionS: 651, sensorOutcome: 'detected' }, previous: [{ ...REPORT.previous[0]!, depth: 'sensor', detectionS: null, sensorOutcome: 'not-detected' }], sensor };
+    const html = renderDrillReportHtml(SITE, r, { csrf: 'tok' });
+    expect(html).toContain('<h2>Diễn tập cảm biến — đã phát hiện</h2><p>Khói mô phỏng tại 2 trạm của khu vực; điểm cháy cách trạm san-thang-07 120 m');
+    expect(html).toContain('<tr><td>Nghi cháy (phát hiện)</td><td>02/03 08:30</td><td>10 ph 51 s</td></tr>');
+    expect(html).toContain('<tr><td>Xác nhận cháy</td><td>02/03 08:30</td><td>41 ph 51 s</td></tr>');
+    expect(html).toContain('<td>không phát hiện</td></tr>');
+    expect(html).toContain('<td>10 ph 51 s</td></tr></tbody></table>');
+    expect(renderDrillReportHtml(SITE, { ...r, sensor: { ...sensor, outcome: 'not-detected' } })).toContain('Hệ thống không phát hiện đám cháy mô phỏng trước');
+    const csv = drillReportCsv(r).split('\r\n');
+    expect(csv[0]?.endsWith(',stopped_by_real_alert,sensor_outcome,detection_s,confirmation_s')).toBe(true);
+    expect(csv[1]?.endsWith(',initial,false,detected,651,2511')).toBe(true);
+    // An alert drill's report has no sensor section.
+    expect(renderDrillReportHtml(SITE, REPORT)).not.toContain('Diễn tập cảm biến');
   });
 
   it('the list shows the site file\'s schedule with each entry\'s next start (local time)', () => {

@@ -95,6 +95,19 @@ export function renderDrillReportHtml(site: Site, r: DrillReport, opts: { csrf?:
             : ` · <form class="inline" method="post" action="/drills/${escapeHtml(d.drillId)}/ack"><input type="hidden" name="_csrf" value="${escapeHtml(opts.csrf)}"><button type="submit">Tôi đã nhận (xác nhận)</button></form>` +
               ` · <form class="inline" method="post" action="/drills/${escapeHtml(d.drillId)}/end"><input type="hidden" name="_csrf" value="${escapeHtml(opts.csrf)}"><button type="submit" id="end-drill">Kết thúc diễn tập</button></form>`
         }</p>`;
+  // A sensor drill: the detection timeline (times of fire counted on the readings' clock, whatever the plume's speed).
+  const s = r.sensor;
+  const outcomeVi = { running: 'đang chờ phát hiện', detected: 'đã phát hiện', 'not-detected': 'KHÔNG PHÁT HIỆN' } as const;
+  const sensor = s
+    ? `<h2>Diễn tập cảm biến — ${escapeHtml(outcomeVi[s.outcome])}</h2><p>Khói mô phỏng tại ${s.nodes.length} trạm của khu vực; điểm cháy cách trạm ${escapeHtml(s.ignitionNode)} 120 m, lúc ${when(s.ignitionAt)}; tốc độ ×${s.speed}.</p>` +
+      `<table><thead><tr><th>Bước</th><th>Lúc</th><th>Sau khi bắt cháy</th></tr></thead><tbody>` +
+      `<tr><td>Bắt đầu phát khói mô phỏng</td><td>${when(s.plumeInjectedAt)}</td><td></td></tr>` +
+      `<tr><td>Số đo diễn tập đầu tiên được xử lý</td><td>${when(s.firstReadingAt)}</td><td></td></tr>` +
+      `<tr><td>Nghi cháy (phát hiện)</td><td>${when(s.suspectedAt)}</td><td>${seconds(s.detectionS)}</td></tr>` +
+      `<tr><td>Xác nhận cháy</td><td>${when(s.confirmedAt)}</td><td>${seconds(s.confirmationS)}</td></tr>` +
+      `<tr><td>Tin SMS diễn tập đầu tiên</td><td>${when(s.firstSmsAt)}</td><td></td></tr></tbody></table>` +
+      (s.outcome === 'not-detected' ? `<p role="alert">Hệ thống không phát hiện đám cháy mô phỏng trước ${when(s.notDetectedAfter)}: không ai được nhắn tin.</p>` : '')
+    : '';
   const units = r.units
     .map((u) => {
       const members = u.members
@@ -111,11 +124,11 @@ export function renderDrillReportHtml(site: Site, r: DrillReport, opts: { csrf?:
     })
     .join('');
   const trend = r.previous.length
-    ? `<h2>So với các lần diễn tập trước tại ${escapeHtml(zoneName(site, d.zoneId))}</h2><table><thead><tr><th>Ngày</th><th>Tình huống</th><th>Đã xác nhận / đã nhắn</th><th>Trung vị</th><th>Chậm nhất</th></tr></thead><tbody>${[...r.previous, d]
-        .map((p) => `<tr><td>${when(p.startedAt)}${p === d ? ' (lần này)' : ''}</td><td>${escapeHtml(DRILL_KIND_VI[p.kind])}</td><td>${p.acknowledged}/${p.texted}</td><td>${seconds(p.medianResponseS)}</td><td>${seconds(p.worstResponseS)}</td></tr>`)
+    ? `<h2>So với các lần diễn tập trước tại ${escapeHtml(zoneName(site, d.zoneId))}</h2><table><thead><tr><th>Ngày</th><th>Tình huống</th><th>Đã xác nhận / đã nhắn</th><th>Trung vị</th><th>Chậm nhất</th><th>Phát hiện sau</th></tr></thead><tbody>${[...r.previous, d]
+        .map((p) => `<tr><td>${when(p.startedAt)}${p === d ? ' (lần này)' : ''}</td><td>${escapeHtml(DRILL_KIND_VI[p.kind])}</td><td>${p.acknowledged}/${p.texted}</td><td>${seconds(p.medianResponseS)}</td><td>${seconds(p.worstResponseS)}</td><td>${p.sensorOutcome === 'not-detected' ? 'không phát hiện' : p.sensorOutcome ? seconds(p.detectionS) : '—'}</td></tr>`)
         .join('')}</tbody></table>`
     : '<h2>So với các lần trước</h2><p>Đây là lần diễn tập đầu tiên của khu vực này.</p>';
-  return shell(`Báo cáo diễn tập ${d.drillId}`, `${opts.print ? '' : '<p><a href="/drills">← Diễn tập</a></p>'}${head}${actions}${units}${trend}`);
+  return shell(`Báo cáo diễn tập ${d.drillId}`, `${opts.print ? '' : '<p><a href="/drills">← Diễn tập</a></p>'}${head}${actions}${sensor}${units}${trend}`);
 }
 
 const csvCell = (v: string | number | boolean | null): string => {
@@ -129,11 +142,14 @@ const csvCell = (v: string | number | boolean | null): string => {
 export function drillReportCsv(r: DrillReport): string {
   const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
   const header = ['drill_id', 'zone', 'unit', 'unit_name', 'member_id', 'member_name', 'leader', 'texted_at', 'delivered', 'delivered_at', 'acknowledged_at', 'ack_channel', 'response_s', 'steps', 'stopped_by_real_alert'];
-  const lines = [header.join(',')];
+  // A sensor drill's detection figures on every row (seconds of fire after ignition).
+  const s = r.sensor;
+  const sensorCells = s ? [s.outcome, s.detectionS, s.confirmationS] : [];
+  const lines = [(s ? [...header, 'sensor_outcome', 'detection_s', 'confirmation_s'] : header).join(',')];
   for (const u of r.units) {
     for (const m of u.members) {
       lines.push(
-        [r.drill.drillId, r.drill.zoneId, u.unit, u.name, m.memberId, m.name, m.leader, iso(m.textedAt), m.delivered, iso(m.deliveredAt), iso(m.ackedAt), m.ackChannel, m.responseS, m.steps.join(' '), m.yieldedToReal].map(csvCell).join(','),
+        [r.drill.drillId, r.drill.zoneId, u.unit, u.name, m.memberId, m.name, m.leader, iso(m.textedAt), m.delivered, iso(m.deliveredAt), iso(m.ackedAt), m.ackChannel, m.responseS, m.steps.join(' '), m.yieldedToReal, ...sensorCells].map(csvCell).join(','),
       );
     }
   }

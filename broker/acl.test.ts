@@ -145,16 +145,28 @@ describe('the run clock moves a following pipeline\'s time: only the simulator a
 });
 
 describe('drills', () => {
+  const everyone = [svc('alerts'), svc('rules'), svc('simulator'), svc('board'), svc('ingest'), svc('recorder'), svc('observer'), node];
   it.each([
-    ['ews/v1/drill/events/fire-confirmed/san-thang'],
-    ['ews/v1/drill/alerts/drill-san-thang-x'],
-  ])('only svc-alerts may publish %s', (topic) => {
-    expect(authorizePublish(svc('alerts'), topic)).toStrictEqual({ ok: true });
-    for (const who of [svc('rules'), svc('simulator'), svc('board'), svc('ingest'), node]) expect(authorizePublish(who, topic).ok).toBe(false);
+    { topic: 'ews/v1/drill/alerts/drill-san-thang-x', publishers: ['svc-alerts'] },
+    // Alert drills are announced by alerts; what rules detects on a sensor drill's readings by rules.
+    { topic: 'ews/v1/drill/events/fire-confirmed/san-thang', publishers: ['svc-alerts', 'svc-rules'] },
+    // A sensor drill's plume: the simulator account only — never a node, even for its own id.
+    { topic: 'ews/v1/drill/readings/nam-loong-01', publishers: ['svc-simulator'] },
+  ])('only $publishers may publish $topic', ({ topic, publishers }) => {
+    const allowed = everyone.filter((who) => authorizePublish(who, topic).ok).map((who) => (who.kind === 'node' ? who.nodeId : `svc-${who.role}`));
+    expect(allowed).toStrictEqual(publishers);
   });
-  it('the board and rules cannot receive drills; the observer can', () => {
+  it('a node is refused its own drill reading with a reason', () => {
+    expect(authorizePublish(node, 'ews/v1/drill/readings/san-thang-01')).toStrictEqual({ ok: false, reason: 'node san-thang-01 may publish only its own readings and status' });
+  });
+  it('the board and recorder cannot receive drills; ingest and rules get drill readings only; alerts drill events; the observer all', () => {
     expect(authorizeReceive(svc('board'), 'ews/v1/drill/alerts/drill-san-thang-x').ok).toBe(false);
+    expect(authorizeReceive(svc('recorder'), 'ews/v1/drill/readings/nam-loong-01').ok).toBe(false);
     expect(authorizeReceive(svc('rules'), 'ews/v1/drill/events/fire-confirmed/san-thang').ok).toBe(false);
+    expect(authorizeReceive(svc('rules'), 'ews/v1/drill/readings/nam-loong-01').ok).toBe(true);
+    expect(authorizeReceive(svc('ingest'), 'ews/v1/drill/readings/nam-loong-01').ok).toBe(true);
+    expect(authorizeReceive(svc('alerts'), 'ews/v1/drill/events/fire-suspected/san-thang').ok).toBe(true);
+    expect(authorizeReceive(svc('alerts'), 'ews/v1/drill/readings/nam-loong-01').ok).toBe(false);
     expect(authorizeReceive(svc('observer'), 'ews/v1/drill/events/fire-confirmed/san-thang').ok).toBe(true);
   });
 });

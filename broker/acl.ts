@@ -17,14 +17,15 @@ export type Decision = { ok: true } | { ok: false; reason: string };
 const allow: Decision = { ok: true };
 const deny = (reason: string): Decision => ({ ok: false, reason });
 
-/** Topic families each service may publish to (`ews/v1/<family>/...`). */
+/** Topic families each service may publish to (`ews/v1/<family>/...`; drills by sub-family, `drill/<sub>`). */
 export const PUBLISH_FAMILIES: Record<ServiceRole, readonly string[]> = {
   ingest: ['deadletter'],
-  rules: ['danger', 'events', 'deadletter'],
-  // Drills (ews/v1/drill/…) are started through the alerts service's API; only it announces them.
-  alerts: ['alerts', 'deadletter', 'drill'],
-  // The simulator and replay publish on behalf of any node (load tests, recorded data).
-  simulator: ['readings', 'status'],
+  // drill/events: what rules detects on a sensor drill's readings (README "Drills").
+  rules: ['danger', 'events', 'deadletter', 'drill/events'],
+  // Drills are started through the alerts service's API; it announces alert drills and every drill alert.
+  alerts: ['alerts', 'deadletter', 'drill/events', 'drill/alerts'],
+  // The simulator and replay publish on behalf of any node (load tests, recorded data); a sensor drill's plume only on drill/readings.
+  simulator: ['readings', 'status', 'drill/readings'],
   recorder: [],
   observer: [],
   // The situation board only reads.
@@ -33,9 +34,9 @@ export const PUBLISH_FAMILIES: Record<ServiceRole, readonly string[]> = {
 
 /** Subscription filters each service may hold (exact filter strings or a prefix ending in `/#`). */
 export const SUBSCRIBE_FILTERS: Record<ServiceRole, readonly string[]> = {
-  ingest: [`${TOPIC_ROOT}/readings/+`, `${TOPIC_ROOT}/status/+`, `${TOPIC_ROOT}/clock`],
-  rules: [`${TOPIC_ROOT}/readings/+`, `${TOPIC_ROOT}/status/+`, `${TOPIC_ROOT}/danger/+`, `${TOPIC_ROOT}/clock`],
-  alerts: [`${TOPIC_ROOT}/events/#`, `${TOPIC_ROOT}/events/+/+`, `${TOPIC_ROOT}/danger/+`, `${TOPIC_ROOT}/alerts/+`, `${TOPIC_ROOT}/clock`],
+  ingest: [`${TOPIC_ROOT}/readings/+`, `${TOPIC_ROOT}/status/+`, `${TOPIC_ROOT}/clock`, `${TOPIC_ROOT}/drill/readings/+`],
+  rules: [`${TOPIC_ROOT}/readings/+`, `${TOPIC_ROOT}/status/+`, `${TOPIC_ROOT}/danger/+`, `${TOPIC_ROOT}/clock`, `${TOPIC_ROOT}/drill/readings/+`],
+  alerts: [`${TOPIC_ROOT}/events/#`, `${TOPIC_ROOT}/events/+/+`, `${TOPIC_ROOT}/danger/+`, `${TOPIC_ROOT}/alerts/+`, `${TOPIC_ROOT}/clock`, `${TOPIC_ROOT}/drill/events/+/+`],
   // Before an accelerated run: is a run already going, and how does each pipeline process judge time?
   simulator: [`${TOPIC_ROOT}/clock`, `${TOPIC_ROOT}/clock/pipeline/+`],
   recorder: [`${TOPIC_ROOT}/readings/+`, `${TOPIC_ROOT}/status/+`],
@@ -60,14 +61,14 @@ export function authorizePublish(principal: Principal, topic: string): Decision 
   if (parsed.kind === 'pipeline-clock') {
     return parsed.role === principal.role ? allow : deny(`service ${principal.role} may publish only its own clock status, not ${topic}`);
   }
-  const family = topic.split('/')[2] ?? '';
-  if (PUBLISH_FAMILIES[principal.role].includes(family)) {
+  const [, , family = '', sub = ''] = topic.split('/');
+  if (PUBLISH_FAMILIES[principal.role].some((f) => f === family || f === `${family}/${sub}`)) {
     if (parsed.kind === 'deadletter' && parsed.service !== principal.role) {
       return deny(`service ${principal.role} may publish only its own dead letters`);
     }
     return allow;
   }
-  return deny(`service ${principal.role} may not publish to ${family}`);
+  return deny(`service ${principal.role} may not publish to ${family === 'drill' ? `${family}/${sub}` : family}`);
 }
 
 export function authorizeSubscribe(principal: Principal, filter: string): Decision {

@@ -25,6 +25,7 @@ describe('broker/acl.ts as a Mosquitto acl_file', () => {
       'topic read ews/v1/readings/+',
       'topic read ews/v1/status/+',
       'topic read ews/v1/clock',
+      'topic read ews/v1/drill/readings/+',
       'topic write ews/v1/deadletter/ingest',
       'topic write ews/v1/clock/pipeline/ingest',
     ]);
@@ -35,9 +36,11 @@ describe('broker/acl.ts as a Mosquitto acl_file', () => {
     expect(block(acl, 'svc-board').filter((l) => l.startsWith('topic write'))).toStrictEqual([]);
   });
 
-  it('svc-alerts may announce alerts and drills; svc-rules may not', () => {
-    expect(block(acl, 'svc-alerts')).toEqual(expect.arrayContaining(['topic write ews/v1/alerts/#', 'topic write ews/v1/drill/#']));
+  it('svc-alerts may announce alerts and drills; svc-rules drill events only; svc-simulator drill readings only', () => {
+    expect(block(acl, 'svc-alerts')).toEqual(expect.arrayContaining(['topic write ews/v1/alerts/#', 'topic write ews/v1/drill/events/#', 'topic write ews/v1/drill/alerts/#']));
     expect(block(acl, 'svc-rules')).not.toContain('topic write ews/v1/alerts/#');
+    expect(block(acl, 'svc-rules').filter((l) => l.includes('drill'))).toStrictEqual(['topic read ews/v1/drill/readings/+', 'topic write ews/v1/drill/events/#']);
+    expect(block(acl, 'svc-simulator').filter((l) => l.includes('drill'))).toStrictEqual(['topic write ews/v1/drill/readings/#']);
   });
 
   it('passwords: every service account and node, derived from the broker secret', () => {

@@ -78,9 +78,56 @@ export const drillStartSchema = z
     dryRun: z.boolean().default(false),
     /** Who started it: `cli`, `schedule`, or the board member. */
     startedBy: z.string().min(1).max(100).default('api'),
+    /** alert: the drill alert opens at once; sensor: it opens from what rules detects on a simulated plume (`plume` required). */
+    depth: drillMarkSchema.shape.depth.default('alert'),
+    /** A sensor drill's plume as the simulator plans it (`fire-ews drill --depth sensor` sends it, then plays it). */
+    plume: z
+      .object({
+        ignitionNode: nodeIdSchema,
+        nodes: z.array(nodeIdSchema).min(1).max(200),
+        speed: z.number().min(1).max(10_000),
+        /** Unix ms: wall time the plume starts; ignition on the readings' clock; wall time of the last reading. */
+        injectAt: z.number().int().nonnegative(),
+        ignitionAt: z.number().int().nonnegative(),
+        endsAt: z.number().int().nonnegative(),
+      })
+      .strict()
+      .optional(),
   })
-  .strict();
+  .strict()
+  .refine((d) => (d.depth === 'sensor') === (d.plume !== undefined), { message: 'a sensor drill needs its plume, an alert drill has none', path: ['plume'] })
+  .refine((d) => d.depth === 'alert' || d.audience === undefined || d.audience.length > 0, { message: 'audience must not be empty', path: ['audience'] });
 export type DrillStart = z.input<typeof drillStartSchema>;
+
+/**
+ * A sensor drill's detection figures (README "Drills"). Times are Unix ms: `*At` on the wall clock,
+ * `ignitionAt`/`*ReadingAt` on the readings' clock; durations in seconds on the readings' clock
+ * (minutes of fire, whatever the plume's speed).
+ */
+export const sensorDrillPartSchema = z.object({
+  ignitionNode: z.string(),
+  nodes: z.array(z.string()),
+  speed: z.number(),
+  /** running: plume going, nothing detected yet; detected; not-detected: nothing by `notDetectedAfter`. */
+  outcome: z.enum(['running', 'detected', 'not-detected']),
+  plumeInjectedAt: z.number(),
+  ignitionAt: z.number(),
+  plumeEndsAt: z.number(),
+  /** The bound: no detection by then (the plume's end + NOT_DETECTED_GRACE_MS) ends the drill as not detected. */
+  notDetectedAfter: z.number(),
+  /** Rules judged the drill's first reading (wall clock). */
+  firstReadingAt: z.number().nullable(),
+  suspectedAt: z.number().nullable(),
+  suspectedReadingAt: z.number().nullable(),
+  confirmedAt: z.number().nullable(),
+  confirmedReadingAt: z.number().nullable(),
+  /** Ignition → the reading that raised fire-suspected / fire-confirmed (readings' clock). */
+  detectionS: z.number().nullable(),
+  confirmationS: z.number().nullable(),
+  /** The drill's first SMS handed to the transport (wall clock). */
+  firstSmsAt: z.number().nullable(),
+});
+export type SensorDrillPart = z.infer<typeof sensorDrillPartSchema>;
 
 /** `POST /api/drills/<id>/end`: who ends it (the board sends its signed-in member); an empty body = `api`. */
 export const drillEndSchema = z.object({ by: z.string().trim().min(1).max(100).default('api') }).strict();
@@ -139,6 +186,10 @@ export const drillSummarySchema = z.object({
   medianResponseS: z.number().nullable(),
   worstResponseS: z.number().nullable(),
   escalationStepsReached: z.number().int(),
+  /** A sensor drill's ignition → fire-suspected (seconds of fire); null for alert drills and undetected ones. */
+  detectionS: z.number().nullable().default(null),
+  /** A sensor drill's outcome; null for alert drills. */
+  sensorOutcome: sensorDrillPartSchema.shape.outcome.nullable().default(null),
 });
 export type DrillSummary = z.infer<typeof drillSummarySchema>;
 
@@ -147,6 +198,8 @@ export const drillReportSchema = z.object({
   units: z.array(drillUnitSchema),
   /** Earlier drills of the same zone, oldest first (the trend). */
   previous: z.array(drillSummarySchema),
+  /** A sensor drill's detection figures; null for an alert drill. */
+  sensor: sensorDrillPartSchema.nullable().default(null),
 });
 export type DrillReport = z.infer<typeof drillReportSchema>;
 export type DrillUnit = z.infer<typeof drillUnitSchema>;

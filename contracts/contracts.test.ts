@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseTopic, topics } from './topics.ts';
-import { alertLifecycleSchema, drillAlertLifecycleSchema, drillEventSchema, eventSchema, readingSchema } from './payloads.ts';
+import { alertLifecycleSchema, drillAlertLifecycleSchema, drillEventSchema, drillReadingSchema, eventSchema, readingSchema } from './payloads.ts';
 
 describe('topic builders and the parser agree', () => {
   it('a reading topic is ews/v1/readings/<node>', () => {
@@ -64,6 +64,20 @@ describe('drills: their own topic subtree and a mark no real schema accepts', ()
     expect(parseTopic('ews/v1/drill/other/x')).toBeNull();
     expect(topics.drillEvent('fire-confirmed', 'san-thang').split('/').length).not.toBe(topics.allEvents.split('/').length);
     expect(topics.drillAlert('x').startsWith('ews/v1/alerts/')).toBe(false);
+  });
+  it('a sensor drill reading has its own topic, outside the real readings filter', () => {
+    expect(parseTopic(topics.drillReading('san-thang-07'))).toStrictEqual({ kind: 'drill-reading', nodeId: 'san-thang-07' });
+    expect(topics.drillReading('san-thang-07')).toBe('ews/v1/drill/readings/san-thang-07');
+    expect(parseTopic('ews/v1/drill/readings/San_Thang')).toBeNull();
+    expect(parseTopic('ews/v1/drill/readings/a/b')).toBeNull();
+  });
+  it('a drill reading needs its mark, and the real reading schema refuses the mark', () => {
+    const reading = { nodeId: 'san-thang-07', seq: 1, ts: '2026-03-02T08:30:00+07:00', temperatureC: 24, humidityPct: 50, smoke: 210 };
+    const drill = { id: 'san-thang-20260302-0130-abcd', depth: 'sensor' };
+    expect(drillReadingSchema.safeParse({ ...reading, drill }).success).toBe(true);
+    expect(drillReadingSchema.safeParse(reading).success).toBe(false);
+    expect(readingSchema.safeParse({ ...reading, drill }).success).toBe(false);
+    expect(drillReadingSchema.safeParse({ ...reading, drill: { ...drill, extra: 1 } }).success).toBe(false);
   });
   it('a drill payload needs its mark, and the real event and lifecycle schemas refuse it', () => {
     const drill = { id: 'san-thang-x', depth: 'alert' };

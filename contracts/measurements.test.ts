@@ -20,7 +20,7 @@ describe('lineOf: the one line writer over the measurement schema', () => {
 });
 
 it('the schema names the measurements the services write and the dashboards read', () => {
-  expect(Object.keys(MEASUREMENTS).sort()).toStrictEqual(['alert', 'danger', 'dead_letter', 'drill', 'event', 'node_status', 'pipeline', 'reading', 'site_node']);
+  expect(Object.keys(MEASUREMENTS).sort()).toStrictEqual(['alert', 'danger', 'dead_letter', 'drill', 'drill_reading', 'event', 'node_status', 'pipeline', 'reading', 'site_node']);
   expect(isMeasurementName('reading')).toBe(true);
   expect(isMeasurementName('toString')).toBe(false);
   expect(columnsOf('event')).toStrictEqual({ tags: ['zone', 'kind', 'node'], fields: ['event_id', 'level'] });

@@ -8,7 +8,7 @@
 // in the order declared here (tags sorted by key, InfluxData's advice for write performance, except
 // `danger` and `event`, which keep the order they have always been written in).
 
-import type { Reading } from './payloads.ts';
+import type { DrillReading, Reading } from './payloads.ts';
 
 export type FieldKind = 'float' | 'int' | 'string' | 'boolean';
 
@@ -21,6 +21,14 @@ export const MEASUREMENTS = {
   /** One sensor reading (ingest). Point identity = node + zone + time: a re-delivered reading overwrites itself. */
   reading: {
     tags: ['node', 'zone'],
+    fields: { battery: 'float', humidity: 'float', rain: 'float', rssi: 'float', seq: 'int', smoke: 'float', temperature: 'float', wind: 'float' },
+  },
+  /**
+   * A sensor drill's simulated reading (ingest, from `ews/v1/drill/readings/+`): its own measurement,
+   * so no query of `reading` (dashboards, board, baselines) can ever count one. Tag `drill` = drill id.
+   */
+  drill_reading: {
+    tags: ['drill', 'node', 'zone'],
     fields: { battery: 'float', humidity: 'float', rain: 'float', rssi: 'float', seq: 'int', smoke: 'float', temperature: 'float', wind: 'float' },
   },
   /** A node's online/offline notice (ingest, from the node's last will or its own status message). */
@@ -172,6 +180,16 @@ export function readingLine(r: Reading, zoneId: string, tsMs: number): string {
   return lineOf(
     'reading',
     { node: r.nodeId, zone: zoneId },
+    { temperature: r.temperatureC, humidity: r.humidityPct, smoke: r.smoke, seq: r.seq, rain: r.rainMm, wind: r.windMs, battery: r.batteryV, rssi: r.rssiDbm },
+    tsMs,
+  ) as string;
+}
+
+/** A sensor drill's reading as ingest stores it (`drill_reading,drill=…,node=…,zone=… …`), never a `reading` point. */
+export function drillReadingLine(r: DrillReading, zoneId: string, tsMs: number): string {
+  return lineOf(
+    'drill_reading',
+    { drill: r.drill.id, node: r.nodeId, zone: zoneId },
     { temperature: r.temperatureC, humidity: r.humidityPct, smoke: r.smoke, seq: r.seq, rain: r.rainMm, wind: r.windMs, battery: r.batteryV, rssi: r.rssiDbm },
     tsMs,
   ) as string;

@@ -35,16 +35,19 @@ export function decodeJson(payload: Buffer, maxPayloadBytes: number | undefined,
 export type SensorMessage<R> = { ok: true; kind: 'reading'; nodeId: string; reading: R } | { ok: true; kind: 'status'; nodeId: string; status: NodeStatus } | Refusal;
 
 /**
- * A message on `ews/v1/readings/<node>` or `ews/v1/status/<node>`: its reading (parsed by the
- * service's `readingSchema`) or status, with the topic's node equal to the payload's.
+ * A message on `ews/v1/readings/<node>` or `ews/v1/status/<node>` — or, with `drill`, only on a
+ * sensor drill's `ews/v1/drill/readings/<node>` — : its reading (parsed by the service's
+ * `readingSchema`) or status, with the topic's node equal to the payload's.
  */
 export function checkSensorMessage<S extends z.ZodType<{ nodeId: string }>>(
   topic: string,
   payload: Buffer,
-  opts: { readingSchema: S; maxPayloadBytes?: number },
+  opts: { readingSchema: S; maxPayloadBytes?: number; drill?: boolean },
 ): SensorMessage<z.infer<S>> {
   const parsedTopic = parseTopic(topic);
-  if (!parsedTopic || (parsedTopic.kind !== 'reading' && parsedTopic.kind !== 'status')) {
+  if (opts.drill) {
+    if (parsedTopic?.kind !== 'drill-reading') return refusal('unknown-topic', `topic ${topic} is not a drill reading topic`);
+  } else if (!parsedTopic || (parsedTopic.kind !== 'reading' && parsedTopic.kind !== 'status')) {
     return refusal('unknown-topic', `topic ${topic} is not a reading or status topic`);
   }
   const nodeId = parsedTopic.nodeId;

@@ -165,9 +165,21 @@ export const alertLifecycleSchema = z
   .strict();
 export type AlertLifecycle = z.infer<typeof alertLifecycleSchema>;
 
-/** `ews/v1/drill/events/<kind>/<zoneId>`: the event a drill starts (published by alerts, svc-alerts only). */
+/**
+ * `ews/v1/drill/events/<kind>/<zoneId>`: a drill's event. Depth `alert`: the event an alert drill
+ * starts (published by svc-alerts for observers); depth `sensor`: what rules detected on a sensor
+ * drill's readings (published by svc-rules; the alerts service opens the drill alert from it).
+ */
 export const drillEventSchema = z.object({ ...eventSchema.shape, drill: drillMarkSchema }).strict();
 export type DrillEvent = z.infer<typeof drillEventSchema>;
+
+/**
+ * `ews/v1/drill/readings/<nodeId>`: a sensor drill's simulated reading (svc-simulator only), QoS 1.
+ * The real reading's fields plus the drill mark; the real `readingSchema` stays strict and refuses
+ * the mark, so a drill reading published on a real readings topic is dead-lettered, never stored.
+ */
+export const drillReadingSchema = z.object({ ...readingSchema.shape, drill: drillMarkSchema }).strict();
+export type DrillReading = z.infer<typeof drillReadingSchema>;
 
 /** `ews/v1/drill/alerts/<eventId>`: a drill alert's lifecycle (svc-alerts only). */
 export const drillAlertLifecycleSchema = z.object({ ...alertLifecycleSchema.shape, drill: drillMarkSchema }).strict();

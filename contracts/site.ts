@@ -289,7 +289,7 @@ export const scheduledDrillSchema = z
      * `30 8 1-7 1-4,11,12 1` is the first Monday of the dry-season months at 08:30.
      */
     cron: z.string().trim().min(9).max(100),
-    /** Only alert drills can be scheduled; sensor drills are not built yet. */
+    /** Only alert drills can be scheduled; sensor drills start from `fire-ews drill --depth sensor` (its process plays the plume). */
     depth: z.enum(['alert', 'sensor']).default('alert'),
     /** Record every SMS in the outbox, send none. */
     dryRun: z.boolean().default(false),
@@ -298,7 +298,7 @@ export const scheduledDrillSchema = z
   })
   .strict()
   .superRefine((d, ctx) => {
-    if (d.depth !== 'alert') ctx.addIssue({ code: 'custom', message: 'only depth: alert can be scheduled (sensor drills are not available yet)', path: ['depth'] });
+    if (d.depth !== 'alert') ctx.addIssue({ code: 'custom', message: 'only depth: alert can be scheduled (a sensor drill starts from fire-ews drill --depth sensor, which plays its plume)', path: ['depth'] });
     const fields = d.cron.split(/\s+/);
     if (fields.length !== 5) {
       ctx.addIssue({ code: 'custom', message: `cron must have 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}: "${d.cron}"`, path: ['cron'] });

@@ -44,6 +44,8 @@ export const topics = {
    */
   drillEvent: (kind: EventKind, zoneId: string) => `${TOPIC_ROOT}/drill/events/${kind}/${assertId('zone', zoneId)}`,
   drillAlert: (eventId: string) => `${TOPIC_ROOT}/drill/alerts/${assertId('event', eventId)}`,
+  /** A sensor drill's simulated reading (svc-simulator only): never under `readings/`, so no consumer of real readings can see one. */
+  drillReading: (nodeId: string) => `${TOPIC_ROOT}/drill/readings/${assertId('node', nodeId)}`,
   /** The clock of an accelerated run (retained; svc-simulator). */
   clock: `${TOPIC_ROOT}/clock`,
   /** How one pipeline process judges time (retained; the process's own service account). */
@@ -58,6 +60,7 @@ export const topics = {
   allPipelineClocks: `${TOPIC_ROOT}/clock/pipeline/+`,
   allDrillEvents: `${TOPIC_ROOT}/drill/events/+/+`,
   allDrillAlerts: `${TOPIC_ROOT}/drill/alerts/+`,
+  allDrillReadings: `${TOPIC_ROOT}/drill/readings/+`,
 } as const;
 
 export type ParsedTopic =
@@ -70,7 +73,8 @@ export type ParsedTopic =
   | { kind: 'clock' }
   | { kind: 'pipeline-clock'; role: PipelineClockRole }
   | { kind: 'drill-event'; eventKind: EventKind; zoneId: string }
-  | { kind: 'drill-alert'; eventId: string };
+  | { kind: 'drill-alert'; eventId: string }
+  | { kind: 'drill-reading'; nodeId: string };
 
 /** Parses a concrete topic of the v1 contract; returns null for anything else (never throws). */
 export function parseTopic(topic: string): ParsedTopic | null {
@@ -94,6 +98,7 @@ export function parseTopic(topic: string): ParsedTopic | null {
   if (family === 'drill') {
     const [, , , sub, c, d] = parts;
     if (parts.length === 5 && sub === 'alerts' && valid(c)) return { kind: 'drill-alert', eventId: c };
+    if (parts.length === 5 && sub === 'readings' && valid(c)) return { kind: 'drill-reading', nodeId: c };
     if (parts.length === 6 && sub === 'events' && (EVENT_KINDS as readonly string[]).includes(c ?? '') && valid(d)) return { kind: 'drill-event', eventKind: c as EventKind, zoneId: d };
     return null;
   }

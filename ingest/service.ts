@@ -24,6 +24,7 @@ import { RecentReadings } from './dedupe.ts';
 import { IngestStore, type SpoolRow } from './spool.ts';
 import type { IngestLimits } from './validate.ts';
 import { ingestFilters } from './subscriptions.ts';
+import { isDrillReadingTopic, validateDrillReading } from './drill-readings.ts';
 
 export interface IngestOptions {
   mqttUrl: string;
@@ -146,6 +147,14 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
   function accept(packet: IPublishPacket, afterCommit: (() => void)[], onRollback: (() => void)[]): void {
     const nowMs = (opts.clock ?? systemClock).now();
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    if (isDrillReadingTopic(packet.topic)) {
+      // A sensor drill's reading (ingest/drill-readings.ts): its own measurement, never a real reading.
+      const drill = validateDrillReading(packet.topic, payload, nowMs, opts.site, opts.limits);
+      afterCommit.push(() => received.inc({ kind: drill.ok ? 'drill-reading' : 'invalid' }));
+      if (drill.ok) store.append(drill.line, drill.tsMs);
+      else deadLetter(packet.topic, payload, drill, nowMs, afterCommit);
+      return;
+    }
     const decision = decideIngest(packet.topic, payload, nowMs, opts.site, opts.limits, recent);
     switch (decision.action) {
       case 'dead-letter':

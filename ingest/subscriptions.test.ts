@@ -4,12 +4,13 @@ import { loadEnv } from '../contracts/config.ts';
 import { ingestFilters } from './subscriptions.ts';
 
 describe('ingest subscription filters', () => {
-  it('without a group: the plain reading and status filters', () => {
-    expect(ingestFilters()).toStrictEqual(['ews/v1/readings/+', 'ews/v1/status/+']);
+  it('without a group: the plain reading, status and drill reading filters, each one our broker grants svc-ingest', () => {
+    expect(ingestFilters()).toStrictEqual(['ews/v1/readings/+', 'ews/v1/status/+', 'ews/v1/drill/readings/+']);
+    for (const filter of ingestFilters()) expect(authorizeSubscribe({ kind: 'service', role: 'ingest' }, filter).ok, filter).toBe(true);
   });
 
   it('with a group: every filter goes through $share/<group>/', () => {
-    expect(ingestFilters('ingest')).toStrictEqual(['$share/ingest/ews/v1/readings/+', '$share/ingest/ews/v1/status/+']);
+    expect(ingestFilters('ingest')).toStrictEqual(['$share/ingest/ews/v1/readings/+', '$share/ingest/ews/v1/status/+', '$share/ingest/ews/v1/drill/readings/+']);
   });
 
   it('our own broker refuses the shared filters (README: leave INGEST_SHARED_GROUP unset with fire-ews broker)', () => {

@@ -2,8 +2,8 @@
 // to all of them (MQTT 5 §4.8.2 `$share/<group>/<filter>`, also honoured by Mosquitto 2 on MQTT 3.1.1).
 import { topics } from '../contracts/topics.ts';
 
-/** Readings and node status; through `$share/<group>/` when several ingest workers split the load. */
+/** Readings, node status and sensor drills' readings; through `$share/<group>/` when several ingest workers split the load. */
 export function ingestFilters(sharedGroup?: string): string[] {
-  const filters = [topics.allReadings, topics.allStatus];
+  const filters = [topics.allReadings, topics.allStatus, topics.allDrillReadings];
   return sharedGroup ? filters.map((f) => `$share/${sharedGroup}/${f}`) : filters;
 }

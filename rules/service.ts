@@ -23,6 +23,7 @@ import { RulesCore, officialCronExpression, parseCoreState, serializeCoreState, 
 import type { EngineReading } from './engine.ts';
 import { dangerLine, eventLine } from './influx-lines.ts';
 import { decideRules } from './message-handler.ts';
+import { makeDrillReadingHandler } from './drill-detection.ts';
 import { startOutboxPublisher } from './outbox-publisher.ts';
 import { startRulesSchedule } from './schedule.ts';
 import { RulesStore, type OutboxItem } from './store.ts';
@@ -137,6 +138,7 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
   const db = openDatabase(opts.databaseFile);
   const store = new RulesStore(db, { influx: opts.writer !== null });
   const nodeZone = new Map(opts.site.nodes.map((n) => [n.id, n.zone]));
+  const drillReadings = makeDrillReadingHandler(opts.site, opts.config.detection, db, (items) => store.enqueue(items));
   const clock = opts.clock ?? new PipelineClock(false);
   let running = true;
 
@@ -234,14 +236,26 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
     }
   }
 
+  /** A sensor drill's reading (rules/drill-detection.ts): judged in the drill's own state, never the real one. */
+  function handleDrillReading(packet: IPublishPacket): void {
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const r = drillReadings.handle(packet.topic, payload, Date.now());
+    if (!r.ok) {
+      deadLetterPolicy.refuse(r, packet.topic, payload, Date.now());
+      return;
+    }
+    for (const e of r.events) log.info({ eventId: e.eventId, kind: e.kind, zoneId: e.zoneId, drillId: e.drill.id }, 'drill event');
+    if (r.events.length) wakePublisher?.();
+  }
+
   // Spool → InfluxDB, with backoff; lines InfluxDB refuses for their content are kept in influx_refused.
   const influxDrain = opts.writer ? new SpoolDrain({ step: drainInfluxOnce, idleMs: 1000, log, what: 'lines', describe: () => ({ spoolDepth: store.spoolDepth() }) }) : null;
 
   // Acknowledged only after the journal transaction committed; retried while storage fails.
-  const handleDurably: MessageHandler = (packet, done) => {
+  const durably = (handleOne: (packet: IPublishPacket) => void): MessageHandler => (packet, done) => {
     const attempt = () => {
       try {
-        handle(packet);
+        handleOne(packet);
         done();
       } catch (err) {
         log.error({ err: err instanceof Error ? err.message : String(err), topic: packet.topic }, 'could not store the effect of a message; retrying (not acknowledged)');
@@ -257,8 +271,9 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
     password: opts.password,
     service: 'rules',
     routes: [
-      { filter: topics.allReadings, handle: handleDurably },
-      { filter: topics.allStatus, handle: handleDurably },
+      { filter: topics.allReadings, handle: durably(handle) },
+      { filter: topics.allStatus, handle: durably(handle) },
+      { filter: topics.allDrillReadings, handle: durably(handleDrillReading) },
     ],
     log,
   });

@@ -68,6 +68,29 @@ describe('a bad environment variable is one message naming it, exit 2', () => {
   });
 });
 
+describe('fire-ews drill --depth sensor: what it cannot do is one message, no stack trace', () => {
+  const drillEnv = { ALERTS_API_KEY: 'config-errors-api-key-0123', ALERTS_URL: 'http://127.0.0.1:1' };
+  it('no broker secret to publish the plume as svc-simulator: names EWS_BROKER_SECRET, exit 2', async () => {
+    const empty = join(data.dir, 'no-secret');
+    const { EWS_BROKER_SECRET: _, ...withoutSecret } = base();
+    const lines = expectConfigError(await fireEws(['drill', '--zone', 'san-thang', '--depth', 'sensor'], { ...withoutSecret, ...drillEnv, EWS_DATA_DIR: empty }), ['EWS_BROKER_SECRET', 'svc-simulator']);
+    expect(lines).toHaveLength(1);
+  });
+  it('a zone without sensor nodes: exit 2', async () => {
+    expectConfigError(await fireEws(['drill', '--zone', 'nowhere', '--depth', 'sensor'], { ...base(), ...drillEnv }), ['zone nowhere has no sensor nodes']);
+  });
+  it.each([
+    [['--depth', 'sideways'], '--depth: expected alert or sensor'],
+    [['--depth', 'sensor', '--speed', '0.5'], '--speed: expected a number of at least 1'],
+    [['--kind', 'bogus'], '--kind: expected one of fire-confirmed, fire-suspected, level'],
+  ])('%j: commander refuses the option (exit 1)', async (extra, message) => {
+    const run = await fireEws(['drill', '--zone', 'san-thang', ...extra], { ...base(), ...drillEnv });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(message);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
 describe('a broken file is named with file:line, exit 2', () => {
   it('a YAML syntax error in the site file reports its own line only, not the follow-on problems', async () => {
     const lines = readFileSync(SITE_FILE, 'utf8').split('\n');

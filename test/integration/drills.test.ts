@@ -148,13 +148,22 @@ describe('alert drills with a real broker and the alerts service (dry-run transp
     expect(report.stdout).toContain('escalation steps 1');
   }, 60_000);
 
-  it('the ACL: nobody but the alerts service may publish on the drill subtree', async () => {
+  it('the ACL: only the alerts service announces drill alerts; what svc-rules may publish (sensor drill detections) opens no drill nobody started', async () => {
     const forger = await bed.connectRules('drill-test-forger');
     const before = drillWatcher.seen.length;
+    const alertsBefore = Object.keys(running.service.engineState.alerts).length;
     // A refused QoS 1 publish may never be acknowledged: do not wait for it, wait for a delivery that must not come.
-    forger.publish(topics.drillEvent('fire-confirmed', 'san-thang'), JSON.stringify({ forged: true }), { qos: 0 });
+    forger.publish(topics.drillAlert('drill-forged'), JSON.stringify({ forged: true }), { qos: 0 });
     await new Promise((r) => setTimeout(r, 1000));
     expect(drillWatcher.seen.length).toBe(before);
+    // svc-rules publishes sensor drills' detections on drill/events (README "Drills"): a detection for a drill
+    // the alerts service never started, and a malformed one, open nothing.
+    const forged = { eventId: 'forged-1', kind: 'fire-confirmed', zoneId: 'san-thang', ts: new Date().toISOString(), detail: {}, drill: { id: 'san-thang-forged', depth: 'sensor' } };
+    await forger.publishAsync(topics.drillEvent('fire-confirmed', 'san-thang'), JSON.stringify(forged), { qos: 1 });
+    await forger.publishAsync(topics.drillEvent('fire-confirmed', 'san-thang'), JSON.stringify({ forged: true }), { qos: 1 });
+    await waitFor(() => drillWatcher.seen.length === before + 2, 5000, 'both detections delivered to the observer');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(Object.keys(running.service.engineState.alerts).length).toBe(alertsBefore);
     forger.end(true);
   });
 });

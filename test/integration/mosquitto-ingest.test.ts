@@ -69,7 +69,7 @@ describe.skipIf(skip)(skipTitle('Mosquitto 2 → two ingest workers on a shared 
     for (const w of workers) w.process.start();
     for (const w of workers) {
       const subscribed = await w.process.waitForLog('ingest subscribed');
-      expect(subscribed.filters).toStrictEqual(['$share/ingest/ews/v1/readings/+', '$share/ingest/ews/v1/status/+']);
+      expect(subscribed.filters).toStrictEqual(['$share/ingest/ews/v1/readings/+', '$share/ingest/ews/v1/status/+', '$share/ingest/ews/v1/drill/readings/+']);
     }
     publisher = await connectAs(mosquitto.url, 'svc-simulator');
   });
