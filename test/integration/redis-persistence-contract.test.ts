@@ -1,30 +1,19 @@
 // aedes-persistence's own contract suite (`aedes-persistence/abstract.js`, the one every aedes storage
 // backend runs) against broker/redis-session-store.ts on a real redis-server: the capped enqueue
 // script, the shared SUBSCRIBE store and the stream wrapping keep upstream's behaviour. The adapter
-// is the one of broker/persistence-contract.test.ts (node:test's t.plan checked as node:test would).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import assert from 'node:assert';
+// is test/support/persistence-contract.ts (node:test's t.plan checked as node:test would).
+import { afterAll, beforeAll, describe } from 'vitest';
 import { createRequire } from 'node:module';
 import { Redis } from 'ioredis';
 import { RedisSessionStore } from '../../broker/redis-session-store.ts';
 import { RedisProcess, redisSkipReason } from '../harness/redis.ts';
 import { tempDataDir } from '../harness/services.ts';
 import { skipTitle } from '../harness/skip.ts';
+import { runPersistenceContract } from '../support/persistence-contract.ts';
 
-type ContractContext = {
-  plan(count: number): void;
-  diagnostic(message: string): void;
-  assert: Pick<typeof assert, 'deepEqual' | 'equal' | 'notEqual' | 'ok'>;
-};
-type ContractOptions = {
-  test: (name: string, body: (t: ContractContext) => Promise<void>) => void;
-  persistence: () => Promise<unknown>;
-  testAsync: boolean;
-};
 // The suite of the aedes-persistence release aedes-persistence-redis 11.2 is built on (10.x; 11.x
 // adds cleanIncoming, which the 11.2 store does not have and aedes 1.2 does not call).
-const require = createRequire(createRequire(import.meta.url).resolve('aedes-persistence-redis/asyncPersistence.js'));
-const abstractPersistence = require('aedes-persistence/abstract.js') as (opts: ContractOptions) => void;
+const suiteOf = createRequire(import.meta.url).resolve('aedes-persistence-redis/asyncPersistence.js');
 
 const skip = redisSkipReason();
 
@@ -42,27 +31,9 @@ describe.skipIf(skip)(skipTitle('RedisSessionStore: the aedes-persistence contra
     data.remove();
   });
 
-  abstractPersistence({
-    testAsync: true,
-    persistence: async () => {
-      // Each contract test starts from an empty Redis, as upstream's own redis tests do.
-      await admin!.flushdb();
-      return new RedisSessionStore(new Redis(redis!.url), { queueLimit: 100_000, onDrop: () => undefined });
-    },
-    test: (name, body) =>
-      it(name, async () => {
-        let planned: number | undefined;
-        let made = 0;
-        const counted = <A extends unknown[]>(check: (...args: A) => void) => (...args: A) => {
-          made += 1;
-          check(...args);
-        };
-        await body({
-          plan: (count) => (planned = count),
-          diagnostic: () => undefined,
-          assert: { deepEqual: counted(assert.deepEqual), equal: counted(assert.equal), notEqual: counted(assert.notEqual), ok: counted(assert.ok) },
-        });
-        if (planned !== undefined) expect(made, 'assertions made vs t.plan').toBe(planned);
-      }),
+  runPersistenceContract(suiteOf, async () => {
+    // Each contract test starts from an empty Redis, as upstream's own redis tests do.
+    await admin!.flushdb();
+    return new RedisSessionStore(new Redis(redis!.url), { queueLimit: 100_000, onDrop: () => undefined });
   });
 });
