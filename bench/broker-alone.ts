@@ -10,7 +10,6 @@
 //   node --import tsx bench/broker-alone.ts [--brokers session-store,upstream,mosquitto] [--messages 100000] [--runs 1]
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
@@ -21,6 +20,7 @@ import { startBroker, SESSION_STORE_KINDS } from '../broker/server.ts';
 import { freePort, waitFor } from '../test/harness/ports.ts';
 import { tempDataDir, TEST_SECRET } from '../test/harness/services.ts';
 import { spawnBenchMosquitto } from './mosquitto.ts';
+import { cpuUs, waitForPort } from './process-probes.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const BROKERS = [...SESSION_STORE_KINDS, 'redis', 'mosquitto', 'mosquitto-nopersist'] as const;
@@ -115,22 +115,6 @@ function rssMb(pid: number | undefined): number {
   } catch {
     return NaN;
   }
-}
-
-/** User + system CPU time of a process, µs (fields 14 and 15 of /proc/<pid>/stat, in clock ticks of 10 ms). */
-function cpuUs(pid: number | undefined): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
-
-function waitForPort(port: number): Promise<void> {
-  const probe = () =>
-    new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => (s.end(), resolve(true)));
-      s.on('error', () => resolve(false));
-    });
-  return waitFor(probe, 120_000, `broker on ${port}`, 100);
 }
 
 

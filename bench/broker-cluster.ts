@@ -13,8 +13,6 @@
 //
 //   node --import tsx bench/broker-cluster.ts [--messages 40000] [--runs 1]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -27,6 +25,7 @@ import { loadSiteFile } from '../platform/site-file.ts';
 import { freePort, waitFor } from '../test/harness/ports.ts';
 import { hasRedisServer, RedisProcess } from '../test/harness/redis.ts';
 import { SITE_FILE, tempDataDir, TEST_SECRET } from '../test/harness/services.ts';
+import { cpuUs, waitForPort } from './process-probes.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const nodeIds = loadSiteFile(SITE_FILE).nodes.map((n) => n.id);
@@ -50,21 +49,6 @@ if (process.argv[2] === 'serve') {
   console.log('broker cluster bench skipped: redis-server not installed (apt-get install -y redis-server)');
 } else {
   await main();
-}
-
-function cpuUs(pid: number | undefined): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
-
-function waitForPort(port: number): Promise<void> {
-  const probe = () =>
-    new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => (s.end(), resolve(true)));
-      s.on('error', () => resolve(false));
-    });
-  return waitFor(probe, 120_000, `broker on ${port}`, 100);
 }
 
 async function startBrokers(count: number, dir: string, redisUrl: string): Promise<{ child: ChildProcess; port: number; url: string }[]> {

@@ -7,7 +7,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
@@ -21,6 +20,7 @@ import { InfluxdProcess } from '../test/harness/influxd.ts';
 import { spawnBenchMosquitto } from './mosquitto.ts';
 import { freePort, waitFor } from '../test/harness/ports.ts';
 import { ServiceProcess, serviceEnv, tempDataDir, TEST_SECRET, SITE_FILE } from '../test/harness/services.ts';
+import { waitForPort } from './process-probes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -95,22 +95,6 @@ async function startMosquitto(port: number, dir: string, persistence: boolean) {
   const child = spawnBenchMosquitto(port, dir, persistence);
   await waitForPort(port, 60_000, 'mosquitto');
   return child;
-}
-
-function waitForPort(port: number, timeoutMs: number, what: string): Promise<void> {
-  return waitFor(
-    () =>
-      new Promise<boolean>((resolve) => {
-        const s = connect(port, '127.0.0.1', () => {
-          s.end();
-          resolve(true);
-        });
-        s.on('error', () => resolve(false));
-      }),
-    timeoutMs,
-    what,
-    100,
-  );
 }
 
 interface Row {

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import { derivePassword } from '../../platform/credentials.ts';
 import type { Reading } from '../../contracts/payloads.ts';
@@ -175,4 +176,23 @@ export async function startSiteBroker(dataDir: string, queueLimit = 1_000_000): 
   const port = await freePort();
   const broker = await startBroker({ host: '127.0.0.1', port, wsPort: 0, dataDir, secret: TEST_SECRET, nodeIds: new Set(site.nodes.map((n) => n.id)), queueLimit, logger: createLogger('test-broker', 'silent') });
   return { broker, url: `mqtt://127.0.0.1:${port}` };
+}
+
+/** Readings ingest keeps in its local store (no InfluxDB configured), per node#seq, with how often each was stored. */
+export function storedReadings(dataDir: string): Map<string, number> {
+  const db = new Database(join(dataDir, 'ingest.sqlite'), { readonly: true });
+  try {
+    const lines = db.prepare("SELECT line FROM local_readings WHERE line LIKE 'reading,%'").all() as { line: string }[];
+    const counts = new Map<string, number>();
+    for (const { line } of lines) {
+      const m = /^reading,node=([a-z0-9-]+),.* .*seq=(\d+)i/.exec(line);
+      if (m) counts.set(`${m[1]}#${m[2]}`, (counts.get(`${m[1]}#${m[2]}`) ?? 0) + 1);
+    }
+    return counts;
+  } catch (err) {
+    if (/no such table/.test((err as Error).message)) return new Map();
+    throw err;
+  } finally {
+    db.close();
+  }
 }

@@ -7,7 +7,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
 import type { MqttClient } from 'mqtt';
 import { topics } from '../../contracts/topics.ts';
 import { connectToBrokers, spreadIndex } from '../../platform/broker-urls.ts';
@@ -15,7 +14,7 @@ import { derivePassword } from '../../platform/credentials.ts';
 import { loadSiteFile } from '../../platform/site-file.ts';
 import { freePort } from '../harness/ports.ts';
 import { RedisProcess, redisSkipReason } from '../harness/redis.ts';
-import { makeReading, ServiceProcess, serviceEnv, SITE_FILE, tempDataDir, TEST_SECRET } from '../harness/services.ts';
+import { makeReading, ServiceProcess, serviceEnv, SITE_FILE, storedReadings, tempDataDir, TEST_SECRET } from '../harness/services.ts';
 import { skipTitle } from '../harness/skip.ts';
 
 const skip = redisSkipReason();
@@ -26,24 +25,6 @@ const PER_NODE_PER_S = 15;
 const RECONNECT_BOUND_MS = 30_000;
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-
-function storedCounts(dataDir: string): Map<string, number> {
-  const db = new Database(join(dataDir, 'ingest.sqlite'), { readonly: true });
-  try {
-    const lines = db.prepare("SELECT line FROM local_readings WHERE line LIKE 'reading,%'").all() as { line: string }[];
-    const counts = new Map<string, number>();
-    for (const { line } of lines) {
-      const m = /^reading,node=([a-z0-9-]+),.* .*seq=(\d+)i/.exec(line);
-      if (m) counts.set(`${m[1]}#${m[2]}`, (counts.get(`${m[1]}#${m[2]}`) ?? 0) + 1);
-    }
-    return counts;
-  } catch (err) {
-    if (/no such table/.test((err as Error).message)) return new Map();
-    throw err;
-  } finally {
-    db.close();
-  }
-}
 
 describe.skipIf(skip)(skipTitle('broker cluster failover: broker A SIGKILLed under load', skip), () => {
   let data: ReturnType<typeof tempDataDir>;
@@ -142,11 +123,11 @@ describe.skipIf(skip)(skipTitle('broker cluster failover: broker A SIGKILLed und
 
     const ingestDir = join(data.dir, 'ingest');
     const missing = () => {
-      const have = storedCounts(ingestDir);
+      const have = storedReadings(ingestDir);
       return [...acked].filter((k) => !have.has(k)).length;
     };
     await expect.poll(missing, { timeout: 120_000, interval: 1000, message: `acknowledged readings missing (of ${acked.size})` }).toBe(0);
-    const twice = [...storedCounts(ingestDir)].filter(([, n]) => n > 1);
+    const twice = [...storedReadings(ingestDir)].filter(([, n]) => n > 1);
     expect(twice, 'readings stored more than once').toEqual([]);
   });
 

@@ -7,38 +7,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
 import { derivePassword } from '../../platform/credentials.ts';
 import { topics } from '../../contracts/topics.ts';
 import { loadSiteFile } from '../../platform/site-file.ts';
 import { freePort } from '../harness/ports.ts';
 import { RedisProcess, redisSkipReason } from '../harness/redis.ts';
-import { connectAs, makeReading, publishReadings, readingStream, ServiceProcess, serviceEnv, SITE_FILE, tempDataDir, TEST_SECRET } from '../harness/services.ts';
+import { connectAs, makeReading, publishReadings, readingStream, ServiceProcess, serviceEnv, SITE_FILE, storedReadings, tempDataDir, TEST_SECRET } from '../harness/services.ts';
 import { skipTitle } from '../harness/skip.ts';
 
 const skip = redisSkipReason();
 const ROOT = new URL('../..', import.meta.url).pathname;
 const nodeIds = loadSiteFile(SITE_FILE).nodes.map((n) => n.id);
-
-/** Readings ingest keeps in its local store (no InfluxDB configured), per node#seq, with how often each was stored. */
-function storedReadings(dataDir: string): Map<string, number> {
-  const db = new Database(join(dataDir, 'ingest.sqlite'), { readonly: true });
-  try {
-    const lines = db.prepare("SELECT line FROM local_readings WHERE line LIKE 'reading,%'").all() as { line: string }[];
-    const counts = new Map<string, number>();
-    for (const { line } of lines) {
-      const m = /^reading,node=([a-z0-9-]+),.* .*seq=(\d+)i/.exec(line);
-      if (m) counts.set(`${m[1]}#${m[2]}`, (counts.get(`${m[1]}#${m[2]}`) ?? 0) + 1);
-    }
-    return counts;
-  } catch (err) {
-    if (/no such table/.test((err as Error).message)) return new Map();
-    throw err;
-  } finally {
-    db.close();
-  }
-}
 
 /** Resumes a persistent svc-ingest session and collects what it receives, from the first message (listening before CONNECT). */
 async function resumeCollecting(url: string, clientId: string): Promise<{ client: MqttClient; got: Set<string>; sessionPresent: boolean }> {
