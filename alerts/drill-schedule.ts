@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import cron, { type ScheduledTask } from 'node-cron';
 import { Counter } from 'prom-client';
 import { z } from 'zod';
+import type { SkippedDrillSlot } from '../contracts/alerts-api.ts';
 import type { ScheduledDrill } from '../contracts/site.ts';
 import type { Logger } from '../platform/logger.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
@@ -103,12 +104,27 @@ export interface DrillScheduleOptions {
   catchUpDelayMs?: number;
 }
 
+const SLOT_TABLE = `CREATE TABLE IF NOT EXISTS scheduled_drill_slots (
+    drill_id TEXT PRIMARY KEY, zone_id TEXT NOT NULL, slot_at INTEGER NOT NULL, outcome TEXT NOT NULL, reason TEXT, decided_at INTEGER NOT NULL)`;
+const skippedRowSchema = z.object({ drill_id: z.string(), zone_id: z.string(), slot_at: z.number().int(), reason: z.string().nullable() });
+
+/** The slots skipped, newest first (for `GET /api/drills` and the board): at most `limit`, of one zone or all. */
+export function skippedDrillSlots(db: SqliteDatabase, limit: number, zone?: string): SkippedDrillSlot[] {
+  db.exec(SLOT_TABLE);
+  const rows = db
+    .prepare(`SELECT drill_id, zone_id, slot_at, reason FROM scheduled_drill_slots WHERE outcome = 'skipped'${zone ? ' AND zone_id = ?' : ''} ORDER BY slot_at DESC LIMIT ?`)
+    .all(...(zone ? [zone, limit] : [limit]));
+  return rows.map((raw) => {
+    const r = skippedRowSchema.parse(raw);
+    return { drillId: r.drill_id, zoneId: r.zone_id, slotAt: r.slot_at, reason: r.reason ?? '' };
+  });
+}
+
 /** Schedules every entry with node-cron (and, CATCH_UP_DELAY_MS later, starts the slots missed during the CATCH_UP_MS before start-up). */
 export function startDrillSchedule(o: DrillScheduleOptions): { stop(): void } {
   if (o.drills.length === 0) return { stop: () => {} };
   const now = o.now ?? Date.now;
-  o.db.exec(`CREATE TABLE IF NOT EXISTS scheduled_drill_slots (
-    drill_id TEXT PRIMARY KEY, zone_id TEXT NOT NULL, slot_at INTEGER NOT NULL, outcome TEXT NOT NULL, reason TEXT, decided_at INTEGER NOT NULL)`);
+  o.db.exec(SLOT_TABLE);
   const recorded = o.db.prepare('SELECT outcome, reason FROM scheduled_drill_slots WHERE drill_id = ?');
   const record = o.db.prepare('INSERT OR IGNORE INTO scheduled_drill_slots (drill_id, zone_id, slot_at, outcome, reason, decided_at) VALUES (?, ?, ?, ?, ?, ?)');
   const decidedBefore = (drillId: string): string | null => {

@@ -6,7 +6,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import twilio from 'twilio';
 import { z } from 'zod';
-import { apiAckSchema, drillEndSchema, drillStartSchema } from '../contracts/alerts-api.ts';
+import { apiAckSchema, drillEndSchema, drillStartSchema, type DrillListResponse, type SkippedDrillSlot } from '../contracts/alerts-api.ts';
 import { describeZodError } from '../contracts/payloads.ts';
 import type { Logger } from '../platform/logger.ts';
 import { Counter } from 'prom-client';
@@ -53,6 +53,8 @@ export interface AlertsHttpOptions {
   apiKey: string | undefined;
   /** Sensor drills (`depth: "sensor"`); absent: only alert drills. */
   sensorDrills?: SensorDrills;
+  /** The site file's scheduled drill slots that were skipped, newest first (`GET /api/drills`); absent: none. */
+  skippedDrillSlots?: (zone: string | undefined) => SkippedDrillSlot[];
   /** Public liveness only: the answer carries no detail (that is on the internal /healthz). */
   health: () => { ok: boolean };
   limits?: AlertsHttpLimits;
@@ -252,7 +254,10 @@ export function createAlertsHttpServer(opts: AlertsHttpOptions): Server {
       const [, drillId, end] = drillMatch;
       if (!drillId) {
         const zone = url.searchParams.get('zone') ?? undefined;
-        if (method === 'GET') return json(res, 200, { drills: opts.sensorDrills ? opts.sensorDrills.list(zone) : opts.service.listDrills(zone) });
+        if (method === 'GET') {
+          const drills = opts.sensorDrills ? opts.sensorDrills.list(zone) : opts.service.listDrills(zone);
+          return json(res, 200, { drills, skipped: opts.skippedDrillSlots?.(zone) ?? [] } satisfies DrillListResponse);
+        }
         if (method !== 'POST') throw new HttpError(405, 'GET or POST');
         const parsed = drillStartSchema.safeParse(await readJson(req));
         if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));

@@ -20,7 +20,7 @@ import { DEFAULT_INFLUX_SPOOL_MAX_LINES, startAlertsInflux, type AlertsInflux } 
 import { createLineWriter } from '../platform/influx-writer.ts';
 import { loadSiteWithPolicy, type AlertPolicy } from './policy.ts';
 import { buildRoster } from './routing.ts';
-import { startDrillSchedule } from './drill-schedule.ts';
+import { skippedDrillSlots, startDrillSchedule } from './drill-schedule.ts';
 import { SensorDrills } from './sensor-drills.ts';
 import { lifecycleMessages } from './lifecycle-messages.ts';
 import { AlertService, type AlertServiceOptions, type TransportDegradation } from './core.ts';
@@ -156,6 +156,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     service,
     outbox,
     sensorDrills,
+    skippedDrillSlots: (zone) => skippedDrillSlots(db, 20, zone),
     log,
     publicUrl: env.ALERTS_PUBLIC_URL,
     twilioAuthToken: transport.name === 'twilio' ? env.TWILIO_AUTH_TOKEN : undefined,

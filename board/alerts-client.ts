@@ -1,7 +1,7 @@
 // The alerts service's boards' API as the board uses it: the open alerts with their deliveries, and
 // an acknowledgement recorded with channel `board` (it stops repeats and escalation there); drills
 // started, ended, listed and reported.
-import { apiAckResponseSchema, apiAlertsResponseSchema, drillListResponseSchema, drillReportSchema, drillEndResponseSchema, drillStartResponseSchema, type ApiAlert, type DrillEnd, type DrillReport, type DrillStart, type DrillSummary } from '../contracts/alerts-api.ts';
+import { apiAckResponseSchema, apiAlertsResponseSchema, drillListResponseSchema, drillReportSchema, drillEndResponseSchema, drillStartResponseSchema, type ApiAlert, type DrillEnd, type DrillListResponse, type DrillReport, type DrillStart } from '../contracts/alerts-api.ts';
 import { fetchJson } from './fetch-json.ts';
 
 /** 500 open alerts with 150 recipients each is well under this. */
@@ -47,8 +47,9 @@ export class AlertsClient {
     );
   }
 
-  async drills(): Promise<DrillSummary[]> {
-    return (await fetchJson(new URL('/api/drills', this.baseUrl).toString(), { headers: { 'x-api-key': this.apiKey }, timeoutMs: TIMEOUT_MS, maxBytes: MAX_LIST_BYTES }, drillListResponseSchema)).drills;
+  /** The drills and the scheduled slots that were skipped. */
+  async drills(): Promise<DrillListResponse> {
+    return fetchJson(new URL('/api/drills', this.baseUrl).toString(), { headers: { 'x-api-key': this.apiKey }, timeoutMs: TIMEOUT_MS, maxBytes: MAX_LIST_BYTES }, drillListResponseSchema);
   }
 
   async drillReport(drillId: string): Promise<DrillReport> {

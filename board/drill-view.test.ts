@@ -99,6 +99,18 @@ describe('the drill report page and CSV', () => {
     expect(renderDrillListHtml(SITE, [], 'tok')).not.toContain('Lịch diễn tập tự động');
   });
 
+  it('the list says which scheduled slots were skipped and why, in Vietnamese where the reason is a real alert', () => {
+    const slotAt = Date.parse('2027-01-04T01:30:00Z');
+    const html = renderDrillListHtml(SITE, [], null, null, [], [
+      { drillId: 'sched-quyet-thang-1', zoneId: 'quyet-thang', slotAt, reason: 'a real alert of quyet-thang is open: fire-qt-01-20270104-0120-suspected' },
+      { drillId: 'sched-san-thang-1', zoneId: 'san-thang', slotAt, reason: 'unknown zone san-thang' },
+    ]);
+    expect(html).toContain('<h3>Lần diễn tập theo lịch bị bỏ qua</h3>');
+    expect(html).toContain('<tr><td>04/01 08:30</td><td>Quyết Thắng</td><td>Khu vực đang có cảnh báo thật (fire-qt-01-20270104-0120-suspected)</td></tr>');
+    expect(html).toContain('<td>unknown zone san-thang</td>');
+    expect(renderDrillListHtml(SITE, [], null)).not.toContain('bị bỏ qua');
+  });
+
   it.each([[null, '—'], [0, '0 s'], [59.6, '1 ph 00 s'], [3725, '62 ph 05 s']] as const)('seconds(%s) = %s', (s, text) => expect(seconds(s)).toBe(text));
 });
 
@@ -107,7 +119,7 @@ describe('the drill pages over HTTP', () => {
   const startDrill = vi.fn(async () => ({ drillId: 'san-thang-20260302-0130-abcd', recipients: 8 }));
   const acknowledge = vi.fn(async () => ({ alreadyAcknowledged: false }));
   const endDrill = vi.fn(async () => {});
-  const alerts = { openAlerts: async () => [], acknowledge, startDrill, endDrill, drills: async () => [summary], drillReport: async () => REPORT } as unknown as AlertsClient;
+  const alerts = { openAlerts: async () => [], acknowledge, startDrill, endDrill, drills: async () => ({ drills: [summary], skipped: [{ drillId: 'sched-quyet-thang-1', zoneId: 'quyet-thang', slotAt: Date.parse('2027-01-04T01:31:00Z'), reason: 'a real alert of quyet-thang is open: fire-x' }] }), drillReport: async () => REPORT } as unknown as AlertsClient;
   const store = new BoardStore(openDatabase(':memory:'));
   const readings: ReadingsSource = { kind: 'local', description: 'test', lastSeen: async () => new Map(), series: async (ids, _f, w) => emptySeries(w, ids), close: () => {} };
   const service = new BoardService({ site: SITE, store, readings, alerts, log: pino({ level: 'silent' }) });
@@ -145,6 +157,7 @@ describe('the drill pages over HTTP', () => {
     let j = await member();
     const list = await app.inject({ method: 'GET', url: '/drills', headers: { cookie: cookie(j) } });
     expect(list.statusCode).toBe(200);
+    expect(list.body).toContain('<tr><td>04/01 08:31</td><td>Quyết Thắng</td><td>Khu vực đang có cảnh báo thật (fire-x)</td></tr>');
     // The committed site schedules San Thàng on the first Monday of the dry-season months at 08:30: node-cron's next match.
     expect(SITE.drills).toHaveLength(1);
     const next = /<tr><td>San Thàng<\/td><td>Cháy rừng \(đã xác nhận\)<\/td><td><code>30 8 1-7 1-4,11,12 1<\/code><\/td><td>(\d\d)\/(\d\d) 08:30<\/td><\/tr>/.exec(list.body);

@@ -2,7 +2,7 @@
 // drill, and a drill's report — per unit and member: texted, delivered, acknowledged (when, how),
 // never; median and worst time to the first acknowledgement; escalation steps; the zone's trend —
 // as HTML (also printed to PDF by board/pdf.ts) and CSV. Pure.
-import { DRILL_KINDS, type DrillKind, type DrillReport, type DrillSummary } from '../contracts/alerts-api.ts';
+import { DRILL_KINDS, type DrillKind, type DrillReport, type DrillSummary, type SkippedDrillSlot } from '../contracts/alerts-api.ts';
 import type { Site } from '../contracts/site.ts';
 import { dateTime, escapeHtml } from './i18n.ts';
 
@@ -47,9 +47,21 @@ export interface ScheduledDrillRun {
   next: number | null;
 }
 
+/** alerts/drill-schedule.ts's reason in Vietnamese where it is the usual one (a real alert of the zone was open). */
+function skipReasonVi(reason: string): string {
+  const real = /^a real alert of \S+ is open: (.*)$/.exec(reason);
+  return real ? `Khu vực đang có cảnh báo thật (${real[1]})` : reason;
+}
+
 /** The list of drills, the site file's schedule and, for a signed-in member, the form that starts one. */
-export function renderDrillListHtml(site: Site, drills: readonly DrillSummary[], csrf: string | null, message: string | null = null, schedule: readonly ScheduledDrillRun[] = []): string {
+export function renderDrillListHtml(site: Site, drills: readonly DrillSummary[], csrf: string | null, message: string | null = null, schedule: readonly ScheduledDrillRun[] = [], skipped: readonly SkippedDrillSlot[] = []): string {
   const tz = site.site.timezone;
+  // Slots the schedule did not start, and why (a real alert of the zone was open): the board says so.
+  const skippedHtml = skipped.length
+    ? `<h3>Lần diễn tập theo lịch bị bỏ qua</h3><table class="skipped-slots"><thead><tr><th>Lịch lúc</th><th>Khu vực</th><th>Lý do</th></tr></thead><tbody>${skipped
+        .map((s) => `<tr><td>${escapeHtml(dateTime(s.slotAt, tz))}</td><td>${escapeHtml(zoneName(site, s.zoneId))}</td><td>${escapeHtml(skipReasonVi(s.reason))}</td></tr>`)
+        .join('')}</tbody></table>`
+    : '';
   const scheduled = schedule.length
     ? `<h2>Lịch diễn tập tự động</h2><p>Theo tệp cấu hình; không bắt đầu khi khu vực đang có cảnh báo thật.</p><table><thead><tr><th>Khu vực</th><th>Tình huống</th><th>Lịch (cron)</th><th>Lần tới</th></tr></thead><tbody>${schedule
         .map((d) => `<tr><td>${escapeHtml(zoneName(site, d.zone))}</td><td>${escapeHtml(DRILL_KIND_VI[d.kind])}${d.dryRun ? ' (chạy thử)' : ''}</td><td><code>${escapeHtml(d.cron)}</code></td><td>${d.next === null ? '—' : escapeHtml(dateTime(d.next, tz))}</td></tr>`)
@@ -72,7 +84,7 @@ export function renderDrillListHtml(site: Site, drills: readonly DrillSummary[],
     .join('');
   return shell(
     'Diễn tập',
-    `<p><a href="/">← Bảng tình huống</a></p><h1>Diễn tập chữa cháy rừng</h1>${message ? `<p role="alert">${escapeHtml(message)}</p>` : ''}${form}${scheduled}<h2>Các lần diễn tập</h2>` +
+    `<p><a href="/">← Bảng tình huống</a></p><h1>Diễn tập chữa cháy rừng</h1>${message ? `<p role="alert">${escapeHtml(message)}</p>` : ''}${form}${scheduled}${skippedHtml}<h2>Các lần diễn tập</h2>` +
       `<table><thead><tr><th>Bắt đầu</th><th>Khu vực</th><th>Tình huống</th><th>Đã xác nhận / đã nhắn</th><th>Trung vị</th><th>Chậm nhất</th><th></th></tr></thead><tbody>${rows || '<tr><td colspan="7">Chưa có lần diễn tập nào.</td></tr>'}</tbody></table>`,
   );
 }

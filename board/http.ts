@@ -310,7 +310,8 @@ export async function createBoardHttp(o: BoardHttpOptions): Promise<FastifyInsta
     if (!member(req)) return reply.code(403).send({ error: 'drills are for signed-in board members' });
     if (!o.alerts) return reply.code(404).send({ error: 'no alerts service configured (BOARD_ALERTS_URL)' });
     try {
-      return html(reply, 200, renderDrillListHtml(o.site, await o.alerts.drills(), reply.generateCsrf(), null, scheduleRuns()));
+      const { drills, skipped } = await o.alerts.drills();
+      return html(reply, 200, renderDrillListHtml(o.site, drills, reply.generateCsrf(), null, scheduleRuns(), skipped));
     } catch (err) {
       return reply.code(502).send({ error: (err as Error).message });
     }

@@ -205,4 +205,10 @@ export type DrillReport = z.infer<typeof drillReportSchema>;
 export type DrillUnit = z.infer<typeof drillUnitSchema>;
 export type DrillMember = z.infer<typeof drillMemberSchema>;
 
-export const drillListResponseSchema = z.object({ drills: z.array(drillSummarySchema) });
+/** A scheduled drill slot that did not start (a real alert of its zone was open, or the start was refused). */
+export const skippedDrillSlotSchema = z.object({ drillId: z.string(), zoneId: z.string(), slotAt: z.number().int(), reason: z.string() });
+export type SkippedDrillSlot = z.infer<typeof skippedDrillSlotSchema>;
+
+/** `GET /api/drills`: the drills, newest last, and the scheduled slots skipped (newest first; absent from older services). */
+export const drillListResponseSchema = z.object({ drills: z.array(drillSummarySchema), skipped: z.array(skippedDrillSlotSchema).default([]) });
+export type DrillListResponse = z.infer<typeof drillListResponseSchema>;

@@ -126,8 +126,11 @@ describe.skipIf(skip)(skipTitle('scheduled drills in the alerts process under li
     expect(proc.logs.filter((l) => l.msg === 'scheduled drill skipped')).toStrictEqual([]);
     expect(firstLogs).toBeGreaterThan(0);
 
-    const drills = drillListResponseSchema.parse(await api('/api/drills')).drills;
+    const { drills, skipped: skippedSlots } = drillListResponseSchema.parse(await api('/api/drills'));
     expect(drills.map((d) => d.drillId).sort()).toStrictEqual([NAM_LOONG, SAN_THANG].sort());
+    // The skipped slot survives the restart and is listed for the board, with its reason.
+    expect(skippedSlots).toStrictEqual([{ drillId: QUYET_THANG, zoneId: 'quyet-thang', slotAt: local('08:30:00'), reason: String(skipped.reason) }]);
+    expect(drillListResponseSchema.parse(await api('/api/drills?zone=san-thang')).skipped).toStrictEqual([]);
     expect(await proc.stop('SIGTERM')).toBe(0);
     const db = new Database(join(tmp.dir, 'alerts', 'alerts.sqlite'), { readonly: true });
     try {
