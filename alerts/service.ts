@@ -6,11 +6,10 @@ import { Counter } from 'prom-client';
 import { checkEventMessage } from '../contracts/message-checks.ts';
 import { topics } from '../contracts/topics.ts';
 import { createDeadLetters, DeadLetterTable } from '../platform/dead-letters.ts';
-import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platform/credentials.ts';
-import { createLogger, type Logger } from '../platform/logger.ts';
-import { closeSession, connectServiceSession, type MessageHandler, type RunningService } from '../platform/service-shell.ts';
+import type { Logger } from '../platform/logger.ts';
+import { closeSession, connectServiceSession, serviceCredentials, type MessageHandler, type RunningService, type ServiceContext } from '../platform/service-shell.ts';
 import { openDatabase } from '../platform/sqlite.ts';
-import { metricsRegistry, startMetricsServer } from '../platform/metrics.ts';
+import { metricsRegistry } from '../platform/metrics.ts';
 import { ackModeOf, chooseTransport, refuseSampleRoster, type AlertsEnv } from './config.ts';
 import type { EngineContext } from './engine.ts';
 import { createAlertsHttpServer, listenAlertsHttp } from './http.ts';
@@ -18,13 +17,13 @@ import { AlertOutbox, type SmsCounts } from './outbox.ts';
 import { GammuTransport, watchModemFolders } from './gammu.ts';
 import { DEFAULT_INFLUX_SPOOL_MAX_LINES, startAlertsInflux, type AlertsInflux } from './influx.ts';
 import { createLineWriter } from '../platform/influx-writer.ts';
-import { loadSiteWithPolicy, type AlertPolicy } from './policy.ts';
+import { sitePolicy } from '../contracts/site.ts';
+import type { AlertPolicy } from './policy.ts';
 import { buildRoster } from './routing.ts';
 import { skippedDrillSlots, startDrillSchedule } from './drill-schedule.ts';
 import { SensorDrills } from './sensor-drills.ts';
 import { lifecycleMessages } from './lifecycle-messages.ts';
 import { AlertService, type AlertServiceOptions, type TransportDegradation } from './core.ts';
-import type { PipelineClock } from '../platform/clock.ts';
 import { assertTemplatesFit, ACK_CODE_DIGITS, transportNotice, type AckMode } from './templates.ts';
 import { DryRunTransport, TwilioTransport, type SmsTransport } from './transports.ts';
 import { randomInt } from 'node:crypto';
@@ -86,15 +85,19 @@ export function fallbackTransportKind(env: AlertsEnv): 'twilio' | 'gammu' | null
   return null;
 }
 
-export interface AlertsRunOptions {
-  /** The pipeline's clock (README "Time model"); default: the wall clock. */
-  clock?: PipelineClock;
+/** What only alerts takes beside its context. */
+export interface AlertsServiceExtras {
   /** Every message wave queued (the console of `fire-ews start`). */
   onNotification?: AlertServiceOptions['onNotification'];
 }
 
-export async function runAlertsService(env: AlertsEnv, log: Logger = createLogger('alerts', env.EWS_LOG_LEVEL), run: AlertsRunOptions = {}): Promise<RunningAlerts> {
-  const { site, policy } = loadSiteWithPolicy(env.EWS_SITE_FILE);
+/**
+ * Starts the alerts service as every service starts (platform/service-shell.ts). Its /metrics and
+ * /healthz listener is the caller's (serveMetrics with health()), as for ingest and rules.
+ */
+export async function startAlertsService(context: ServiceContext<AlertsEnv>, extras: AlertsServiceExtras = {}): Promise<RunningAlerts> {
+  const { env, site, logger: log, clock } = context;
+  const policy = sitePolicy(site);
   refuseSampleRoster(env, site);
   const ackMode = ackModeOf(env);
   assertTemplatesFit(policy, site, env.ALERTS_PUBLIC_URL, [ackMode]);
@@ -136,8 +139,8 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     concurrency: env.ALERTS_SEND_CONCURRENCY,
     retry: { baseMs: env.ALERTS_RETRY_BASE_MS, capMs: env.ALERTS_RETRY_CAP_MS },
     validityS: env.ALERTS_VALIDITY_S,
-    ...(run.clock ? { clock: run.clock } : {}),
-    ...(run.onNotification ? { onNotification: run.onNotification } : {}),
+    ...(clock ? { clock } : {}),
+    ...(extras.onNotification ? { onNotification: extras.onNotification } : {}),
     onLifecycle: (note, alert) => {
       for (const m of lifecycleMessages(note, alert, new Date().toISOString())) mqttClient?.publish(m.topic, m.payload, { qos: 1 });
     },
@@ -185,15 +188,7 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
     };
   };
   const httpPort = await listenAlertsHttp(http, env.ALERTS_HTTP_HOST, env.ALERTS_HTTP_PORT);
-  // /metrics and the detailed /healthz on the internal listener (EWS_HTTP_HOST:EWS_HTTP_PORT; 0 disables,
-  // as in `fire-ews start`, whose process-wide listener serves the shared registry).
-  const internal =
-    env.EWS_HTTP_PORT > 0
-      ? await startMetricsServer(env.EWS_HTTP_HOST, env.EWS_HTTP_PORT, () => health())
-      : null;
-
-  const username = env.MQTT_USERNAME ?? serviceUsername('alerts');
-  const password = env.MQTT_PASSWORD ?? derivePassword(resolveBrokerSecret(env.EWS_BROKER_SECRET, env.EWS_DATA_DIR).secret, username);
+  const { username, password } = serviceCredentials(context, 'alerts');
   // A late-bound reference: the dead letters are published on the session that received the message.
   let client: MqttClient | null = null;
   const deadLetters = createDeadLetters({ service: 'alerts', table: new DeadLetterTable(db), log, counter: deadLetterCounter, client: () => client });
@@ -259,7 +254,6 @@ export async function runAlertsService(env: AlertsEnv, log: Logger = createLogge
       await influx?.stop();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
-      if (internal) await new Promise<void>((resolve) => internal.close(() => resolve()));
       deadLetters.close();
       db.close();
     },

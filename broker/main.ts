@@ -3,8 +3,7 @@ import { accessSync, constants } from 'node:fs';
 import type { Env } from '../contracts/config.ts';
 import { ConfigError, unreadableFileError } from '../platform/config-error.ts';
 import type { ClusterOptions } from './cluster.ts';
-import type { Site } from '../contracts/site.ts';
-import type { Logger } from '../platform/logger.ts';
+import type { RunningService, ServiceContext } from '../platform/service-shell.ts';
 import { startBroker, type RunningBroker } from './server.ts';
 
 /** A TLS certificate or key that cannot be read is a configuration error naming its variable. */
@@ -31,23 +30,26 @@ export function clusterOptions(env: Pick<Env, 'BROKER_PERSISTENCE' | 'BROKER_EMI
   return { persistence: env.BROKER_PERSISTENCE, emitter: env.BROKER_EMITTER, redisUrl: env.BROKER_REDIS_URL };
 }
 
-export function runBroker(env: Env, site: Site, secret: string, logger: Logger): Promise<RunningBroker> {
+/** Starts the broker as every service starts (platform/service-shell.ts); its health is its connected clients. */
+export async function startBrokerService(context: ServiceContext): Promise<RunningBroker & RunningService> {
+  const { env, site, logger } = context;
   const cluster = clusterOptions(env);
   if (env.MQTT_TLS_CERT_FILE && env.MQTT_TLS_KEY_FILE) {
     assertReadable('MQTT_TLS_CERT_FILE', env.MQTT_TLS_CERT_FILE);
     assertReadable('MQTT_TLS_KEY_FILE', env.MQTT_TLS_KEY_FILE);
   }
-  return startBroker({
+  const broker = await startBroker({
     host: env.MQTT_HOST,
     port: env.MQTT_PORT,
     wsPort: env.MQTT_WS_PORT,
     tls: env.MQTT_TLS_CERT_FILE && env.MQTT_TLS_KEY_FILE ? { port: env.MQTT_TLS_PORT, certFile: env.MQTT_TLS_CERT_FILE, keyFile: env.MQTT_TLS_KEY_FILE } : undefined,
     dataDir: env.EWS_DATA_DIR,
-    secret,
+    secret: context.secret(),
     nodeIds: new Set(site.nodes.map((n) => n.id)),
     queueLimit: env.BROKER_QUEUE_LIMIT,
     maxPendingConnections: env.BROKER_MAX_PENDING_CONNECTIONS,
     logger,
     cluster,
   });
+  return Object.assign(broker, { health: () => ({ ok: true, detail: { clients: broker.aedes.connectedClients } }) });
 }

@@ -4,22 +4,22 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadEnv, type Env } from '../contracts/config.ts';
-import { sitePolicy, type Site } from '../contracts/site.ts';
-import { derivePassword, resolveBrokerSecret, serviceUsername, type ServiceRole } from '../platform/credentials.ts';
-import { createLogger, createRootLogger, type Logger } from '../platform/logger.ts';
+import { sitePolicy } from '../contracts/site.ts';
+import { createLogger, createRootLogger } from '../platform/logger.ts';
 import type { HealthCheck } from '../platform/metrics.ts';
-import { runUntilSignal, serveMetrics, type Stoppable } from '../platform/service-shell.ts';
+import { runUntilSignal, serveMetrics, serviceContextFromEnv, serviceCredentials, type RunningService, type ServiceContext, type Stoppable } from '../platform/service-shell.ts';
 import { loadSiteFile } from '../platform/site-file.ts';
 import type { PipelineClock } from '../platform/clock.ts';
 import { clockModeOf, pipelineClockFromEnv, startClockLink } from '../platform/clock-link.ts';
 import { parseWith, pipelineSpeed } from '../platform/cli-options.ts';
-import { runBroker } from '../broker/main.ts';
-import { runIngest } from '../ingest/main.ts';
+import { startBrokerService } from '../broker/main.ts';
+import type { RunningBroker } from '../broker/server.ts';
+import { startIngestService } from '../ingest/main.ts';
 import type { RunningIngest } from '../ingest/service.ts';
 import { loadAlertsEnv } from '../alerts/config.ts';
-import { runRules } from '../rules/main.ts';
+import { startRulesService } from '../rules/main.ts';
 import { loadRulesEnvExtras } from '../rules/env.ts';
-import { runAlertsService } from '../alerts/service.ts';
+import { startAlertsService, type RunningAlerts } from '../alerts/service.ts';
 import { startBackgroundSimulation } from '../simulator/run.ts';
 import { RunRefusedError } from '../simulator/run-clock.ts';
 import { loadScenario } from '../simulator/scenario.ts';
@@ -29,38 +29,7 @@ import { loadBoardEnv } from '../board/cli.ts';
 import { runBoard } from '../board/main.ts';
 import { randomBytes } from 'node:crypto';
 
-interface Runtime {
-  env: Env;
-  site: Site;
-  logger: Logger;
-  secret: () => string;
-  credentialsFor: (role: ServiceRole) => { username: string; password: string };
-}
-
-function loadRuntime(logger: Logger, env: Env): Runtime {
-  const site = loadSiteFile(env.EWS_SITE_FILE);
-  let secret: string | undefined;
-  const getSecret = () => {
-    if (secret === undefined) {
-      const resolved = resolveBrokerSecret(env.EWS_BROKER_SECRET, env.EWS_DATA_DIR);
-      if (resolved.source === 'generated') logger.warn({ dataDir: env.EWS_DATA_DIR }, 'no EWS_BROKER_SECRET: generated one and kept it in the data dir (set it in production)');
-      secret = resolved.secret;
-    }
-    return secret;
-  };
-  return {
-    env,
-    site,
-    logger,
-    secret: getSecret,
-    credentialsFor: (role) => {
-      const username = env.MQTT_USERNAME ?? serviceUsername(role);
-      return { username, password: env.MQTT_PASSWORD ?? derivePassword(getSecret(), username) };
-    },
-  };
-}
-
-async function metricsService(rt: Runtime, health: HealthCheck): Promise<Stoppable[]> {
+async function metricsService(rt: ServiceContext, health: HealthCheck): Promise<Stoppable[]> {
   return serveMetrics(rt.logger, rt.env.EWS_HTTP_HOST, rt.env.EWS_HTTP_PORT, health);
 }
 
@@ -78,9 +47,9 @@ function brokerPorts(env: Env): PortClaim[] {
 }
 
 /** The clock link of a standalone service (README "Time model"): on the wall clock unless EWS_FOLLOW_RUN_CLOCKS=true. */
-function standaloneClock(rt: Runtime, role: 'ingest'): { clock: PipelineClock; link: Stoppable & { ready: Promise<void> } } {
+function standaloneClock(rt: ServiceContext, role: 'ingest'): { clock: PipelineClock; link: Stoppable & { ready: Promise<void> } } {
   const clock = pipelineClockFromEnv(rt.env, false);
-  const link = startClockLink({ url: rt.env.MQTT_URL, ...rt.credentialsFor(role), clientId: `${rt.env.INGEST_CLIENT_ID}-clock`, role, services: { [role]: clockModeOf(clock) }, clock, log: rt.logger });
+  const link = startClockLink({ url: rt.env.MQTT_URL, ...serviceCredentials(rt, role), clientId: `${rt.env.INGEST_CLIENT_ID}-clock`, role, services: { [role]: clockModeOf(clock) }, clock, log: rt.logger });
   return { clock, link: { name: 'clock link', ready: link.ready, close: () => link.close() } };
 }
 
@@ -117,8 +86,8 @@ async function startCommand(options: StartOptions): Promise<void> {
   let ui: StartConsole | null = null;
   const root = createRootLogger(env.EWS_LOG_LEVEL, consoleMode ? { write: (chunk: string) => ui?.logDestination.write(chunk) } : undefined);
   const logger = root.child({ service: 'ews' });
-  const rt = loadRuntime(logger, env);
   const clock = pipelineClockFromEnv(env, true);
+  const rt = serviceContextFromEnv(env, logger, clock);
   const mode = clockModeOf(clock);
   let ingestCounts: RunningIngest['counts'] | null = null;
   let smsCounts: { sent: number } | null = null;
@@ -140,40 +109,55 @@ async function startCommand(options: StartOptions): Promise<void> {
   await runUntilSignal(
     logger,
     async (started) => {
-      const broker = await runBroker(rt.env, rt.site, rt.secret(), root.child({ service: 'broker' }));
-      started.push({ name: 'broker', close: () => broker.close() });
-      const localMqtt = `mqtt://127.0.0.1:${broker.port}`;
-      const ingest = await runIngest({ ...rt.env, MQTT_URL: localMqtt }, rt.site, rt.credentialsFor('ingest'), root.child({ service: 'ingest' }), clock);
-      ingestCounts = ingest.counts;
-      started.push({ name: 'ingest', close: () => ingest.close() });
-      const rules = await runRules({ ...rt.env, MQTT_URL: localMqtt }, rt.site, rt.credentialsFor('rules'), root.child({ service: 'rules' }), rulesExtras, clock, (e) => ui?.event(e));
-      started.push({ name: 'rules', close: () => rules.close() });
-      let alerts: Awaited<ReturnType<typeof runAlertsService>> | null = null;
+      // Every service starts the same way (start<Name>Service(context, extras), platform/service-shell.ts),
+      // in this order, each on the local broker with its own logger; runUntilSignal stops them in reverse.
+      const running: { broker?: RunningBroker & RunningService; ingest?: RunningIngest; alerts?: RunningAlerts } = {};
+      const localMqtt = () => {
+        if (!running.broker) throw new Error('the broker starts first');
+        return `mqtt://127.0.0.1:${running.broker.port}`;
+      };
+      const on = <E extends Env>(service: string, serviceEnv: E): ServiceContext<E> => ({ ...rt, env: { ...serviceEnv, MQTT_URL: localMqtt() }, logger: root.child({ service }) });
       // The alerts API key the board uses in this one process (ALERTS_API_KEY, or one for this run).
       const boardApiKey = alertsEnv?.ALERTS_API_KEY ?? randomBytes(24).toString('base64url');
-      if (alertsEnv) {
-        // EWS_HTTP_PORT 0: this process's one /metrics and /healthz listener (below) serves alerts too.
-        alerts = await runAlertsService({ ...alertsEnv, MQTT_URL: localMqtt, EWS_BROKER_SECRET: rt.secret(), ALERTS_API_KEY: boardApiKey, EWS_HTTP_PORT: 0 }, root.child({ service: 'alerts' }), {
-          clock,
-          onNotification: (wave) => {
-            smsQueued += wave.recipients.length;
-            ui?.sms(wave);
-          },
-        });
-        smsCounts = alerts.sms;
-        started.push({ name: 'alerts', close: () => alerts!.close() });
+      const services: { name: string; start: () => Promise<RunningService> }[] = [
+        { name: 'broker', start: async () => (running.broker = await startBrokerService({ ...rt, logger: root.child({ service: 'broker' }) })) },
+        { name: 'ingest', start: async () => (running.ingest = await startIngestService(on('ingest', rt.env))) },
+        { name: 'rules', start: () => startRulesService(on('rules', { ...rt.env, ...rulesExtras }), { onEvent: (e) => ui?.event(e) }) },
+        ...(alertsEnv
+          ? [
+              {
+                name: 'alerts',
+                // Its /metrics and /healthz are this process's one listener (below).
+                start: async () =>
+                  (running.alerts = await startAlertsService(on('alerts', { ...alertsEnv, ALERTS_API_KEY: boardApiKey }), {
+                    onNotification: (wave) => {
+                      smsQueued += wave.recipients.length;
+                      ui?.sms(wave);
+                    },
+                  })),
+              },
+            ]
+          : []),
+      ];
+      for (const { name, start } of services) {
+        const service = await start();
+        started.push({ name, close: () => service.close() });
       }
+      const { broker, ingest, alerts } = running;
+      if (!broker || !ingest) throw new Error('broker and ingest start first');
+      ingestCounts = ingest.counts;
+      smsCounts = alerts?.sms ?? null;
       let board: Awaited<ReturnType<typeof runBoard>> | null = null;
       if (boardEnv) {
         const alertsUrl = alerts ? `http://127.0.0.1:${alerts.httpPort}` : undefined;
-        board = await runBoard({ ...boardEnv, MQTT_URL: localMqtt, EWS_BROKER_SECRET: rt.secret(), BOARD_ALERTS_URL: alertsUrl, ALERTS_API_KEY: alertsUrl ? boardApiKey : undefined }, rt.site, rt.credentialsFor('board'), root.child({ service: 'board' }), { generateKiosk: true });
-        const running = board;
-        started.push({ name: 'board', close: () => running.close() });
+        board = await runBoard({ ...boardEnv, MQTT_URL: localMqtt(), EWS_BROKER_SECRET: rt.secret(), BOARD_ALERTS_URL: alertsUrl, ALERTS_API_KEY: alertsUrl ? boardApiKey : undefined }, rt.site, serviceCredentials(rt, 'board'), root.child({ service: 'board' }), { generateKiosk: true });
+        const runningBoard = board;
+        started.push({ name: 'board', close: () => runningBoard.close() });
       }
       // How this process judges time, for simulate/replay to check; the run clocks it follows.
       const link = startClockLink({
-        url: localMqtt,
-        ...rt.credentialsFor('rules'),
+        url: localMqtt(),
+        ...serviceCredentials(rt, 'rules'),
         clientId: `${rulesExtras.RULES_CLIENT_ID}-clock`,
         role: 'rules',
         services: { ingest: mode, rules: rulesExtras.RULES_CLOCK === 'readings' ? 'readings' : mode, ...(alertsEnv ? { alerts: mode } : {}) },
@@ -208,7 +192,7 @@ async function startCommand(options: StartOptions): Promise<void> {
       logger.info({ mqtt: broker.port, site: rt.site.site.name, nodes: rt.site.nodes.length, followsRunClocks: clock.followsRuns }, 'pipeline running; Ctrl-C to stop');
       if (scenario) {
         const simulation = startBackgroundSimulation({
-          access: { url: localMqtt, secret: rt.secret() },
+          access: { url: localMqtt(), secret: rt.secret() },
           site: rt.site,
           scenario: options.scenario,
           speed,
@@ -288,7 +272,7 @@ interface Where {
   board: string | null;
 }
 
-function banner(where: Where, rt: Runtime, clock: PipelineClock, transport: string | null): string[] {
+function banner(where: Where, rt: ServiceContext, clock: PipelineClock, transport: string | null): string[] {
   return [
     `fire-ews — ${rt.site.site.name}: broker, ingest, rules, alerts and the situation board in one process (Ctrl-C to stop). Times are ${rt.site.site.timezone}.`,
     `  broker     ${where.mqtt}${where.ws ? ` · MQTT over WebSocket ${where.ws}` : ''}`,
@@ -300,7 +284,7 @@ function banner(where: Where, rt: Runtime, clock: PipelineClock, transport: stri
   ];
 }
 
-function whereNext(where: Where, rt: Runtime): string[] {
+function whereNext(where: Where, rt: ServiceContext): string[] {
   const alertsDb = where.alerts ? join(rt.env.EWS_DATA_DIR, 'alerts.sqlite') : null;
   return [
     '  Where to look:',
@@ -334,11 +318,11 @@ export function registerServiceCommands(program: Command): void {
     .description('run the MQTT broker alone')
     .action(async () => {
       const env = loadEnv();
-      const rt = loadRuntime(createLogger('broker', env.EWS_LOG_LEVEL), env);
+      const rt = serviceContextFromEnv(env, createLogger('broker', env.EWS_LOG_LEVEL));
       await assertPortsFree([...brokerPorts(env), metricsPort(env)]);
       await runUntilSignal(rt.logger, async (started) => {
-        const broker = await runBroker(rt.env, rt.site, rt.secret(), rt.logger);
-        started.push({ name: 'broker', close: () => broker.close() }, ...(await metricsService(rt, () => ({ ok: true, detail: { clients: broker.aedes.connectedClients } }))));
+        const broker = await startBrokerService(rt);
+        started.push({ name: 'broker', close: () => broker.close() }, ...(await metricsService(rt, () => broker.health())));
       });
     });
 
@@ -347,12 +331,12 @@ export function registerServiceCommands(program: Command): void {
     .description('run the ingest service alone (connects to MQTT_URL)')
     .action(async () => {
       const env = loadEnv();
-      const rt = loadRuntime(createLogger('ingest', env.EWS_LOG_LEVEL), env);
+      const rt = serviceContextFromEnv(env, createLogger('ingest', env.EWS_LOG_LEVEL));
       await assertPortsFree([metricsPort(env)]);
       await runUntilSignal(rt.logger, async (started) => {
         const { clock, link } = standaloneClock(rt, 'ingest');
         started.push(link);
-        const ingest = await runIngest(rt.env, rt.site, rt.credentialsFor('ingest'), rt.logger, clock);
+        const ingest = await startIngestService({ ...rt, clock });
         // 503 while disconnected from the broker, with the spool full, or InfluxDB failing for a minute.
         started.push({ name: 'ingest', close: () => ingest.close() }, ...(await metricsService(rt, () => ingest.health())));
         rt.logger.info({ followsRunClocks: clock.followsRuns }, 'ingest running');

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { Env } from '../contracts/config.ts';
 import { indexSite, type Site } from '../contracts/site.ts';
 import { createLineWriter } from '../platform/influx-writer.ts';
-import type { Clock } from '../platform/clock.ts';
 import type { Logger } from '../platform/logger.ts';
+import { serviceCredentials, type ServiceContext } from '../platform/service-shell.ts';
 import { startIngest, type IngestOptions, type RunningIngest } from './service.ts';
 
 export function ingestOptionsFromEnv(env: Env, site: Site, credentials: { username: string; password: string }, logger: Logger): IngestOptions {
@@ -46,6 +46,8 @@ function killBeforeCommit(afterMessages: number, logger: Logger): (messagesInTra
   };
 }
 
-export function runIngest(env: Env, site: Site, credentials: { username: string; password: string }, logger: Logger, clock?: Clock): Promise<RunningIngest> {
-  return startIngest({ ...ingestOptionsFromEnv(env, site, credentials, logger), ...(clock ? { clock } : {}) });
+/** Starts the ingest service as every service starts (platform/service-shell.ts). */
+export function startIngestService(context: ServiceContext): Promise<RunningIngest> {
+  const { env, site, logger, clock } = context;
+  return startIngest({ ...ingestOptionsFromEnv(env, site, serviceCredentials(context, 'ingest'), logger), ...(clock ? { clock } : {}) });
 }

@@ -1,6 +1,9 @@
 import type { IPublishPacket } from 'mqtt';
 import { describe, expect, it, vi } from 'vitest';
-import { routeFor, topicMatches, type MessageRoute } from './service-shell.ts';
+import { envSchema } from '../contracts/config.ts';
+import { derivePassword } from './credentials.ts';
+import { createLogger } from './logger.ts';
+import { routeFor, serviceContextFromEnv, serviceCredentials, topicMatches, type MessageRoute } from './service-shell.ts';
 
 describe('topicMatches (MQTT 3.1.1 §4.7 filters)', () => {
   it.each([
@@ -44,5 +47,24 @@ describe('routeFor: one handler per subscription', () => {
 
   it('a session without routes is refused', () => {
     expect(() => routeFor([], 'x')).toThrow('at least one route');
+  });
+});
+
+describe('ServiceContext: what every start<Name>Service takes', () => {
+  const SECRET = 'service-shell-unit-secret-0123';
+
+  it('loads the site from EWS_SITE_FILE and derives each service\'s login from the broker secret', () => {
+    const context = serviceContextFromEnv(envSchema.parse({ EWS_BROKER_SECRET: SECRET }), createLogger('test', 'silent'));
+    expect(context.site.nodes.length).toBeGreaterThan(0);
+    expect(context.clock).toBeUndefined();
+    expect(serviceCredentials(context, 'rules')).toStrictEqual({ username: 'svc-rules', password: derivePassword(SECRET, 'svc-rules') });
+    expect(serviceCredentials(context, 'alerts')).toStrictEqual({ username: 'svc-alerts', password: derivePassword(SECRET, 'svc-alerts') });
+  });
+
+  it('MQTT_USERNAME and MQTT_PASSWORD win, and then the secret is never asked for', () => {
+    const base = serviceContextFromEnv(envSchema.parse({ MQTT_USERNAME: 'ops', MQTT_PASSWORD: 'from-the-vault' }), createLogger('test', 'silent'));
+    const secret = vi.fn(() => SECRET);
+    expect(serviceCredentials({ ...base, secret }, 'ingest')).toStrictEqual({ username: 'ops', password: 'from-the-vault' });
+    expect(secret).not.toHaveBeenCalled();
   });
 });

@@ -4,13 +4,18 @@
 //    after the handler's ack()), subscribed to a list of routes {filter, handle}; each message goes to
 //    the handler of the first route whose filter matches its topic. A service adds a subscription by
 //    adding a route.
-//  - its lifecycle: what it returns is a RunningService (health() for /healthz, close());
-//    runUntilSignal runs a set of them until SIGINT/SIGTERM and closes them in reverse order;
+//  - its lifecycle: every service starts as `start<Name>Service(context: ServiceContext, extras?)`
+//    and returns a RunningService (health() for /healthz, close()); runUntilSignal runs a set of them until SIGINT/SIGTERM and closes them in reverse order;
 //    serveMetrics puts /metrics and /healthz on EWS_HTTP_HOST:EWS_HTTP_PORT.
 // Dead letters follow platform/dead-letters.ts.
 import type { MqttClient } from 'mqtt';
+import type { Env } from '../contracts/config.ts';
+import type { Site } from '../contracts/site.ts';
+import type { PipelineClock } from './clock.ts';
 import { ConfigError } from './config-error.ts';
+import { derivePassword, resolveBrokerSecret, serviceUsername, type ServiceRole } from './credentials.ts';
 import type { Logger } from './logger.ts';
+import { loadSiteFile } from './site-file.ts';
 import { startMetricsServer, type HealthCheck } from './metrics.ts';
 import { connectDurableSession, type DurableSessionOptions } from './mqtt-session.ts';
 
@@ -66,6 +71,50 @@ export function connectServiceSession(opts: ServiceSessionOptions): MqttClient {
 /** Ends the session: unacknowledged messages stay queued at the broker for the next start. */
 export function closeSession(client: MqttClient): Promise<void> {
   return new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+}
+
+/**
+ * What every service's start function takes (`start<Name>Service(context, extras?)`): its parsed
+ * environment, the site, its logger, the broker secret and the pipeline's clock. What only one
+ * service needs (rules' event callback, the console's SMS callback) is its optional second argument.
+ */
+export interface ServiceContext<E extends Env = Env> {
+  env: E;
+  site: Site;
+  logger: Logger;
+  /** The broker secret service passwords are derived from; resolved on first use (platform/credentials.ts). */
+  secret: () => string;
+  /** The pipeline's clock (README "Time model"); default: the wall clock. */
+  clock?: PipelineClock;
+}
+
+/**
+ * A context from the environment: the site from EWS_SITE_FILE, the secret from EWS_BROKER_SECRET or
+ * the data dir (generated and kept there when neither has one, with a warning).
+ */
+export function serviceContextFromEnv<E extends Env>(env: E, logger: Logger, clock?: PipelineClock): ServiceContext<E> {
+  const site = loadSiteFile(env.EWS_SITE_FILE);
+  let secret: string | undefined;
+  return {
+    env,
+    site,
+    logger,
+    ...(clock ? { clock } : {}),
+    secret: () => {
+      if (secret === undefined) {
+        const resolved = resolveBrokerSecret(env.EWS_BROKER_SECRET, env.EWS_DATA_DIR);
+        if (resolved.source === 'generated') logger.warn({ dataDir: env.EWS_DATA_DIR }, 'no EWS_BROKER_SECRET: generated one and kept it in the data dir (set it in production)');
+        secret = resolved.secret;
+      }
+      return secret;
+    },
+  };
+}
+
+/** A service's broker login: MQTT_USERNAME/MQTT_PASSWORD when set, else svc-<role> with the password derived from the secret. */
+export function serviceCredentials(context: ServiceContext, role: ServiceRole): { username: string; password: string } {
+  const username = context.env.MQTT_USERNAME ?? serviceUsername(role);
+  return { username, password: context.env.MQTT_PASSWORD ?? derivePassword(context.secret(), username) };
 }
 
 /** What every started service gives back. */

@@ -9,14 +9,13 @@ import { runFwiCsv, runNesterovCsv, type ToolResult } from './daily-tools.ts';
 import { Backtest, formatSummary, truthSchema, type TruthFire } from './backtest.ts';
 import { loadRulesConfig, DEFAULT_RULES_CONFIG } from './config.ts';
 import { forEachLine } from './lines.ts';
-import { derivePassword, resolveBrokerSecret, serviceUsername } from '../platform/credentials.ts';
 import { createLogger } from '../platform/logger.ts';
-import { runUntilSignal, serveMetrics } from '../platform/service-shell.ts';
+import { runUntilSignal, serveMetrics, serviceContextFromEnv, serviceCredentials } from '../platform/service-shell.ts';
 import { clockModeOf, pipelineClockFromEnv, startClockLink } from '../platform/clock-link.ts';
 import { DEFAULT_SITE_FILE } from '../contracts/config.ts';
 import { loadRulesEnv } from './env.ts';
 import { assertPortsFree } from '../platform/ports.ts';
-import { runRules } from './main.ts';
+import { startRulesService } from './main.ts';
 
 class CliError extends Error {
   constructor(
@@ -79,18 +78,15 @@ export function registerRulesCommands(program: Command): void {
     .action(async () => {
       const env = loadRulesEnv();
       const log = createLogger('rules', env.EWS_LOG_LEVEL);
-      const site = loadSiteFile(env.EWS_SITE_FILE);
+      // Standalone: on the wall clock unless EWS_FOLLOW_RUN_CLOCKS=true (README "Time model").
+      const clock = pipelineClockFromEnv(env, false);
+      const context = serviceContextFromEnv(env, log, clock);
       // Before connecting: a bad RULES_CONFIG_FILE or a port in use is one message (exit 2), not a fatal log line.
       if (env.RULES_CONFIG_FILE) loadRulesConfig(env.RULES_CONFIG_FILE);
       await assertPortsFree([{ variable: 'EWS_HTTP_PORT', host: env.EWS_HTTP_HOST, port: env.EWS_HTTP_PORT }]);
-      const username = env.MQTT_USERNAME ?? serviceUsername('rules');
-      const password = env.MQTT_PASSWORD ?? derivePassword(resolveBrokerSecret(env.EWS_BROKER_SECRET, env.EWS_DATA_DIR).secret, username);
-      // Standalone: on the wall clock unless EWS_FOLLOW_RUN_CLOCKS=true (README "Time model").
-      const clock = pipelineClockFromEnv(env, false);
       const clockLink = startClockLink({
         url: env.MQTT_URL,
-        username,
-        password,
+        ...serviceCredentials(context, 'rules'),
         clientId: `${env.RULES_CLIENT_ID}-clock`,
         role: 'rules',
         services: { rules: env.RULES_CLOCK === 'readings' ? 'readings' : clockModeOf(clock) },
@@ -99,7 +95,7 @@ export function registerRulesCommands(program: Command): void {
       });
       await runUntilSignal(log, async (started) => {
         started.push({ name: 'clock link', close: () => clockLink.close() });
-        const rules = await runRules(env, site, { username, password }, log, env, clock);
+        const rules = await startRulesService(context);
         started.push({ name: 'rules', close: () => rules.close() }, ...(await serveMetrics(log, env.EWS_HTTP_HOST, env.EWS_HTTP_PORT, () => rules.health())));
         log.info({ clientId: env.RULES_CLIENT_ID, clock: env.RULES_CLOCK }, 'rules service running');
       });

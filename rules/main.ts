@@ -1,15 +1,14 @@
 // Entry point of the rules service (`fire-ews rules`, and the one-process `fire-ews start`).
 import { join } from 'node:path';
-import type { Env } from '../contracts/config.ts';
 import type { Site } from '../contracts/site.ts';
 import { createLineWriter } from '../platform/influx-writer.ts';
-import type { PipelineClock } from '../platform/clock.ts';
 import type { Logger } from '../platform/logger.ts';
+import { serviceCredentials, type ServiceContext } from '../platform/service-shell.ts';
 import { DEFAULT_RULES_CONFIG, loadRulesConfig } from './config.ts';
-import { loadRulesEnvExtras, type RulesEnvExtras } from './env.ts';
+import type { RulesEnv } from './env.ts';
 import { startRules, type RulesServiceOptions, type RunningRules } from './service.ts';
 
-export function rulesOptionsFromEnv(env: Env & RulesEnvExtras, site: Site, credentials: { username: string; password: string }, logger: Logger): RulesServiceOptions {
+export function rulesOptionsFromEnv(env: RulesEnv, site: Site, credentials: { username: string; password: string }, logger: Logger): RulesServiceOptions {
   return {
     mqttUrl: env.MQTT_URL,
     clientId: env.RULES_CLIENT_ID,
@@ -30,19 +29,17 @@ export function rulesOptionsFromEnv(env: Env & RulesEnvExtras, site: Site, crede
   };
 }
 
+/** What only rules takes beside its context. */
+export interface RulesServiceExtras {
+  /** Every event rules publishes (the console of `fire-ews start`). */
+  onEvent?: RulesServiceOptions['onEvent'];
+}
+
 /**
- * Starts the rules service. `env` is the shared Env (contracts/config.ts); the RULES_* variables are
- * read from `extras` (default: process.env), so the one-process start can call it as it calls
- * runIngest: `runRules({ ...rt.env, MQTT_URL: localMqtt }, rt.site, rt.credentialsFor('rules'), logger)`.
+ * Starts the rules service as every service starts (platform/service-shell.ts). Its env is the shared
+ * Env with the RULES_* variables (loadRulesEnv, or the shared Env plus loadRulesEnvExtras()).
  */
-export function runRules(
-  env: Env,
-  site: Site,
-  credentials: { username: string; password: string },
-  logger: Logger,
-  extras: RulesEnvExtras = loadRulesEnvExtras(),
-  clock?: PipelineClock,
-  onEvent?: RulesServiceOptions['onEvent'],
-): Promise<RunningRules> {
-  return startRules({ ...rulesOptionsFromEnv({ ...env, ...extras }, site, credentials, logger), ...(clock ? { clock } : {}), ...(onEvent ? { onEvent } : {}) });
+export function startRulesService(context: ServiceContext<RulesEnv>, extras: RulesServiceExtras = {}): Promise<RunningRules> {
+  const { env, site, logger, clock } = context;
+  return startRules({ ...rulesOptionsFromEnv(env, site, serviceCredentials(context, 'rules'), logger), ...(clock ? { clock } : {}), ...(extras.onEvent ? { onEvent: extras.onEvent } : {}) });
 }

@@ -34,6 +34,7 @@ describe('the alerts process (alerts/main.ts) with a real broker and the Twilio 
   let double: TwilioMessagesDouble;
   let publisher: MqttClient;
   let httpPort: number;
+  let metricsPort: number;
   let env: NodeJS.ProcessEnv;
   const onSubscribe = vi.fn<(subscriptions: Subscription[], client: Client | null) => void>();
   const logLines: string[] = [];
@@ -82,6 +83,7 @@ describe('the alerts process (alerts/main.ts) with a real broker and the Twilio 
     await double.start();
     broker.aedes.on('subscribe', onSubscribe);
     httpPort = await freePort();
+    metricsPort = await freePort();
     // A real transport refuses the sample roster: an operator's copy is marked as real data.
     const siteFile = join(dir, 'site.yaml');
     writeFileSync(siteFile, readFileSync(SITE_FILE, 'utf8').replace(/^ {2}sampleData: true$/m, '  sampleData: false'));
@@ -90,7 +92,7 @@ describe('the alerts process (alerts/main.ts) with a real broker and the Twilio 
       EWS_DATA_DIR: join(dir, 'data'), EWS_SITE_FILE: siteFile, EWS_BROKER_SECRET: SECRET,
       EWS_LOG_LEVEL: 'info', MQTT_URL: `mqtt://127.0.0.1:${broker.port}`, ALERTS_TRANSPORT: 'twilio',
       TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN, TWILIO_MESSAGING_SERVICE_SID: `MG${'4'.repeat(32)}`,
-      ALERTS_TWILIO_API_BASE_URL: double.baseUrl, ALERTS_PUBLIC_URL: `http://127.0.0.1:${httpPort}`, ALERTS_HTTP_PORT: String(httpPort),
+      ALERTS_TWILIO_API_BASE_URL: double.baseUrl, ALERTS_PUBLIC_URL: `http://127.0.0.1:${httpPort}`, ALERTS_HTTP_PORT: String(httpPort), EWS_HTTP_PORT: String(metricsPort),
       ALERTS_RATE_SEGMENTS_PER_S: '120', ALERTS_RATE_BURST: '5', ALERTS_SEND_CONCURRENCY: '4', ALERTS_RETRY_BASE_MS: '20', ALERTS_RETRY_CAP_MS: '200',
     };
     publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'crash-test-rules', username: 'svc-rules', password: derivePassword(SECRET, 'svc-rules') });
@@ -102,6 +104,16 @@ describe('the alerts process (alerts/main.ts) with a real broker and the Twilio 
     await double?.close();
     await broker?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves /metrics and the detailed /healthz on EWS_HTTP_PORT (the service shell\'s listener)', async () => {
+    startService();
+    await waitFor(async () => alertsSubscribed() && (await healthy()), 30_000, 'alerts service subscribed', 20);
+    const health = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ ok: true, detail: { mqtt: true, transport: 'twilio', fallbackTransport: null } });
+    expect(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).toMatch(/^ews_alerts_dead_letters_total|# HELP ews_alerts_dead_letters_total/m);
+    await kill();
   });
 
   it('SIGKILL during a 300+ message burst: after restarts every message was sent exactly once, apart from logged in-flight ones', async () => {

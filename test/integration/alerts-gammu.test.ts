@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { parseDocument } from 'yaml';
 import { loadAlertsEnv } from '../../alerts/config.ts';
-import { runAlertsService, type RunningAlerts } from '../../alerts/service.ts';
+import { startAlertsService, type RunningAlerts } from '../../alerts/service.ts';
+import { serveMetrics, serviceContextFromEnv, type Stoppable } from '../../platform/service-shell.ts';
 import { loadSiteWithPolicy } from '../../alerts/policy.ts';
 import { buildRoster, resolveAudiences, type Roster } from '../../alerts/routing.ts';
 import { GammuTransport } from '../../alerts/gammu.ts';
@@ -59,7 +60,7 @@ describe.skipIf(skip)(skipTitle('gammu-smsd with the dummy phone', skip), () => 
         ...bed.env,
         ALERTS_TRANSPORT: 'gammu', GAMMU_SMSD_CONFIG: gammu.configFile, // inbox and error folders are read from it
       });
-      running = await runAlertsService(env, bed.log);
+      running = await startAlertsService(serviceContextFromEnv(env, bed.log));
       publisher = await bed.connectRules('gammu-test-rules');
     });
 
@@ -135,6 +136,7 @@ describe.skipIf(skip)(skipTitle('gammu-smsd with the dummy phone', skip), () => 
     let publisher: MqttClient;
     let double: TwilioMessagesDouble;
     let internalPort: number;
+    let internal: Stoppable[] = [];
     const SID = `AC${'3'.repeat(32)}`;
 
     beforeAll(async () => {
@@ -157,12 +159,15 @@ describe.skipIf(skip)(skipTitle('gammu-smsd with the dummy phone', skip), () => 
         ALERTS_TWILIO_API_BASE_URL: double.baseUrl, ALERTS_RETRY_BASE_MS: '200', ALERTS_RETRY_CAP_MS: '1000',
         GAMMU_SMSD_CONFIG: gammu.configFile, // the other transport: the maintenance notice goes through the modem
       });
-      running = await runAlertsService(env, bed.log);
+      running = await startAlertsService(serviceContextFromEnv(env, bed.log));
+      // Its /metrics and /healthz listener, as alerts/main.ts serves it.
+      internal = await serveMetrics(bed.log, env.EWS_HTTP_HOST, env.EWS_HTTP_PORT, () => running.health());
       publisher = await bed.connectRules('twilio-down-rules');
     });
 
     afterAll(async () => {
       await publisher?.endAsync();
+      for (const listener of internal) await listener.close();
       await running?.close();
       await bed?.broker.close();
       await gammu?.stop();

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { parseDocument } from 'yaml';
 import { loadAlertsEnv } from '../../alerts/config.ts';
-import { runAlertsService, type RunningAlerts } from '../../alerts/service.ts';
+import { startAlertsService, type RunningAlerts } from '../../alerts/service.ts';
+import { serviceContextFromEnv } from '../../platform/service-shell.ts';
 import Database from 'better-sqlite3';
 import { deadLetterSchema, type DeadLetter } from '../../contracts/payloads.ts';
 import { topics } from '../../contracts/topics.ts';
@@ -48,7 +49,7 @@ describe.skipIf(skip)(skipTitle('the alerts service with a real broker and influ
       ALERTS_RATE_SEGMENTS_PER_S: '1000', ALERTS_RATE_BURST: '100',
       INFLUX_URL: influx.url, INFLUX_API: 'v1', INFLUX_DATABASE: 'ews', EWS_PIPELINE_STATS_S: '1',
     });
-    running = await runAlertsService(env, bed.log);
+    running = await startAlertsService(serviceContextFromEnv(env, bed.log));
     publisher = await bed.connectRules('influx-test-rules');
   });
 

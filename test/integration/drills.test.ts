@@ -12,7 +12,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { loadAlertsEnv } from '../../alerts/config.ts';
-import { runAlertsService, type RunningAlerts } from '../../alerts/service.ts';
+import { startAlertsService, type RunningAlerts } from '../../alerts/service.ts';
+import { serviceContextFromEnv } from '../../platform/service-shell.ts';
 import { loadSiteWithPolicy } from '../../alerts/policy.ts';
 import { buildRoster, resolveAudiences, type Roster } from '../../alerts/routing.ts';
 import { drillReportSchema, drillStartResponseSchema } from '../../contracts/alerts-api.ts';
@@ -79,7 +80,7 @@ describe('alert drills with a real broker and the alerts service (dry-run transp
     const { site } = loadSiteWithPolicy(siteFile);
     roster = buildRoster(site);
     bed = await startAlertsTestBed(dir, siteFile, site, SECRET);
-    running = await runAlertsService(loadAlertsEnv({ ...bed.env, ALERTS_API_KEY: API_KEY, EWS_HTTP_PORT: '0' }), bed.log);
+    running = await startAlertsService(serviceContextFromEnv(loadAlertsEnv({ ...bed.env, ALERTS_API_KEY: API_KEY }), bed.log));
     rules = await bed.connectRules('drill-test-rules');
     const url = bed.env.MQTT_URL ?? '';
     // A consumer of real events and alerts as the board is (svc-board's ACL), and one of the drill subtree.
@@ -181,7 +182,7 @@ describe.skipIf(skip)(skipTitle('gammu-smsd with the dummy phone', skip), () => 
     const { site } = loadSiteWithPolicy(siteFile);
     gammu = await GammuSmsd.start();
     bed = await startAlertsTestBed(dir, siteFile, site, SECRET);
-    running = await runAlertsService(loadAlertsEnv({ ...bed.env, ALERTS_API_KEY: API_KEY, EWS_HTTP_PORT: '0', ALERTS_TRANSPORT: 'gammu', GAMMU_SMSD_CONFIG: gammu.configFile }), bed.log);
+    running = await startAlertsService(serviceContextFromEnv(loadAlertsEnv({ ...bed.env, ALERTS_API_KEY: API_KEY, ALERTS_TRANSPORT: 'gammu', GAMMU_SMSD_CONFIG: gammu.configFile }), bed.log));
   });
 
   afterAll(async () => {
