@@ -8,6 +8,7 @@ import type { Site } from '../contracts/site.ts';
 import type { RulesConfig } from './config.ts';
 import { RulesEngine, type EngineReading, type EngineState } from './engine.ts';
 import { HOUR_MS, MINUTE_MS } from './time.ts';
+import { parseStateJson, stringifyState } from './state-json.ts';
 
 /**
  * The contract reading with the sensor channels unbounded: a temperature or humidity outside the
@@ -205,11 +206,11 @@ export class RulesCore {
   }
 }
 
-/** JSON with NaN and ±Infinity preserved (as engine.ts serializeState). */
+/** JSON with NaN and ±Infinity preserved (rules/state-json.ts). */
 export function serializeCoreState(state: CoreState): string {
-  return JSON.stringify(state, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `#${String(v)}` : v));
+  return stringifyState(state);
 }
 
 export function parseCoreState(text: string): CoreState {
-  return JSON.parse(text, (_k, v: unknown) => (v === '#NaN' ? NaN : v === '#Infinity' ? Infinity : v === '#-Infinity' ? -Infinity : v)) as CoreState;
+  return parseStateJson(text) as CoreState;
 }

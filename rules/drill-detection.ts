@@ -12,9 +12,9 @@
 // faulty), no clock ticks (so no fire-signal-lost; a drill ends through its plume or the alerts
 // service's bound), time is the readings' own timestamps (the plume is placed on the pipeline's clock).
 import { checkSensorMessage, refusal, type Refusal } from '../contracts/message-checks.ts';
-import { describeZodError, drillEventSchema, drillReadingSchema, type DrillEvent, type FireEvent } from '../contracts/payloads.ts';
+import { drillEventSchema, drillReadingSchema, type DrillEvent, type FireEvent } from '../contracts/payloads.ts';
 import type { Site } from '../contracts/site.ts';
-import { parseTopic, topics } from '../contracts/topics.ts';
+import { topics } from '../contracts/topics.ts';
 import type { SqliteDatabase } from '../platform/sqlite.ts';
 import { Counter } from 'prom-client';
 import { metricsRegistry } from '../platform/metrics.ts';
@@ -22,6 +22,7 @@ import type { DetectionConfig } from './config.ts';
 import { FireDetector, type DetectNode, type DetectorState } from './detection.ts';
 import type { OutboxItem } from './store.ts';
 import { stableId } from './events.ts';
+import { parseStateJson, stringifyState } from './state-json.ts';
 
 const drillReadingsTotal = new Counter({ name: 'ews_rules_drill_readings_total', help: 'Sensor drill readings received by rules', labelNames: ['result'] as const, registers: [metricsRegistry] });
 
@@ -136,23 +137,25 @@ export function drillOutboxItems(events: readonly DrillEvent[]): OutboxItem[] {
  * broker redelivers the unacknowledged reading.
  */
 export class DrillDetectionStore {
-  constructor(private readonly db: SqliteDatabase) {
+  private readonly selectAll;
+  private readonly upsert;
+  private readonly deleteOthers;
+
+  constructor(db: SqliteDatabase) {
     db.exec('CREATE TABLE IF NOT EXISTS drill_detections (drill_id TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at INTEGER NOT NULL)');
+    this.selectAll = db.prepare('SELECT state FROM drill_detections');
+    this.upsert = db.prepare('INSERT INTO drill_detections (drill_id, state, updated_at) VALUES (?, ?, ?) ON CONFLICT (drill_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at');
+    this.deleteOthers = db.prepare('DELETE FROM drill_detections WHERE drill_id NOT IN (SELECT value FROM json_each(?))');
   }
 
   load(): DrillDetectionState[] {
-    const rows = this.db.prepare('SELECT state FROM drill_detections').all() as { state: string }[];
-    return rows.map((r) => JSON.parse(r.state, (_k, v: unknown) => (v === '#NaN' ? NaN : v === '#Infinity' ? Infinity : v === '#-Infinity' ? -Infinity : v)) as DrillDetectionState);
+    return (this.selectAll.all() as { state: string }[]).map((r) => parseStateJson(r.state) as DrillDetectionState);
   }
 
-  /** Replaces the stored drills with these (a forgotten or evicted drill's row goes too). */
-  save(states: readonly DrillDetectionState[], nowMs: number): void {
-    const keep = new Set(states.map((s) => s.drillId));
-    for (const row of this.db.prepare('SELECT drill_id FROM drill_detections').all() as { drill_id: string }[]) {
-      if (!keep.has(row.drill_id)) this.db.prepare('DELETE FROM drill_detections WHERE drill_id = ?').run(row.drill_id);
-    }
-    const upsert = this.db.prepare('INSERT INTO drill_detections (drill_id, state, updated_at) VALUES (?, ?, ?) ON CONFLICT (drill_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at');
-    for (const s of states) upsert.run(s.drillId, JSON.stringify(s, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `#${String(v)}` : v)), nowMs);
+  /** Writes the drill a reading changed; the rows of drills no longer kept (forgotten, evicted) go. */
+  save(changed: DrillDetectionState, keptIds: readonly string[], nowMs: number): void {
+    this.deleteOthers.run(JSON.stringify(keptIds));
+    this.upsert.run(changed.drillId, stringifyState(changed), nowMs);
   }
 }
 
@@ -175,7 +178,8 @@ export function makeDrillReadingHandler(site: Site, cfg: DetectionConfig, db: Sq
       if (out.duplicate) return { ok: true, events: [] };
       try {
         db.transaction(() => {
-          store.save(drills.snapshot(), nowMs);
+          const changed = drills.state(out.drillId);
+          if (changed) store.save(changed, drills.snapshot().map((d) => d.drillId), nowMs);
           enqueue(drillOutboxItems(out.events));
         })();
       } catch (err) {

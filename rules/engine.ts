@@ -13,6 +13,7 @@ import { FireDetector, type DetectorState } from './detection.ts';
 import { LATE, SKIP, USE, healthOnReading, healthOnTick, isHealthy, newNodeHealth, shiftHealth, type NodeHealthState, type ReadingValues } from './sensor-health.ts';
 import { ZoneDaily, type DailyState } from './zone-danger.ts';
 import { parseInstant } from './time.ts';
+import { parseStateJson, stringifyState } from './state-json.ts';
 
 /** A reading as the engine needs it: the contract's Reading, numbers not yet bounds-checked. */
 export interface EngineReading extends ReadingValues {
@@ -215,9 +216,9 @@ export class RulesEngine {
 
 /** JSON with NaN and ±Infinity preserved (the state uses them as "none yet"). */
 export function serializeState(state: EngineState): string {
-  return JSON.stringify(state, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `#${String(v)}` : v));
+  return stringifyState(state);
 }
 
 export function parseState(text: string): EngineState {
-  return JSON.parse(text, (_k, v: unknown) => (v === '#NaN' ? NaN : v === '#Infinity' ? Infinity : v === '#-Infinity' ? -Infinity : v)) as EngineState;
+  return parseStateJson(text) as EngineState;
 }
