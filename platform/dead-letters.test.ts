@@ -19,6 +19,15 @@ function policy(connected: boolean) {
 }
 
 describe('one dead-letter policy for every service', () => {
+  it('the table keeps the newest rows only: a flood of bad messages cannot fill the disk', () => {
+    const table = new DeadLetterTable(openDatabase(':memory:'), 50);
+    for (let i = 0; i < 203; i++) table.record(buildDeadLetter('ingest', tooLarge, 'ews/v1/readings/san-thang-01', Buffer.from(String(i)), T));
+    // Pruned every 5 rows down to 50: rows 151–203 are left.
+    expect(table.count()).toBe(53);
+    expect(table.recent(1000).map((r) => r.id).at(-1)).toBe(151);
+    expect(table.recent(1)[0]?.payloadExcerpt).toBe('202');
+  });
+
   it.each(['ingest', 'rules', 'alerts'] as const)('%s: a reason code, the reason and the first 256 bytes of the payload', (service) => {
     const dl = buildDeadLetter(service, tooLarge, 'ews/v1/readings/san-thang-01', Buffer.alloc(10_000, 0x61), T);
     expect(deadLetterSchema.parse(dl)).toStrictEqual({

@@ -1,8 +1,8 @@
 // The one dead-letter policy of every consuming service (ingest, rules, alerts). A message a service
 // refuses becomes a dead letter with a reason code (contracts/message-checks.ts), the reason, and the
 // first 256 bytes of the payload. It is
-//   1. recorded in the service's SQLite file (table `dead_letters`): the durable record, in the
-//      caller's transaction when it has one;
+//   1. recorded in the service's SQLite file (table `dead_letters`, the newest DEAD_LETTER_MAX_ROWS
+//      kept): the durable record, in the caller's transaction when it has one;
 //   2. counted (the service's Prometheus counter, label `reason` = the code) and logged, rate-limited
 //      per code (platform/log-limiter.ts);
 //   3. published on `ews/v1/deadletter/<service>` at QoS 1 while the broker connection is up; not
@@ -20,6 +20,8 @@ import type { SqliteDatabase } from './sqlite.ts';
 export const DEAD_LETTER_EXCERPT_BYTES = 256;
 /** Characters of the reason kept. */
 export const DEAD_LETTER_REASON_CHARS = 500;
+/** Rows a `dead_letters` table keeps, the newest (≤ about 1 KB each): a node sending garbage cannot fill the disk. */
+export const DEAD_LETTER_MAX_ROWS = 100_000;
 
 export type DeadLetterService = DeadLetter['service'];
 
@@ -41,8 +43,15 @@ export function buildDeadLetter(service: DeadLetterService, refused: Omit<Refusa
 export class DeadLetterTable {
   private readonly insert;
   private readonly countAll;
+  private readonly prune;
+  /** Pruned every this many rows, so a table holds at most maxRows + pruneEvery − 1. */
+  private readonly pruneEvery: number;
 
-  constructor(private readonly db: SqliteDatabase) {
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly maxRows = DEAD_LETTER_MAX_ROWS,
+  ) {
+    this.pruneEvery = Math.max(1, Math.min(1000, Math.floor(maxRows / 10)));
     db.exec(`
       CREATE TABLE IF NOT EXISTS dead_letters (
         id INTEGER PRIMARY KEY AUTOINCREMENT, service TEXT NOT NULL, code TEXT NOT NULL, reason TEXT NOT NULL,
@@ -56,11 +65,14 @@ export class DeadLetterTable {
       'INSERT INTO dead_letters (service, code, reason, topic, received_at, payload_bytes, payload_excerpt, node_id) VALUES (@service, @code, @reason, @topic, @receivedAt, @payloadBytes, @payloadExcerpt, @nodeId)',
     );
     this.countAll = db.prepare('SELECT count(*) AS n FROM dead_letters');
+    this.prune = db.prepare('DELETE FROM dead_letters WHERE id <= ?');
   }
 
   /** Returns the row id (in the caller's transaction, if any). */
   record(dl: DeadLetter): number {
-    return Number(this.insert.run({ ...dl, nodeId: dl.nodeId ?? null }).lastInsertRowid);
+    const id = Number(this.insert.run({ ...dl, nodeId: dl.nodeId ?? null }).lastInsertRowid);
+    if (id % this.pruneEvery === 0) this.prune.run(id - this.maxRows);
+    return id;
   }
 
   count(): number {
