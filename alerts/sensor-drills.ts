@@ -113,6 +113,9 @@ function summaryWithoutAlert(row: SensorDrillRow): DrillSummary {
 
 export class SensorDrills {
   private timer: NodeJS.Timeout | null = null;
+  private readonly selectOne;
+  private readonly selectDue;
+  private readonly markNotDetected;
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -127,10 +130,14 @@ export class SensorDrills {
       suspected_at INTEGER, suspected_reading_at INTEGER, confirmed_at INTEGER, confirmed_reading_at INTEGER,
       outcome TEXT NOT NULL DEFAULT 'running', ended_at INTEGER);
       CREATE INDEX IF NOT EXISTS sensor_drills_zone ON sensor_drills (zone_id, started_at);`);
+    this.selectOne = db.prepare('SELECT * FROM sensor_drills WHERE drill_id = ?');
+    // Checked every second: the running drills past their bound.
+    this.selectDue = db.prepare(`SELECT drill_id FROM sensor_drills WHERE outcome = 'running' AND not_detected_after <= ?`);
+    this.markNotDetected = db.prepare(`UPDATE sensor_drills SET outcome = 'not-detected', ended_at = ? WHERE drill_id = ? AND outcome = 'running'`);
   }
 
   row(drillId: string): SensorDrillRow | null {
-    const r = this.db.prepare('SELECT * FROM sensor_drills WHERE drill_id = ?').get(drillId);
+    const r = this.selectOne.get(drillId);
     return r ? rowSchema.parse(r) : null;
   }
 
@@ -150,11 +157,10 @@ export class SensorDrills {
   }
 
   /**
-   * One message from `ews/v1/drill/events/+/+`. Alert drills' own announcements (depth alert) are not
+   * One message on `ews/v1/drill/events/+/+`. Alert drills' own announcements (depth alert) are not
    * for us; a sensor drill's fire-suspected or fire-confirmed records its time and, the first time,
-   * opens the drill alert. Returns a refusal reason for the dead-letter topic, or null.
+   * opens the drill alert. Null when taken, else why it is refused (a dead letter).
    */
-  /** One message on `ews/v1/drill/events/+/+`: null when taken, else why it is refused (a dead letter). */
   onDrillEventPayload(payload: Buffer): Refusal | null {
     const decoded = decodeJson(payload, undefined);
     if (!decoded.ok) return decoded;
@@ -205,9 +211,9 @@ export class SensorDrills {
   /** Ends the drills nothing was detected in by their bound. */
   expire(): string[] {
     const now = this.now();
-    const due = this.db.prepare(`SELECT drill_id FROM sensor_drills WHERE outcome = 'running' AND not_detected_after <= ?`).all(now) as { drill_id: string }[];
+    const due = this.selectDue.all(now) as { drill_id: string }[];
     for (const d of due) {
-      this.db.prepare(`UPDATE sensor_drills SET outcome = 'not-detected', ended_at = ? WHERE drill_id = ? AND outcome = 'running'`).run(now, d.drill_id);
+      this.markNotDetected.run(now, d.drill_id);
       sensorDrillsTotal.inc({ outcome: 'not-detected' });
       this.log.warn({ drillId: d.drill_id }, 'sensor drill ended: NOT DETECTED by its bound (plume end + grace)');
     }
