@@ -31,7 +31,7 @@ const TOPIC = 'ews/v1/readings/bench-node';
 if (process.argv[2] === 'serve') {
   const [store, port, dir, redisPort] = z.tuple([z.enum([...SESSION_STORE_KINDS, 'redis']), z.coerce.number().int(), z.string(), z.coerce.number().int().optional()]).parse(process.argv.slice(3));
   // aedes-persistence-redis on a local redis-server: the broker's BROKER_PERSISTENCE=redis (broker/redis-session-store.ts).
-  const broker = await startBroker({ host: '127.0.0.1', port, wsPort: 0, dataDir: dir, secret: TEST_SECRET, nodeIds: new Set(['bench-node']), queueLimit: 1_000_000, logger: createLogger('broker', 'error'), ...(store === 'redis' ? { cluster: { persistence: 'redis' as const, emitter: 'local' as const, redisUrl: `redis://127.0.0.1:${redisPort}` } } : { sessionStore: store }) });
+  const broker = await startBroker({ host: '127.0.0.1', port, wsPort: 0, dataDir: dir, secret: TEST_SECRET, nodeIds: new Set(['bench-node']), queueLimit: 1_000_000, logger: createLogger('broker', 'error'), ...(store === 'redis' ? { cluster: { emitter: 'local' as const, redisUrl: `redis://127.0.0.1:${redisPort}` } } : { sessionStore: store }) });
   process.on('SIGTERM', () => void broker.close().then(() => process.exit(0)));
 } else if (process.argv[2] === 'publish') {
   // Child mode: publish `count` messages as fast as a window of 1,000 unacknowledged allows.

@@ -42,7 +42,7 @@ if (process.argv[2] === 'serve') {
     nodeIds: new Set([...nodeIds, 'bench-node']),
     queueLimit: 1_000_000,
     logger: createLogger('broker', 'error'),
-    cluster: { persistence: 'redis', emitter: 'redis', redisUrl },
+    cluster: { emitter: 'redis', redisUrl },
   });
   process.on('SIGTERM', () => void broker.close().then(() => process.exit(0)));
 } else if (!hasRedisServer()) {

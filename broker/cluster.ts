@@ -6,8 +6,8 @@ import type { Aedes } from 'aedes';
 import { Redis } from 'ioredis';
 import { ConfigError } from '../platform/config-error.ts';
 
+/** Sessions and queues in the Redis at redisUrl; messages between brokers through it too with emitter `redis`. */
 export interface ClusterOptions {
-  persistence: 'level' | 'redis';
   emitter: 'local' | 'redis';
   redisUrl: string;
 }

@@ -27,7 +27,7 @@ export function clusterOptions(env: Pick<Env, 'BROKER_PERSISTENCE' | 'BROKER_EMI
     ]);
   }
   if (env.BROKER_PERSISTENCE === 'level') return undefined;
-  return { persistence: env.BROKER_PERSISTENCE, emitter: env.BROKER_EMITTER, redisUrl: env.BROKER_REDIS_URL };
+  return { emitter: env.BROKER_EMITTER, redisUrl: env.BROKER_REDIS_URL };
 }
 
 /** Starts the broker as every service starts (platform/service-shell.ts); its health is its connected clients. */

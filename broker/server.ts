@@ -48,9 +48,9 @@ export interface BrokerOptions {
    */
   sessionStore?: SessionStoreKind;
   /**
-   * A broker cluster (README "Scaling beyond one machine"): sessions and queues in Redis
-   * (`persistence: 'redis'`, aedes-persistence-redis) and/or messages between brokers over Redis
-   * pub/sub (`emitter: 'redis'`, mqemitter-redis). Default: LevelDB and in-process, one broker.
+   * Sessions and queues in Redis (aedes-persistence-redis; BROKER_PERSISTENCE=redis) and, with
+   * `emitter: 'redis'`, messages between brokers over Redis pub/sub (mqemitter-redis): a broker
+   * cluster (README "Scaling beyond one machine"). Default: LevelDB and in-process, one broker.
    */
   cluster?: ClusterOptions;
 }
@@ -177,10 +177,10 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const storeKind = opts.sessionStore ?? 'session-store-ids-on-disk';
   const cluster = opts.cluster;
   // Redis is checked before anything listens: unreachable is a configuration error naming BROKER_REDIS_URL.
-  const redis = cluster && (cluster.persistence === 'redis' || cluster.emitter === 'redis') ? await connectRedis(cluster.redisUrl) : undefined;
+  const redis = cluster ? await connectRedis(cluster.redisUrl) : undefined;
   const mq = cluster?.emitter === 'redis' ? MQEmitterRedis({ connectionString: cluster.redisUrl }) : undefined;
   let persistence: SessionStore | BoundedLevelPersistence | RedisSessionStore;
-  if (cluster?.persistence === 'redis' && redis) {
+  if (redis) {
     persistence = new RedisSessionStore(redis, { queueLimit: opts.queueLimit, onDrop });
   } else {
     const db = new Level<string, Buffer>(join(opts.dataDir, 'broker-sessions'), { valueEncoding: 'buffer' });
@@ -309,7 +309,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   aedes.on('client', (client) => {
     persistence.recount(client.id);
     // A node that moved here from a dead broker: its will from there must not announce it offline later.
-    if (cluster?.persistence === 'redis' && redis) clearStaleWills(redis, aedes, client.id).catch((err: Error) => log.warn({ clientId: client.id, err: err.message }, 'could not clear wills left on other brokers'));
+    if (redis) clearStaleWills(redis, aedes, client.id).catch((err: Error) => log.warn({ clientId: client.id, err: err.message }, 'could not clear wills left on other brokers'));
     connected.set(aedes.connectedClients);
     log.debug({ clientId: client.id }, 'client connected');
   });
@@ -358,7 +358,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   }
 
   log.info(
-    { port, wsPort: wsPort || undefined, tlsPort, queueLimit: opts.queueLimit, brokerId: aedes.id, persistence: cluster?.persistence ?? 'level', emitter: cluster?.emitter ?? 'local' },
+    { port, wsPort: wsPort || undefined, tlsPort, queueLimit: opts.queueLimit, brokerId: aedes.id, persistence: cluster ? 'redis' : 'level', emitter: cluster?.emitter ?? 'local' },
     'MQTT broker listening',
   );
 
@@ -377,7 +377,6 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
         await serversClosed;
         await persistence.destroy();
-        if (redis && cluster?.persistence !== 'redis') redis.disconnect();
         log.info('MQTT broker closed');
       })();
       return closing;
