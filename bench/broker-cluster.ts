@@ -15,10 +15,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt from 'mqtt';
 import { z } from 'zod';
 import { startBroker } from '../broker/server.ts';
-import { connectToBrokers, spreadIndex } from '../platform/broker-urls.ts';
+import { connectNodeFleet, nearestRank } from '../test/harness/node-fleet.ts';
 import { derivePassword } from '../platform/credentials.ts';
 import { createLogger } from '../platform/logger.ts';
 import { loadSiteFile } from '../platform/site-file.ts';
@@ -136,18 +136,8 @@ async function failover(): Promise<{ onFirst: number; reconnectMs: number[] }> {
   const redis = await RedisProcess.start(dir.dir);
   const brokers = await startBrokers(2, dir.dir, redis.url);
   const list = brokers.map((b) => b.url).join(',');
-  const clients: MqttClient[] = [];
+  const { clients, onPort, connectedAt } = connectNodeFleet(list, nodeIds, TEST_SECRET);
   try {
-    const onPort = new Map<string, number>();
-    const connectedAt = new Map<string, number>();
-    for (const nodeId of nodeIds) {
-      const client = connectToBrokers(list, { clientId: nodeId, username: nodeId, password: derivePassword(TEST_SECRET, nodeId), clean: true, reconnectPeriod: 1000, connectTimeout: 10_000, keepalive: 30 }, spreadIndex(nodeId));
-      client.on('connect', () => {
-        onPort.set(nodeId, client.options.port ?? 0);
-        connectedAt.set(nodeId, Date.now());
-      });
-      clients.push(client);
-    }
     await waitFor(() => onPort.size === nodeIds.length, 30_000, 'every node connected');
     const onFirst = [...onPort].filter(([, port]) => port === brokers[0]!.port).map(([id]) => id);
     const killedAt = Date.now();
@@ -177,7 +167,6 @@ async function main() {
     console.error(`run ${run}, failover: ${f.onFirst} nodes on the killed broker, reconnected after ${f.reconnectMs.join(', ')} ms`);
     failovers.push(f);
   }
-  const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
   console.log(`\nbroker cluster on one redis-server: 2 publishers (QoS 1, 1,000 in flight each) → broker(s) → 1 persistent QoS 1 subscriber on broker 1; ${opts.messages} messages per run`);
   console.log('| brokers | delivered/s | accepted/s per broker | brokers CPU µs/msg | redis CPU µs/msg | lost |');
   console.log('|---|---|---|---|---|---|');
@@ -187,5 +176,5 @@ async function main() {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
   console.log(`two brokers / one, delivered/s (medians): ${(median(twos.map((r) => r.delivered)) / median(ones.map((r) => r.delivered))).toFixed(2)}`);
   const all = failovers.flatMap((f) => f.reconnectMs).sort((a, b) => a - b);
-  console.log(`failover (${failovers.length} run(s), ${all.length} nodes moved): reconnect p50 ${pct(all, 50)} ms, p99 ${pct(all, 99)} ms, max ${all.at(-1)} ms`);
+  console.log(`failover (${failovers.length} run(s), ${all.length} nodes moved): reconnect p50 ${nearestRank(all, 50)} ms, p99 ${nearestRank(all, 99)} ms, max ${all.at(-1)} ms`);
 }

@@ -7,15 +7,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { MqttClient } from 'mqtt';
 import { topics } from '../../contracts/topics.ts';
-import { connectToBrokers, spreadIndex } from '../../platform/broker-urls.ts';
+import { connectToBrokers } from '../../platform/broker-urls.ts';
 import { derivePassword } from '../../platform/credentials.ts';
 import { loadSiteFile } from '../../platform/site-file.ts';
 import { freePort } from '../harness/ports.ts';
 import { RedisProcess, redisSkipReason } from '../harness/redis.ts';
 import { makeReading, ServiceProcess, serviceEnv, SITE_FILE, storedReadings, tempDataDir, TEST_SECRET } from '../harness/services.ts';
 import { skipTitle } from '../harness/skip.ts';
+import { connectNodeFleet, nearestRank } from '../harness/node-fleet.ts';
 
 const skip = redisSkipReason();
 const nodeIds = loadSiteFile(SITE_FILE).nodes.map((n) => n.id);
@@ -24,7 +24,6 @@ const PER_NODE_PER_S = 15;
 /** The promise the README states: a client on a dead broker is connected to another within 30 s. */
 const RECONNECT_BOUND_MS = 30_000;
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 
 describe.skipIf(skip)(skipTitle('broker cluster failover: broker A SIGKILLed under load', skip), () => {
   let data: ReturnType<typeof tempDataDir>;
@@ -59,17 +58,7 @@ describe.skipIf(skip)(skipTitle('broker cluster failover: broker A SIGKILLed und
     const acked = new Set<string>();
     let offered = 0;
     // Where each node is connected (port), and when it (re)connected.
-    const onPort = new Map<string, number>();
-    const connectedAt = new Map<string, number>();
-    const clients: MqttClient[] = [];
-    for (const nodeId of nodeIds) {
-      const client = connectToBrokers(list, { clientId: nodeId, username: nodeId, password: derivePassword(TEST_SECRET, nodeId), clean: true, reconnectPeriod: 1000, connectTimeout: 10_000, keepalive: 30 }, spreadIndex(nodeId));
-      client.on('connect', () => {
-        onPort.set(nodeId, client.options.port ?? 0);
-        connectedAt.set(nodeId, Date.now());
-      });
-      clients.push(client);
-    }
+    const { clients, onPort, connectedAt } = connectNodeFleet(list, nodeIds, TEST_SECRET);
     await expect.poll(() => onPort.size, { timeout: 30_000 }).toBe(nodeIds.length);
     const onA = [...onPort].filter(([, port]) => port === brokers[0]?.port).map(([id]) => id);
     // The nodes spread over both brokers (platform/broker-urls.ts spreadIndex).
@@ -117,7 +106,7 @@ describe.skipIf(skip)(skipTitle('broker cluster failover: broker A SIGKILLed und
     for (const c of clients) await c.endAsync();
 
     console.log(
-      `failover: ${onA.length} of ${nodeIds.length} nodes were on broker A; reconnected to B after p50 ${percentile(reconnectMs, 50)} ms, p99 ${percentile(reconnectMs, 99)} ms, max ${reconnectMs.at(-1)} ms; ingest after ${ingestReconnectMs} ms (sessionPresent ${String(resumed.sessionPresent)}); ${acked.size} of ${offered} offered acknowledged`,
+      `failover: ${onA.length} of ${nodeIds.length} nodes were on broker A; reconnected to B after p50 ${nearestRank(reconnectMs, 50)} ms, p99 ${nearestRank(reconnectMs, 99)} ms, max ${reconnectMs.at(-1)} ms; ingest after ${ingestReconnectMs} ms (sessionPresent ${String(resumed.sessionPresent)}); ${acked.size} of ${offered} offered acknowledged`,
     );
     expect(acked.size, `acknowledged of ${offered} offered`).toBeGreaterThan(2_000);
 
