@@ -7,7 +7,7 @@ import { drillReadingSchema } from '../contracts/payloads.ts';
 import { drillReadingLine } from '../contracts/measurements.ts';
 import { parseTopic } from '../contracts/topics.ts';
 import type { SiteIndex } from '../contracts/site.ts';
-import { validateMessage, type IngestLimits } from './validate.ts';
+import { placeReading, type IngestLimits } from './validate.ts';
 
 export type DrillReadingResult = { ok: true; line: string; tsMs: number; drillId: string } | Refusal;
 
@@ -15,19 +15,19 @@ export type DrillReadingResult = { ok: true; line: string; tsMs: number; drillId
 export const isDrillReadingTopic = (topic: string): boolean => parseTopic(topic)?.kind === 'drill-reading';
 
 /**
- * One drill reading: the real checks run on the reading without its mark (the same codes and
- * reasons as a real reading, so the same dead-letter dashboards count them), then the mark's.
+ * One drill reading: the same checks as a real reading (the shared message checks with the drill
+ * schema, the site registry, the time window; the same codes, so the same dead-letter dashboards count
+ * them), and its mark's.
  */
 export function validateDrillReading(topic: string, payload: Buffer, nowMs: number, site: SiteIndex, limits: IngestLimits): DrillReadingResult {
   const checked = checkSensorMessage(topic, payload, { readingSchema: drillReadingSchema, maxPayloadBytes: limits.maxPayloadBytes, drill: true });
   if (!checked.ok) return checked;
   if (checked.kind !== 'reading') return refusal('unknown-topic', 'not a drill reading');
   const nodeId = checked.nodeId;
-  const { drill, ...reading } = checked.reading;
-  if (drill.depth !== 'sensor') return { ok: false, code: 'schema', reason: `drill reading: drill.depth must be sensor, got ${drill.depth}`, nodeId };
-  // The real reading checks (topic node, site registry, time window) on the reading as a real topic would carry it.
-  const real = validateMessage(`ews/v1/readings/${nodeId}`, Buffer.from(JSON.stringify(reading)), nowMs, site, { ...limits, maxPayloadBytes: Number.MAX_SAFE_INTEGER });
-  if (!real.ok) return real;
-  if (real.kind !== 'reading') return { ok: false, code: 'unknown-topic', reason: 'not a reading', nodeId };
-  return { ok: true, line: drillReadingLine(checked.reading, real.zoneId, real.tsMs), tsMs: real.tsMs, drillId: drill.id };
+  const { drill } = checked.reading;
+  if (drill.depth !== 'sensor') return refusal('schema', `drill reading: drill.depth must be sensor, got ${drill.depth}`, nodeId);
+  // The real reading's own checks: the site registry and the time window.
+  const placed = placeReading(nodeId, checked.reading.ts, nowMs, site, limits);
+  if (!placed.ok) return placed;
+  return { ok: true, line: drillReadingLine(checked.reading, placed.zoneId, placed.tsMs), tsMs: placed.tsMs, drillId: drill.id };
 }

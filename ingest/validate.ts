@@ -22,9 +22,9 @@ export type ValidatedMessage =
 export function validateMessage(topic: string, payload: Buffer, nowMs: number, site: SiteIndex, limits: IngestLimits): ValidatedMessage {
   const message = checkSensorMessage(topic, payload, { readingSchema, maxPayloadBytes: limits.maxPayloadBytes });
   if (!message.ok) return message;
-  const node = site.nodes.get(message.nodeId);
-  if (!node) return refusal('unknown-node', `node ${message.nodeId} is not in the site registry`, message.nodeId);
   if (message.kind === 'status') {
+    const node = site.nodes.get(message.nodeId);
+    if (!node) return refusal('unknown-node', `node ${message.nodeId} is not in the site registry`, message.nodeId);
     const { status } = message;
     // A will message carries no time of its own: it is stamped on arrival.
     const tsMs = status.ts ? Date.parse(status.ts) : nowMs;
@@ -33,10 +33,17 @@ export function validateMessage(topic: string, payload: Buffer, nowMs: number, s
     return { ok: true, kind: 'status', status, zoneId: node.zone, tsMs };
   }
   const { reading } = message;
-  const tsMs = Date.parse(reading.ts);
-  const outside = outsideWindow(reading.ts, tsMs, nowMs, limits, message.nodeId);
-  if (outside) return outside;
-  return { ok: true, kind: 'reading', reading, zoneId: node.zone, tsMs };
+  const placed = placeReading(reading.nodeId, reading.ts, nowMs, site, limits);
+  if (!placed.ok) return placed;
+  return { ok: true, kind: 'reading', reading, zoneId: placed.zoneId, tsMs: placed.tsMs };
+}
+
+/** A schema-checked reading's node in the site registry and its time in the accepted window: its zone and time. */
+export function placeReading(nodeId: string, ts: string, nowMs: number, site: SiteIndex, limits: IngestLimits): { ok: true; zoneId: string; tsMs: number } | Refusal {
+  const node = site.nodes.get(nodeId);
+  if (!node) return refusal('unknown-node', `node ${nodeId} is not in the site registry`, nodeId);
+  const tsMs = Date.parse(ts);
+  return outsideWindow(ts, tsMs, nowMs, limits, nodeId) ?? { ok: true, zoneId: node.zone, tsMs };
 }
 
 /** The accepted time window, for readings and status messages alike (InfluxDB refuses what lies far outside it). */
