@@ -522,6 +522,46 @@ export function startDrill(ctx: EngineContext, state: EngineState, req: DrillReq
   return { state: next, result: { ok: true, alert }, output: out };
 }
 
+/** The outbox step of a drill's confirmation messages: first messages of the confirmed fire, never cancelled by an acknowledgement. */
+export const CONFIRMED_STEP = 'confirmed';
+
+/**
+ * A sensor drill's fire confirmed by rules while its drill alert is a suspicion: the drill follows what a
+ * real fire-confirmed does to a real suspected alert (flushGroup: the suspicion is superseded, the confirmed
+ * route's people are texted, with a new code, the confirmed route's repeats and escalation counted from
+ * now, unacknowledged). The drill keeps its one alert (`drill-<id>`, so its report holds both stages): the
+ * suspicion's queued repeats and escalation are cancelled, everyone on the confirmed route (or the drill's
+ * own audience) not reached by a real alert gets the confirmation (step `confirmed`, DIEN TAP). Nothing
+ * when the drill ended or is already a confirmed fire.
+ */
+export function confirmDrill(ctx: EngineContext, state: EngineState, drillId: string, now: number, eventTs: string): { state: EngineState; output: EngineOutput; widened: boolean } {
+  const out = emptyOutput();
+  const alertId = `drill-${drillId}`;
+  const a = ownValue(state.alerts, alertId);
+  if (!a?.drill || a.status === 'resolved' || rankOf(a.kind, undefined) >= rankOf('fire-confirmed', undefined)) return { state, output: out, widened: false };
+  const route = findRoute(ctx.policy, 'fire-confirmed');
+  if (!route) {
+    out.ignored.push(`drill ${drillId}: no route for fire-confirmed`);
+    return { state, output: out, widened: false };
+  }
+  const next = clone(state);
+  const d = next.alerts[alertId] as AlertRecord;
+  const drill = d.drill as DrillRecord;
+  const recipients = resolveAudiences(ctx.roster, drill.audience ?? route.to, d.zoneId).filter((r) => !drill.yieldedTo.includes(r.id));
+  // The suspicion's repeats and escalation not sent yet are dropped (a real superseded alert's are).
+  out.stopped.push(alertId);
+  const told = d.notified;
+  Object.assign(d, newLifecycle(ctx, next, route, recipients, now), { kind: 'fire-confirmed', routeIndex: ctx.policy.routes.indexOf(route), eventTs, openedAt: now });
+  d.notified = [...new Set([...told, ...d.notified])];
+  d.eventIds.push(`${alertId}-confirmed`);
+  const messageKind = raisingMessageKind('fire-confirmed');
+  if (recipients.length) {
+    out.notifications.push({ alertId, step: CONFIRMED_STEP, messageKind, priority: PRIORITY[messageKind] + DRILL_PRIORITY_OFFSET, recipients, fields: alertFields(ctx, d, false, now), ackable: route.ack, drill: { id: drill.id, dryRun: drill.dryRun } });
+  }
+  out.lifecycle.push({ alertId, state: 'queued', recipients: recipients.length, detail: `drill ${drillId}: fire-confirmed in ${d.zoneId} (the suspicion confirmed)` });
+  return { state: next, output: out, widened: true };
+}
+
 /** Ends a drill: no more repeats or escalation, its code is free again. No all-clear is sent. */
 export function endDrill(state: EngineState, alertId: string, now: number, by: string): { state: EngineState; output: EngineOutput; ok: boolean } {
   const out = emptyOutput();
