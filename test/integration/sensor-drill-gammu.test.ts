@@ -5,7 +5,8 @@
 // drill alert whose DIEN TAP SMS go through gammu-smsd-inject into gammu-smsd's outbox and are transmitted
 // (moved to its sent folder) in GSM-7 within the policy's segment budget; a reply to the modem from one
 // leader with the code acknowledges the drill (channel `modem`); the report's figures for that leader are
-// exactly the times of the SMS and of the acknowledgement. (Ingest and InfluxDB are left out here: the
+// exactly the times of the SMS and of the acknowledgement; rules' confirmation widens the drill to the
+// confirmed-fire route (DIEN TAP CHAY RUNG, a new code) through the modem too. (Ingest and InfluxDB are left out here: the
 // plume reaches rules over MQTT; test/integration/sensor-drills.test.ts runs them.)
 import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
@@ -28,8 +29,8 @@ const skip = gammuSkipReason();
 const ROOT = new URL('../..', import.meta.url).pathname;
 const run = promisify(execFile);
 const API_KEY = 'sensor-drill-gammu-api-key-0123456789';
-// 45 minutes of fire in 15 s: the suspicion comes ≈ 4 s into the fire, the confirmation ≈ 14 s.
-const SPEED = 180;
+// 45 minutes of fire in 22.5 s: the suspicion comes ≈ 5 s into the fire, the confirmation ≈ 21 s (+ rules' 2 s reorder hold).
+const SPEED = 120;
 const ZONE = 'san-thang';
 
 describe.skipIf(skip)(skipTitle('a sensor drill over gammu-smsd (dummy phone): broker, rules, alerts run on the gammu transport, fire-ews drill --depth sensor', skip), () => {
@@ -106,25 +107,20 @@ describe.skipIf(skip)(skipTitle('a sensor drill over gammu-smsd (dummy phone): b
       timeout: 120_000,
       killSignal: 'SIGKILL',
     });
-    // The suspicion's SMS to every covering team's leader, transmitted by gammu-smsd.
-    const isDrillSms = (text: string) => text.startsWith('DIEN TAP: NGHI CHAY tai San Thang');
-    await waitFor(() => leaders.every((p) => gammu.sentMessages().some((m) => m.number === p.phone && isDrillSms(m.text))), 60_000, 'gammu-smsd transmitted the drill SMS to every leader', 100);
-    const leader = leaders[0];
-    assert(leader);
-    const toLeader = gammu.sentMessages().find((m) => m.number === leader.phone && isDrillSms(m.text));
+    // The suspicion's SMS to the covering teams' leaders, transmitted by gammu-smsd (one a second); the first
+    // leader to get it replies to the modem with its code at once (before rules confirms the fire).
+    const isSuspicion = (text: string) => text.startsWith('DIEN TAP: NGHI CHAY tai San Thang');
+    let toLeader: ReturnType<GammuSmsd['sentMessages']>[number] | undefined;
+    await waitFor(() => (toLeader = gammu.sentMessages().find((m) => isSuspicion(m.text))) !== undefined, 60_000, 'gammu-smsd transmitted a drill SMS', 50);
     assert(toLeader);
+    const leader = leaders.find((p) => p.phone === toLeader?.number);
+    assert(leader, `${toLeader.number} is a leader of a team covering ${ZONE}`);
     const code = /Tra loi (\d{4}) de xac nhan$/.exec(toLeader.text)?.[1];
     assert(code, toLeader.text);
-    for (const m of gammu.sentMessages().filter((x) => isDrillSms(x.text))) {
-      const count = countSegments(m.text);
-      expect(count.encoding).toBe('GSM-7');
-      expect(count.segments).toBeLessThanOrEqual(policy.maxSegments);
-    }
-    expect(gammu.log()).toMatch(new RegExp(`Transmitted OUT\\S+ \\(total: \\d+\\) to \\${leader.phone}`));
-
-    // The leader replies to the modem with the code.
     const repliedAt = Date.now();
     gammu.receive(leader.phone, `da nhan ${code}`);
+    expect(gammu.log()).toMatch(new RegExp(`Transmitted OUT\\S+ \\(total: \\d+\\) to \\${leader.phone}`));
+    await waitFor(() => leaders.every((p) => gammu.sentMessages().some((m) => m.number === p.phone && isSuspicion(m.text))), 60_000, 'gammu-smsd transmitted the drill SMS to every leader', 100);
     const cli = await cliRun;
     const started = /^drill (\S+) started \(sensor\)/m.exec(cli.stdout);
     assert(started, cli.stdout + cli.stderr);
@@ -149,6 +145,28 @@ describe.skipIf(skip)(skipTitle('a sensor drill over gammu-smsd (dummy phone): b
     expect(r.sensor?.firstSmsAt).toBe(Math.min(...members.map((m) => m.textedAt ?? Infinity)));
     expect(r.drill).toMatchObject({ depth: 'sensor', dryRun: false, acknowledged: 1, medianResponseS: member.responseS, worstResponseS: member.responseS, sensorOutcome: 'detected' });
     for (const p of leaders) expect(members.find((m) => m.memberId === p.id)?.textedAt, p.id).not.toBeNull();
+
+    // Rules confirmed the fire: the drill widens as a real confirmation would — the confirmed route (all the
+    // covering teams' members, the commune board, the city board), DIEN TAP CHAY RUNG with a new code, through
+    // gammu-smsd (GSM-7, in budget); the leader's figures above stay his first acknowledgement.
+    await waitFor(async () => (await report(drillId)).sensor?.confirmedAt != null, 20_000, 'the confirmation recorded', 200);
+    const confirmedTo = resolveAudiences(roster, ['team-members', 'commune-board', 'city-board'], ZONE);
+    const deliveries = async () => ((await (await fetch(`${alertsUrl}/api/alerts?state=all&drills=include`, { headers: { 'x-api-key': API_KEY } })).json()) as { alerts: { alertId: string; deliveries: { recipientId: string; step: string }[] }[] }).alerts.find((a) => a.alertId === `drill-${drillId}`)?.deliveries ?? [];
+    expect((await deliveries()).filter((d) => d.step === 'confirmed').map((d) => d.recipientId).sort()).toStrictEqual(confirmedTo.map((p) => p.id).sort());
+    const isConfirmation = (text: string) => text.startsWith('DIEN TAP: CHAY RUNG tai San Thang');
+    await waitFor(() => gammu.sentMessages().some((m) => isConfirmation(m.text)), 30_000, 'gammu-smsd transmitted a confirmation', 100);
+    const confirmation = gammu.sentMessages().find((m) => isConfirmation(m.text));
+    assert(confirmation);
+    const newCode = /Tra loi (\d{4}) de xac nhan$/.exec(confirmation.text)?.[1];
+    expect(newCode).toMatch(/^\d{4}$/);
+    expect(newCode).not.toBe(code);
+    expect(confirmedTo.map((p) => p.phone)).toContain(confirmation.number);
+    for (const m of gammu.sentMessages().filter((x) => isSuspicion(x.text) || isConfirmation(x.text))) {
+      const count = countSegments(m.text);
+      expect(count.encoding, m.text).toBe('GSM-7');
+      expect(count.segments, m.text).toBeLessThanOrEqual(policy.maxSegments);
+    }
+    expect((await report(drillId)).units.flatMap((u) => u.members).find((m) => m.memberId === leader.id)).toMatchObject({ ackedAt: ack.at, ackChannel: 'modem', responseS: member.responseS });
     console.log(`# sensor drill over the modem at ${SPEED}×: detected ${r.sensor?.detectionS} s after ignition; ${leaders.length} DIEN TAP SMS transmitted by gammu-smsd; the leader's reply acknowledged ${member.responseS} s after the SMS was injected (${((ack.at - repliedAt) / 1000).toFixed(1)} s after the reply reached the dummy phone)`);
   }, 150_000);
 });
