@@ -3,8 +3,9 @@
 // plume through the broker, ingest stores it apart, rules judges it in the drill's own state and
 // publishes what it finds on `ews/v1/drill/events/<kind>/<zone>`. The first fire-suspected or
 // fire-confirmed drill event opens the drill alert — the same alert drill as `depth: "alert"` (DIEN
-// TAP, the route of what was detected, acknowledgements, and a real event always wins) — and every
-// detection time is recorded for the report. A drill nothing is detected in by the plume's end +
+// TAP, the route of what was detected, acknowledgements, and a real event always wins); a later
+// fire-confirmed widens it as a real confirmation supersedes a real suspicion (engine `confirmDrill`);
+// every detection time is recorded for the report. A drill nothing is detected in by the plume's end +
 // NOT_DETECTED_GRACE_MS ends as "not detected". Only a drill started through the API can text anyone:
 // drill events for an unknown or finished drill are logged and dropped.
 import { Counter } from 'prom-client';
