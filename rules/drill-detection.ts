@@ -64,7 +64,7 @@ export interface DrillDetectionState {
   drillId: string;
   zoneId: string;
   detector: DetectorState;
-  /** Wall time rules judged the drill's first reading, and its latest. */
+  /** Wall time rules received the drill's first reading, and its latest (judged REORDER_HOLD_MS later). */
   firstReadingAtMs: number;
   lastReadingAtMs: number;
   readings: number;
