@@ -97,6 +97,8 @@ export interface DrillRecord {
   audience: Audience[] | null;
   /** People a real alert reached during the drill: no more drill messages for them. */
   yieldedTo: string[];
+  /** A sensor drill's suspicion confirmed at (engine time): later repeat and escalation steps are `confirmed-…`. */
+  confirmedAt?: number;
 }
 
 export interface EngineState {
@@ -554,6 +556,7 @@ export function confirmDrill(ctx: EngineContext, state: EngineState, drillId: st
   Object.assign(d, newLifecycle(ctx, next, route, recipients, now), { kind: 'fire-confirmed', routeIndex: ctx.policy.routes.indexOf(route), eventTs, openedAt: now });
   d.notified = [...new Set([...told, ...d.notified])];
   d.eventIds.push(`${alertId}-confirmed`);
+  drill.confirmedAt = now;
   const messageKind = raisingMessageKind('fire-confirmed');
   if (recipients.length) {
     out.notifications.push({ alertId, step: CONFIRMED_STEP, messageKind, priority: PRIORITY[messageKind] + DRILL_PRIORITY_OFFSET, recipients, fields: alertFields(ctx, d, false, now), ackable: route.ack, drill: { id: drill.id, dryRun: drill.dryRun } });
@@ -599,6 +602,8 @@ function runTimers(ctx: EngineContext, state: EngineState, now: number, out: Eng
     const stillInDrill = (r: Recipient) => !drill || !drill.yieldedTo.includes(r.id);
     const priority = PRIORITY[messageKind] + (drill ? DRILL_PRIORITY_OFFSET : 0);
     const drillMark = drill ? { drill: { id: drill.id, dryRun: drill.dryRun } } : {};
+    // A confirmed sensor drill runs the confirmed route's steps on the same alert: named apart from the suspicion's (one row per alert, person and step).
+    const stepPrefix = drill?.confirmedAt !== undefined ? `${CONFIRMED_STEP}-` : '';
     // A drill with its own audience does not escalate beyond it.
     while (!drill?.audience && a.stepsDone < route.escalation.length) {
       const step = route.escalation[a.stepsDone];
@@ -610,7 +615,7 @@ function runTimers(ctx: EngineContext, state: EngineState, now: number, out: Eng
       out.lifecycle.push({ alertId: a.alertId, state: 'escalated', recipients: recipients.length, detail: `step ${a.stepsDone}: ${step.to.join(', ')}` });
       if (recipients.length) {
         // Escalation reaches people told for the first time: not a reminder, so no repeat marker.
-        out.notifications.push({ alertId: a.alertId, step: `esc${a.stepsDone}`, messageKind, priority, recipients, fields: alertFields(ctx, a, false, now), ackable: true, ...drillMark });
+        out.notifications.push({ alertId: a.alertId, step: `${stepPrefix}esc${a.stepsDone}`, messageKind, priority, recipients, fields: alertFields(ctx, a, false, now), ackable: true, ...drillMark });
         if (!drill) yieldDrills(state, recipients, a.alertId, out);
       }
     }
@@ -620,7 +625,7 @@ function runTimers(ctx: EngineContext, state: EngineState, now: number, out: Eng
       a.nextRepeatAt = a.repeatsDone < route.repeat.max ? now + route.repeat.everyS * 1000 : null;
       const recipients = resolveAudiences(ctx.roster, drill?.audience ?? route.repeat.to ?? route.to, a.zoneId).filter(stillInDrill);
       if (recipients.length) {
-        out.notifications.push({ alertId: a.alertId, step: `rep${a.repeatsDone}`, messageKind, priority, recipients, fields: alertFields(ctx, a, true, now), ackable: true, ...drillMark });
+        out.notifications.push({ alertId: a.alertId, step: `${stepPrefix}rep${a.repeatsDone}`, messageKind, priority, recipients, fields: alertFields(ctx, a, true, now), ackable: true, ...drillMark });
       }
     }
   }

@@ -12,6 +12,7 @@ import { waitFor } from '../test/harness/ports.ts';
 import { AlertOutbox } from './outbox.ts';
 import { resolveAudiences } from './routing.ts';
 import { AlertService } from './core.ts';
+import { confirmDrill, emptyEngineState, startDrill, tick } from './engine.ts';
 import { NOT_DETECTED_GRACE_MS, SensorDrills } from './sensor-drills.ts';
 import { laiChauContext } from '../test/support/alerts-fixtures.ts';
 import { DryRunTransport } from './transports.ts';
@@ -191,6 +192,28 @@ describe('a sensor drill in the alerts service', () => {
     box.commit(service.engineState, { notifications: [note('confirmed'), note('rep1')], lifecycle: [], stopped: [], ignored: [] }, T0);
     box.commit(service.engineState, { notifications: [], lifecycle: [], stopped: ['drill-x'], ignored: [] }, T0 + 1);
     expect(box.rowsForAlert('drill-x').map((r) => [r.step, r.state])).toStrictEqual([['confirmed', 'queued'], ['confirmed', 'queued'], ['rep1', 'cancelled'], ['rep1', 'cancelled']]);
+    db.close();
+  });
+
+  it('the confirmed route\'s repeat reaches the leaders though they had the suspicion\'s repeat (one outbox row per alert, person and step)', () => {
+    const db = openDatabase(join(dir, 'confirm-steps.sqlite'));
+    const box = new AlertOutbox(db, { policy: ctx.policy, publicUrl: 'https://ews.example.vn', validityS: 900 });
+    const S = 1000;
+    const opened = startDrill(ctx, emptyEngineState(), { drillId: 'st-steps', kind: 'fire-suspected', zoneId: 'san-thang', audience: null, dryRun: true, startedBy: 'cli', depth: 'sensor' }, T0, new Date(T0).toISOString());
+    box.commit(opened.state, opened.output, T0);
+    const suspicionRepeat = tick(ctx, opened.state, T0 + 600 * S); // +10 min: the suspicion's rep1 to the leaders
+    box.commit(suspicionRepeat.state, suspicionRepeat.output, T0 + 600 * S);
+    const confirmed = confirmDrill(ctx, suspicionRepeat.state, 'st-steps', T0 + 660 * S, new Date(T0 + 650 * S).toISOString());
+    box.commit(confirmed.state, confirmed.output, T0 + 660 * S);
+    const confirmedRepeat = tick(ctx, confirmed.state, T0 + 1260 * S); // +10 min after the confirmation
+    box.commit(confirmedRepeat.state, confirmedRepeat.output, T0 + 1260 * S);
+    const leaders = resolveAudiences(ctx.roster, ['team-leaders'], 'san-thang');
+    for (const p of leaders) {
+      const steps = box.rowsForAlert('drill-st-steps').filter((r) => r.recipient_id === p.id).map((r) => r.step);
+      expect(steps, p.id).toStrictEqual(['initial', 'rep1', 'confirmed', 'confirmed-rep1']);
+    }
+    const repeatBody = box.rowsForAlert('drill-st-steps').find((r) => r.step === 'confirmed-rep1')?.body ?? '';
+    expect(repeatBody).toMatch(/^DIEN TAP: NHAC LAI CHAY RUNG tai San Thang/);
     db.close();
   });
 
