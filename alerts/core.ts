@@ -11,6 +11,7 @@ import { PipelineClock } from '../platform/clock.ts';
 import {
   acknowledge,
   alertByAckCode,
+  confirmDrill,
   endDrill,
   startDrill,
   type DrillRequest,
@@ -241,6 +242,13 @@ export class AlertService {
     const r = startDrill(this.opts.ctx, this.state, req, now, new Date(now).toISOString());
     if (r.result.ok) this.apply(r.state, r.output);
     return r.result;
+  }
+
+  /** A sensor drill's suspicion confirmed by rules: the drill alert widens as a real one would (engine `confirmDrill`). */
+  confirmDrill(drillId: string, eventTs: string): boolean {
+    const r = confirmDrill(this.opts.ctx, this.state, drillId, this.engineNow(), eventTs);
+    if (r.widened) this.apply(r.state, r.output);
+    return r.widened;
   }
 
   /** Ends a drill early (it also ends by itself when its links expire). */

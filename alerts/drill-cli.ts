@@ -38,7 +38,7 @@ export function drillReportText(r: DrillReport): string {
     const at = (ms: number | null) => (ms === null ? '—' : new Date(ms).toISOString());
     const outcome = s.outcome === 'not-detected' ? `NOT DETECTED by ${at(s.notDetectedAfter)}` : s.outcome;
     lines.push(`sensor drill (${outcome}): plume injected ${at(s.plumeInjectedAt)} at ${s.nodes.length} nodes, ignition near ${s.ignitionNode} ${at(s.ignitionAt)}, ${s.speed}×`);
-    lines.push(`  first reading judged ${at(s.firstReadingAt)}, fire-suspected ${at(s.suspectedAt)} (${seconds(s.detectionS)} after ignition), fire-confirmed ${at(s.confirmedAt)} (${seconds(s.confirmationS)}), first SMS ${at(s.firstSmsAt)}`);
+    lines.push(`  first reading received by rules ${at(s.firstReadingAt)}, fire-suspected ${at(s.suspectedAt)} (${seconds(s.detectionS)} after ignition), fire-confirmed ${at(s.confirmedAt)} (${seconds(s.confirmationS)}), first SMS ${at(s.firstSmsAt)}`);
   }
   for (const u of r.units) lines.push(`  ${u.name}: texted ${u.texted}, acknowledged ${u.acknowledged}, never ${u.neverAcknowledged}, median ${seconds(u.medianResponseS)}, worst ${seconds(u.worstResponseS)}`);
   for (const p of r.previous) lines.push(`  earlier ${p.drillId}: acknowledged ${p.acknowledged}/${p.texted}, median ${seconds(p.medianResponseS)}, worst ${seconds(p.worstResponseS)}${p.sensorOutcome ? `, sensor ${p.sensorOutcome}, detection ${seconds(p.detectionS)}` : ''}`);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { FireEvent } from '../contracts/payloads.ts';
-import { acknowledge, alertByAckCode, emptyEngineState, endDrill, handleEvent, nextWakeAt, PRIORITY, startDrill, tick, type DrillRequest, type EngineState, type Notification } from './engine.ts';
+import { acknowledge, alertByAckCode, confirmDrill, emptyEngineState, endDrill, handleEvent, nextWakeAt, PRIORITY, startDrill, tick, type DrillRequest, type EngineState, type Notification } from './engine.ts';
 import { laiChauContext, SITE_FILE } from '../test/support/alerts-fixtures.ts';
 
 interface RawMember { id: string }
@@ -147,5 +147,32 @@ describe('a real event during a drill wins', () => {
     const cleared = handleEvent(ctx, flushed.state, real('fire-cleared', 'san-thang', 'ev-clear'), T0 + 80 * S);
     expect(cleared.state.alerts['drill-san-thang-d1']?.status).toBe('active');
     expect(cleared.output.notifications).toStrictEqual([]);
+  });
+});
+
+describe('a sensor drill confirmed (engine)', () => {
+  const rangers = (raw as unknown as { rangers: RawMember[] }).rangers.map((m) => m.id);
+  it('the suspicion\'s steps, then the confirmed route\'s on the same alert, named apart: nobody misses the confirmed fire\'s repeat', () => {
+    let { state } = started(drillReq({ depth: 'sensor' }));
+    // The suspicion: +5 min whole teams, +10 min repeat to the leaders (and the commune board).
+    let out = tick(ctx, state, T0 + 600 * S);
+    state = out.state;
+    expect(out.output.notifications.map((n) => n.step)).toStrictEqual(['esc1', 'esc2', 'rep1']);
+    // Confirmed at +11 min: the confirmed route at once, the suspicion's queued steps stopped.
+    const c = confirmDrill(ctx, state, 'san-thang-d1', T0 + 660 * S, new Date(T0 + 650 * S).toISOString());
+    expect(c.widened).toBe(true);
+    expect(c.output.stopped).toStrictEqual(['drill-san-thang-d1']);
+    expect(c.output.notifications.map((n) => [n.step, n.messageKind])).toStrictEqual([['confirmed', 'fire-confirmed']]);
+    expect(who(c.output.notifications)).toStrictEqual(sorted([...members('san-thang'), ...communeBoard('san-thang'), ...cityBoard]));
+    state = c.state;
+    // Its repeat 10 min later reaches the leaders again (their suspicion `rep1` row does not hide it), its escalation 15 min later the rangers.
+    out = tick(ctx, state, T0 + 1260 * S);
+    state = out.state;
+    expect(out.output.notifications.map((n) => [n.step, n.messageKind])).toStrictEqual([['confirmed-rep1', 'fire-confirmed']]);
+    expect(who(out.output.notifications)).toStrictEqual(sorted([...leaders('san-thang'), ...communeBoard('san-thang')]));
+    out = tick(ctx, state, T0 + 1560 * S);
+    expect(out.output.notifications.map((n) => n.step)).toStrictEqual(['confirmed-esc1']);
+    expect(who(out.output.notifications)).toStrictEqual(sorted(rangers));
+    expect(out.output.notifications.every((n) => n.drill?.id === 'san-thang-d1')).toBe(true);
   });
 });

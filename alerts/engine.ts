@@ -97,6 +97,8 @@ export interface DrillRecord {
   audience: Audience[] | null;
   /** People a real alert reached during the drill: no more drill messages for them. */
   yieldedTo: string[];
+  /** A sensor drill's suspicion confirmed at (engine time): later repeat and escalation steps are `confirmed-…`. */
+  confirmedAt?: number;
 }
 
 export interface EngineState {
@@ -522,6 +524,47 @@ export function startDrill(ctx: EngineContext, state: EngineState, req: DrillReq
   return { state: next, result: { ok: true, alert }, output: out };
 }
 
+/** The outbox step of a drill's confirmation messages: first messages of the confirmed fire, never cancelled by an acknowledgement. */
+export const CONFIRMED_STEP = 'confirmed';
+
+/**
+ * A sensor drill's fire confirmed by rules while its drill alert is a suspicion: the drill follows what a
+ * real fire-confirmed does to a real suspected alert (flushGroup: the suspicion is superseded, the confirmed
+ * route's people are texted, with a new code, the confirmed route's repeats and escalation counted from
+ * now, unacknowledged). The drill keeps its one alert (`drill-<id>`, so its report holds both stages): the
+ * suspicion's queued repeats and escalation are cancelled, everyone on the confirmed route (or the drill's
+ * own audience) not reached by a real alert gets the confirmation (step `confirmed`, DIEN TAP). Nothing
+ * when the drill ended or is already a confirmed fire.
+ */
+export function confirmDrill(ctx: EngineContext, state: EngineState, drillId: string, now: number, eventTs: string): { state: EngineState; output: EngineOutput; widened: boolean } {
+  const out = emptyOutput();
+  const alertId = `drill-${drillId}`;
+  const a = ownValue(state.alerts, alertId);
+  if (!a?.drill || a.status === 'resolved' || rankOf(a.kind, undefined) >= rankOf('fire-confirmed', undefined)) return { state, output: out, widened: false };
+  const route = findRoute(ctx.policy, 'fire-confirmed');
+  if (!route) {
+    out.ignored.push(`drill ${drillId}: no route for fire-confirmed`);
+    return { state, output: out, widened: false };
+  }
+  const next = clone(state);
+  const d = next.alerts[alertId] as AlertRecord;
+  const drill = d.drill as DrillRecord;
+  const recipients = resolveAudiences(ctx.roster, drill.audience ?? route.to, d.zoneId).filter((r) => !drill.yieldedTo.includes(r.id));
+  // The suspicion's repeats and escalation not sent yet are dropped (a real superseded alert's are).
+  out.stopped.push(alertId);
+  const told = d.notified;
+  Object.assign(d, newLifecycle(ctx, next, route, recipients, now), { kind: 'fire-confirmed', routeIndex: ctx.policy.routes.indexOf(route), eventTs, openedAt: now });
+  d.notified = [...new Set([...told, ...d.notified])];
+  d.eventIds.push(`${alertId}-confirmed`);
+  drill.confirmedAt = now;
+  const messageKind = raisingMessageKind('fire-confirmed');
+  if (recipients.length) {
+    out.notifications.push({ alertId, step: CONFIRMED_STEP, messageKind, priority: PRIORITY[messageKind] + DRILL_PRIORITY_OFFSET, recipients, fields: alertFields(ctx, d, false, now), ackable: route.ack, drill: { id: drill.id, dryRun: drill.dryRun } });
+  }
+  out.lifecycle.push({ alertId, state: 'queued', recipients: recipients.length, detail: `drill ${drillId}: fire-confirmed in ${d.zoneId} (the suspicion confirmed)` });
+  return { state: next, output: out, widened: true };
+}
+
 /** Ends a drill: no more repeats or escalation, its code is free again. No all-clear is sent. */
 export function endDrill(state: EngineState, alertId: string, now: number, by: string): { state: EngineState; output: EngineOutput; ok: boolean } {
   const out = emptyOutput();
@@ -559,6 +602,8 @@ function runTimers(ctx: EngineContext, state: EngineState, now: number, out: Eng
     const stillInDrill = (r: Recipient) => !drill || !drill.yieldedTo.includes(r.id);
     const priority = PRIORITY[messageKind] + (drill ? DRILL_PRIORITY_OFFSET : 0);
     const drillMark = drill ? { drill: { id: drill.id, dryRun: drill.dryRun } } : {};
+    // A confirmed sensor drill runs the confirmed route's steps on the same alert: named apart from the suspicion's (one row per alert, person and step).
+    const stepPrefix = drill?.confirmedAt !== undefined ? `${CONFIRMED_STEP}-` : '';
     // A drill with its own audience does not escalate beyond it.
     while (!drill?.audience && a.stepsDone < route.escalation.length) {
       const step = route.escalation[a.stepsDone];
@@ -570,7 +615,7 @@ function runTimers(ctx: EngineContext, state: EngineState, now: number, out: Eng
       out.lifecycle.push({ alertId: a.alertId, state: 'escalated', recipients: recipients.length, detail: `step ${a.stepsDone}: ${step.to.join(', ')}` });
       if (recipients.length) {
         // Escalation reaches people told for the first time: not a reminder, so no repeat marker.
-        out.notifications.push({ alertId: a.alertId, step: `esc${a.stepsDone}`, messageKind, priority, recipients, fields: alertFields(ctx, a, false, now), ackable: true, ...drillMark });
+        out.notifications.push({ alertId: a.alertId, step: `${stepPrefix}esc${a.stepsDone}`, messageKind, priority, recipients, fields: alertFields(ctx, a, false, now), ackable: true, ...drillMark });
         if (!drill) yieldDrills(state, recipients, a.alertId, out);
       }
     }
@@ -580,7 +625,7 @@ function runTimers(ctx: EngineContext, state: EngineState, now: number, out: Eng
       a.nextRepeatAt = a.repeatsDone < route.repeat.max ? now + route.repeat.everyS * 1000 : null;
       const recipients = resolveAudiences(ctx.roster, drill?.audience ?? route.repeat.to ?? route.to, a.zoneId).filter(stillInDrill);
       if (recipients.length) {
-        out.notifications.push({ alertId: a.alertId, step: `rep${a.repeatsDone}`, messageKind, priority, recipients, fields: alertFields(ctx, a, true, now), ackable: true, ...drillMark });
+        out.notifications.push({ alertId: a.alertId, step: `${stepPrefix}rep${a.repeatsDone}`, messageKind, priority, recipients, fields: alertFields(ctx, a, true, now), ackable: true, ...drillMark });
       }
     }
   }

@@ -9,7 +9,7 @@ import { lineOf } from '../contracts/measurements.ts';
 import { alertLine } from '../platform/pipeline-stats.ts';
 import { DRILL_KINDS } from '../contracts/alerts-api.ts';
 import type { SqliteDatabase } from '../platform/sqlite.ts';
-import { emptyEngineState, type AckChannel, type EngineOutput, type EngineState, type LifecycleNote, type Notification } from './engine.ts';
+import { CONFIRMED_STEP, emptyEngineState, type AckChannel, type EngineOutput, type EngineState, type LifecycleNote, type Notification } from './engine.ts';
 import type { AlertPolicy } from './policy.ts';
 import type { Recipient } from './routing.ts';
 import { ACK_TOKEN_LENGTH, ackLink, renderMessage, type AckMode } from './templates.ts';
@@ -170,8 +170,8 @@ export class AlertOutbox {
     const tx = this.db.transaction(() => {
       this.db.prepare('INSERT INTO engine_state (id, json, updated_at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json, updated_at = excluded.updated_at').run(JSON.stringify(state), now);
       for (const alertId of output.stopped) {
-        // Acknowledged or resolved: repeats and escalation not yet sent are dropped; first messages still go out.
-        this.db.prepare(`UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE alert_id = ? AND state = 'queued' AND step <> 'initial' AND step <> 'clear'`).run(now, alertId);
+        // Acknowledged or resolved: repeats and escalation not yet sent are dropped; first messages (a drill's confirmation too) still go out.
+        this.db.prepare(`UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE alert_id = ? AND state = 'queued' AND step NOT IN ('initial', 'clear', ?)`).run(now, alertId, CONFIRMED_STEP);
       }
       for (const y of output.yielded ?? []) {
         // A real alert reached these people: the drill's messages to them that have not gone out are dropped, first ones too.
@@ -189,7 +189,8 @@ export class AlertOutbox {
         }
         const ended = a.status === 'resolved' ? 1 : 0;
         this.db
-          .prepare(`UPDATE drills SET escalation_steps = ?, ended_at = CASE WHEN ? THEN COALESCE(ended_at, ?) ELSE ended_at END, ended_by = CASE WHEN ? THEN COALESCE(ended_by, ?) ELSE ended_by END WHERE alert_id = ?`)
+          // MAX: a sensor drill's confirmation starts the confirmed route's steps from 0; the report keeps the most reached.
+          .prepare(`UPDATE drills SET escalation_steps = MAX(escalation_steps, ?), ended_at = CASE WHEN ? THEN COALESCE(ended_at, ?) ELSE ended_at END, ended_by = CASE WHEN ? THEN COALESCE(ended_by, ?) ELSE ended_by END WHERE alert_id = ?`)
           .run(a.stepsDone, ended, now, ended, a.resolvedBy, a.alertId);
       }
       if (this.opts.influxSpoolMaxLines) {

@@ -3,8 +3,9 @@
 // plume through the broker, ingest stores it apart, rules judges it in the drill's own state and
 // publishes what it finds on `ews/v1/drill/events/<kind>/<zone>`. The first fire-suspected or
 // fire-confirmed drill event opens the drill alert — the same alert drill as `depth: "alert"` (DIEN
-// TAP, the route of what was detected, acknowledgements, and a real event always wins) — and every
-// detection time is recorded for the report. A drill nothing is detected in by the plume's end +
+// TAP, the route of what was detected, acknowledgements, and a real event always wins); a later
+// fire-confirmed widens it as a real confirmation supersedes a real suspicion (engine `confirmDrill`);
+// every detection time is recorded for the report. A drill nothing is detected in by the plume's end +
 // NOT_DETECTED_GRACE_MS ends as "not detected". Only a drill started through the API can text anyone:
 // drill events for an unknown or finished drill are logged and dropped.
 import { Counter } from 'prom-client';
@@ -26,6 +27,8 @@ export const NOT_DETECTED_GRACE_MS = 120_000;
 /** What the service offers the sensor drills (AlertService implements it). */
 export interface DrillHost {
   startDrill(req: DrillRequest): DrillStartResult;
+  /** The drill alert, opened from a suspicion, widens to the confirmed route; false when there is nothing to widen. */
+  confirmDrill(drillId: string, eventTs: string): boolean;
   drillReport(drillId: string): DrillReport | null;
   listDrills(zoneId?: string): DrillSummary[];
 }
@@ -201,6 +204,8 @@ export class SensorDrills {
       const audience = row.audience === null ? null : z.array(audienceSchema).parse(JSON.parse(row.audience));
       const r = this.host.startDrill({ drillId: row.drill_id, kind, zoneId: row.zone_id, audience, dryRun: row.dry_run === 1, startedBy: row.started_by, depth: 'sensor' });
       if (!r.ok) this.log.error({ drillId: row.drill_id, reason: r.reason }, 'sensor drill detected but its drill alert could not open');
+    } else if (kind === 'fire-confirmed' && this.host.confirmDrill(row.drill_id, e.ts)) {
+      this.log.info({ drillId: row.drill_id }, 'sensor drill confirmed: the drill alert widens to the confirmed-fire route');
     }
     this.db
       .prepare(`UPDATE sensor_drills SET ${column}_at = ?, ${column}_reading_at = ?, first_reading_at = ?, outcome = 'detected' WHERE drill_id = ?`)

@@ -6,7 +6,7 @@ import { drillEventSchema } from '../contracts/payloads.ts';
 import { loadSiteFile } from '../platform/site-file.ts';
 import { planDrillPlume, type DrillPlumePlan } from '../simulator/drill-plume.ts';
 import { DEFAULT_RULES_CONFIG } from './config.ts';
-import { DrillDetections, FORGET_AFTER_MS, MAX_DRILLS, makeDrillReadingHandler } from './drill-detection.ts';
+import { DrillDetections, FORGET_AFTER_MS, MAX_DRILLS, MAX_PENDING, REORDER_HOLD_MS, makeDrillReadingHandler } from './drill-detection.ts';
 import type { OutboxItem } from './store.ts';
 
 const site = loadSiteFile(new URL('../config/lai-chau.site.yaml', import.meta.url).pathname);
@@ -16,15 +16,20 @@ const DRILL = 'san-thang-20260302-0130-abcd';
 const plan = planDrillPlume(site, 'san-thang', DRILL, T0, { speed: 60, ignitionNode: 'san-thang-07' });
 const msg = (m: DrillPlumePlan['messages'][number]) => [`ews/v1/drill/readings/${m.reading.nodeId}`, Buffer.from(JSON.stringify(m.reading))] as const;
 
-function play(d: DrillDetections, p: DrillPlumePlan) {
+/** Every message at its wall time, then the readings still held judged (as the service's timer does). */
+function play(d: DrillDetections, p: DrillPlumePlan | DrillPlumePlan['messages']) {
   const events = [];
-  for (const m of p.messages) {
+  const messages = Array.isArray(p) ? p : p.messages;
+  for (const m of messages) {
     const r = d.onMessage(...msg(m), m.atWallMs);
     if (!r.ok) throw new Error(r.reason);
     events.push(...r.events.map((e) => ({ ...e, atWallMs: m.atWallMs })));
   }
+  const end = (messages.at(-1)?.atWallMs ?? T0) + REORDER_HOLD_MS;
+  events.push(...d.flushDue(end).flatMap((c) => c.events.map((e) => ({ ...e, atWallMs: end }))));
   return events;
 }
+const judged = (d: DrillDetections, id = DRILL) => d.state(id)?.readings;
 
 describe('sensor drill detection in rules', () => {
   it('the plume is detected in the drill\'s own state: suspected 651 s and confirmed 2511 s after ignition, marked, with drill ids', () => {
@@ -38,8 +43,10 @@ describe('sensor drill detection in rules', () => {
       expect(e.detail.incidentId).toBe(`${DRILL}-incident`);
       expect(e.detail.firstReadingAt).toBe(new Date(T0).toISOString());
     }
-    // At 60×, found 10.9 s and 41.9 s after the plume started (wall clock).
-    expect(events.map((e) => Math.round((e.atWallMs - T0) / 100) / 10)).toStrictEqual([10.9, 41.9]);
+    // At 60×, found 12.9 s and 43.9 s after the plume started (wall clock): the readings that raised them
+    // came 10.9 s and 41.9 s in, and waited the 2 s reorder hold.
+    expect(REORDER_HOLD_MS).toBe(2000);
+    expect(events.map((e) => Math.round((e.atWallMs - T0) / 100) / 10)).toStrictEqual([12.9, 43.9]);
   });
 
   it('two drills at once keep apart: interleaved, each finds what it finds alone', () => {
@@ -94,14 +101,67 @@ describe('sensor drill detection in rules', () => {
       [`drill-event:${DRILL}-1`, 'ews/v1/drill/events/fire-suspected/san-thang'],
       [`drill-event:${DRILL}-2`, 'ews/v1/drill/events/fire-confirmed/san-thang'],
     ]);
+    // Every reading judged, those still held at the restart too (they were in the saved state).
+    expect(handler.flushDue(Infinity)).toStrictEqual([]);
+    expect(judged(handler.drills)).toBe(plan.messages.length);
     // A failed transaction keeps nothing and reloads the state: the redelivered reading is judged again.
     const failing = makeDrillReadingHandler(site, cfg, new Database(':memory:'), (items) => {
       if (items.length > 0) throw new Error('disk full');
     });
-    const suspectAt = plan.messages.findIndex((m) => m.atWallMs - T0 >= 10_850);
+    const pure = new DrillDetections(site, cfg);
+    const suspectAt = plan.messages.findIndex((m) => (pure.onMessage(...msg(m), m.atWallMs) as { events: unknown[] }).events.length > 0);
     for (const m of plan.messages.slice(0, suspectAt)) expect(failing.handle(...msg(m), m.atWallMs)).toStrictEqual({ ok: true, events: [] });
     // Without the reload the second attempt would be skipped as already judged, and the suspicion lost.
     expect(() => failing.handle(...msg(plan.messages[suspectAt]!), plan.messages[suspectAt]!.atWallMs)).toThrow('disk full');
     expect(() => failing.handle(...msg(plan.messages[suspectAt]!), plan.messages[suspectAt]!.atWallMs)).toThrow('disk full');
+  });
+
+  // What the broker did around a rules restart (test/integration/sensor-drills.test.ts, logged): the queued
+  // readings of one node came 4–30 ms AFTER a newer live reading of that node.
+  const fireOf = (node: string) => plan.messages.filter((m) => m.reading.nodeId === node && Date.parse(m.reading.ts) > plan.ignitionAtMs);
+  function overtaken(node: string, from: number, queued: number, lagMs: number): DrillPlumePlan['messages'] {
+    const fire = fireOf(node);
+    const held = new Set(fire.slice(from, from + queued));
+    const newer = fire[from + queued]!;
+    return plan.messages.flatMap((m) => (held.has(m) ? [] : m === newer ? [m, ...[...held].map((h, k) => ({ ...h, atWallMs: m.atWallMs + lagMs + k }))] : [m]));
+  }
+
+  it.each([
+    ['4 readings of the ignition node before the suspicion', 'san-thang-07', 3, 4],
+    ['4 readings of a neighbour (the case logged)', 'san-thang-02', 6, 4],
+    ['12 readings of the ignition node around the suspicion', 'san-thang-07', 4, 12],
+  ])('older readings overtaken by a newer one of their node (%s) are all judged, in order: the same events', (_what, node, from, queued) => {
+    const inOrder = play(new DrillDetections(site, cfg), plan).map((e) => [e.kind, e.eventId, e.ts]);
+    const d = new DrillDetections(site, cfg);
+    const shuffled = overtaken(node, from, queued, 30);
+    expect(shuffled.length).toBe(plan.messages.length);
+    expect(play(d, shuffled).map((e) => [e.kind, e.eventId, e.ts])).toStrictEqual(inOrder);
+    expect(judged(d)).toBe(plan.messages.length);
+    expect(d.state(DRILL)?.late ?? 0).toBe(0);
+  });
+
+  it('without the hold (0 ms, the detector as before) the overtaken readings are dropped as late', () => {
+    const d = new DrillDetections(site, cfg, [], 0);
+    const results = overtaken('san-thang-02', 6, 4, 30).map((m) => d.onMessage(...msg(m), m.atWallMs));
+    expect(results.filter((r) => r.ok && r.late).length).toBe(4);
+    expect(judged(d)).toBe(plan.messages.length - 4);
+  });
+
+  it('a reading older than one already judged (later than the hold) is dropped and counted late; the buffer is bounded', () => {
+    const d = new DrillDetections(site, cfg);
+    const fire = fireOf('san-thang-07');
+    const [a, b] = [fire[0]!, fire[1]!];
+    expect(d.onMessage(...msg(b), T0)).toMatchObject({ ok: true, late: false, duplicate: false });
+    expect(d.flushDue(T0 + REORDER_HOLD_MS - 1)).toStrictEqual([]);
+    expect(d.flushDue(T0 + REORDER_HOLD_MS)).toStrictEqual([{ drillId: DRILL, events: [] }]);
+    expect(d.onMessage(...msg(a), T0 + REORDER_HOLD_MS + 5)).toMatchObject({ ok: true, late: true, duplicate: false });
+    expect(d.onMessage(...msg(b), T0 + REORDER_HOLD_MS + 6)).toMatchObject({ ok: true, late: false, duplicate: true });
+    expect(d.state(DRILL)).toMatchObject({ readings: 1, late: 1, pending: [] });
+    // A flood at one instant: at most MAX_PENDING wait, the oldest are judged at once.
+    const r = plan.messages[0]!.reading;
+    const flood = new DrillDetections(site, cfg);
+    for (let k = 0; k < MAX_PENDING + 40; k++) flood.onMessage(`ews/v1/drill/readings/${r.nodeId}`, Buffer.from(JSON.stringify({ ...r, seq: k + 1, ts: new Date(Date.parse(r.ts) + k * 1000).toISOString() })), T0);
+    expect(flood.state(DRILL)?.pending?.length).toBe(MAX_PENDING);
+    expect(flood.state(DRILL)?.readings).toBe(40);
   });
 });

@@ -11,6 +11,21 @@
 // Differences from the real engine, on purpose: no sensor-health stage (a simulated node is never
 // faulty), no clock ticks (so no fire-signal-lost; a drill ends through its plume or the alerts
 // service's bound), time is the readings' own timestamps (the plume is placed on the pipeline's clock).
+//
+// Reorder hold: the detector takes a node's readings in time order only, and the broker does not
+// deliver them in order around a restart of rules: aedes restores a persistent session's
+// subscriptions before it replays the messages queued while the session was offline
+// (node_modules/aedes/lib/handlers/connect.js: restoreSubs … doConnack, then emptyQueue), so a
+// reading published at that moment overtakes the queued older readings of its node (measured: a
+// node's 3–4 queued readings, 60–240 s of fire, arriving 4–30 ms after a newer one, none flagged dup;
+// before this hold they were dropped). So every drill reading is first kept, in the drill's saved
+// state, in a buffer sorted by reading time, and judged once it has waited REORDER_HOLD_MS (wall
+// clock) — an older one arriving meanwhile is judged before it. The buffer is saved with the state
+// in the transaction before the PUBACK, so an acknowledged reading is never lost; a timer judges what
+// fell due when no reading comes (`flushDue`). Cost: a drill's detection reaches alerts REORDER_HOLD_MS
+// later (its report's detection times are reading times, unchanged). At most MAX_PENDING per drill
+// (then the oldest is judged at once). A reading older than one already judged is still dropped
+// (counted `late`).
 import { checkSensorMessage, refusal, type Refusal } from '../contracts/message-checks.ts';
 import { drillEventSchema, drillReadingSchema, type DrillEvent, type FireEvent } from '../contracts/payloads.ts';
 import type { Site } from '../contracts/site.ts';
@@ -30,20 +45,39 @@ const drillReadingsTotal = new Counter({ name: 'ews_rules_drill_readings_total',
 export const MAX_DRILLS = 8;
 /** A drill without a reading for this long (wall clock) is forgotten. */
 export const FORGET_AFTER_MS = 6 * 3600_000;
+/** How long (wall clock) a drill reading waits for older readings of the drill before it is judged. */
+export const REORDER_HOLD_MS = 2000;
+/** Readings waiting per drill at most (8 nodes at 90× send ≈ 12 a second). */
+export const MAX_PENDING = 256;
+
+/** A drill reading received, waiting for its turn (sorted by reading time, then arrival). */
+export interface PendingDrillReading {
+  node: number;
+  tsMs: number;
+  temperatureC: number;
+  humidityPct: number;
+  smoke: number;
+  receivedAtMs: number;
+}
 
 export interface DrillDetectionState {
   drillId: string;
   zoneId: string;
   detector: DetectorState;
-  /** Wall time rules judged the drill's first reading, and its latest. */
+  /** Wall time rules received the drill's first reading, and its latest (judged REORDER_HOLD_MS later). */
   firstReadingAtMs: number;
   lastReadingAtMs: number;
   readings: number;
   /** Events published so far (the next event id's number). */
   events: number;
+  /** Received, not judged yet (REORDER_HOLD_MS); absent in states saved before the hold. */
+  pending?: PendingDrillReading[];
+  /** Readings that arrived after a newer one of their node had been judged: dropped. */
+  late?: number;
 }
 
-export type DrillReadingOutcome = { ok: true; drillId: string; events: DrillEvent[]; duplicate: boolean } | Refusal;
+/** `duplicate`: already received (a redelivery); `late`: older than a reading of its node already judged, dropped. */
+export type DrillReadingOutcome = { ok: true; drillId: string; events: DrillEvent[]; duplicate: boolean; late: boolean } | Refusal;
 
 /**
  * Every drill's detection state, pure apart from the optional database (`persist`/`load`). `onReading`
@@ -58,6 +92,7 @@ export class DrillDetections {
     site: Site,
     private readonly cfg: DetectionConfig,
     states: readonly DrillDetectionState[] = [],
+    private readonly holdMs = REORDER_HOLD_MS,
   ) {
     this.nodes = site.nodes.map((n) => ({ id: n.id, zone: n.zone, lat: n.lat, lon: n.lon, intervalMs: n.reportingIntervalS * 1000 }));
     this.nodes.forEach((n, i) => this.index.set(n.id, i));
@@ -90,24 +125,60 @@ export class DrillDetections {
       this.drills.set(r.drill.id, d);
     }
     const tsMs = Date.parse(r.ts);
-    const detector = new FireDetector(this.nodes, this.cfg, () => true, d.detector);
-    // Redelivered or out of order: the detector takes each node's readings in time order only.
-    if (!(tsMs > detector.nodeState(i).lastTs)) return { ok: true, drillId: d.drillId, events: [], duplicate: true };
-    const raised: FireEvent[] = [];
-    detector.onReading(i, tsMs, r.temperatureC, r.humidityPct, r.smoke, (e) => raised.push(e));
-    d.detector = detector.snapshot();
-    d.readings += 1;
+    const pending = (d.pending ??= []);
+    const judgedUpTo = d.detector.nodes[i]?.lastTs ?? -Infinity;
+    // Redelivered (judged or waiting already), or later than the hold: the detector takes each node's readings in time order only.
+    if (tsMs === judgedUpTo || pending.some((p) => p.node === i && p.tsMs === tsMs)) return { ok: true, drillId: d.drillId, events: [], duplicate: true, late: false };
+    if (!(tsMs > judgedUpTo)) {
+      d.late = (d.late ?? 0) + 1;
+      return { ok: true, drillId: d.drillId, events: [], duplicate: false, late: true };
+    }
+    // After every reading with a time ≤ its own (arrival order among equal times).
+    let at = pending.length;
+    while (at > 0 && (pending[at - 1] as PendingDrillReading).tsMs > tsMs) at -= 1;
+    pending.splice(at, 0, { node: i, tsMs, temperatureC: r.temperatureC, humidityPct: r.humidityPct, smoke: r.smoke, receivedAtMs: nowMs });
     d.lastReadingAtMs = nowMs;
-    const events = raised.map((e) => {
+    return { ok: true, drillId: d.drillId, events: this.judgeDue(d, nowMs), duplicate: false, late: false };
+  }
+
+  /** Judges every drill's readings that waited long enough (the service's timer, when no reading comes). Returns the drills changed. */
+  flushDue(nowMs: number): { drillId: string; events: DrillEvent[] }[] {
+    const changed: { drillId: string; events: DrillEvent[] }[] = [];
+    for (const d of this.drills.values()) {
+      const before = d.pending?.length ?? 0;
+      const events = this.judgeDue(d, nowMs);
+      if ((d.pending?.length ?? 0) !== before) changed.push({ drillId: d.drillId, events });
+    }
+    return changed;
+  }
+
+  /** In reading-time order: the oldest waiting reading is judged once it waited holdMs (or the buffer is full). */
+  private judgeDue(d: DrillDetectionState, nowMs: number): DrillEvent[] {
+    const pending = d.pending ?? [];
+    if (pending.length === 0) return [];
+    const detector = new FireDetector(this.nodes, this.cfg, () => true, d.detector);
+    const raised: FireEvent[] = [];
+    while (pending.length > 0 && (pending.length > MAX_PENDING || (pending[0] as PendingDrillReading).receivedAtMs + this.holdMs <= nowMs)) {
+      const p = pending.shift() as PendingDrillReading;
+      if (!(p.tsMs > detector.nodeState(p.node).lastTs)) {
+        d.late = (d.late ?? 0) + 1; // only after a full buffer judged a newer one early
+        continue;
+      }
+      const before = raised.length;
+      detector.onReading(p.node, p.tsMs, p.temperatureC, p.humidityPct, p.smoke, (e) => raised.push(e));
+      d.readings += 1;
+      for (let k = before; k < raised.length; k++) raised[k] = { ...(raised[k] as FireEvent), detail: { ...(raised[k] as FireEvent).detail, drillReadings: d.readings } };
+    }
+    d.detector = detector.snapshot();
+    return raised.map((e) => {
       d.events += 1;
       return drillEventSchema.parse({
         ...e,
         eventId: stableId(d.drillId, String(d.events)),
-        detail: { ...e.detail, incidentId: stableId(d.drillId, 'incident'), firstReadingAt: new Date(d.firstReadingAtMs).toISOString(), detectedAt: new Date(nowMs).toISOString(), drillReadings: d.readings },
+        detail: { ...e.detail, incidentId: stableId(d.drillId, 'incident'), firstReadingAt: new Date(d.firstReadingAtMs).toISOString(), detectedAt: new Date(nowMs).toISOString() },
         drill: { id: d.drillId, depth: 'sensor' },
       });
     });
-    return { ok: true, drillId: d.drillId, events, duplicate: false };
   }
 
   private forgetOld(nowMs: number): void {
@@ -164,29 +235,48 @@ export class DrillDetectionStore {
  * state and queue their events in the outbox (`enqueue`). On a failed transaction the state is reloaded
  * from the database (the reading is then not acknowledged and comes again). Returns the refusal, if any.
  */
-export function makeDrillReadingHandler(site: Site, cfg: DetectionConfig, db: SqliteDatabase, enqueue: (items: OutboxItem[]) => void) {
+export function makeDrillReadingHandler(site: Site, cfg: DetectionConfig, db: SqliteDatabase, enqueue: (items: OutboxItem[]) => void, holdMs = REORDER_HOLD_MS) {
   const store = new DrillDetectionStore(db);
-  let drills = new DrillDetections(site, cfg, store.load());
+  let drills = new DrillDetections(site, cfg, store.load(), holdMs);
+  /** Keeps the changed drills' state and queues their events in one transaction; on failure reloads from disk. */
+  const commit = (changedIds: readonly string[], events: DrillEvent[], nowMs: number) => {
+    try {
+      db.transaction(() => {
+        const kept = drills.snapshot().map((d) => d.drillId);
+        for (const id of changedIds) {
+          const changed = drills.state(id);
+          if (changed) store.save(changed, kept, nowMs);
+        }
+        enqueue(drillOutboxItems(events));
+      })();
+    } catch (err) {
+      drills = new DrillDetections(site, cfg, store.load(), holdMs);
+      throw err;
+    }
+  };
   return {
     get drills(): DrillDetections {
       return drills;
     },
     handle(topic: string, payload: Buffer, nowMs: number): { ok: true; events: DrillEvent[] } | Refusal {
       const out = drills.onMessage(topic, payload, nowMs);
-      drillReadingsTotal.inc({ result: !out.ok ? 'dead-letter' : out.duplicate ? 'duplicate' : 'processed' });
+      drillReadingsTotal.inc({ result: !out.ok ? 'dead-letter' : out.duplicate ? 'duplicate' : out.late ? 'late' : 'processed' });
       if (!out.ok) return out;
       if (out.duplicate) return { ok: true, events: [] };
-      try {
-        db.transaction(() => {
-          const changed = drills.state(out.drillId);
-          if (changed) store.save(changed, drills.snapshot().map((d) => d.drillId), nowMs);
-          enqueue(drillOutboxItems(out.events));
-        })();
-      } catch (err) {
-        drills = new DrillDetections(site, cfg, store.load());
-        throw err;
-      }
+      commit([out.drillId], out.events, nowMs);
       return { ok: true, events: out.events };
+    },
+    /** Judges the readings that waited REORDER_HOLD_MS (call it every second); returns the events raised, committed. */
+    flushDue(nowMs: number): DrillEvent[] {
+      const changed = drills.flushDue(nowMs);
+      if (changed.length === 0) return [];
+      const events = changed.flatMap((c) => c.events);
+      commit(
+        changed.map((c) => c.drillId),
+        events,
+        nowMs,
+      );
+      return events;
     },
   };
 }

@@ -7,7 +7,7 @@
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { z } from 'zod';
-import { dangerSchema, describeZodError, eventSchema, type FireEvent } from '../contracts/payloads.ts';
+import { dangerSchema, describeZodError, eventSchema, type DrillEvent, type FireEvent } from '../contracts/payloads.ts';
 import type { Site } from '../contracts/site.ts';
 import { topics } from '../contracts/topics.ts';
 import type { LineWriter } from '../platform/influx-writer.ts';
@@ -244,8 +244,11 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
       deadLetterPolicy.refuse(r, packet.topic, payload, Date.now());
       return;
     }
-    for (const e of r.events) log.info({ eventId: e.eventId, kind: e.kind, zoneId: e.zoneId, drillId: e.drill.id }, 'drill event');
-    if (r.events.length) wakePublisher?.();
+    drillEventsQueued(r.events);
+  }
+  function drillEventsQueued(events: readonly DrillEvent[]): void {
+    for (const e of events) log.info({ eventId: e.eventId, kind: e.kind, zoneId: e.zoneId, drillId: e.drill.id }, 'drill event');
+    if (events.length) wakePublisher?.();
   }
 
   // Spool → InfluxDB, with backoff; lines InfluxDB refuses for their content are kept in influx_refused.
@@ -307,6 +310,15 @@ export async function startRules(opts: RulesServiceOptions): Promise<RunningRule
     log,
   });
   const timers: NodeJS.Timeout[] = [];
+  // Drill readings wait REORDER_HOLD_MS for older ones (rules/drill-detection.ts); judged here when none comes.
+  const flushDrills = () => {
+    try {
+      drillEventsQueued(drillReadings.flushDue(Date.now()));
+    } catch (err) {
+      log.error({ err: err instanceof Error ? err.message : String(err) }, 'drill readings could not be judged; retried in half a second');
+    }
+  };
+  timers.push(setInterval(flushDrills, 500));
   timers.push(
     setInterval(() => {
       try {

@@ -15,7 +15,7 @@ afterAll(() => {
 });
 
 describe('a sensor drill into `npm start -- --no-simulation`', () => {
-  it(`\`${DRILL}\`: the plume is detected, the San Thàng leaders get DIEN TAP messages, the report gives the detection times, no real event`, { timeout: 300_000 }, async () => {
+  it(`\`${DRILL}\`: the plume is detected, the San Thàng leaders get DIEN TAP messages, the confirmation widens the drill, the report gives the detection times, no real event`, { timeout: 300_000 }, async () => {
     expect(readFileSync(join(ROOT, 'README.md'), 'utf8'), 'README "Drills" still shows the command').toContain(`\n${DRILL}    #`);
     box = await sandbox('sensor-drill');
     // What README "Drills" asks for: the alerts key (and, with the sandbox's own port, where the alerts API is).
@@ -50,7 +50,13 @@ describe('a sensor drill into `npm start -- --no-simulation`', () => {
     expect(suspectedS).toBeGreaterThan(300);
     expect(suspectedS).toBeLessThan(1200);
     expect(confirmedS).toBeGreaterThanOrEqual(suspectedS + 1800 - 120);
-    console.log(`[sensor drill, README command] suspected ${suspectedS} s, confirmed ${confirmedS} s after ignition; ${sms.length} DIEN TAP SMS`);
+    // The confirmation (in the report, so committed) widened the drill to the fire-confirmed route: more people, DIEN TAP CHAY RUNG.
+    const widened = smsRows(box.dataDir).filter((r) => r.alert_id === `drill-${drillId}`);
+    const [first, confirmation] = [widened.filter((r) => r.step === 'initial'), widened.filter((r) => r.step === 'confirmed')];
+    expect(first.length).toBeGreaterThan(0);
+    expect(confirmation.length).toBeGreaterThan(first.length);
+    for (const r of confirmation) expect(r.body).toMatch(/^DIEN TAP: CHAY RUNG tai San Thang/);
+    console.log(`[sensor drill, README command] suspected ${suspectedS} s, confirmed ${confirmedS} s after ignition; ${first.length} DIEN TAP SMS at the suspicion, ${confirmation.length} at the confirmation`);
 
     expect(await start.ctrlC()).toBe(130);
   });
