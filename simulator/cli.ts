@@ -5,7 +5,7 @@ import { statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { z } from 'zod';
-import { drillCliEnvSchema, loadEnv } from '../contracts/config.ts';
+import { drillPlayerEnvSchema, loadEnv } from '../contracts/config.ts';
 import { parseEnv } from '../platform/config-error.ts';
 import { createLogger } from '../platform/logger.ts';
 import { runUntilSignal, serveMetrics } from '../platform/service-shell.ts';
@@ -435,8 +435,9 @@ export function registerSimulatorCommands(program: Command): void {
     .command('drill-player')
     .description('play the sensor drills the board and the site file\'s schedule request (ews/v1/drill/requests/+, as svc-simulator): plan the plume, start the drill through the alerts API, play it; needs MQTT_URL, the broker secret, ALERTS_URL and ALERTS_API_KEY')
     .action(async () => {
-      const env = loadEnv();
-      const api = parseEnv(drillCliEnvSchema, process.env);
+      loadEnv(); // the shared checks (a test hook outside tests)
+      const env = parseEnv(drillPlayerEnvSchema, process.env);
+      const api = env;
       const site = loadSiteFile(env.EWS_SITE_FILE);
       const log = createLogger('drill-player');
       const access = brokerAccess(undefined);
