@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { FetchError } from '../platform/fetch-json.ts';
 import { drillRequestSchema, type DrillRequestMessage } from '../contracts/alerts-api.ts';
-import { decideDrillRequest, MAX_PLUMES, parseDrillRequest, REQUEST_MAX_AGE_MS } from './drill-player.ts';
+import { decideDrillRequest, MAX_PLUMES, parseDrillRequest, REQUEST_MAX_AGE_MS, retryTransient } from './drill-player.ts';
 
 const T = Date.parse('2027-01-04T01:30:00Z');
 const request = (over: Partial<DrillRequestMessage> = {}): DrillRequestMessage => drillRequestSchema.parse({ drillId: 'san-thang-20270104-0130-abcd', zoneId: 'san-thang', requestedAt: T, startedBy: 'schedule', ...over });
@@ -46,5 +47,34 @@ describe('a request message', () => {
     const r = parseDrillRequest(topic, body);
     expect(r.ok).toBe(false);
     expect(r.ok ? '' : r.reason).toContain(reason);
+  });
+});
+
+describe('asking the alerts API again', () => {
+  const sleep = vi.fn(async () => {});
+  it.each([
+    { name: 'unreachable, then up', errors: [new FetchError('POST /api/drills: ECONNREFUSED')], calls: 2, result: 'ok' },
+    { name: '503 twice, then up', errors: [new FetchError('HTTP 503', 503), new FetchError('HTTP 503', 503)], calls: 3, result: 'ok' },
+    { name: 'a 409 (the drill exists): final', errors: [new FetchError('HTTP 409', 409)], calls: 1, result: 'HTTP 409' },
+    { name: 'a 422: final', errors: [new FetchError('HTTP 422', 422)], calls: 1, result: 'HTTP 422' },
+    { name: 'a plan error: final', errors: [new Error('zone x has no sensor nodes')], calls: 1, result: 'zone x has no sensor nodes' },
+    { name: 'down longer than the delays', errors: [1, 2, 3].map(() => new FetchError('no answer')), calls: 3, result: 'no answer' },
+  ])('$name → $calls calls, $result', async ({ errors, calls, result }) => {
+    const queue = [...errors];
+    const attempt = vi.fn(async () => {
+      const e = queue.shift();
+      if (e) throw e;
+      return 'ok';
+    });
+    const outcome = await retryTransient(attempt, { delaysMs: [10, 20], sleep }).catch((err: Error) => err.message);
+    expect(outcome).toBe(result);
+    expect(attempt).toHaveBeenCalledTimes(calls);
+  });
+  it('never again once canRetry says no (the drill was recorded: a plume failure is not the API\'s)', async () => {
+    const attempt = vi.fn(async () => {
+      throw new FetchError('no answer');
+    });
+    await expect(retryTransient(attempt, { delaysMs: [10, 20], canRetry: () => false, sleep })).rejects.toThrow('no answer');
+    expect(attempt).toHaveBeenCalledOnce();
   });
 });

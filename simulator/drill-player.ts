@@ -31,6 +31,8 @@ export const REQUEST_MAX_AHEAD_MS = 60_000;
 export const MAX_PLUMES = 4;
 /** Drill ids remembered in memory (a redelivery inside one run); across restarts the alerts service's 409 decides. */
 export const REMEMBERED_REQUESTS = 1000;
+/** Waits before asking the alerts API again when it did not answer (or answered 5xx); then the request has failed. */
+export const API_RETRY_DELAYS_MS = [2_000, 5_000, 10_000] as const;
 /** The player's own MQTT client id (reserved to svc-simulator by the broker). */
 export const DRILL_PLAYER_CLIENT_ID = 'ews-simulator-drill-player';
 
@@ -76,6 +78,25 @@ export function parseDrillRequest(topic: string, payload: Buffer): { ok: true; r
   if (!r.success) return { ok: false, reason: r.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
   if (r.data.zoneId !== parsed.zoneId) return { ok: false, reason: `topic zone ${parsed.zoneId} and payload zone ${r.data.zoneId} differ` };
   return { ok: true, request: r.data };
+}
+
+/**
+ * `attempt` again after each of `delaysMs` while it fails for a transient reason — the alerts API unreachable,
+ * no answer, or 5xx (a restart) — and `canRetry()` holds; a refusal (4xx, 409 included) or anything else is final.
+ */
+export async function retryTransient<T>(attempt: () => Promise<T>, o: { delaysMs: readonly number[]; canRetry?: () => boolean; onRetry?: (err: Error, delayMs: number) => void; sleep?: (ms: number) => Promise<void> }): Promise<T> {
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (let i = 0; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      const transient = err instanceof FetchError && (err.status === null || err.status >= 500);
+      const delay = o.delaysMs[i];
+      if (!transient || delay === undefined || !(o.canRetry?.() ?? true)) throw err;
+      o.onRetry?.(err, delay);
+      await sleep(delay);
+    }
+  }
 }
 
 export interface DrillPlayerOptions {
@@ -136,7 +157,7 @@ export function startDrillPlayer(o: DrillPlayerOptions): RunningDrillPlayer {
       if (!acked) ack();
       acked = true;
     };
-    const run = runSensorDrill(
+    const attempt = () => runSensorDrill(
       { zoneId: req.zoneId, speed: req.speed, node: req.node, audience: req.audience, dryRun: req.dryRun, startedBy: req.startedBy, drillId: req.drillId },
       {
         site: o.site,
@@ -152,7 +173,15 @@ export function startDrillPlayer(o: DrillPlayerOptions): RunningDrillPlayer {
           log.info({ drillId, zoneId: req.zoneId, ignitionNode: plan.ignitionNode, speed: plan.speed, readings: plan.messages.length, until: new Date(plan.endWallMs).toISOString(), startedBy: req.startedBy }, 'sensor drill requested: plume playing');
         },
       },
-    )
+    );
+    const retrying = () =>
+      retryTransient(attempt, {
+        delaysMs: API_RETRY_DELAYS_MS,
+        // Once the drill is recorded (acked), a failure is the plume's, not the API's: never start it again.
+        canRetry: () => !acked && !stop.signal.aborted,
+        onRetry: (err, delayMs) => log.warn({ drillId: req.drillId, err: err.message, retryInMs: delayMs }, 'alerts API not answering for a sensor drill request: trying again'),
+      });
+    const run = retrying()
       .then((r) => log.info({ drillId: r.drillId, zoneId: req.zoneId, sent: r.sent }, 'sensor drill plume played'))
       .catch((err: unknown) => {
         if (err instanceof FetchError && err.status === 409) {
