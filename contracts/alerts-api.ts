@@ -68,6 +68,9 @@ export const apiAlertsResponseSchema = z.object({ alerts: z.array(apiAlertSchema
 // What a drill rehearses (defined beside the site file's drill schedule).
 export { DRILL_KINDS, type DrillKind };
 
+/** A drill id chosen by a requester: an id whose alert id `drill-<id>` is still a topic id (63 characters at most). */
+export const requestedDrillIdSchema = nodeIdSchema.max(57, 'a drill id has at most 57 characters (its alert id drill-<id> is a topic level)');
+
 export const drillStartSchema = z
   .object({
     zoneId: nodeIdSchema,
@@ -101,7 +104,7 @@ export const drillStartSchema = z
     speed: z.number().min(1).max(10_000).optional(),
     node: nodeIdSchema.optional(),
     /** The drill id a request chose (the drill player sends it with the plume; an id that exists already → 409). */
-    drillId: nodeIdSchema.optional(),
+    drillId: requestedDrillIdSchema.optional(),
   })
   .strict()
   .refine((d) => d.depth === 'sensor' || (d.plume === undefined && d.speed === undefined && d.node === undefined && d.drillId === undefined), { message: 'plume, speed, node and drillId are for sensor drills only', path: ['depth'] })
@@ -118,7 +121,7 @@ export type DrillStart = z.input<typeof drillStartSchema>;
  */
 export const drillRequestSchema = z
   .object({
-    drillId: nodeIdSchema,
+    drillId: requestedDrillIdSchema,
     zoneId: nodeIdSchema,
     /** Unix ms, wall clock: a request older than the player's bound is refused (a stale drill is not played). */
     requestedAt: z.number().int().nonnegative(),

@@ -41,6 +41,7 @@ describe('a request message', () => {
     { name: 'not JSON', topic: 'ews/v1/drill/requests/san-thang', body: Buffer.from('{'), reason: 'not JSON' },
     { name: 'an unknown field', topic: 'ews/v1/drill/requests/san-thang', body: payload({ ...request(), plume: {} }), reason: 'Unrecognized key' },
     { name: 'speed below 1', topic: 'ews/v1/drill/requests/san-thang', body: payload({ ...request(), speed: 0.5 }), reason: 'speed' },
+    { name: 'a drill id too long for its alert\'s topic', topic: 'ews/v1/drill/requests/san-thang', body: payload({ ...request(), drillId: 'x'.repeat(58) }), reason: 'at most 57 characters' },
     { name: 'a bad audience', topic: 'ews/v1/drill/requests/san-thang', body: payload({ ...request(), audience: ['everyone'] }), reason: 'audience' },
     { name: 'topic and payload zones differ', topic: 'ews/v1/drill/requests/nam-loong', body: payload(request()), reason: 'topic zone nam-loong and payload zone san-thang differ' },
   ])('refuses $name with a reason', ({ topic, body, reason }) => {
