@@ -46,15 +46,17 @@ export function drillReportText(r: DrillReport): string {
 }
 
 /**
- * A sensor drill's plume as the simulator plans and plays it (simulator/drill-plume.ts
- * `sensorDrillPlumeFromEnv`, wired in by cli/fire-ews.ts: services do not import each other).
+ * A whole sensor drill as the simulator runs it (simulator/drill-plume.ts `sensorDrillFromEnv`: plan the
+ * plume, POST /api/drills with it, play it; the drill player runs the same function), wired in by
+ * cli/fire-ews.ts: services do not import each other.
  */
-export type SensorDrillPlumeSource = (zoneId: string, opts: { speed: number; node?: string }) => {
-  plume: NonNullable<DrillStart['plume']>;
-  play: (drillId: string, onReading?: (sent: number) => void) => Promise<number>;
-};
+export type SensorDrillRunner = (
+  ask: { zoneId: string; speed: number; node?: string; audience?: DrillStart['audience']; dryRun: boolean; startedBy: string },
+  api: { url: string; key: string },
+  onStarted: (drillId: string, plan: { ignitionNode: string; nodes: string[]; ignitionAtMs: number; endWallMs: number }) => void,
+) => Promise<{ drillId: string; sent: number }>;
 
-export function registerDrillCommands(program: Command, sensorPlume?: SensorDrillPlumeSource): void {
+export function registerDrillCommands(program: Command, sensorDrill?: () => SensorDrillRunner): void {
   program
     .command('drill')
     .description('start a drill (diễn tập): the real SMS path, every message marked DIEN TAP; --depth sensor plays a simulated plume at the zone\'s nodes first (sensors → ingest → rules → alerts); needs ALERTS_API_KEY (ALERTS_URL, default http://127.0.0.1:8090)')
@@ -75,14 +77,13 @@ export function registerDrillCommands(program: Command, sensorPlume?: SensorDril
         console.log(`drill ${r.drillId} started: ${r.recipients} people texted${opts.dryRun ? ' (dry run: recorded, not sent)' : ''}; report: fire-ews drill-report ${r.drillId}`);
         return;
       }
-      if (!sensorPlume) throw new Error('sensor drills are not available in this build');
+      if (!sensorDrill) throw new Error('sensor drills are not available in this build');
       const speed = opts.speed;
-      const source = sensorPlume(opts.zone, { speed, ...(opts.node ? { node: opts.node } : {}) });
-      const r = await call(env, '/api/drills', drillStartResponseSchema, { ...body, plume: source.plume });
-      const p = source.plume;
-      console.log(`drill ${r.drillId} started (sensor): plume at ${p.nodes.length} nodes of ${opts.zone}, fire 120 m upwind of ${p.ignitionNode} at ${new Date(p.ignitionAt).toISOString()} (readings' clock), ${speed}× real time, until ${new Date(p.endsAt).toISOString()}; nobody is texted until rules detects it${opts.dryRun ? ' (dry run)' : ''}`);
-      const sent = await source.play(r.drillId);
-      console.log(`plume played: ${sent} drill readings; report: fire-ews drill-report ${r.drillId}`);
+      const run = sensorDrill();
+      const r = await run({ zoneId: opts.zone, speed, dryRun: body.dryRun ?? false, startedBy: 'cli', ...(opts.node ? { node: opts.node } : {}), ...(body.audience ? { audience: body.audience } : {}) }, { url: env.ALERTS_URL, key: env.ALERTS_API_KEY }, (drillId, p) => {
+        console.log(`drill ${drillId} started (sensor): plume at ${p.nodes.length} nodes of ${opts.zone}, fire 120 m upwind of ${p.ignitionNode} at ${new Date(p.ignitionAtMs).toISOString()} (readings' clock), ${speed}× real time, until ${new Date(p.endWallMs).toISOString()}; nobody is texted until rules detects it${opts.dryRun ? ' (dry run)' : ''}`);
+      });
+      console.log(`plume played: ${r.sent} drill readings; report: fire-ews drill-report ${r.drillId}`);
     });
   program
     .command('drill-report')

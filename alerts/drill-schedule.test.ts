@@ -120,6 +120,14 @@ describe('the decision at a slot', () => {
     expect(decideSlot(entry, slot, calm, none).action).toBe('start');
   });
 
+  it('a sensor entry asks the drill player for its plume under the slot\'s id; a real fire of its zone skips it the same way', () => {
+    const sensor = scheduledDrillSchema.parse({ zone: 'san-thang', cron: FIRST_MONDAY, depth: 'sensor', speed: 60, node: 'san-thang-07', dryRun: true });
+    const id = scheduledDrillId(sensor, slot);
+    expect(decideSlot(sensor, slot, emptyEngineState(), none)).toStrictEqual({ action: 'request', drillId: id, ask: { drillId: id, zoneId: 'san-thang', speed: 60, node: 'san-thang-07', dryRun: true, startedBy: 'schedule' } });
+    const burning = withEvent(emptyEngineState(), fire('fire-suspected', 'san-thang', 'real-s'));
+    expect(decideSlot(sensor, slot, burning, none).action).toBe('skip');
+  });
+
   it('an acknowledged fire still stops it; a resolved one does not', () => {
     const state = withEvent(emptyEngineState(), fire('fire-suspected', 'san-thang', 'real-3'));
     const [alertId] = realAlertsOf(state, 'san-thang');
@@ -141,7 +149,9 @@ describe('the schedule in the site file', () => {
   it.each([
     [{ zone: 'san-thang', cron: '30 8 1-7 * 1 *' }, 'cron must have 5 fields'],
     [{ zone: 'san-thang', cron: '30 25 * * *' }, 'not a node-cron expression'],
-    [{ zone: 'san-thang', cron: FIRST_MONDAY, depth: 'sensor' }, 'only depth: alert can be scheduled'],
+    [{ zone: 'san-thang', cron: FIRST_MONDAY, speed: 60 }, 'speed is for depth: sensor only'],
+    [{ zone: 'san-thang', cron: FIRST_MONDAY, node: 'san-thang-07' }, 'node is for depth: sensor only'],
+    [{ zone: 'san-thang', cron: FIRST_MONDAY, depth: 'sensor', speed: 0.5 }, 'speed'],
     [{ zone: 'san-thang', cron: FIRST_MONDAY, kind: 'flood' }, 'kind'],
   ])('%j is refused (%s)', (input, message) => {
     const r = scheduledDrillSchema.safeParse(input);
@@ -204,6 +214,36 @@ describe('startDrillSchedule after a restart (in-memory SQLite, an injected cloc
     running.stop();
     expect(a.startDrillFn).toHaveBeenCalledTimes(1);
     expect(b.startDrillFn).not.toHaveBeenCalled();
+  });
+
+  it('a sensor slot is recorded once its request is taken; a refused request is recorded as skipped with the reason; neither is asked again after a restart', async () => {
+    const db = openDatabase(':memory:');
+    const sensor = scheduledDrillSchema.parse({ zone: 'san-thang', cron: FIRST_MONDAY, depth: 'sensor', speed: 90 });
+    const other = scheduledDrillSchema.parse({ zone: 'nam-loong', cron: FIRST_MONDAY, depth: 'sensor' });
+    let release: () => void = () => {};
+    const taken = new Promise<void>((r) => (release = r));
+    const requestSensorDrill = vi.fn(async (ask: { zoneId: string }) => {
+      if (ask.zoneId === 'nam-loong') return { ok: false as const, status: 503 as const, reason: 'the broker did not take the request' };
+      await taken;
+      return { ok: true as const };
+    });
+    const startDrillFn = vi.fn();
+    const opts = { drills: [sensor, other], timezone: TZ, service: { engineState: emptyEngineState(), startDrill: startDrillFn }, requestSensorDrill, drillExists: () => false, db, log, now: () => slot + 60_000, catchUpDelayMs: 0 };
+    startDrillSchedule(opts).stop();
+    const rows = () => db.prepare('SELECT drill_id, outcome, reason FROM scheduled_drill_slots ORDER BY drill_id').all();
+    await vi.waitFor(() => expect(rows()).toHaveLength(1));
+    // Not recorded while the broker has not taken it (a crash now leaves the slot to the catch-up).
+    expect(rows()).toStrictEqual([{ drill_id: scheduledDrillId(other, slot), outcome: 'skipped', reason: 'the broker did not take the request' }]);
+    release();
+    await vi.waitFor(() => expect(rows()).toHaveLength(2));
+    expect(rows()).toContainEqual({ drill_id: scheduledDrillId(sensor, slot), outcome: 'started', reason: null });
+    startDrillSchedule(opts).stop();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(requestSensorDrill.mock.calls.map(([a]) => a)).toStrictEqual([
+      { drillId: scheduledDrillId(sensor, slot), zoneId: 'san-thang', speed: 90, dryRun: false, startedBy: 'schedule' },
+      { drillId: scheduledDrillId(other, slot), zoneId: 'nam-loong', speed: 1, dryRun: false, startedBy: 'schedule' },
+    ]);
+    expect(startDrillFn).not.toHaveBeenCalled();
   });
 
   it('no schedule: nothing is created', () => {

@@ -15,6 +15,7 @@ import type { Logger } from '../platform/logger.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
 import type { SqliteDatabase } from '../platform/sqlite.ts';
 import type { DrillRequest, DrillStartResult, EngineState } from './engine.ts';
+import type { SensorDrillAskInput, SensorDrillRequester } from './drill-requests.ts';
 
 /** A slot missed by at most this much (the service was restarting) still starts when the service is back. */
 export const CATCH_UP_MS = 15 * 60_000;
@@ -65,6 +66,8 @@ export function realAlertsOf(state: EngineState, zoneId: string): string[] {
 
 export type SlotDecision =
   | { action: 'start'; drillId: string; request: DrillRequest }
+  /** A sensor drill: the drill player is asked to play its plume (alerts/drill-requests.ts) under the slot's drill id. */
+  | { action: 'request'; drillId: string; ask: SensorDrillAskInput }
   | { action: 'skip'; drillId: string; reason: string }
   | { action: 'none'; drillId: string; reason: string };
 
@@ -75,6 +78,9 @@ export function decideSlot(entry: ScheduledDrill, slotMs: number, state: EngineS
   if (before) return { action: 'none', drillId, reason: before };
   const real = realAlertsOf(state, entry.zone);
   if (real.length) return { action: 'skip', drillId, reason: `a real alert of ${entry.zone} is open: ${real.slice(0, 5).join(', ')}` };
+  if (entry.depth === 'sensor') {
+    return { action: 'request', drillId, ask: { drillId, zoneId: entry.zone, speed: entry.speed ?? 1, ...(entry.node ? { node: entry.node } : {}), ...(entry.audience ? { audience: entry.audience } : {}), dryRun: entry.dryRun, startedBy: 'schedule' } };
+  }
   return { action: 'start', drillId, request: { drillId, kind: entry.kind, zoneId: entry.zone, audience: entry.audience ?? null, dryRun: entry.dryRun, startedBy: 'schedule' } };
 }
 
@@ -94,7 +100,9 @@ export interface DrillScheduleOptions {
   drills: readonly ScheduledDrill[];
   timezone: string;
   service: { readonly engineState: EngineState; startDrill(req: DrillRequest): DrillStartResult };
-  /** The drills table (the outbox): a slot whose drill is there has started. */
+  /** Sensor drill slots: the request to the drill player (alerts/drill-requests.ts); absent: such a slot is skipped. */
+  requestSensorDrill?: SensorDrillRequester;
+  /** The drills tables (the outbox, sensor drills): a slot whose drill is there has started. */
   drillExists: (drillId: string) => boolean;
   /** alerts.sqlite: skipped and started slots are recorded in `scheduled_drill_slots`. */
   db: SqliteDatabase;
@@ -127,8 +135,10 @@ export function startDrillSchedule(o: DrillScheduleOptions): { stop(): void } {
   o.db.exec(SLOT_TABLE);
   const recorded = o.db.prepare('SELECT outcome, reason FROM scheduled_drill_slots WHERE drill_id = ?');
   const record = o.db.prepare('INSERT OR IGNORE INTO scheduled_drill_slots (drill_id, zone_id, slot_at, outcome, reason, decided_at) VALUES (?, ?, ?, ?, ?, ?)');
+  // Sensor slots whose request the broker has not acknowledged yet (the catch-up may meet the same slot).
+  const requesting = new Set<string>();
   const decidedBefore = (drillId: string): string | null => {
-    if (o.drillExists(drillId)) return 'started already';
+    if (o.drillExists(drillId) || requesting.has(drillId)) return 'started already';
     const raw = recorded.get(drillId);
     if (raw === undefined) return null;
     const row = slotRowSchema.parse(raw);
@@ -141,6 +151,7 @@ export function startDrillSchedule(o: DrillScheduleOptions): { stop(): void } {
       const d = decideSlot(entry, slotMs, o.service.engineState, decidedBefore);
       const slot = { drillId: d.drillId, zoneId: entry.zone, kind: entry.kind, slot: new Date(slotMs).toISOString() };
       if (d.action === 'none') return o.log.debug({ ...slot, reason: d.reason }, 'scheduled drill slot decided before');
+      if (d.action === 'request') return requestSlot(entry, slotMs, d, slot);
       const r = d.action === 'start' ? o.service.startDrill(d.request) : null;
       const skipped = d.action === 'skip' ? d.reason : r && !r.ok ? r.reason : null;
       record.run(d.drillId, entry.zone, slotMs, skipped ? 'skipped' : 'started', skipped, now());
@@ -150,6 +161,24 @@ export function startDrillSchedule(o: DrillScheduleOptions): { stop(): void } {
     } catch (err) {
       o.log.error({ err: String(err), zoneId: entry.zone, slot: new Date(slotMs).toISOString() }, 'scheduled drill failed');
     }
+  };
+
+  // A sensor slot is recorded once the broker has taken its request (PUBACK): a crash before that leaves the
+  // slot undecided for the catch-up, and a request sent twice carries the same drill id (the player and
+  // the API refuse it the second time).
+  const requestSlot = (entry: ScheduledDrill, slotMs: number, d: { drillId: string; ask: SensorDrillAskInput }, slot: Record<string, unknown>) => {
+    const ask = o.requestSensorDrill ?? (async () => ({ ok: false as const, status: 422 as const, reason: 'sensor drills cannot be requested from this service' }));
+    requesting.add(d.drillId);
+    void ask(d.ask)
+      .then((r) => {
+        const skipped = r.ok ? null : r.reason;
+        record.run(d.drillId, entry.zone, slotMs, skipped ? 'skipped' : 'started', skipped, now());
+        scheduledTotal.inc({ outcome: skipped ? 'skipped' : 'started' });
+        if (skipped) o.log.warn({ ...slot, reason: skipped }, 'scheduled drill skipped');
+        else o.log.info({ ...slot, depth: 'sensor', speed: d.ask.speed, dryRun: entry.dryRun }, 'scheduled sensor drill requested from the drill player');
+      })
+      .catch((err: unknown) => o.log.error({ ...slot, err: String(err) }, 'scheduled drill failed'))
+      .finally(() => requesting.delete(d.drillId));
   };
 
   const tasks: ScheduledTask[] = o.drills.map((entry, index) =>

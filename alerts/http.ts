@@ -16,6 +16,7 @@ import type { AlertService } from './core.ts';
 import { ownValue } from '../platform/records.ts';
 import type { AlertRecord } from './engine.ts';
 import type { SensorDrills } from './sensor-drills.ts';
+import type { SensorDrillRequester } from './drill-requests.ts';
 import { alertTime, describeAlertVi } from './templates.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -53,6 +54,8 @@ export interface AlertsHttpOptions {
   apiKey: string | undefined;
   /** Sensor drills (`depth: "sensor"`); absent: only alert drills. */
   sensorDrills?: SensorDrills;
+  /** Sensor drills from the board's form: a request for the drill player (alerts/drill-requests.ts); absent: a plume is required. */
+  requestSensorDrill?: SensorDrillRequester;
   /** The site file's scheduled drill slots that were skipped, newest first (`GET /api/drills`); absent: none. */
   skippedDrillSlots?: (zone: string | undefined) => SkippedDrillSlot[];
   /** Public liveness only: the answer carries no detail (that is on the internal /healthz). */
@@ -176,14 +179,28 @@ export function createAlertsHttpServer(opts: AlertsHttpOptions): Server {
     return a.ack ? `${ended}; ${a.ack.by} đã xác nhận trước đó.` : `${ended}, trước khi có người xác nhận. Không cần xác nhận nữa.`;
   }
 
-  /** `POST /api/drills` with depth sensor: recorded, nobody texted until rules detects the plume (alerts/sensor-drills.ts). */
-  function startSensorDrill(res: ServerResponse, d: z.output<typeof drillStartSchema>): void {
+  /**
+   * `POST /api/drills` with depth sensor. With its plume (the CLI, the drill player): recorded, nobody texted
+   * until rules detects the plume (alerts/sensor-drills.ts); a drill id that exists already → 409 (a
+   * redelivered request). Without: a request for the drill player (alerts/drill-requests.ts), answered
+   * 202 with the drill id it will start under.
+   */
+  async function startSensorDrill(res: ServerResponse, d: z.output<typeof drillStartSchema>): Promise<void> {
     const plume = d.plume;
-    if (!opts.sensorDrills || !plume) return json(res, 422, { error: 'sensor drills are not available in this service' });
+    if (!plume) {
+      if (!opts.requestSensorDrill) return json(res, 422, { error: 'sensor drills are not available in this service' });
+      const drillId = d.drillId ?? newDrillId(d.zoneId, Date.now());
+      if (opts.outbox.drill(drillId) || opts.sensorDrills?.row(drillId)) return json(res, 409, { error: `drill ${drillId} exists already` });
+      const r = await opts.requestSensorDrill({ drillId, zoneId: d.zoneId, speed: d.speed ?? 1, ...(d.node ? { node: d.node } : {}), ...(d.audience ? { audience: d.audience } : {}), dryRun: d.dryRun, startedBy: d.startedBy });
+      if (!r.ok) return json(res, r.status, { error: r.reason });
+      return json(res, 202, { ok: true, drillId, alertId: `drill-${drillId}`, recipients: 0, requested: true });
+    }
+    if (!opts.sensorDrills) return json(res, 422, { error: 'sensor drills are not available in this service' });
     if (!site.zones.some((z) => z.id === d.zoneId)) return json(res, 422, { error: `unknown zone ${d.zoneId}` });
     const outside = [plume.ignitionNode, ...plume.nodes].filter((n) => site.nodes.find((x) => x.id === n)?.zone !== d.zoneId);
     if (outside.length) return json(res, 422, { error: `not sensor nodes of ${d.zoneId}: ${[...new Set(outside)].join(', ')}` });
-    const drillId = newDrillId(d.zoneId, Date.now());
+    const drillId = d.drillId ?? newDrillId(d.zoneId, Date.now());
+    if (opts.outbox.drill(drillId) || opts.sensorDrills.row(drillId)) return json(res, 409, { error: `drill ${drillId} exists already` });
     const r = opts.sensorDrills.start({ drillId, zoneId: d.zoneId, audience: d.audience ?? null, dryRun: d.dryRun, startedBy: d.startedBy, plume });
     if (!r.ok) return json(res, 422, { error: r.reason });
     return json(res, 200, { ok: true, drillId, alertId: `drill-${drillId}`, recipients: 0 });
@@ -262,7 +279,7 @@ export function createAlertsHttpServer(opts: AlertsHttpOptions): Server {
         const parsed = drillStartSchema.safeParse(await readJson(req));
         if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
         const d = parsed.data;
-        if (d.depth === 'sensor') return startSensorDrill(res, d);
+        if (d.depth === 'sensor') return await startSensorDrill(res, d);
         const r = opts.service.startDrill({ drillId: newDrillId(d.zoneId, Date.now()), kind: d.kind, zoneId: d.zoneId, audience: d.audience ?? null, dryRun: d.dryRun, startedBy: d.startedBy });
         if (!r.ok) return json(res, 422, { error: r.reason });
         opts.log.info({ drillId: r.alert.drill?.id, zoneId: d.zoneId, kind: d.kind, dryRun: d.dryRun, startedBy: d.startedBy, recipients: r.alert.notified.length }, 'drill started');

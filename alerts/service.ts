@@ -22,6 +22,7 @@ import type { AlertPolicy } from './policy.ts';
 import { buildRoster } from './routing.ts';
 import { skippedDrillSlots, startDrillSchedule } from './drill-schedule.ts';
 import { SensorDrills } from './sensor-drills.ts';
+import { drillRequestPublisher } from './drill-requests.ts';
 import { lifecycleMessages } from './lifecycle-messages.ts';
 import { AlertService, type AlertServiceOptions, type TransportDegradation } from './core.ts';
 import { assertTemplatesFit, ACK_CODE_DIGITS, transportNotice, type AckMode } from './templates.ts';
@@ -151,7 +152,9 @@ export async function startAlertsService(context: ServiceContext<AlertsEnv>, ext
   const sensorDrills = new SensorDrills(db, service, log);
   sensorDrills.startTimer();
   // Drills the site file schedules (README "Drills"): node-cron, wall clock, the site's timezone.
-  const drillSchedule = startDrillSchedule({ drills: site.drills, timezone: policy.timezone, service, drillExists: (id) => outbox.drill(id) !== null, db, log });
+  // Sensor drills from the board and the schedule: a request for the drill player (alerts/drill-requests.ts).
+  const requestSensorDrill = drillRequestPublisher({ site, client: () => mqttClient, log });
+  const drillSchedule = startDrillSchedule({ drills: site.drills, timezone: policy.timezone, service, requestSensorDrill, drillExists: (id) => outbox.drill(id) !== null || sensorDrills.row(id) !== null, db, log });
 
   const http = createAlertsHttpServer({
     host: env.ALERTS_HTTP_HOST,
@@ -159,6 +162,7 @@ export async function startAlertsService(context: ServiceContext<AlertsEnv>, ext
     service,
     outbox,
     sensorDrills,
+    requestSensorDrill,
     skippedDrillSlots: (zone) => skippedDrillSlots(db, 20, zone),
     log,
     publicUrl: env.ALERTS_PUBLIC_URL,

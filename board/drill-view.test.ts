@@ -8,7 +8,7 @@ import type { DrillReport } from '../contracts/alerts-api.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import type { AlertsClient } from './alerts-client.ts';
 import { hashPassword } from './auth.ts';
-import { drillReportCsv, renderDrillListHtml, renderDrillReportHtml, seconds } from './drill-view.ts';
+import { drillReportCsv, renderDrillListHtml, renderDrillReportHtml, sensorDrillRequestedVi, seconds } from './drill-view.ts';
 import { buildMapGeometry } from './geometry.ts';
 import { createBoardHttp } from './http.ts';
 import { LiveHub } from './live.ts';
@@ -93,10 +93,21 @@ describe('the drill report page and CSV', () => {
 
   it('the list shows the site file\'s schedule with each entry\'s next start (local time)', () => {
     const next = Date.parse('2027-01-04T01:30:00Z');
-    const html = renderDrillListHtml(SITE, [], 'tok', null, [{ zone: 'san-thang', kind: 'fire-confirmed', cron: '30 8 1-7 1-4,11,12 1', dryRun: false, next }]);
+    const html = renderDrillListHtml(SITE, [], 'tok', null, [
+      { zone: 'san-thang', kind: 'fire-confirmed', depth: 'alert', cron: '30 8 1-7 1-4,11,12 1', dryRun: false, next },
+      { zone: 'nam-loong', kind: 'fire-confirmed', depth: 'sensor', cron: '30 9 1-7 1-4,11,12 1', dryRun: true, next: next + 3_600_000 },
+    ]);
     expect(html).toContain('<h2>Lịch diễn tập tự động</h2>');
     expect(html).toContain('<tr><td>San Thàng</td><td>Cháy rừng (đã xác nhận)</td><td><code>30 8 1-7 1-4,11,12 1</code></td><td>04/01 08:30</td></tr>');
+    expect(html).toContain('<tr><td>Nậm Loỏng</td><td>Cảm biến (khói mô phỏng) (chạy thử)</td><td><code>30 9 1-7 1-4,11,12 1</code></td><td>04/01 09:30</td></tr>');
     expect(renderDrillListHtml(SITE, [], 'tok')).not.toContain('Lịch diễn tập tự động');
+  });
+
+  it('the form offers both depths and the plume\'s speed; a requested sensor drill is announced', () => {
+    const html = renderDrillListHtml(SITE, [], 'tok', sensorDrillRequestedVi('san-thang-20270104-0130-abcd'));
+    expect(html).toContain('<select name="depth"><option value="alert">Tin nhắn (cảnh báo ngay)</option><option value="sensor">');
+    expect(html).toContain('<input type="number" name="speed" min="1"');
+    expect(html).toContain('<p role="alert">Đã yêu cầu diễn tập cảm biến san-thang-20270104-0130-abcd: ');
   });
 
   it('the list says which scheduled slots were skipped and why, in Vietnamese where the reason is a real alert', () => {

@@ -42,9 +42,15 @@ const zoneName = (site: Site, zoneId: string) => site.zones.find((z) => z.id ===
 export interface ScheduledDrillRun {
   zone: string;
   kind: DrillKind;
+  depth: 'alert' | 'sensor';
   cron: string;
   dryRun: boolean;
   next: number | null;
+}
+
+/** What a member reads after asking for a sensor drill: it starts when the drill player has planned its plume. */
+export function sensorDrillRequestedVi(drillId: string): string {
+  return `Đã yêu cầu diễn tập cảm biến ${drillId}: khói mô phỏng sẽ được phát tại các trạm đo của khu vực trong giây lát; tin nhắn DIỄN TẬP chỉ gửi khi hệ thống phát hiện đám cháy mô phỏng. Lần diễn tập hiện trong danh sách dưới đây khi bắt đầu (tải lại trang).`;
 }
 
 /** alerts/drill-schedule.ts's reason in Vietnamese where it is the usual one (a real alert of the zone was open). */
@@ -64,7 +70,7 @@ export function renderDrillListHtml(site: Site, drills: readonly DrillSummary[],
     : '';
   const scheduled = schedule.length
     ? `<h2>Lịch diễn tập tự động</h2><p>Theo tệp cấu hình; không bắt đầu khi khu vực đang có cảnh báo thật.</p><table><thead><tr><th>Khu vực</th><th>Tình huống</th><th>Lịch (cron)</th><th>Lần tới</th></tr></thead><tbody>${schedule
-        .map((d) => `<tr><td>${escapeHtml(zoneName(site, d.zone))}</td><td>${escapeHtml(DRILL_KIND_VI[d.kind])}${d.dryRun ? ' (chạy thử)' : ''}</td><td><code>${escapeHtml(d.cron)}</code></td><td>${d.next === null ? '—' : escapeHtml(dateTime(d.next, tz))}</td></tr>`)
+        .map((d) => `<tr><td>${escapeHtml(zoneName(site, d.zone))}</td><td>${d.depth === 'sensor' ? 'Cảm biến (khói mô phỏng)' : escapeHtml(DRILL_KIND_VI[d.kind])}${d.dryRun ? ' (chạy thử)' : ''}</td><td><code>${escapeHtml(d.cron)}</code></td><td>${d.next === null ? '—' : escapeHtml(dateTime(d.next, tz))}</td></tr>`)
         .join('')}</tbody></table>`
     : '';
   const hotspotsFirst = [...site.zones].sort((a, b) => Number(b.hotspot ?? false) - Number(a.hotspot ?? false));
@@ -72,6 +78,8 @@ export function renderDrillListHtml(site: Site, drills: readonly DrillSummary[],
     ? `<h2>Bắt đầu diễn tập</h2><form method="post" action="/drills"><input type="hidden" name="_csrf" value="${escapeHtml(csrf)}">` +
       `<label>Khu vực <select name="zoneId">${hotspotsFirst.map((z) => `<option value="${escapeHtml(z.id)}">${escapeHtml(z.name)}</option>`).join('')}</select></label> ` +
       `<label>Tình huống <select name="kind">${DRILL_KINDS.map((k) => `<option value="${k}">${escapeHtml(DRILL_KIND_VI[k])}</option>`).join('')}</select></label> ` +
+      `<label>Hình thức <select name="depth"><option value="alert">Tin nhắn (cảnh báo ngay)</option><option value="sensor">Cảm biến (khói mô phỏng qua các trạm đo, cảnh báo khi phát hiện)</option></select></label> ` +
+      `<label>Tốc độ đám cháy mô phỏng <input type="number" name="speed" min="1" max="10000" step="1" placeholder="1" inputmode="numeric"> lần (chỉ cảm biến; trống = thời gian thực)</label> ` +
       `<label><input type="checkbox" name="dryRun" value="on"> Chạy thử (ghi lại, không gửi SMS)</label> <button type="submit">Bắt đầu</button></form>`
     : '';
   const rows = [...drills]

@@ -29,7 +29,7 @@ import type { BoardService } from './service.ts';
 import type { BoardStore } from './store.ts';
 import { localDate } from './view.ts';
 import type { AlertsClient } from './alerts-client.ts';
-import { drillReportCsv, renderDrillListHtml, renderDrillReportHtml, type ScheduledDrillRun } from './drill-view.ts';
+import { drillReportCsv, renderDrillListHtml, renderDrillReportHtml, sensorDrillRequestedVi, type ScheduledDrillRun } from './drill-view.ts';
 import { DRILL_KINDS } from '../contracts/alerts-api.ts';
 
 declare module 'fastify' {
@@ -46,7 +46,18 @@ const acksTotal = new Counter({ name: 'ews_board_acks_total', help: 'Acknowledge
 export const loginBodySchema = z.object({ user: z.string().trim().min(1).max(64), password: z.string().min(1).max(256), _csrf: z.string().max(200).optional() });
 export const ackBodySchema = z.object({ alertId: nodeIdSchema }).strict();
 /** The board's form that starts a drill (README "Drills"). */
-export const drillFormSchema = z.object({ zoneId: nodeIdSchema, kind: z.enum(DRILL_KINDS), dryRun: z.literal('on').optional(), _csrf: z.string().max(200).optional() }).strict();
+export const drillFormSchema = z
+  .object({
+    zoneId: nodeIdSchema,
+    kind: z.enum(DRILL_KINDS),
+    dryRun: z.literal('on').optional(),
+    /** alert: the drill alert at once; sensor: the drill player plays a simulated plume, the alert opens when rules detects it. */
+    depth: z.enum(['alert', 'sensor']).default('alert'),
+    /** Sensor drills: the fire minutes this many times faster than real time (blank = 1, real time). */
+    speed: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().min(1).max(10_000).optional()),
+    _csrf: z.string().max(200).optional(),
+  })
+  .strict();
 export const seriesQuerySchema = z.union([z.object({ zone: nodeIdSchema }).strict(), z.object({ node: nodeIdSchema }).strict()]);
 const dateSchema = z.iso.date();
 
@@ -299,7 +310,7 @@ export async function createBoardHttp(o: BoardHttpOptions): Promise<FastifyInsta
   app.addHook('onClose', async () => {
     for (const { task } of schedule) await task.destroy();
   });
-  const scheduleRuns = (): ScheduledDrillRun[] => schedule.map(({ d, task }) => ({ zone: d.zone, kind: d.kind, cron: d.cron, dryRun: d.dryRun, next: nextRunMs(task) }));
+  const scheduleRuns = (): ScheduledDrillRun[] => schedule.map(({ d, task }) => ({ zone: d.zone, kind: d.kind, depth: d.depth, cron: d.cron, dryRun: d.dryRun, next: nextRunMs(task) }));
   // Drills: signed-in members only (a wall screen neither starts nor reads them).
   const member = (req: FastifyRequest): Extract<SessionUser, { role: 'member' }> | null => {
     const u = who(req);
@@ -311,7 +322,8 @@ export async function createBoardHttp(o: BoardHttpOptions): Promise<FastifyInsta
     if (!o.alerts) return reply.code(404).send({ error: 'no alerts service configured (BOARD_ALERTS_URL)' });
     try {
       const { drills, skipped } = await o.alerts.drills();
-      return html(reply, 200, renderDrillListHtml(o.site, drills, reply.generateCsrf(), null, scheduleRuns(), skipped));
+      const requested = nodeIdSchema.safeParse((req.query as Record<string, unknown> | undefined)?.requested);
+      return html(reply, 200, renderDrillListHtml(o.site, drills, reply.generateCsrf(), requested.success ? sensorDrillRequestedVi(requested.data) : null, scheduleRuns(), skipped));
     } catch (err) {
       return reply.code(502).send({ error: (err as Error).message });
     }
@@ -323,7 +335,14 @@ export async function createBoardHttp(o: BoardHttpOptions): Promise<FastifyInsta
     const form = drillFormSchema.safeParse(req.body);
     if (!form.success) return reply.code(400).send({ error: describeZodError(form.error) });
     try {
-      const r = await o.alerts.startDrill({ zoneId: form.data.zoneId, kind: form.data.kind, dryRun: form.data.dryRun === 'on', startedBy: `${user.name} (${user.memberId})` });
+      const startedBy = `${user.name} (${user.memberId})`;
+      if (form.data.depth === 'sensor') {
+        // The alerts service asks the drill player (README "Drills"); the drill has no report until the player starts it.
+        const r = await o.alerts.startDrill({ zoneId: form.data.zoneId, depth: 'sensor', dryRun: form.data.dryRun === 'on', startedBy, ...(form.data.speed !== undefined ? { speed: form.data.speed } : {}) });
+        o.log.info({ drillId: r.drillId, memberId: user.memberId, zoneId: form.data.zoneId, depth: 'sensor' }, 'sensor drill requested from the board');
+        return reply.redirect(`/drills?requested=${encodeURIComponent(r.drillId)}`, 303);
+      }
+      const r = await o.alerts.startDrill({ zoneId: form.data.zoneId, kind: form.data.kind, dryRun: form.data.dryRun === 'on', startedBy });
       o.log.info({ drillId: r.drillId, memberId: user.memberId, zoneId: form.data.zoneId }, 'drill started from the board');
       return reply.redirect(`/drills/${r.drillId}`, 303);
     } catch (err) {

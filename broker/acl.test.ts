@@ -152,6 +152,8 @@ describe('drills', () => {
     { topic: 'ews/v1/drill/events/fire-confirmed/san-thang', publishers: ['svc-alerts', 'svc-rules'] },
     // A sensor drill's plume: the simulator account only — never a node, even for its own id.
     { topic: 'ews/v1/drill/readings/nam-loong-01', publishers: ['svc-simulator'] },
+    // A sensor drill request (the board's form, the schedule): alerts alone; the board asks alerts through its API.
+    { topic: 'ews/v1/drill/requests/san-thang', publishers: ['svc-alerts'] },
   ])('only $publishers may publish $topic', ({ topic, publishers }) => {
     const allowed = everyone.filter((who) => authorizePublish(who, topic).ok).map((who) => (who.kind === 'node' ? who.nodeId : `svc-${who.role}`));
     expect(allowed).toStrictEqual(publishers);
@@ -168,5 +170,13 @@ describe('drills', () => {
     expect(authorizeReceive(svc('alerts'), 'ews/v1/drill/events/fire-suspected/san-thang').ok).toBe(true);
     expect(authorizeReceive(svc('alerts'), 'ews/v1/drill/readings/nam-loong-01').ok).toBe(false);
     expect(authorizeReceive(svc('observer'), 'ews/v1/drill/events/fire-confirmed/san-thang').ok).toBe(true);
+  });
+  it('only the drill player (svc-simulator) receives sensor drill requests; a node can neither send nor read one', () => {
+    const receivers = everyone.filter((who) => who.kind === 'service' && who.role !== 'observer' && authorizeReceive(who, 'ews/v1/drill/requests/san-thang').ok);
+    expect(receivers).toStrictEqual([svc('simulator')]);
+    expect(authorizeSubscribe(svc('simulator'), 'ews/v1/drill/requests/+').ok).toBe(true);
+    expect(authorizeSubscribe(svc('alerts'), 'ews/v1/drill/requests/+').ok).toBe(false);
+    expect(authorizePublish(node, 'ews/v1/drill/requests/san-thang')).toStrictEqual({ ok: false, reason: 'node san-thang-01 may publish only its own readings and status' });
+    expect(authorizePublish(svc('board'), 'ews/v1/drill/requests/san-thang')).toStrictEqual({ ok: false, reason: 'service board may not publish to drill/requests' });
   });
 });

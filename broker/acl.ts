@@ -22,8 +22,9 @@ export const PUBLISH_FAMILIES: Record<ServiceRole, readonly string[]> = {
   ingest: ['deadletter'],
   // drill/events: what rules detects on a sensor drill's readings (README "Drills").
   rules: ['danger', 'events', 'deadletter', 'drill/events'],
-  // Drills are started through the alerts service's API; it announces alert drills and every drill alert.
-  alerts: ['alerts', 'deadletter', 'drill/events', 'drill/alerts'],
+  // Drills are started through the alerts service's API; it announces alert drills and every drill alert,
+  // and hands sensor drills from the board and the schedule to the drill player (drill/requests).
+  alerts: ['alerts', 'deadletter', 'drill/events', 'drill/alerts', 'drill/requests'],
   // The simulator and replay publish on behalf of any node (load tests, recorded data); a sensor drill's plume only on drill/readings.
   simulator: ['readings', 'status', 'drill/readings'],
   recorder: [],
@@ -38,7 +39,8 @@ export const SUBSCRIBE_FILTERS: Record<ServiceRole, readonly string[]> = {
   rules: [`${TOPIC_ROOT}/readings/+`, `${TOPIC_ROOT}/status/+`, `${TOPIC_ROOT}/danger/+`, `${TOPIC_ROOT}/clock`, `${TOPIC_ROOT}/drill/readings/+`],
   alerts: [`${TOPIC_ROOT}/events/#`, `${TOPIC_ROOT}/events/+/+`, `${TOPIC_ROOT}/danger/+`, `${TOPIC_ROOT}/alerts/+`, `${TOPIC_ROOT}/clock`, `${TOPIC_ROOT}/drill/events/+/+`],
   // Before an accelerated run: is a run already going, and how does each pipeline process judge time?
-  simulator: [`${TOPIC_ROOT}/clock`, `${TOPIC_ROOT}/clock/pipeline/+`],
+  // The drill player (simulator/drill-player.ts) alone receives sensor drill requests.
+  simulator: [`${TOPIC_ROOT}/clock`, `${TOPIC_ROOT}/clock/pipeline/+`, `${TOPIC_ROOT}/drill/requests/+`],
   recorder: [`${TOPIC_ROOT}/readings/+`, `${TOPIC_ROOT}/status/+`],
   observer: [`${TOPIC_ROOT}/#`],
   // The situation board: levels, events, node status and the alert lifecycle; no readings, no dead letters.

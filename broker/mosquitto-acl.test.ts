@@ -40,7 +40,8 @@ describe('broker/acl.ts as a Mosquitto acl_file', () => {
     expect(block(acl, 'svc-alerts')).toEqual(expect.arrayContaining(['topic write ews/v1/alerts/#', 'topic write ews/v1/drill/events/#', 'topic write ews/v1/drill/alerts/#']));
     expect(block(acl, 'svc-rules')).not.toContain('topic write ews/v1/alerts/#');
     expect(block(acl, 'svc-rules').filter((l) => l.includes('drill'))).toStrictEqual(['topic read ews/v1/drill/readings/+', 'topic write ews/v1/drill/events/#']);
-    expect(block(acl, 'svc-simulator').filter((l) => l.includes('drill'))).toStrictEqual(['topic write ews/v1/drill/readings/#']);
+    expect(block(acl, 'svc-simulator').filter((l) => l.includes('drill'))).toStrictEqual(['topic read ews/v1/drill/requests/+', 'topic write ews/v1/drill/readings/#']);
+    expect(block(acl, 'svc-alerts')).toContain('topic write ews/v1/drill/requests/#');
   });
 
   it('passwords: every service account and node, derived from the broker secret', () => {

@@ -6,7 +6,7 @@ import { registerSimulatorCommands } from '../simulator/cli.ts';
 import { registerRulesCommands } from '../rules/cli.ts';
 import { registerAlertsCommands } from '../alerts/cli.ts';
 import { registerDrillCommands } from '../alerts/drill-cli.ts';
-import { sensorDrillPlumeFromEnv } from '../simulator/drill-plume.ts';
+import { sensorDrillFromEnv } from '../simulator/drill-plume.ts';
 import { registerBoardCommands } from '../board/cli.ts';
 import { reportFatal } from '../platform/fatal.ts';
 
@@ -21,7 +21,7 @@ registerSiteCommands(program);
 registerSimulatorCommands(program);
 registerRulesCommands(program);
 registerAlertsCommands(program);
-registerDrillCommands(program, sensorDrillPlumeFromEnv);
+registerDrillCommands(program, sensorDrillFromEnv);
 registerBoardCommands(program);
 
 try {

@@ -27,6 +27,7 @@ import { assertPortsFree, type PortClaim } from '../platform/ports.ts';
 import { clockText, StartConsole } from './console.ts';
 import { loadBoardEnv } from '../board/cli.ts';
 import { runBoard } from '../board/main.ts';
+import { startDrillPlayer } from '../simulator/drill-player.ts';
 import { randomBytes } from 'node:crypto';
 
 async function metricsService(rt: ServiceContext, health: HealthCheck): Promise<Stoppable[]> {
@@ -147,6 +148,11 @@ async function startCommand(options: StartOptions): Promise<void> {
       if (!broker || !ingest) throw new Error('broker and ingest start first');
       ingestCounts = ingest.counts;
       smsCounts = alerts?.sms ?? null;
+      if (alerts) {
+        // Sensor drills from the board and the schedule (README "Drills"): played as svc-simulator, never by alerts.
+        const player = startDrillPlayer({ site: rt.site, access: { url: localMqtt(), secret: rt.secret() }, api: { url: `http://127.0.0.1:${alerts.httpPort}`, key: boardApiKey }, log: root.child({ service: 'drill-player' }) });
+        started.push({ name: 'drill player', close: () => player.close() });
+      }
       let board: Awaited<ReturnType<typeof runBoard>> | null = null;
       if (boardEnv) {
         const alertsUrl = alerts ? `http://127.0.0.1:${alerts.httpPort}` : undefined;

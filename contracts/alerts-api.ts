@@ -68,6 +68,9 @@ export const apiAlertsResponseSchema = z.object({ alerts: z.array(apiAlertSchema
 // What a drill rehearses (defined beside the site file's drill schedule).
 export { DRILL_KINDS, type DrillKind };
 
+/** A drill id chosen by a requester: an id whose alert id `drill-<id>` is still a topic id (63 characters at most). */
+export const requestedDrillIdSchema = nodeIdSchema.max(57, 'a drill id has at most 57 characters (its alert id drill-<id> is a topic level)');
+
 export const drillStartSchema = z
   .object({
     zoneId: nodeIdSchema,
@@ -93,11 +96,45 @@ export const drillStartSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * A sensor drill without `plume` is a request: the alerts service publishes it to the drill player
+     * (`ews/v1/drill/requests/<zone>`), which plans the plume at this speed and near this node and starts
+     * the drill with its plume (the board's form does this).
+     */
+    speed: z.number().min(1).max(10_000).optional(),
+    node: nodeIdSchema.optional(),
+    /** The drill id a request chose (the drill player sends it with the plume; an id that exists already → 409). */
+    drillId: requestedDrillIdSchema.optional(),
   })
   .strict()
-  .refine((d) => (d.depth === 'sensor') === (d.plume !== undefined), { message: 'a sensor drill needs its plume, an alert drill has none', path: ['plume'] })
+  .refine((d) => d.depth === 'sensor' || (d.plume === undefined && d.speed === undefined && d.node === undefined && d.drillId === undefined), { message: 'plume, speed, node and drillId are for sensor drills only', path: ['depth'] })
+  .refine((d) => d.plume === undefined || (d.speed === undefined && d.node === undefined), { message: 'with a plume, speed and node are the plume\'s', path: ['plume'] })
   .refine((d) => d.depth === 'alert' || d.audience === undefined || d.audience.length > 0, { message: 'audience must not be empty', path: ['audience'] });
 export type DrillStart = z.input<typeof drillStartSchema>;
+
+/**
+ * A request to run a sensor drill (`ews/v1/drill/requests/<zoneId>`, README "Drills"): the alerts
+ * service publishes it for the board's form and the site file's schedule; the drill player
+ * (simulator/drill-player.ts) plans the plume, starts the drill through the alerts API with
+ * `drillId`, and plays it. `drillId` is chosen by the requester (the schedule's slot id, or a new
+ * one for the board), so a redelivered request cannot start a second drill.
+ */
+export const drillRequestSchema = z
+  .object({
+    drillId: requestedDrillIdSchema,
+    zoneId: nodeIdSchema,
+    /** Unix ms, wall clock: a request older than the player's bound is refused (a stale drill is not played). */
+    requestedAt: z.number().int().nonnegative(),
+    /** The plume's fire minutes play this many times faster than real time (1 = real time). */
+    speed: z.number().min(1).max(10_000).default(1),
+    /** The fire starts 120 m upwind of this node (default the zone's first). */
+    node: nodeIdSchema.optional(),
+    audience: z.array(audienceSchema).min(1).max(20).optional(),
+    dryRun: z.boolean().default(false),
+    startedBy: z.string().min(1).max(100),
+  })
+  .strict();
+export type DrillRequestMessage = z.infer<typeof drillRequestSchema>;
 
 /**
  * A sensor drill's detection figures (README "Drills"). Times are Unix ms: `*At` on the wall clock,
@@ -134,7 +171,8 @@ export const drillEndSchema = z.object({ by: z.string().trim().min(1).max(100).d
 export type DrillEnd = z.input<typeof drillEndSchema>;
 export const drillEndResponseSchema = z.object({ ok: z.literal(true) });
 
-export const drillStartResponseSchema = z.object({ ok: z.literal(true), drillId: z.string(), alertId: z.string(), recipients: z.number().int() });
+/** `requested`: a sensor drill handed to the drill player (it starts under `drillId` once its plume is planned). */
+export const drillStartResponseSchema = z.object({ ok: z.literal(true), drillId: z.string(), alertId: z.string(), recipients: z.number().int(), requested: z.boolean().default(false) });
 
 /** One person in a drill report. Times are Unix ms on the wall clock; durations in seconds. */
 export const drillMemberSchema = z.object({

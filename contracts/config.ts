@@ -306,3 +306,7 @@ export const drillCliEnvSchema = z.object({
   ALERTS_API_KEY: z.string({ error: 'ALERTS_API_KEY is not set: drills are started through the alerts API, set it to the alerts service\'s key' }).min(16, 'ALERTS_API_KEY must be at least 16 characters'),
 });
 export type DrillCliEnv = z.infer<typeof drillCliEnvSchema>;
+
+/** `fire-ews drill-player` (simulator/drill-player.ts): the shared variables (MQTT_URL, the broker secret, the site file) and the alerts API. */
+export const drillPlayerEnvSchema = envSchema.extend(drillCliEnvSchema.shape);
+export type DrillPlayerEnv = z.infer<typeof drillPlayerEnvSchema>;

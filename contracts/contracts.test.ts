@@ -62,6 +62,9 @@ describe('drills: their own topic subtree and a mark no real schema accepts', ()
     expect(parseTopic(topics.drillAlert('drill-san-thang-x'))).toStrictEqual({ kind: 'drill-alert', eventId: 'drill-san-thang-x' });
     expect(parseTopic('ews/v1/drill/events/flood/san-thang')).toBeNull();
     expect(parseTopic('ews/v1/drill/other/x')).toBeNull();
+    expect(parseTopic(topics.drillRequest('san-thang'))).toStrictEqual({ kind: 'drill-request', zoneId: 'san-thang' });
+    expect(parseTopic('ews/v1/drill/requests/San-Thang')).toBeNull();
+    expect(parseTopic('ews/v1/drill/requests/san-thang/x')).toBeNull();
     expect(topics.drillEvent('fire-confirmed', 'san-thang').split('/').length).not.toBe(topics.allEvents.split('/').length);
     expect(topics.drillAlert('x').startsWith('ews/v1/alerts/')).toBe(false);
   });

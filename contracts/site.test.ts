@@ -73,6 +73,20 @@ describe('problems are reported with file and line', () => {
     ]);
   });
 
+  it('a sensor drill in the schedule: its node must be a sensor node of its zone; speed and node only for depth: sensor', () => {
+    const good = '  - { zone: san-thang, kind: fire-confirmed, cron: "30 8 1-7 1-4,11,12 1", depth: alert, dryRun: false }';
+    const sensor = '  - { zone: nam-loong, cron: "30 9 1-7 1-4,11,12 1", depth: sensor, speed: 60, node: nam-loong-03 }';
+    expect(checkSiteText(siteText.replace(good, `${good}\n${sensor}`), 'site.yaml').ok).toBe(true);
+    const broken = siteText.replace(good, `${good}\n${sensor.replace('node: nam-loong-03', 'node: san-thang-07')}\n${good.replace('dryRun: false', 'dryRun: false, speed: 60')}`);
+    const result = checkSiteText(broken, 'site.yaml');
+    assert(!result.ok);
+    const line = lineOf(broken, 'node: san-thang-07');
+    expect(result.problems.map(formatProblem)).toStrictEqual([
+      `site.yaml:${line} drills[1].node: node san-thang-07 is not in zone nam-loong`,
+      `site.yaml:${line + 1} drills[2].speed: speed is for depth: sensor only (an alert drill has no plume)`,
+    ]);
+  });
+
   it('YAML syntax errors and unknown fields are reported with their line', () => {
     const syntax = checkSiteText('site:\n  id: x\n  name: [unclosed\n', 'bad.yaml');
     expect(syntax.ok).toBe(false);

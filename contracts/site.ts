@@ -289,8 +289,12 @@ export const scheduledDrillSchema = z
      * `30 8 1-7 1-4,11,12 1` is the first Monday of the dry-season months at 08:30.
      */
     cron: z.string().trim().min(9).max(100),
-    /** Only alert drills can be scheduled; sensor drills start from `fire-ews drill --depth sensor` (its process plays the plume). */
+    /** alert: the drill alert opens at the slot; sensor: the alerts service asks the drill player to play a plume at the zone's nodes (README "Drills"). */
     depth: z.enum(['alert', 'sensor']).default('alert'),
+    /** Sensor drills: the plume's fire minutes this many times faster than real time (default 1 = real time). */
+    speed: z.number().min(1).max(10_000).optional(),
+    /** Sensor drills: the fire starts 120 m upwind of this node (default the zone's first). */
+    node: nodeIdSchema.optional(),
     /** Record every SMS in the outbox, send none. */
     dryRun: z.boolean().default(false),
     /** Who is texted instead of the route's first recipients (then no escalation). */
@@ -298,7 +302,10 @@ export const scheduledDrillSchema = z
   })
   .strict()
   .superRefine((d, ctx) => {
-    if (d.depth !== 'alert') ctx.addIssue({ code: 'custom', message: 'only depth: alert can be scheduled (a sensor drill starts from fire-ews drill --depth sensor, which plays its plume)', path: ['depth'] });
+    if (d.depth === 'alert') {
+      if (d.speed !== undefined) ctx.addIssue({ code: 'custom', message: 'speed is for depth: sensor only (an alert drill has no plume)', path: ['speed'] });
+      if (d.node !== undefined) ctx.addIssue({ code: 'custom', message: 'node is for depth: sensor only (an alert drill has no plume)', path: ['node'] });
+    }
     const fields = d.cron.split(/\s+/);
     if (fields.length !== 5) {
       ctx.addIssue({ code: 'custom', message: `cron must have 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}: "${d.cron}"`, path: ['cron'] });
@@ -393,6 +400,11 @@ export const siteSchema = z
     checkMembers(site.maintenance, ['maintenance']);
     site.drills.forEach((d, i) => {
       if (!zoneIds.has(d.zone)) ctx.addIssue({ code: 'custom', message: `unknown zone ${d.zone}`, path: ['drills', i, 'zone'] });
+      else if (d.depth === 'sensor') {
+        const nodes = site.nodes.filter((n) => n.zone === d.zone);
+        if (nodes.length === 0) ctx.addIssue({ code: 'custom', message: `zone ${d.zone} has no sensor nodes: a sensor drill needs some (depth: alert rehearses the SMS path only)`, path: ['drills', i, 'depth'] });
+        else if (d.node !== undefined && !nodes.some((n) => n.id === d.node)) ctx.addIssue({ code: 'custom', message: `node ${d.node} is not in zone ${d.zone}`, path: ['drills', i, 'node'] });
+      }
     });
     if (site.alerts) checkAlertReferences(site, memberIds, ctx);
   });

@@ -46,6 +46,12 @@ export const topics = {
   drillAlert: (eventId: string) => `${TOPIC_ROOT}/drill/alerts/${assertId('event', eventId)}`,
   /** A sensor drill's simulated reading (svc-simulator only): never under `readings/`, so no consumer of real readings can see one. */
   drillReading: (nodeId: string) => `${TOPIC_ROOT}/drill/readings/${assertId('node', nodeId)}`,
+  /**
+   * A request to play a sensor drill's plume at a zone (svc-alerts publishes it for the board's form and
+   * the schedule; the drill player, svc-simulator, alone receives it): the alerts service never holds the
+   * simulator's right to publish readings.
+   */
+  drillRequest: (zoneId: string) => `${TOPIC_ROOT}/drill/requests/${assertId('zone', zoneId)}`,
   /** The clock of an accelerated run (retained; svc-simulator). */
   clock: `${TOPIC_ROOT}/clock`,
   /** How one pipeline process judges time (retained; the process's own service account). */
@@ -61,6 +67,7 @@ export const topics = {
   allDrillEvents: `${TOPIC_ROOT}/drill/events/+/+`,
   allDrillAlerts: `${TOPIC_ROOT}/drill/alerts/+`,
   allDrillReadings: `${TOPIC_ROOT}/drill/readings/+`,
+  allDrillRequests: `${TOPIC_ROOT}/drill/requests/+`,
 } as const;
 
 export type ParsedTopic =
@@ -74,7 +81,8 @@ export type ParsedTopic =
   | { kind: 'pipeline-clock'; role: PipelineClockRole }
   | { kind: 'drill-event'; eventKind: EventKind; zoneId: string }
   | { kind: 'drill-alert'; eventId: string }
-  | { kind: 'drill-reading'; nodeId: string };
+  | { kind: 'drill-reading'; nodeId: string }
+  | { kind: 'drill-request'; zoneId: string };
 
 /** Parses a concrete topic of the v1 contract; returns null for anything else (never throws). */
 export function parseTopic(topic: string): ParsedTopic | null {
@@ -99,6 +107,7 @@ export function parseTopic(topic: string): ParsedTopic | null {
     const [, , , sub, c, d] = parts;
     if (parts.length === 5 && sub === 'alerts' && valid(c)) return { kind: 'drill-alert', eventId: c };
     if (parts.length === 5 && sub === 'readings' && valid(c)) return { kind: 'drill-reading', nodeId: c };
+    if (parts.length === 5 && sub === 'requests' && valid(c)) return { kind: 'drill-request', zoneId: c };
     if (parts.length === 6 && sub === 'events' && (EVENT_KINDS as readonly string[]).includes(c ?? '') && valid(d)) return { kind: 'drill-event', eventKind: c as EventKind, zoneId: d };
     return null;
   }

@@ -5,7 +5,11 @@ import { statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { z } from 'zod';
-import { loadEnv } from '../contracts/config.ts';
+import { drillPlayerEnvSchema, loadEnv } from '../contracts/config.ts';
+import { parseEnv } from '../platform/config-error.ts';
+import { createLogger } from '../platform/logger.ts';
+import { runUntilSignal, serveMetrics } from '../platform/service-shell.ts';
+import { startDrillPlayer } from './drill-player.ts';
 import { nodeIdSchema } from '../contracts/payloads.ts';
 import { resolveBrokerSecret } from '../platform/credentials.ts';
 import { loadSiteFile } from '../platform/site-file.ts';
@@ -426,6 +430,23 @@ export function registerSimulatorCommands(program: Command): void {
     .option('-o, --out <file>', 'write NDJSON here instead of publishing')
     .option('--url <mqtt-url>', 'broker (default MQTT_URL)')
     .action(async (file: string, opts: ReplayCommandOptions) => guarded(() => replayCommand(file, opts)));
+
+  program
+    .command('drill-player')
+    .description('play the sensor drills the board and the site file\'s schedule request (ews/v1/drill/requests/+, as svc-simulator): plan the plume, start the drill through the alerts API, play it; needs MQTT_URL, the broker secret, ALERTS_URL and ALERTS_API_KEY')
+    .action(async () => {
+      loadEnv(); // the shared checks (a test hook outside tests)
+      const env = parseEnv(drillPlayerEnvSchema, process.env);
+      const api = env;
+      const site = loadSiteFile(env.EWS_SITE_FILE);
+      const log = createLogger('drill-player');
+      const access = brokerAccess(undefined);
+      await runUntilSignal(log, async (started) => {
+        const player = startDrillPlayer({ site, access, api: { url: api.ALERTS_URL, key: api.ALERTS_API_KEY }, log });
+        started.push({ name: 'drill player', close: () => player.close() }, ...(await serveMetrics(log, env.EWS_HTTP_HOST, env.EWS_HTTP_PORT, () => player.health())));
+        log.info({ alerts: api.ALERTS_URL, broker: access.url }, 'drill player running');
+      });
+    });
 
   program
     .command('record')

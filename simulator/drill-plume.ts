@@ -1,7 +1,9 @@
 // A sensor drill's plume (README "Drills"): the first minutes of a fire at a zone's nodes, from the
 // simulator's own weather and plume models (engine.ts, smoke-plume.ts), as drill readings for
 // `ews/v1/drill/readings/<node>`. `planDrillPlume` is pure; `playDrillPlume` publishes the plan
-// through the broker with the svc-simulator account (the only account the broker lets publish there).
+// through the broker with the svc-simulator account (the only account the broker lets publish there);
+// `runSensorDrill` is a whole sensor drill (plan, start it through the alerts API, play), for the CLI and
+// the drill player (drill-player.ts) alike.
 //
 // Timeline: WARMUP of clean air (the drill's detection state in rules learns its own baselines from
 // it; rules/drill-detection.ts), then ignition 120 m upwind of one node, then FIRE of burning. The
@@ -9,7 +11,9 @@
 // the pipeline's clock like an accelerated run (README "Time model"): stamped from
 // now + F/speed − F, so the last reading is stamped at the moment it is sent and none is in the future.
 import type { MqttClient } from 'mqtt';
+import { drillStartResponseSchema, type DrillStart } from '../contracts/alerts-api.ts';
 import { drillReadingSchema, type DrillReading } from '../contracts/payloads.ts';
+import { fetchJson } from '../platform/fetch-json.ts';
 import type { Site } from '../contracts/site.ts';
 import { topics } from '../contracts/topics.ts';
 import { systemClock, type Clock } from '../platform/clock.ts';
@@ -111,9 +115,9 @@ export async function publishDrillPlume(client: MqttClient, plan: DrillPlumePlan
   return sent;
 }
 
-/** Connects as svc-simulator and plays the plan. */
-export async function playDrillPlume(access: BrokerAccess, plan: DrillPlumePlan, opts: { signal?: AbortSignal; onReading?: (sent: number) => void } = {}): Promise<number> {
-  const client = await connectService(access, 'simulator', `sim-drill-${process.pid}`);
+/** Connects as svc-simulator (a client of its own: several plumes may play at once in the drill player) and plays the plan. */
+export async function playDrillPlume(access: BrokerAccess, plan: DrillPlumePlan, opts: { signal?: AbortSignal; onReading?: (sent: number) => void; clientId?: string } = {}): Promise<number> {
+  const client = await connectService(access, 'simulator', opts.clientId ?? `sim-drill-${process.pid}`);
   try {
     return await publishDrillPlume(client, plan, opts);
   } finally {
@@ -121,12 +125,78 @@ export async function playDrillPlume(access: BrokerAccess, plan: DrillPlumePlan,
   }
 }
 
+/** The zone, node or speed cannot make a plume (the CLI turns it into a ConfigError; the drill player logs it). */
+export class DrillPlanError extends Error {}
+
+/** What a sensor drill is asked to be: the CLI's options, or a drill request (board, schedule). */
+export interface SensorDrillAsk {
+  zoneId: string;
+  speed: number;
+  node?: string | undefined;
+  audience?: DrillStart['audience'];
+  dryRun: boolean;
+  startedBy: string;
+  /** Chosen by the requester (a drill request); absent: the alerts service chooses one. */
+  drillId?: string | undefined;
+}
+
+export interface SensorDrillDeps {
+  site: Site;
+  access: BrokerAccess;
+  /** The alerts service's API (ALERTS_URL, ALERTS_API_KEY). */
+  api: { url: string; key: string };
+  now?: () => number;
+  signal?: AbortSignal;
+  /** The drill is recorded by the alerts service; the plume is about to play. */
+  onStarted?: (drillId: string, plan: DrillPlumePlan) => void;
+  onReading?: (sent: number) => void;
+  clientId?: string;
+}
+
+const API_TIMEOUT_MS = 10_000;
+
 /**
- * `fire-ews drill --depth sensor`'s plume, from the environment (EWS_SITE_FILE, MQTT_URL, the broker
- * secret as `fire-ews simulate` finds it): the plan's figures to send to the alerts API first, then
- * `play` with the drill id it answered. A missing secret or a bad zone/node is a ConfigError (one line, exit 2).
+ * A sensor drill, the one code path of `fire-ews drill --depth sensor` and the drill player: plans the
+ * plume, starts the drill through `POST /api/drills` (depth sensor, the plan's figures, the requester's
+ * drill id), then plays the plume under the id the service answered. A `FetchError` with status 409
+ * means a drill with the requested id exists already (a redelivered request): nothing is played.
  */
-export function sensorDrillPlumeFromEnv(zoneId: string, opts: { speed: number; node?: string }): { plume: { ignitionNode: string; nodes: string[]; speed: number; injectAt: number; ignitionAt: number; endsAt: number }; play: (drillId: string, onReading?: (sent: number) => void) => Promise<number> } {
+export async function runSensorDrill(ask: SensorDrillAsk, deps: SensorDrillDeps): Promise<{ drillId: string; plan: DrillPlumePlan; sent: number }> {
+  const nowMs = (deps.now ?? Date.now)();
+  const plan = (drillId: string) => {
+    try {
+      return planDrillPlume(deps.site, ask.zoneId, drillId, nowMs, { speed: ask.speed, ...(ask.node ? { ignitionNode: ask.node } : {}) });
+    } catch (err) {
+      throw new DrillPlanError((err as Error).message);
+    }
+  };
+  const draft = plan(ask.drillId ?? 'pending');
+  const body: DrillStart = {
+    zoneId: ask.zoneId,
+    dryRun: ask.dryRun,
+    startedBy: ask.startedBy,
+    depth: 'sensor',
+    ...(ask.audience ? { audience: ask.audience } : {}),
+    ...(ask.drillId ? { drillId: ask.drillId } : {}),
+    plume: { ignitionNode: draft.ignitionNode, nodes: draft.nodes, speed: draft.speed, injectAt: draft.injectAtMs, ignitionAt: draft.ignitionAtMs, endsAt: Math.ceil(draft.endWallMs) },
+  };
+  const started = await fetchJson(
+    new URL('/api/drills', deps.api.url).toString(),
+    { method: 'POST', headers: { 'x-api-key': deps.api.key, 'content-type': 'application/json' }, body: JSON.stringify(body), timeoutMs: API_TIMEOUT_MS, maxBytes: 64 * 1024 },
+    drillStartResponseSchema,
+  );
+  const final = started.drillId === draft.drillId ? draft : plan(started.drillId);
+  deps.onStarted?.(started.drillId, final);
+  const sent = await playDrillPlume(deps.access, final, { ...(deps.signal ? { signal: deps.signal } : {}), ...(deps.onReading ? { onReading: deps.onReading } : {}), ...(deps.clientId ? { clientId: deps.clientId } : {}) });
+  return { drillId: started.drillId, plan: final, sent };
+}
+
+/**
+ * `fire-ews drill --depth sensor` from the environment (EWS_SITE_FILE, MQTT_URL, the broker secret as
+ * `fire-ews simulate` finds it; the alerts API from the drill command's env). A missing secret or a
+ * bad zone/node is a ConfigError (one line, exit 2).
+ */
+export function sensorDrillFromEnv(): (ask: SensorDrillAsk, api: { url: string; key: string }, onStarted: (drillId: string, plan: DrillPlumePlan) => void) => Promise<{ drillId: string; sent: number }> {
   const env = loadEnv();
   const site = loadSiteFile(env.EWS_SITE_FILE);
   let secret: string;
@@ -136,17 +206,13 @@ export function sensorDrillPlumeFromEnv(zoneId: string, opts: { speed: number; n
     if (err instanceof MissingBrokerSecretError) throw new ConfigError([{ where: 'EWS_BROKER_SECRET', problem: 'a sensor drill publishes its plume as svc-simulator and needs the broker secret', fix: err.message }]);
     throw err;
   }
-  const nowMs = Date.now();
-  const plan = (drillId: string) => {
+  return async (ask, api, onStarted) => {
     try {
-      return planDrillPlume(site, zoneId, drillId, nowMs, { speed: opts.speed, ...(opts.node ? { ignitionNode: opts.node } : {}) });
+      const r = await runSensorDrill(ask, { site, access: { url: env.MQTT_URL, secret }, api, onStarted });
+      return { drillId: r.drillId, sent: r.sent };
     } catch (err) {
-      throw new ConfigError([{ where: '--zone/--node/--speed', problem: (err as Error).message }]);
+      if (err instanceof DrillPlanError) throw new ConfigError([{ where: '--zone/--node/--speed', problem: err.message }]);
+      throw err;
     }
-  };
-  const draft = plan('pending');
-  return {
-    plume: { ignitionNode: draft.ignitionNode, nodes: draft.nodes, speed: draft.speed, injectAt: draft.injectAtMs, ignitionAt: draft.ignitionAtMs, endsAt: Math.ceil(draft.endWallMs) },
-    play: (drillId, onReading) => playDrillPlume({ url: env.MQTT_URL, secret }, plan(drillId), onReading ? { onReading } : {}),
   };
 }

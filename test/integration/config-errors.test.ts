@@ -91,6 +91,13 @@ describe('fire-ews drill --depth sensor: what it cannot do is one message, no st
   });
 });
 
+describe('fire-ews drill-player: a missing alerts key is one message, no stack trace', () => {
+  it('no ALERTS_API_KEY: names it, exit 2, before connecting anywhere', async () => {
+    const lines = expectConfigError(await fireEws(['drill-player'], base()), ['ALERTS_API_KEY', 'drills are started through the alerts API']);
+    expect(lines).toHaveLength(1);
+  });
+});
+
 describe('a broken file is named with file:line, exit 2', () => {
   it('a YAML syntax error in the site file reports its own line only, not the follow-on problems', async () => {
     const lines = readFileSync(SITE_FILE, 'utf8').split('\n');

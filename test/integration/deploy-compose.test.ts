@@ -71,6 +71,7 @@ async function serviceSchemas(): Promise<Record<string, ServiceSchema>> {
   const rulesExtras = pick('the rules env (RULES_CLIENT_ID)', (k) => k.includes('RULES_CLIENT_ID'));
   const alerts = pick('the alerts env (ALERTS_PUBLIC_URL)', (k) => k.includes('ALERTS_PUBLIC_URL'));
   const board = pick('the board env (BOARD_HTTP_PORT)', (k) => k.includes('BOARD_HTTP_PORT'));
+  const drillPlayer = pick('the drill player env (ALERTS_URL)', (k) => k.includes('ALERTS_URL') && k.includes('MQTT_URL'));
   const sharedService: ServiceSchema = { keys: new Set(shared.keys), parse: (env) => shared.schema.safeParse(env) };
   return {
     broker: sharedService,
@@ -95,6 +96,7 @@ async function serviceSchemas(): Promise<Record<string, ServiceSchema>> {
         return a.success ? b : a;
       },
     },
+    'drill-player': { keys: new Set(drillPlayer.keys), parse: (env) => drillPlayer.schema.safeParse(env) },
     board: {
       keys: new Set([...shared.keys, ...board.keys]),
       parse: (env) => {
@@ -114,6 +116,7 @@ const EWS_SERVICES: Record<string, string[]> = {
   alerts: ['alerts', 'run'],
   board: ['board'],
   simulator: ['simulate'],
+  'drill-player': ['drill-player'],
   // the cluster profile
   'broker-b': ['broker'],
   'ingest-b': ['ingest'],
@@ -194,6 +197,7 @@ const NOT_USED_BY: Record<string, { folder: string; names: string[] }> = {
   alerts: { folder: 'alerts', names: LISTENER },
   board: { folder: 'board', names: LISTENER },
   simulator: { folder: 'simulator', names: [...LISTENER, 'INFLUX_URL', 'INFLUX_API', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET'] },
+  'drill-player': { folder: 'simulator', names: [...LISTENER, 'INFLUX_URL', 'INFLUX_API', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET'] },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -405,6 +409,10 @@ describe('service environments against the env schemas', () => {
     expect(board.BOARD_ALERTS_URL).toBe(`http://alerts:${alerts.ALERTS_HTTP_PORT}`);
     expect(board.ALERTS_API_KEY, 'the board needs the alerts API key').toBe(alerts.ALERTS_API_KEY);
     expect(String(compose.services.board?.environment?.ALERTS_API_KEY)).toMatch(/^\$\{ALERTS_API_KEY:\?/);
+    // the drill player starts sensor drills through the same API, with the same key
+    const player = environmentOf('drill-player', env);
+    expect(player.ALERTS_URL).toBe(`http://alerts:${alerts.ALERTS_HTTP_PORT}`);
+    expect(player.ALERTS_API_KEY).toBe(alerts.ALERTS_API_KEY);
     // InfluxDB's token and the services' token are the same .env variable
     expect(compose.services.influxdb?.environment?.DOCKER_INFLUXDB_INIT_ADMIN_TOKEN).toBe(compose.services.ingest?.environment?.INFLUX_TOKEN);
     expect(environmentOf('influxdb', env).DOCKER_INFLUXDB_INIT_BUCKET).toBe(environmentOf('ingest', env).INFLUX_BUCKET);
