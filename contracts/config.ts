@@ -85,6 +85,17 @@ export const envSchema = z.object({
   BROKER_REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379' }).default('redis://127.0.0.1:6379'),
 
   /**
+   * Standby services (README "Scaling beyond one machine"): with it set, `fire-ews rules` and
+   * `fire-ews alerts run` act only while they hold a lease in this Redis (platform/leader-lease.ts);
+   * a second process of the same service waits as a standby. Absent: the service acts alone.
+   */
+  LEADER_LEASE_REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379' }).optional()),
+  /** The lease's length: a dead leader is replaced within about ttl + ttl/3 + the service's start-up. */
+  LEADER_LEASE_TTL_MS: z.coerce.number().int('expected whole milliseconds').min(1000, 'expected at least 1000 ms').max(600_000, 'expected at most 600000 ms').default(15_000),
+  /** The lease's name in Redis; default `ews:lease:<service>` (one per service; set it when several sites share a Redis). */
+  LEADER_LEASE_NAME: optionalString.pipe(z.string().regex(/^[A-Za-z0-9:_.-]{1,100}$/, 'must be a Redis key of letters, digits, : _ . - (at most 100)').optional()),
+
+  /**
    * Where services and simulated nodes connect: one broker URL, or several separated by commas
    * (a broker cluster): a client that loses its broker connects to the next one in the list.
    */
