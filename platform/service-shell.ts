@@ -14,7 +14,7 @@
 import { hostname } from 'node:os';
 import type { MqttClient } from 'mqtt';
 import { Redis } from 'ioredis';
-import type { Env } from '../contracts/config.ts';
+import type { Env, LeaderLeaseEnv } from '../contracts/config.ts';
 import type { Site } from '../contracts/site.ts';
 import type { PipelineClock } from './clock.ts';
 import { ConfigError } from './config-error.ts';
@@ -208,7 +208,7 @@ function redactUrl(url: string): string {
 /**
  * Standby services (README "Scaling beyond one machine"). Without LEADER_LEASE_REDIS_URL: returns
  * at once, the service acts alone. With it: checks Redis once (unreachable: a ConfigError naming the
- * variable, exit 2), then competes for the lease `LEADER_LEASE_NAME` (default `ews:lease:<service>`)
+ * variable, exit 2), then competes for the lease `<LEADER_LEASE_PREFIX><service>` (`ews:lease:rules`, `ews:lease:alerts`)
  * and resolves only once this process holds it; `onStandby` is called while it waits. Everything
  * that acts — state files, subscriptions, schedules, senders, HTTP API — starts after this, so a
  * standby does nothing but wait. The lease is pushed on `started` first, so a clean stop releases it
@@ -217,13 +217,22 @@ function redactUrl(url: string): string {
  * LEASE_LOST_EXIT_CODE: it may no longer be the only one acting.
  */
 export async function awaitLeadership(
-  env: Env,
+  env: LeaderLeaseEnv,
   service: 'rules' | 'alerts',
   logger: Logger,
   started: Stoppable[],
   opts: { onStandby?: () => void; onLost?: (reason: string) => void } = {},
 ): Promise<Leadership> {
   const url = env.LEADER_LEASE_REDIS_URL;
+  if (!url && env.LEADER_LEASE_REQUIRED) {
+    throw new ConfigError([
+      {
+        where: 'LEADER_LEASE_REDIS_URL',
+        problem: `not set, but LEADER_LEASE_REQUIRED=true: this ${service} process is meant as a standby, and without the lease it would act beside the other one`,
+        fix: 'set LEADER_LEASE_REDIS_URL to the Redis the standby services share, the same for both processes',
+      },
+    ]);
+  }
   if (!url) return 'alone';
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5_000, enableOfflineQueue: false });
   probe.on('error', () => undefined); // reported through the rejected connect below
@@ -245,14 +254,14 @@ export async function awaitLeadership(
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });
   const redisWarnings = rateLimitedWarn(logger, 'leader lease: Redis unreachable', { perInterval: 1, intervalMs: 10_000 });
   redis.on('error', (err: Error) => redisWarnings.warn('redis', { err: err.message }));
-  const key = env.LEADER_LEASE_NAME ?? `ews:lease:${service}`;
+  const key = `${env.LEADER_LEASE_PREFIX}${service}`;
   const ttlMs = env.LEADER_LEASE_TTL_MS;
   let acquired: () => void = () => undefined;
   const leading = new Promise<void>((resolve) => (acquired = resolve));
   const onLost =
     opts.onLost ??
     ((reason: string) => {
-      logger.fatal({ lease: key, reason }, 'lost the leader lease: exiting at once, the standby takes over');
+      logger.fatal({ lease: key, reason }, 'lost the leader lease: exiting at once so that no two processes act');
       process.exit(LEASE_LOST_EXIT_CODE);
     });
   const lease = new LeaderLease({ redis, key, ttlMs, owner: `${hostname()}:${process.pid}`, onAcquired: () => acquired(), onLost });
