@@ -94,6 +94,8 @@ describe('standby services: the lease variables and a standby\'s health', () => 
 
   it.each<[Leadership, { health: () => { ok: boolean; detail: Record<string, unknown> } } | null, { ok: boolean; detail: Record<string, unknown> }]>([
     ['standby', null, { ok: true, detail: { leadership: 'standby' } }],
+    ['leader', null, { ok: false, detail: { leadership: 'leader', starting: true } }],
+    ['alone', null, { ok: false, detail: { leadership: 'alone', starting: true } }],
     ['leader', { health: () => ({ ok: false, detail: { mqtt: false } }) }, { ok: false, detail: { leadership: 'leader', mqtt: false } }],
     ['alone', { health: () => ({ ok: true, detail: { mqtt: true } }) }, { ok: true, detail: { leadership: 'alone', mqtt: true } }],
   ])('/healthz of a %s', (leadership, running, expected) => {

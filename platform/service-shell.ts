@@ -285,13 +285,15 @@ export async function awaitLeadership(
 
 /**
  * /healthz of a service that may be a standby: a standby is healthy (it is doing its job: waiting),
- * and says so; once started, the service's own health, with its leadership beside it.
+ * and says so; a service still starting is not healthy yet; once started, the service's own health,
+ * with its leadership beside it.
  */
 export function healthWithLeadership(leadership: () => Leadership, running: () => { health: HealthCheck } | null): HealthCheck {
   return () => {
     const service = running();
-    if (!service) return { ok: true, detail: { leadership: leadership() } };
+    const role = leadership();
+    if (!service) return role === 'standby' ? { ok: true, detail: { leadership: role } } : { ok: false, detail: { leadership: role, starting: true } };
     const h = service.health();
-    return { ok: h.ok, detail: { leadership: leadership(), ...h.detail } };
+    return { ok: h.ok, detail: { leadership: role, ...h.detail } };
   };
 }
