@@ -3,8 +3,8 @@ import { createLogger } from '../platform/logger.ts';
 import { loadAlertsEnv, type AlertsEnv } from './config.ts';
 import { assertPortsFree } from '../platform/ports.ts';
 import { reportFatal } from '../platform/fatal.ts';
-import { startAlertsService } from './service.ts';
-import { runUntilSignal, serveMetrics, serviceContextFromEnv, serviceCredentials, type ServiceContext } from '../platform/service-shell.ts';
+import { checkAlertsConfiguration, startAlertsService, type RunningAlerts } from './service.ts';
+import { awaitLeadership, healthWithLeadership, runUntilSignal, serveMetrics, serviceContextFromEnv, serviceCredentials, type Leadership, type ServiceContext } from '../platform/service-shell.ts';
 import type { PipelineClock } from '../platform/clock.ts';
 import { clockModeOf, pipelineClockFromEnv, startClockLink } from '../platform/clock-link.ts';
 
@@ -30,23 +30,34 @@ try {
   refuse(err);
 }
 const log = context.logger;
-const clockLink = startClockLink({
-  url: env.MQTT_URL,
-  ...serviceCredentials(context, 'alerts'),
-  clientId: `${env.ALERTS_MQTT_CLIENT_ID}-clock`,
-  role: 'alerts',
-  services: { alerts: clockModeOf(clock) },
-  clock,
-  log,
-});
 await runUntilSignal(
   log,
   async (started) => {
+    let running: RunningAlerts | null = null;
+    let leadership: Leadership = 'alone';
+    // /metrics and the detailed /healthz: 503 while MQTT is down or the transport fails every message;
+    // a standby answers 200 and says so.
+    started.push(...(await serveMetrics(log, env.EWS_HTTP_HOST, env.EWS_HTTP_PORT, healthWithLeadership(() => leadership, () => running))));
+    // A refused configuration is found now, also by a standby, not at its takeover.
+    checkAlertsConfiguration(env, context.site);
+    // With LEADER_LEASE_REDIS_URL, nothing below runs until this process holds the lease: the
+    // outbox and its sender, the drill schedule, the HTTP API and the session (same client ids as the
+    // other alerts process) belong to the leader only.
+    leadership = await awaitLeadership(env, 'alerts', log, started, { onStandby: () => (leadership = 'standby') });
+    const clockLink = startClockLink({
+      url: env.MQTT_URL,
+      ...serviceCredentials(context, 'alerts'),
+      clientId: `${env.ALERTS_MQTT_CLIENT_ID}-clock`,
+      role: 'alerts',
+      services: { alerts: clockModeOf(clock) },
+      clock,
+      log,
+    });
     started.push({ name: 'clock link', close: () => clockLink.close() });
-    const running = await startAlertsService(context);
-    // /metrics and the detailed /healthz: 503 while MQTT is down or the transport fails every message.
-    started.push({ name: 'alerts', close: () => running.close() }, ...(await serveMetrics(log, env.EWS_HTTP_HOST, env.EWS_HTTP_PORT, () => running.health())));
-    log.info({ httpPort: running.httpPort, followsRunClocks: clock.followsRuns }, 'alerts service running');
+    const alerts = await startAlertsService(context);
+    running = alerts;
+    started.push({ name: 'alerts', close: () => alerts.close() });
+    log.info({ httpPort: alerts.httpPort, followsRunClocks: clock.followsRuns, leadership }, 'alerts service running');
   },
   // A refused start (templates that do not fit, the sample roster…): one message, no stack trace.
   { onStartFailure: refuse },

@@ -17,7 +17,7 @@ import { AlertOutbox, type SmsCounts } from './outbox.ts';
 import { GammuTransport, watchModemFolders } from './gammu.ts';
 import { DEFAULT_INFLUX_SPOOL_MAX_LINES, startAlertsInflux, type AlertsInflux } from './influx.ts';
 import { createLineWriter } from '../platform/influx-writer.ts';
-import { sitePolicy } from '../contracts/site.ts';
+import { sitePolicy, type Site } from '../contracts/site.ts';
 import type { AlertPolicy } from './policy.ts';
 import { buildRoster } from './routing.ts';
 import { skippedDrillSlots, startDrillSchedule } from './drill-schedule.ts';
@@ -86,6 +86,19 @@ export function fallbackTransportKind(env: AlertsEnv): 'twilio' | 'gammu' | null
   return null;
 }
 
+/**
+ * The checks that refuse a start (the sample roster with a real transport, templates that do not
+ * fit): also run by a standby before it waits for the lease, so a bad configuration is found at
+ * start-up, not at the takeover.
+ */
+export function checkAlertsConfiguration(env: AlertsEnv, site: Site): { policy: AlertPolicy; ackMode: AckMode } {
+  const policy = sitePolicy(site);
+  refuseSampleRoster(env, site);
+  const ackMode = ackModeOf(env);
+  assertTemplatesFit(policy, site, env.ALERTS_PUBLIC_URL, [ackMode]);
+  return { policy, ackMode };
+}
+
 /** What only alerts takes beside its context. */
 export interface AlertsServiceExtras {
   /** Every message wave queued (the console of `fire-ews start`). */
@@ -98,10 +111,7 @@ export interface AlertsServiceExtras {
  */
 export async function startAlertsService(context: ServiceContext<AlertsEnv>, extras: AlertsServiceExtras = {}): Promise<RunningAlerts> {
   const { env, site, logger: log, clock } = context;
-  const policy = sitePolicy(site);
-  refuseSampleRoster(env, site);
-  const ackMode = ackModeOf(env);
-  assertTemplatesFit(policy, site, env.ALERTS_PUBLIC_URL, [ackMode]);
+  const { policy, ackMode } = checkAlertsConfiguration(env, site);
   const ctx: EngineContext = { policy, roster: buildRoster(site), newAckCode };
   const db = openDatabase(env.ALERTS_DB_FILE ?? join(env.EWS_DATA_DIR, 'alerts.sqlite'));
   // InfluxDB (optional): alert state changes and pipeline figures for the dashboards, through a spool in alerts.sqlite.

@@ -84,6 +84,7 @@ export const envSchema = z.object({
   /** The Redis of a broker cluster: redis://[:password@]host:port[/db] (rediss:// for TLS). */
   BROKER_REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379' }).default('redis://127.0.0.1:6379'),
 
+
   /**
    * Where services and simulated nodes connect: one broker URL, or several separated by commas
    * (a broker cluster): a client that loses its broker connects to the next one in the list.
@@ -141,8 +142,29 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   return env;
 }
 
+/**
+ * Standby services (README "Scaling beyond one machine"), read by `fire-ews rules` and
+ * `fire-ews alerts run` (platform/service-shell.ts awaitLeadership): with LEADER_LEASE_REDIS_URL set,
+ * the service acts only while it holds its lease in that Redis (platform/leader-lease.ts); a second
+ * process of the same service waits as a standby. Absent: the service acts alone.
+ */
+export const leaderLeaseEnvExtras = z.object({
+  LEADER_LEASE_REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379' }).optional()),
+  /** The lease's length: a dead leader is replaced within about ttl + ttl/3 + the service's start-up. */
+  LEADER_LEASE_TTL_MS: z.coerce.number().int('expected whole milliseconds').min(1000, 'expected at least 1000 ms').max(600_000, 'expected at most 600000 ms').default(15_000),
+  /** The lease of service S is `<prefix>S` (ews:lease:rules, ews:lease:alerts); another prefix when several sites share a Redis. */
+  LEADER_LEASE_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,80}$/, 'must be a Redis key prefix of letters, digits, : _ . - (at most 80)').default('ews:lease:'),
+  /**
+   * true for a process meant as a standby (the compose cluster profile's rules-b, alerts-b): without
+   * LEADER_LEASE_REDIS_URL it refuses to start instead of acting beside the other one.
+   */
+  LEADER_LEASE_REQUIRED: z.stringbool({ truthy: ['true', '1', 'yes'], falsy: ['false', '0', 'no'] }).default(false),
+});
+export type LeaderLeaseEnv = z.infer<typeof leaderLeaseEnvExtras>;
+
 /** The variables only the rules service reads (rules/env.ts loads them). */
 export const rulesEnvExtras = z.object({
+  ...leaderLeaseEnvExtras.shape,
   /** Fixed MQTT client id: the persistent session (clean=false) belongs to it; `ews-rules[-…]` (reserved to svc-rules). */
   RULES_CLIENT_ID: serviceClientId('rules'),
   /** Default: <EWS_DATA_DIR>/rules.sqlite */
@@ -176,6 +198,7 @@ export type RulesEnv = z.infer<typeof rulesEnvSchema>;
  * the shared ones. Secrets (Twilio token, API key) come only from the environment.
  */
 export const alertsEnvExtras = z.object({
+  ...leaderLeaseEnvExtras.shape,
   /** Default: <EWS_DATA_DIR>/alerts.sqlite */
   ALERTS_DB_FILE: optionalString,
   /** Default: twilio when TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set, else dryrun. */

@@ -5,8 +5,8 @@
 // every ttl/3; a standby tries to take it at the same pace. A holder that dies stops renewing and the
 // lease expires: the standby holds it at most ttl + ttl/3 later. A holder that fails to renew before
 // its lease would run out steps down at once (onLost), so two holders never act at the same time as
-// long as the clocks' rates agree (Redis counts the ttl on its own clock). Not yet wired into a
-// service (README "Scaling beyond one machine").
+// long as the clocks' rates agree (Redis counts the ttl on its own clock). Services take it through
+// awaitLeadership (platform/service-shell.ts; README "Scaling beyond one machine").
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 

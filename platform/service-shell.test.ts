@@ -1,9 +1,10 @@
 import type { IPublishPacket } from 'mqtt';
 import { describe, expect, it, vi } from 'vitest';
-import { envSchema } from '../contracts/config.ts';
+import { envSchema, rulesEnvSchema } from '../contracts/config.ts';
 import { derivePassword } from './credentials.ts';
 import { createLogger } from './logger.ts';
-import { routeFor, serviceContextFromEnv, serviceCredentials, topicMatches, type MessageRoute } from './service-shell.ts';
+import { ConfigError, parseEnv } from './config-error.ts';
+import { awaitLeadership, healthWithLeadership, routeFor, serviceContextFromEnv, serviceCredentials, topicMatches, type Leadership, type MessageRoute, type Stoppable } from './service-shell.ts';
 
 describe('topicMatches (MQTT 3.1.1 §4.7 filters)', () => {
   it.each([
@@ -66,5 +67,38 @@ describe('ServiceContext: what every start<Name>Service takes', () => {
     const secret = vi.fn(() => SECRET);
     expect(serviceCredentials({ ...base, secret }, 'ingest')).toStrictEqual({ username: 'ops', password: 'from-the-vault' });
     expect(secret).not.toHaveBeenCalled();
+  });
+});
+
+describe('standby services: the lease variables and a standby\'s health', () => {
+  it('without LEADER_LEASE_REDIS_URL the service acts alone; a process marked LEADER_LEASE_REQUIRED refuses to start instead', async () => {
+    const log = createLogger('test', 'silent');
+    const alone = parseEnv(rulesEnvSchema, {});
+    expect(alone).toMatchObject({ LEADER_LEASE_TTL_MS: 15_000, LEADER_LEASE_PREFIX: 'ews:lease:', LEADER_LEASE_REQUIRED: false });
+    const started: Stoppable[] = [];
+    await expect(awaitLeadership(alone, 'rules', log, started)).resolves.toBe('alone');
+    const refused = awaitLeadership(parseEnv(rulesEnvSchema, { LEADER_LEASE_REQUIRED: 'true' }), 'alerts', log, started);
+    await expect(refused).rejects.toBeInstanceOf(ConfigError);
+    await expect(refused).rejects.toThrow(/^LEADER_LEASE_REDIS_URL: not set, but LEADER_LEASE_REQUIRED=true: this alerts process is meant as a standby/);
+    expect(started, 'nothing to stop: no lease was competed for').toStrictEqual([]);
+  });
+
+  it.each([
+    [{ LEADER_LEASE_REDIS_URL: 'http://127.0.0.1:6379' }, /LEADER_LEASE_REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/],
+    [{ LEADER_LEASE_TTL_MS: '500' }, /LEADER_LEASE_TTL_MS: expected at least 1000 ms \(got "500"\)/],
+    [{ LEADER_LEASE_PREFIX: 'ews lease' }, /LEADER_LEASE_PREFIX: must be a Redis key prefix/],
+    [{ LEADER_LEASE_REQUIRED: 'maybe' }, /LEADER_LEASE_REQUIRED/],
+  ])('%o is refused, naming the variable', (env, message) => {
+    expect(() => parseEnv(rulesEnvSchema, env)).toThrow(message);
+  });
+
+  it.each<[Leadership, { health: () => { ok: boolean; detail: Record<string, unknown> } } | null, { ok: boolean; detail: Record<string, unknown> }]>([
+    ['standby', null, { ok: true, detail: { leadership: 'standby' } }],
+    ['leader', null, { ok: false, detail: { leadership: 'leader', starting: true } }],
+    ['alone', null, { ok: false, detail: { leadership: 'alone', starting: true } }],
+    ['leader', { health: () => ({ ok: false, detail: { mqtt: false } }) }, { ok: false, detail: { leadership: 'leader', mqtt: false } }],
+    ['alone', { health: () => ({ ok: true, detail: { mqtt: true } }) }, { ok: true, detail: { leadership: 'alone', mqtt: true } }],
+  ])('/healthz of a %s', (leadership, running, expected) => {
+    expect(healthWithLeadership(() => leadership, () => running)()).toStrictEqual(expected);
   });
 });

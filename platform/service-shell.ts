@@ -7,9 +7,14 @@
 //  - its lifecycle: every service starts as `start<Name>Service(context: ServiceContext, extras?)`
 //    and returns a RunningService (health() for /healthz, close()); runUntilSignal runs a set of them until SIGINT/SIGTERM and closes them in reverse order;
 //    serveMetrics puts /metrics and /healthz on EWS_HTTP_HOST:EWS_HTTP_PORT.
+//  - its leadership (standby services): with LEADER_LEASE_REDIS_URL, awaitLeadership holds the
+//    service back until it holds the lease (platform/leader-lease.ts), and ends the process the
+//    moment it loses it.
 // Dead letters follow platform/dead-letters.ts.
+import { hostname } from 'node:os';
 import type { MqttClient } from 'mqtt';
-import type { Env } from '../contracts/config.ts';
+import { Redis } from 'ioredis';
+import type { Env, LeaderLeaseEnv } from '../contracts/config.ts';
 import type { Site } from '../contracts/site.ts';
 import type { PipelineClock } from './clock.ts';
 import { ConfigError } from './config-error.ts';
@@ -18,6 +23,8 @@ import type { Logger } from './logger.ts';
 import { loadSiteFile } from './site-file.ts';
 import { startMetricsServer, type HealthCheck } from './metrics.ts';
 import { connectDurableSession, type DurableSessionOptions } from './mqtt-session.ts';
+import { LeaderLease } from './leader-lease.ts';
+import { rateLimitedWarn } from './log-limiter.ts';
 
 export type MessageHandler = DurableSessionOptions['handle'];
 
@@ -183,4 +190,110 @@ export async function serveMetrics(logger: Logger, host: string, port: number, h
   const server = await startMetricsServer(host, port, health);
   logger.info({ url: `http://${host}:${port}/metrics` }, 'metrics and health endpoint');
   return [{ name: 'metrics', close: () => new Promise<void>((resolve) => server.close(() => resolve())) }];
+}
+
+/** Exit code of a leader that lost its lease: its supervisor restarts it, and it comes back as a standby. */
+export const LEASE_LOST_EXIT_CODE = 3;
+
+/** Where a service stands: alone (no lease configured), standby (waiting for the lease) or leader. */
+export type Leadership = 'alone' | 'standby' | 'leader';
+
+/** The URL without its password, for messages and logs. */
+function redactUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
+
+/**
+ * Standby services (README "Scaling beyond one machine"). Without LEADER_LEASE_REDIS_URL: returns
+ * at once, the service acts alone. With it: checks Redis once (unreachable: a ConfigError naming the
+ * variable, exit 2), then competes for the lease `<LEADER_LEASE_PREFIX><service>` (`ews:lease:rules`, `ews:lease:alerts`)
+ * and resolves only once this process holds it; `onStandby` is called while it waits. Everything
+ * that acts — state files, subscriptions, schedules, senders, HTTP API — starts after this, so a
+ * standby does nothing but wait. The lease is pushed on `started` first, so a clean stop releases it
+ * after the service has closed its files, and the standby takes over at its next attempt. A leader
+ * that cannot renew its lease in time (Redis gone, or cut off from it) exits at once with
+ * LEASE_LOST_EXIT_CODE: it may no longer be the only one acting.
+ */
+export async function awaitLeadership(
+  env: LeaderLeaseEnv,
+  service: 'rules' | 'alerts',
+  logger: Logger,
+  started: Stoppable[],
+  opts: { onStandby?: () => void; onLost?: (reason: string) => void } = {},
+): Promise<Leadership> {
+  const url = env.LEADER_LEASE_REDIS_URL;
+  if (!url && env.LEADER_LEASE_REQUIRED) {
+    throw new ConfigError([
+      {
+        where: 'LEADER_LEASE_REDIS_URL',
+        problem: `not set, but LEADER_LEASE_REQUIRED=true: this ${service} process is meant as a standby, and without the lease it would act beside the other one`,
+        fix: 'set LEADER_LEASE_REDIS_URL to the Redis the standby services share, the same for both processes',
+      },
+    ]);
+  }
+  if (!url) return 'alone';
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5_000, enableOfflineQueue: false });
+  probe.on('error', () => undefined); // reported through the rejected connect below
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (err) {
+    throw new ConfigError([
+      {
+        where: 'LEADER_LEASE_REDIS_URL',
+        problem: `cannot reach Redis at ${redactUrl(url)} (${(err as Error).message}); without it no ${service} process may act`,
+        fix: 'start redis-server there or set LEADER_LEASE_REDIS_URL to the Redis the standby services share; or unset it to run one process alone',
+      },
+    ]);
+  } finally {
+    probe.disconnect();
+  }
+  // Commands fail fast while Redis is away (the lease retries every ttl/3 by itself).
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  const redisWarnings = rateLimitedWarn(logger, 'leader lease: Redis unreachable', { perInterval: 1, intervalMs: 10_000 });
+  redis.on('error', (err: Error) => redisWarnings.warn('redis', { err: err.message }));
+  const key = `${env.LEADER_LEASE_PREFIX}${service}`;
+  const ttlMs = env.LEADER_LEASE_TTL_MS;
+  let acquired: () => void = () => undefined;
+  const leading = new Promise<void>((resolve) => (acquired = resolve));
+  const onLost =
+    opts.onLost ??
+    ((reason: string) => {
+      logger.fatal({ lease: key, reason }, 'lost the leader lease: exiting at once so that no two processes act');
+      process.exit(LEASE_LOST_EXIT_CODE);
+    });
+  const lease = new LeaderLease({ redis, key, ttlMs, owner: `${hostname()}:${process.pid}`, onAcquired: () => acquired(), onLost });
+  started.push({
+    name: 'leader lease',
+    close: async () => {
+      await lease.stop();
+      redis.disconnect();
+      redisWarnings.close();
+    },
+  });
+  await lease.start();
+  if (!lease.isLeader) {
+    logger.info({ lease: key, ttlMs }, 'standby: another process holds the leader lease; waiting');
+    opts.onStandby?.();
+  }
+  await leading;
+  logger.info({ lease: key, owner: lease.owner, ttlMs }, 'leader lease acquired: starting');
+  return 'leader';
+}
+
+/**
+ * /healthz of a service that may be a standby: a standby is healthy (it is doing its job: waiting),
+ * and says so; a service still starting is not healthy yet; once started, the service's own health,
+ * with its leadership beside it.
+ */
+export function healthWithLeadership(leadership: () => Leadership, running: () => { health: HealthCheck } | null): HealthCheck {
+  return () => {
+    const service = running();
+    const role = leadership();
+    if (!service) return role === 'standby' ? { ok: true, detail: { leadership: role } } : { ok: false, detail: { leadership: role, starting: true } };
+    const h = service.health();
+    return { ok: h.ok, detail: { leadership: role, ...h.detail } };
+  };
 }

@@ -10,12 +10,13 @@ import { Backtest, formatSummary, truthSchema, type TruthFire } from './backtest
 import { loadRulesConfig, DEFAULT_RULES_CONFIG } from './config.ts';
 import { forEachLine } from './lines.ts';
 import { createLogger } from '../platform/logger.ts';
-import { runUntilSignal, serveMetrics, serviceContextFromEnv, serviceCredentials } from '../platform/service-shell.ts';
+import { awaitLeadership, healthWithLeadership, runUntilSignal, serveMetrics, serviceContextFromEnv, serviceCredentials, type Leadership } from '../platform/service-shell.ts';
 import { clockModeOf, pipelineClockFromEnv, startClockLink } from '../platform/clock-link.ts';
 import { DEFAULT_SITE_FILE } from '../contracts/config.ts';
 import { loadRulesEnv } from './env.ts';
 import { assertPortsFree } from '../platform/ports.ts';
 import { startRulesService } from './main.ts';
+import type { RunningRules } from './service.ts';
 
 class CliError extends Error {
   constructor(
@@ -84,20 +85,28 @@ export function registerRulesCommands(program: Command): void {
       // Before connecting: a bad RULES_CONFIG_FILE or a port in use is one message (exit 2), not a fatal log line.
       if (env.RULES_CONFIG_FILE) loadRulesConfig(env.RULES_CONFIG_FILE);
       await assertPortsFree([{ variable: 'EWS_HTTP_PORT', host: env.EWS_HTTP_HOST, port: env.EWS_HTTP_PORT }]);
-      const clockLink = startClockLink({
-        url: env.MQTT_URL,
-        ...serviceCredentials(context, 'rules'),
-        clientId: `${env.RULES_CLIENT_ID}-clock`,
-        role: 'rules',
-        services: { rules: env.RULES_CLOCK === 'readings' ? 'readings' : clockModeOf(clock) },
-        clock,
-        log,
-      });
       await runUntilSignal(log, async (started) => {
+        let rules: RunningRules | null = null;
+        let leadership: Leadership = 'alone';
+        // /healthz answers from the start: a standby says so (platform/service-shell.ts).
+        started.push(...(await serveMetrics(log, env.EWS_HTTP_HOST, env.EWS_HTTP_PORT, healthWithLeadership(() => leadership, () => rules))));
+        // With LEADER_LEASE_REDIS_URL, nothing below runs until this process holds the lease: the
+        // clock link and the session share their client ids with the other rules process.
+        leadership = await awaitLeadership(env, 'rules', log, started, { onStandby: () => (leadership = 'standby') });
+        const clockLink = startClockLink({
+          url: env.MQTT_URL,
+          ...serviceCredentials(context, 'rules'),
+          clientId: `${env.RULES_CLIENT_ID}-clock`,
+          role: 'rules',
+          services: { rules: env.RULES_CLOCK === 'readings' ? 'readings' : clockModeOf(clock) },
+          clock,
+          log,
+        });
         started.push({ name: 'clock link', close: () => clockLink.close() });
-        const rules = await startRulesService(context);
-        started.push({ name: 'rules', close: () => rules.close() }, ...(await serveMetrics(log, env.EWS_HTTP_HOST, env.EWS_HTTP_PORT, () => rules.health())));
-        log.info({ clientId: env.RULES_CLIENT_ID, clock: env.RULES_CLOCK }, 'rules service running');
+        const running = await startRulesService(context);
+        rules = running;
+        started.push({ name: 'rules', close: () => running.close() });
+        log.info({ clientId: env.RULES_CLIENT_ID, clock: env.RULES_CLOCK, leadership }, 'rules service running');
       });
     });
 

@@ -73,7 +73,7 @@ async function serviceSchemas(): Promise<Record<string, ServiceSchema>> {
   const board = pick('the board env (BOARD_HTTP_PORT)', (k) => k.includes('BOARD_HTTP_PORT'));
   const drillPlayer = pick('the drill player env (ALERTS_URL)', (k) => k.includes('ALERTS_URL') && k.includes('MQTT_URL'));
   const sharedService: ServiceSchema = { keys: new Set(shared.keys), parse: (env) => shared.schema.safeParse(env) };
-  return {
+  const services: Record<string, ServiceSchema> = {
     broker: sharedService,
     ingest: sharedService,
     'broker-b': sharedService,
@@ -106,6 +106,8 @@ async function serviceSchemas(): Promise<Record<string, ServiceSchema>> {
       },
     },
   };
+  // the cluster profile's standbys parse what rules and alerts parse
+  return { ...services, 'rules-b': services.rules!, 'alerts-b': services.alerts! };
 }
 
 /** The fire-ews containers and the CLI command each runs. */
@@ -120,9 +122,13 @@ const EWS_SERVICES: Record<string, string[]> = {
   // the cluster profile
   'broker-b': ['broker'],
   'ingest-b': ['ingest'],
+  'rules-b': ['rules'],
+  'alerts-b': ['alerts', 'run'],
 };
 /** Services of the cluster profile (README "Scaling beyond one machine"). */
-const CLUSTER_SERVICES = ['redis', 'broker-b', 'ingest-b'];
+const CLUSTER_SERVICES = ['redis', 'broker-b', 'ingest-b', 'rules-b', 'alerts-b'];
+/** The cluster profile's standbys: each shares its state volume with the service it stands in for (one writer at a time: the lease). */
+const STANDBY_OF: Record<string, string> = { 'rules-b': 'rules', 'alerts-b': 'alerts' };
 
 /**
  * Variables a service's schema parses that docker-compose.yml may leave out because the default is
@@ -195,6 +201,8 @@ const NOT_USED_BY: Record<string, { folder: string; names: string[] }> = {
   'ingest-b': { folder: 'ingest', names: LISTENER },
   rules: { folder: 'rules', names: LISTENER },
   alerts: { folder: 'alerts', names: LISTENER },
+  'rules-b': { folder: 'rules', names: LISTENER },
+  'alerts-b': { folder: 'alerts', names: LISTENER },
   board: { folder: 'board', names: LISTENER },
   simulator: { folder: 'simulator', names: [...LISTENER, 'INFLUX_URL', 'INFLUX_API', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET'] },
   'drill-player': { folder: 'simulator', names: [...LISTENER, 'INFLUX_URL', 'INFLUX_API', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET'] },
@@ -390,9 +398,9 @@ describe('service environments against the env schemas', () => {
       expect(e.EWS_DATA_DIR, `${service}: EWS_DATA_DIR`).toBe('/data');
       expect(e.EWS_HTTP_HOST, `${service}: EWS_HTTP_HOST must be 0.0.0.0 inside a container`).toBe('0.0.0.0');
       expect((e.EWS_BROKER_SECRET ?? '').length, `${service}: EWS_BROKER_SECRET must come from .env (one secret for broker and services)`).toBeGreaterThanOrEqual(16);
-      if (service === 'ingest-b') expect(e.MQTT_URL, 'ingest-b: MQTT_URL, its own broker first').toBe('mqtt://broker-b:1883,mqtt://broker:1883');
+      if (service.endsWith('-b') && service !== 'broker-b') expect(e.MQTT_URL, `${service}: MQTT_URL, its own broker first`).toBe('mqtt://broker-b:1883,mqtt://broker:1883');
       else if (!service.startsWith('broker')) expect(e.MQTT_URL, `${service}: MQTT_URL`).toBe('mqtt://broker:1883');
-      if (['ingest', 'ingest-b', 'rules', 'alerts', 'board'].includes(service)) {
+      if (['ingest', 'ingest-b', 'rules', 'alerts', 'board', 'rules-b', 'alerts-b'].includes(service)) {
         expect(e.INFLUX_URL, `${service}: INFLUX_URL`).toBe('http://influxdb:8086');
         expect(e.INFLUX_API, `${service}: INFLUX_API`).toBe('v2');
         for (const k of ['INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET']) expect(e[k], `${service}: ${k}`).toBeTruthy();
@@ -485,6 +493,22 @@ describe('the cluster profile', () => {
     expect(environmentOf('ingest-b', env).INGEST_CLIENT_ID).toBe('ews-ingest-b');
     expect(compose.services['broker-b']?.ports).toStrictEqual(['1884:1883', '8884:8883']);
   });
+
+  it('standby rules-b and alerts-b: the same volume and client ids as rules and alerts, the lease from .env, and no start without it', () => {
+    const env = placeholderEnv();
+    const leased = { ...env, LEADER_LEASE_REDIS_URL: 'redis://redis:6379' };
+    for (const [standby, main] of Object.entries(STANDBY_OF)) {
+      expect(mountsOf(standby), `${standby}: ${main}'s state volume`).toStrictEqual(mountsOf(main));
+      const s = environmentOf(standby, leased);
+      const m = environmentOf(main, leased);
+      expect(s.LEADER_LEASE_REDIS_URL, `${standby}: the lease`).toBe('redis://redis:6379');
+      expect(m.LEADER_LEASE_REDIS_URL, `${main}: the same lease`).toBe('redis://redis:6379');
+      for (const k of ['LEADER_LEASE_TTL_MS', 'LEADER_LEASE_PREFIX', 'RULES_CLIENT_ID', 'ALERTS_MQTT_CLIENT_ID', 'EWS_DATA_DIR']) expect(s[k], `${standby}: ${k} as ${main}`).toBe(m[k]);
+      // without LEADER_LEASE_REDIS_URL in .env the standby must refuse to start (it would act beside the other)
+      expect(environmentOf(standby, env)).toMatchObject({ LEADER_LEASE_REDIS_URL: '', LEADER_LEASE_REQUIRED: 'true' });
+      expect(environmentOf(main, env)).toMatchObject({ LEADER_LEASE_REDIS_URL: '', LEADER_LEASE_REQUIRED: 'false' });
+    }
+  });
 });
 
 describe('volumes, images and commands', () => {
@@ -495,7 +519,7 @@ describe('volumes, images and commands', () => {
       influxdb: ['/var/lib/influxdb2', '/etc/influxdb2'],
       grafana: ['/var/lib/grafana'],
     };
-    for (const s of ['broker', 'ingest', 'rules', 'alerts', 'board', 'broker-b', 'ingest-b']) {
+    for (const s of ['broker', 'ingest', 'rules', 'alerts', 'board', 'broker-b', 'ingest-b', 'rules-b', 'alerts-b']) {
       const e = environmentOf(s, env);
       statePaths[s] = [e.EWS_DATA_DIR!, ...[e.RULES_DB_FILE, e.ALERTS_DB_FILE, e.BOARD_DB_FILE].filter((f): f is string => Boolean(f)).map((f) => posix.dirname(f))];
     }
@@ -519,9 +543,11 @@ describe('volumes, images and commands', () => {
       }
     }
     for (const v of declared) expect(used, `volume ${v} is declared but not used`).toContain(v);
-    // each service keeps its own volume: two SQLite writers never share one
+    // each service keeps its own volume: two SQLite writers never share one (a standby shares its
+    // service's volume: it opens the files only once it holds the lease, test/hostile/standby-services.test.ts)
     const owners = new Map<string, string>();
     for (const name of Object.keys(compose.services)) {
+      if (name in STANDBY_OF) continue;
       for (const m of mountsOf(name).filter((x) => x.named)) {
         expect(owners.get(m.source), `volume ${m.source} is mounted by ${owners.get(m.source)} and ${name}`).toBeUndefined();
         owners.set(m.source, name);
