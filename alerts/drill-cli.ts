@@ -4,16 +4,16 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { DRILL_KINDS, drillListResponseSchema, drillReportSchema, drillStartResponseSchema, type DrillReport, type DrillStart } from '../contracts/alerts-api.ts';
 import { drillCliEnvSchema, type DrillCliEnv } from '../contracts/config.ts';
+import { parseEnv } from '../platform/config-error.ts';
 import { fetchJson } from '../platform/fetch-json.ts';
 import { parseWith, pipelineSpeed } from '../platform/cli-options.ts';
 
 const TIMEOUT_MS = 10_000;
 const MAX_BYTES = 8 * 1024 * 1024;
 
+/** ALERTS_URL and ALERTS_API_KEY; a missing or bad one is a ConfigError naming it (one line, exit 2, no stack). */
 function loadDrillEnv(): DrillCliEnv {
-  const r = drillCliEnvSchema.safeParse(process.env);
-  if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  return r.data;
+  return parseEnv(drillCliEnvSchema, process.env);
 }
 
 async function call<T extends z.ZodType>(env: DrillCliEnv, path: string, schema: T, body?: unknown): Promise<z.infer<T>> {

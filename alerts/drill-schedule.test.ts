@@ -3,10 +3,13 @@
 // (its idempotency key) and the decision at a slot (start, skip for a real alert, nothing twice).
 import cron from 'node-cron';
 import { pino } from 'pino';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, assert, describe, expect, it, vi } from 'vitest';
+import { drillRequestSchema, MAX_DRILL_ID_LENGTH } from '../contracts/alerts-api.ts';
+import { topics } from '../contracts/topics.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import { scheduledDrillSchema, type ScheduledDrill } from '../contracts/site.ts';
 import { emptyEngineState, handleEvent, startDrill, type EngineState } from './engine.ts';
+import { newDrillId } from './http.ts';
 import { CATCH_UP_MS, decideSlot, dueSlots, nextRun, realAlertsOf, scheduledDrillId, startDrillSchedule } from './drill-schedule.ts';
 import { laiChauContext } from '../test/support/alerts-fixtures.ts';
 
@@ -92,6 +95,33 @@ describe('the slot\'s drill id is its idempotency key', () => {
     expect(scheduledDrillId({ ...entry }, slot)).toBe(id);
     expect(scheduledDrillId(entry, local('2027-02-01T08:30:00'))).not.toBe(id);
     expect(scheduledDrillId({ ...entry, kind: 'fire-suspected' }, slot)).not.toBe(id);
+  });
+});
+
+describe('every drill id fits a topic level, whatever the zone id\'s length', () => {
+  const slot = local('2027-01-04T08:30:00');
+  // A zone id may have 63 characters (TOPIC_ID_PATTERN); before, a zone id of 39 or more gave ids of up to
+  // 59 characters, whose alert topic (drill-<id>) and sensor drill request were refused.
+  it.each([9, 38, 39, 40, 57, 63])('a zone id of %i characters', (n) => {
+    const zone = `z${'a'.repeat(n - 1)}`;
+    const sensor = scheduledDrillSchema.parse({ zone, cron: '30 8 * * *', depth: 'sensor' });
+    for (const id of [newDrillId(zone, slot), scheduledDrillId(sensor, slot)]) {
+      expect(id.length).toBeLessThanOrEqual(MAX_DRILL_ID_LENGTH);
+      expect(() => topics.drillAlert(`drill-${id}`)).not.toThrow();
+      // A zone id that fits is kept whole, else cut to 38 characters.
+      expect(id.startsWith(`${zone.slice(0, 38)}-`)).toBe(true);
+      expect(id).toMatch(/-\d{8}-\d{4}-[a-z2-9]{4}$/);
+    }
+    const d = decideSlot(sensor, slot, emptyEngineState(), () => null);
+    assert(d.action === 'request');
+    expect(drillRequestSchema.safeParse({ ...d.ask, requestedAt: slot }).success).toBe(true);
+  });
+
+  it('a cut that ends on a dash leaves no double dash; two long zones cut alike keep distinct scheduled ids', () => {
+    const a = `${'a'.repeat(37)}-north`;
+    expect(newDrillId(a, slot)).toMatch(new RegExp(`^${'a'.repeat(37)}-20270104-0130-[a-z2-9]{4}$`));
+    const b = `${'a'.repeat(37)}-south`;
+    expect(scheduledDrillId({ ...entry, zone: a }, slot)).not.toBe(scheduledDrillId({ ...entry, zone: b }, slot));
   });
 });
 

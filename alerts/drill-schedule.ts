@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import cron, { type ScheduledTask } from 'node-cron';
 import { Counter } from 'prom-client';
 import { z } from 'zod';
-import type { SkippedDrillSlot } from '../contracts/alerts-api.ts';
+import { drillIdOf, type SkippedDrillSlot } from '../contracts/alerts-api.ts';
 import type { ScheduledDrill } from '../contracts/site.ts';
 import type { Logger } from '../platform/logger.ts';
 import { metricsRegistry } from '../platform/metrics.ts';
@@ -34,11 +34,10 @@ export type SlotMatcher = (at: Date) => boolean;
 
 /** `<zone>-<yyyymmdd>-<hhmm>-<4 chars of the entry>` (UTC, like drills started by hand): one id per entry and minute. */
 export function scheduledDrillId(entry: Pick<ScheduledDrill, 'zone' | 'kind' | 'cron'>, slotMs: number): string {
-  const t = new Date(slotMs).toISOString();
-  const stamp = `${t.slice(0, 10).replace(/-/g, '')}-${t.slice(11, 16).replace(':', '')}`;
+  // The tag hashes the whole zone id, so two long zone ids cut to the same part still get two ids.
   const hash = createHash('sha256').update(`${entry.zone}|${entry.kind}|${entry.cron}`).digest();
   const tag = [...hash.subarray(0, 4)].map((b) => 'abcdefghijkmnpqrstuvwxyz23456789'[b % 32]).join('');
-  return `${entry.zone.slice(0, 40)}-${stamp}-${tag}`;
+  return drillIdOf(entry.zone, slotMs, tag);
 }
 
 /** The minutes in (fromMs, toMs] at which each entry's schedule matches (at most CATCH_UP_MS back), oldest first. */

@@ -6,7 +6,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import twilio from 'twilio';
 import { z } from 'zod';
-import { apiAckSchema, drillEndSchema, drillStartSchema, type DrillListResponse, type SkippedDrillSlot } from '../contracts/alerts-api.ts';
+import { apiAckSchema, drillEndSchema, drillIdOf, drillStartSchema, type DrillListResponse, type SkippedDrillSlot } from '../contracts/alerts-api.ts';
 import { describeZodError } from '../contracts/payloads.ts';
 import type { Logger } from '../platform/logger.ts';
 import { Counter } from 'prom-client';
@@ -123,12 +123,10 @@ async function signedTwilioForm(req: IncomingMessage, log: Logger, authToken: st
   return params;
 }
 
-/** `<zone>-<yyyymmdd>-<hhmm>-<4 random>` (UTC): sortable, readable, unique enough for a few drills a month. */
+/** `<zone>-<yyyymmdd>-<hhmm>-<4 random>` (UTC, contracts/alerts-api.ts `drillIdOf`): sortable, readable, unique enough for a few drills a month. */
 export function newDrillId(zoneId: string, nowMs: number): string {
-  const t = new Date(nowMs).toISOString();
-  const stamp = `${t.slice(0, 10).replace(/-/g, '')}-${t.slice(11, 16).replace(':', '')}`;
   const rand = [...randomBytes(4)].map((b) => 'abcdefghijkmnpqrstuvwxyz23456789'[b % 32]).join('');
-  return `${zoneId.slice(0, 40)}-${stamp}-${rand}`;
+  return drillIdOf(zoneId, nowMs, rand);
 }
 
 function send(res: ServerResponse, status: number, body: string, type = 'application/json; charset=utf-8'): void {

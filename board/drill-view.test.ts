@@ -5,10 +5,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import type { DrillReport } from '../contracts/alerts-api.ts';
+import { sensorDrillRefusal } from '../alerts/drill-requests.ts';
+import { FetchError } from '../platform/fetch-json.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import type { AlertsClient } from './alerts-client.ts';
 import { hashPassword } from './auth.ts';
-import { drillReportCsv, renderDrillListHtml, renderDrillReportHtml, sensorDrillRequestedVi, seconds } from './drill-view.ts';
+import { drillRefusalVi, drillReportCsv, renderDrillListHtml, renderDrillReportHtml, sensorDrillRequestedVi, seconds } from './drill-view.ts';
 import { buildMapGeometry } from './geometry.ts';
 import { createBoardHttp } from './http.ts';
 import { LiveHub } from './live.ts';
@@ -110,6 +112,29 @@ describe('the drill report page and CSV', () => {
     expect(html).toContain('<p role="alert">Đã yêu cầu diễn tập cảm biến san-thang-20270104-0130-abcd: ');
   });
 
+  it('the form offers the ignition node: the zone\'s first by default, or a sensor node chosen from the site, grouped by zone', () => {
+    const html = renderDrillListHtml(SITE, [], 'tok');
+    const select = /<select name="node">(.*?)<\/select>/.exec(html)?.[1] ?? '';
+    expect(select.startsWith('<option value="">Trạm đầu tiên của khu vực</option><optgroup label="')).toBe(true);
+    // Every sensor node of the site once, under its own zone's name.
+    const groups = [...select.matchAll(/<optgroup label="([^"]+)">(.*?)<\/optgroup>/g)].map((g) => ({ zone: g[1], nodes: [...(g[2] ?? '').matchAll(/<option value="([^"]+)">/g)].map((o) => o[1]) }));
+    for (const g of groups) {
+      const zone = SITE.zones.find((z) => z.name === g.zone);
+      expect(g.nodes).toStrictEqual(SITE.nodes.filter((n) => n.zone === zone?.id).map((n) => n.id));
+    }
+    expect(groups.flatMap((g) => g.nodes).sort()).toStrictEqual(SITE.nodes.map((n) => n.id).sort());
+    expect(select).toContain('<option value="san-thang-07">san-thang-07 (');
+  });
+
+  it.each([
+    ['a node outside the zone', sensorDrillRefusal(SITE, 'san-thang', 'quyet-thang-01') ?? '', 'Trạm quyet-thang-01 không thuộc khu vực San Thàng: chọn một trạm của khu vực này, hoặc "Trạm đầu tiên của khu vực". Chưa bắt đầu diễn tập.'],
+    ['a zone without sensor nodes', sensorDrillRefusal({ ...SITE, nodes: SITE.nodes.filter((n) => n.zone !== 'san-thang') }, 'san-thang', undefined) ?? '', 'Khu vực San Thàng không có trạm đo nên không diễn tập cảm biến được: chọn hình thức "Tin nhắn". Chưa bắt đầu diễn tập.'],
+    ['a zone the alerts service does not know', sensorDrillRefusal(SITE, 'nowhere', undefined) ?? '', 'Dịch vụ cảnh báo không biết khu vực nowhere (tệp cấu hình của hai dịch vụ khác nhau?). Chưa bắt đầu diễn tập.'],
+    ['any other reason, as it came', 'sensor drills are not available in this service', 'Dịch vụ cảnh báo không bắt đầu diễn tập: sensor drills are not available in this service'],
+  ])('the alerts service\'s refusal in Vietnamese: %s', (_what, reason, vi) => {
+    expect(drillRefusalVi(SITE, reason)).toBe(vi);
+  });
+
   it('the list says which scheduled slots were skipped and why, in Vietnamese where the reason is a real alert', () => {
     const slotAt = Date.parse('2027-01-04T01:30:00Z');
     const html = renderDrillListHtml(SITE, [], null, null, [], [
@@ -193,6 +218,34 @@ describe('the drill pages over HTTP', () => {
     const ack = await app.inject({ method: 'POST', url: '/drills/san-thang-20260302-0130-abcd/ack', headers: { cookie: cookie(jar(page, j)), 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: ackCsrf }).toString() });
     expect(ack.statusCode).toBe(303);
     expect(acknowledge).toHaveBeenCalledWith('drill-san-thang-20260302-0130-abcd', 'Giàng Thanh Mai (city-board-m01)', 'city-board-m01');
+  });
+
+  it('a sensor drill from the form carries the chosen ignition node; a node outside the zone gives the form again with the reason in Vietnamese (422)', async () => {
+    startDrill.mockClear();
+    let j = await member();
+    const list = await app.inject({ method: 'GET', url: '/drills', headers: { cookie: cookie(j) } });
+    j = jar(list, j);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(list.body)?.[1] ?? '';
+    const post = (fields: Record<string, string>) => app.inject({ method: 'POST', url: '/drills', headers: { cookie: cookie(j), 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ kind: 'fire-confirmed', _csrf: csrf, ...fields }).toString() });
+    const chosen = await post({ zoneId: 'san-thang', depth: 'sensor', speed: '60', node: 'san-thang-07' });
+    expect(chosen.statusCode).toBe(303);
+    expect(startDrill).toHaveBeenLastCalledWith({ zoneId: 'san-thang', depth: 'sensor', dryRun: false, startedBy: 'Giàng Thanh Mai (city-board-m01)', speed: 60, node: 'san-thang-07' });
+    // The default ("first node of the zone") sends no node; an alert drill never sends one.
+    await post({ zoneId: 'san-thang', depth: 'sensor', node: '' });
+    expect(startDrill).toHaveBeenLastCalledWith({ zoneId: 'san-thang', depth: 'sensor', dryRun: false, startedBy: 'Giàng Thanh Mai (city-board-m01)' });
+    await post({ zoneId: 'san-thang', depth: 'alert', node: 'san-thang-07' });
+    expect(startDrill).toHaveBeenLastCalledWith({ zoneId: 'san-thang', kind: 'fire-confirmed', dryRun: false, startedBy: 'Giàng Thanh Mai (city-board-m01)' });
+    // The alerts service refuses a node of another zone with 422 and its reason (alerts/drill-requests.ts).
+    startDrill.mockRejectedValueOnce(new FetchError('POST http://alerts:8090/api/drills: HTTP 422 node quyet-thang-01 is not in zone san-thang', 422, 'node quyet-thang-01 is not in zone san-thang'));
+    const refused = await post({ zoneId: 'san-thang', depth: 'sensor', node: 'quyet-thang-01' });
+    expect(refused.statusCode).toBe(422);
+    expect(refused.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(refused.body).toContain('<p role="alert">Trạm quyet-thang-01 không thuộc khu vực San Thàng: chọn một trạm của khu vực này, hoặc &#34;Trạm đầu tiên của khu vực&#34;. Chưa bắt đầu diễn tập.</p>');
+    expect(refused.body).toContain('<form method="post" action="/drills">');
+    expect(startDrill).toHaveBeenCalledTimes(4);
+    // Anything else the alerts service fails with stays a 502.
+    startDrill.mockRejectedValueOnce(new FetchError('POST http://alerts:8090/api/drills: no answer within 5000 ms'));
+    expect((await post({ zoneId: 'san-thang', depth: 'sensor' })).statusCode).toBe(502);
   });
 
   it('a member ends a running drill with the CSRF token; without it, or from the kiosk, nothing reaches the alerts service', async () => {

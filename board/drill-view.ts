@@ -3,7 +3,7 @@
 // never; median and worst time to the first acknowledgement; escalation steps; the zone's trend —
 // as HTML (also printed to PDF by board/pdf.ts) and CSV. Pure.
 import { DRILL_KINDS, type DrillKind, type DrillReport, type DrillSummary, type SkippedDrillSlot } from '../contracts/alerts-api.ts';
-import type { Site } from '../contracts/site.ts';
+import type { Site, Zone } from '../contracts/site.ts';
 import { dateTime, escapeHtml } from './i18n.ts';
 
 export const DRILL_KIND_VI: Record<DrillKind, string> = {
@@ -59,6 +59,31 @@ function skipReasonVi(reason: string): string {
   return real ? `Khu vực đang có cảnh báo thật (${real[1]})` : reason;
 }
 
+/** The sensor nodes as the form's ignition choices, grouped by zone in the zones' order (zones without nodes left out). */
+function ignitionNodeOptions(site: Site, zones: readonly Zone[]): string {
+  return zones
+    .map((z) => {
+      const nodes = site.nodes.filter((n) => n.zone === z.id);
+      if (nodes.length === 0) return '';
+      return `<optgroup label="${escapeHtml(z.name)}">${nodes.map((n) => `<option value="${escapeHtml(n.id)}">${escapeHtml(n.id)}${n.place ? ` (${escapeHtml(n.place)})` : ''}</option>`).join('')}</optgroup>`;
+    })
+    .join('');
+}
+
+/**
+ * Why the alerts service refused to start a drill (its 422 reason, alerts/drill-requests.ts and alerts/http.ts),
+ * in Vietnamese for the member who filled in the form; a reason not known here is shown as it came.
+ */
+export function drillRefusalVi(site: Site, reason: string): string {
+  const outside = /^node (\S+) is not in zone (\S+)$/.exec(reason);
+  if (outside) return `Trạm ${outside[1]} không thuộc khu vực ${zoneName(site, outside[2] ?? '')}: chọn một trạm của khu vực này, hoặc "Trạm đầu tiên của khu vực". Chưa bắt đầu diễn tập.`;
+  const noNodes = /^zone (\S+) has no sensor nodes/.exec(reason);
+  if (noNodes) return `Khu vực ${zoneName(site, noNodes[1] ?? '')} không có trạm đo nên không diễn tập cảm biến được: chọn hình thức "Tin nhắn". Chưa bắt đầu diễn tập.`;
+  const unknown = /^unknown zone (\S+)$/.exec(reason);
+  if (unknown) return `Dịch vụ cảnh báo không biết khu vực ${unknown[1]} (tệp cấu hình của hai dịch vụ khác nhau?). Chưa bắt đầu diễn tập.`;
+  return `Dịch vụ cảnh báo không bắt đầu diễn tập: ${reason}`;
+}
+
 /** The list of drills, the site file's schedule and, for a signed-in member, the form that starts one. */
 export function renderDrillListHtml(site: Site, drills: readonly DrillSummary[], csrf: string | null, message: string | null = null, schedule: readonly ScheduledDrillRun[] = [], skipped: readonly SkippedDrillSlot[] = []): string {
   const tz = site.site.timezone;
@@ -80,6 +105,7 @@ export function renderDrillListHtml(site: Site, drills: readonly DrillSummary[],
       `<label>Tình huống <select name="kind">${DRILL_KINDS.map((k) => `<option value="${k}">${escapeHtml(DRILL_KIND_VI[k])}</option>`).join('')}</select></label> ` +
       `<label>Hình thức <select name="depth"><option value="alert">Tin nhắn (cảnh báo ngay)</option><option value="sensor">Cảm biến (khói mô phỏng qua các trạm đo, cảnh báo khi phát hiện)</option></select></label> ` +
       `<label>Tốc độ đám cháy mô phỏng <input type="number" name="speed" min="1" max="10000" step="1" placeholder="1" inputmode="numeric"> lần (chỉ cảm biến; trống = thời gian thực)</label> ` +
+      `<label>Điểm cháy gần trạm <select name="node"><option value="">Trạm đầu tiên của khu vực</option>${ignitionNodeOptions(site, hotspotsFirst)}</select> (chỉ cảm biến; trạm phải thuộc khu vực đã chọn)</label> ` +
       `<label><input type="checkbox" name="dryRun" value="on"> Chạy thử (ghi lại, không gửi SMS)</label> <button type="submit">Bắt đầu</button></form>`
     : '';
   const rows = [...drills]

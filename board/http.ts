@@ -29,7 +29,7 @@ import type { BoardService } from './service.ts';
 import type { BoardStore } from './store.ts';
 import { localDate } from './view.ts';
 import type { AlertsClient } from './alerts-client.ts';
-import { drillReportCsv, renderDrillListHtml, renderDrillReportHtml, sensorDrillRequestedVi, type ScheduledDrillRun } from './drill-view.ts';
+import { drillRefusalVi, drillReportCsv, renderDrillListHtml, renderDrillReportHtml, sensorDrillRequestedVi, type ScheduledDrillRun } from './drill-view.ts';
 import { DRILL_KINDS } from '../contracts/alerts-api.ts';
 
 declare module 'fastify' {
@@ -55,6 +55,8 @@ export const drillFormSchema = z
     depth: z.enum(['alert', 'sensor']).default('alert'),
     /** Sensor drills: the fire minutes this many times faster than real time (blank = 1, real time). */
     speed: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().min(1).max(10_000).optional()),
+    /** Sensor drills: the fire starts 120 m upwind of this node (blank = the zone's first); the alerts service checks it is of the zone. */
+    node: z.preprocess((v) => (v === '' ? undefined : v), nodeIdSchema.optional()),
     _csrf: z.string().max(200).optional(),
   })
   .strict();
@@ -317,13 +319,16 @@ export async function createBoardHttp(o: BoardHttpOptions): Promise<FastifyInsta
     return u?.role === 'member' ? u : null;
   };
   const html = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+  const drillListPage = async (alerts: AlertsClient, reply: FastifyReply, status: number, message: string | null) => {
+    const { drills, skipped } = await alerts.drills();
+    return html(reply, status, renderDrillListHtml(o.site, drills, reply.generateCsrf(), message, scheduleRuns(), skipped));
+  };
   app.get('/drills', async (req, reply) => {
     if (!member(req)) return reply.code(403).send({ error: 'drills are for signed-in board members' });
     if (!o.alerts) return reply.code(404).send({ error: 'no alerts service configured (BOARD_ALERTS_URL)' });
     try {
-      const { drills, skipped } = await o.alerts.drills();
       const requested = nodeIdSchema.safeParse((req.query as Record<string, unknown> | undefined)?.requested);
-      return html(reply, 200, renderDrillListHtml(o.site, drills, reply.generateCsrf(), requested.success ? sensorDrillRequestedVi(requested.data) : null, scheduleRuns(), skipped));
+      return await drillListPage(o.alerts, reply, 200, requested.success ? sensorDrillRequestedVi(requested.data) : null);
     } catch (err) {
       return reply.code(502).send({ error: (err as Error).message });
     }
@@ -338,15 +343,25 @@ export async function createBoardHttp(o: BoardHttpOptions): Promise<FastifyInsta
       const startedBy = `${user.name} (${user.memberId})`;
       if (form.data.depth === 'sensor') {
         // The alerts service asks the drill player (README "Drills"); the drill has no report until the player starts it.
-        const r = await o.alerts.startDrill({ zoneId: form.data.zoneId, depth: 'sensor', dryRun: form.data.dryRun === 'on', startedBy, ...(form.data.speed !== undefined ? { speed: form.data.speed } : {}) });
-        o.log.info({ drillId: r.drillId, memberId: user.memberId, zoneId: form.data.zoneId, depth: 'sensor' }, 'sensor drill requested from the board');
+        const { speed, node } = form.data;
+        const r = await o.alerts.startDrill({ zoneId: form.data.zoneId, depth: 'sensor', dryRun: form.data.dryRun === 'on', startedBy, ...(speed !== undefined ? { speed } : {}), ...(node !== undefined ? { node } : {}) });
+        o.log.info({ drillId: r.drillId, memberId: user.memberId, zoneId: form.data.zoneId, depth: 'sensor', node }, 'sensor drill requested from the board');
         return reply.redirect(`/drills?requested=${encodeURIComponent(r.drillId)}`, 303);
       }
       const r = await o.alerts.startDrill({ zoneId: form.data.zoneId, kind: form.data.kind, dryRun: form.data.dryRun === 'on', startedBy });
       o.log.info({ drillId: r.drillId, memberId: user.memberId, zoneId: form.data.zoneId }, 'drill started from the board');
       return reply.redirect(`/drills/${r.drillId}`, 303);
     } catch (err) {
-      return reply.code(err instanceof FetchError && err.status === 422 ? 422 : 502).send({ error: (err as Error).message });
+      // A refusal (a node outside the zone, a zone without sensor nodes): the form again, with the reason in Vietnamese.
+      if (err instanceof FetchError && err.status === 422) {
+        o.log.info({ memberId: user.memberId, zoneId: form.data.zoneId, reason: err.detail }, 'drill from the board refused by the alerts service');
+        try {
+          return await drillListPage(o.alerts, reply, 422, drillRefusalVi(o.site, err.detail ?? err.message));
+        } catch {
+          return reply.code(422).send({ error: err.message });
+        }
+      }
+      return reply.code(502).send({ error: (err as Error).message });
     }
   });
   app.post<{ Params: { id: string } }>('/drills/:id/ack', { preHandler: app.csrfProtection }, async (req, reply) => {

@@ -68,8 +68,23 @@ export const apiAlertsResponseSchema = z.object({ alerts: z.array(apiAlertSchema
 // What a drill rehearses (defined beside the site file's drill schedule).
 export { DRILL_KINDS, type DrillKind };
 
-/** A drill id chosen by a requester: an id whose alert id `drill-<id>` is still a topic id (63 characters at most). */
-export const requestedDrillIdSchema = nodeIdSchema.max(57, 'a drill id has at most 57 characters (its alert id drill-<id> is a topic level)');
+/** A drill's alert id `drill-<id>` is a topic level (63 characters at most, TOPIC_ID_PATTERN): so a drill id has at most 57. */
+export const MAX_DRILL_ID_LENGTH = 57;
+/** A drill id chosen by a requester: an id whose alert id `drill-<id>` is still a topic id. */
+export const requestedDrillIdSchema = nodeIdSchema.max(MAX_DRILL_ID_LENGTH, `a drill id has at most ${MAX_DRILL_ID_LENGTH} characters (its alert id drill-<id> is a topic level)`);
+
+/**
+ * `<zone>-<yyyymmdd>-<hhmm>-<tag>` (UTC), the id of a drill started by hand (a random tag) or by the
+ * schedule (a tag of its entry). A zone id may have 63 characters, so the zone part is cut to what leaves
+ * the id within MAX_DRILL_ID_LENGTH (38 characters with a 4-letter tag; the drill keeps its whole zone id
+ * in `zoneId`); a shorter zone id is kept whole. Pure.
+ */
+export function drillIdOf(zoneId: string, atMs: number, tag: string): string {
+  const t = new Date(atMs).toISOString();
+  const stamp = `${t.slice(0, 10).replace(/-/g, '')}-${t.slice(11, 16).replace(':', '')}`;
+  const zonePart = zoneId.slice(0, MAX_DRILL_ID_LENGTH - stamp.length - tag.length - 2).replace(/-+$/, '');
+  return `${zonePart}-${stamp}-${tag}`;
+}
 
 export const drillStartSchema = z
   .object({

@@ -22,6 +22,17 @@ describe('parseEnv', () => {
     expect(lines[1]).not.toContain('short-secret');
   });
 
+  it('a missing variable without a default: what to do is to set it, not to unset it', () => {
+    const lines = (() => {
+      try {
+        parseEnv(schema, { MQTT_PORT: '1883' });
+      } catch (e) {
+        return (e as ConfigError).message.split('\n');
+      }
+    })();
+    expect(lines).toStrictEqual(['ALERTS_API_KEY: Invalid input: expected string, received undefined — set ALERTS_API_KEY in the environment']);
+  });
+
   it('returns the parsed values when they are valid', () => {
     expect(parseEnv(schema, { MQTT_PORT: '1883', ALERTS_API_KEY: 'x'.repeat(16) })).toStrictEqual({ MQTT_PORT: 1883, ALERTS_API_KEY: 'x'.repeat(16) });
   });

@@ -28,11 +28,11 @@ export class ConfigError extends Error {
   }
 }
 
-/** What an operator does about a bad environment variable. */
-function envFix(variable: string): string {
-  if (variable.endsWith('_PORT')) return `set ${variable} to a port number (0–65535) or unset it for the default`;
-  if (variable.endsWith('_URL')) return `set ${variable} to a full URL such as http://host:port, or unset it`;
-  return `fix ${variable} in the environment (or unset it for the default)`;
+/** What an operator does about a bad environment variable; a missing one (no default) is set, never "unset". */
+function envFix(variable: string, missing: boolean): string {
+  if (variable.endsWith('_PORT')) return `set ${variable} to a port number (0–65535)${missing ? '' : ' or unset it for the default'}`;
+  if (variable.endsWith('_URL')) return `set ${variable} to a full URL such as http://host:port${missing ? '' : ', or unset it'}`;
+  return missing ? `set ${variable} in the environment` : `fix ${variable} in the environment (or unset it for the default)`;
 }
 
 function receivedText(value: unknown): string {
@@ -52,7 +52,7 @@ export function envConfigError(error: z.ZodError, source: NodeJS.ProcessEnv): Co
     if (seen.has(key)) continue;
     seen.add(key);
     const secret = /SECRET|TOKEN|PASSWORD|KEY/.test(variable);
-    entries.push({ where: variable, problem: `${issue.message}${secret ? '' : receivedText(source[variable])}`, fix: envFix(variable) });
+    entries.push({ where: variable, problem: `${issue.message}${secret ? '' : receivedText(source[variable])}`, fix: envFix(variable, source[variable] === undefined) });
   }
   return new ConfigError(entries);
 }

@@ -6,6 +6,8 @@ export class FetchError extends Error {
   constructor(
     message: string,
     readonly status: number | null = null,
+    /** The remote party's own reason (`{"error": …}` of an HTTP error), for a caller that words it for its users. */
+    readonly detail: string | null = null,
   ) {
     super(message);
   }
@@ -40,13 +42,14 @@ export async function fetchJson<T extends z.ZodType>(url: string, init: RequestI
   const text = Buffer.concat(chunks).toString('utf8');
   if (!res.ok) {
     let detail = text.slice(0, 200);
+    let reason: string | null = null;
     try {
       const body = JSON.parse(text) as { error?: unknown };
-      if (typeof body.error === 'string') detail = body.error;
+      if (typeof body.error === 'string') detail = reason = body.error.slice(0, 500);
     } catch {
       // not JSON: keep the excerpt
     }
-    throw new FetchError(`${label}: HTTP ${res.status}${detail ? ` ${detail}` : ''}`, res.status);
+    throw new FetchError(`${label}: HTTP ${res.status}${detail ? ` ${detail}` : ''}`, res.status, reason);
   }
   let body: unknown;
   try {

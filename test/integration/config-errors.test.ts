@@ -98,6 +98,24 @@ describe('fire-ews drill-player: a missing alerts key is one message, no stack t
   });
 });
 
+describe('fire-ews drill, drill-report, drill-list, drill-end: the alerts API\'s variables are one message each, no stack trace', () => {
+  it.each([
+    [['drill', '--zone', 'san-thang', '--dry-run']],
+    [['drill', '--zone', 'san-thang', '--depth', 'sensor']],
+    [['drill-report', 'san-thang-20261204-2100-pdar']],
+    [['drill-list']],
+    [['drill-end', 'san-thang-20261204-2100-pdar']],
+  ])('%j without ALERTS_API_KEY: names it and says to set it, exit 2', async (args) => {
+    const lines = expectConfigError(await fireEws(args, base()), ['ALERTS_API_KEY: ALERTS_API_KEY is not set', '— set ALERTS_API_KEY in the environment']);
+    expect(lines).toHaveLength(1);
+  });
+  it('a bad ALERTS_URL and a short key: one line each', async () => {
+    const lines = expectConfigError(await fireEws(['drill-list'], { ...base(), ALERTS_URL: 'not a url', ALERTS_API_KEY: 'short' }), ['ALERTS_URL', '"not a url"', 'ALERTS_API_KEY must be at least 16 characters']);
+    expect(lines).toHaveLength(2);
+    expect(lines.join('\n'), 'a key is never echoed').not.toContain('"short"');
+  });
+});
+
 describe('a broken file is named with file:line, exit 2', () => {
   it('a YAML syntax error in the site file reports its own line only, not the follow-on problems', async () => {
     const lines = readFileSync(SITE_FILE, 'utf8').split('\n');

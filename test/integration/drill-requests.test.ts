@@ -4,7 +4,8 @@
 // start-up catch-up decides it), `drill-player` (svc-simulator) and `board`. Neither alerts nor the board
 // plays a plume: alerts publishes a request on ews/v1/drill/requests/<zone>, the player plans the plume,
 // starts the drill through the alerts API with the request's drill id and plays it at 90×. Proves: a
-// member's sensor drill from the form and the scheduled one are both detected by rules and end with DIEN
+// member's sensor drill from the form (ignition at the node chosen there; a node of another zone first
+// refused, the reason on the page) and the scheduled one are both detected by rules and end with DIEN
 // TAP drill SMS in the outbox; a request kept for the player while it was SIGKILLed, for a drill that
 // exists already, is not played again after its restart; a stale request is refused; a node's account
 // cannot publish a request. No InfluxDB or ingest here: rules reads the drill readings itself
@@ -147,12 +148,25 @@ describe.skipIf(skip)(skipTitle('sensor drills from the board\'s form and the sc
     jar = withCookies(jar, drillsPage);
     const formHtml = await drillsPage.text();
     expect(formHtml).toContain('<select name="depth">');
+    expect(formHtml).toContain('<option value="san-thang-07">');
+    // A node of another zone: the alerts service refuses it (422) and the member reads why, on the page; nothing is requested.
+    const wrongNode = await fetch(`${boardUrl}/drills`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: cookieHeader(jar), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ zoneId: 'san-thang', kind: 'fire-confirmed', depth: 'sensor', speed: String(SPEED), node: 'quyet-thang-01', dryRun: 'on', _csrf: csrfOf(formHtml) }).toString(),
+    });
+    expect(wrongNode.status).toBe(422);
+    jar = withCookies(jar, wrongNode);
+    const refusedHtml = await wrongNode.text();
+    expect(refusedHtml).toContain('<p role="alert">Trạm quyet-thang-01 không thuộc khu vực San Thàng: ');
+    // The member then chooses San Thàng's node 07 (not the zone's first) as the ignition node.
     const askedAt = Date.now();
     const asked = await fetch(`${boardUrl}/drills`, {
       method: 'POST',
       redirect: 'manual',
       headers: { cookie: cookieHeader(jar), 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ zoneId: 'san-thang', kind: 'fire-confirmed', depth: 'sensor', speed: String(SPEED), dryRun: 'on', _csrf: csrfOf(formHtml) }).toString(),
+      body: new URLSearchParams({ zoneId: 'san-thang', kind: 'fire-confirmed', depth: 'sensor', speed: String(SPEED), node: 'san-thang-07', dryRun: 'on', _csrf: csrfOf(refusedHtml) }).toString(),
     });
     expect(asked.status, await asked.clone().text()).toBe(303);
     const location = asked.headers.get('location') ?? '';
@@ -172,6 +186,7 @@ describe.skipIf(skip)(skipTitle('sensor drills from the board\'s form and the sc
       assert(r?.sensor);
       expect(r.drill).toMatchObject({ drillId, depth: 'sensor', dryRun: true, startedBy });
       expect(r.sensor.speed).toBe(SPEED);
+      expect(r.sensor.ignitionNode, 'the form\'s node; the schedule\'s default, the zone\'s first').toBe(drillId === boardId ? 'san-thang-07' : 'nam-loong-01');
       expect(r.sensor.detectionS, 'seconds of fire from ignition to detection').toBeGreaterThan(0);
       await waitFor(() => drillSms(drillId).length > 0, 20_000, `${drillId}: drill SMS in the outbox`);
       const sms = drillSms(drillId);
