@@ -6,6 +6,8 @@ export class FetchError extends Error {
   constructor(
     message: string,
     readonly status: number | null = null,
+    /** Why no answer came: the network error's code (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET…) or 'TIMEOUT'; null when an answer came. */
+    readonly network: string | null = null,
   ) {
     super(message);
   }
@@ -20,7 +22,8 @@ export async function fetchJson<T extends z.ZodType>(url: string, init: RequestI
     res = await fetch(url, { ...rest, signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new FetchError(`${label}: ${(err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (cause?.code ?? cause?.message ?? (err as Error).message)}`);
+    const timedOut = (err as Error).name === 'TimeoutError';
+    throw new FetchError(`${label}: ${timedOut ? `no answer within ${timeoutMs} ms` : (cause?.code ?? cause?.message ?? (err as Error).message)}`, null, timedOut ? 'TIMEOUT' : (cause?.code ?? 'FETCH_FAILED'));
   }
   const chunks: Uint8Array[] = [];
   let size = 0;
