@@ -23,8 +23,10 @@ export class AlertsClient {
     return body.alerts;
   }
 
+  /** Safe to send again to the other alerts URL: the service records an acknowledgement once (alreadyAcknowledged). */
   async acknowledge(alertId: string, by: string, memberId?: string): Promise<{ alreadyAcknowledged: boolean }> {
-    const body = await this.api.fetchJson('/api/ack',
+    const body = await this.api.fetchJson(
+      '/api/ack',
       { method: 'POST', headers: { 'x-api-key': this.apiKey, 'content-type': 'application/json' }, body: JSON.stringify({ alertId, by, channel: 'board', ...(memberId ? { memberId } : {}) }), retrySafe: true, timeoutMs: TIMEOUT_MS, maxBytes: 64 * 1024 },
       apiAckResponseSchema,
     );
@@ -33,7 +35,8 @@ export class AlertsClient {
 
   /** Drills (README "Drills"): started from the board, listed, reported. */
   async startDrill(req: DrillStart): Promise<{ drillId: string; recipients: number }> {
-    const body = await this.api.fetchJson('/api/drills',
+    const body = await this.api.fetchJson(
+      '/api/drills',
       { method: 'POST', headers: { 'x-api-key': this.apiKey, 'content-type': 'application/json' }, body: JSON.stringify(req), timeoutMs: TIMEOUT_MS, maxBytes: 64 * 1024 },
       drillStartResponseSchema,
     );
@@ -42,7 +45,8 @@ export class AlertsClient {
 
   /** Ends a drill now (no more repeats or escalation); `by` is the member who ended it. */
   async endDrill(drillId: string, by: string): Promise<void> {
-    await this.api.fetchJson(`/api/drills/${encodeURIComponent(drillId)}/end`,
+    await this.api.fetchJson(
+      `/api/drills/${encodeURIComponent(drillId)}/end`,
       { method: 'POST', headers: { 'x-api-key': this.apiKey, 'content-type': 'application/json' }, body: JSON.stringify({ by } satisfies DrillEnd), timeoutMs: TIMEOUT_MS, maxBytes: 64 * 1024 },
       drillEndResponseSchema,
     );
