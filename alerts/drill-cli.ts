@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { DRILL_KINDS, drillListResponseSchema, drillReportSchema, drillStartResponseSchema, type DrillReport, type DrillStart } from '../contracts/alerts-api.ts';
 import { drillCliEnvSchema, type DrillCliEnv } from '../contracts/config.ts';
 import { parseEnv } from '../platform/config-error.ts';
-import { fetchJson } from '../platform/fetch-json.ts';
+import { ApiFailover } from '../platform/api-failover.ts';
 import { parseWith, pipelineSpeed } from '../platform/cli-options.ts';
 
 const TIMEOUT_MS = 10_000;
@@ -17,8 +17,9 @@ function loadDrillEnv(): DrillCliEnv {
 }
 
 async function call<T extends z.ZodType>(env: DrillCliEnv, path: string, schema: T, body?: unknown): Promise<z.infer<T>> {
-  return fetchJson(
-    new URL(path, env.ALERTS_URL).toString(),
+  // ALERTS_URL may list a leader's and a standby's API: the one that answers is used.
+  return new ApiFailover(env.ALERTS_URL).fetchJson(
+    path,
     { method: body === undefined ? 'GET' : 'POST', headers: { 'x-api-key': env.ALERTS_API_KEY, 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), timeoutMs: TIMEOUT_MS, maxBytes: MAX_BYTES },
     schema,
   );

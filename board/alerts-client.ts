@@ -2,27 +2,32 @@
 // an acknowledgement recorded with channel `board` (it stops repeats and escalation there); drills
 // started, ended, listed and reported.
 import { apiAckResponseSchema, apiAlertsResponseSchema, drillListResponseSchema, drillReportSchema, drillEndResponseSchema, drillStartResponseSchema, type ApiAlert, type DrillEnd, type DrillListResponse, type DrillReport, type DrillStart } from '../contracts/alerts-api.ts';
-import { fetchJson } from './fetch-json.ts';
+import { ApiFailover } from '../platform/api-failover.ts';
 
 /** 500 open alerts with 150 recipients each is well under this. */
 const MAX_LIST_BYTES = 8 * 1024 * 1024;
 const TIMEOUT_MS = 5000;
 
+/** `baseUrls`: BOARD_ALERTS_URL, one URL or a leader's and a standby's (the one that answers is used). */
 export class AlertsClient {
+  private readonly api: ApiFailover;
   constructor(
-    private readonly baseUrl: string,
+    baseUrls: string,
     private readonly apiKey: string,
-  ) {}
+  ) {
+    this.api = new ApiFailover(baseUrls);
+  }
 
   async openAlerts(): Promise<ApiAlert[]> {
-    const body = await fetchJson(new URL('/api/alerts', this.baseUrl).toString(), { headers: { 'x-api-key': this.apiKey }, timeoutMs: TIMEOUT_MS, maxBytes: MAX_LIST_BYTES }, apiAlertsResponseSchema);
+    const body = await this.api.fetchJson('/api/alerts', { headers: { 'x-api-key': this.apiKey }, timeoutMs: TIMEOUT_MS, maxBytes: MAX_LIST_BYTES }, apiAlertsResponseSchema);
     return body.alerts;
   }
 
+  /** Safe to send again to the other alerts URL: the service records an acknowledgement once (alreadyAcknowledged). */
   async acknowledge(alertId: string, by: string, memberId?: string): Promise<{ alreadyAcknowledged: boolean }> {
-    const body = await fetchJson(
-      new URL('/api/ack', this.baseUrl).toString(),
-      { method: 'POST', headers: { 'x-api-key': this.apiKey, 'content-type': 'application/json' }, body: JSON.stringify({ alertId, by, channel: 'board', ...(memberId ? { memberId } : {}) }), timeoutMs: TIMEOUT_MS, maxBytes: 64 * 1024 },
+    const body = await this.api.fetchJson(
+      '/api/ack',
+      { method: 'POST', headers: { 'x-api-key': this.apiKey, 'content-type': 'application/json' }, body: JSON.stringify({ alertId, by, channel: 'board', ...(memberId ? { memberId } : {}) }), retrySafe: true, timeoutMs: TIMEOUT_MS, maxBytes: 64 * 1024 },
       apiAckResponseSchema,
     );
     return { alreadyAcknowledged: body.alreadyAcknowledged };
@@ -30,8 +35,8 @@ export class AlertsClient {
 
   /** Drills (README "Drills"): started from the board, listed, reported. */
   async startDrill(req: DrillStart): Promise<{ drillId: string; recipients: number }> {
-    const body = await fetchJson(
-      new URL('/api/drills', this.baseUrl).toString(),
+    const body = await this.api.fetchJson(
+      '/api/drills',
       { method: 'POST', headers: { 'x-api-key': this.apiKey, 'content-type': 'application/json' }, body: JSON.stringify(req), timeoutMs: TIMEOUT_MS, maxBytes: 64 * 1024 },
       drillStartResponseSchema,
     );
@@ -40,8 +45,8 @@ export class AlertsClient {
 
   /** Ends a drill now (no more repeats or escalation); `by` is the member who ended it. */
   async endDrill(drillId: string, by: string): Promise<void> {
-    await fetchJson(
-      new URL(`/api/drills/${encodeURIComponent(drillId)}/end`, this.baseUrl).toString(),
+    await this.api.fetchJson(
+      `/api/drills/${encodeURIComponent(drillId)}/end`,
       { method: 'POST', headers: { 'x-api-key': this.apiKey, 'content-type': 'application/json' }, body: JSON.stringify({ by } satisfies DrillEnd), timeoutMs: TIMEOUT_MS, maxBytes: 64 * 1024 },
       drillEndResponseSchema,
     );
@@ -49,10 +54,10 @@ export class AlertsClient {
 
   /** The drills and the scheduled slots that were skipped. */
   async drills(): Promise<DrillListResponse> {
-    return fetchJson(new URL('/api/drills', this.baseUrl).toString(), { headers: { 'x-api-key': this.apiKey }, timeoutMs: TIMEOUT_MS, maxBytes: MAX_LIST_BYTES }, drillListResponseSchema);
+    return this.api.fetchJson('/api/drills', { headers: { 'x-api-key': this.apiKey }, timeoutMs: TIMEOUT_MS, maxBytes: MAX_LIST_BYTES }, drillListResponseSchema);
   }
 
   async drillReport(drillId: string): Promise<DrillReport> {
-    return fetchJson(new URL(`/api/drills/${encodeURIComponent(drillId)}`, this.baseUrl).toString(), { headers: { 'x-api-key': this.apiKey }, timeoutMs: TIMEOUT_MS, maxBytes: MAX_LIST_BYTES }, drillReportSchema);
+    return this.api.fetchJson(`/api/drills/${encodeURIComponent(drillId)}`, { headers: { 'x-api-key': this.apiKey }, timeoutMs: TIMEOUT_MS, maxBytes: MAX_LIST_BYTES }, drillReportSchema);
   }
 }

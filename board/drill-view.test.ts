@@ -236,7 +236,7 @@ describe('the drill pages over HTTP', () => {
     await post({ zoneId: 'san-thang', depth: 'alert', node: 'san-thang-07' });
     expect(startDrill).toHaveBeenLastCalledWith({ zoneId: 'san-thang', kind: 'fire-confirmed', dryRun: false, startedBy: 'Giàng Thanh Mai (city-board-m01)' });
     // The alerts service refuses a node of another zone with 422 and its reason (alerts/drill-requests.ts).
-    startDrill.mockRejectedValueOnce(new FetchError('POST http://alerts:8090/api/drills: HTTP 422 node quyet-thang-01 is not in zone san-thang', 422, 'node quyet-thang-01 is not in zone san-thang'));
+    startDrill.mockRejectedValueOnce(new FetchError('POST http://alerts:8090/api/drills: HTTP 422 node quyet-thang-01 is not in zone san-thang', 422, { detail: 'node quyet-thang-01 is not in zone san-thang' }));
     const refused = await post({ zoneId: 'san-thang', depth: 'sensor', node: 'quyet-thang-01' });
     expect(refused.statusCode).toBe(422);
     expect(refused.headers['content-type']).toBe('text/html; charset=utf-8');

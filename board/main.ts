@@ -12,6 +12,7 @@ import type { Logger } from '../platform/logger.ts';
 import { openDatabase } from '../platform/sqlite.ts';
 import { AlertsClient } from './alerts-client.ts';
 import { ConfigError, parseBoardUsers, resolveBoardSecrets } from './auth.ts';
+import { redactUrlPasswords } from '../platform/config-error.ts';
 import { bundleClient } from './bundle.ts';
 import { buildMapGeometry } from './geometry.ts';
 import { createBoardHttp } from './http.ts';
@@ -103,7 +104,7 @@ export async function runBoard(env: BoardEnv, site: Site, credentials: { usernam
       members: users.size,
       kiosk: secrets.kioskToken ? 'on' : 'off',
       readings: readings.description,
-      alerts: alerts ? env.BOARD_ALERTS_URL : 'none',
+      alerts: alerts && env.BOARD_ALERTS_URL ? redactUrlPasswords(env.BOARD_ALERTS_URL) : 'none',
       ...(secrets.kioskGenerated ? { kioskUrl } : {}),
     },
     secrets.kioskGenerated ? `situation board: open ${kioskUrl} (read-only); members sign in at ${base}/login once BOARD_USERS is set (fire-ews board-user <memberId>)` : 'situation board running',

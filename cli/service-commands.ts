@@ -7,7 +7,7 @@ import { loadEnv, type Env } from '../contracts/config.ts';
 import { sitePolicy } from '../contracts/site.ts';
 import { createLogger, createRootLogger } from '../platform/logger.ts';
 import type { HealthCheck } from '../platform/metrics.ts';
-import { runUntilSignal, serveMetrics, serviceContextFromEnv, serviceCredentials, type RunningService, type ServiceContext, type Stoppable } from '../platform/service-shell.ts';
+import { leaseInOneProcessError, runUntilSignal, serveMetrics, serviceContextFromEnv, serviceCredentials, type RunningService, type ServiceContext, type Stoppable } from '../platform/service-shell.ts';
 import { loadSiteFile } from '../platform/site-file.ts';
 import type { PipelineClock } from '../platform/clock.ts';
 import { clockModeOf, pipelineClockFromEnv, startClockLink } from '../platform/clock-link.ts';
@@ -68,6 +68,8 @@ const fmtCount = (v: number) => v.toLocaleString('en-US');
 async function startCommand(options: StartOptions): Promise<void> {
   const env = loadEnv();
   const rulesExtras = loadRulesEnvExtras();
+  const leaseRefused = leaseInOneProcessError(rulesExtras);
+  if (leaseRefused) throw leaseRefused;
   const alertsEnv = options.alerts ? loadAlertsEnv() : null;
   const boardEnv = options.board ? loadBoardEnv() : null;
   if (!options.simulation && options.speed !== undefined) throw new StartUsageError('--speed sets the background simulation\'s speed; with --no-simulation leave it out (simulate or replay into this pipeline instead)');

@@ -39,6 +39,25 @@ export const brokerUrlList = z.string().superRefine((value, ctx) => {
   }
 });
 
+/**
+ * One or more http(s) base URLs of a service's API separated by commas: a service running as a leader and
+ * a standby (README "Scaling beyond one machine"); platform/api-failover.ts tries them in turn.
+ */
+export const apiUrlList = z.string().superRefine((value, ctx) => {
+  for (const url of value.split(',').map((u) => u.trim())) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || !parsed.hostname) {
+      ctx.addIssue({ code: 'custom', message: `"${url}" is not an API URL: expected http://host:port (or https://), several separated by commas` });
+      return;
+    }
+  }
+});
+
 /** The sample site file shipped in the repository, relative to the repository root: the one default of every site path. */
 export const DEFAULT_SITE_FILE = 'config/lai-chau.site.yaml';
 
@@ -308,8 +327,8 @@ export const boardEnvExtras = z.object({
   /** Default: <EWS_DATA_DIR>/board.sqlite */
   BOARD_DB_FILE: optionalString,
   BOARD_MQTT_CLIENT_ID: serviceClientId('board'),
-  /** The alerts service's boards' API (GET /api/alerts, POST /api/ack with ALERTS_API_KEY); blank = none. */
-  BOARD_ALERTS_URL: optionalString.pipe(z.url().optional()),
+  /** The alerts service's boards' API (GET /api/alerts, POST /api/ack with ALERTS_API_KEY); several comma-separated for a leader and a standby; blank = none. */
+  BOARD_ALERTS_URL: optionalString.pipe(apiUrlList.optional()),
   /** The key of that API (the alerts service's ALERTS_API_KEY). */
   ALERTS_API_KEY: optionalString.pipe(z.string().min(16, 'ALERTS_API_KEY must be at least 16 characters').optional()),
   /** Where ingest keeps readings without InfluxDB (read-only here); default <EWS_DATA_DIR>/ingest.sqlite. */
@@ -325,7 +344,8 @@ export type BoardEnv = z.infer<typeof boardEnvSchema>;
 
 /** `fire-ews drill …`: where the alerts service's API is, and its key (README "Drills"). */
 export const drillCliEnvSchema = z.object({
-  ALERTS_URL: z.url().default('http://127.0.0.1:8090'),
+  /** One alerts API URL, or several comma-separated (a leader and a standby): tried in turn. */
+  ALERTS_URL: apiUrlList.default('http://127.0.0.1:8090'),
   ALERTS_API_KEY: z.string({ error: 'ALERTS_API_KEY is not set: drills are started through the alerts API, set it to the alerts service\'s key' }).min(16, 'ALERTS_API_KEY must be at least 16 characters'),
 });
 export type DrillCliEnv = z.infer<typeof drillCliEnvSchema>;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, FileValidationError, parseEnv, unreadableFileError } from './config-error.ts';
+import { ConfigError, FileValidationError, parseEnv, redactUrlPasswords, unreadableFileError } from './config-error.ts';
+import { boardEnvSchema, envSchema, rulesEnvSchema } from '../contracts/config.ts';
 import { reportFatal } from './fatal.ts';
 
 const schema = z.object({ MQTT_PORT: z.coerce.number().int().max(65535), ALERTS_API_KEY: z.string().min(16, 'ALERTS_API_KEY must be at least 16 characters') });
@@ -75,5 +76,47 @@ describe('reportFatal', () => {
     expect(reportFatal(bug, (t) => out.push(t))).toBe(1);
     expect(out.join('')).toContain(bug.stack!);
     expect(out.join('')).toMatch(/^\s+at /m);
+  });
+});
+
+describe('no URL password in a configuration error', () => {
+  it.each([
+    ['redis://ews:s3cret@redis:6379', 'redis://ews:***@redis:6379'],
+    ['rediss://:s3cret@redis.example:6380/0', 'rediss://:***@redis.example:6380/0'],
+    ['mqtt://svc:pa:ss@a:1883,mqtt://svc:w0rd@b:1883', 'mqtt://svc:***@a:1883,mqtt://svc:***@b:1883'],
+    ['http://admin:p@ss@influx:8086', 'http://admin:***@influx:8086'],
+    ['(got "ews:s3cret@redis:6379")', '(got "ews:***@redis:6379")'],
+    ['redis://redis:6379', 'redis://redis:6379'],
+    ['http://user@host:1', 'http://user@host:1'],
+    ['site.yaml:68 nodes[0].lat: expected number', 'site.yaml:68 nodes[0].lat: expected number'],
+  ])('%s → %s', (text, redacted) => {
+    expect(redactUrlPasswords(text)).toBe(redacted);
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    // a URL of the wrong scheme: zod echoes the value given
+    ['BROKER_REDIS_URL', { BROKER_REDIS_URL: 'http://ews:hunter2-redis@redis:6379' }, 'env'],
+    ['LEADER_LEASE_REDIS_URL', { LEADER_LEASE_REDIS_URL: 'mqtt://ews:hunter2-redis@redis:6379' }, 'lease'],
+    ['INFLUX_URL', { INFLUX_URL: 'ftp://admin:hunter2-influx@influx:8086' }, 'env'],
+    ['MQTT_URL', { MQTT_URL: 'mqtt://svc:hunter2-mqtt@a:1883,http://svc:hunter2-mqtt@b:1883' }, 'env'],
+    ['BOARD_ALERTS_URL', { BOARD_ALERTS_URL: 'ftp://u:hunter2-alerts@alerts:8090' }, 'board'],
+  ])('a bad %s is named, its password is not', (variable, source, which) => {
+    const schema = which === 'lease' ? rulesEnvSchema : which === 'board' ? boardEnvSchema : envSchema;
+    let message = '';
+    try {
+      parseEnv(schema, source);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      message = (e as ConfigError).message;
+    }
+    expect(message).toContain(`${variable}: `);
+    expect(message).not.toMatch(/hunter2/);
+    expect(message).toMatch(/:\*\*\*@/);
+  });
+
+  it('a problem built by hand (cannot reach Redis at …) is redacted too, in the entries fire-ews prints', () => {
+    const err = new ConfigError([{ where: 'BROKER_REDIS_URL', problem: 'cannot reach Redis at redis://ews:hunter2@10.0.0.9:6379 (ECONNREFUSED)', fix: 'start redis-server there' }]);
+    expect(err.message).toBe('BROKER_REDIS_URL: cannot reach Redis at redis://ews:***@10.0.0.9:6379 (ECONNREFUSED) — start redis-server there');
+    expect(err.entries[0]?.problem).not.toContain('hunter2');
   });
 });

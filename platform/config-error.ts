@@ -15,6 +15,20 @@ export interface ConfigProblem {
   fix?: string;
 }
 
+/** `scheme://user:password@` (a URL, or each URL of a comma-separated list). */
+const URL_USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/@,:"]*):[^\s,]*@/gi;
+/** `user:password@host` without a scheme (a URL typed without it). */
+const BARE_USERINFO = /(^|[\s"(,])([^\s/@,:"()]+):[^\s,/:]*@(?=[^\s,@]*[.:\w])/g;
+
+/**
+ * A text with the password of every URL in it replaced by `***` (`redis://ews:***@redis:6379`): a
+ * configuration error echoes the value given, and a URL may carry a password (BROKER_REDIS_URL,
+ * LEADER_LEASE_REDIS_URL, MQTT_URL, INFLUX_URL…), which must not reach a terminal or a log.
+ */
+export function redactUrlPasswords(text: string): string {
+  return text.replace(URL_USERINFO, '$1:***@').replace(BARE_USERINFO, '$1$2:***@');
+}
+
 export function formatConfigProblem(p: ConfigProblem): string {
   return `${p.where ? `${p.where}: ` : ''}${p.problem}${p.fix ? ` — ${p.fix}` : ''}`;
 }
@@ -22,9 +36,11 @@ export function formatConfigProblem(p: ConfigProblem): string {
 export class ConfigError extends Error {
   readonly entries: readonly ConfigProblem[];
   constructor(entries: readonly ConfigProblem[]) {
-    super(entries.map(formatConfigProblem).join('\n'));
+    // Every configuration message goes through here: no URL password is printed, whoever built it.
+    const redacted = entries.map((p) => ({ where: redactUrlPasswords(p.where), problem: redactUrlPasswords(p.problem), ...(p.fix !== undefined ? { fix: redactUrlPasswords(p.fix) } : {}) }));
+    super(redacted.map(formatConfigProblem).join('\n'));
     this.name = 'ConfigError';
-    this.entries = entries;
+    this.entries = redacted;
   }
 }
 

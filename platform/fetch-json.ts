@@ -6,10 +6,18 @@ export class FetchError extends Error {
   constructor(
     message: string,
     readonly status: number | null = null,
-    /** The remote party's own reason (`{"error": …}` of an HTTP error), for a caller that words it for its users. */
-    readonly detail: string | null = null,
+    /** Why it failed, where known: the remote party's own reason (`{"error": …}` of an HTTP error), for a caller that words it for its users; why no answer came: the network error's code (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET…) or 'TIMEOUT' (null when an answer came). */
+    readonly why: { detail?: string | null; network?: string | null } = {},
   ) {
     super(message);
+  }
+
+  get detail(): string | null {
+    return this.why.detail ?? null;
+  }
+
+  get network(): string | null {
+    return this.why.network ?? null;
   }
 }
 
@@ -22,7 +30,8 @@ export async function fetchJson<T extends z.ZodType>(url: string, init: RequestI
     res = await fetch(url, { ...rest, signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new FetchError(`${label}: ${(err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (cause?.code ?? cause?.message ?? (err as Error).message)}`);
+    const timedOut = (err as Error).name === 'TimeoutError';
+    throw new FetchError(`${label}: ${timedOut ? `no answer within ${timeoutMs} ms` : (cause?.code ?? cause?.message ?? (err as Error).message)}`, null, { network: timedOut ? 'TIMEOUT' : (cause?.code ?? 'FETCH_FAILED') });
   }
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -49,7 +58,7 @@ export async function fetchJson<T extends z.ZodType>(url: string, init: RequestI
     } catch {
       // not JSON: keep the excerpt
     }
-    throw new FetchError(`${label}: HTTP ${res.status}${detail ? ` ${detail}` : ''}`, res.status, reason);
+    throw new FetchError(`${label}: HTTP ${res.status}${detail ? ` ${detail}` : ''}`, res.status, { detail: reason });
   }
   let body: unknown;
   try {

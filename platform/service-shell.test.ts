@@ -4,7 +4,7 @@ import { envSchema, rulesEnvSchema } from '../contracts/config.ts';
 import { derivePassword } from './credentials.ts';
 import { createLogger } from './logger.ts';
 import { ConfigError, parseEnv } from './config-error.ts';
-import { awaitLeadership, healthWithLeadership, routeFor, serviceContextFromEnv, serviceCredentials, topicMatches, type Leadership, type MessageRoute, type Stoppable } from './service-shell.ts';
+import { awaitLeadership, healthWithLeadership, leaseInOneProcessError, routeFor, serviceContextFromEnv, serviceCredentials, topicMatches, type Leadership, type MessageRoute, type Stoppable } from './service-shell.ts';
 
 describe('topicMatches (MQTT 3.1.1 §4.7 filters)', () => {
   it.each([
@@ -67,6 +67,22 @@ describe('ServiceContext: what every start<Name>Service takes', () => {
     const secret = vi.fn(() => SECRET);
     expect(serviceCredentials({ ...base, secret }, 'ingest')).toStrictEqual({ username: 'ops', password: 'from-the-vault' });
     expect(secret).not.toHaveBeenCalled();
+  });
+});
+
+describe('fire-ews start takes no lease: the lease variables are refused, not ignored', () => {
+  it.each<[Record<string, string>, string | null]>([
+    [{}, null],
+    // an operator's .env from .env.example: TTL and prefix set, no Redis URL
+    [{ LEADER_LEASE_REDIS_URL: '', LEADER_LEASE_TTL_MS: '15000', LEADER_LEASE_PREFIX: 'ews:lease:' }, null],
+    [{ LEADER_LEASE_REDIS_URL: 'redis://:pw@redis:6379' }, 'LEADER_LEASE_REDIS_URL'],
+    [{ LEADER_LEASE_REQUIRED: 'true' }, 'LEADER_LEASE_REQUIRED'],
+  ])('%j → %s', (source, named) => {
+    const err = leaseInOneProcessError(parseEnv(rulesEnvSchema, source));
+    if (named === null) return expect(err).toBeNull();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err?.message).toMatch(new RegExp(`^${named}: fire-ews start runs every service in one process and takes no lease: standby services are separate \`fire-ews rules\` and \`fire-ews alerts run\` processes`));
+    expect(err?.message.split('\n')).toHaveLength(1);
   });
 });
 

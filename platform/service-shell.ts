@@ -206,6 +206,23 @@ function redactUrl(url: string): string {
 }
 
 /**
+ * `fire-ews start` runs every service in one process: there is nothing to stand by for, and a lease
+ * would not be taken. A LEADER_LEASE_REDIS_URL (or LEADER_LEASE_REQUIRED) given to it is refused with
+ * one message rather than ignored, so nobody believes the one process has a standby. TTL and prefix
+ * alone are left alone: an operator's .env copied from .env.example sets them with no Redis URL.
+ */
+export function leaseInOneProcessError(env: Pick<LeaderLeaseEnv, 'LEADER_LEASE_REDIS_URL' | 'LEADER_LEASE_REQUIRED'>): ConfigError | null {
+  if (!env.LEADER_LEASE_REDIS_URL && !env.LEADER_LEASE_REQUIRED) return null;
+  return new ConfigError([
+    {
+      where: env.LEADER_LEASE_REDIS_URL ? 'LEADER_LEASE_REDIS_URL' : 'LEADER_LEASE_REQUIRED',
+      problem: 'fire-ews start runs every service in one process and takes no lease: standby services are separate `fire-ews rules` and `fire-ews alerts run` processes (README "Scaling beyond one machine")',
+      fix: `unset ${env.LEADER_LEASE_REDIS_URL ? 'LEADER_LEASE_REDIS_URL' : 'LEADER_LEASE_REQUIRED'} for fire-ews start, or run the services as separate processes`,
+    },
+  ]);
+}
+
+/**
  * Standby services (README "Scaling beyond one machine"). Without LEADER_LEASE_REDIS_URL: returns
  * at once, the service acts alone. With it: checks Redis once (unreachable: a ConfigError naming the
  * variable, exit 2), then competes for the lease `<LEADER_LEASE_PREFIX><service>` (`ews:lease:rules`, `ews:lease:alerts`)

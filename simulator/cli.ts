@@ -6,7 +6,7 @@ import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { z } from 'zod';
 import { drillPlayerEnvSchema, loadEnv } from '../contracts/config.ts';
-import { parseEnv } from '../platform/config-error.ts';
+import { parseEnv, redactUrlPasswords } from '../platform/config-error.ts';
 import { createLogger } from '../platform/logger.ts';
 import { runUntilSignal, serveMetrics } from '../platform/service-shell.ts';
 import { startDrillPlayer } from './drill-player.ts';
@@ -359,7 +359,7 @@ async function recordCommand(opts: { out: string; count?: number; duration?: num
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const timer = opts.duration !== undefined ? setTimeout(onSignal, opts.duration) : undefined;
-  console.error(`recording ${access.url} ews/v1/readings/+ → ${opts.out} (Ctrl-C to stop)`);
+  console.error(`recording ${redactUrlPasswords(access.url)} ews/v1/readings/+ → ${opts.out} (Ctrl-C to stop)`);
   const started = Date.now();
   let stats;
   try {
@@ -444,7 +444,7 @@ export function registerSimulatorCommands(program: Command): void {
       await runUntilSignal(log, async (started) => {
         const player = startDrillPlayer({ site, access, api: { url: api.ALERTS_URL, key: api.ALERTS_API_KEY }, log });
         started.push({ name: 'drill player', close: () => player.close() }, ...(await serveMetrics(log, env.EWS_HTTP_HOST, env.EWS_HTTP_PORT, () => player.health())));
-        log.info({ alerts: api.ALERTS_URL, broker: access.url }, 'drill player running');
+        log.info({ alerts: redactUrlPasswords(api.ALERTS_URL), broker: redactUrlPasswords(access.url) }, 'drill player running');
       });
     });
 

@@ -14,6 +14,7 @@ import { drillRequestSchema, type DrillRequestMessage } from '../contracts/alert
 import type { Site } from '../contracts/site.ts';
 import { parseTopic, topics } from '../contracts/topics.ts';
 import { derivePassword, serviceUsername } from '../platform/credentials.ts';
+import { ApiFailover } from '../platform/api-failover.ts';
 import { FetchError } from '../platform/fetch-json.ts';
 import { rateLimitedWarn } from '../platform/log-limiter.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -102,7 +103,7 @@ export async function retryTransient<T>(attempt: () => Promise<T>, o: { delaysMs
 export interface DrillPlayerOptions {
   site: Site;
   access: BrokerAccess;
-  /** The alerts service's API (ALERTS_URL, ALERTS_API_KEY). */
+  /** The alerts service's API (ALERTS_URL: one URL or a leader's and a standby's, ALERTS_API_KEY). */
   api: { url: string; key: string };
   log: Logger;
   clientId?: string;
@@ -127,6 +128,8 @@ export function startDrillPlayer(o: DrillPlayerOptions): RunningDrillPlayer {
   const stop = new AbortController();
   const invalidLog = rateLimitedWarn(log, 'drill request refused');
   let plumeSeq = 0;
+  // One list for the player's life: the alerts API that answered last is tried first.
+  const api = { endpoints: new ApiFailover(o.api.url), key: o.api.key };
 
   const remember = (drillId: string) => {
     seen.add(drillId);
@@ -162,7 +165,7 @@ export function startDrillPlayer(o: DrillPlayerOptions): RunningDrillPlayer {
       {
         site: o.site,
         access: o.access,
-        api: o.api,
+        api,
         now,
         signal: stop.signal,
         clientId: `sim-drill-player-${process.pid}-${plumeSeq}`,

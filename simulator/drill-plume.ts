@@ -13,7 +13,7 @@
 import type { MqttClient } from 'mqtt';
 import { drillStartResponseSchema, type DrillStart } from '../contracts/alerts-api.ts';
 import { drillReadingSchema, type DrillReading } from '../contracts/payloads.ts';
-import { fetchJson } from '../platform/fetch-json.ts';
+import { ApiFailover } from '../platform/api-failover.ts';
 import type { Site } from '../contracts/site.ts';
 import { topics } from '../contracts/topics.ts';
 import { systemClock, type Clock } from '../platform/clock.ts';
@@ -143,8 +143,8 @@ export interface SensorDrillAsk {
 export interface SensorDrillDeps {
   site: Site;
   access: BrokerAccess;
-  /** The alerts service's API (ALERTS_URL, ALERTS_API_KEY). */
-  api: { url: string; key: string };
+  /** The alerts service's API (ALERTS_URL: one URL or a leader's and a standby's; ALERTS_API_KEY). */
+  api: { endpoints: ApiFailover; key: string };
   now?: () => number;
   signal?: AbortSignal;
   /** The drill is recorded by the alerts service; the plume is about to play. */
@@ -180,8 +180,9 @@ export async function runSensorDrill(ask: SensorDrillAsk, deps: SensorDrillDeps)
     ...(ask.drillId ? { drillId: ask.drillId } : {}),
     plume: { ignitionNode: draft.ignitionNode, nodes: draft.nodes, speed: draft.speed, injectAt: draft.injectAtMs, ignitionAt: draft.ignitionAtMs, endsAt: Math.ceil(draft.endWallMs) },
   };
-  const started = await fetchJson(
-    new URL('/api/drills', deps.api.url).toString(),
+  // Starting a drill is tried at the next URL only when the first certainly did not get it (refused, 503).
+  const started = await deps.api.endpoints.fetchJson(
+    '/api/drills',
     { method: 'POST', headers: { 'x-api-key': deps.api.key, 'content-type': 'application/json' }, body: JSON.stringify(body), timeoutMs: API_TIMEOUT_MS, maxBytes: 64 * 1024 },
     drillStartResponseSchema,
   );
@@ -208,7 +209,7 @@ export function sensorDrillFromEnv(): (ask: SensorDrillAsk, api: { url: string; 
   }
   return async (ask, api, onStarted) => {
     try {
-      const r = await runSensorDrill(ask, { site, access: { url: env.MQTT_URL, secret }, api, onStarted });
+      const r = await runSensorDrill(ask, { site, access: { url: env.MQTT_URL, secret }, api: { endpoints: new ApiFailover(api.url), key: api.key }, onStarted });
       return { drillId: r.drillId, sent: r.sent };
     } catch (err) {
       if (err instanceof DrillPlanError) throw new ConfigError([{ where: '--zone/--node/--speed', problem: err.message }]);

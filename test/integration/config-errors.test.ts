@@ -68,6 +68,28 @@ describe('a bad environment variable is one message naming it, exit 2', () => {
   });
 });
 
+describe('fire-ews start with a leader lease: refused, not ignored', () => {
+  it('LEADER_LEASE_REDIS_URL: one message saying the lease is for separate rules and alerts processes, exit 2, before anything starts', async () => {
+    const run = await fireEws(['start', '--no-simulation'], { ...base(), LEADER_LEASE_REDIS_URL: 'redis://:hunter2-lease@127.0.0.1:6379', EWS_HTTP_PORT: '0', MQTT_PORT: '0', MQTT_WS_PORT: '0', ALERTS_HTTP_PORT: '0', BOARD_HTTP_PORT: '0' });
+    const lines = expectConfigError(run, ['LEADER_LEASE_REDIS_URL: fire-ews start runs every service in one process and takes no lease', '`fire-ews rules` and `fire-ews alerts run`']);
+    expect(lines).toHaveLength(1);
+    expect(run.stdout).not.toMatch(/listening|running/i);
+  });
+});
+
+describe('a URL with a password is named without its password', () => {
+  it.each<{ what: string; args: string[]; env: Record<string, string>; shown: string }>([
+    { what: 'BROKER_REDIS_URL of another scheme', args: ['broker'], env: { BROKER_REDIS_URL: 'http://ews:hunter2-redis@redis:6379' }, shown: 'BROKER_REDIS_URL: must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379 (got "http://ews:***@redis:6379")' },
+    { what: 'LEADER_LEASE_REDIS_URL of another scheme', args: ['rules'], env: { LEADER_LEASE_REDIS_URL: 'mqtt://ews:hunter2-lease@redis:6379', EWS_HTTP_PORT: '0' }, shown: 'LEADER_LEASE_REDIS_URL: must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379 (got "mqtt://ews:***@redis:6379")' },
+    { what: 'INFLUX_URL of another scheme', args: ['ingest'], env: { INFLUX_URL: 'ftp://admin:hunter2-influx@influx:8086', EWS_HTTP_PORT: '0' }, shown: '(got "ftp://admin:***@influx:8086")' },
+  ])('$what', async ({ args, env, shown }) => {
+    const run = await fireEws(args, { ...base(), ...env });
+    const lines = expectConfigError(run, [shown]);
+    expect(lines).toHaveLength(1);
+    expect(run.stderr + run.stdout).not.toContain('hunter2');
+  });
+});
+
 describe('fire-ews drill --depth sensor: what it cannot do is one message, no stack trace', () => {
   const drillEnv = { ALERTS_API_KEY: 'config-errors-api-key-0123', ALERTS_URL: 'http://127.0.0.1:1' };
   it('no broker secret to publish the plume as svc-simulator: names EWS_BROKER_SECRET, exit 2', async () => {

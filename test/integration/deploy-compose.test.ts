@@ -509,6 +509,17 @@ describe('the cluster profile', () => {
       expect(environmentOf(main, env)).toMatchObject({ LEADER_LEASE_REDIS_URL: '', LEADER_LEASE_REQUIRED: 'false' });
     }
   });
+
+  it('the board and the drill player list both alerts APIs through ALERTS_API_URLS: the standby\'s is a real service and port', () => {
+    const clusterEnv = { ...placeholderEnv(), ALERTS_API_URLS: 'http://alerts:8090,http://alerts-b:8090' };
+    expect(environmentOf('board', clusterEnv).BOARD_ALERTS_URL).toBe('http://alerts:8090,http://alerts-b:8090');
+    expect(environmentOf('drill-player', clusterEnv).ALERTS_URL).toBe('http://alerts:8090,http://alerts-b:8090');
+    for (const url of clusterEnv.ALERTS_API_URLS.split(',')) {
+      const { hostname, port } = new URL(url);
+      expect(environmentOf(hostname, clusterEnv).ALERTS_HTTP_PORT, `${url}: the port ${hostname} listens on`).toBe(port);
+      expect(environmentOf(hostname, clusterEnv).ALERTS_API_KEY, `${hostname}: the key the board sends`).toBe(environmentOf('board', clusterEnv).ALERTS_API_KEY);
+    }
+  });
 });
 
 describe('volumes, images and commands', () => {

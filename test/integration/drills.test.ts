@@ -22,7 +22,7 @@ import { topics } from '../../contracts/topics.ts';
 import { derivePassword } from '../../platform/credentials.ts';
 import { startAlertsTestBed, type AlertsTestBed } from '../harness/alerts.ts';
 import { GammuSmsd, gammuSkipReason } from '../harness/gammu-smsd.ts';
-import { waitFor } from '../harness/ports.ts';
+import { freePort, waitFor } from '../harness/ports.ts';
 import { SITE_FILE } from '../harness/services.ts';
 import { skipTitle } from '../harness/skip.ts';
 
@@ -147,6 +147,13 @@ describe('alert drills with a real broker and the alerts service (dry-run transp
     expect(report.code).toBe(0);
     expect(report.stdout).toContain('texted 1, acknowledged 0');
     expect(report.stdout).toContain('escalation steps 1');
+
+    // ALERTS_URL listing a standby first (it does not listen: refused): the commands go on to the leader.
+    const listed = { ...cliEnv, ALERTS_URL: `http://127.0.0.1:${await freePort()},${cliEnv.ALERTS_URL}` };
+    const viaList = await fireEws(['drill-report', drillId], listed);
+    expect(viaList.stderr).toBe('');
+    expect(viaList.stdout).toBe(report.stdout);
+    expect((await fireEws(['drill-list'], listed)).stdout).toContain(drillId);
   }, 60_000);
 
   it('the ACL: only the alerts service announces drill alerts; what svc-rules may publish (sensor drill detections) opens no drill nobody started', async () => {
