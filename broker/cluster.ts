@@ -4,23 +4,12 @@
 // subscribers connected to the others through Redis pub/sub (mqemitter-redis).
 import type { Aedes } from 'aedes';
 import { Redis } from 'ioredis';
-import { ConfigError } from '../platform/config-error.ts';
+import { probeRedisAtStart } from '../platform/redis-probe.ts';
 
 /** Sessions and queues in the Redis at redisUrl; messages between brokers through it too with emitter `redis`. */
 export interface ClusterOptions {
   emitter: 'local' | 'redis';
   redisUrl: string;
-}
-
-/** The URL without its password, for messages and logs. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'an unparsable URL';
-  }
 }
 
 /**
@@ -29,22 +18,7 @@ export function redactRedisUrl(url: string): string {
  * reconnects by itself; a command that still fails after its retries fails the publish (no PUBACK).
  */
 export async function connectRedis(url: string, timeoutMs = 5_000): Promise<Redis> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false });
-  probe.on('error', () => undefined); // reported through the rejected connect below
-  try {
-    await probe.connect();
-    await probe.ping();
-  } catch (err) {
-    throw new ConfigError([
-      {
-        where: 'BROKER_REDIS_URL',
-        problem: `cannot reach Redis at ${redactRedisUrl(url)} (${(err as Error).message})`,
-        fix: 'start redis-server there or set BROKER_REDIS_URL to the cluster\'s Redis; or run one broker with BROKER_PERSISTENCE=level BROKER_EMITTER=local',
-      },
-    ]);
-  } finally {
-    probe.disconnect();
-  }
+  await probeRedisAtStart(url, 'BROKER_REDIS_URL', '', "start redis-server there or set BROKER_REDIS_URL to the cluster's Redis; or run one broker with BROKER_PERSISTENCE=level BROKER_EMITTER=local", timeoutMs);
   const redis = new Redis(url);
   redis.on('error', () => undefined); // ioredis reconnects; failed commands reach their callers
   return redis;

@@ -24,6 +24,7 @@ import { loadSiteFile } from './site-file.ts';
 import { startMetricsServer, type HealthCheck } from './metrics.ts';
 import { connectDurableSession, type DurableSessionOptions } from './mqtt-session.ts';
 import { LeaderLease } from './leader-lease.ts';
+import { probeRedisAtStart } from './redis-probe.ts';
 import { rateLimitedWarn } from './log-limiter.ts';
 
 export type MessageHandler = DurableSessionOptions['handle'];
@@ -198,13 +199,6 @@ export const LEASE_LOST_EXIT_CODE = 3;
 /** Where a service stands: alone (no lease configured), standby (waiting for the lease) or leader. */
 export type Leadership = 'alone' | 'standby' | 'leader';
 
-/** The URL without its password, for messages and logs. */
-function redactUrl(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.toString();
-}
-
 /**
  * `fire-ews start` runs every service in one process: there is nothing to stand by for, and a lease
  * would not be taken. A LEADER_LEASE_REDIS_URL (or LEADER_LEASE_REQUIRED) given to it is refused with
@@ -251,22 +245,7 @@ export async function awaitLeadership(
     ]);
   }
   if (!url) return 'alone';
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5_000, enableOfflineQueue: false });
-  probe.on('error', () => undefined); // reported through the rejected connect below
-  try {
-    await probe.connect();
-    await probe.ping();
-  } catch (err) {
-    throw new ConfigError([
-      {
-        where: 'LEADER_LEASE_REDIS_URL',
-        problem: `cannot reach Redis at ${redactUrl(url)} (${(err as Error).message}); without it no ${service} process may act`,
-        fix: 'start redis-server there or set LEADER_LEASE_REDIS_URL to the Redis the standby services share; or unset it to run one process alone',
-      },
-    ]);
-  } finally {
-    probe.disconnect();
-  }
+  await probeRedisAtStart(url, 'LEADER_LEASE_REDIS_URL', `without it no ${service} process may act`, 'start redis-server there or set LEADER_LEASE_REDIS_URL to the Redis the standby services share; or unset it to run one process alone');
   // Commands fail fast while Redis is away (the lease retries every ttl/3 by itself).
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });
   const redisWarnings = rateLimitedWarn(logger, 'leader lease: Redis unreachable', { perInterval: 1, intervalMs: 10_000 });
