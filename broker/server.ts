@@ -150,7 +150,6 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const principals = new WeakMap<Client, Principal>();
   const guards = new WeakMap<object, ConnectionGuard>();
   let pending = 0;
-  let dropWarnedAt = 0;
   // A node whose publish is refused is disconnected (MQTT 3.1.1 has no negative PUBACK) and its
   // client library resends the same message on reconnect, every second: log each cause once a minute.
   const lastWarned = new Map<string, { at: number; suppressed: number }>();
@@ -166,11 +165,15 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     log.warn({ ...detail, repeatsSinceLastLog: entry?.suppressed ?? 0 }, msg);
   };
 
+  // Once per 10 s for each client whose queue is full (a full queue of one client must not hide
+  // another's); bounded like lastWarned.
+  const dropWarnedAt = new Map<string, number>();
   const onDrop = (clientId: string, topic: string, queued: number) => {
     queueDropped.inc({ client: clientId });
     const now = Date.now();
-    if (now - dropWarnedAt > 10_000) {
-      dropWarnedAt = now;
+    if (now - (dropWarnedAt.get(clientId) ?? 0) > 10_000) {
+      if (dropWarnedAt.size > 10_000) dropWarnedAt.clear();
+      dropWarnedAt.set(clientId, now);
       log.error({ clientId, topic, queued, limit: opts.queueLimit }, 'offline session queue full: refusing new messages for this client');
     }
   };
